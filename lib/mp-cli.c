@@ -1,0 +1,72 @@
+#include "mp-cli.h"
+#include "mp-error.h"
+
+#include <gmime/gmime.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+void
+mp_cli_init (const char *prog)
+{
+	setlocale (LC_ALL, "");
+	g_set_prgname (prog);
+	signal (SIGPIPE, SIG_IGN);
+	g_mime_init ();
+}
+
+gboolean
+mp_cli_parse (const GOptionEntry *entries, const char *parameter_string,
+	      const char *summary, gboolean with_crlf, MpCliCommon *common,
+	      int *argc, char ***argv, GError **error)
+{
+	g_autoptr (GOptionContext) ctx = g_option_context_new (parameter_string);
+	const GOptionEntry common_entries[] = {
+		{ "output", 'o', 0, G_OPTION_ARG_FILENAME, &common->output,
+		  "Write to FILE (atomically) instead of stdout", "FILE" },
+		{ "crlf", 0, with_crlf ? 0 : G_OPTION_FLAG_HIDDEN,
+		  G_OPTION_ARG_NONE, &common->crlf,
+		  "Write CRLF line endings", NULL },
+		{ "version", 'V', 0, G_OPTION_ARG_NONE, &common->version,
+		  "Show the version and exit", NULL },
+		{ NULL }
+	};
+
+	g_option_context_set_summary (ctx, summary);
+	g_option_context_add_main_entries (ctx, entries, NULL);
+	g_option_context_add_main_entries (ctx, common_entries, NULL);
+	if (!g_option_context_parse (ctx, argc, argv, error)) {
+		if (*error && (*error)->domain != MP_ERROR) {
+			GError *e = *error;
+
+			*error = g_error_new (MP_ERROR, MP_ERROR_USAGE,
+					      "%s (see --help)", e->message);
+			g_error_free (e);
+		}
+		return FALSE;
+	}
+	if (common->version) {
+		printf ("%s (mimepipe) %s\n", g_get_prgname (), MP_VERSION);
+		if (fflush (stdout) != 0 || ferror (stdout))
+			exit (74);
+		exit (0);
+	}
+	if (!with_crlf && common->crlf) {
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "--crlf is not supported by this command");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+int
+mp_cli_fail (GError *error)
+{
+	int code = mp_error_exit_code (error);
+
+	fprintf (stderr, "%s: %s\n", g_get_prgname (),
+		 error ? error->message : "unknown error");
+	g_clear_error (&error);
+	return code;
+}

@@ -1,0 +1,33 @@
+/* mp-cli: what every command shares: start-up, option parsing, --version,
+ * and one-line "prog: what: why" error messages. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Options every command accepts, filled by mp_cli_parse(). */
+typedef struct {
+	gboolean version;
+	char *output; /* -o FILE, NULL for stdout */
+	gboolean crlf;
+} MpCliCommon;
+
+/* Sets the program name, the locale, ignores SIGPIPE (a closed downstream
+ * reader becomes a write error we report) and initialises GMime. */
+void mp_cli_init (const char *prog);
+
+/* Parses the command line with @entries plus the common options (--version,
+ * -o/--output, and --crlf when @with_crlf).  Handles --version itself
+ * (prints and exits 0).  @parameter_string and @summary are shown by --help.
+ * Errors: MP_ERROR_USAGE. */
+gboolean mp_cli_parse (const GOptionEntry *entries, const char *parameter_string,
+		       const char *summary, gboolean with_crlf,
+		       MpCliCommon *common, int *argc, char ***argv,
+		       GError **error);
+
+/* Prints "prog: message" for @error on stderr, frees it and returns its
+ * exit code (mp_error_exit_code()). */
+int mp_cli_fail (GError *error);
+
+G_END_DECLS

@@ -1,0 +1,76 @@
+/* mp-header: header fields as RFC 5322/2047 want them: names and values
+ * checked (no injection), non-ASCII text in encoded words (UTF-8, only
+ * where needed, folded at 78), address lists parsed and validated with
+ * IDN domains as A-labels. */
+#pragma once
+
+#include "mp-autoptr.h"
+
+G_BEGIN_DECLS
+
+#define MP_HEADER_FOLD_WIDTH 78
+
+/* Checks a field name: one or more printable US-ASCII characters except
+ * the colon (RFC 5322 2.2).  Errors: MP_ERROR_USAGE naming it. */
+gboolean mp_header_check_name (const char *name, GError **error);
+
+/* Checks a value given on the command line for header @name: no CR, LF or
+ * NUL (header injection), no other control character but TAB, valid
+ * UTF-8.  @len is the value's length (-1: NUL-terminated).
+ * Errors: MP_ERROR_DATA naming the header. */
+gboolean mp_header_check_value (const char *name, const char *value,
+				gssize len, GError **error);
+
+/* Splits "Name: value" into a checked name and a trimmed, checked value
+ * (both newly allocated).  Errors: MP_ERROR_USAGE when there is no colon
+ * or the name is invalid, MP_ERROR_DATA for a bad value. */
+gboolean mp_header_split (const char *field, char **name, char **value,
+			  GError **error);
+
+/* TRUE when @name is an address header (From, To, Cc, Bcc, Reply-To,
+ * Sender and their Resent- forms). */
+gboolean mp_header_is_address (const char *name);
+
+/* Formats "Name: value\n" for an unstructured header: words that need it
+ * (non-ASCII, control characters, text that looks like an encoded word)
+ * become RFC 2047 encoded words in UTF-8, at most 75 characters each; the
+ * line is folded at 78.  @value must be checked UTF-8.  Newly allocated. */
+char *mp_header_format_text (const char *name, const char *value);
+
+/* Parses and validates one or more address lists (each may hold several
+ * comma-separated addresses, groups, quoted or non-ASCII display names)
+ * and formats them as one "Name: ...\n" field: display names encoded,
+ * addresses untouched but for IDN domains turned into A-labels.
+ * @n_mailboxes (may be NULL) receives the number of mailboxes.
+ * Errors: MP_ERROR_DATA naming the header and the address at fault. */
+char *mp_header_format_addresses (const char *name, const char *const *values,
+				  guint *n_mailboxes, GError **error);
+
+/* Parses @value into a validated list whose mailbox addresses have ASCII
+ * (A-label) domains.  Errors: as mp_header_format_addresses(). */
+InternetAddressList *mp_header_parse_addresses (const char *name,
+						const char *value,
+						GError **error);
+
+/* Formats a header of message identifiers (Message-ID, In-Reply-To,
+ * References): each "<id>" (angle brackets added when missing), checked to
+ * be id-left@id-right without spaces.  Errors: MP_ERROR_DATA. */
+char *mp_header_format_msgids (const char *name, const char *const *values,
+			       GError **error);
+
+/* Formats any header from a checked UTF-8 value, choosing the rule by its
+ * name: addresses, message identifiers, or unstructured text.
+ * Errors: as the functions above. */
+char *mp_header_format (const char *name, const char *value, GError **error);
+
+/* Encodes @phrase (a display name) for use in an address: atoms as they
+ * are, a quoted string when specials need it, encoded words when it holds
+ * non-ASCII.  Unfolded; newly allocated. */
+char *mp_header_encode_phrase (const char *phrase);
+
+/* Decodes a raw header value to UTF-8: unfolds, decodes encoded words
+ * (tolerant of broken ones), reads raw 8-bit text as UTF-8 when valid,
+ * else Latin-1.  Newly allocated. */
+char *mp_header_decode_text (const char *raw);
+
+G_END_DECLS

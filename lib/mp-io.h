@@ -1,0 +1,96 @@
+/* mp-io: the message on standard input, in bounded memory, and standard
+ * output (or an -o FILE) written with every error checked. */
+#pragma once
+
+#include "mp-autoptr.h"
+
+G_BEGIN_DECLS
+
+/* Inputs up to this size read from a pipe are kept in memory; larger ones
+ * are spooled to an unlinked temporary file. */
+#define MP_INPUT_MEMORY_LIMIT (1024 * 1024)
+
+typedef struct _MpInput MpInput;
+
+/* Opens @path for reading, or standard input when @path is NULL or "-".
+ * A seekable regular file is read in place; anything else (a pipe, a
+ * terminal, /dev/fd/N) is spooled first, so the result is always seekable.
+ * Errors: MP_ERROR_NO_INPUT naming @path when it cannot be opened or is a
+ * directory, MP_ERROR_IO on a read error or when spooling fails.
+ * Free with mp_input_free(). */
+MpInput *mp_input_open (const char *path, GError **error);
+
+/* Like mp_input_open() on an already open descriptor (not closed by the
+ * MpInput); @name is used in error messages. */
+MpInput *mp_input_open_fd (int fd, const char *name, GError **error);
+
+void mp_input_free (MpInput *in);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MpInput, mp_input_free)
+
+/* The name used in messages: the path, or "stdin". */
+const char *mp_input_get_name (MpInput *in);
+
+/* Size in bytes of the input. */
+gint64 mp_input_get_size (MpInput *in);
+
+/* The whole input as a seekable stream positioned at its start
+ * (borrowed: owned by @in).  Substreams of it stay valid while @in lives. */
+GMimeStream *mp_input_get_stream (MpInput *in);
+
+/* The input's bytes when it is held in memory (small pipes), else NULL. */
+GBytes *mp_input_get_bytes (MpInput *in);
+
+/* Parses the input as one RFC 5322 message.  The parser keeps only offsets
+ * into the input (persisted stream), so memory stays bounded.
+ * Errors: MP_ERROR_DATA when the input is empty, is not a message, or
+ * holds a multipart whose closing delimiter is missing (a sign that an
+ * earlier stage of the pipeline failed).
+ * On success *@parser_out (when not NULL) receives the parser, whose
+ * offsets (g_mime_parser_get_headers_end()...) describe the input. */
+GMimeMessage *mp_input_parse_message (MpInput *in, GMimeParser **parser_out,
+				      GError **error);
+
+/* Reads the whole input into memory, for small inputs such as a message
+ * body given to mime-compose.  Errors: MP_ERROR_IO. */
+GBytes *mp_input_read_all (MpInput *in, GError **error);
+
+typedef struct _MpOutput MpOutput;
+
+/* Opens the output: standard output when @path is NULL or "-", else a
+ * temporary file beside @path that mp_output_close() renames into place,
+ * so a file on disk is never half-written.  With @crlf every line ending
+ * written through mp_output_get_stream() becomes CRLF.
+ * Errors: MP_ERROR_CANT_CREATE naming @path. */
+MpOutput *mp_output_open (const char *path, gboolean crlf, GError **error);
+
+/* The stream to write the message to (borrowed).  Writes are buffered;
+ * the first failure is remembered and reported by mp_output_close(). */
+GMimeStream *mp_output_get_stream (MpOutput *out);
+
+/* Writes @len bytes.  Errors: MP_ERROR_IO naming the output. */
+gboolean mp_output_write (MpOutput *out, const void *data, gsize len,
+			  GError **error);
+
+/* Copies @len bytes (-1: to the end) of @fd from @offset (-1: from the
+ * current position, reading sequentially) to the output, without going
+ * through GMime.  Errors: MP_ERROR_IO naming the input or the output. */
+gboolean mp_output_copy_fd (MpOutput *out, int fd, gint64 offset, gint64 len,
+			    const char *in_name, GError **error);
+
+/* Copies the bytes [@start, @end) of @stream (-1 @end: to its end). */
+gboolean mp_output_copy_stream (MpOutput *out, GMimeStream *stream,
+				gint64 start, gint64 end, GError **error);
+
+/* Call after a GMime write to mp_output_get_stream() returned @rv: when @rv
+ * is -1 sets @error from the failure and returns FALSE. */
+gboolean mp_output_check (MpOutput *out, gssize rv, GError **error);
+
+/* Flushes everything; for a file, fsyncs and renames it into place.
+ * Errors: MP_ERROR_IO (e.g. "stdout: No space left on device"). */
+gboolean mp_output_close (MpOutput *out, GError **error);
+
+/* Frees @out; an -o file not closed successfully is removed. */
+void mp_output_free (MpOutput *out);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MpOutput, mp_output_free)
+
+G_END_DECLS

@@ -1,0 +1,81 @@
+# TAP helpers for the command tests (sourced).
+#
+#   plan N                 announce N tests
+#   run CMD...             run CMD; stdout in $T/out, stderr in $T/err,
+#                          exit status in $rc
+#   ok NAME CMD...         pass when CMD succeeds
+#   is NAME GOT EXPECTED   pass when GOT equals EXPECTED (shows both if not)
+#   pycheck ARGS... < F    Python's email (policy=default) on a message
+#
+# Environment from meson: BUILDDIR (the build tree), SRCDIR (the source tree).
+
+set -u
+: "${BUILDDIR:?}" "${SRCDIR:?}"
+PATH="$BUILDDIR/tools:$PATH"
+PY=/usr/bin/python3
+T=$(mktemp -d "${TMPDIR:-/tmp}/mimepipe-test.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+export LC_ALL=C.UTF-8
+export SOURCE_DATE_EPOCH=1700000000
+_n=0
+_failed=0
+
+plan() { echo "1..$1"; }
+
+run() {
+    "$@" >"$T/out" 2>"$T/err"
+    rc=$?
+}
+
+_report() {
+    _n=$((_n + 1))
+    if [ "$1" = 0 ]; then
+        echo "ok $_n - $2"
+    else
+        echo "not ok $_n - $2"
+        _failed=$((_failed + 1))
+    fi
+}
+
+ok() {
+    _name=$1
+    shift
+    if "$@" >"$T/ok.out" 2>&1; then
+        _report 0 "$_name"
+    else
+        _report 1 "$_name"
+        sed 's/^/# /' "$T/ok.out" | head -20
+    fi
+}
+
+is() {
+    if [ "$2" = "$3" ]; then
+        _report 0 "$1"
+    else
+        _report 1 "$1"
+        printf '# got:      %s\n' "$2" | head -20
+        printf '# expected: %s\n' "$3" | head -20
+    fi
+}
+
+pycheck() { "$PY" "$SRCDIR/tests/pycheck.py" "$@"; }
+
+# A failed command leaves nothing on stdout: exit status $2, no output,
+# and a one-line message on stderr that mentions $3.
+refused() {
+    _name=$1 _code=$2 _what=$3
+    shift 3
+    run "$@"
+    if [ "$rc" = "$_code" ] && [ ! -s "$T/out" ] &&
+        [ "$(wc -l <"$T/err")" -eq 1 ] && grep -qF -- "$_what" "$T/err"; then
+        _report 0 "$_name"
+    else
+        _report 1 "$_name"
+        echo "# exit $rc (expected $_code), stdout $(wc -c <"$T/out") bytes"
+        sed 's/^/# stderr: /' "$T/err" | head -5
+    fi
+}
+
+done_testing() {
+    [ "$_failed" = 0 ]
+}
