@@ -763,18 +763,3 @@ mp_header_format (const char *name, const char *value, GError **error)
 		return mp_header_format_msgids (name, values, error);
 	return mp_header_format_text (name, value);
 }
-
-/* ---- decoding ------------------------------------------------------- */
-
-char *
-mp_header_decode_text (const char *raw)
-{
-	g_autofree char *unfolded = g_mime_utils_header_unfold (raw);
-	g_autofree char *decoded = NULL;
-
-	decoded = g_mime_utils_header_decode_text (NULL, unfolded);
-	if (decoded && g_utf8_validate (decoded, -1, NULL))
-		return g_steal_pointer (&decoded);
-	return g_convert (unfolded, -1, "UTF-8", "ISO-8859-1", NULL, NULL,
-			  NULL);
-}

@@ -68,9 +68,4 @@ char *mp_header_format (const char *name, const char *value, GError **error);
  * non-ASCII.  Unfolded; newly allocated. */
 char *mp_header_encode_phrase (const char *phrase);
 
-/* Decodes a raw header value to UTF-8: unfolds, decodes encoded words
- * (tolerant of broken ones), reads raw 8-bit text as UTF-8 when valid,
- * else Latin-1.  Newly allocated. */
-char *mp_header_decode_text (const char *raw);
-
 G_END_DECLS
