@@ -199,7 +199,8 @@ emit_encoded (Folder *f, const char *ws, const char *text, gsize len)
 
 	for (i = 0; i < len; i++)
 		qlen += q_cost ((guchar) text[i]);
-	use_b = blen < qlen;
+	/* Q keeps mostly-Latin text readable; B is shorter for the rest */
+	use_b = qlen > blen + blen / 2;
 
 	while (p < end) {
 		gsize wslen = strlen (ws);
@@ -555,35 +556,121 @@ validate_list (const char *header, InternetAddressList *list, guint *count,
 	return TRUE;
 }
 
-/* GMime's parser is lenient: it drops what it cannot read.  Refuse input
- * in which a comma-separated item produced nothing. */
-static gboolean
-looks_complete (const char *value, InternetAddressList *list)
+/* GMime's parser is lenient: it drops what it cannot read ("bob@exa
+ * mple.com" becomes bob@exa).  Before trusting it, check the shape of
+ * each comma-separated item ourselves: quotes, comments and angle brackets
+ * balanced, and an address (bare or in <>) without whitespace outside
+ * quotes.  Returns the number of mailboxes seen, or -1. */
+static int
+count_mailboxes_strictly (const char *value)
 {
-	const char *p;
-	gboolean quoted = FALSE, escaped = FALSE;
-	int depth = 0, angle = 0;
+	const char *p = value;
+	int mailboxes = 0;
+	gboolean in_group = FALSE;
 
-	for (p = value; *p; p++) {
-		if (escaped) {
-			escaped = FALSE;
-			continue;
+	for (;;) {
+		gboolean quoted = FALSE, escaped = FALSE, seen_angle = FALSE;
+		gboolean in_angle = FALSE, after_angle = FALSE, text = FALSE;
+		gboolean space_after_text = FALSE, bad = FALSE;
+		int depth = 0;
+
+		for (; *p; p++) {
+			char c = *p;
+
+			if (escaped) {
+				escaped = FALSE;
+				continue;
+			}
+			if (c == '\\') {
+				escaped = TRUE;
+				continue;
+			}
+			if (quoted) {
+				if (c == '"')
+					quoted = FALSE;
+				continue;
+			}
+			if (depth > 0) {
+				depth += c == '(' ? 1 : c == ')' ? -1 : 0;
+				continue;
+			}
+			if (c == '(') {
+				depth++;
+				continue;
+			}
+			if (c == '"') {
+				quoted = TRUE;
+				if (!in_angle)
+					text = TRUE;
+				continue;
+			}
+			if (in_angle) {
+				if (c == '>') {
+					in_angle = FALSE;
+					after_angle = TRUE;
+				} else if (c == ' ' || c == '\t' || c == '<')
+					bad = TRUE;
+				continue;
+			}
+			if (c == ',' || c == ';')
+				break;
+			if (c == ':' && !seen_angle && !in_group) {
+				/* a group's display name */
+				in_group = TRUE;
+				text = space_after_text = FALSE;
+				continue;
+			}
+			if (c == '<') {
+				if (seen_angle)
+					bad = TRUE;
+				seen_angle = in_angle = TRUE;
+				continue;
+			}
+			if (c == ' ' || c == '\t') {
+				if (text)
+					space_after_text = TRUE;
+				continue;
+			}
+			if (after_angle || c == '>')
+				bad = TRUE;
+			if (space_after_text && !seen_angle)
+				text = TRUE; /* a phrase, needs <addr> */
+			text = TRUE;
 		}
-		if (*p == '\\')
-			escaped = TRUE;
-		else if (*p == '"')
-			quoted = !quoted;
-		else if (!quoted && *p == '(')
-			depth++;
-		else if (!quoted && *p == ')')
-			depth--;
-		else if (!quoted && depth == 0 && *p == '<')
-			angle++;
-		else if (!quoted && depth == 0 && *p == '>')
-			angle--;
+		if (quoted || depth > 0 || in_angle || bad)
+			return -1;
+		/* a bare addr-spec holds no whitespace */
+		if (!seen_angle && space_after_text)
+			return -1;
+		if (seen_angle || text)
+			mailboxes++;
+		if (*p == ';') {
+			if (!in_group)
+				return -1;
+			in_group = FALSE;
+		}
+		if (*p == '\0')
+			break;
+		p++;
 	}
-	return !quoted && depth == 0 && angle == 0 &&
-	       internet_address_list_length (list) > 0;
+	return in_group ? -1 : mailboxes;
+}
+
+static int
+count_parsed (InternetAddressList *list)
+{
+	int i, n = internet_address_list_length (list), count = 0;
+
+	for (i = 0; i < n; i++) {
+		InternetAddress *a = internet_address_list_get_address (list, i);
+
+		if (INTERNET_ADDRESS_IS_GROUP (a))
+			count += count_parsed (internet_address_group_get_members (
+				INTERNET_ADDRESS_GROUP (a)));
+		else
+			count++;
+	}
+	return count;
 }
 
 static InternetAddressList *
@@ -595,7 +682,8 @@ parse_addresses (const char *name, const char *value, guint *count,
 	if (!mp_header_check_value (name, value, -1, error))
 		return NULL;
 	list = internet_address_list_parse (NULL, value);
-	if (list == NULL || !looks_complete (value, list)) {
+	if (list == NULL || internet_address_list_length (list) == 0 ||
+	    count_mailboxes_strictly (value) != count_parsed (list)) {
 		g_clear_object (&list);
 		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
 			     "%s: \"%s\": cannot parse the address list", name,
@@ -622,7 +710,8 @@ static void
 emit_mailbox (Folder *f, const char *ws, InternetAddress *a, gboolean last)
 {
 	const char *name = internet_address_get_name (a);
-	const char *addr = internet_address_mailbox_get_addr (
+	/* GMime shows IDN domains decoded; the wire wants A-labels */
+	const char *addr = internet_address_mailbox_get_idn_addr (
 		INTERNET_ADDRESS_MAILBOX (a));
 	g_autofree char *tok = NULL;
 
@@ -650,12 +739,10 @@ emit_list (Folder *f, InternetAddressList *list, gboolean last_list)
 			InternetAddressList *members =
 				internet_address_group_get_members (
 					INTERNET_ADDRESS_GROUP (a));
-			int m = internet_address_list_length (members);
-
 			emit_phrase (f, " ", gname ? gname : "");
 			folder_add (f, "", ":", 1);
 			emit_list (f, members, TRUE);
-			folder_add (f, m ? "" : " ", last ? ";" : ";,", last ? 1 : 2);
+			folder_add (f, "", last ? ";" : ";,", last ? 1 : 2);
 		} else {
 			emit_mailbox (f, " ", a, last);
 		}

@@ -1,0 +1,535 @@
+#include "mp-compose.h"
+#include "mp-error.h"
+#include "mp-header.h"
+#include "mp-part.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The address headers in the order they are written. */
+enum { A_FROM, A_SENDER, A_REPLY_TO, A_TO, A_CC, A_BCC, N_ADDR };
+static const char *const addr_names[N_ADDR] = {
+	"From", "Sender", "Reply-To", "To", "Cc", "Bcc",
+};
+
+struct _MpCompose {
+	GPtrArray *addr[N_ADDR]; /* raw user values */
+	char *subject;
+	char *message_id;
+	char *in_reply_to;
+	GPtrArray *references;
+	GPtrArray *extra; /* formatted fields, in the order given */
+	GDateTime *date;
+	gboolean add_message_id;
+	char *charset;
+	gboolean allow_8bit;
+	GBytes *text, *html;
+	char *text_name, *html_name;
+};
+
+MpCompose *
+mp_compose_new (void)
+{
+	MpCompose *c = g_new0 (MpCompose, 1);
+	int i;
+
+	for (i = 0; i < N_ADDR; i++)
+		c->addr[i] = g_ptr_array_new_with_free_func (g_free);
+	c->references = g_ptr_array_new_with_free_func (g_free);
+	c->extra = g_ptr_array_new_with_free_func (g_free);
+	c->add_message_id = TRUE;
+	return c;
+}
+
+void
+mp_compose_free (MpCompose *c)
+{
+	int i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < N_ADDR; i++)
+		g_ptr_array_unref (c->addr[i]);
+	g_ptr_array_unref (c->references);
+	g_ptr_array_unref (c->extra);
+	g_free (c->subject);
+	g_free (c->message_id);
+	g_free (c->in_reply_to);
+	g_clear_pointer (&c->date, g_date_time_unref);
+	g_free (c->charset);
+	g_clear_pointer (&c->text, g_bytes_unref);
+	g_clear_pointer (&c->html, g_bytes_unref);
+	g_free (c->text_name);
+	g_free (c->html_name);
+	g_free (c);
+}
+
+static char *
+checked_msgid (const char *name, const char *value, GError **error)
+{
+	const char *values[] = { value, NULL };
+
+	return mp_header_format_msgids (name, values, error);
+}
+
+gboolean
+mp_compose_add_header (MpCompose *c, const char *name, const char *value,
+		       GError **error)
+{
+	int i;
+
+	if (!mp_header_check_name (name, error) ||
+	    !mp_header_check_value (name, value, -1, error))
+		return FALSE;
+	for (i = 0; i < N_ADDR; i++) {
+		if (g_ascii_strcasecmp (name, addr_names[i]) == 0) {
+			g_autoptr (InternetAddressList) l =
+				mp_header_parse_addresses (addr_names[i], value,
+							   error);
+			if (l == NULL)
+				return FALSE;
+			g_ptr_array_add (c->addr[i], g_strdup (value));
+			return TRUE;
+		}
+	}
+	if (g_ascii_strcasecmp (name, "Subject") == 0) {
+		g_free (c->subject);
+		c->subject = g_strdup (value);
+		return TRUE;
+	}
+	if (g_ascii_strcasecmp (name, "Date") == 0)
+		return mp_compose_set_date (c, value, error);
+	if (g_ascii_strcasecmp (name, "Message-ID") == 0 ||
+	    g_ascii_strcasecmp (name, "In-Reply-To") == 0) {
+		char *f = checked_msgid (name, value, error);
+		gboolean is_mid = g_ascii_strcasecmp (name, "Message-ID") == 0;
+		char **slot = is_mid ? &c->message_id : &c->in_reply_to;
+
+		if (f == NULL)
+			return FALSE;
+		g_free (f);
+		g_free (*slot);
+		*slot = g_strdup (value);
+		if (is_mid)
+			c->add_message_id = TRUE;
+		return TRUE;
+	}
+	if (g_ascii_strcasecmp (name, "References") == 0) {
+		char *f = checked_msgid (name, value, error);
+
+		if (f == NULL)
+			return FALSE;
+		g_free (f);
+		g_ptr_array_add (c->references, g_strdup (value));
+		return TRUE;
+	}
+	if (g_ascii_strncasecmp (name, "Content-", 8) == 0 ||
+	    g_ascii_strcasecmp (name, "MIME-Version") == 0) {
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "%s: set by mime-compose from the body (see "
+			     "--charset, --html, --8bit)",
+			     name);
+		return FALSE;
+	} else {
+		char *line = mp_header_format (name, value, error);
+
+		if (line == NULL)
+			return FALSE;
+		g_ptr_array_add (c->extra, line);
+	}
+	return TRUE;
+}
+
+GBytes *
+mp_compose_read_draft (MpCompose *c, GBytes *draft, GError **error)
+{
+	gsize len, pos = 0, lineno = 0;
+	const char *s = g_bytes_get_data (draft, &len);
+	g_autoptr (GString) field = NULL;
+	gsize field_line = 0;
+
+	for (;;) {
+		const char *nl = pos < len ? memchr (s + pos, '\n', len - pos) :
+					     NULL;
+		gsize end = nl ? (gsize) (nl - s) : len;
+		gsize next = nl ? end + 1 : len;
+		gsize vend = end;
+		gboolean blank;
+
+		if (vend > pos && s[vend - 1] == '\r')
+			vend--;
+		blank = pos >= len || vend == pos;
+		lineno++;
+		if (!blank && (s[pos] == ' ' || s[pos] == '\t')) {
+			if (field == NULL) {
+				g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+					     "draft line %" G_GSIZE_FORMAT
+					     ": continuation line without a "
+					     "header",
+					     lineno);
+				return NULL;
+			}
+			g_string_append_len (field, s + pos,
+					     (gssize) (vend - pos));
+			pos = next;
+			continue;
+		}
+		if (field) {
+			g_autofree char *name = NULL;
+			g_autofree char *value = NULL;
+			const char *colon = strchr (field->str, ':');
+
+			if (colon == NULL) {
+				g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+					     "draft line %" G_GSIZE_FORMAT
+					     ": not a header (expected "
+					     "\"Name: value\", then a blank "
+					     "line before the body)",
+					     field_line);
+				return NULL;
+			}
+			name = g_strndup (field->str,
+					  (gsize) (colon - field->str));
+			g_strchomp (name);
+			value = g_strdup (colon + 1);
+			g_strstrip (value);
+			if (*value &&
+			    !mp_compose_add_header (c, name, value, error)) {
+				g_prefix_error (error,
+						"draft line %" G_GSIZE_FORMAT
+						": ",
+						field_line);
+				return NULL;
+			}
+			g_string_free (g_steal_pointer (&field), TRUE);
+		}
+		if (blank)
+			return g_bytes_new_from_bytes (draft, MIN (next, len),
+						       len - MIN (next, len));
+		field = g_string_new_len (s + pos, (gssize) (vend - pos));
+		field_line = lineno;
+		pos = next;
+	}
+}
+
+static GDateTime *
+parse_date (const char *value)
+{
+	char *end;
+
+	if (value[0] == '@') {
+		gint64 secs = g_ascii_strtoll (value + 1, &end, 10);
+
+		if (end != value + 1 && *end == '\0')
+			return g_date_time_new_from_unix_utc (secs);
+		return NULL;
+	}
+	{
+		GDateTime *d = g_date_time_new_from_iso8601 (value, NULL);
+
+		if (d)
+			return d;
+	}
+	return g_mime_utils_header_decode_date (value);
+}
+
+gboolean
+mp_compose_set_date (MpCompose *c, const char *value, GError **error)
+{
+	GDateTime *d = parse_date (value);
+
+	if (d == NULL) {
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "Date: \"%s\": not a date (RFC 5322, ISO 8601 or "
+			     "@SECONDS)",
+			     value);
+		return FALSE;
+	}
+	g_clear_pointer (&c->date, g_date_time_unref);
+	c->date = d;
+	return TRUE;
+}
+
+void
+mp_compose_set_message_id (MpCompose *c, gboolean add)
+{
+	c->add_message_id = add;
+}
+
+void
+mp_compose_set_text_options (MpCompose *c, const char *charset,
+			     gboolean allow_8bit)
+{
+	g_free (c->charset);
+	c->charset = g_strdup (charset);
+	c->allow_8bit = allow_8bit;
+}
+
+void
+mp_compose_set_text (MpCompose *c, GBytes *text, const char *text_name)
+{
+	g_clear_pointer (&c->text, g_bytes_unref);
+	c->text = text ? g_bytes_ref (text) : NULL;
+	g_free (c->text_name);
+	c->text_name = g_strdup (text_name);
+}
+
+void
+mp_compose_set_html (MpCompose *c, GBytes *html, const char *html_name)
+{
+	g_clear_pointer (&c->html, g_bytes_unref);
+	c->html = html ? g_bytes_ref (html) : NULL;
+	g_free (c->html_name);
+	c->html_name = g_strdup (html_name);
+}
+
+/* RFC 5322 3.3, with English names whatever the locale */
+static char *
+format_date (GDateTime *d)
+{
+	static const char *const days[] = { "Mon", "Tue", "Wed", "Thu",
+					    "Fri", "Sat", "Sun" };
+	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr",
+					      "May", "Jun", "Jul", "Aug",
+					      "Sep", "Oct", "Nov", "Dec" };
+	gint64 off = g_date_time_get_utc_offset (d) / G_TIME_SPAN_MINUTE;
+	char sign = off < 0 ? '-' : '+';
+
+	if (off < 0)
+		off = -off;
+	return g_strdup_printf (
+		"%s, %d %s %d %02d:%02d:%02d %c%02d%02d",
+		days[g_date_time_get_day_of_week (d) - 1],
+		g_date_time_get_day_of_month (d),
+		months[g_date_time_get_month (d) - 1],
+		g_date_time_get_year (d), g_date_time_get_hour (d),
+		g_date_time_get_minute (d), g_date_time_get_second (d), sign,
+		(int) (off / 60), (int) (off % 60));
+}
+
+static GDateTime *
+default_date (void)
+{
+	const char *epoch = g_getenv ("SOURCE_DATE_EPOCH");
+
+	if (epoch && *epoch) {
+		char *end;
+		gint64 secs = g_ascii_strtoll (epoch, &end, 10);
+
+		if (*end == '\0' && end != epoch)
+			return g_date_time_new_from_unix_utc (secs);
+	}
+	return g_date_time_new_now_local ();
+}
+
+/* The domain of the first mailbox of @from, for the Message-ID. */
+static char *
+msgid_domain (const char *from)
+{
+	g_autoptr (InternetAddressList) l =
+		mp_header_parse_addresses ("From", from, NULL);
+	InternetAddress *a;
+	const char *addr, *at;
+
+	while (l && internet_address_list_length (l) > 0) {
+		a = internet_address_list_get_address (l, 0);
+		if (INTERNET_ADDRESS_IS_MAILBOX (a)) {
+			addr = internet_address_mailbox_get_addr (
+				INTERNET_ADDRESS_MAILBOX (a));
+			at = strrchr (addr, '@');
+			if (at && at[1] != '[')
+				return g_strdup (at + 1);
+			break;
+		}
+		{
+			InternetAddressList *m =
+				internet_address_group_get_members (
+					INTERNET_ADDRESS_GROUP (a));
+			g_object_ref (m);
+			g_object_unref (l);
+			l = m;
+		}
+	}
+	return g_strdup ("localhost");
+}
+
+static gboolean
+append_addr (GString *h, MpCompose *c, int which, guint *count,
+	     GError **error)
+{
+	g_autofree char *line = NULL;
+
+	if (c->addr[which]->len == 0) {
+		*count = 0;
+		return TRUE;
+	}
+	g_ptr_array_add (c->addr[which], NULL);
+	line = mp_header_format_addresses (
+		addr_names[which], (const char *const *) c->addr[which]->pdata,
+		count, error);
+	g_ptr_array_remove_index (c->addr[which], c->addr[which]->len - 1);
+	if (line == NULL)
+		return FALSE;
+	g_string_append (h, line);
+	return TRUE;
+}
+
+static GMimeObject *
+build_body (MpCompose *c, MpRandom *random, GError **error)
+{
+	g_autoptr (GMimePart) text = NULL;
+	g_autoptr (GMimePart) html = NULL;
+	g_autofree char *boundary = NULL;
+	GMimeMultipart *alt;
+
+	if (c->text || c->html == NULL) {
+		g_autoptr (GBytes) empty = g_bytes_new_static ("", 0);
+
+		text = mp_part_new_text ("plain", c->text ? c->text : empty,
+					 c->charset, c->allow_8bit,
+					 c->text_name ? c->text_name : "body",
+					 error);
+		if (text == NULL)
+			return NULL;
+	}
+	if (c->html) {
+		html = mp_part_new_text ("html", c->html, c->charset,
+					 c->allow_8bit,
+					 c->html_name ? c->html_name : "html",
+					 error);
+		if (html == NULL)
+			return NULL;
+	}
+	if (html == NULL)
+		return GMIME_OBJECT (g_steal_pointer (&text));
+	if (text == NULL)
+		return GMIME_OBJECT (g_steal_pointer (&html));
+	/* RFC 2046 5.1.4: the preferred (richer) form last */
+	alt = g_mime_multipart_new_with_subtype ("alternative");
+	boundary = mp_random_token (random, 24);
+	g_mime_multipart_set_boundary (alt, boundary);
+	g_mime_multipart_add (alt, GMIME_OBJECT (text));
+	g_mime_multipart_add (alt, GMIME_OBJECT (html));
+	return GMIME_OBJECT (alt);
+}
+
+static void
+feed_bytes (MpRandom *random, GBytes *b)
+{
+	gsize len;
+	const void *d;
+
+	if (b == NULL)
+		return;
+	d = g_bytes_get_data (b, &len);
+	mp_random_feed (random, &len, sizeof len);
+	mp_random_feed (random, d, len);
+}
+
+gboolean
+mp_compose_write (MpCompose *c, MpRandom *random, MpOutput *out,
+		  GError **error)
+{
+	g_autoptr (GString) h = g_string_new (NULL);
+	g_autoptr (GMimeObject) body = NULL;
+	g_autoptr (GDateTime) now = NULL;
+	g_autofree char *date = NULL;
+	guint n_from = 0, n_sender = 0, n;
+	gsize i;
+
+	if (c->addr[A_FROM]->len == 0) {
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "From: no sender address (give --from)");
+		return FALSE;
+	}
+	date = format_date (c->date ? c->date : (now = default_date ()));
+	g_string_append_printf (h, "Date: %s\n", date);
+	if (!append_addr (h, c, A_FROM, &n_from, error) ||
+	    !append_addr (h, c, A_SENDER, &n_sender, error))
+		return FALSE;
+	/* RFC 5322 3.6.2 */
+	if (n_from == 0) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "From: no mailbox given");
+		return FALSE;
+	}
+	if (n_from > 1 && n_sender == 0) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "From: %u addresses need a Sender naming the "
+			     "one who sends (RFC 5322 3.6.2; give --sender)",
+			     n_from);
+		return FALSE;
+	}
+	if (n_sender > 1 || (c->addr[A_SENDER]->len && n_sender == 0)) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "Sender: must be exactly one mailbox");
+		return FALSE;
+	}
+	for (i = A_REPLY_TO; i < N_ADDR; i++)
+		if (!append_addr (h, c, (int) i, &n, error))
+			return FALSE;
+	if (c->subject) {
+		g_autofree char *line =
+			mp_header_format_text ("Subject", c->subject);
+		g_string_append (h, line);
+	}
+	for (i = 0; i < c->extra->len; i++)
+		g_string_append (h, c->extra->pdata[i]);
+	if (c->in_reply_to) {
+		g_autofree char *line =
+			checked_msgid ("In-Reply-To", c->in_reply_to, error);
+		if (line == NULL)
+			return FALSE;
+		g_string_append (h, line);
+	}
+	if (c->references->len) {
+		g_autofree char *line = NULL;
+
+		g_ptr_array_add (c->references, NULL);
+		line = mp_header_format_msgids (
+			"References",
+			(const char *const *) c->references->pdata, error);
+		g_ptr_array_remove_index (c->references,
+					  c->references->len - 1);
+		if (line == NULL)
+			return FALSE;
+		g_string_append (h, line);
+	}
+
+	/* identical inputs give identical tokens when reproducible */
+	mp_random_feed (random, h->str, h->len + 1);
+	feed_bytes (random, c->text);
+	feed_bytes (random, c->html);
+
+	body = build_body (c, random, error);
+	if (body == NULL)
+		return FALSE;
+
+	if (c->add_message_id) {
+		g_autofree char *line = NULL;
+
+		if (c->message_id) {
+			line = checked_msgid ("Message-ID", c->message_id,
+					      error);
+			if (line == NULL)
+				return FALSE;
+		} else {
+			g_autofree char *domain =
+				msgid_domain (c->addr[A_FROM]->pdata[0]);
+			g_autofree char *tok = mp_random_token (random, 26);
+
+			line = g_strdup_printf ("Message-ID: <%s@%s>\n", tok,
+						domain);
+		}
+		g_string_append (h, line);
+	}
+	g_string_append (h, "MIME-Version: 1.0\n");
+
+	if (!mp_output_write (out, h->str, h->len, error))
+		return FALSE;
+	return mp_output_check (
+		out,
+		g_mime_object_write_to_stream (body, NULL,
+					       mp_output_get_stream (out)),
+		error);
+}

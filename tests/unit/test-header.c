@@ -1,0 +1,315 @@
+/* mp-header: encoding, folding, address parsing, IDN, injection. */
+#include "mp-error.h"
+#include "mp-header.h"
+
+#include <string.h>
+
+/* Every line of @field within the fold width (unless it is one unbreakable
+ * word), every encoded word at most 75 characters (RFC 2047 2). */
+static void
+assert_well_formed (const char *field)
+{
+	g_auto (GStrv) lines = g_strsplit (field, "\n", -1);
+	const char *p;
+
+	g_assert_true (g_str_has_suffix (field, "\n"));
+	for (guint i = 0; lines[i] && lines[i][0]; i++) {
+		g_assert_cmpuint (strlen (lines[i]), <=, MP_HEADER_FOLD_WIDTH);
+		if (i > 0)
+			g_assert_true (lines[i][0] == ' ' || lines[i][0] == '\t');
+	}
+	for (p = strstr (field, "=?"); p; p = strstr (p + 2, "=?")) {
+		const char *end = strstr (p + 2, "?=");
+		g_assert_nonnull (end);
+		/* skip over the charset and encoding markers */
+		end = strstr (strchr (strchr (p + 2, '?') + 1, '?') + 1, "?=");
+		g_assert_cmpint (end + 2 - p, <=, 75);
+		p = end;
+	}
+	for (p = field; *p; p++)
+		g_assert_true ((guchar) *p < 0x80);
+}
+
+/* A strict RFC 2047 reader for UTF-8 words, independent of GMime (whose
+ * 3.2 decoder loses text when adjacent B words carry padding): whitespace
+ * between two encoded words is dropped, other text kept. */
+static char *
+decode_value (const char *field)
+{
+	const char *colon = strchr (field, ':');
+	g_autofree char *v = g_mime_utils_header_unfold (colon + 1);
+	GString *out = g_string_new (NULL);
+	const char *p = g_strstrip (v);
+	gboolean last_encoded = FALSE;
+
+	while (*p) {
+		const char *ws = p;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (g_str_has_prefix (p, "=?UTF-8?")) {
+			char kind = p[8];
+			const char *text = p + 10;
+			const char *end = strstr (text, "?=");
+			g_autofree char *enc = g_strndup (text, (gsize) (end - text));
+
+			g_assert_true (kind == 'B' || kind == 'Q');
+			if (!last_encoded)
+				g_string_append_len (out, ws, p - ws);
+			if (kind == 'B') {
+				gsize n;
+				g_autofree guchar *d = g_base64_decode (enc, &n);
+				g_string_append_len (out, (char *) d, (gssize) n);
+			} else {
+				for (const char *c = enc; *c; c++) {
+					if (*c == '_')
+						g_string_append_c (out, ' ');
+					else if (*c == '=') {
+						g_string_append_c (out, (char) (g_ascii_xdigit_value (c[1]) * 16 + g_ascii_xdigit_value (c[2])));
+						c += 2;
+					} else
+						g_string_append_c (out, *c);
+				}
+			}
+			p = end + 2;
+			last_encoded = TRUE;
+		} else {
+			g_string_append_len (out, ws, p - ws);
+			while (*p && *p != ' ' && *p != '\t')
+				g_string_append_c (out, *p++);
+			last_encoded = FALSE;
+		}
+	}
+	return g_string_free (out, FALSE);
+}
+
+static const struct {
+	const char *value;
+	const char *expected; /* NULL: only check form and round trip */
+} text_cases[] = {
+	{ "plain ascii", "Subject: plain ascii\n" },
+	{ "  spaced   out  ", "Subject: spaced   out\n" },
+	{ "Grüße", "Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\n" },
+	{ "Quarterly report 季度报告",
+	  "Subject: Quarterly report =?UTF-8?B?5a2j5bqm5oql5ZGK?=\n" },
+	{ "re: Zoë and Jürgen went", "Subject: re: =?UTF-8?Q?Zo=C3=AB?= and "
+				      "=?UTF-8?Q?J=C3=BCrgen?= went\n" },
+	/* text a reader would decode must be encoded itself */
+	{ "looks =?utf-8?q?x?= encoded", NULL },
+	{ "Grüße aus Köln und eine sehr lange Betreffzeile mit vielen Umlauten "
+	  "äöü äöü äöü äöü äöü äöü äöü äöü äöü äöü äöü äöü",
+	  NULL },
+	{ "季度报告季度报告季度报告季度报告季度报告季度报告季度报告季度报告季"
+	  "度报告季度报告季度报告季度报告",
+	  NULL },
+	{ "a very long subject line made of plain words that must be folded "
+	  "somewhere near the seventy-eighth column for old readers",
+	  NULL },
+	{ "😀 emoji 😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀", NULL },
+	{ "tab\tinside", "Subject: tab\tinside\n" },
+};
+
+static void
+test_format_text (void)
+{
+	for (guint i = 0; i < G_N_ELEMENTS (text_cases); i++) {
+		g_autofree char *f =
+			mp_header_format_text ("Subject", text_cases[i].value);
+		g_autofree char *back = decode_value (f);
+		g_autofree char *want = g_strstrip (g_strdup (text_cases[i].value));
+
+		if (text_cases[i].expected)
+			g_assert_cmpstr (f, ==, text_cases[i].expected);
+		assert_well_formed (f);
+		g_assert_cmpstr (back, ==, want);
+	}
+}
+
+static void
+test_encoded_looking_text_is_encoded (void)
+{
+	g_autofree char *f =
+		mp_header_format_text ("Subject", "=?utf-8?q?x?=");
+
+	g_assert_null (strstr (f, "=?utf-8?q?x?="));
+}
+
+static const struct {
+	const char *value;
+	const char *expected;
+} addr_cases[] = {
+	{ "bob@example.com", "To: bob@example.com\n" },
+	{ "Bob <bob@example.com>", "To: Bob <bob@example.com>\n" },
+	{ "\"Doe, John\" <j@example.com>", "To: \"Doe, John\" <j@example.com>\n" },
+	{ "John Q. Public <j@example.com>",
+	  "To: \"John Q. Public\" <j@example.com>\n" },
+	/* the display name is encoded, never the address (mmime's bug) */
+	{ "Zoë <zoe@example.com>", "To: =?UTF-8?Q?Zo=C3=AB?= <zoe@example.com>\n" },
+	/* IDN domains as A-labels */
+	{ "zoe@bücher.example", "To: zoe@xn--bcher-kva.example\n" },
+	{ "a@example.com, b@example.com", "To: a@example.com, b@example.com\n" },
+	{ "Team: a@example.com, b@example.com;",
+	  "To: Team: a@example.com, b@example.com;\n" },
+	{ "undisclosed-recipients:;", "To: undisclosed-recipients:;\n" },
+	{ "李小龙 <li@example.cn>", "To: =?UTF-8?B?5p2O5bCP6b6Z?= <li@example.cn>\n" },
+	{ "x@[192.0.2.1]", "To: x@[192.0.2.1]\n" },
+};
+
+static void
+test_format_addresses (void)
+{
+	for (guint i = 0; i < G_N_ELEMENTS (addr_cases); i++) {
+		const char *values[] = { addr_cases[i].value, NULL };
+		g_autoptr (GError) error = NULL;
+		g_autofree char *f =
+			mp_header_format_addresses ("To", values, NULL, &error);
+
+		g_assert_no_error (error);
+		g_assert_cmpstr (f, ==, addr_cases[i].expected);
+		assert_well_formed (f);
+	}
+}
+
+static void
+test_addresses_fold_and_count (void)
+{
+	const char *values[] = { "Ann Example <ann@example.org>, Bob Example "
+				 "<bob@example.org>",
+				 "Zoë Jürgens <zoe@example.org>, "
+				 "carol@example.org, dave@example.org",
+				 NULL };
+	g_autoptr (GError) error = NULL;
+	guint n = 0;
+	g_autofree char *f =
+		mp_header_format_addresses ("Cc", values, &n, &error);
+
+	g_assert_no_error (error);
+	g_assert_cmpuint (n, ==, 5);
+	assert_well_formed (f);
+	g_assert_nonnull (strstr (f, "\n "));
+}
+
+static const char *const bad_addresses[] = {
+	"bob",
+	"bob@",
+	"@example.com",
+	"Bob <bob@example.com",
+	"bob@exa mple..com",
+	"bob@-example.com",
+	"zoë@example.com", /* needs RFC 6532 */
+	"\"unterminated <a@b.c>",
+	"",
+};
+
+static void
+test_bad_addresses_refused (void)
+{
+	for (guint i = 0; i < G_N_ELEMENTS (bad_addresses); i++) {
+		const char *values[] = { bad_addresses[i], NULL };
+		g_autoptr (GError) error = NULL;
+		g_autofree char *f =
+			mp_header_format_addresses ("To", values, NULL, &error);
+
+		if (f)
+			g_test_message ("accepted: %s -> %s", bad_addresses[i], f);
+		g_assert_null (f);
+		g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
+		g_assert_true (g_str_has_prefix (error->message, "To: "));
+	}
+}
+
+static const struct {
+	const char *value;
+	gssize len;
+} injections[] = {
+	{ "ok\r\nBcc: victim@example.com", -1 },
+	{ "ok\nX-Evil: 1", -1 },
+	{ "ok\rX", -1 },
+	{ "nul\0byte", 8 },
+	{ "bell\a", -1 },
+	{ "bad \xff utf-8", -1 },
+};
+
+static void
+test_injection_refused (void)
+{
+	for (guint i = 0; i < G_N_ELEMENTS (injections); i++) {
+		g_autoptr (GError) error = NULL;
+
+		g_assert_false (mp_header_check_value (
+			"Subject", injections[i].value, injections[i].len,
+			&error));
+		g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
+		g_assert_true (g_str_has_prefix (error->message, "Subject: "));
+	}
+}
+
+static void
+test_split_and_names (void)
+{
+	g_autoptr (GError) error = NULL;
+	g_autofree char *name = NULL;
+	g_autofree char *value = NULL;
+
+	g_assert_true (mp_header_split ("X-Priority:  1 ", &name, &value,
+					&error));
+	g_assert_cmpstr (name, ==, "X-Priority");
+	g_assert_cmpstr (value, ==, "1");
+	g_assert_false (mp_header_split ("no colon", &name, &value, &error));
+	g_assert_error (error, MP_ERROR, MP_ERROR_USAGE);
+	g_clear_error (&error);
+	g_assert_false (mp_header_check_name ("Bad Name", &error));
+	g_assert_error (error, MP_ERROR, MP_ERROR_USAGE);
+	g_clear_error (&error);
+	g_assert_false (mp_header_check_name ("Bäd", &error));
+	g_clear_error (&error);
+	g_assert_true (mp_header_check_name ("X-Ok", &error));
+}
+
+static void
+test_msgids (void)
+{
+	const char *good[] = { "a@b", "<c@d> e@f", NULL };
+	const char *bad[] = { "no-at-sign", NULL };
+	g_autoptr (GError) error = NULL;
+	g_autofree char *f =
+		mp_header_format_msgids ("References", good, &error);
+
+	g_assert_no_error (error);
+	g_assert_cmpstr (f, ==, "References: <a@b> <c@d> <e@f>\n");
+	g_assert_null (mp_header_format_msgids ("In-Reply-To", bad, &error));
+	g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
+}
+
+static void
+test_format_dispatch (void)
+{
+	g_autoptr (GError) error = NULL;
+	g_autofree char *a = mp_header_format ("reply-to", "Zoë <z@bücher.example>",
+					       &error);
+	g_autofree char *t = mp_header_format ("X-Note", "naïve", &error);
+
+	g_assert_cmpstr (a, ==,
+			 "reply-to: =?UTF-8?Q?Zo=C3=AB?= <z@xn--bcher-kva.example>\n");
+	g_assert_cmpstr (t, ==, "X-Note: =?UTF-8?Q?na=C3=AFve?=\n");
+}
+
+int
+main (int argc, char **argv)
+{
+	g_test_init (&argc, &argv, NULL);
+	g_mime_init ();
+	g_test_add_func ("/header/format-text", test_format_text);
+	g_test_add_func ("/header/encoded-looking-text-is-encoded",
+			 test_encoded_looking_text_is_encoded);
+	g_test_add_func ("/header/format-addresses", test_format_addresses);
+	g_test_add_func ("/header/addresses-fold-and-count",
+			 test_addresses_fold_and_count);
+	g_test_add_func ("/header/bad-addresses-refused",
+			 test_bad_addresses_refused);
+	g_test_add_func ("/header/injection-refused", test_injection_refused);
+	g_test_add_func ("/header/split-and-names", test_split_and_names);
+	g_test_add_func ("/header/msgids", test_msgids);
+	g_test_add_func ("/header/format-dispatch", test_format_dispatch);
+	return g_test_run ();
+}

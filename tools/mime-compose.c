@@ -1,0 +1,176 @@
+/* mime-compose: write a new message from options and a body. */
+#include "mp-cli.h"
+#include "mp-compose.h"
+#include "mp-error.h"
+#include "mp-header.h"
+
+#include <unistd.h>
+
+static char **from, **to, **cc, **bcc, **reply_to, **sender, **headers,
+	**references;
+static char *subject, *in_reply_to, *html_file, *charset, *date, *seed,
+	*message_id;
+static gboolean allow_8bit, no_message_id, draft;
+
+static const GOptionEntry entries[] = {
+	{ "from", 0, 0, G_OPTION_ARG_STRING_ARRAY, &from,
+	  "Author address(es) (repeatable, comma lists)", "ADDR" },
+	{ "to", 0, 0, G_OPTION_ARG_STRING_ARRAY, &to, "Recipient(s)", "ADDR" },
+	{ "cc", 'c', 0, G_OPTION_ARG_STRING_ARRAY, &cc, "Copy recipient(s)",
+	  "ADDR" },
+	{ "bcc", 'b', 0, G_OPTION_ARG_STRING_ARRAY, &bcc,
+	  "Blind copy recipient(s)", "ADDR" },
+	{ "reply-to", 0, 0, G_OPTION_ARG_STRING_ARRAY, &reply_to,
+	  "Where replies go", "ADDR" },
+	{ "sender", 0, 0, G_OPTION_ARG_STRING_ARRAY, &sender,
+	  "The one mailbox that sends (required with several From)", "ADDR" },
+	{ "subject", 's', 0, G_OPTION_ARG_STRING, &subject, "The subject",
+	  "TEXT" },
+	{ "header", 'H', 0, G_OPTION_ARG_STRING_ARRAY, &headers,
+	  "Add a header field (repeatable)", "'NAME: VALUE'" },
+	{ "in-reply-to", 0, 0, G_OPTION_ARG_STRING, &in_reply_to,
+	  "Message-ID of the message answered", "ID" },
+	{ "references", 0, 0, G_OPTION_ARG_STRING_ARRAY, &references,
+	  "Message-IDs of the thread (repeatable)", "ID" },
+	{ "html", 0, 0, G_OPTION_ARG_FILENAME, &html_file,
+	  "HTML body (with a text body: alternatives)", "FILE" },
+	{ "charset", 0, 0, G_OPTION_ARG_STRING, &charset,
+	  "Charset of the body files (default: UTF-8, validated)", "CHARSET" },
+	{ "8bit", 0, 0, G_OPTION_ARG_NONE, &allow_8bit,
+	  "Allow 8bit transfer encoding for text", NULL },
+	{ "date", 0, 0, G_OPTION_ARG_STRING, &date,
+	  "The date (RFC 5322, ISO 8601 or @SECONDS)", "DATE" },
+	{ "seed", 0, 0, G_OPTION_ARG_STRING, &seed,
+	  "Derive Message-ID and boundaries from SEED (reproducible)",
+	  "SEED" },
+	{ "message-id", 0, 0, G_OPTION_ARG_STRING, &message_id,
+	  "Use this Message-ID", "ID" },
+	{ "no-message-id", 0, 0, G_OPTION_ARG_NONE, &no_message_id,
+	  "Add no Message-ID", NULL },
+	{ "draft", 0, 0, G_OPTION_ARG_NONE, &draft,
+	  "The input is a draft: headers, a blank line, the body", NULL },
+	{ NULL }
+};
+
+static gboolean
+add_all (MpCompose *c, const char *name, char **values, GError **error)
+{
+	for (; values && *values; values++)
+		if (!mp_compose_add_header (c, name, *values, error))
+			return FALSE;
+	return TRUE;
+}
+
+static gboolean
+add_options (MpCompose *c, GError **error)
+{
+	char *single[] = { NULL, NULL };
+
+	if (!add_all (c, "From", from, error) ||
+	    !add_all (c, "To", to, error) || !add_all (c, "Cc", cc, error) ||
+	    !add_all (c, "Bcc", bcc, error) ||
+	    !add_all (c, "Reply-To", reply_to, error) ||
+	    !add_all (c, "Sender", sender, error) ||
+	    !add_all (c, "References", references, error))
+		return FALSE;
+	single[0] = subject;
+	if (!add_all (c, "Subject", single, error))
+		return FALSE;
+	single[0] = in_reply_to;
+	if (!add_all (c, "In-Reply-To", single, error))
+		return FALSE;
+	single[0] = message_id;
+	if (!add_all (c, "Message-ID", single, error))
+		return FALSE;
+	for (char **h = headers; h && *h; h++) {
+		g_autofree char *name = NULL;
+		g_autofree char *value = NULL;
+
+		if (!mp_header_split (*h, &name, &value, error) ||
+		    !mp_compose_add_header (c, name, value, error))
+			return FALSE;
+	}
+	if (date && !mp_compose_set_date (c, date, error))
+		return FALSE;
+	if (no_message_id && message_id) {
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "--message-id and --no-message-id conflict");
+		return FALSE;
+	}
+	mp_compose_set_message_id (c, !no_message_id);
+	mp_compose_set_text_options (c, charset, allow_8bit);
+	return TRUE;
+}
+
+static GBytes *
+read_file (const char *path, GError **error)
+{
+	g_autoptr (MpInput) in = mp_input_open (path, error);
+
+	return in ? mp_input_read_all (in, error) : NULL;
+}
+
+static gboolean
+compose (int argc, char **argv, MpCliCommon *common, GError **error)
+{
+	g_autoptr (MpCompose) c = mp_compose_new ();
+	g_autoptr (MpRandom) random = NULL;
+	g_autoptr (MpOutput) out = NULL;
+	g_autoptr (GBytes) input = NULL;
+	g_autoptr (GBytes) html = NULL;
+	const char *body_file = argc > 1 ? argv[1] : NULL;
+	const char *body_name = body_file ? body_file : "stdin";
+
+	if (argc > 2) {
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "%s: only one body file may be given", argv[2]);
+		return FALSE;
+	}
+	/* every input is read and checked before any output */
+	if (html_file && (html = read_file (html_file, error)) == NULL)
+		return FALSE;
+	/* with --html and no body file, a terminal on stdin means HTML only */
+	if (body_file || html == NULL || draft || !isatty (STDIN_FILENO)) {
+		input = read_file (body_file, error);
+		if (input == NULL)
+			return FALSE;
+	}
+	if (draft) {
+		g_autoptr (GBytes) body = mp_compose_read_draft (c, input, error);
+
+		if (body == NULL) {
+			g_prefix_error (error, "%s: ", body_name);
+			return FALSE;
+		}
+		g_bytes_unref (input);
+		input = g_steal_pointer (&body);
+	}
+	if (!add_options (c, error))
+		return FALSE;
+	if (input && (html == NULL || g_bytes_get_size (input) > 0))
+		mp_compose_set_text (c, input, body_name);
+	mp_compose_set_html (c, html, html_file);
+
+	random = mp_random_new (seed);
+	out = mp_output_open (common->output, common->crlf, error);
+	if (out == NULL)
+		return FALSE;
+	return mp_compose_write (c, random, out, error) &&
+	       mp_output_close (out, error);
+}
+
+int
+main (int argc, char **argv)
+{
+	MpCliCommon common = { 0 };
+	GError *error = NULL;
+
+	mp_cli_init ("mime-compose");
+	if (!mp_cli_parse (entries, "[BODY-FILE]",
+			   "Write a new message: headers from the options, "
+			   "the body from BODY-FILE or stdin.",
+			   TRUE, &common, &argc, &argv, &error) ||
+	    !compose (argc, argv, &common, &error))
+		return mp_cli_fail (error);
+	return 0;
+}
