@@ -655,7 +655,10 @@ mp_output_close (MpOutput *out, GError **error)
 {
 	int fd = out->sink->fd;
 
-	if (g_mime_stream_flush (out->stream) < 0 || out->sink->errsv)
+	/* a filter stream's flush does not reach its source: flush both */
+	if (g_mime_stream_flush (out->stream) < 0 ||
+	    g_mime_stream_flush (GMIME_STREAM (out->sink)) < 0 ||
+	    out->sink->errsv)
 		return output_failed (out, error);
 	if (out->path) {
 		if (fsync (fd) < 0 || close (fd) < 0) {

@@ -6,7 +6,7 @@
 
 G_BEGIN_DECLS
 
-/* Inputs up to this size read from a pipe are kept in memory; larger ones
+/* Inputs smaller than this read from a pipe are kept in memory; others
  * are spooled to an unlinked temporary file. */
 #define MP_INPUT_MEMORY_LIMIT (1024 * 1024)
 

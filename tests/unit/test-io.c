@@ -1,0 +1,188 @@
+/* mp-io: inputs from files and pipes, bounded spooling, atomic output. */
+#include "mp-error.h"
+#include "mp-io.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Feeds @data through a pipe from a child process and opens the read end
+ * as an input, as a shell pipeline would. */
+static MpInput *
+input_from_pipe (const char *data, gsize len, GError **error)
+{
+	int fds[2];
+	pid_t pid;
+	MpInput *in;
+
+	g_assert_cmpint (pipe (fds), ==, 0);
+	pid = fork ();
+	g_assert_cmpint (pid, >=, 0);
+	if (pid == 0) {
+		close (fds[0]);
+		while (len > 0) {
+			ssize_t n = write (fds[1], data, len);
+			if (n <= 0)
+				_exit (1);
+			data += n;
+			len -= (gsize) n;
+		}
+		_exit (0);
+	}
+	close (fds[1]);
+	in = mp_input_open_fd (fds[0], "pipe", error);
+	close (fds[0]);
+	waitpid (pid, NULL, 0);
+	return in;
+}
+
+static void
+check_pipe_size (gsize size)
+{
+	g_autofree char *data = g_malloc (size);
+	g_autoptr (GError) error = NULL;
+	g_autoptr (MpInput) in = NULL;
+	g_autoptr (GBytes) back = NULL;
+
+	for (gsize i = 0; i < size; i++)
+		data[i] = (char) ('a' + i % 26);
+	in = input_from_pipe (data, size, &error);
+	g_assert_no_error (error);
+	g_assert_cmpint (mp_input_get_size (in), ==, (gint64) size);
+	/* small inputs stay in memory, large ones go to a spool file */
+	g_assert_true ((mp_input_get_bytes (in) != NULL) ==
+		       (size < MP_INPUT_MEMORY_LIMIT));
+	back = mp_input_read_all (in, &error);
+	g_assert_no_error (error);
+	g_assert_cmpmem (g_bytes_get_data (back, NULL), g_bytes_get_size (back),
+			 data, size);
+}
+
+static void
+test_pipe_sizes (void)
+{
+	const gsize sizes[] = { 0, 1, 4096, MP_INPUT_MEMORY_LIMIT,
+				MP_INPUT_MEMORY_LIMIT + 1,
+				3 * MP_INPUT_MEMORY_LIMIT + 17 };
+
+	for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+		check_pipe_size (sizes[i]);
+}
+
+static void
+test_missing_file_is_no_input (void)
+{
+	g_autoptr (GError) error = NULL;
+	g_autoptr (MpInput) in = mp_input_open ("/nonexistent/x.txt", &error);
+
+	g_assert_null (in);
+	g_assert_error (error, MP_ERROR, MP_ERROR_NO_INPUT);
+	g_assert_cmpint (mp_error_exit_code (error), ==, 66);
+	g_assert_true (g_str_has_prefix (error->message, "/nonexistent/x.txt: "));
+	g_clear_error (&error);
+	in = mp_input_open ("/", &error);
+	g_assert_error (error, MP_ERROR, MP_ERROR_NO_INPUT);
+}
+
+static void
+test_empty_and_truncated_messages_refused (void)
+{
+	const char *truncated =
+		"From: a@b.c\nMIME-Version: 1.0\n"
+		"Content-Type: multipart/mixed; boundary=xx\n\n"
+		"--xx\nContent-Type: text/plain\n\nhello\n";
+	const char *whole =
+		"From: a@b.c\nMIME-Version: 1.0\n"
+		"Content-Type: multipart/mixed; boundary=xx\n\n"
+		"--xx\nContent-Type: text/plain\n\nhello\n--xx--\n";
+	g_autoptr (GError) error = NULL;
+	g_autoptr (MpInput) empty = input_from_pipe ("", 0, &error);
+	g_autoptr (MpInput) cut = input_from_pipe (truncated, strlen (truncated),
+						  &error);
+	g_autoptr (MpInput) ok = input_from_pipe (whole, strlen (whole), &error);
+	g_autoptr (GMimeMessage) m = NULL;
+
+	g_assert_null (mp_input_parse_message (empty, NULL, &error));
+	g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
+	g_clear_error (&error);
+	g_assert_null (mp_input_parse_message (cut, NULL, &error));
+	g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
+	g_assert_nonnull (strstr (error->message, "closing delimiter"));
+	g_clear_error (&error);
+	m = mp_input_parse_message (ok, NULL, &error);
+	g_assert_no_error (error);
+	g_assert_true (GMIME_IS_MULTIPART (g_mime_message_get_mime_part (m)));
+}
+
+static void
+test_output_file_is_atomic (void)
+{
+	g_autofree char *dir = g_dir_make_tmp ("mp-io-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename (dir, "out.eml", NULL);
+	g_autoptr (GError) error = NULL;
+	g_autofree char *got = NULL;
+	MpOutput *out;
+	GDir *d;
+
+	/* an output abandoned before close leaves nothing behind */
+	out = mp_output_open (path, FALSE, &error);
+	g_assert_no_error (error);
+	g_assert_true (mp_output_write (out, "half", 4, &error));
+	mp_output_free (out);
+	g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+	d = g_dir_open (dir, 0, NULL);
+	g_assert_null (g_dir_read_name (d));
+	g_dir_close (d);
+
+	out = mp_output_open (path, TRUE, &error);
+	g_assert_true (mp_output_write (out, "a\nb\n", 4, &error));
+	g_assert_true (mp_output_close (out, &error));
+	mp_output_free (out);
+	g_assert_true (g_file_get_contents (path, &got, NULL, NULL));
+	g_assert_cmpstr (got, ==, "a\r\nb\r\n");
+	unlink (path);
+	rmdir (dir);
+}
+
+static void
+test_full_disk_is_reported (void)
+{
+	g_autoptr (GError) error = NULL;
+	int saved = dup (STDOUT_FILENO);
+	int full = open ("/dev/full", O_WRONLY);
+	MpOutput *out;
+	gboolean ok;
+
+	if (full < 0) {
+		g_test_skip ("no /dev/full");
+		return;
+	}
+	dup2 (full, STDOUT_FILENO);
+	out = mp_output_open (NULL, FALSE, &error);
+	ok = mp_output_write (out, "x", 1, &error) &&
+	     mp_output_close (out, &error);
+	mp_output_free (out);
+	dup2 (saved, STDOUT_FILENO);
+	close (saved);
+	close (full);
+	g_assert_false (ok);
+	g_assert_error (error, MP_ERROR, MP_ERROR_IO);
+	g_assert_cmpint (mp_error_exit_code (error), ==, 74);
+	g_assert_nonnull (strstr (error->message, "stdout"));
+}
+
+int
+main (int argc, char **argv)
+{
+	g_test_init (&argc, &argv, NULL);
+	g_mime_init ();
+	g_test_add_func ("/io/pipe-sizes", test_pipe_sizes);
+	g_test_add_func ("/io/missing-file-is-no-input",
+			 test_missing_file_is_no_input);
+	g_test_add_func ("/io/empty-and-truncated-messages-refused",
+			 test_empty_and_truncated_messages_refused);
+	g_test_add_func ("/io/output-file-is-atomic", test_output_file_is_atomic);
+	g_test_add_func ("/io/full-disk-is-reported", test_full_disk_is_reported);
+	return g_test_run ();
+}
