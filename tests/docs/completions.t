@@ -1,0 +1,187 @@
+#!/bin/bash
+# The completions' behaviour: each file parses in its shell, and each
+# completes option names, fixed value sets and file names where it should.
+# Tests for a command not built yet are skipped with the reason.
+# Environment from meson: BUILDDIR, SRCDIR.
+set -u
+: "${BUILDDIR:?}" "${SRCDIR:?}"
+C=$SRCDIR/completions
+HERE=$SRCDIR/tests/docs
+T=$(mktemp -d "${TMPDIR:-/tmp}/mimepipe-comp.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+export LC_ALL=C.UTF-8
+_n=0
+_failed=0
+
+_report() {
+    _n=$((_n + 1))
+    if [ "$1" = 0 ]; then
+        echo "ok $_n - $2"
+    else
+        echo "not ok $_n - $2"
+        _failed=$((_failed + 1))
+    fi
+}
+
+skip() {
+    _n=$((_n + 1))
+    echo "ok $_n - $1 # SKIP $2"
+}
+
+ok() {
+    _name=$1
+    shift
+    if "$@" >"$T/ok.out" 2>&1; then
+        _report 0 "$_name"
+    else
+        _report 1 "$_name"
+        sed 's/^/# /' "$T/ok.out" | head -20
+    fi
+}
+
+# has NAME WANTED...: the last candidate list ($T/got) holds every WANTED
+has() {
+    _name=$1
+    shift
+    _missing=
+    for w in "$@"; do
+        grep -qxF -- "$w" "$T/got" || _missing="$_missing $w"
+    done
+    if [ -z "$_missing" ]; then
+        _report 0 "$_name"
+    else
+        _report 1 "$_name"
+        echo "# missing:$_missing"
+        echo "# got: $(head -20 "$T/got" | tr '\n' ' ')"
+    fi
+}
+
+# is_only NAME WANTED: the last candidate list is exactly WANTED (one word)
+is_only() {
+    if [ "$(cat "$T/got")" = "$2" ]; then
+        _report 0 "$1"
+    else
+        _report 1 "$1"
+        echo "# got: $(head -20 "$T/got" | tr '\n' ' ') (expected $2)"
+    fi
+}
+
+# bash_complete COMMAND WORD... CURRENT: candidates in $T/got, run in $T/files
+bash_complete() {
+    _cmd=$1
+    (cd "$T/files" && bash "$HERE/bash-complete.sh" "$C/bash/$_cmd" "$@") \
+        >"$T/got" 2>"$T/err"
+}
+
+# fish_complete COMMANDLINE: fish's candidates (first column) in $T/got
+fish_complete() {
+    _cmd=${1%% *}
+    (cd "$T/files" && fish --no-config -c \
+        "set -g fish_complete_path; source \$argv[1]; complete -C \$argv[2]" \
+        "$C/fish/$_cmd.fish" "$1") | cut -f1 >"$T/got"
+}
+
+# zsh_spec COMMAND OPTION: the _arguments specs for OPTION in $T/got
+zsh_spec() {
+    zsh -f "$HERE/zsh-specs.zsh" "$C/zsh/_$1" |
+        grep -E -- "^(\([^)]*\))?\*?$2[=+[]" >"$T/got"
+}
+
+built() { [ -x "$BUILDDIR/tools/$1" ]; }
+
+have_bc=
+for f in /usr/share/bash-completion/bash_completion \
+    /usr/local/share/bash-completion/bash_completion; do
+    [ -f "$f" ] && have_bc=$f && break
+done
+have() { command -v "$1" >/dev/null; }
+
+mkdir -p "$T/files/sub"
+: >"$T/files/report.pdf"
+: >"$T/files/note.html"
+: >"$T/files/note.txt"
+
+# --- every file parses in its shell
+for f in "$C"/bash/*; do
+    ok "bash -n ${f#"$C"/}" bash -n "$f"
+    if have shellcheck; then
+        ok "shellcheck ${f#"$C"/}" shellcheck -s bash "$f"
+    else
+        skip "shellcheck ${f#"$C"/}" "shellcheck is not installed"
+    fi
+done
+for f in "$C"/zsh/_*; do
+    if have zsh; then
+        ok "zsh -n ${f#"$C"/}" zsh -n "$f"
+    else
+        skip "zsh -n ${f#"$C"/}" "zsh is not installed"
+    fi
+done
+for f in "$C"/fish/*.fish; do
+    if have fish; then
+        ok "fish -n ${f#"$C"/}" fish -n "$f"
+    else
+        skip "fish -n ${f#"$C"/}" "fish is not installed"
+    fi
+done
+
+# --- mime-compose
+if [ -z "$have_bc" ]; then
+    skip "bash: mime-compose completions" "bash-completion is not installed"
+else
+    bash_complete mime-compose --ch
+    is_only "bash: mime-compose --ch completes to --charset" --charset
+    bash_complete mime-compose --charset UT
+    has "bash: mime-compose --charset offers utf-8" utf-8
+    bash_complete mime-compose --html no
+    has "bash: mime-compose --html completes file names" note.html note.txt
+    bash_complete mime-compose --html = no
+    has "bash: mime-compose --html=FILE completes file names" note.html
+    bash_complete mime-compose --from a@example.org re
+    has "bash: mime-compose completes the body file" report.pdf
+fi
+if have fish; then
+    fish_complete "mime-compose --charset "
+    has "fish: mime-compose --charset offers utf-8" utf-8 iso-8859-1
+    fish_complete "mime-compose --html no"
+    has "fish: mime-compose --html completes file names" note.html note.txt
+fi
+if have zsh; then
+    zsh_spec mime-compose --html
+    ok "zsh: mime-compose --html completes files" grep -q _files "$T/got"
+    zsh_spec mime-compose --charset
+    ok "zsh: mime-compose --charset offers charsets" grep -q charsets "$T/got"
+fi
+
+# --- mime-attach
+if ! built mime-attach; then
+    skip "bash: mime-attach --ty completes to --type" "mime-attach is not built yet"
+    skip "bash: mime-attach --type offers MIME types" "mime-attach is not built yet"
+    skip "bash: mime-attach completes a file name after --type TYPE" \
+        "mime-attach is not built yet"
+elif [ -z "$have_bc" ]; then
+    skip "bash: mime-attach completions" "bash-completion is not installed"
+else
+    bash_complete mime-attach --ty
+    is_only "bash: mime-attach --ty completes to --type" --type
+    bash_complete mime-attach --type application/pd
+    has "bash: mime-attach --type offers MIME types" application/pdf
+    bash_complete mime-attach --type application/pdf rep
+    is_only "bash: mime-attach completes a file name after --type TYPE" \
+        report.pdf
+fi
+
+# --- smtp-send
+if ! built smtp-send; then
+    skip "bash: smtp-send --tls offers starttls implicit off" \
+        "smtp-send is not built yet"
+else
+    if [ -n "$have_bc" ]; then
+        bash_complete smtp-send --tls ''
+        has "bash: smtp-send --tls offers starttls implicit off" \
+            starttls implicit off
+    fi
+fi
+
+echo "1..$_n"
+[ "$_failed" = 0 ]
