@@ -710,10 +710,14 @@ static void
 emit_mailbox (Folder *f, const char *ws, InternetAddress *a, gboolean last)
 {
 	const char *name = internet_address_get_name (a);
-	/* GMime shows IDN domains decoded; the wire wants A-labels */
-	const char *addr = internet_address_mailbox_get_idn_addr (
-		INTERNET_ADDRESS_MAILBOX (a));
+	/* GMime keeps IDN domains decoded and its own A-label conversion
+	 * can fail; the wire wants the A-labels validate_list() checked */
+	g_autofree char *addr = normalize_addr_spec (
+		"", internet_address_mailbox_get_addr (INTERNET_ADDRESS_MAILBOX (a)),
+		NULL);
 	g_autofree char *tok = NULL;
+
+	g_return_if_fail (addr != NULL);
 
 	if (name && *name) {
 		emit_phrase (f, ws, name);

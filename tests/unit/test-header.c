@@ -153,6 +153,9 @@ static const struct {
 	{ "undisclosed-recipients:;", "To: undisclosed-recipients:;\n" },
 	{ "李小龙 <li@example.cn>", "To: =?UTF-8?B?5p2O5bCP6b6Z?= <li@example.cn>\n" },
 	{ "x@[192.0.2.1]", "To: x@[192.0.2.1]\n" },
+	/* found by fuzz-header: GMime's own IDN conversion left this raw */
+	{ "Zoë <zoe@b\xdb\xbc" "cher.example>",
+	  "To: =?UTF-8?Q?Zo=C3=AB?= <zoe@xn--bcher-vei.example>\n" },
 };
 
 static void
