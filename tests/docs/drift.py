@@ -11,6 +11,7 @@ man/ and completions/ install (colon-separated, relative to their folder).
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -171,6 +172,80 @@ def compare(name, want, got, where):
     report(not missing and not extra, name, diag)
 
 
+MDOC_ESCAPES = [("\\e", "\\"), ("\\(aq", "'"), ("\\(dq", '"'),
+                ("\\-", "-"), ("\\&", ""), ("\\(ti", "~"),
+                ("\\(ha", "^"), ("\\(ga", "`")]
+SEPARATORS = {"|", "||", "&", "&&", ";", ";;", "(", ")", "$("}
+
+
+def example_options(page, tools):
+    """{tool: set of options} used in the page's literal displays
+    (.Bd -literal): shell examples, muttrc and gitconfig lines."""
+    used = {}
+    lines = []
+    in_literal = False
+    for line in open(page, encoding="utf-8"):
+        line = line.rstrip("\n")
+        if line.startswith(".Bd") and "-literal" in line:
+            in_literal = True
+        elif line.startswith(".Ed"):
+            in_literal = False
+        elif in_literal and not line.startswith("."):
+            for a, b in MDOC_ESCAPES:
+                line = line.replace(a, b)
+            lines.append(line)
+    # join continuation lines, then read each as shell words
+    text = "\n".join(lines).replace("\\\n", " ")
+    for logical in text.split("\n"):
+        words = shell_words(logical)
+        stack = [words]
+        while stack:
+            words = stack.pop()
+            tool = None
+            for w in words:
+                if w in SEPARATORS:
+                    tool = None
+                elif w in tools:
+                    tool = w
+                    used.setdefault(tool, set())
+                elif " " in w and w.split()[0] in tools:
+                    # a quoted command line: muttrc's set sendmail = "..."
+                    stack.append(shell_words(w))
+                elif tool and w == "--":
+                    tool = None
+                elif tool and w.startswith("--"):
+                    used[tool].add(w.split("=", 1)[0])
+                elif tool and w.startswith("-") and len(w) > 1:
+                    used[tool].update("-" + c for c in w[1:])
+    return used
+
+
+def shell_words(line):
+    lex = shlex.shlex(line, posix=True, punctuation_chars="|&;()<>")
+    lex.whitespace_split = True
+    try:
+        return list(lex)
+    except ValueError:  # an unbalanced quote: read it word by word
+        return line.split()
+
+
+def check_examples(pages, tools):
+    for page in sorted(pages):
+        path = os.path.join(SRCDIR, "man", page)
+        if not os.path.exists(path):
+            report(False, "%s exists" % page, ["no file man/" + page])
+            continue
+        for tool, opts in sorted(example_options(path, tools).items()):
+            name = "%s: examples give %s only its options" % (page, tool)
+            exe = os.path.join(BUILDDIR, "tools", tool)
+            if not os.access(exe, os.X_OK):
+                skip(name, tool + " is not built yet")
+                continue
+            unknown = sorted(opts - help_options(exe))
+            report(not unknown, name,
+                   ["%s has no option %s" % (tool, " ".join(unknown))])
+
+
 def check_tool(tool):
     exe = os.path.join(BUILDDIR, "tools", tool)
     if not os.access(exe, os.X_OK):
@@ -228,6 +303,10 @@ def main():
            ["drift.py was given no tool names"])
     for tool in tools:
         check_tool(tool)
+    # the examples may name commands that are not built yet: all of them
+    everyone = set(tools) | {"mime-compose", "mime-attach", "mime-inline",
+                             "mime-header", "smtp-send"}
+    check_examples(MAN_PAGES, everyone)
     print("1..%d" % n)
     return 1 if failed else 0
 
