@@ -1,0 +1,4 @@
+#!/bin/bash
+. "$SRCDIR/tests/cli/lib.sh"
+plan 0
+done_testing
