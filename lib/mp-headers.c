@@ -356,6 +356,8 @@ mp_headers_get_raw_value (MpHeaders *h, guint i)
 	p = value_bytes (h, i, &len);
 	end = p + len;
 	s = g_string_sized_new (len);
+	/* blanks after the colon go; those after a line break stay, as
+	 * Python's email has it */
 	while (p < end && (*p == ' ' || *p == '\t'))
 		p++;
 	for (; p < end; p++)
@@ -480,16 +482,23 @@ decode_q (GByteArray *out, const char *p, gsize len)
 static void
 decode_b (GByteArray *out, const char *p, gsize len)
 {
-	gint state = 0;
-	guint save = 0;
-	gsize old = out->len;
-	gsize n;
+	g_autoptr (GString) clean = g_string_sized_new (len + 4);
+	g_autofree guchar *bin = NULL;
+	gsize i, n;
 
-	/* g_base64_decode_step skips characters outside the alphabet and
-	 * needs no padding, as lenient as real mail needs */
-	g_byte_array_set_size (out, (guint) (old + (len / 4 + 1) * 3));
-	n = g_base64_decode_step (p, len, out->data + old, &state, &save);
-	g_byte_array_set_size (out, (guint) (old + n));
+	/* lenient as real mail needs: characters outside the alphabet are
+	 * skipped and missing padding is supplied (Python does the same) */
+	for (i = 0; i < len && p[i] != '='; i++)
+		if (g_ascii_isalnum (p[i]) || p[i] == '+' || p[i] == '/')
+			g_string_append_c (clean, p[i]);
+	if (clean->len % 4 == 1)
+		g_string_truncate (clean, clean->len - 1);
+	while (clean->len % 4)
+		g_string_append_c (clean, '=');
+	if (clean->len == 0)
+		return;
+	bin = g_base64_decode (clean->str, &n);
+	g_byte_array_append (out, bin, (guint) n);
 }
 
 typedef struct {
@@ -591,16 +600,18 @@ mp_headers_decode_text (const char *raw, gssize len)
 
 	if (len < 0)
 		len = (gssize) strlen (raw);
+	/* blanks after the colon go; those after a line break stay, as
+	 * Python's email has it */
+	for (i = 0; i < (gsize) len && is_blank (raw[i]); i++)
+		;
 	/* unfold (RFC 5322 2.2.3): line breaks go, the blanks stay */
 	s = g_malloc ((gsize) len + 1);
-	for (i = 0; i < (gsize) len; i++)
+	for (; i < (gsize) len; i++)
 		if (raw[i] != '\r' && raw[i] != '\n')
 			s[n++] = raw[i];
 	s[n] = '\0';
 	p = s;
 	end = s + n;
-	while (p < end && is_blank (*p))
-		p++;
 	utf8 = g_utf8_validate_len (p, (gsize) (end - p), NULL);
 	out = g_string_sized_new ((gsize) (end - p) + 16);
 
@@ -680,49 +691,247 @@ mp_headers_decode_text (const char *raw, gssize len)
 
 /* ---- addresses ------------------------------------------------------ */
 
-static guint
-collect_addr_specs (InternetAddressList *list, GPtrArray *out)
+typedef enum { TOK_WS, TOK_ATOM, TOK_QUOTED, TOK_SPECIAL } TokKind;
+
+typedef struct {
+	TokKind kind;
+	char *text; /* atom as written, quoted content unescaped, special */
+} Tok;
+
+static void
+tok_clear (gpointer p)
 {
-	int i, n = internet_address_list_length (list);
-	guint count = 0;
+	g_free (((Tok *) p)->text);
+}
 
-	for (i = 0; i < n; i++) {
-		InternetAddress *a = internet_address_list_get_address (list, i);
+static void
+push_tok (GArray *toks, TokKind kind, const char *p, gsize len)
+{
+	Tok t = { kind, g_strndup (p, len) };
 
-		if (INTERNET_ADDRESS_IS_GROUP (a)) {
-			count += collect_addr_specs (
-				internet_address_group_get_members (
-					INTERNET_ADDRESS_GROUP (a)),
-				out);
-		} else {
-			const char *addr = internet_address_mailbox_get_addr (
-				INTERNET_ADDRESS_MAILBOX (a));
+	g_array_append_val (toks, t);
+}
 
-			if (addr && *addr) {
-				g_ptr_array_add (out, g_strdup (addr));
-				count++;
+/* RFC 5322 3.2: comments count as blanks; an unterminated quoted string
+ * or comment runs to the end. */
+static void
+tokenize_addresses (const char *p, GArray *toks)
+{
+	while (*p) {
+		if (is_blank (*p) || *p == '(') {
+			while (is_blank (*p) || *p == '(') {
+				if (*p == '(') {
+					int depth = 0;
+
+					for (; *p; p++) {
+						if (*p == '\\' && p[1])
+							p++;
+						else if (*p == '(')
+							depth++;
+						else if (*p == ')' && --depth == 0) {
+							p++;
+							break;
+						}
+					}
+				} else {
+					p++;
+				}
 			}
+			push_tok (toks, TOK_WS, " ", 1);
+		} else if (*p == '"') {
+			GString *q = g_string_new (NULL);
+			Tok t;
+
+			for (p++; *p && *p != '"'; p++) {
+				if (*p == '\\' && p[1])
+					p++;
+				g_string_append_c (q, *p);
+			}
+			if (*p == '"')
+				p++;
+			t.kind = TOK_QUOTED;
+			t.text = g_string_free (q, FALSE);
+			g_array_append_val (toks, t);
+		} else if (strchr ("<>,:;@", *p)) {
+			push_tok (toks, TOK_SPECIAL, p, 1);
+			p++;
+		} else {
+			const char *start = p;
+
+			if (*p == '[') { /* domain literal */
+				while (*p && *p != ']')
+					p++;
+				if (*p)
+					p++;
+			}
+			while (*p && !is_blank (*p) && !strchr ("()<>,:;@\"[", *p))
+				p++;
+			push_tok (toks, TOK_ATOM, start, (gsize) (p - start));
 		}
 	}
-	return count;
+}
+
+static gboolean
+is_special (const Tok *t, char c)
+{
+	return t->kind == TOK_SPECIAL && t->text[0] == c;
+}
+
+/* Builds "local@domain" from tokens [from, to): the local part quoted
+ * when it needs it (as Python's email writes an addr_spec), the domain
+ * as written. */
+static char *
+addr_spec (const Tok *t, guint from, guint to)
+{
+	GString *local = g_string_new (NULL), *domain = NULL, *cur = local;
+	guint i;
+	gboolean quote = FALSE;
+	const char *c;
+
+	for (i = from; i < to; i++) {
+		if (is_special (&t[i], '@') && cur == local) {
+			domain = g_string_new (NULL);
+			cur = domain;
+			continue;
+		}
+		if (t[i].kind == TOK_WS) {
+			if (cur == local && local->len > 0 && i + 1 < to &&
+			    !is_special (&t[i + 1], '@'))
+				g_string_append_c (cur, ' ');
+			continue;
+		}
+		g_string_append (cur, t[i].text);
+	}
+	for (c = local->str; *c; c++)
+		if (strchr ("()<>@,:;\\\"[] \t", *c))
+			quote = TRUE;
+	if (quote) {
+		GString *q = g_string_new ("\"");
+
+		for (c = local->str; *c; c++) {
+			if (*c == '\\' || *c == '"')
+				g_string_append_c (q, '\\');
+			g_string_append_c (q, *c);
+		}
+		g_string_append_c (q, '"');
+		g_string_free (local, TRUE);
+		local = q;
+	}
+	if (domain) {
+		g_string_append_c (local, '@');
+		g_string_append (local, domain->str);
+		g_string_free (domain, TRUE);
+	}
+	return g_string_free (local, FALSE);
+}
+
+/* One mailbox, or what stands between two commas: every angle-addr in it
+ * ("<>" for an empty one), else the address written bare.  Several
+ * bare addresses where a comma was forgotten all count. */
+static guint
+finish_mailbox (const Tok *t, guint from, guint to, GPtrArray *out)
+{
+	guint i, count = 0, words_at = 0;
+	gboolean angle = FALSE;
+
+	for (i = from; i < to; i++) {
+		guint j, start;
+
+		if (!is_special (&t[i], '<'))
+			continue;
+		angle = TRUE;
+		for (j = i + 1; j < to && !is_special (&t[j], '>'); j++)
+			;
+		/* RFC 5322 4.4 obs-route: "<@a,@b:user@host>" */
+		start = i + 1;
+		while (start < j && t[start].kind == TOK_WS)
+			start++;
+		if (start < j && is_special (&t[start], '@')) {
+			while (start < j && !is_special (&t[start], ':'))
+				start++;
+			start = start < j ? start + 1 : i + 1;
+		}
+		while (start < j && t[start].kind == TOK_WS)
+			start++;
+		if (start < j)
+			g_ptr_array_add (out, addr_spec (t, start, j));
+		else
+			g_ptr_array_add (out, g_strdup ("<>"));
+		count++;
+		i = j;
+	}
+	if (angle)
+		return count;
+
+	/* bare: count the words that hold an '@' */
+	for (i = from; i < to; i++)
+		if (is_special (&t[i], '@'))
+			words_at++;
+	if (words_at > 1) {
+		guint start = from;
+
+		for (i = from; i <= to; i++) {
+			if (i < to && t[i].kind != TOK_WS)
+				continue;
+			if (i > start) {
+				g_ptr_array_add (out, addr_spec (t, start, i));
+				count++;
+			}
+			start = i + 1;
+		}
+		return count;
+	}
+	while (from < to && t[from].kind == TOK_WS)
+		from++;
+	while (to > from && t[to - 1].kind == TOK_WS)
+		to--;
+	if (from == to)
+		return 0;
+	g_ptr_array_add (out, addr_spec (t, from, to));
+	return 1;
 }
 
 guint
 mp_headers_parse_addr_specs (const char *raw, GPtrArray *out)
 {
+	g_autoptr (GArray) toks = g_array_new (FALSE, FALSE, sizeof (Tok));
 	g_autofree char *unfolded = NULL;
-	g_autoptr (InternetAddressList) list = NULL;
 	GString *s = g_string_new (NULL);
 	const char *p;
+	const Tok *t;
+	guint i, start = 0, count = 0;
+	gboolean in_group = FALSE, in_angle = FALSE;
 
 	for (p = raw; *p; p++)
 		if (*p != '\r' && *p != '\n')
 			g_string_append_c (s, *p);
 	unfolded = g_string_free (s, FALSE);
-	list = internet_address_list_parse (NULL, unfolded);
-	if (list == NULL)
-		return 0;
-	return collect_addr_specs (list, out);
+	g_array_set_clear_func (toks, tok_clear);
+	tokenize_addresses (unfolded, toks);
+	t = (const Tok *) (void *) toks->data;
+
+	for (i = 0; i < toks->len; i++) {
+		if (is_special (&t[i], '<'))
+			in_angle = TRUE;
+		else if (is_special (&t[i], '>'))
+			in_angle = FALSE;
+		if (in_angle)
+			continue;
+		if (is_special (&t[i], ',')) {
+			count += finish_mailbox (t, start, i, out);
+			start = i + 1;
+		} else if (is_special (&t[i], ':') && !in_group) {
+			/* RFC 5322 3.4: a group's display name */
+			in_group = TRUE;
+			start = i + 1;
+		} else if (is_special (&t[i], ';') && in_group) {
+			count += finish_mailbox (t, start, i, out);
+			in_group = FALSE;
+			start = i + 1;
+		}
+	}
+	count += finish_mailbox (t, start, toks->len, out);
+	return count;
 }
 
 /* ---- editing -------------------------------------------------------- */
