@@ -147,6 +147,7 @@ main (int argc, char **argv)
 	g_autoptr (MpHeaders) h = NULL;
 	g_autoptr (MpOutput) out = NULL;
 	g_autoptr (GString) printed = g_string_new (NULL);
+	g_autofree char *output_path = NULL;
 	gboolean queries = FALSE, all_found = TRUE;
 	guint i;
 
@@ -159,6 +160,7 @@ main (int argc, char **argv)
 			   "queries print instead of the message.",
 			   FALSE, &common, &argc, &argv, &error))
 		return mp_cli_fail (g_steal_pointer (&error));
+	output_path = common.output;
 	if (argc > 1) {
 		g_set_error (&error, MP_ERROR, MP_ERROR_USAGE,
 			     "%s: unexpected argument (the message is read "
@@ -178,7 +180,7 @@ main (int argc, char **argv)
 		return mp_cli_fail (g_steal_pointer (&error));
 	}
 
-	out = mp_output_open (common.output, FALSE, &error);
+	out = mp_output_open (output_path, FALSE, &error);
 	if (out == NULL)
 		return mp_cli_fail (g_steal_pointer (&error));
 	h = mp_headers_read_fd (STDIN_FILENO, "stdin", &error);
