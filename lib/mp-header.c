@@ -375,7 +375,10 @@ is_ascii_printable (const char *s)
 static gboolean
 needs_encoded_phrase (const char *phrase)
 {
-	return !is_ascii_printable (phrase) || strstr (phrase, "=?") != NULL;
+	/* a quoted string cannot be folded: encode one that would make a
+	 * line longer than RFC 5322 2.1.1 allows */
+	return !is_ascii_printable (phrase) || strstr (phrase, "=?") != NULL ||
+	       strlen (phrase) > 900;
 }
 
 char *
@@ -482,6 +485,14 @@ normalize_addr_spec (const char *header, const char *addr, GError **error)
 		return NULL;
 	}
 	local = g_strndup (addr, (gsize) (at - addr));
+	/* RFC 5321 4.5.3.1.1 */
+	if (strlen (local) > 64) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s: \"%s\": the part before @ is longer than 64 "
+			     "octets",
+			     header, addr);
+		return NULL;
+	}
 	if (!is_ascii_printable (local)) {
 		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
 			     "%s: \"%s\": the part before @ must be ASCII "
@@ -802,6 +813,7 @@ append_msgids (Folder *f, const char *name, const char *value,
 		at = strchr (inner, '@');
 		/* RFC 5322 3.6.4: id-left "@" id-right */
 		if (at == NULL || at == inner || at[1] == '\0' ||
+		    strlen (inner) > 900 ||
 		    strchr (at + 1, '@') || strpbrk (inner, "<>\"\\()") ||
 		    !is_ascii_printable (inner)) {
 			g_set_error (error, MP_ERROR, MP_ERROR_DATA,

@@ -625,6 +625,31 @@ mp_output_copy_fd (MpOutput *out, int fd, gint64 offset, gint64 len,
 		offset = off;
 	}
 
+	/* splice moves the data of a pipe inside the kernel too */
+	if (direct && offset < 0) {
+		while (len != 0) {
+			size_t want = len < 0 || len > (1 << 30) ?
+					      (1 << 30) : (size_t) len;
+			ssize_t n = splice (fd, NULL, out->sink->fd, NULL, want,
+					    SPLICE_F_MOVE | SPLICE_F_MORE);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && (errno == EINVAL || errno == ENOSYS))
+				break; /* neither end is a pipe */
+			if (n < 0) {
+				out->sink->errsv = errno;
+				return output_failed (out, error);
+			}
+			if (n == 0)
+				return TRUE;
+			if (len > 0)
+				len -= n;
+		}
+		if (len == 0)
+			return TRUE;
+	}
+
 	buf = g_malloc (COPY_CHUNK);
 	while (len != 0) {
 		size_t want = len < 0 || len > COPY_CHUNK ? COPY_CHUNK :

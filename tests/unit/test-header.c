@@ -174,6 +174,20 @@ test_format_addresses (void)
 }
 
 static void
+test_long_display_name_stays_within_998 (void)
+{
+	g_autofree char *name = g_strnfill (2000, 'x');
+	g_autofree char *value = g_strdup_printf ("\"%s.\" <a@example.org>", name);
+	const char *values[] = { value, NULL };
+	g_autoptr (GError) error = NULL;
+	g_autofree char *f =
+		mp_header_format_addresses ("To", values, NULL, &error);
+
+	g_assert_no_error (error);
+	assert_well_formed (f);
+}
+
+static void
 test_addresses_fold_and_count (void)
 {
 	const char *values[] = { "Ann Example <ann@example.org>, Bob Example "
@@ -202,6 +216,8 @@ static const char *const bad_addresses[] = {
 	"zoë@example.com", /* needs RFC 6532 */
 	"\"unterminated <a@b.c>",
 	"",
+	/* RFC 5321 4.5.3.1.1: found by fuzz-header as a 1000-octet line */
+	"\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"@x.org",
 };
 
 static void
@@ -306,6 +322,8 @@ main (int argc, char **argv)
 	g_test_add_func ("/header/encoded-looking-text-is-encoded",
 			 test_encoded_looking_text_is_encoded);
 	g_test_add_func ("/header/format-addresses", test_format_addresses);
+	g_test_add_func ("/header/long-display-name-stays-within-998",
+			 test_long_display_name_stays_within_998);
 	g_test_add_func ("/header/addresses-fold-and-count",
 			 test_addresses_fold_and_count);
 	g_test_add_func ("/header/bad-addresses-refused",

@@ -1,0 +1,116 @@
+/* mp-headers: the top-level header block of a message as raw fields:
+ * read incrementally from a descriptor (the body is never parsed, only
+ * copied), decoded for display, edited field by field, and written back
+ * with every untouched byte as it came. */
+#pragma once
+
+#include "mp-io.h"
+
+G_BEGIN_DECLS
+
+/* A header block larger than this (a sign of something that is not a
+ * message) is refused, so that memory stays bounded. */
+#define MP_HEADERS_MAX_BLOCK (8 * 1024 * 1024)
+
+typedef struct _MpHeaders MpHeaders;
+
+/* Reads the header block of the message on @fd (a pipe or a file, read
+ * sequentially from its current position) and stops there: what follows
+ * is copied later by mp_headers_write_message().  @name is used in error
+ * messages ("stdin").  An mbox "From " first line is kept as a line that
+ * is not a field; the block ends at the first empty line, at the first
+ * line that cannot start or continue a field (the body then starts
+ * there, as Python's email reads it), or at the end of the input.
+ * Errors: MP_ERROR_DATA for empty input, for input with neither header
+ * fields nor an empty line, or for a block over MP_HEADERS_MAX_BLOCK;
+ * MP_ERROR_IO on a read error.  Free with mp_headers_free(). */
+MpHeaders *mp_headers_read_fd (int fd, const char *name, GError **error);
+
+/* Like mp_headers_read_fd() on a whole message held in memory (copied).
+ * Errors: as mp_headers_read_fd(). */
+MpHeaders *mp_headers_parse (const char *data, gsize len, GError **error);
+
+/* Incremental form of mp_headers_parse(): feed the message in pieces of
+ * any size, then call mp_headers_finish() at its end.  mp_headers_feed()
+ * may be called after the block is complete (the bytes are kept as the
+ * start of the body).  Errors: as mp_headers_read_fd(). */
+MpHeaders *mp_headers_new (const char *name);
+gboolean mp_headers_feed (MpHeaders *h, const char *data, gsize len,
+			  GError **error);
+gboolean mp_headers_finish (MpHeaders *h, GError **error);
+
+/* TRUE once the end of the header block has been seen. */
+gboolean mp_headers_is_complete (MpHeaders *h);
+
+void mp_headers_free (MpHeaders *h);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MpHeaders, mp_headers_free)
+
+/* The line ending new fields are written with: that of the first line
+ * of the block, "\n" when it has none. */
+const char *mp_headers_get_eol (MpHeaders *h);
+
+/* The number of entries in the block: fields, and lines that are not
+ * fields (an mbox "From " line, a stray continuation line). */
+guint mp_headers_get_n_entries (MpHeaders *h);
+
+/* The field name of entry @i exactly as written (borrowed), or NULL when
+ * the entry is not a field. */
+const char *mp_headers_get_name (MpHeaders *h, guint i);
+
+/* The value of entry @i as written: what follows the colon, with line
+ * breaks removed (unfolded) and leading blanks stripped, undecoded.
+ * Newly allocated; NULL when the entry is not a field. */
+char *mp_headers_get_raw_value (MpHeaders *h, guint i);
+
+/* The value of entry @i decoded to UTF-8 (mp_headers_decode_text()).
+ * Newly allocated; NULL when the entry is not a field. */
+char *mp_headers_get_value (MpHeaders *h, guint i);
+
+/* The entry's bytes exactly as they will be written (borrowed,
+ * @len receives the length). */
+const char *mp_headers_get_bytes (MpHeaders *h, guint i, gsize *len);
+
+/* Decodes a raw header value for display, as Python's email does with
+ * policy=default: line breaks removed, leading blanks stripped, RFC 2047
+ * encoded words decoded wherever they appear (also without surrounding
+ * blanks and inside quoted strings), blanks between encoded words
+ * dropped, adjacent encoded words of one charset joined before
+ * conversion (a character split between them survives).  Unknown or
+ * wrong charsets and invalid bytes give U+FFFD, never a failure; raw
+ * 8-bit text is UTF-8 when the whole value is valid UTF-8, else Latin-1.
+ * The result is valid UTF-8 without CR, LF or NUL (each becomes a space,
+ * NUL becomes U+FFFD).  @len -1: NUL-terminated.  Newly allocated. */
+char *mp_headers_decode_text (const char *raw, gssize len);
+
+/* Appends every addr-spec (local@domain) in the address list @raw (a raw
+ * header value: groups, comments, quoted and encoded display names are
+ * understood) to @out (strings newly allocated, e.g. a GPtrArray with
+ * g_free as free function).  Returns the number appended. */
+guint mp_headers_parse_addr_specs (const char *raw, GPtrArray *out);
+
+/* Appends the field @name: @value (checked and encoded by
+ * mp_header_format()) at the end of the block.
+ * Errors: MP_ERROR_USAGE for a bad name, MP_ERROR_DATA for a bad value. */
+gboolean mp_headers_add (MpHeaders *h, const char *name, const char *value,
+			 GError **error);
+
+/* Replaces the first field named @name (case-insensitive) in place by
+ * @name: @value and deletes the others; appends it when there is none.
+ * Errors: as mp_headers_add(). */
+gboolean mp_headers_set (MpHeaders *h, const char *name, const char *value,
+			 GError **error);
+
+/* Deletes every field named @name (case-insensitive).  Returns how many. */
+guint mp_headers_delete (MpHeaders *h, const char *name);
+
+/* Writes the message: the header block (entries not changed as their
+ * original bytes, new ones with mp_headers_get_eol()), then everything
+ * after the block verbatim: what was already read, then the rest of the
+ * descriptor given to mp_headers_read_fd() (with sendfile or splice when
+ * the kernel can).  When the input ended inside the header block without
+ * a final line ending, the output ends without one too.
+ * Errors: MP_ERROR_IO naming the input or the output. */
+gboolean mp_headers_write_message (MpHeaders *h, MpOutput *out,
+				   GError **error);
+
+G_END_DECLS
