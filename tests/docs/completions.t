@@ -56,6 +56,15 @@ has() {
     fi
 }
 
+is() {
+    if [ "$2" = "$3" ]; then
+        _report 0 "$1"
+    else
+        _report 1 "$1"
+        echo "# got: $2 (expected $3)"
+    fi
+}
+
 # is_only NAME WANTED: the last candidate list is exactly WANTED (one word)
 is_only() {
     if [ "$(cat "$T/got")" = "$2" ]; then
@@ -151,6 +160,28 @@ if have zsh; then
     ok "zsh: mime-compose --html completes files" grep -q _files "$T/got"
     zsh_spec mime-compose --charset
     ok "zsh: mime-compose --charset offers charsets" grep -q charsets "$T/got"
+fi
+
+# --- mime-header
+if ! built mime-header; then
+    skip "mime-header completions" "mime-header is not built yet"
+else
+    if [ -n "$have_bc" ]; then
+        bash_complete mime-header --get Message-
+        is_only "bash: mime-header --get completes field names" Message-ID
+        bash_complete mime-header --addresses ''
+        has "bash: mime-header --addresses offers address fields" \
+            From To Cc Bcc Reply-To Sender
+        ok "bash: mime-header --addresses offers only address fields" \
+            sh -c "! grep -qx Subject '$T/got'"
+        bash_complete mime-header ''
+        is "bash: mime-header completes no file (it reads stdin)" \
+            "$(cat "$T/got")" ""
+    fi
+    if have fish; then
+        fish_complete "mime-header --delete X-Pri"
+        has "fish: mime-header --delete completes field names" X-Priority
+    fi
 fi
 
 # --- mime-attach
