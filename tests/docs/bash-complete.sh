@@ -10,6 +10,7 @@
 # "--tls=st" is the three words "--tls" "=" "st").  Exit 77 when
 # bash-completion is not installed.
 set -u
+shopt -s extglob
 file=$1
 shift
 bc=
@@ -38,7 +39,19 @@ func=$(sed -nE 's/.* -F ([^ ]+) .*/\1/p' <<<"$spec")
 }
 COMP_WORDS=("$@")
 COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
-COMP_LINE="$*"
+# the line as typed: no blank around a word bash split off at = or :
+COMP_LINE=
+_glued=1
+for w in "${COMP_WORDS[@]}"; do
+    if [[ $w == +([=:]) ]]; then
+        COMP_LINE+=$w
+        _glued=1
+    else
+        [ "$_glued" = 1 ] || COMP_LINE+=' '
+        COMP_LINE+=$w
+        _glued=0
+    fi
+done
 COMP_POINT=${#COMP_LINE}
 COMP_TYPE=9
 COMP_KEY=9

@@ -1,0 +1,32 @@
+# fish completion for smtp-send(1)
+
+function __smtp_send_dsn_notify
+    printf '%s\n' NEVER SUCCESS FAILURE DELAY
+end
+
+# recipients are addresses: no file names
+complete -c smtp-send -f
+complete -c smtp-send -s s -l server -x -a '(printf "%s\n" smtps:// smtp://; __fish_print_hostnames)' -d 'Server [smtp://|smtps://]HOST[:PORT]'
+complete -c smtp-send -l tls -x -a 'starttls\t"STARTTLS required (default)" implicit\t"TLS from the first byte (465)" off\t"Plain text"' -d 'How the connection is protected'
+complete -c smtp-send -l ca-file -r -F -d 'Trust the CAs in this PEM file'
+complete -c smtp-send -l pin-sha256 -x -d 'Accept only this public key (base64 SHA-256)'
+complete -c smtp-send -l client-cert -r -F -d 'TLS client certificate (PEM)'
+complete -c smtp-send -l client-key -r -F -d 'Key of --client-cert (PEM)'
+complete -c smtp-send -l tls-min -x -a '1.2 1.3' -d 'Lowest TLS version accepted'
+complete -c smtp-send -l timeout -x -d 'Seconds to wait for the network'
+complete -c smtp-send -l helo -x -a '(__fish_print_hostnames)' -d 'Name to give in EHLO'
+complete -c smtp-send -s u -l user -x -d 'Log in as USER'
+complete -c smtp-send -l password-command -x -a '(__fish_complete_command)' -d 'Command printing the password or token'
+complete -c smtp-send -l auth -x -a 'SCRAM-SHA-256 PLAIN LOGIN XOAUTH2 OAUTHBEARER' -d 'Force an AUTH mechanism'
+complete -c smtp-send -l allow-plaintext-auth -d 'With --tls=off, allow AUTH without TLS'
+complete -c smtp-send -s f -l from -x -d 'Envelope sender'
+complete -c smtp-send -s t -l read-recipients -d 'Add To, Cc and Bcc to the recipients'
+complete -c smtp-send -l allow-partial -d 'Send to the accepted recipients when some are refused'
+complete -c smtp-send -l dsn-notify -x -a '(__fish_complete_list , __smtp_send_dsn_notify)' -d 'When to send delivery notifications'
+complete -c smtp-send -l dsn-return -x -a 'FULL HDRS' -d 'What a notification returns'
+complete -c smtp-send -l envid -x -d 'DSN envelope identifier'
+complete -c smtp-send -s v -l verbose -d 'Print the SMTP transcript on stderr'
+complete -c smtp-send -s n -l dry-run -d 'Print the envelope and data; connect nowhere'
+complete -c smtp-send -s o -l output -r -F -d 'With --dry-run: write to a file'
+complete -c smtp-send -s V -l version -d 'Show the version'
+complete -c smtp-send -s h -l help -d 'Show help options'
