@@ -1,6 +1,8 @@
 #include "mp-part.h"
 #include "mp-error.h"
+#include "mp-header.h"
 
+#include <gio/gio.h>
 #include <string.h>
 
 void
@@ -152,4 +154,489 @@ mp_part_new_text (const char *subtype, GBytes *data, const char *charset,
 	g_mime_part_set_content_encoding (
 		part, mp_part_best_encoding (&stats, TRUE, allow_8bit));
 	return part;
+}
+
+/* ---- parts from files ------------------------------------------------ */
+
+#define SNIFF_SIZE 4096
+#define CHUNK_SIZE (64 * 1024)
+
+struct _MpLeaf {
+	char *headers;        /* the header block, LF line endings */
+	char *content_id;
+	GMimeStream *content; /* the decoded bytes */
+	MpInput *input;       /* owns content when made from a file */
+	GMimeContentEncoding encoding;
+	gboolean message;     /* message/rfc822: line endings normalised */
+	char *mime_type;
+};
+
+/* GMimeStreamFs returns -1, not 0, when read at the end of its bounds */
+static ssize_t
+stream_read (GMimeStream *stream, char *buf, size_t len)
+{
+	if (g_mime_stream_eos (stream))
+		return 0;
+	return g_mime_stream_read (stream, buf, len);
+}
+
+char *
+mp_part_guess_type (const char *name, const guchar *data, gsize len)
+{
+	g_autofree char *ct = NULL;
+	gboolean uncertain = FALSE;
+	char *mime;
+
+	ct = g_content_type_guess (name, data, len, &uncertain);
+	if (ct && g_strcmp0 (ct, "application/x-zerosize") == 0) {
+		/* empty data says nothing: go by the name alone */
+		g_free (ct);
+		ct = g_content_type_guess (name, NULL, 0, &uncertain);
+		if (uncertain) {
+			g_clear_pointer (&ct, g_free);
+			ct = g_strdup ("text/plain");
+		}
+	}
+	mime = ct ? g_content_type_get_mime_type (ct) : NULL;
+	if (mime == NULL || strchr (mime, '/') == NULL) {
+		g_free (mime);
+		mime = g_strdup ("application/octet-stream");
+	}
+	return mime;
+}
+
+/* Statistics of a whole stream, and whether it is valid UTF-8. */
+typedef struct {
+	MpPartStats stats;
+	gboolean utf8;
+	gboolean has_cr;
+} Scan;
+
+static gboolean
+scan_stream (GMimeStream *stream, Scan *scan, const char *what,
+	     GError **error)
+{
+	g_autofree guchar *buf = g_malloc (CHUNK_SIZE + 4);
+	gsize line = 0, carry = 0;
+	gboolean cr = FALSE;
+
+	memset (scan, 0, sizeof *scan);
+	scan->utf8 = TRUE;
+	g_mime_stream_reset (stream);
+	for (;;) {
+		ssize_t n = stream_read (stream, (char *) buf + carry,
+						CHUNK_SIZE);
+		const char *end;
+		gsize have;
+
+		if (n < 0) {
+			g_set_error (error, MP_ERROR, MP_ERROR_IO,
+				     "%s: read error", what);
+			return FALSE;
+		}
+		if (n == 0)
+			break;
+		mp_part_stats_update (&scan->stats, &line, &cr,
+				      buf + carry, (gsize) n);
+		if (memchr (buf + carry, '\r', (gsize) n))
+			scan->has_cr = TRUE;
+		have = carry + (gsize) n;
+		carry = 0;
+		if (scan->utf8 &&
+		    !g_utf8_validate_len ((const char *) buf, have, &end)) {
+			gsize rest = have - (gsize) (end - (const char *) buf);
+
+			/* a character cut by the chunk boundary */
+			if (rest < 4 && g_utf8_get_char_validated (
+						end, (gssize) rest) ==
+						(gunichar) -2) {
+				memmove (buf, end, rest);
+				carry = rest;
+			} else {
+				scan->utf8 = FALSE;
+			}
+		}
+	}
+	if (carry)
+		scan->utf8 = FALSE;
+	if (cr)
+		scan->stats.bare_cr++;
+	g_mime_stream_reset (stream);
+	return TRUE;
+}
+
+/* Appends "; token" to a header being built, folding before the token
+ * when the line would pass 76 columns. */
+static void
+append_token (GString *h, gsize *col, const char *token)
+{
+	gsize len = strlen (token);
+
+	g_string_append_c (h, ';');
+	if (*col + 2 + len > 76) {
+		g_string_append (h, "\n\t");
+		*col = 8;
+	} else {
+		g_string_append_c (h, ' ');
+		*col += 2;
+	}
+	g_string_append (h, token);
+	*col += len;
+}
+
+/* RFC 2231 7 (and RFC 5987 3.2.1): attribute-char */
+static gboolean
+is_attr_char (guchar c)
+{
+	return g_ascii_isalnum (c) || (c && strchr ("!#$&+-.^_`|~", c));
+}
+
+/* A file name parameter: a quoted string when it is short printable
+ * ASCII, else RFC 2231 utf-8'' with continuations, each cut between
+ * characters so no piece holds half a character (a decoder that decodes
+ * the pieces one by one still reads it). */
+static void
+append_name_param (GString *h, gsize *col, const char *param,
+		   const char *value)
+{
+	g_autoptr (GPtrArray) pieces = g_ptr_array_new_with_free_func (g_free);
+	g_autoptr (GString) cur = g_string_new (NULL);
+	gboolean plain = strlen (param) + strlen (value) + 3 <= 60;
+	const char *p;
+	guint i;
+
+	for (p = value; plain && *p; p++)
+		plain = (guchar) *p >= 0x20 && (guchar) *p < 0x7f;
+	if (plain) {
+		g_autoptr (GString) tok = g_string_new (param);
+
+		g_string_append (tok, "=\"");
+		for (p = value; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				g_string_append_c (tok, '\\');
+			g_string_append_c (tok, *p);
+		}
+		g_string_append_c (tok, '"');
+		append_token (h, col, tok->str);
+		return;
+	}
+	for (p = value; *p; p = g_utf8_next_char (p)) {
+		const char *next = g_utf8_next_char (p);
+		g_autoptr (GString) ch = g_string_new (NULL);
+		const char *q;
+
+		for (q = p; q < next; q++) {
+			if (is_attr_char ((guchar) *q))
+				g_string_append_c (ch, *q);
+			else
+				g_string_append_printf (ch, "%%%02X",
+							(guchar) *q);
+		}
+		if (cur->len + ch->len > 56) {
+			g_ptr_array_add (pieces, g_strdup (cur->str));
+			g_string_truncate (cur, 0);
+		}
+		g_string_append (cur, ch->str);
+	}
+	g_ptr_array_add (pieces, g_strdup (cur->str));
+	for (i = 0; i < pieces->len; i++) {
+		g_autofree char *tok = NULL;
+
+		if (pieces->len == 1)
+			tok = g_strdup_printf ("%s*=utf-8''%s", param,
+					       (char *) pieces->pdata[0]);
+		else
+			tok = g_strdup_printf ("%s*%u*=%s%s", param, i,
+					       i == 0 ? "utf-8''" : "",
+					       (char *) pieces->pdata[i]);
+		append_token (h, col, tok);
+	}
+}
+
+static const char *
+encoding_name (GMimeContentEncoding e)
+{
+	const char *s = g_mime_content_encoding_to_string (e);
+
+	return s ? s : "7bit";
+}
+
+static char *
+display_name (MpInput *in)
+{
+	const char *path = mp_input_get_name (in);
+	g_autofree char *base = g_path_get_basename (path);
+	char *utf8 = g_filename_to_utf8 (base, -1, NULL, NULL, NULL);
+
+	return utf8 ? utf8 : g_filename_display_name (base);
+}
+
+MpLeaf *
+mp_part_leaf_new_file (MpInput *in, const MpPartFileOptions *opts,
+		       GError **error)
+{
+	g_autoptr (MpInput) input = in;
+	g_autoptr (MpLeaf) leaf = g_new0 (MpLeaf, 1);
+	g_autoptr (GMimeContentType) ctype = NULL;
+	g_autofree char *name = NULL;
+	g_autofree char *mime = NULL;
+	const char *what = mp_input_get_name (in);
+	GMimeStream *stream = mp_input_get_stream (in);
+	gboolean is_text, is_message;
+	Scan scan;
+
+	name = opts->name ? g_strdup (opts->name) : display_name (in);
+	if (opts->type) {
+		ctype = g_mime_content_type_parse (NULL, opts->type);
+		if (ctype == NULL || strchr (opts->type, '/') == NULL) {
+			g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+				     "%s: --type %s: not a media type", what,
+				     opts->type);
+			return NULL;
+		}
+	} else if (opts->message) {
+		ctype = g_mime_content_type_parse (NULL, "message/rfc822");
+	} else {
+		guchar sniff[SNIFF_SIZE];
+		ssize_t n = stream_read (stream, (char *) sniff,
+						sizeof sniff);
+
+		if (n < 0) {
+			g_set_error (error, MP_ERROR, MP_ERROR_IO,
+				     "%s: read error", what);
+			return NULL;
+		}
+		g_mime_stream_reset (stream);
+		mime = mp_part_guess_type (name, sniff, (gsize) n);
+		ctype = g_mime_content_type_parse (NULL, mime);
+	}
+	g_free (mime);
+	mime = g_ascii_strdown (g_mime_content_type_get_mime_type (ctype), -1);
+	is_message = opts->message || strcmp (mime, "message/rfc822") == 0;
+	is_text = g_str_has_prefix (mime, "text/");
+
+	if (!scan_stream (stream, &scan, what, error))
+		return NULL;
+
+	if (is_message) {
+		g_autoptr (GMimeMessage) msg = NULL;
+		g_autoptr (GError) local = NULL;
+
+		/* refuse what is not a message rather than forward junk */
+		msg = mp_input_parse_message (in, NULL, &local);
+		if (msg == NULL) {
+			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+				     "%s (cannot forward it)",
+				     local->message);
+			return NULL;
+		}
+		/* RFC 2046 5.2.1: message/rfc822 is 7bit, 8bit or binary */
+		if (scan.stats.non_ascii == 0 && scan.stats.nul == 0 &&
+		    scan.stats.max_line <= 998)
+			leaf->encoding = GMIME_CONTENT_ENCODING_7BIT;
+		else if (scan.stats.nul == 0 && scan.stats.max_line <= 998)
+			leaf->encoding = GMIME_CONTENT_ENCODING_8BIT;
+		else
+			leaf->encoding = GMIME_CONTENT_ENCODING_BINARY;
+		leaf->message = TRUE;
+		g_free (mime);
+		mime = g_strdup ("message/rfc822");
+		g_object_unref (ctype);
+		ctype = g_mime_content_type_parse (NULL, mime);
+	} else if (is_text) {
+		if (!scan.utf8 && opts->type == NULL) {
+			/* no charset to label it with: do not pretend */
+			g_free (mime);
+			mime = g_strdup ("application/octet-stream");
+			g_object_unref (ctype);
+			ctype = g_mime_content_type_parse (NULL, mime);
+			leaf->encoding = GMIME_CONTENT_ENCODING_BASE64;
+		} else {
+			if (scan.utf8 &&
+			    !g_mime_content_type_get_parameter (ctype,
+								"charset"))
+				g_mime_content_type_set_parameter (
+					ctype, "charset", "utf-8");
+			leaf->encoding =
+				scan.has_cr ? GMIME_CONTENT_ENCODING_BASE64 :
+					      mp_part_best_encoding (
+						      &scan.stats, TRUE,
+						      opts->allow_8bit);
+		}
+	} else {
+		leaf->encoding = GMIME_CONTENT_ENCODING_BASE64;
+	}
+
+	{
+		g_autoptr (GString) h = g_string_new ("Content-Type: ");
+		GMimeParamList *params =
+			g_mime_content_type_get_parameters (ctype);
+		gsize col;
+		int i;
+
+		g_string_append (h, mime);
+		col = h->len;
+		for (i = 0; i < g_mime_param_list_length (params); i++) {
+			GMimeParam *prm =
+				g_mime_param_list_get_parameter_at (params, i);
+			const char *pname = g_mime_param_get_name (prm);
+
+			if (g_ascii_strcasecmp (pname, "name") == 0)
+				continue;
+			append_name_param (h, &col, pname,
+					   g_mime_param_get_value (prm));
+		}
+		if (*name)
+			append_name_param (h, &col, "name", name);
+		g_string_append (h, "\nContent-Disposition: ");
+		g_string_append (h, opts->inline_disposition ? "inline" :
+							       "attachment");
+		col = h->len - (gsize) (strrchr (h->str, '\n') - h->str) - 1;
+		if (*name)
+			append_name_param (h, &col, "filename", name);
+		g_string_append_c (h, '\n');
+		if (opts->content_id) {
+			leaf->content_id = g_strdup (opts->content_id);
+			g_string_append_printf (h, "Content-ID: <%s>\n",
+						opts->content_id);
+		}
+		if (opts->description && *opts->description) {
+			g_autofree char *d = mp_header_format_text (
+				"Content-Description", opts->description);
+
+			g_string_append (h, d);
+		}
+		g_string_append_printf (h, "Content-Transfer-Encoding: %s\n",
+					encoding_name (leaf->encoding));
+		leaf->headers = g_string_free (g_steal_pointer (&h), FALSE);
+	}
+	leaf->mime_type = g_steal_pointer (&mime);
+	leaf->content = g_object_ref (stream);
+	leaf->input = g_steal_pointer (&input);
+	return g_steal_pointer (&leaf);
+}
+
+MpLeaf *
+mp_part_leaf_new_part (GMimePart *part)
+{
+	MpLeaf *leaf = g_new0 (MpLeaf, 1);
+	GMimeDataWrapper *w = g_mime_part_get_content (part);
+	g_autoptr (GMimeFormatOptions) fmt = g_mime_format_options_new ();
+	const char *cid = g_mime_object_get_content_id (GMIME_OBJECT (part));
+
+	leaf->headers = g_mime_object_get_headers (GMIME_OBJECT (part), fmt);
+	leaf->content_id = g_strdup (cid);
+	leaf->content = w ? g_object_ref (g_mime_data_wrapper_get_stream (w)) :
+			    g_mime_stream_mem_new ();
+	leaf->encoding = g_mime_part_get_content_encoding (part);
+	leaf->mime_type = g_ascii_strdown (
+		g_mime_content_type_get_mime_type (
+			g_mime_object_get_content_type (GMIME_OBJECT (part))),
+		-1);
+	return leaf;
+}
+
+void
+mp_part_leaf_free (MpLeaf *leaf)
+{
+	if (leaf == NULL)
+		return;
+	g_free (leaf->headers);
+	g_free (leaf->content_id);
+	g_clear_object (&leaf->content);
+	g_clear_pointer (&leaf->input, mp_input_free);
+	g_free (leaf->mime_type);
+	g_free (leaf);
+}
+
+const char *
+mp_part_leaf_get_mime_type (MpLeaf *leaf)
+{
+	return leaf->mime_type;
+}
+
+const char *
+mp_part_leaf_get_content_id (MpLeaf *leaf)
+{
+	return leaf->content_id;
+}
+
+static char *
+lf_to_crlf (const char *s)
+{
+	GString *out = g_string_sized_new (strlen (s) + 16);
+
+	for (; *s; s++) {
+		if (*s == '\n' && (out->len == 0 ||
+				   out->str[out->len - 1] != '\r'))
+			g_string_append_c (out, '\r');
+		g_string_append_c (out, *s);
+	}
+	return g_string_free (out, FALSE);
+}
+
+gboolean
+mp_part_leaf_write (MpLeaf *leaf, MpOutput *out, gboolean crlf,
+		    GError **error)
+{
+	g_autofree char *headers = g_strdup (leaf->headers);
+	g_autofree char *buf = NULL;
+	g_autoptr (GMimeStream) filter = NULL;
+	GMimeStreamFilter *f;
+	gboolean encode;
+
+	if (crlf) {
+		char *h = lf_to_crlf (headers);
+
+		g_free (headers);
+		headers = h;
+	}
+	if (!mp_output_write (out, headers, strlen (headers), error) ||
+	    !mp_output_write (out, crlf ? "\r\n" : "\n", crlf ? 2 : 1, error))
+		return FALSE;
+
+	filter = g_mime_stream_filter_new (mp_output_get_stream (out));
+	f = GMIME_STREAM_FILTER (filter);
+	encode = leaf->encoding == GMIME_CONTENT_ENCODING_BASE64 ||
+		 leaf->encoding == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+		 leaf->encoding == GMIME_CONTENT_ENCODING_UUENCODE;
+	if (encode) {
+		g_autoptr (GMimeFilter) enc =
+			g_mime_filter_basic_new (leaf->encoding, TRUE);
+
+		g_mime_stream_filter_add (f, enc);
+	}
+	if (leaf->message && !crlf) {
+		g_autoptr (GMimeFilter) d2u = g_mime_filter_dos2unix_new (FALSE);
+
+		g_mime_stream_filter_add (f, d2u);
+	}
+	if (crlf) {
+		g_autoptr (GMimeFilter) u2d = g_mime_filter_unix2dos_new (FALSE);
+
+		g_mime_stream_filter_add (f, u2d);
+	}
+
+	buf = g_malloc (CHUNK_SIZE);
+	g_mime_stream_reset (leaf->content);
+	for (;;) {
+		ssize_t n = stream_read (leaf->content, buf, CHUNK_SIZE);
+
+		if (n < 0) {
+			g_set_error (error, MP_ERROR, MP_ERROR_IO,
+				     "%s: read error",
+				     leaf->input ? mp_input_get_name (
+							   leaf->input) :
+						   "part");
+			return FALSE;
+		}
+		if (n == 0)
+			break;
+		if (!mp_output_check (out,
+				      g_mime_stream_write (filter, buf,
+							   (size_t) n),
+				      error))
+			return FALSE;
+	}
+	return mp_output_check (out, g_mime_stream_flush (filter), error);
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "mp-autoptr.h"
+#include "mp-io.h"
 
 G_BEGIN_DECLS
 
@@ -39,5 +40,65 @@ GMimeContentEncoding mp_part_best_encoding (const MpPartStats *stats,
 GMimePart *mp_part_new_text (const char *subtype, GBytes *data,
 			     const char *charset, gboolean allow_8bit,
 			     const char *what, GError **error);
+
+/* Guesses the media type of data named @name (a file name, may be NULL)
+ * whose first bytes are @data: GIO's content types (shared-mime-info),
+ * by name when the name is telling, by sniffing the data otherwise.
+ * Never fails: application/octet-stream when nothing is known.
+ * Newly allocated "type/subtype". */
+char *mp_part_guess_type (const char *name, const guchar *data, gsize len);
+
+/* A new leaf part ready to be written: its header fields (a GMimeObject
+ * whose content is not used) and its content, read from a stream and
+ * encoded while writing, so a part of any size takes bounded memory. */
+typedef struct _MpLeaf MpLeaf;
+
+/* How to make a part from a file (mime-attach, mime-inline). */
+typedef struct {
+	const char *type;        /* "type/subtype[; params]", NULL: detect */
+	const char *name;        /* file name shown, NULL: the input's base name */
+	const char *description; /* Content-Description (UTF-8), NULL: none */
+	gboolean inline_disposition; /* inline instead of attachment */
+	const char *content_id;  /* Content-ID without <>, NULL: none */
+	gboolean message;        /* forward as message/rfc822 (7bit/8bit) */
+	gboolean allow_8bit;     /* 8bit text parts allowed */
+} MpPartFileOptions;
+
+/* Makes an attachment part from @in (ownership taken, also on failure):
+ * the type from @opts or detected; text types must be valid UTF-8 and are
+ * labelled charset=utf-8 (a detected text type whose data is not UTF-8
+ * becomes application/octet-stream); the transfer encoding chosen from
+ * the whole data (mp_part_best_encoding(); text holding CR goes base64 so
+ * its bytes come back exactly); a message/rfc822 part is never base64.
+ * The file name goes in Content-Disposition's filename= and, for old
+ * clients, Content-Type's name=: a quoted string when it is short ASCII,
+ * else RFC 2231 (utf-8'', with continuations cut between characters).
+ * Not RFC 2047 in name="...": RFC 2047 5 forbids encoded words in a
+ * quoted string, and Python's email reports them as defects.
+ * Errors: MP_ERROR_DATA naming the input when a forwarded message is not
+ * a message or an explicit --type is malformed, MP_ERROR_IO on a read
+ * error.  Free with mp_part_leaf_free(). */
+MpLeaf *mp_part_leaf_new_file (MpInput *in, const MpPartFileOptions *opts,
+			       GError **error);
+
+/* Wraps @part (a reference is taken), e.g. from mp_part_new_text(): its
+ * headers are written as they are and its content encoded with its
+ * Content-Transfer-Encoding. */
+MpLeaf *mp_part_leaf_new_part (GMimePart *part);
+
+void mp_part_leaf_free (MpLeaf *leaf);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MpLeaf, mp_part_leaf_free)
+
+/* The leaf's media type, "type/subtype" in lower case (borrowed). */
+const char *mp_part_leaf_get_mime_type (MpLeaf *leaf);
+
+/* The Content-ID without angle brackets, or NULL (borrowed). */
+const char *mp_part_leaf_get_content_id (MpLeaf *leaf);
+
+/* Writes the leaf (header fields, blank line, encoded content) to @out,
+ * with CRLF line endings when @crlf, else LF.  A forwarded message keeps
+ * its bytes but for line endings.  Errors: MP_ERROR_IO. */
+gboolean mp_part_leaf_write (MpLeaf *leaf, MpOutput *out, gboolean crlf,
+			     GError **error);
 
 G_END_DECLS
