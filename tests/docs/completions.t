@@ -200,6 +200,40 @@ else
     bash_complete mime-attach --type application/pdf rep
     is_only "bash: mime-attach completes a file name after --type TYPE" \
         report.pdf
+    bash_complete mime-attach --type = text/cs
+    has "bash: mime-attach --type=TYPE completes too" text/csv
+fi
+if built mime-attach && have fish; then
+    fish_complete "mime-attach --type application/pd"
+    has "fish: mime-attach --type offers MIME types" application/pdf
+    fish_complete "mime-attach --type text/plain rep"
+    is_only "fish: mime-attach completes a file name after --type TYPE" \
+        report.pdf
+fi
+if built mime-attach && have zsh; then
+    zsh_spec mime-attach --type
+    ok "zsh: mime-attach --type completes media types" grep -q -- '->type' "$T/got"
+fi
+
+# --- mime-inline
+if ! built mime-inline; then
+    skip "mime-inline completions" "mime-inline is not built yet"
+else
+    : >"$T/files/chart.png"
+    if [ -n "$have_bc" ]; then
+        bash_complete mime-inline --html ''
+        has "bash: mime-inline --html completes HTML files" note.html
+        ok "bash: mime-inline --html offers no PDF" \
+            sh -c "! grep -qx report.pdf '$T/got'"
+        bash_complete mime-inline --image ''
+        has "bash: mime-inline --image completes image files" chart.png
+        ok "bash: mime-inline --image offers no HTML" \
+            sh -c "! grep -qx note.html '$T/got'"
+    fi
+    if have fish; then
+        fish_complete "mime-inline --image ch"
+        has "fish: mime-inline --image completes file names" chart.png
+    fi
 fi
 
 # --- smtp-send
