@@ -180,7 +180,7 @@ SEPARATORS = {"|", "||", "&", "&&", ";", ";;", "(", ")", "$("}
 
 def example_options(page, tools):
     """{tool: set of options} used in the page's literal displays
-    (.Bd -literal): shell examples, muttrc and gitconfig lines."""
+    (.Bd -literal, .Dl): shell examples, muttrc and gitconfig lines."""
     used = {}
     lines = []
     in_literal = False
@@ -188,12 +188,17 @@ def example_options(page, tools):
         line = line.rstrip("\n")
         if line.startswith(".Bd") and "-literal" in line:
             in_literal = True
-        elif line.startswith(".Ed"):
+            continue
+        if line.startswith(".Ed"):
             in_literal = False
-        elif in_literal and not line.startswith("."):
-            for a, b in MDOC_ESCAPES:
-                line = line.replace(a, b)
-            lines.append(line)
+            continue
+        if line.startswith(".Dl "):  # a one-line display
+            line = line[4:]
+        elif not in_literal or line.startswith("."):
+            continue
+        for a, b in MDOC_ESCAPES:
+            line = line.replace(a, b)
+        lines.append(line)
     # join continuation lines, then read each as shell words
     text = "\n".join(lines).replace("\\\n", " ")
     for logical in text.split("\n"):
