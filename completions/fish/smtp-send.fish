@@ -1,12 +1,21 @@
 # fish completion for smtp-send(1)
 
+# [smtp://|smtps://]HOST[:PORT]: each host bare and after each scheme
+# (fish keeps those that match what is typed)
+function __smtp_send_servers
+    printf '%s\n' smtps:// smtp://
+    for host in (__fish_print_hostnames)
+        printf '%s\n' $host smtps://$host smtp://$host
+    end
+end
+
 function __smtp_send_dsn_notify
     printf '%s\n' NEVER SUCCESS FAILURE DELAY
 end
 
 # recipients are addresses: no file names
 complete -c smtp-send -f
-complete -c smtp-send -s s -l server -x -a '(printf "%s\n" smtps:// smtp://; __fish_print_hostnames)' -d 'Server [smtp://|smtps://]HOST[:PORT]'
+complete -c smtp-send -s s -l server -x -a '(__smtp_send_servers)' -d 'Server [smtp://|smtps://]HOST[:PORT]'
 complete -c smtp-send -l tls -x -a 'starttls\t"STARTTLS required (default)" implicit\t"TLS from the first byte (465)" off\t"Plain text"' -d 'How the connection is protected'
 complete -c smtp-send -l ca-file -r -F -d 'Trust the CAs in this PEM file'
 complete -c smtp-send -l pin-sha256 -x -d 'Accept only this public key (base64 SHA-256)'

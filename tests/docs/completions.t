@@ -307,6 +307,8 @@ else
         fish_complete "smtp-send --tls "
         has "fish: smtp-send --tls offers starttls implicit off" \
             starttls implicit off
+        fish_complete "smtp-send --server sm"
+        has "fish: smtp-send --server offers the URL schemes" smtps:// smtp://
         fish_complete "smtp-send --dsn-notify SUCCESS,F"
         has "fish: smtp-send --dsn-notify completes inside a comma list" \
             SUCCESS,FAILURE
