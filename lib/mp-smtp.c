@@ -893,7 +893,10 @@ auth_scram (MpSmtp *smtp, Reply *r, GError **error)
 		if (rc != GSASL_OK && rc != GSASL_NEEDS_MORE) {
 			/* RFC 4954 4: "*" cancels the exchange */
 			command (smtp, "*", NULL, r, NULL);
-			g_set_error (error, MP_ERROR, MP_ERROR_NO_PERM,
+			g_set_error (error, MP_ERROR,
+				     rc == GSASL_AUTHENTICATION_ERROR ?
+					     MP_ERROR_PROTOCOL :
+					     MP_ERROR_NO_PERM,
 				     "%s: AUTH %s: %s", cfg->host, mech,
 				     rc == GSASL_AUTHENTICATION_ERROR ?
 					     "the server did not prove it "
