@@ -93,7 +93,9 @@ net_error (MpSmtp *smtp, GError **error, GError *err, const char *what)
 {
 	MpErrorCode code = MP_ERROR_TEMPFAIL;
 
-	if (err->domain == G_TLS_ERROR)
+	if (g_error_matches (err, G_TLS_ERROR, G_TLS_ERROR_EOF))
+		code = MP_ERROR_TEMPFAIL; /* closed without close_notify */
+	else if (err->domain == G_TLS_ERROR)
 		code = MP_ERROR_PROTOCOL;
 	else if (err->domain == G_RESOLVER_ERROR)
 		code = err->code == G_RESOLVER_ERROR_NOT_FOUND ?
@@ -120,6 +122,14 @@ read_line (MpSmtp *smtp, char **line, GError **error)
 		if (nl != NULL) {
 			gsize len = (gsize) (nl - buf);
 
+			if (len > MAX_LINE) {
+				g_set_error (error, MP_ERROR, MP_ERROR_PROTOCOL,
+					     "%s: reply line longer than %d "
+					     "octets",
+					     smtp->cfg->host, MAX_LINE);
+				smtp->usable = FALSE;
+				return FALSE;
+			}
 			if (len > 0 && buf[len - 1] == '\r')
 				len--;
 			if (memchr (buf, '\0', len) != NULL) {

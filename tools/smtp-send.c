@@ -148,7 +148,7 @@ report_recipients (MpSmtp *smtp)
 	for (guint i = 0; i < res->len; i++) {
 		MpSmtpRecipient *r = g_ptr_array_index (res, i);
 
-		if (!r->accepted)
+		if (!r->accepted && r->code != 0)
 			refused++;
 	}
 	if (refused == 0)

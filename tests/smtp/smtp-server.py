@@ -29,7 +29,8 @@ DEFAULTS = {
     "ehlo_tls": None,       # capabilities after TLS (default: ehlo minus
                             # STARTTLS)
     "reply": {},            # COMMAND or RCPT:addr -> raw reply bytes
-                            # (latin-1), "SILENT" or "ENDLESS"
+                            # (latin-1), "SILENT", "ENDLESS", "CLOSE"
+                            # or "SLOW:reply" (sent a byte at a time)
     "starttls_extra": "",   # raw bytes sent right after the STARTTLS 220
     "user": "ann", "password": "secret",
     "scram_bad_proof": False,
@@ -82,6 +83,15 @@ class Conn:
             self.silent()
         if r == "ENDLESS":
             self.endless()
+        if r == "CLOSE":
+            raise EOFError
+        if r.startswith("SLOW:"):
+            # one byte per segment: replies split across reads
+            r = r[5:]
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            for ch in r:
+                self.send(ch)
+            return r
         self.send(r)
         return r
 
