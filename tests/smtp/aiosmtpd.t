@@ -1,0 +1,38 @@
+#!/bin/bash
+# smtp-send against aiosmtpd (Debian's python3-aiosmtpd): STARTTLS and
+# implicit TLS with a login, checked with Python's email parser.
+. "$SRCDIR/tests/smtp/lib.sh"
+plan 14
+
+printf '%s\n' 'From: Ann <ann@example.org>' 'To: Bob <bob@example.com>' \
+    'Cc: carol@example.com' 'Bcc: dave@example.net' \
+    'Subject: =?utf-8?q?Quarterly_report_=E5=AD=A3=E5=BA=A6?=' \
+    'MIME-Version: 1.0' 'Content-Type: text/plain; charset=utf-8' \
+    'Content-Transfer-Encoding: 8bit' '' 'Grüße' '.' 'end' | message
+
+demo() { # DIR ARGS...: start demo-server.py for one message; sets DPORT
+    coproc DEMO { exec "$PY" "$SRCDIR/tests/smtp/demo-server.py" "$@" --count 1; }
+    SRV_PID=$DEMO_PID
+    read -r -t 10 DPORT <&"${DEMO[0]}"
+}
+received() { # wait for the server's "received" line
+    read -r -t 20 _line <&"${DEMO[0]}"
+    wait "$SRV_PID" 2>/dev/null
+}
+
+for mode in starttls implicit; do
+    d=$T/aio-$mode
+    if [ "$mode" = implicit ]; then demo "$d" --implicit --user ann --password 's3cret pw'
+    else demo "$d" --user ann --password 's3cret pw'; fi
+    MIMEPIPE_PASSWORD='s3cret pw' run smtp-send --server "localhost:$DPORT" \
+        --tls="$mode" --ca-file "$d/cert.pem" --user ann -v <"$MSG"
+    code "aiosmtpd, $mode, login" 0
+    received
+    ok "$mode: the message arrived" test -s "$d/1.eml"
+    ok "$mode: parses without defects" pycheck defects <"$d/1.eml"
+    ok "$mode: Bcc gone, Cc kept" sh -c "! grep -qi '^Bcc' '$d/1.eml' && grep -q '^Cc: carol' '$d/1.eml'"
+    ok "$mode: envelope has all three recipients" \
+        test "$(grep -c '^RCPT' "$d/1.envelope")" = 3
+    ok "$mode: lone dot line survived" grep -q $'^\.\r$' "$d/1.eml"
+    ok "$mode: no password in the transcript" not grep -Eq 's3cret|czNjcmV0' "$T/err"
+done
