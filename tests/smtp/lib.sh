@@ -54,7 +54,7 @@ before_tls() { sed '/^== TLS/q' "$LOG" | grep -Eq -- "$1"; }
 # NAME EXPECTED: exit status and, on failure, stderr for the reader
 code() {
     is "$1 (exit $2)" "$rc" "$2"
-    [ "$rc" = "$2" ] || sed 's/^/# stderr: /' "$T/err" | head -5
+    [ "$rc" = "$2" ] || sed "s/^/# stderr: /" "$T/err" | tail -5
 }
 
 STD_MSG='From: Ann <ann@example.org>
