@@ -1,7 +1,7 @@
 #!/bin/bash
 # smtp-send: AUTH mechanisms, password sources, redaction.
 . "$SRCDIR/tests/smtp/lib.sh"
-plan 39
+plan 44
 start_server
 printf '%s\n' "$STD_MSG" | message
 export MIMEPIPE_PASSWORD=secret
@@ -80,3 +80,14 @@ code "--auth CRAM-MD5 is refused" 64
 scenario "$(caps PLAIN ', "reply": {"AUTH": "454 4.7.0 try later\r\n"}')"
 send --user ann
 code "AUTH 454: temporary" 75
+scenario "$(caps PLAIN ', "reply": {"AUTH": "421 4.7.0 closing\r\n"}')"
+send --user ann
+code "AUTH 421: temporary" 75
+
+token=$(head -c 1500 /dev/zero | tr '\0' 'T')
+for m in XOAUTH2 OAUTHBEARER; do
+    scenario "$(caps $m ", \"password\": \"$token\"")"
+    MIMEPIPE_PASSWORD=$token send --user ann --auth $m -v
+    code "$m with a 1500-character token" 0
+    ok "$m: the token is not in the transcript" not grep -q TTTTTTTT "$T/err"
+done

@@ -34,6 +34,8 @@ DEFAULTS = {
     "starttls_extra": "",   # raw bytes sent right after the STARTTLS 220
     "user": "ann", "password": "secret",
     "scram_bad_proof": False,
+    "client_ca": False,     # require a client certificate from the CA
+    "starttls_fake": False,  # answer 220 to STARTTLS, then stay plaintext
 }
 
 
@@ -102,12 +104,23 @@ class Conn:
                             os.path.join(self.certdir, name + ".key"))
         if self.s["tls_max"] == "1.2":
             ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        if self.s["client_ca"]:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(os.path.join(self.certdir, "ca.crt"))
+
+        def sni(sslobj, name, context):
+            self.note("== SNI %s" % name)
+        ctx.sni_callback = sni
         return ctx
 
     def start_tls(self):
         self.sock = self.context().wrap_socket(self.sock, server_side=True)
         self.tls = True
         self.note("== TLS")
+        peer = self.sock.getpeercert()
+        if peer:
+            self.note("== client %s" % dict(x[0] for x in peer["subject"])
+                      ["commonName"])
 
     def caps(self):
         if self.tls:
@@ -139,6 +152,8 @@ class Conn:
                 # the injected bytes go in the same segment as the 220
                 r = self.s["reply"].get("STARTTLS", "220 2.0.0 go ahead\r\n")
                 self.send(r + self.s["starttls_extra"])
+                if r.startswith("220") and self.s["starttls_fake"]:
+                    continue  # no TLS: the ClientHello is read as a line
                 if r.startswith("220"):
                     if self.buf:
                         self.note("!! client pipelined after STARTTLS")

@@ -1,22 +1,23 @@
 #!/bin/bash
 # smtp-send: TLS modes, STARTTLS stripping and injection, certificates.
 . "$SRCDIR/tests/smtp/lib.sh"
-plan 43
+plan 51
 start_server
 printf '%s\n' "$STD_MSG" | message
 
 scenario '{}'
 send
 code "STARTTLS by default" 0
+ok "SNI sent" logged '^== SNI localhost$'
 ok "EHLO sent again after STARTTLS" test "$(grep -c '^C: EHLO' "$LOG")" = 2
 ok "nothing but EHLO and STARTTLS before TLS" \
-    test "$(sed '/^== TLS/q' "$LOG" | grep -vcE '^(C: EHLO|C: STARTTLS|== TLS)')" = 0
+    test "$(sed '/^== TLS/q' "$LOG" | grep -vcE '^(C: EHLO|C: STARTTLS|== )')" = 0
 ok "the message arrived" grep -q '^Hello\.' "$DATA"
 
 scenario '{"tls": "implicit"}'
 send --tls=implicit
 code "implicit TLS" 0
-ok "implicit: TLS from the first byte" test "$(head -1 "$LOG")" = "== TLS"
+ok "implicit: TLS from the first byte" test "$(grep -v '^== SNI' "$LOG" | head -1)" = "== TLS"
 
 scenario '{"tls": "implicit"}'
 run smtp-send --server "smtps://localhost:$PORT" --ca-file "$CERTS/ca.crt" <"$MSG"
@@ -90,6 +91,23 @@ code "--tls-min 1.3 against a TLS 1.2 server" 76
 scenario '{"tls_max": "1.2"}'
 send --tls-min 1.2
 code "--tls-min 1.2 against a TLS 1.2 server" 0
+
+scenario '{"starttls_fake": true}'
+MIMEPIPE_PASSWORD=secret send --user ann
+code "STARTTLS 220, then no TLS: handshake fails" 76
+ok "failed handshake: no AUTH, no MAIL" not logged '^C: (AUTH|MAIL)'
+
+scenario '{"client_ca": true}'
+send --client-cert "$CERTS/client.crt" --client-key "$CERTS/client.key"
+code "client certificate presented" 0
+ok "the server saw the client certificate" logged '^== client client$'
+scenario '{"client_ca": true}'
+send
+ok "client certificate required, none given: fails" test "$rc" != 0
+ok "no client certificate: no MAIL" not logged '^C: MAIL'
+run smtp-send --server "localhost:$PORT" --client-cert "$T/none.pem" <"$MSG"
+read -r -t 20 _ev <&"${SRV[0]}"
+code "client certificate file missing" 78
 
 mkdir -p "$T/nomodules"
 GIO_MODULE_DIR=$T/nomodules GIO_EXTRA_MODULES= run smtp-send \
