@@ -25,6 +25,7 @@ struct _MpSmtp {
 	GTlsCertificateFlags cert_errors;
 	gboolean pin_failed;
 	GPtrArray *results;
+	gint64 deadline; /* monotonic time by which the reply must be in */
 };
 
 typedef struct {
@@ -151,6 +152,15 @@ read_line (MpSmtp *smtp, char **line, GError **error)
 			smtp->usable = FALSE;
 			return FALSE;
 		}
+		/* the socket timeout bounds each read; this bounds a reply
+		 * trickled a byte at a time */
+		if (g_get_monotonic_time () > smtp->deadline) {
+			g_set_error (error, MP_ERROR, MP_ERROR_TEMPFAIL,
+				     "%s: timed out waiting for a reply",
+				     smtp->cfg->host);
+			smtp->usable = FALSE;
+			return FALSE;
+		}
 		n = g_buffered_input_stream_fill (smtp->in, -1, NULL, &err);
 		if (n < 0) {
 			net_error (smtp, error, err, "reading reply");
@@ -199,6 +209,12 @@ parse_enhanced (Reply *r, const char *text)
 	r->enhanced[p - text] = '\0';
 }
 
+static guint
+timeout_of (MpSmtp *smtp)
+{
+	return smtp->cfg->timeout ? smtp->cfg->timeout : 60;
+}
+
 /* Reads one reply, all its lines.  Garbage (no three-digit code, codes
  * that change between lines, a code outside 2xx-5xx), a reply of more than
  * MAX_LINES lines or an over-long line is a protocol error (OpenSMTPD 2020:
@@ -208,6 +224,8 @@ read_reply (MpSmtp *smtp, Reply *r, GError **error)
 {
 	reply_clear (r);
 	r->lines = g_ptr_array_new_with_free_func (g_free);
+	smtp->deadline = g_get_monotonic_time () +
+			 (gint64) timeout_of (smtp) * G_USEC_PER_SEC;
 	for (guint n = 0;; n++) {
 		g_autofree char *line = NULL;
 		gsize len;
@@ -1019,6 +1037,66 @@ authenticate (MpSmtp *smtp, GError **error)
 	return ok;
 }
 
+typedef struct {
+	GSocketConnection *conn;
+	GError *error;
+	gboolean done;
+	gboolean timed_out;
+	GCancellable *cancel;
+} Connecting;
+
+static void
+connected (GObject *source, GAsyncResult *res, gpointer data)
+{
+	Connecting *c = data;
+
+	c->conn = g_socket_client_connect_to_host_finish (
+		G_SOCKET_CLIENT (source), res, &c->error);
+	c->done = TRUE;
+}
+
+static gboolean
+connect_timed_out (gpointer data)
+{
+	Connecting *c = data;
+
+	c->timed_out = TRUE;
+	g_cancellable_cancel (c->cancel);
+	return G_SOURCE_REMOVE;
+}
+
+/* The socket timeout covers connect() but not the name lookup; run both
+ * under one deadline. */
+static GSocketConnection *
+connect_with_timeout (MpSmtp *smtp, GError **error)
+{
+	g_autoptr (GMainContext) ctx = g_main_context_new ();
+	g_autoptr (GCancellable) cancel = g_cancellable_new ();
+	Connecting c = { NULL, NULL, FALSE, FALSE, cancel };
+	GSource *timer = g_timeout_source_new_seconds (timeout_of (smtp));
+
+	g_main_context_push_thread_default (ctx);
+	g_source_set_callback (timer, connect_timed_out, &c, NULL);
+	g_source_attach (timer, ctx);
+	g_socket_client_connect_to_host_async (smtp->client, smtp->cfg->host,
+					       smtp->cfg->port, cancel,
+					       connected, &c);
+	while (!c.done)
+		g_main_context_iteration (ctx, TRUE);
+	g_source_destroy (timer);
+	g_source_unref (timer);
+	g_main_context_pop_thread_default (ctx);
+	if (c.conn == NULL && c.timed_out) {
+		g_clear_error (&c.error);
+		g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+			     "timed out connecting to port %u", smtp->cfg->port);
+		return NULL;
+	}
+	if (c.conn == NULL)
+		g_propagate_error (error, c.error);
+	return c.conn;
+}
+
 /* --- connecting ---------------------------------------------------- */
 
 gboolean
@@ -1037,10 +1115,8 @@ mp_smtp_connect (MpSmtp *smtp, GError **error)
 		return FALSE;
 	}
 	smtp->client = g_socket_client_new ();
-	g_socket_client_set_timeout (smtp->client,
-				     cfg->timeout ? cfg->timeout : 60);
-	smtp->conn = g_socket_client_connect_to_host (smtp->client, cfg->host,
-						      cfg->port, NULL, &err);
+	g_socket_client_set_timeout (smtp->client, timeout_of (smtp));
+	smtp->conn = connect_with_timeout (smtp, &err);
 	if (smtp->conn == NULL) {
 		net_error (smtp, error, err, NULL);
 		return FALSE;

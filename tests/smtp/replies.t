@@ -1,7 +1,7 @@
 #!/bin/bash
 # smtp-send: reply codes at every stage, recipients, hostile replies.
 . "$SRCDIR/tests/smtp/lib.sh"
-plan 66
+plan 67
 start_server
 printf '%s\n' 'From: Ann <ann@example.org>' 'To: bob@example.com, eve@example.com' \
     'Subject: test' '' 'Hello.' | message
@@ -93,5 +93,7 @@ send --timeout 1
 code "silent after the data: --timeout" 75
 run smtp-send --server 127.0.0.1:1 --tls=off <"$MSG"
 code "connection refused" 75
+run smtp-send --server 192.0.2.1:25 --tls=off --timeout 1 <"$MSG"
+code "unroutable address: timeout or unreachable" 75
 run smtp-send --server nonexistent.invalid:25 --tls=off <"$MSG"
 ok "unknown host: 68 or 75 (the resolver decides)" test "$rc" = 68 -o "$rc" = 75
