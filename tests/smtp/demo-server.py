@@ -18,8 +18,12 @@ import os
 import ssl
 import subprocess
 import sys
+import warnings
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+# aiosmtpd 1.4 warns about its own use of Session.login_data
+warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 
 def make_cert(d):
