@@ -453,9 +453,13 @@ mp_envelope_write_data (MpEnvelope *env, MpEnvelopeWriteFunc write,
 	g_mime_stream_seek (env->data, 0, GMIME_STREAM_SEEK_SET);
 	while ((n = g_mime_stream_read (env->data, buf, sizeof buf)) > 0) {
 		mp_data_encode (&enc, buf, (gsize) n, out);
-		if (!write (out->data, out->len, user_data, error))
-			return FALSE;
-		g_byte_array_set_size (out, 0);
+		/* keep the tail, so the end of data goes in the same write
+		 * as the last bytes (no Nagle wait on a small last packet) */
+		if (out->len >= CHUNK) {
+			if (!write (out->data, out->len, user_data, error))
+				return FALSE;
+			g_byte_array_set_size (out, 0);
+		}
 	}
 	if (n < 0) {
 		g_set_error (error, MP_ERROR, MP_ERROR_IO,

@@ -2,6 +2,8 @@
 #include "mp-error.h"
 
 #include <gsasl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 
 /* RFC 5321 4.5.3.1.5 says 512 octets per reply line; real servers send
@@ -1115,6 +1117,8 @@ mp_smtp_connect (MpSmtp *smtp, GError **error)
 		return FALSE;
 	}
 	smtp->client = g_socket_client_new ();
+	/* no HTTP proxy lookup (libproxy) for a mail connection */
+	g_socket_client_set_enable_proxy (smtp->client, FALSE);
 	g_socket_client_set_timeout (smtp->client, timeout_of (smtp));
 	smtp->conn = connect_with_timeout (smtp, &err);
 	if (smtp->conn == NULL) {
@@ -1122,6 +1126,9 @@ mp_smtp_connect (MpSmtp *smtp, GError **error)
 		return FALSE;
 	}
 	smtp->usable = TRUE;
+	/* every write is a whole command group or the data: no Nagle delay */
+	g_socket_set_option (g_socket_connection_get_socket (smtp->conn),
+			     IPPROTO_TCP, TCP_NODELAY, 1, NULL);
 	transcript (smtp, MP_SMTP_LINE_INFO, "connected to %s port %u",
 		    cfg->host, cfg->port);
 	if (cfg->tls == MP_SMTP_TLS_IMPLICIT) {
