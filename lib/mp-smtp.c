@@ -1117,8 +1117,6 @@ mp_smtp_connect (MpSmtp *smtp, GError **error)
 		return FALSE;
 	}
 	smtp->client = g_socket_client_new ();
-	/* no HTTP proxy lookup (libproxy) for a mail connection */
-	g_socket_client_set_enable_proxy (smtp->client, FALSE);
 	g_socket_client_set_timeout (smtp->client, timeout_of (smtp));
 	smtp->conn = connect_with_timeout (smtp, &err);
 	if (smtp->conn == NULL) {
