@@ -1408,16 +1408,46 @@ rset (MpSmtp *smtp)
 	reply_clear (&r);
 }
 
+typedef struct {
+	guint n;
+	Reply perm; /* the first permanent refusal */
+	Reply temp; /* the first other one */
+} Refusals;
+
+/* Records the reply @r to one RCPT in @res; a 421 ends the session. */
+static gboolean
+rcpt_reply (MpSmtp *smtp, MpSmtpRecipient *res, Reply *r, Refusals *ref,
+	    GError **error)
+{
+	res->code = r->code;
+	res->reply = reply_text (r);
+	res->accepted = r->code == 250 || r->code == 251;
+	if (r->code == 421) {
+		reply_error (smtp, error, r, STAGE_RCPT, NULL);
+		return FALSE;
+	}
+	if (!res->accepted) {
+		Reply *keep = r->code >= 500 ? &ref->perm : &ref->temp;
+
+		ref->n++;
+		if (keep->lines == NULL) {
+			*keep = *r;
+			*r = (Reply){ 0 };
+		}
+	}
+	return TRUE;
+}
+
 /* The error for refused recipients: temporary when every refusal was
  * temporary, else the class of the first permanent one. */
 static void
-recipients_error (MpSmtp *smtp, GError **error, guint refused, guint total,
-		  const Reply *first_perm, const Reply *first_temp)
+recipients_error (MpSmtp *smtp, GError **error, const Refusals *ref,
+		  guint total)
 {
-	const Reply *r = first_perm ? first_perm : first_temp;
+	const Reply *r = ref->perm.lines ? &ref->perm : &ref->temp;
 	g_autofree char *text = reply_text (r);
 
-	if (refused == total)
+	if (ref->n == total)
 		g_set_error (error, MP_ERROR, reply_class (r, STAGE_RCPT),
 			     "%s: all %u recipients refused (first: %s)",
 			     smtp->cfg->host, total, text);
@@ -1425,7 +1455,7 @@ recipients_error (MpSmtp *smtp, GError **error, guint refused, guint total,
 		g_set_error (error, MP_ERROR, reply_class (r, STAGE_RCPT),
 			     "%s: %u of %u recipients refused; nothing sent "
 			     "(--allow-partial sends to the others)",
-			     smtp->cfg->host, refused, total);
+			     smtp->cfg->host, ref->n, total);
 }
 
 gboolean
@@ -1439,9 +1469,7 @@ mp_smtp_send (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 	g_autofree char *mail = NULL;
 	Reply mail_reply = { 0 };
 	Reply r = { 0 };
-	Reply first_perm = { 0 };
-	Reply first_temp = { 0 };
-	guint refused = 0;
+	Refusals refusals = { 0 };
 	gboolean ok = FALSE;
 
 	g_ptr_array_set_free_func (smtp->results, recipient_free);
@@ -1529,20 +1557,8 @@ mp_smtp_send (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 		if (!pipelining) {
 			if (!flush (smtp, error) || !read_reply (smtp, &r, error))
 				goto out;
-			res->code = r.code;
-			res->reply = reply_text (&r);
-			res->accepted = r.code == 250 || r.code == 251;
-			if (r.code == 421) {
-				reply_error (smtp, error, &r, STAGE_RCPT, NULL);
+			if (!rcpt_reply (smtp, res, &r, &refusals, error))
 				goto out;
-			}
-			if (!res->accepted) {
-				refused++;
-				if (r.code >= 500 && first_perm.lines == NULL)
-					first_perm = r, r = (Reply){ 0 };
-				else if (first_temp.lines == NULL)
-					first_temp = r, r = (Reply){ 0 };
-			}
 		}
 	}
 	if (pipelining) {
@@ -1557,31 +1573,17 @@ mp_smtp_send (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 
 			if (!read_reply (smtp, &r, error))
 				goto out;
-			res->code = r.code;
-			res->reply = reply_text (&r);
-			res->accepted = r.code == 250 || r.code == 251;
-			if (r.code == 421) {
-				reply_error (smtp, error, &r, STAGE_RCPT, NULL);
+			if (!rcpt_reply (smtp, res, &r, &refusals, error))
 				goto out;
-			}
-			if (!res->accepted) {
-				refused++;
-				if (r.code >= 500 && first_perm.lines == NULL)
-					first_perm = r, r = (Reply){ 0 };
-				else if (first_temp.lines == NULL)
-					first_temp = r, r = (Reply){ 0 };
-			}
 		}
 		if (mail_reply.code != 250) {
 			reply_error (smtp, error, &mail_reply, STAGE_MAIL, NULL);
 			goto out;
 		}
 	}
-	if (refused > 0 &&
-	    (refused == smtp->results->len || !allow_partial)) {
-		recipients_error (smtp, error, refused, smtp->results->len,
-				  first_perm.lines ? &first_perm : NULL,
-				  &first_temp);
+	if (refusals.n > 0 &&
+	    (refusals.n == smtp->results->len || !allow_partial)) {
+		recipients_error (smtp, error, &refusals, smtp->results->len);
 		goto out;
 	}
 	if (!command (smtp, "DATA", NULL, &r, error))
@@ -1615,8 +1617,8 @@ mp_smtp_send (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 out:
 	reply_clear (&r);
 	reply_clear (&mail_reply);
-	reply_clear (&first_perm);
-	reply_clear (&first_temp);
+	reply_clear (&refusals.perm);
+	reply_clear (&refusals.temp);
 	if (!ok && smtp->need_rset)
 		rset (smtp);
 	return ok;

@@ -1,7 +1,7 @@
 #!/bin/bash
 # smtp-send: TLS modes, STARTTLS stripping and injection, certificates.
 . "$SRCDIR/tests/smtp/lib.sh"
-plan 51
+plan 53
 start_server
 printf '%s\n' "$STD_MSG" | message
 
@@ -30,7 +30,7 @@ code "STARTTLS not offered: refused" 69
 ok "STARTTLS missing: no AUTH, no MAIL" not logged '^C: (AUTH|MAIL)'
 ok "STARTTLS missing: says so" grep -q 'does not offer STARTTLS' "$T/err"
 
-for r in '454 4.7.0 TLS not available' '502 5.5.1 not implemented' '354 go on' '250 fine'; do
+for r in '454 4.7.0 TLS not available' '421 4.3.2 closing' '502 5.5.1 not implemented' '354 go on' '250 fine'; do
     scenario "{\"reply\": {\"STARTTLS\": \"$r\\r\\n\"}}"
     MIMEPIPE_PASSWORD=secret send --user ann
     case $r in
