@@ -342,6 +342,18 @@ flush (MpSmtp *smtp, GError **error)
 
 	if (smtp->wbuf->len == 0)
 		return TRUE;
+	/* RFC 5321 4.1.1: the server speaks only in reply.  Bytes already
+	 * waiting before we send would be read as the answer to what we are
+	 * about to send. */
+	if (smtp->in != NULL &&
+	    g_buffered_input_stream_get_available (smtp->in) > 0) {
+		g_set_error (error, MP_ERROR, MP_ERROR_PROTOCOL,
+			     "%s: the server sent data nobody asked for",
+			     smtp->cfg->host);
+		g_byte_array_set_size (smtp->wbuf, 0);
+		smtp->usable = FALSE;
+		return FALSE;
+	}
 	if (!g_output_stream_write_all (smtp->out, smtp->wbuf->data,
 					smtp->wbuf->len, NULL, NULL, &err) ||
 	    !g_output_stream_flush (smtp->out, NULL, &err)) {

@@ -1,7 +1,7 @@
 #!/bin/bash
 # smtp-send: reply codes at every stage, recipients, hostile replies.
 . "$SRCDIR/tests/smtp/lib.sh"
-plan 67
+plan 69
 start_server
 printf '%s\n' 'From: Ann <ann@example.org>' 'To: bob@example.com, eve@example.com' \
     'Subject: test' '' 'Hello.' | message
@@ -80,6 +80,10 @@ code "over-long reply line" 76
 scenario '{"reply": {"MAIL": "250 ok\u0000\r\n"}}'
 send
 code "NUL in a reply" 76
+scenario '{"reply": {"GREETING": "220 hi\r\n250 2.1.0 sender ok\r\n"}}'
+send
+code "an unsolicited reply after the greeting" 76
+ok "unsolicited reply: nothing sent" test "$(grep -c '^C:' "$LOG")" = 0
 scenario '{"reply": {"MAIL": "CLOSE"}}'
 send
 code "connection closed by the server" 75
