@@ -224,6 +224,10 @@ main (int argc, char **argv)
 					"--helo: not a host name"));
 	}
 	if (!opt_dry_run) {
+		if (common.output != NULL)
+			return mp_cli_fail (g_error_new (
+				MP_ERROR, MP_ERROR_USAGE,
+				"-o is only for --dry-run"));
 		if (opt_server == NULL)
 			return mp_cli_fail (g_error_new (
 				MP_ERROR, MP_ERROR_USAGE,

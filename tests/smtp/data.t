@@ -2,7 +2,7 @@
 # smtp-send: the bytes of DATA (CRLF, dot stuffing, smuggling sequences),
 # 8BITMIME, SMTPUTF8, SIZE, DSN, the envelope and its checks.
 . "$SRCDIR/tests/smtp/lib.sh"
-plan 81
+plan 84
 start_server
 H=$'From: a@example.org\r\nTo: b@example.com\r\n\r\n'
 
@@ -174,3 +174,13 @@ printf 'From: a@example.org\nTo: b@example.com\nBcc: c@example.com\n\n.x\n' | me
 run smtp-send --dry-run <"$MSG"
 printf 'MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nRCPT TO:<c@example.com>\r\nDATA\r\nFrom: a@example.org\r\nTo: b@example.com\r\n\r\n..x\r\n.\r\n' >"$T/want"
 ok "--dry-run prints the envelope and the exact data" cmp -s "$T/want" "$T/out"
+scenario '{}'
+send
+before=$(basename "$LOG" .log)
+run smtp-send --dry-run --server "localhost:$PORT" <"$MSG"
+ok "--dry-run with --server prints the same bytes" cmp -s "$T/want" "$T/out"
+send
+is "--dry-run connected nowhere (the next connection is the next number)" \
+    "$(basename "$LOG" .log)" "$((before + 1))"
+run smtp-send --server "localhost:$PORT" -o "$T/x" <"$MSG"
+code "-o without --dry-run" 64
