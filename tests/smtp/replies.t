@@ -1,7 +1,7 @@
 #!/bin/bash
 # smtp-send: reply codes at every stage, recipients, hostile replies.
 . "$SRCDIR/tests/smtp/lib.sh"
-plan 69
+plan 72
 start_server
 printf '%s\n' 'From: Ann <ann@example.org>' 'To: bob@example.com, eve@example.com' \
     'Subject: test' '' 'Hello.' | message
@@ -87,6 +87,23 @@ ok "unsolicited reply: nothing sent" test "$(grep -c '^C:' "$LOG")" = 0
 scenario '{"reply": {"MAIL": "CLOSE"}}'
 send
 code "connection closed by the server" 75
+
+# one connection, several messages (the engine, as batches will use it)
+printf '%s\n' 'From: a@example.org' 'To: eve@example.com' '' 'one' >"$T/m1.eml"
+printf '%s\n' 'From: a@example.org' 'To: bob@example.com' '' 'two' >"$T/m2.eml"
+printf '%s\n' 'From: a@example.org' 'To: bob@example.com' '' 'three' >"$T/m3.eml"
+scenario '{"reply": {"RCPT:eve@example.com": "550 5.1.1 unknown\r\n"}}'
+"$SMTP_ENGINE" localhost "$PORT" "$CERTS/ca.crt" "$T/m1.eml" "$T/m2.eml" "$T/m3.eml" >"$T/out" 2>&1
+read -r -t 20 _ev <&"${SRV[0]}"
+LOG=$SD/${_ev#done }.log DATA=$SD/${_ev#done }.data
+is "engine: three messages, one refused" "$(sed "s|$T/||" "$T/out")" \
+"m1.eml: exit 67: localhost: all 1 recipients refused (first: 550 5.1.1 unknown)
+m2.eml: ok
+m3.eml: ok"
+is "engine: RSET after the refused one, all on one connection" \
+    "$(grep -oE '^C: (MAIL|RCPT|DATA|RSET|QUIT)' "$LOG" | cut -c4- | tr '\n' ' ')" \
+    'MAIL RCPT RSET MAIL RCPT DATA MAIL RCPT DATA QUIT '
+ok "engine: both accepted messages arrived" test "$(grep -cE '^(two|three)' "$DATA")" = 2
 
 # silence and no server
 scenario '{"reply": {"GREETING": "SILENT"}}'
