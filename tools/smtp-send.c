@@ -214,6 +214,21 @@ main (int argc, char **argv)
 			MP_ERROR, MP_ERROR_USAGE,
 			"--auth %s: want SCRAM-SHA-256, PLAIN, LOGIN, XOAUTH2 "
 			"or OAUTHBEARER", opt_auth));
+	for (guint i = 0; opt_pins != NULL && opt_pins[i] != NULL; i++) {
+		const char *b64 = opt_pins[i];
+		gsize len = 0;
+		g_autofree guchar *raw = NULL;
+
+		if (g_str_has_prefix (b64, "sha256//"))
+			b64 += 8;
+		raw = g_base64_decode (b64, &len);
+		if (len != 32 || strlen (b64) != 44)
+			return mp_cli_fail (g_error_new (
+				MP_ERROR, MP_ERROR_USAGE,
+				"--pin-sha256 %s: want the base64 of a "
+				"SHA-256 hash (44 characters)",
+				opt_pins[i]));
+	}
 	if (!mp_smtp_check_dsn (&dsn, &error))
 		return mp_cli_fail (error);
 	if (opt_helo != NULL) {

@@ -1,7 +1,7 @@
 #!/bin/bash
 # smtp-send: TLS modes, STARTTLS stripping and injection, certificates.
 . "$SRCDIR/tests/smtp/lib.sh"
-plan 53
+plan 56
 start_server
 printf '%s\n' "$STD_MSG" | message
 
@@ -84,6 +84,15 @@ scenario '{}'
 send --pin-sha256 "$(pin untrusted)"
 code "pin mismatch refused, even with a valid certificate" 76
 ok "pin mismatch: says so" grep -q 'pin-sha256' "$T/err"
+
+run smtp-send --server "localhost:$PORT" --pin-sha256 abcdef <"$MSG"
+code "--pin-sha256 that is not a SHA-256 hash" 64
+
+scenario '{}'
+send --tls=implicit
+code "implicit TLS to a plaintext server" 76
+ok "implicit TLS to a plaintext server: nothing but the ClientHello" \
+    not logged '^C: (EHLO|AUTH|MAIL)'
 
 scenario '{"tls_max": "1.2"}'
 send --tls-min 1.3
