@@ -2,7 +2,7 @@
 # smtp-send against aiosmtpd (Debian's python3-aiosmtpd): STARTTLS and
 # implicit TLS with a login, checked with Python's email parser.
 . "$SRCDIR/tests/smtp/lib.sh"
-plan 14
+plan 18
 
 printf '%s\n' 'From: Ann <ann@example.org>' 'To: Bob <bob@example.com>' \
     'Cc: carol@example.com' 'Bcc: dave@example.net' \
@@ -36,4 +36,13 @@ for mode in starttls implicit; do
         test "$(grep -c '^RCPT' "$d/1.envelope")" = 3
     ok "$mode: lone dot line survived" grep -q $'^\.\r$' "$d/1.eml"
     ok "$mode: no password in the transcript" not grep -Eq 's3cret|czNjcmV0' "$T/err"
+done
+
+# the README's demo: tests/smtp/demo-send.sh starts the server and shows
+# what it received
+for m in "" --implicit; do
+    run "$SRCDIR/tests/smtp/demo-send.sh" $m <"$MSG"
+    code "demo-send.sh ${m:-(STARTTLS)}" 0
+    ok "demo-send.sh ${m:-(STARTTLS)}: shows the envelope and the message" \
+        sh -c "grep -q '^RCPT TO:<dave@example.net>' '$T/out' && grep -q '^Grüße' '$T/out' && ! grep -q '^Bcc' '$T/out'"
 done
