@@ -206,9 +206,10 @@ parse_enhanced (Reply *r, const char *text)
 	}
 	if (*p != '\0' && *p != ' ')
 		return;
-	if ((gsize) (p - text) < sizeof r->enhanced)
+	if ((gsize) (p - text) < sizeof r->enhanced) {
 		memcpy (r->enhanced, text, (gsize) (p - text));
-	r->enhanced[p - text] = '\0';
+		r->enhanced[p - text] = '\0';
+	}
 }
 
 static guint
@@ -831,6 +832,23 @@ auth_result (MpSmtp *smtp, const Reply *r, const char *mech, GError **error)
 	return FALSE;
 }
 
+/* RFC 5801 4: in the GS2 header ',' and '=' are written =2C and =3D */
+static char *
+gs2_escape (const char *s)
+{
+	GString *out = g_string_new (NULL);
+
+	for (; *s != '\0'; s++) {
+		if (*s == ',')
+			g_string_append (out, "=2C");
+		else if (*s == '=')
+			g_string_append (out, "=3D");
+		else
+			g_string_append_c (out, *s);
+	}
+	return g_string_free (out, FALSE);
+}
+
 static gboolean
 auth_simple (MpSmtp *smtp, const char *mech, Reply *r, GError **error)
 {
@@ -852,8 +870,9 @@ auth_simple (MpSmtp *smtp, const char *mech, Reply *r, GError **error)
 
 		resp = b64 (raw, strlen (raw));
 	} else { /* OAUTHBEARER, RFC 7628 */
+		g_autofree char *user = gs2_escape (cfg->user);
 		g_autofree char *raw = g_strdup_printf (
-			"n,a=%s,\001auth=Bearer %s\001\001", cfg->user,
+			"n,a=%s,\001auth=Bearer %s\001\001", user,
 			cfg->password);
 
 		resp = b64 (raw, strlen (raw));

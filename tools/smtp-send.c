@@ -229,6 +229,14 @@ main (int argc, char **argv)
 				"SHA-256 hash (44 characters)",
 				opt_pins[i]));
 	}
+	if (opt_user != NULL) {
+		for (const char *p = opt_user; *p != '\0'; p++)
+			if ((guchar) *p < 0x20 || *p == 0x7f)
+				return mp_cli_fail (g_error_new (
+					MP_ERROR, MP_ERROR_USAGE,
+					"--user: control characters are not "
+					"allowed"));
+	}
 	if (!mp_smtp_check_dsn (&dsn, &error))
 		return mp_cli_fail (error);
 	if (opt_helo != NULL) {

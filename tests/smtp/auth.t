@@ -1,7 +1,7 @@
 #!/bin/bash
 # smtp-send: AUTH mechanisms, password sources, redaction.
 . "$SRCDIR/tests/smtp/lib.sh"
-plan 44
+plan 46
 start_server
 printf '%s\n' "$STD_MSG" | message
 export MIMEPIPE_PASSWORD=secret
@@ -83,6 +83,12 @@ code "AUTH 454: temporary" 75
 scenario "$(caps PLAIN ', "reply": {"AUTH": "421 4.7.0 closing\r\n"}')"
 send --user ann
 code "AUTH 421: temporary" 75
+
+scenario "$(caps OAUTHBEARER ', "user": "a,b=c"')"
+send --user 'a,b=c' --auth OAUTHBEARER
+code "OAUTHBEARER: ',' and '=' in the user escaped" 0
+run smtp-send --server "localhost:$PORT" --user $'ann\001x' <"$MSG"
+code "--user with a control character" 64
 
 token=$(head -c 1500 /dev/zero | tr '\0' 'T')
 for m in XOAUTH2 OAUTHBEARER; do

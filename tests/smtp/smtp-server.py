@@ -222,7 +222,8 @@ class Conn:
             if not ok:
                 ask(base64.b64encode(b'{"status":"401"}').decode())
         elif mech == "OAUTHBEARER":
-            want = "n,a=%s,\1auth=Bearer %s\1\1" % (user, pw)
+            want = "n,a=%s,\1auth=Bearer %s\1\1" % (
+                user.replace("=", "=3D").replace(",", "=2C"), pw)
             ok = base64.b64decode(initial).decode() == want
             if not ok:
                 ask(base64.b64encode(b'{"status":"invalid_token"}').decode())
