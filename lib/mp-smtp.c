@@ -1313,6 +1313,57 @@ xtext (const char *s)
 }
 
 gboolean
+mp_smtp_check_config (const MpSmtpConfig *cfg, GError **error)
+{
+	if (cfg->tls_min != NULL && !g_str_equal (cfg->tls_min, "1.2") &&
+	    !g_str_equal (cfg->tls_min, "1.3")) {
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "--tls-min %s: want 1.2 or 1.3", cfg->tls_min);
+		return FALSE;
+	}
+	if (cfg->auth != NULL && !mp_smtp_mechanism_supported (cfg->auth)) {
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "--auth %s: want SCRAM-SHA-256, PLAIN, LOGIN, "
+			     "XOAUTH2 or OAUTHBEARER",
+			     cfg->auth);
+		return FALSE;
+	}
+	for (guint i = 0; cfg->pins != NULL && cfg->pins[i] != NULL; i++) {
+		const char *b64 = cfg->pins[i];
+		g_autofree guchar *raw = NULL;
+		gsize len = 0;
+
+		if (g_str_has_prefix (b64, "sha256//"))
+			b64 += 8;
+		if (strlen (b64) == 44)
+			raw = g_base64_decode (b64, &len);
+		if (len != 32) {
+			g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+				     "--pin-sha256 %s: want the base64 of a "
+				     "SHA-256 hash (44 characters)",
+				     cfg->pins[i]);
+			return FALSE;
+		}
+	}
+	for (const char *p = cfg->user; p != NULL && *p != '\0'; p++) {
+		if ((guchar) *p < 0x20 || *p == 0x7f) {
+			g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+				     "--user: control characters are not "
+				     "allowed");
+			return FALSE;
+		}
+	}
+	for (const char *p = cfg->helo; p != NULL && *p != '\0'; p++) {
+		if (!g_ascii_isalnum (*p) && strchr (".-:[]", *p) == NULL) {
+			g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+				     "--helo %s: not a host name", cfg->helo);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+gboolean
 mp_smtp_check_dsn (const MpSmtpDsn *dsn, GError **error)
 {
 	if (dsn == NULL)

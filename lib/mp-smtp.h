@@ -76,6 +76,14 @@ gboolean mp_smtp_parse_server (const char *spec, MpSmtpTls tls, char **host,
 			       guint16 *port, MpSmtpTls *tls_out,
 			       GError **error);
 
+/* Checks the values of @config a user gives (on the command line or in a
+ * configuration file) before anything connects: --tls-min ("1.2" or
+ * "1.3"), --auth (a mechanism the engine runs), each pin (base64 of a
+ * SHA-256 hash, optionally after "sha256//"), the user (no control
+ * characters) and the EHLO name (letters, digits, ".-:[]").
+ * Errors: MP_ERROR_USAGE naming the option. */
+gboolean mp_smtp_check_config (const MpSmtpConfig *config, GError **error);
+
 /* Checks DSN values (NOTIFY keywords, RET, ENVID characters and length)
  * so that nothing unchecked reaches the wire.  Errors: MP_ERROR_USAGE. */
 gboolean mp_smtp_check_dsn (const MpSmtpDsn *dsn, GError **error);

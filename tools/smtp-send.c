@@ -190,7 +190,7 @@ main (int argc, char **argv)
 	g_autofree char *host = NULL;
 	g_autofree char *password = NULL;
 	MpSmtpConfig cfg = { 0 };
-	MpSmtpDsn dsn = { opt_notify, opt_ret, opt_envid };
+	MpSmtpDsn dsn;
 	MpSmtpTls tls;
 
 	mp_cli_init ("smtp-send");
@@ -202,50 +202,24 @@ main (int argc, char **argv)
 	tls = parse_tls (opt_tls, &error);
 	if (error != NULL)
 		return mp_cli_fail (error);
-	if (opt_tls_min != NULL && !g_str_equal (opt_tls_min, "1.2") &&
-	    !g_str_equal (opt_tls_min, "1.3"))
-		return mp_cli_fail (g_error_new (MP_ERROR, MP_ERROR_USAGE,
-						 "--tls-min: want 1.2 or 1.3"));
 	if (opt_timeout <= 0)
 		return mp_cli_fail (g_error_new (MP_ERROR, MP_ERROR_USAGE,
 						 "--timeout: want seconds > 0"));
-	if (opt_auth != NULL && !mp_smtp_mechanism_supported (opt_auth))
-		return mp_cli_fail (g_error_new (
-			MP_ERROR, MP_ERROR_USAGE,
-			"--auth %s: want SCRAM-SHA-256, PLAIN, LOGIN, XOAUTH2 "
-			"or OAUTHBEARER", opt_auth));
-	for (guint i = 0; opt_pins != NULL && opt_pins[i] != NULL; i++) {
-		const char *b64 = opt_pins[i];
-		gsize len = 0;
-		g_autofree guchar *raw = NULL;
-
-		if (g_str_has_prefix (b64, "sha256//"))
-			b64 += 8;
-		raw = g_base64_decode (b64, &len);
-		if (len != 32 || strlen (b64) != 44)
-			return mp_cli_fail (g_error_new (
-				MP_ERROR, MP_ERROR_USAGE,
-				"--pin-sha256 %s: want the base64 of a "
-				"SHA-256 hash (44 characters)",
-				opt_pins[i]));
-	}
-	if (opt_user != NULL) {
-		for (const char *p = opt_user; *p != '\0'; p++)
-			if ((guchar) *p < 0x20 || *p == 0x7f)
-				return mp_cli_fail (g_error_new (
-					MP_ERROR, MP_ERROR_USAGE,
-					"--user: control characters are not "
-					"allowed"));
-	}
-	if (!mp_smtp_check_dsn (&dsn, &error))
+	cfg.helo = opt_helo;
+	cfg.timeout = (guint) opt_timeout;
+	cfg.ca_file = opt_ca_file;
+	cfg.pins = (const char *const *) opt_pins;
+	cfg.client_cert = opt_client_cert;
+	cfg.client_key = opt_client_key;
+	cfg.tls_min = opt_tls_min;
+	cfg.allow_plaintext_auth = opt_plain_auth;
+	cfg.user = opt_user;
+	cfg.auth = opt_auth;
+	if (opt_verbose)
+		cfg.transcript = print_line;
+	if (!mp_smtp_check_config (&cfg, &error) ||
+	    !mp_smtp_check_dsn (&dsn, &error))
 		return mp_cli_fail (error);
-	if (opt_helo != NULL) {
-		for (const char *p = opt_helo; *p != '\0'; p++)
-			if (!g_ascii_isalnum (*p) && !strchr (".-[]:", *p))
-				return mp_cli_fail (g_error_new (
-					MP_ERROR, MP_ERROR_USAGE,
-					"--helo: not a host name"));
-	}
 	if (!opt_dry_run) {
 		if (common.output != NULL)
 			return mp_cli_fail (g_error_new (
@@ -307,19 +281,7 @@ main (int argc, char **argv)
 
 	cfg.host = host;
 	cfg.tls = tls;
-	cfg.helo = opt_helo;
-	cfg.timeout = (guint) opt_timeout;
-	cfg.ca_file = opt_ca_file;
-	cfg.pins = (const char *const *) opt_pins;
-	cfg.client_cert = opt_client_cert;
-	cfg.client_key = opt_client_key;
-	cfg.tls_min = opt_tls_min;
-	cfg.allow_plaintext_auth = opt_plain_auth;
-	cfg.user = opt_user;
 	cfg.password = password;
-	cfg.auth = opt_auth;
-	if (opt_verbose)
-		cfg.transcript = print_line;
 
 	smtp = mp_smtp_new (&cfg);
 	if (!mp_smtp_connect (smtp, &error) ||
