@@ -11,12 +11,21 @@ command -v postfix >/dev/null || skip_all "Postfix is not installed (apt-get ins
 [ "$(id -u)" = 0 ] || skip_all "a Postfix instance must be started as root"
 id postfix >/dev/null 2>&1 || skip_all "no postfix user"
 
-plan 12
+plan 26
 PF=$T/postfix
 mkdir -p "$PF/etc" "$PF/queue" "$PF/data"
 chmod 755 "$T" "$PF"
-# a free loopback port, chosen by the kernel (Postfix cannot report one)
-PFPORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# free loopback ports, chosen by the kernel (Postfix cannot report one)
+read -r PFPORT PFAUTH PFSMTPS < <("$PY" -c '
+import socket
+ss = [socket.socket() for _ in range(3)]
+for s in ss:
+    s.bind(("127.0.0.1", 0))
+print(*(s.getsockname()[1] for s in ss))')
+# logins are checked by a stand-in for Dovecot's auth service
+coproc AUTHD { exec "$PY" "$SRCDIR/tests/smtp/dovecot-auth.py" ann 's3cret pw'; }
+SRV_PID=$AUTHD_PID
+read -r AUTHPORT <&"${AUTHD[0]}" || { echo "Bail out! auth service did not start"; exit 1; }
 cp "$CERTS/good.crt" "$CERTS/good.key" "$PF/etc/"
 cat >"$PF/etc/main.cf" <<CF
 compatibility_level = 3.6
@@ -36,14 +45,22 @@ smtpd_tls_cert_file = $PF/etc/good.crt
 smtpd_tls_key_file = $PF/etc/good.key
 smtpd_tls_security_level = encrypt
 smtpd_recipient_restrictions = check_client_access static:HOLD, permit_mynetworks, reject
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = inet:127.0.0.1:$AUTHPORT
+smtpd_sasl_authenticated_header = yes
 alias_maps =
 alias_database =
 notify_classes =
 default_transport = discard:interop test only
 relay_transport = discard:interop test only
 CF
+AUTHOPTS='-o smtpd_sasl_auth_enable=yes -o smtpd_tls_auth_only=yes
+  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
+  -o smtpd_recipient_restrictions=check_client_access,static:HOLD,permit_sasl_authenticated,reject'
 cat >"$PF/etc/master.cf" <<CF
 127.0.0.1:$PFPORT inet n - n - - smtpd
+127.0.0.1:$PFAUTH inet n - n - - smtpd $AUTHOPTS
+127.0.0.1:$PFSMTPS inet n - n - - smtpd -o smtpd_tls_wrappermode=yes $AUTHOPTS
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
@@ -70,6 +87,7 @@ stop_postfix() {
 }
 cleanup() {
     stop_postfix
+    [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null
     rm -rf "$T"
 }
 if ! postfix -c "$PF/etc" set-permissions >"$T/pf.out" 2>&1 ||
@@ -79,11 +97,17 @@ if ! postfix -c "$PF/etc" set-permissions >"$T/pf.out" 2>&1 ||
     exit 1
 fi
 
-# wait for the listener (bounded, a connect attempt per round)
-for _ in $(seq 100); do
-    "$PY" -c "import socket; socket.create_connection(('127.0.0.1', $PFPORT), 1)" 2>/dev/null && break
-    "$PY" -c 'import time; time.sleep(0.05)'
-done
+# wait for the listeners (bounded, a connect attempt per round)
+"$PY" -c "
+import socket, time
+for port in ($PFPORT, $PFAUTH, $PFSMTPS):
+    for _ in range(100):
+        try:
+            socket.create_connection(('127.0.0.1', port), 1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+"
 
 printf '%s\n' 'From: Ann <ann@example.org>' 'To: Bob <bob@example.com>' \
     'Bcc: hidden@example.net' 'Subject: interop' '' '.dot line' 'Grüße' |
@@ -114,3 +138,23 @@ ok "no second message from the smuggled MAIL" \
 
 run smtp-send --server "localhost:$PFPORT" --tls=off <"$MSG"
 code "Postfix requires TLS; smtp-send --tls=off gets the 530" 69
+
+# logins, over STARTTLS and implicit TLS (the README's demo, against Postfix)
+printf '%s\n' 'From: Ann <ann@example.org>' 'To: Bob <bob@example.com>' \
+    'Subject: with a login' '' 'Hello.' | message
+export MIMEPIPE_PASSWORD='s3cret pw'
+for how in "localhost:$PFAUTH" "smtps://localhost:$PFSMTPS"; do
+    for mech in PLAIN LOGIN; do
+        run smtp-send --server "$how" --ca-file "$CERTS/ca.crt" --user ann --auth $mech -v <"$MSG"
+        code "Postfix $how: AUTH $mech" 0
+        postcat -c "$PF/etc" -q "$(queued)" >"$T/postcat" 2>&1
+        ok "Postfix $how: AUTH $mech: authenticated sender recorded" \
+            grep -q 'Authenticated sender: ann' "$T/postcat"
+        ok "Postfix $how: AUTH $mech: no credential in the transcript" \
+            not grep -Eq 's3cret|czNjcmV0' "$T/err"
+    done
+done
+MIMEPIPE_PASSWORD=wrong run smtp-send --server "localhost:$PFAUTH" --ca-file "$CERTS/ca.crt" --user ann <"$MSG"
+code "Postfix: wrong password" 77
+run smtp-send --server "localhost:$PFAUTH" --ca-file "$CERTS/ca.crt" <"$MSG"
+code "Postfix: no login, relay refused at RCPT" 69
