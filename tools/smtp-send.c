@@ -182,7 +182,7 @@ parse_tls (const char *s, GError **error)
 int
 main (int argc, char **argv)
 {
-	MpCliCommon common = { 0 };
+	static MpCliCommon common; /* static: its strings stay reachable */
 	GError *error = NULL;
 	g_autoptr (MpInput) in = NULL;
 	g_autoptr (MpEnvelope) env = NULL;
