@@ -1,7 +1,7 @@
 #!/bin/bash
 # smtp-send: TLS modes, STARTTLS stripping and injection, certificates.
 . "$SRCDIR/tests/smtp/lib.sh"
-plan 56
+plan 59
 start_server
 printf '%s\n' "$STD_MSG" | message
 
@@ -13,6 +13,12 @@ ok "EHLO sent again after STARTTLS" test "$(grep -c '^C: EHLO' "$LOG")" = 2
 ok "nothing but EHLO and STARTTLS before TLS" \
     test "$(sed '/^== TLS/q' "$LOG" | grep -vcE '^(C: EHLO|C: STARTTLS|== )')" = 0
 ok "the message arrived" grep -q '^Hello\.' "$DATA"
+
+scenario '{"ehlo": ["STARTTLS", "PIPELINING", "AUTH PLAIN", "SIZE 10"], "ehlo_tls": ["AUTH LOGIN"]}'
+MIMEPIPE_PASSWORD=secret send --user ann
+code "capabilities from before STARTTLS forgotten" 0
+ok "forgotten: the mechanism offered after TLS is used" logged '^C: AUTH LOGIN$'
+ok "forgotten: no SIZE parameter, no SIZE limit" logged '^C: MAIL FROM:<ann@example.org>$'
 
 scenario '{"tls": "implicit"}'
 send --tls=implicit
