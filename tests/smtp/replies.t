@@ -1,7 +1,7 @@
 #!/bin/bash
 # smtp-send: reply codes at every stage, recipients, hostile replies.
 . "$SRCDIR/tests/smtp/lib.sh"
-plan 72
+plan 73
 start_server
 printf '%s\n' 'From: Ann <ann@example.org>' 'To: bob@example.com, eve@example.com' \
     'Subject: test' '' 'Hello.' | message
@@ -87,6 +87,9 @@ ok "unsolicited reply: nothing sent" test "$(grep -c '^C:' "$LOG")" = 0
 scenario '{"reply": {"MAIL": "CLOSE"}}'
 send
 code "connection closed by the server" 75
+scenario '{"reply": {"END": "CLOSE"}}'
+send
+code "connection closed after the data, before the reply" 75
 
 # one connection, several messages (the engine, as batches will use it)
 printf '%s\n' 'From: a@example.org' 'To: eve@example.com' '' 'one' >"$T/m1.eml"
