@@ -4,6 +4,7 @@
 #include <string.h>
 
 #define CHUNK (64 * 1024)
+#define MAX_HEADER (16 * 1024 * 1024)
 
 gboolean
 mp_envelope_check_address (const char *what, const char *value,
@@ -170,6 +171,13 @@ read_header_block (GMimeStream *stream, gint64 *end, GError **error)
 		}
 		if (n == 0)
 			break;
+		/* memory stays bounded: the header section is kept whole */
+		if (buf->len + (gsize) n > MAX_HEADER) {
+			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+				     "header section larger than %d MiB",
+				     MAX_HEADER >> 20);
+			return NULL;
+		}
 		g_byte_array_append (buf, (guint8 *) chunk, (guint) n);
 		for (; scanned < buf->len; scanned++) {
 			guint8 c = buf->data[scanned];
