@@ -3,7 +3,7 @@
 # touch, decoding of real-world breakage, injection refused, bounded memory.
 . "$SRCDIR/tests/cli/lib.sh"
 
-plan 75
+plan 77
 
 # A message whose header has everything a re-serialiser would change:
 # folding with tabs, odd spacing, lower-case names, a repeated field.
@@ -203,5 +203,14 @@ else
     ok "300 MB from a pipe # SKIP /usr/bin/time not installed" true
 fi
 is "300 MB from a pipe: the body comes out byte for byte" "$(cat "$T/sum")" "$(big | tail -c +35 | cksum)"
+
+# --- documentation
+run mime-header --help
+is "--help exits 0" "$rc" 0
+missing=
+for o in $(grep -o -- '--[a-z][a-z-]*' "$T/out" | sort -u); do
+    grep -q -- "Fl .*-${o#--}\>" "$SRCDIR/man/mime-header.1" || missing="$missing $o"
+done
+is "every option in --help is in mime-header(1)" "$missing" ""
 
 done_testing
