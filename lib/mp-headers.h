@@ -11,6 +11,7 @@ G_BEGIN_DECLS
 /* A header block larger than this (a sign of something that is not a
  * message) is refused, so that memory stays bounded. */
 #define MP_HEADERS_MAX_BLOCK (8 * 1024 * 1024)
+#define MP_HEADERS_MAX_FIELDS 100000
 
 typedef struct _MpHeaders MpHeaders;
 
@@ -22,7 +23,8 @@ typedef struct _MpHeaders MpHeaders;
  * line that cannot start or continue a field (the body then starts
  * there, as Python's email reads it), or at the end of the input.
  * Errors: MP_ERROR_DATA for empty input, for input with neither header
- * fields nor an empty line, or for a block over MP_HEADERS_MAX_BLOCK;
+ * fields nor an empty line, for a block over MP_HEADERS_MAX_BLOCK bytes
+ * or MP_HEADERS_MAX_FIELDS fields;
  * MP_ERROR_IO on a read error.  Free with mp_headers_free(). */
 MpHeaders *mp_headers_read_fd (int fd, const char *name, GError **error);
 

@@ -3,7 +3,7 @@
 # touch, decoding of real-world breakage, injection refused, bounded memory.
 . "$SRCDIR/tests/cli/lib.sh"
 
-plan 77
+plan 79
 
 # A message whose header has everything a re-serialiser would change:
 # folding with tabs, odd spacing, lower-case names, a repeated field.
@@ -191,6 +191,12 @@ is "a 1 MB line and 10,000 fields: the edit lands in place" \
     "$(diff "$T/out" "$T/huge-header.eml" | grep -c '^[<>]')" 2
 run mime-header --get X-H9999 <"$T/huge-header.eml"
 is "a 1 MB line and 10,000 fields: queries work" "$(cat "$T/out")" 'value 9999'
+
+{ printf 'Subject: '; for i in $(seq 2000); do printf '=?a?q?=?a?q?=?a?q?=?a?q?=?a?q?'; done; printf '\n\n'; } >"$T/flood.eml"
+run mime-header --get Subject <"$T/flood.eml"
+is "a value full of encoded-word starts that never end is kept as text" "$(wc -c <"$T/out")" 60001
+refused "more than 100,000 fields is refused, not read without bound" 65 "more than 100000 header fields" \
+    sh -c "yes 'A: 1' | head -n 100001 | mime-header --add 'X: 1'"
 
 # a large message from a pipe: bounded memory, the body byte for byte
 big() { printf 'From: a@example.org\nSubject: big\n\n'; yes 'a line of the body of a rather large message' | head -c 300000000; }
