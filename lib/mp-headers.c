@@ -176,6 +176,15 @@ classify_line (MpHeaders *h, gsize ls, gsize le, gboolean terminated)
 }
 
 static gboolean
+too_many_fields (MpHeaders *h, GError **error)
+{
+	g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+		     "%s: more than %d header fields: not a message", h->name,
+		     MP_HEADERS_MAX_FIELDS);
+	return FALSE;
+}
+
+static gboolean
 scan (MpHeaders *h, gboolean eof, GError **error)
 {
 	while (!h->complete) {
@@ -189,13 +198,8 @@ scan (MpHeaders *h, gboolean eof, GError **error)
 			gsize le = (gsize) (nl - base) + 1;
 
 			classify_line (h, h->line_start, le, TRUE);
-			if (h->too_many) {
-				g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-					     "%s: more than %d header fields: "
-					     "not a message",
-					     h->name, MP_HEADERS_MAX_FIELDS);
-				return FALSE;
-			}
+			if (h->too_many)
+				return too_many_fields (h, error);
 			h->line_start = h->search = le;
 			continue;
 		}
@@ -213,15 +217,11 @@ scan (MpHeaders *h, gboolean eof, GError **error)
 		}
 		if (h->line_start < len) {
 			classify_line (h, h->line_start, len, FALSE);
-			if (h->too_many) {
-				g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-					     "%s: more than %d header fields: "
-					     "not a message",
-					     h->name, MP_HEADERS_MAX_FIELDS);
-				return FALSE;
-			}
-		} else
+			if (h->too_many)
+				return too_many_fields (h, error);
+		} else {
 			end_block (h, len);
+		}
 	}
 	return TRUE;
 }

@@ -93,12 +93,11 @@ static const GOptionEntry entries[] = {
 	{ NULL }
 };
 
-static gboolean
+static void
 print_line (GString *s, const char *line)
 {
 	g_string_append (s, line);
 	g_string_append_c (s, '\n');
-	return TRUE;
 }
 
 /* Runs a query; returns FALSE when what it asks for is absent. */
