@@ -84,7 +84,8 @@ starts_with (const guint8 *p, gsize len, const char *prefix)
 
 /* The length of the field name when the line starts a field: printable
  * ASCII but the colon, then a colon (RFC 5322 2.2; like Python's email,
- * no blank before the colon and an empty name accepted).  -1 if not. */
+ * no blank before the colon; an empty name still continues the block).
+ * -1 if not. */
 static gssize
 field_name_length (const guint8 *p, gsize len)
 {
@@ -149,7 +150,9 @@ classify_line (MpHeaders *h, gsize ls, gsize le, gboolean terminated)
 				->end = le;
 		else
 			add_entry (h, ls, le);
-	} else if ((namelen = field_name_length (p, content)) >= 0) {
+	} else if ((namelen = field_name_length (p, content)) == 0) {
+		add_entry (h, ls, le); /* no name: no field (as Python) */
+	} else if (namelen > 0) {
 		Entry *e;
 
 		if (h->n_fields >= MP_HEADERS_MAX_FIELDS) {

@@ -52,7 +52,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (MpHeaders, mp_headers_free)
 const char *mp_headers_get_eol (MpHeaders *h);
 
 /* The number of entries in the block: fields, and lines that are not
- * fields (an mbox "From " line, a stray continuation line). */
+ * fields (an mbox "From " line, a stray continuation line, a line that
+ * starts with a colon). */
 guint mp_headers_get_n_entries (MpHeaders *h);
 
 /* The field name of entry @i exactly as written (borrowed), or NULL when

@@ -251,6 +251,14 @@ test_entries (void)
 	g_assert_cmpmem (mp_headers_get_bytes (h, 1, &len), len,
 			 "Subject:  Hi\n\tthere\n", 20);
 	g_assert_cmpstr (mp_headers_get_eol (h), ==, "\n");
+	g_clear_pointer (&h, mp_headers_free);
+
+	/* a line that starts with a colon is kept but is no field */
+	h = mp_headers_parse (":x\nA: 1\n\n", 9, &error);
+	g_assert_no_error (error);
+	g_assert_cmpuint (mp_headers_get_n_entries (h), ==, 2);
+	g_assert_null (mp_headers_get_name (h, 0));
+	g_assert_cmpstr (mp_headers_get_name (h, 1), ==, "A");
 }
 
 typedef struct {
