@@ -83,21 +83,23 @@ starts_with (const guint8 *p, gsize len, const char *prefix)
 }
 
 /* The length of the field name when the line starts a field: printable
- * ASCII but the colon, then a colon (RFC 5322 2.2; like Python's email,
- * no blank before the colon; an empty name still continues the block).
- * -1 if not. */
+ * ASCII but the colon (RFC 5322 2.2), blanks allowed before the colon as
+ * the obsolete syntax has it (4.5.8); *colon receives the colon's offset.
+ * -1 if the line starts no field. */
 static gssize
-field_name_length (const guint8 *p, gsize len)
+field_name_length (const guint8 *p, gsize len, gsize *colon)
 {
-	gsize i;
+	gsize i, n;
 
-	for (i = 0; i < len; i++) {
-		if (p[i] == ':')
-			return (gssize) i;
-		if (p[i] < 33 || p[i] > 126)
-			return -1;
-	}
-	return -1;
+	for (i = 0; i < len && p[i] >= 33 && p[i] <= 126 && p[i] != ':'; i++)
+		;
+	n = i;
+	while (i < len && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	if (i == len || p[i] != ':')
+		return -1;
+	*colon = i;
+	return (gssize) n;
 }
 
 static Entry *
@@ -124,7 +126,7 @@ static void
 classify_line (MpHeaders *h, gsize ls, gsize le, gboolean terminated)
 {
 	const guint8 *p = h->buf->data + ls;
-	gsize len = le - ls, content = len;
+	gsize len = le - ls, content = len, colon = 0;
 	gssize namelen;
 
 	if (terminated) {
@@ -136,7 +138,8 @@ classify_line (MpHeaders *h, gsize ls, gsize le, gboolean terminated)
 			h->eol_known = TRUE;
 		}
 	}
-	if (h->n_lines++ == 0 && starts_with (p, len, "From ")) {
+	namelen = field_name_length (p, content, &colon);
+	if (h->n_lines++ == 0 && namelen < 0 && starts_with (p, len, "From ")) {
 		add_entry (h, ls, le); /* mbox envelope line */
 	} else if (content == 0 && terminated) {
 		h->separator = TRUE;
@@ -150,7 +153,7 @@ classify_line (MpHeaders *h, gsize ls, gsize le, gboolean terminated)
 				->end = le;
 		else
 			add_entry (h, ls, le);
-	} else if ((namelen = field_name_length (p, content)) == 0) {
+	} else if (namelen == 0) {
 		add_entry (h, ls, le); /* no name: no field (as Python) */
 	} else if (namelen > 0) {
 		Entry *e;
@@ -163,7 +166,7 @@ classify_line (MpHeaders *h, gsize ls, gsize le, gboolean terminated)
 		e = add_entry (h, ls, le);
 
 		e->name = g_strndup ((const char *) p, (gsize) namelen);
-		e->colon = (gsize) namelen;
+		e->colon = colon;
 		h->n_fields++;
 	} else if (starts_with (p, len, "From ")) {
 		add_entry (h, ls, le); /* misplaced envelope line */

@@ -259,6 +259,18 @@ test_entries (void)
 	g_assert_cmpuint (mp_headers_get_n_entries (h), ==, 2);
 	g_assert_null (mp_headers_get_name (h, 0));
 	g_assert_cmpstr (mp_headers_get_name (h, 1), ==, "A");
+	g_clear_pointer (&h, mp_headers_free);
+
+	/* RFC 5322 4.5.8: blanks before the colon, even in a first line
+	 * that starts "From " (then no mbox envelope line) */
+	h = mp_headers_parse ("From  : a@x\nSubject\t: s\n\n", 25, &error);
+	g_assert_no_error (error);
+	g_assert_cmpuint (mp_headers_get_n_entries (h), ==, 2);
+	g_assert_cmpstr (mp_headers_get_name (h, 0), ==, "From");
+	g_assert_cmpstr (mp_headers_get_name (h, 1), ==, "Subject");
+	g_clear_pointer (&raw, g_free);
+	raw = mp_headers_get_raw_value (h, 1);
+	g_assert_cmpstr (raw, ==, "s");
 }
 
 typedef struct {
