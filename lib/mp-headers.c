@@ -403,6 +403,8 @@ mp_headers_get_value (MpHeaders *h, guint i)
 	if (entry (h, i)->name == NULL)
 		return NULL;
 	p = value_bytes (h, i, &len);
+	if (mp_header_is_address (entry (h, i)->name))
+		return mp_headers_decode_addresses (p, (gssize) len);
 	return mp_headers_decode_text (p, (gssize) len);
 }
 
@@ -875,13 +877,96 @@ addr_spec (const Tok *t, guint from, guint to)
 	return g_string_free (local, FALSE);
 }
 
-/* One mailbox, or what stands between two commas: every angle-addr in it
- * ("<>" for an empty one), else the address written bare.  Several
- * bare addresses where a comma was forgotten all count. */
-static guint
-finish_mailbox (const Tok *t, guint from, guint to, GPtrArray *out)
+/* A display name: the words of tokens [from, to) joined by one blank,
+ * quoted strings unquoted, encoded words decoded; NULL when empty. */
+static char *
+display_name (const Tok *t, guint from, guint to)
 {
-	guint i, count = 0, words_at = 0;
+	GString *raw = g_string_new (NULL);
+	char *decoded;
+	guint i;
+
+	for (i = from; i < to; i++) {
+		if (t[i].kind == TOK_WS) {
+			if (raw->len > 0 && i + 1 < to)
+				g_string_append_c (raw, ' ');
+			continue;
+		}
+		g_string_append (raw, t[i].text);
+	}
+	decoded = mp_headers_decode_text (raw->str, (gssize) raw->len);
+	g_string_free (raw, TRUE);
+	g_strchomp (decoded);
+	if (*decoded == '\0') {
+		g_free (decoded);
+		return NULL;
+	}
+	return decoded;
+}
+
+typedef struct {
+	char *display; /* NULL when there is none */
+	char *addr;    /* addr-spec, "<>" for the null address */
+} Mbox;
+
+typedef struct {
+	char *display; /* the group's name, NULL for a lone mailbox */
+	GPtrArray *members; /* Mbox* */
+} Group;
+
+static void
+mbox_free (gpointer p)
+{
+	Mbox *m = p;
+
+	g_free (m->display);
+	g_free (m->addr);
+	g_free (m);
+}
+
+static void
+group_free (gpointer p)
+{
+	Group *g = p;
+
+	g_free (g->display);
+	g_ptr_array_unref (g->members);
+	g_free (g);
+}
+
+static Group *
+group_new (char *display)
+{
+	Group *g = g_new0 (Group, 1);
+
+	g->display = display;
+	g->members = g_ptr_array_new_with_free_func (mbox_free);
+	return g;
+}
+
+static void
+add_mbox (GPtrArray *groups, Group *group, char *display, char *addr)
+{
+	Mbox *m = g_new0 (Mbox, 1);
+
+	m->display = display;
+	m->addr = addr;
+	if (group == NULL) {
+		group = group_new (NULL);
+		g_ptr_array_add (groups, group);
+	}
+	g_ptr_array_add (group->members, m);
+}
+
+/* One mailbox, or what stands between two commas: every angle-addr in it
+ * ("<>" for an empty one) with the words before it as its display name,
+ * else the address written bare.  Several bare addresses where a comma
+ * was forgotten all count. */
+static void
+finish_mailbox (const Tok *t, guint from, guint to, GPtrArray *groups,
+		Group *group)
+{
+	guint i, words_at = 0, name_from = from;
 	gboolean angle = FALSE;
 
 	for (i = from; i < to; i++) {
@@ -903,15 +988,13 @@ finish_mailbox (const Tok *t, guint from, guint to, GPtrArray *out)
 		}
 		while (start < j && t[start].kind == TOK_WS)
 			start++;
-		if (start < j)
-			g_ptr_array_add (out, addr_spec (t, start, j));
-		else
-			g_ptr_array_add (out, g_strdup ("<>"));
-		count++;
+		add_mbox (groups, group, display_name (t, name_from, i),
+			  start < j ? addr_spec (t, start, j) : g_strdup ("<>"));
 		i = j;
+		name_from = j + 1;
 	}
 	if (angle)
-		return count;
+		return;
 
 	/* bare: count the words that hold an '@' */
 	for (i = from; i < to; i++)
@@ -923,34 +1006,35 @@ finish_mailbox (const Tok *t, guint from, guint to, GPtrArray *out)
 		for (i = from; i <= to; i++) {
 			if (i < to && t[i].kind != TOK_WS)
 				continue;
-			if (i > start) {
-				g_ptr_array_add (out, addr_spec (t, start, i));
-				count++;
-			}
+			if (i > start)
+				add_mbox (groups, group, NULL,
+					  addr_spec (t, start, i));
 			start = i + 1;
 		}
-		return count;
+		return;
 	}
 	while (from < to && t[from].kind == TOK_WS)
 		from++;
 	while (to > from && t[to - 1].kind == TOK_WS)
 		to--;
-	if (from == to)
-		return 0;
-	g_ptr_array_add (out, addr_spec (t, from, to));
-	return 1;
+	if (from < to)
+		add_mbox (groups, group, NULL, addr_spec (t, from, to));
 }
 
-guint
-mp_headers_parse_addr_specs (const char *raw, GPtrArray *out)
+/* Reads an address list into groups (a lone mailbox is a group without a
+ * name): RFC 5322 3.4, tolerant of what real mail holds. */
+static GPtrArray *
+parse_address_list (const char *raw)
 {
 	g_autoptr (GArray) toks = g_array_new (FALSE, FALSE, sizeof (Tok));
+	GPtrArray *groups = g_ptr_array_new_with_free_func (group_free);
 	g_autofree char *unfolded = NULL;
 	GString *s = g_string_new (NULL);
 	const char *p;
 	const Tok *t;
-	guint i, start = 0, count = 0;
-	gboolean in_group = FALSE, in_angle = FALSE;
+	Group *group = NULL;
+	guint i, start = 0;
+	gboolean in_angle = FALSE;
 
 	for (p = raw; *p; p++)
 		if (*p != '\r' && *p != '\n')
@@ -968,20 +1052,104 @@ mp_headers_parse_addr_specs (const char *raw, GPtrArray *out)
 		if (in_angle)
 			continue;
 		if (is_special (&t[i], ',')) {
-			count += finish_mailbox (t, start, i, out);
+			finish_mailbox (t, start, i, groups, group);
 			start = i + 1;
-		} else if (is_special (&t[i], ':') && !in_group) {
+		} else if (is_special (&t[i], ':') && group == NULL) {
 			/* RFC 5322 3.4: a group's display name */
-			in_group = TRUE;
+			group = group_new (display_name (t, start, i));
+			g_ptr_array_add (groups, group);
 			start = i + 1;
-		} else if (is_special (&t[i], ';') && in_group) {
-			count += finish_mailbox (t, start, i, out);
-			in_group = FALSE;
+		} else if (is_special (&t[i], ';') && group != NULL) {
+			finish_mailbox (t, start, i, groups, group);
+			group = NULL;
 			start = i + 1;
 		}
 	}
-	count += finish_mailbox (t, start, toks->len, out);
+	finish_mailbox (t, start, toks->len, groups, group);
+	return groups;
+}
+
+guint
+mp_headers_parse_addr_specs (const char *raw, GPtrArray *out)
+{
+	g_autoptr (GPtrArray) groups = parse_address_list (raw);
+	guint i, j, count = 0;
+
+	for (i = 0; i < groups->len; i++) {
+		Group *g = groups->pdata[i];
+
+		for (j = 0; j < g->members->len; j++) {
+			Mbox *m = g->members->pdata[j];
+
+			g_ptr_array_add (out, g_strdup (m->addr));
+			count++;
+		}
+	}
 	return count;
+}
+
+/* A display name as Python's email writes it: quoted when it holds one
+ * of RFC 5322's specials. */
+static void
+append_display (GString *out, const char *name)
+{
+	const char *c;
+
+	if (strpbrk (name, "()<>@,:;.\"[]\\") == NULL) {
+		g_string_append (out, name);
+		return;
+	}
+	g_string_append_c (out, '"');
+	for (c = name; *c; c++) {
+		if (*c == '\\' || *c == '"')
+			g_string_append_c (out, '\\');
+		g_string_append_c (out, *c);
+	}
+	g_string_append_c (out, '"');
+}
+
+static void
+append_mbox (GString *out, const Mbox *m)
+{
+	if (m->display == NULL) {
+		g_string_append (out, m->addr);
+		return;
+	}
+	append_display (out, m->display);
+	g_string_append (out, " <");
+	if (strcmp (m->addr, "<>") != 0)
+		g_string_append (out, m->addr);
+	g_string_append_c (out, '>');
+}
+
+char *
+mp_headers_decode_addresses (const char *raw, gssize len)
+{
+	g_autofree char *copy = g_strndup (raw, len < 0 ? strlen (raw)
+							: (gsize) len);
+	g_autoptr (GPtrArray) groups = parse_address_list (copy);
+	GString *out = g_string_new (NULL);
+	guint i, j;
+
+	for (i = 0; i < groups->len; i++) {
+		Group *g = groups->pdata[i];
+
+		if (i > 0)
+			g_string_append (out, ", ");
+		if (g->display == NULL && g->members->len == 1) {
+			append_mbox (out, g->members->pdata[0]);
+			continue;
+		}
+		if (g->display)
+			append_display (out, g->display);
+		g_string_append_c (out, ':');
+		for (j = 0; j < g->members->len; j++) {
+			g_string_append (out, j == 0 ? " " : ", ");
+			append_mbox (out, g->members->pdata[j]);
+		}
+		g_string_append_c (out, ';');
+	}
+	return g_string_free (out, FALSE);
 }
 
 /* ---- editing -------------------------------------------------------- */

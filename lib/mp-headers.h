@@ -65,8 +65,10 @@ const char *mp_headers_get_name (MpHeaders *h, guint i);
  * Newly allocated; NULL when the entry is not a field. */
 char *mp_headers_get_raw_value (MpHeaders *h, guint i);
 
-/* The value of entry @i decoded to UTF-8 (mp_headers_decode_text()).
- * Newly allocated; NULL when the entry is not a field. */
+/* The value of entry @i decoded to UTF-8: mp_headers_decode_addresses()
+ * for an address field (mp_header_is_address()), else
+ * mp_headers_decode_text().  Newly allocated; NULL when the entry is not
+ * a field. */
 char *mp_headers_get_value (MpHeaders *h, guint i);
 
 /* The entry's bytes exactly as they will be written (borrowed,
@@ -84,6 +86,14 @@ const char *mp_headers_get_bytes (MpHeaders *h, guint i, gsize *len);
  * The result is valid UTF-8 without CR, LF or NUL (each becomes a space,
  * NUL becomes U+FFFD).  @len -1: NUL-terminated.  Newly allocated. */
 char *mp_headers_decode_text (const char *raw, gssize len);
+
+/* Decodes an address list (a raw header value) for display, as Python's
+ * email (policy=default) renders it: comments and extra blanks dropped,
+ * display names decoded (mp_headers_decode_text()) and quoted when they
+ * hold specials, "Name <addr>" or a bare addr, "Group: a, b;".  Newly
+ * allocated; "" when the value holds no address.  @len -1:
+ * NUL-terminated. */
+char *mp_headers_decode_addresses (const char *raw, gssize len);
 
 /* Appends every addr-spec (local@domain) in the address list @raw (a raw
  * header value: groups, comments, quoted and encoded display names are

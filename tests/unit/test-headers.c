@@ -156,6 +156,48 @@ test_addr_table (void)
 	}
 }
 
+/* How --get shows an address field: as Python's email renders it. */
+static const DecodeCase render_cases[] = {
+	{ "blanks collapsed", "John   Doe <j@x>", "John Doe <j@x>" },
+	{ "comments dropped", "Pete(A nice \\) chap) <pete(his)@silly.test>",
+	  "Pete <pete@silly.test>" },
+	{ "a bare address in angle brackets", " <j@x> ", "j@x" },
+	{ "needless quotes dropped", "\"MAILER-DAEMON\" <x@y>",
+	  "MAILER-DAEMON <x@y>" },
+	{ "a name with specials quoted", "Joe Q. Public <jqp@x>",
+	  "\"Joe Q. Public\" <jqp@x>" },
+	{ "an encoded name with a comma, quoted",
+	  "=?utf-8?q?M=C3=BCller=2C_Hans?= <h@x>", "\"Müller, Hans\" <h@x>" },
+	{ "an encoded word inside quotes", "\"=?utf-8?q?J=C3=B6rg?=\" <j@x>",
+	  "Jörg <j@x>" },
+	{ "a quote inside a name escaped", "\"a\\\"b\" <a@x>",
+	  "\"a\\\"b\" <a@x>" },
+	{ "groups", "A Group:Ed Jones <c@a.test>,joe@where.test;, x@y",
+	  "A Group: Ed Jones <c@a.test>, joe@where.test;, x@y" },
+	{ "an empty group", "Undisclosed recipients: ;",
+	  "Undisclosed recipients:;" },
+	{ "the null address", "<>", "<>" },
+	{ "a name and the null address", "Foo <>", "Foo <>" },
+	{ "an empty quoted name", "\"\" <a@x>", "a@x" },
+	{ "trailing commas", "x@y, ", "x@y" },
+	{ "raw UTF-8 name", "Jörg <j@x>", "Jörg <j@x>" },
+	{ "an empty value", "", "" },
+};
+
+static void
+test_render_table (void)
+{
+	guint i;
+
+	for (i = 0; i < G_N_ELEMENTS (render_cases); i++) {
+		const DecodeCase *c = &render_cases[i];
+		g_autofree char *got = mp_headers_decode_addresses (c->raw, -1);
+
+		g_test_message ("%s", c->what);
+		g_assert_cmpstr (got, ==, c->decoded);
+	}
+}
+
 /* ---- reading and writing -------------------------------------------- */
 
 /* Writes @h through an -o file and returns what was written. */
@@ -406,6 +448,8 @@ main (int argc, char **argv)
 	g_mime_init ();
 	g_test_add_func ("/headers/decode/table", test_decode_table);
 	g_test_add_func ("/headers/addresses/table", test_addr_table);
+	g_test_add_func ("/headers/addresses/render-as-python",
+			 test_render_table);
 	g_test_add_func ("/headers/read/any-pieces-same-result",
 			 test_feed_any_pieces);
 	g_test_add_func ("/headers/read/entries", test_entries);
