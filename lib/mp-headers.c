@@ -3,6 +3,7 @@
 #include "mp-header.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -1306,4 +1307,50 @@ mp_headers_write_message (MpHeaders *h, MpOutput *out, GError **error)
 		return TRUE;
 	return mp_output_copy_fd (out, h->fd, h->fd_offset, -1, h->name,
 				  error);
+}
+
+gboolean
+mp_headers_drain (MpHeaders *h, GError **error)
+{
+	g_autofree char *buf = NULL;
+	struct stat st;
+
+	if (h->fd < 0 || h->fd_eof || fstat (h->fd, &st) < 0 ||
+	    !(S_ISFIFO (st.st_mode) || S_ISSOCK (st.st_mode)))
+		return TRUE;
+	/* to /dev/null inside the kernel when it can */
+	{
+		int null = open ("/dev/null", O_WRONLY | O_CLOEXEC);
+		ssize_t n = 1;
+
+		while (null >= 0 && n != 0) {
+			n = splice (h->fd, NULL, null, NULL, 1 << 30,
+				    SPLICE_F_MOVE);
+			if (n < 0 && errno == EINTR)
+				n = 1;
+			else if (n < 0)
+				break;
+		}
+		if (null >= 0)
+			close (null);
+		if (n == 0) {
+			h->fd_eof = TRUE;
+			return TRUE;
+		}
+	}
+	buf = g_malloc (READ_CHUNK);
+	for (;;) {
+		ssize_t n = read (h->fd, buf, READ_CHUNK);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			mp_error_set_errno (error, MP_ERROR_IO, errno, h->name);
+			return FALSE;
+		}
+		if (n == 0)
+			break;
+	}
+	h->fd_eof = TRUE;
+	return TRUE;
 }

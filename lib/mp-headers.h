@@ -126,4 +126,10 @@ guint mp_headers_delete (MpHeaders *h, const char *name);
 gboolean mp_headers_write_message (MpHeaders *h, MpOutput *out,
 				   GError **error);
 
+/* Reads and discards the rest of the input when it is a pipe or a socket,
+ * so that the stage before in a pipeline ends normally instead of with a
+ * write error (call it when only queries were asked).  Does nothing for
+ * a file.  Errors: MP_ERROR_IO on a read error. */
+gboolean mp_headers_drain (MpHeaders *h, GError **error);
+
 G_END_DECLS

@@ -210,7 +210,8 @@ main (int argc, char **argv)
 	}
 
 	if (queries) {
-		if (!mp_output_write (out, printed->str, printed->len, &error))
+		if (!mp_headers_drain (h, &error) ||
+		    !mp_output_write (out, printed->str, printed->len, &error))
 			return mp_cli_fail (g_steal_pointer (&error));
 	} else if (!mp_headers_write_message (h, out, &error)) {
 		return mp_cli_fail (g_steal_pointer (&error));

@@ -3,7 +3,7 @@
 # touch, decoding of real-world breakage, injection refused, bounded memory.
 . "$SRCDIR/tests/cli/lib.sh"
 
-plan 80
+plan 81
 
 # A message whose header has everything a re-serialiser would change:
 # folding with tabs, odd spacing, lower-case names, a repeated field.
@@ -108,6 +108,8 @@ is "--list prints every field decoded" "$(cat "$T/out")" 'Subject: Grüße aus K
 run mime-header --list <"$T/m.eml"
 is "--list keeps order and names as written" "$(cut -d: -f1 "$T/out" | tr '\n' ' ')" \
     'From to Subject Received Received X-Odd '
+run bash -c "set -o pipefail; { cat '$T/m.eml'; head -c 5000000 /dev/zero; } | mime-header --get Subject"
+is "a query reads the rest of a pipe: the stage before ends normally" "$rc:$(cat "$T/out")" '0:Hello   world '
 run mime-header --set 'Subject: changed' --get Subject <"$T/m.eml"
 is "a query sees the edits before it" "$(cat "$T/out")" 'changed'
 
