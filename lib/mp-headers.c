@@ -445,6 +445,13 @@ append_converted (GString *out, const char *charset, const char *p,
 		append_utf8 (out, p, len);
 		return;
 	}
+	/* what is labelled Latin-1 is in practice windows-1252, its superset
+	 * (the WHATWG encoding standard reads it so): quotes and dashes in
+	 * 0x80-0x9f instead of invisible control characters */
+	if (is_charset (charset, "iso-8859-1") ||
+	    is_charset (charset, "iso_8859-1") ||
+	    is_charset (charset, "latin1") || is_charset (charset, "l1"))
+		charset = "windows-1252";
 	cd = g_mime_iconv_open ("UTF-8", charset);
 	if (cd == (iconv_t) -1) {
 		/* unknown: keep what reads as UTF-8 (common in practice) */
@@ -617,26 +624,49 @@ flush_word (GString *out, PendingWord *w)
 static void
 append_raw (GString *out, const char *p, gsize len, gboolean utf8)
 {
-	gsize i;
-
 	if (utf8) {
 		g_string_append_len (out, p, (gssize) len);
 		return;
 	}
-	for (i = 0; i < len; i++) {
-		guchar c = (guchar) p[i];
-
-		if (c < 0x80)
-			g_string_append_c (out, (char) c);
-		else
-			g_string_append_unichar (out, c); /* Latin-1 */
-	}
+	/* Latin-1, read as windows-1252 like a labelled one */
+	append_converted (out, "iso-8859-1", p, len);
 }
 
 static gboolean
 is_blank (char c)
 {
 	return c == ' ' || c == '\t';
+}
+
+/* One value, one line, one C string, nothing a terminal would obey: CR
+ * and LF become blanks; NUL, other control characters (C0 but TAB, DEL,
+ * C1: escape sequences) and invalid UTF-8 become U+FFFD.  Frees @s. */
+static char *
+sanitize (GString *s)
+{
+	g_autofree char *valid = NULL;
+	GString *clean = g_string_sized_new (s->len);
+	const char *p;
+	gsize i;
+
+	/* a NUL would end the string: make it a control character that the
+	 * loop below replaces */
+	for (i = 0; i < s->len; i++)
+		if (s->str[i] == '\0')
+			s->str[i] = '\x01';
+	valid = g_utf8_make_valid (s->str, (gssize) s->len);
+	for (p = valid; *p; p = g_utf8_next_char (p)) {
+		gunichar c = g_utf8_get_char (p);
+
+		if (c == '\r' || c == '\n')
+			g_string_append_c (clean, ' ');
+		else if ((c < 0x20 && c != '\t') || (c >= 0x7f && c < 0xa0))
+			g_string_append (clean, "\xef\xbf\xbd");
+		else
+			g_string_append_len (clean, p, g_utf8_next_char (p) - p);
+	}
+	g_string_free (s, TRUE);
+	return g_string_free (clean, FALSE);
 }
 
 char *
@@ -723,23 +753,7 @@ mp_headers_decode_text (const char *raw, gssize len)
 	if (ws)
 		g_string_append_len (out, ws, (gssize) wslen);
 
-	/* one value, one line, one C string */
-	{
-		GString *clean = g_string_sized_new (out->len);
-
-		for (i = 0; i < out->len; i++) {
-			char c = out->str[i];
-
-			if (c == '\r' || c == '\n')
-				g_string_append_c (clean, ' ');
-			else if (c == '\0')
-				g_string_append (clean, "\xef\xbf\xbd");
-			else
-				g_string_append_c (clean, c);
-		}
-		g_string_free (out, TRUE);
-		return g_string_free (clean, FALSE);
-	}
+	return sanitize (out);
 }
 
 /* ---- addresses ------------------------------------------------------ */
@@ -875,7 +889,7 @@ addr_spec (const Tok *t, guint from, guint to)
 		g_string_append (local, domain->str);
 		g_string_free (domain, TRUE);
 	}
-	return g_string_free (local, FALSE);
+	return sanitize (local);
 }
 
 /* A display name: the words of tokens [from, to) joined by one blank,

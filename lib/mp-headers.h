@@ -82,9 +82,11 @@ const char *mp_headers_get_bytes (MpHeaders *h, guint i, gsize *len);
  * dropped, adjacent encoded words of one charset joined before
  * conversion (a character split between them survives).  Unknown or
  * wrong charsets and invalid bytes give U+FFFD, never a failure; raw
- * 8-bit text is UTF-8 when the whole value is valid UTF-8, else Latin-1.
- * The result is valid UTF-8 without CR, LF or NUL (each becomes a space,
- * NUL becomes U+FFFD).  @len -1: NUL-terminated.  Newly allocated. */
+ * 8-bit text is UTF-8 when the whole value is valid UTF-8, else Latin-1;
+ * Latin-1 (labelled or raw) is read as its superset windows-1252.  The
+ * result is valid UTF-8, one line, safe to print: CR and LF become
+ * blanks, NUL and other control characters (but TAB) become U+FFFD.
+ * @len -1: NUL-terminated.  Newly allocated. */
 char *mp_headers_decode_text (const char *raw, gssize len);
 
 /* Decodes an address list (a raw header value) for display, as Python's

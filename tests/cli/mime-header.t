@@ -3,7 +3,7 @@
 # touch, decoding of real-world breakage, injection refused, bounded memory.
 . "$SRCDIR/tests/cli/lib.sh"
 
-plan 81
+plan 83
 
 # A message whose header has everything a re-serialiser would change:
 # folding with tabs, odd spacing, lower-case names, a repeated field.
@@ -171,6 +171,8 @@ is "  ... as Python reads it" "$(py)" '=?utf-8?x?abc?= =?broken'
 is "raw 8-bit UTF-8" "$(dec 'Grüße')" 'Grüße'
 is "raw 8-bit that is not UTF-8 reads as Latin-1" "$(dec "$(printf 'Gr\374\337e')")" 'Grüße'
 is "an encoded line feed becomes a blank: one value, one line" "$(dec '=?utf-8?q?a=0Ab?=')" 'a b'
+is "an encoded escape sequence never reaches the terminal" "$(dec '=?utf-8?q?=1B]0;pwned=07?=')" '�]0;pwned�'
+is "Latin-1 labels read as windows-1252 (smart quotes)" "$(dec '=?iso-8859-1?q?=93Hi=94?=')" '“Hi”'
 
 # --- injection and bad names: refused, nothing on stdout
 refused "a value with LF is refused" 65 "line feed" mime-header --add $'X-A: a\nBcc: evil@example.com' <"$T/m.eml"

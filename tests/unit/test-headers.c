@@ -80,6 +80,17 @@ static const DecodeCase decode_cases[] = {
 	  "Grüße é" },
 	{ "decoded CR LF become blanks", "=?utf-8?q?a=0D=0Ab?=", "a  b" },
 	{ "decoded NUL becomes U+FFFD", "=?utf-8?q?a=00b?=", "a\xef\xbf\xbd" "b" },
+	{ "an escape sequence cannot reach the terminal",
+	  "=?utf-8?q?a=1B]0;x=07b?=",
+	  "a\xef\xbf\xbd]0;x\xef\xbf\xbd" "b" },
+	{ "C1 control characters neither", "=?utf-8?q?a=C2=9B2Jb?=",
+	  "a\xef\xbf\xbd" "2Jb" },
+	{ "raw control bytes neither", "a\x1b[2Jb", "a\xef\xbf\xbd[2Jb" },
+	{ "Latin-1 labels read as windows-1252 (smart quotes)",
+	  "=?iso-8859-1?q?=93quoted=94_=96_x?=", "“quoted” – x" },
+	{ "raw windows-1252", "\x93quoted\x94", "“quoted”" },
+	{ "bytes windows-1252 leaves undefined", "=?iso-8859-1?q?a=81b?=",
+	  "a\xef\xbf\xbd" "b" },
 	{ "an empty value", "", "" },
 };
 
@@ -134,6 +145,8 @@ static const AddrCase addr_cases[] = {
 	{ "an unterminated angle-addr", "A <a@x", "a@x" },
 	{ "a domain literal", "u@[192.0.2.1]", "u@[192.0.2.1]" },
 	{ "empty items between commas", " , a@x,, ", "a@x" },
+	{ "control bytes in an address", "a\x1b" "b@x", "a\xef\xbf\xbd" "b@x" },
+	{ "invalid UTF-8 in an address", "a\xff@x", "a\xef\xbf\xbd@x" },
 };
 
 static void
