@@ -785,8 +785,10 @@ static void
 tokenize_addresses (const char *p, GArray *toks)
 {
 	while (*p) {
-		if (is_blank (*p) || *p == '(') {
-			while (is_blank (*p) || *p == '(') {
+		if (is_blank (*p) || *p == '(' || *p == ')') {
+			/* a stray ')' counts as a blank, as in Python's email
+			 * (found by fuzzing) */
+			while (is_blank (*p) || *p == '(' || *p == ')') {
 				if (*p == '(') {
 					int depth = 0;
 
@@ -833,6 +835,8 @@ tokenize_addresses (const char *p, GArray *toks)
 			}
 			while (*p && !is_blank (*p) && !strchr ("()<>,:;@\"[", *p))
 				p++;
+			if (p == start)
+				p++; /* never stand still */
 			push_tok (toks, TOK_ATOM, start, (gsize) (p - start));
 		}
 	}

@@ -145,6 +145,8 @@ static const AddrCase addr_cases[] = {
 	{ "an unterminated angle-addr", "A <a@x", "a@x" },
 	{ "a domain literal", "u@[192.0.2.1]", "u@[192.0.2.1]" },
 	{ "empty items between commas", " , a@x,, ", "a@x" },
+	{ "a stray closing parenthesis (found by fuzzing)", "a@x ), b@y)",
+	  "a@x b@y" },
 	{ "control bytes in an address", "a\x1b" "b@x", "a\xef\xbf\xbd" "b@x" },
 	{ "invalid UTF-8 in an address", "a\xff@x", "a\xef\xbf\xbd@x" },
 };
