@@ -533,7 +533,11 @@ mp_tree_new (MpInput *in, const char *seed, GError **error)
 			mp_random_feed (t->random, h, (gsize) hlen);
 	}
 
-	if (type_is (t->top, "multipart/mixed")) {
+	/* a boundary holding white space was mostly folded by its writer;
+	 * readers disagree on it (Python's compat32 keeps the fold), so the
+	 * message is wrapped whole instead of opened */
+	if (type_is (t->top, "multipart/mixed") &&
+	    strpbrk (t->top->boundary ? t->top->boundary : " ", " \t") == NULL) {
 		if (scan_children (t, t->top, &local))
 			t->mixed = t->top;
 		else if (local) {
