@@ -879,15 +879,6 @@ check_links (MpTree *t, GError **error)
 		if (r->cid)
 			g_ptr_array_add (cids, r->cid);
 	}
-	/* RFC 2392: a cid: link no part answers shows a broken image */
-	for (i = 0; i < links->len; i++) {
-		if (!str_in (cids, links->pdata[i])) {
-			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-				     "cid:%s: no part has this Content-ID",
-				     (char *) links->pdata[i]);
-			return FALSE;
-		}
-	}
 	for (i = 0; i < t->new_res->len; i++) {
 		Node *r = t->new_res->pdata[i];
 
@@ -895,6 +886,15 @@ check_links (MpTree *t, GError **error)
 			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
 				     "cid:%s: the HTML has no such link",
 				     r->cid);
+			return FALSE;
+		}
+	}
+	/* RFC 2392: a cid: link no part answers shows a broken image */
+	for (i = 0; i < links->len; i++) {
+		if (!str_in (cids, links->pdata[i])) {
+			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+				     "cid:%s: no part has this Content-ID",
+				     (char *) links->pdata[i]);
 			return FALSE;
 		}
 	}
