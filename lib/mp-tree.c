@@ -1066,6 +1066,24 @@ emit_fields (Writer *w, gboolean content, GError **error)
 
 static gboolean emit_entity (Writer *w, Node *n, GError **error);
 
+/* TRUE when an original part must be written piece by piece: its list of
+ * parts, or a part inside it, changed. */
+static gboolean
+node_dirty (Node *n)
+{
+	guint i;
+
+	if (n->kind != NODE_ORIG || n->changed)
+		return TRUE;
+	for (i = 0; n->children && i < n->children->len; i++) {
+		Node *c = n->children->pdata[i];
+
+		if (c->parent != n || node_dirty (c))
+			return TRUE;
+	}
+	return FALSE;
+}
+
 static gboolean
 emit_delimiter (Writer *w, const char *boundary, gboolean eol_before,
 		GError **error)
@@ -1145,7 +1163,7 @@ emit_entity (Writer *w, Node *n, GError **error)
 	case NODE_MULTI:
 		return emit_multi (w, n, error);
 	case NODE_ORIG:
-		if (n->changed)
+		if (node_dirty (n))
 			return emit_orig_multi (w, n, FALSE, error);
 		if (n->top)
 			return emit_fields (w, TRUE, error) &&
@@ -1174,7 +1192,7 @@ mp_tree_write (MpTree *t, MpOutput *out, GError **error)
 			     mp_input_get_name (t->in));
 		return FALSE;
 	}
-	if (root == t->top && !t->top->changed)
+	if (root == t->top && !node_dirty (t->top))
 		return emit_raw (&w, t->base, t->base + t->size, error);
 	if (root == t->top)
 		return emit_orig_multi (&w, t->top, TRUE, error);
