@@ -640,26 +640,26 @@ is_body_like (Node *n)
 		type_is (n, "multipart/related"));
 }
 
+/* Finds the parts of a body container; *@ok is FALSE when it cannot be
+ * parsed (then the body is kept whole, as a foreign one). */
 static gboolean
-scan_or_fail (MpTree *t, Node *n, GError **error)
+scan_body (MpTree *t, Node *n, gboolean *ok, GError **error)
 {
 	g_autoptr (GError) local = NULL;
 
-	if (scan_children (t, n, &local) && n->children->len > 0)
-		return TRUE;
-	if (local)
+	*ok = scan_children (t, n, &local) && n->children->len > 0;
+	if (local) {
 		g_propagate_error (error, g_steal_pointer (&local));
-	else
-		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-			     "%s: the body's %s cannot be parsed",
-			     mp_input_get_name (t->in), n->type);
-	return FALSE;
+		return FALSE;
+	}
+	return TRUE;
 }
 
 /* Splits the body into its alternatives and its inline parts. */
 static gboolean
 body_begin (MpTree *t, GError **error)
 {
+	gboolean ok;
 	Node *root;
 	guint i;
 
@@ -680,16 +680,20 @@ body_begin (MpTree *t, GError **error)
 	if (root == NULL)
 		return TRUE;
 	if (type_is (root, "multipart/related")) {
-		if (!scan_or_fail (t, root, error))
+		if (!scan_body (t, root, &ok, error))
 			return FALSE;
+		if (!ok)
+			goto foreign;
 		t->rel_node = root;
 		for (i = 1; i < root->children->len; i++)
 			g_ptr_array_add (t->res, root->children->pdata[i]);
 		root = root->children->pdata[0];
 	}
 	if (type_is (root, "multipart/alternative")) {
-		if (!scan_or_fail (t, root, error))
+		if (!scan_body (t, root, &ok, error))
 			return FALSE;
+		if (!ok)
+			goto foreign;
 		t->alt_node = root;
 		for (i = 0; i < root->children->len; i++) {
 			Node *c = root->children->pdata[i];
@@ -711,6 +715,15 @@ body_begin (MpTree *t, GError **error)
 	} else {
 		g_ptr_array_add (t->alt, root);
 	}
+	return TRUE;
+
+foreign:
+	/* a body whose parts cannot be found is kept whole, after the new
+	 * one, like another client's signed body */
+	t->body = NULL;
+	t->rel_node = t->alt_node = NULL;
+	g_ptr_array_set_size (t->alt, 0);
+	g_ptr_array_set_size (t->res, 0);
 	return TRUE;
 }
 

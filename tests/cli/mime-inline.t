@@ -141,7 +141,23 @@ EOF
 printf '<p>second version, no images</p>\n' >site/v2.html
 printf 'Plain text, Grüße.\n' >text.txt
 
-plan 36
+# a body whose alternative cannot be parsed (the boundary is not folded)
+cat >brokenalt.eml <<'EOF'
+From: Ann <ann@example.org>
+Subject: broken
+MIME-Version: 1.0
+Content-Type: multipart/alternative;
+boundary="bb"
+
+--bb
+Content-Type: text/plain
+
+old
+--bb--
+EOF
+sed -n '/^boundary=/,$p' brokenalt.eml >brokenalt-body.raw
+
+plan 38
 
 # ---- job 3: HTML with local images embedded ----
 run mime-inline --html site/note.html <plain.eml
@@ -244,6 +260,10 @@ ok "signed_body_byte_for_byte" MC contains o4.eml signed-body.raw
 sed 's/$/\r/' plain.eml >plain-crlf.eml
 run mime-inline --html site/note.html <plain-crlf.eml
 is "crlf_input_gives_crlf_output" "$(MC eol "$T/out")" crlf
+
+run mime-inline --text text.txt <brokenalt.eml
+is "unparsable_body_is_kept_whole_after_the_new_text" "$rc:$(pycheck text 0 <"$T/out")" "0:Plain text, Grüße."
+ok "unparsable_body_bytes_kept" MC contains "$T/out" brokenalt-body.raw
 
 # ---- errors: nothing on stdout ----
 refused "dangling_cid_is_65" 65 "cid:nobody@x" mime-inline --html site/dangling.html <plain.eml
