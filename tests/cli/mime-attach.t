@@ -130,7 +130,7 @@ name3='quote "me" \ back.txt'
 printf 'q\n' >"$name3"
 mkdir adir
 
-plan 57
+plan 58
 
 # ---- a single part becomes the first part of a new multipart/mixed ----
 run mime-attach figures.csv <plain.eml
@@ -274,4 +274,11 @@ run mime-attach -o out.eml figures.csv nosuch.pdf <plain.eml
 ok "missing_file_leaves_no_output_file" test "$rc" = 66 -a ! -e out.eml
 refused "no_file_is_usage_error" 64 "FILE" mime-attach <plain.eml
 refused "option_after_last_file_is_usage_error" 64 "before" mime-attach figures.csv --name x <plain.eml
+# ---- every option of --help is in the man page ----
+missing=""
+for o in $(mime-attach --help | grep -o -- '--[a-z0-9-]*' | sort -u); do
+	[ "$o" = --help ] && continue
+	grep -q -- "Fl -${o#--}" "$SRCDIR/man/mime-attach.1" || missing="$missing $o"
+done
+is "every_help_option_is_in_the_man_page" "$missing" ""
 done_testing

@@ -157,7 +157,7 @@ old
 EOF
 sed -n '/^boundary=/,$p' brokenalt.eml >brokenalt-body.raw
 
-plan 38
+plan 39
 
 # ---- job 3: HTML with local images embedded ----
 run mime-inline --html site/note.html <plain.eml
@@ -272,4 +272,11 @@ refused "image_without_html_is_65" 65 "no HTML" mime-inline --image chart.gif --
 refused "missing_local_image_is_66" 66 "nosuch.png" mime-inline --html site/broken.html <plain.eml
 refused "empty_input_is_65" 65 "empty input" mime-inline --html site/v2.html </dev/null
 refused "nothing_to_do_is_usage_error" 64 "nothing to do" mime-inline <plain.eml
+# ---- every option of --help is in the man page ----
+missing=""
+for o in $(mime-inline --help | grep -o -- '--[a-z0-9-]*' | sort -u); do
+	[ "$o" = --help ] && continue
+	grep -q -- "Fl -${o#--}" "$SRCDIR/man/mime-inline.1" || missing="$missing $o"
+done
+is "every_help_option_is_in_the_man_page" "$missing" ""
 done_testing
