@@ -130,7 +130,7 @@ name3='quote "me" \ back.txt'
 printf 'q\n' >"$name3"
 mkdir adir
 
-plan 58
+plan 60
 
 # ---- a single part becomes the first part of a new multipart/mixed ----
 run mime-attach figures.csv <plain.eml
@@ -210,6 +210,10 @@ is "forward_is_message_rfc822" "$(pycheck tree <o6.eml)" \
 ok "forward_is_8bit_not_base64" grep -q '^Content-Transfer-Encoding: 8bit' o6.eml
 ok "forward_keeps_message_bytes" MC contains o6.eml fwd.eml
 ok "forward_no_defects" pycheck defects <o6.eml
+{ echo 'From frank@example.com Tue Nov 14 22:13:20 2023'; cat fwd.eml; } >mbox1.eml
+run mime-attach --message mbox1.eml <plain.eml
+ok "forward_from_mbox_drops_the_from_line" test "$rc" = 0 -a -z "$(grep '^From frank' "$T/out")"
+ok "forward_from_mbox_keeps_the_message" MC contains "$T/out" fwd.eml
 run mime-attach --message note.txt <plain.eml
 is "forwarding_a_non_message_fails" "$rc" 65
 
