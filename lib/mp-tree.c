@@ -305,6 +305,23 @@ is_field_line (const Line *l, gsize *name_len)
 	return FALSE;
 }
 
+/* Fields of one kind that follow each other are kept as one range: a
+ * header of a million fields costs no memory. */
+static void
+add_field (GArray *fields, const Field *f)
+{
+	Field *last = fields->len ?
+			      &g_array_index (fields, Field, fields->len - 1) :
+			      NULL;
+
+	if (last && last->end == f->start && last->content == f->content) {
+		last->end = f->end;
+		last->mime_version = last->mime_version || f->mime_version;
+		return;
+	}
+	g_array_append_val (fields, *f);
+}
+
 static void
 finish_field (Node *n, GArray *fields, GString *field, gsize name_len,
 	      gint64 start, gint64 end)
@@ -322,7 +339,7 @@ finish_field (Node *n, GArray *fields, GString *field, gsize name_len,
 		f.mime_version =
 			name_len == 12 &&
 			g_ascii_strncasecmp (field->str, "MIME-Version", 12) == 0;
-		g_array_append_val (fields, f);
+		add_field (fields, &f);
 	}
 	g_string_truncate (field, 0);
 }
@@ -364,7 +381,7 @@ parse_headers (MpTree *t, Node *n, const char *default_type, GArray *fields,
 				    FALSE, FALSE };
 
 			if (fields)
-				g_array_append_val (fields, f);
+				add_field (fields, &f);
 			first = FALSE;
 			continue;
 		}
