@@ -58,7 +58,7 @@ expected4="multipart/mixed
   application/pdf attachment filename=Bericht für Q3.pdf
   text/csv attachment filename=figures.csv charset=utf-8"
 
-plan 14
+plan 18
 
 # text parts are in canonical form: in a CRLF message their lines end in CRLF
 printf 'a,b\r\n1,2\r\n' >figures-crlf.csv
@@ -90,6 +90,40 @@ is "every_order_with_crlf_input" "$(check_orders composed-crlf.eml "HTAB ABTH TA
 is "crlf_kept_through_the_stages" "$(MC eol out.ABTH)" crlf
 is "html_survives_later_stages_intact" \
 	"$(MC html 1 <out.HABT | grep -o 'cid:' | wc -l)" 2
+
+# ---- job 5: everything at once, into an .eml file ----
+cat >fwd.eml <<'EOF'
+From: frank@example.com
+Subject: forwarded
+MIME-Version: 1.0
+Content-Type: text/plain; charset=us-ascii
+
+forwarded text
+EOF
+mime-inline --html site/note.html --image chart.gif --cid chart@x <composed.eml |
+	mime-attach 'Bericht für Q3.pdf' --message fwd.eml \
+		--fd 3 --name 'Zählung 2026.csv' - 3< <(printf 'x,y\n3,4\n') |
+	mime-attach -o job5.eml figures.csv
+is "everything_at_once_gives_the_canonical_tree" "$(pycheck tree <job5.eml)" \
+"multipart/mixed
+  multipart/related
+    multipart/alternative
+      text/plain charset=utf-8
+      text/html charset=utf-8
+    image/png inline filename=logo.png cid
+    image/gif inline filename=chart.gif cid
+  application/pdf attachment filename=Bericht für Q3.pdf
+  message/rfc822 attachment filename=fwd.eml
+    text/plain charset=us-ascii
+  text/csv attachment filename=Zählung 2026.csv charset=utf-8
+  text/csv attachment filename=figures.csv charset=utf-8"
+ok "everything_at_once_no_defects" pycheck defects <job5.eml
+is "everything_at_once_fd_data_exact" "$(pycheck part 6 <job5.eml)" "$(printf 'x,y\n3,4\n')"
+if command -v mmime >/dev/null; then
+	ok "everything_at_once_nothing_for_mmime_to_encode" mmime -c <job5.eml
+else
+	ok "everything_at_once_nothing_for_mmime_to_encode # SKIP no mblaze" true
+fi
 
 # ---- bounded memory: a large attachment, then the message from a pipe ----
 mb=${MIMEPIPE_BIG_MB:-32}

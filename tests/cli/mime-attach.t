@@ -130,7 +130,7 @@ name3='quote "me" \ back.txt'
 printf 'q\n' >"$name3"
 mkdir adir
 
-plan 60
+plan 61
 
 # ---- a single part becomes the first part of a new multipart/mixed ----
 run mime-attach figures.csv <plain.eml
@@ -274,6 +274,12 @@ refused "empty_input_is_65" 65 "empty input" mime-attach figures.csv </dev/null
 refused "truncated_multipart_is_65" 65 "truncated" mime-attach figures.csv <trunc.eml
 refused "missing_file_is_66_naming_it" 66 "nosuch.pdf" mime-attach figures.csv nosuch.pdf <plain.eml
 refused "directory_is_66_naming_it" 66 "adir" mime-attach adir <plain.eml
+if [ "$(id -u)" != 0 ]; then
+	cp figures.csv locked.csv && chmod 000 locked.csv
+	refused "unreadable_file_is_66_naming_it" 66 "locked.csv" mime-attach locked.csv <plain.eml
+else
+	ok "unreadable_file_is_66_naming_it # SKIP root reads every file" true
+fi
 run mime-attach -o out.eml figures.csv nosuch.pdf <plain.eml
 ok "missing_file_leaves_no_output_file" test "$rc" = 66 -a ! -e out.eml
 refused "no_file_is_usage_error" 64 "FILE" mime-attach <plain.eml
