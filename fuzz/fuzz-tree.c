@@ -60,9 +60,8 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
 			ok = mp_tree_set_html (tree, text_leaf ("html", html),
 					       html, NULL);
 		}
-		if (ok && (ops & 8)) {
-			g_autofree char *h = mp_tree_get_html (tree, NULL);
-		}
+		if (ok && (ops & 8))
+			g_free (mp_tree_get_html (tree, NULL));
 		out = mp_output_open (NULL, (ops & 16) != 0, NULL);
 		if (ok && out)
 			mp_tree_write (tree, out, NULL);
