@@ -130,7 +130,7 @@ name3='quote "me" \ back.txt'
 printf 'q\n' >"$name3"
 mkdir adir
 
-plan 61
+plan 62
 
 # ---- a single part becomes the first part of a new multipart/mixed ----
 run mime-attach figures.csv <plain.eml
@@ -261,6 +261,11 @@ is "crlf_plain_input_gives_crlf_output" "$(MC eol "$T/out")" crlf
 mime-attach figures.csv <plain.eml >r1.eml
 mime-attach figures.csv <plain.eml >r2.eml
 ok "same_input_same_output_under_source_date_epoch" cmp r1.eml r2.eml
+
+s1=$(env -u SOURCE_DATE_EPOCH mime-attach --seed s figures.csv <plain.eml | md5sum)
+s2=$(env -u SOURCE_DATE_EPOCH mime-attach --seed s figures.csv <plain.eml | md5sum)
+s3=$(env -u SOURCE_DATE_EPOCH mime-attach figures.csv <plain.eml | md5sum)
+ok "seed_makes_output_reproducible_and_random_without" test "$s1" = "$s2" -a "$s1" != "$s3"
 
 # ---- mblaze finds nothing left to encode ----
 if command -v mmime >/dev/null; then

@@ -157,7 +157,7 @@ old
 EOF
 sed -n '/^boundary=/,$p' brokenalt.eml >brokenalt-body.raw
 
-plan 39
+plan 41
 
 # ---- job 3: HTML with local images embedded ----
 run mime-inline --html site/note.html <plain.eml
@@ -265,7 +265,13 @@ run mime-inline --text text.txt <brokenalt.eml
 is "unparsable_body_is_kept_whole_after_the_new_text" "$rc:$(pycheck text 0 <"$T/out")" "0:Plain text, Grüße."
 ok "unparsable_body_bytes_kept" MC contains "$T/out" brokenalt-body.raw
 
+mime-inline --html site/note.html <plain.eml >r1.eml
+mime-inline --html site/note.html <plain.eml >r2.eml
+ok "same_input_same_output_under_source_date_epoch" cmp r1.eml r2.eml
+
 # ---- errors: nothing on stdout ----
+printf '<p>Gr\374\337e</p>\n' >latin1.html
+refused "html_not_utf8_is_65" 65 "latin1.html" mime-inline --html latin1.html <plain.eml
 refused "dangling_cid_is_65" 65 "cid:nobody@x" mime-inline --html site/dangling.html <plain.eml
 refused "image_without_link_is_65" 65 "cid:other@x" mime-inline --image chart.gif --cid other@x <cidlink.eml
 refused "image_without_html_is_65" 65 "no HTML" mime-inline --image chart.gif --cid c@x <plain.eml
