@@ -970,7 +970,9 @@ body_build (MpTree *t)
 	g_ptr_array_add (kids, root);
 	for (i = 0; i < t->res->len; i++)
 		g_ptr_array_add (kids, t->res->pdata[i]);
-	if (t->rel_node) {
+	/* RFC 2387 3.1, 3.2: the related's type= (and start=) name its
+	 * root; when the root is another part, so is the container */
+	if (t->rel_node && t->rel_node->children->pdata[0] == root) {
 		set_children (t->rel_node, kids);
 		return t->rel_node;
 	}
@@ -1169,12 +1171,20 @@ emit_orig_multi (Writer *w, Node *n, gboolean as_top, GError **error)
 static gboolean
 emit_multi (Writer *w, Node *n, GError **error)
 {
-	g_autofree char *head = g_strdup_printf (
-		"Content-Type: %s; boundary=\"%s\"\n\n", n->type, n->boundary);
+	g_autoptr (GString) head = g_string_new ("Content-Type: ");
+	Node *root = n->children->len ? n->children->pdata[0] : NULL;
 	g_autofree char *close = g_strdup_printf ("\n--%s--", n->boundary);
 	guint i;
 
-	if (!emit_new (w, head, error))
+	g_string_append (head, n->type);
+	/* RFC 2387 3.1: type= is the root's media type */
+	if (type_is (n, "multipart/related") && root && root->type)
+		g_string_append_printf (head, "; type=\"%s\"", root->type);
+	g_string_append_printf (head, ";%sboundary=\"%s\"\n\n",
+				head->len + strlen (n->boundary) + 13 > 78 ?
+					"\n " : " ",
+				n->boundary);
+	if (!emit_new (w, head->str, error))
 		return FALSE;
 	for (i = 0; i < n->children->len; i++) {
 		if (!emit_delimiter (w, n->boundary, i > 0, error) ||

@@ -141,6 +141,29 @@ EOF
 printf '<p>second version, no images</p>\n' >site/v2.html
 printf 'Plain text, Grüße.\n' >text.txt
 
+# Apple Mail's shape: related with type= and start= naming the HTML root
+cat >rel.eml <<'EOF'
+From: Ann <ann@example.org>
+Subject: related
+MIME-Version: 1.0
+Content-Type: multipart/related; type="text/html"; start="<root@x>";
+ boundary="rb"
+
+--rb
+Content-Type: text/html; charset=us-ascii
+Content-ID: <root@x>
+
+<p><img src="cid:pic@x"></p>
+--rb
+Content-Type: image/gif
+Content-ID: <pic@x>
+Content-Transfer-Encoding: base64
+
+R0lGODlhAQABAAAAACw=
+--rb--
+EOF
+sed -n '/^Content-Type: image\/gif/,/^R0lG/p' rel.eml >rel-image.raw
+
 # a body whose alternative cannot be parsed (the boundary is not folded)
 cat >brokenalt.eml <<'EOF'
 From: Ann <ann@example.org>
@@ -157,7 +180,7 @@ old
 EOF
 sed -n '/^boundary=/,$p' brokenalt.eml >brokenalt-body.raw
 
-plan 41
+plan 45
 
 # ---- job 3: HTML with local images embedded ----
 run mime-inline --html site/note.html <plain.eml
@@ -228,6 +251,16 @@ is "html_and_image_in_one_run" "$(pycheck tree <"$T/out")" \
   image/gif inline filename=chart.gif cid"
 
 # ---- other shapes ----
+ok "new_related_names_its_root_type" grep -q '^Content-Type: multipart/related; type="multipart/alternative";' o1.eml
+run mime-inline --text text.txt <rel.eml
+is "text_added_to_related_html" "$(pycheck tree <"$T/out")" \
+"multipart/related
+  multipart/alternative
+    text/plain charset=utf-8
+    text/html cid charset=us-ascii
+  image/gif cid"
+ok "related_with_new_root_type_is_a_new_container" sh -c "grep -q 'type=\"multipart/alternative\"' '$T/out' && ! grep -q 'start=' '$T/out'"
+ok "related_image_byte_identical" MC contains "$T/out" rel-image.raw
 run mime-inline --text text.txt <tb.eml
 is "related_inside_alternative_becomes_canonical" "$(pycheck tree <"$T/out")" \
 "multipart/related
