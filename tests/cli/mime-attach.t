@@ -130,7 +130,7 @@ name3='quote "me" \ back.txt'
 printf 'q\n' >"$name3"
 mkdir adir
 
-plan 62
+plan 64
 
 # ---- a single part becomes the first part of a new multipart/mixed ----
 run mime-attach figures.csv <plain.eml
@@ -256,6 +256,11 @@ ok "crlf_output_bytes_exact" cmp <(pycheck part 3 <"$T/out") random.bin
 sed 's/$/\r/' plain.eml >plain-crlf.eml
 run mime-attach figures.csv <plain-crlf.eml
 is "crlf_plain_input_gives_crlf_output" "$(MC eol "$T/out")" crlf
+
+run mime-attach --crlf figures.csv <plain.eml
+is "crlf_option_gives_crlf_throughout" "$(MC eol "$T/out")" crlf
+run mime-attach -o written.eml figures.csv <plain.eml
+ok "output_option_writes_the_file_and_nothing_to_stdout" test "$rc" = 0 -a ! -s "$T/out" -a -s written.eml
 
 # ---- reproducible ----
 mime-attach figures.csv <plain.eml >r1.eml
