@@ -587,6 +587,12 @@ mp_part_leaf_get_content_id (MpLeaf *leaf)
 	return leaf->content_id;
 }
 
+GMimeContentEncoding
+mp_part_leaf_get_encoding (MpLeaf *leaf)
+{
+	return leaf->encoding;
+}
+
 static char *
 lf_to_crlf (const char *s)
 {

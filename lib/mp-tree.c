@@ -170,6 +170,7 @@ struct _Node {
 	char *boundary; /* multipart boundary, NULL if none */
 	char *cid;      /* Content-ID without <> */
 	gboolean attachment;
+	gboolean eight_bit; /* Content-Transfer-Encoding: 8bit or binary */
 	GPtrArray *children; /* Node * (not owned) */
 
 	/* NODE_ORIG */
@@ -278,6 +279,12 @@ node_take_field (Node *n, const char *name, gsize name_len,
 		n->attachment =
 			cd && g_mime_content_disposition_is_attachment (cd);
 		g_clear_object (&cd);
+	} else if (name_len == 25 &&
+		   g_ascii_strncasecmp (name, "Content-Transfer-Encoding", 25) ==
+			   0) {
+		g_autofree char *v = g_strstrip (g_ascii_strdown (value, -1));
+
+		n->eight_bit = strcmp (v, "8bit") == 0 || strcmp (v, "binary") == 0;
 	} else if (name_len == 10 &&
 		   g_ascii_strncasecmp (name, "Content-ID", 10) == 0 &&
 		   n->cid == NULL) {
@@ -1168,6 +1175,26 @@ emit_orig_multi (Writer *w, Node *n, gboolean as_top, GError **error)
 	return emit_raw (w, n->close_lead, n->end, error);
 }
 
+/* RFC 2045 6.4: a multipart holding 8bit data is labelled 8bit */
+static gboolean
+holds_8bit (Node *n)
+{
+	guint i;
+
+	if (n->kind == NODE_LEAF) {
+		GMimeContentEncoding e = mp_part_leaf_get_encoding (n->leaf);
+
+		return e == GMIME_CONTENT_ENCODING_8BIT ||
+		       e == GMIME_CONTENT_ENCODING_BINARY;
+	}
+	if (n->eight_bit)
+		return TRUE;
+	for (i = 0; n->children && i < n->children->len; i++)
+		if (holds_8bit (n->children->pdata[i]))
+			return TRUE;
+	return FALSE;
+}
+
 static gboolean
 emit_multi (Writer *w, Node *n, GError **error)
 {
@@ -1184,6 +1211,9 @@ emit_multi (Writer *w, Node *n, GError **error)
 				head->len + strlen (n->boundary) + 13 > 78 ?
 					"\n " : " ",
 				n->boundary);
+	if (holds_8bit (n))
+		g_string_insert (head, head->len - 1,
+				 "Content-Transfer-Encoding: 8bit\n");
 	if (!emit_new (w, head->str, error))
 		return FALSE;
 	for (i = 0; i < n->children->len; i++) {

@@ -130,7 +130,7 @@ name3='quote "me" \ back.txt'
 printf 'q\n' >"$name3"
 mkdir adir
 
-plan 64
+plan 66
 
 # ---- a single part becomes the first part of a new multipart/mixed ----
 run mime-attach figures.csv <plain.eml
@@ -208,6 +208,8 @@ is "forward_is_message_rfc822" "$(pycheck tree <o6.eml)" \
   message/rfc822 attachment filename=fwd.eml
     text/plain charset=utf-8"
 ok "forward_is_8bit_not_base64" grep -q '^Content-Transfer-Encoding: 8bit' o6.eml
+ok "multipart_holding_8bit_is_labelled_8bit" grep -q '^Content-Transfer-Encoding: 8bit' <(sed '/^$/q' o6.eml)
+ok "multipart_holding_7bit_is_not_labelled" test -z "$(sed '/^$/q' o1.eml | grep '^Content-Transfer-Encoding')"
 ok "forward_keeps_message_bytes" MC contains o6.eml fwd.eml
 ok "forward_no_defects" pycheck defects <o6.eml
 { echo 'From frank@example.com Tue Nov 14 22:13:20 2023'; cat fwd.eml; } >mbox1.eml
