@@ -130,7 +130,7 @@ name3='quote "me" \ back.txt'
 printf 'q\n' >"$name3"
 mkdir adir
 
-plan 66
+plan 68
 
 # ---- a single part becomes the first part of a new multipart/mixed ----
 run mime-attach figures.csv <plain.eml
@@ -216,6 +216,10 @@ ok "forward_no_defects" pycheck defects <o6.eml
 run mime-attach --message mbox1.eml <plain.eml
 ok "forward_from_mbox_drops_the_from_line" test "$rc" = 0 -a -z "$(grep '^From frank' "$T/out")"
 ok "forward_from_mbox_keeps_the_message" MC contains "$T/out" fwd.eml
+sed 's/$/\r/' fwd.eml >fwd-crlf.eml
+run mime-attach --message fwd-crlf.eml <plain.eml
+is "forwarded_crlf_message_takes_the_output_line_endings" "$(MC eol "$T/out")" lf
+ok "forwarded_crlf_message_keeps_its_text" MC contains "$T/out" fwd.eml
 run mime-attach --message note.txt <plain.eml
 is "forwarding_a_non_message_fails" "$rc" 65
 
