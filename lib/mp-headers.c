@@ -966,8 +966,14 @@ group_new (char *display)
 static void
 add_mbox (GPtrArray *groups, Group *group, char *display, char *addr)
 {
-	Mbox *m = g_new0 (Mbox, 1);
+	Mbox *m;
 
+	if (*addr == '\0') { /* e.g. an empty quoted string (fuzzing) */
+		g_free (display);
+		g_free (addr);
+		return;
+	}
+	m = g_new0 (Mbox, 1);
 	m->display = display;
 	m->addr = addr;
 	if (group == NULL) {

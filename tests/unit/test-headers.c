@@ -147,6 +147,8 @@ static const AddrCase addr_cases[] = {
 	{ "empty items between commas", " , a@x,, ", "a@x" },
 	{ "a stray closing parenthesis (found by fuzzing)", "a@x ), b@y)",
 	  "a@x b@y" },
+	{ "an empty quoted string is no address (found by fuzzing)",
+	  "\"\", <\"\">, a@x", "a@x" },
 	{ "control bytes in an address", "a\x1b" "b@x", "a\xef\xbf\xbd" "b@x" },
 	{ "invalid UTF-8 in an address", "a\xff@x", "a\xef\xbf\xbd@x" },
 };
