@@ -26,7 +26,7 @@ struct _MpHeaders {
 	gsize search;       /* scanner: where to look for its '\n' */
 	gsize block_end;    /* end of the last entry */
 	const char *eol;
-	gboolean eol_known;
+	gboolean eol_known; /* taken from a field line */
 	gboolean complete;
 	gboolean unterminated; /* input ended in the block without a newline */
 	gboolean separator;    /* an empty line ends the block */
@@ -134,12 +134,14 @@ classify_line (MpHeaders *h, gsize ls, gsize le, gboolean terminated)
 		content--;
 		if (content > 0 && p[content - 1] == '\r')
 			content--;
-		if (!h->eol_known) {
-			h->eol = content + 2 == len ? "\r\n" : "\n";
-			h->eol_known = TRUE;
-		}
 	}
 	namelen = field_name_length (p, content, &colon);
+	/* new fields end like the first field (an mbox line before it may
+	 * end otherwise), else like the first line */
+	if (terminated && !h->eol_known && (namelen > 0 || h->n_lines == 0)) {
+		h->eol = content + 2 == len ? "\r\n" : "\n";
+		h->eol_known = namelen > 0;
+	}
 	if (h->n_lines++ == 0 && namelen < 0 && starts_with (p, len, "From ")) {
 		add_entry (h, ls, le); /* mbox envelope line */
 	} else if (content == 0 && terminated) {
