@@ -546,9 +546,6 @@ typedef struct {
 	GByteArray *bytes;
 } PendingWord;
 
-/* Parses an encoded word at @p (RFC 2047 2: "=?" charset "?" B|Q "?"
- * text "?="); like Python's email, the text runs to the first "?=" and
- * may hold blanks but no '?'.  Returns its end, or NULL. */
 /* Where the last search for "?=" started and what it found: each later
  * search from a point before that find gives the same answer, so a value
  * full of "=?" that never end is still read in linear time. */
@@ -572,6 +569,9 @@ find_word_end (const char *text, const char *end, EndCache *c)
 	return c->found;
 }
 
+/* Parses an encoded word at @p (RFC 2047 2: "=?" charset "?" B|Q "?"
+ * text "?="); like Python's email, the text runs to the first "?=" and
+ * may hold blanks but no '?'.  Returns its end, or NULL. */
 static const char *
 parse_encoded_word (const char *p, const char *end, EndCache *cache,
 		    PendingWord *w)
