@@ -265,7 +265,7 @@ is_address (const char *s)
 static char **
 parse_pins (const char *value)
 {
-	g_auto (GStrv) words = g_strsplit_set (value, ", \t", -1);
+	g_auto (GStrv) words = g_strsplit_set (value, ",; \t", -1);
 	g_autoptr (GPtrArray) pins = g_ptr_array_new_with_free_func (g_free);
 
 	for (guint i = 0; words[i] != NULL; i++) {
@@ -314,7 +314,9 @@ read_key (GKeyFile *kf, Scan *scan, const char *file, const char *group,
 		config_error (error, file, line, "%s: empty value", key);
 		return FALSE;
 	}
-	for (const char *p = value; *p != '\0'; p++) {
+	/* a password may hold anything its escapes can say (\t, \n) */
+	for (const char *p = value; *p != '\0' && !g_str_equal (key, "password");
+	     p++) {
 		if ((guchar) *p < 0x20 || *p == 0x7f) {
 			config_error (error, file, line,
 				      "%s: control character in the value",

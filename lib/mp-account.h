@@ -4,7 +4,8 @@
  * The file is $XDG_CONFIG_HOME/mimepipe/config (~/.config/mimepipe/config
  * when XDG_CONFIG_HOME is unset or not absolute); MIMEPIPE_CONFIG names
  * another.  It is a GKeyFile (an .ini file: "# comments", "key = value";
- * values may use the escapes \s \n \t \r \\) holding only groups
+ * values may use the escapes \s \n \t \r \\; blanks around a value are
+ * removed except at the end of a password) holding only groups
  * "[account NAME]":
  *
  *   [account default]          used when nothing else is chosen
@@ -17,8 +18,9 @@
  *   password-command = pass show mail/example.org
  *   password = ...             only in a file group and others cannot read
  *   ca-file = ~/certs/ca.pem   trust these CAs instead of the system's
- *   pin-sha256 = BASE64,BASE64 accepted public keys (SHA-256 of the SPKI,
- *                              base64; "sha256//" prefixes allowed)
+ *   pin-sha256 = BASE64;BASE64 accepted public keys (SHA-256 of the SPKI,
+ *                              base64; "sha256//" prefixes allowed;
+ *                              separated by ';', ',' or blanks)
  *   from = ann@example.org     the envelope sender; a message whose From
  *                              address is this selects the account
  *   outbox = ~/Mail/outbox     a maildir for messages that could not be

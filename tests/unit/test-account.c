@@ -31,10 +31,11 @@ static const char full_config[] =
 	"tls = implicit\n"
 	"user = ann@example.org\n"
 	"auth = scram-sha-256\n"
-	"password = p\\sw \n"
+	"password = p\\sw\\t \n"
 	"ca-file = ~/certs/ca.pem\n"
-	"pin-sha256 = sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=, "
-	"BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA=\n"
+	"pin-sha256 = sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=;"
+	"BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA=, "
+	"CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCA=\n"
 	"from = ann@example.org\n"
 	"outbox = /var/spool/ann/outbox\n"
 	"\n"
@@ -66,9 +67,9 @@ test_full_config_read (void)
 	g_assert_cmpstr (a->user, ==, "ann@example.org");
 	g_assert_cmpstr (a->auth, ==, "SCRAM-SHA-256");
 	/* escapes decoded; a password keeps its trailing blank */
-	g_assert_cmpstr (a->password, ==, "p w ");
+	g_assert_cmpstr (a->password, ==, "p w\t ");
 	g_assert_cmpstr (a->ca_file, ==, "/home/ann/certs/ca.pem");
-	g_assert_cmpuint (g_strv_length (a->pins), ==, 2);
+	g_assert_cmpuint (g_strv_length (a->pins), ==, 3);
 	g_assert_cmpstr (a->pins[0], ==,
 			 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
 	g_assert_cmpstr (a->from, ==, "ann@example.org");
