@@ -597,3 +597,29 @@ mp_outbox_remove (MpOutbox *outbox, const char *name, GError **error)
 	dir = g_path_get_dirname (path);
 	return sync_dir (dir, error);
 }
+
+char *
+mp_outbox_set_aside (MpOutbox *outbox, const char *name, GError **error)
+{
+	g_autofree char *path = NULL;
+	g_autofree char *dir = NULL;
+	g_autofree char *failed = NULL;
+	g_autofree char *target = NULL;
+
+	if (!valid_name (name)) {
+		g_set_error (error, MP_ERROR, MP_ERROR_IO,
+			     "%s: not a message name of the outbox", name);
+		return NULL;
+	}
+	path = g_build_filename (outbox->dir, name, NULL);
+	dir = g_path_get_dirname (path);
+	failed = g_build_filename (outbox->dir, "failed", NULL);
+	target = g_build_filename (failed, name + 4, NULL);
+	if (g_mkdir_with_parents (failed, 0700) < 0 || rename (path, target) < 0) {
+		mp_error_set_errno (error, MP_ERROR_IO, errno, path);
+		return NULL;
+	}
+	if (!sync_dir (failed, error) || !sync_dir (dir, error))
+		return NULL;
+	return g_steal_pointer (&target);
+}

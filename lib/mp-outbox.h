@@ -25,7 +25,9 @@
  * first (by those times; a file named otherwise by its modification time),
  * from new/ and cur/ (where a mail reader may have moved them).  A flush
  * takes an exclusive flock(2) on DIR/mimepipe.lock for its whole run, so
- * two flushes never send the same message; storing needs no lock. */
+ * two flushes never send the same message; storing needs no lock.  A
+ * message that met a permanent failure while being flushed is moved to
+ * DIR/failed/, outside the queue. */
 #pragma once
 
 #include "mp-autoptr.h"
@@ -95,6 +97,13 @@ int mp_outbox_open_message (MpOutbox *outbox, const char *name,
 /* Removes the stored message @name (after the server accepted it) and
  * fsyncs its directory.  Errors: MP_ERROR_IO naming the file. */
 gboolean mp_outbox_remove (MpOutbox *outbox, const char *name,
+			   GError **error);
+
+/* Moves the stored message @name out of the queue, into DIR/failed/ (made
+ * when missing), after a permanent failure: it is kept for its owner to
+ * read, and no later flush sends it.  Returns the new path, newly
+ * allocated.  Errors: MP_ERROR_IO naming the file. */
+char *mp_outbox_set_aside (MpOutbox *outbox, const char *name,
 			   GError **error);
 
 G_END_DECLS

@@ -226,12 +226,26 @@ test_list_oldest_first_and_remove (void)
 	list = mp_outbox_list (outbox, &error);
 	g_assert_no_error (error);
 	g_assert_cmpuint (list->len, ==, 13);
+	g_assert_cmpuint (count_files (outbox, "new"), ==, 12);
 	g_assert_cmpstr (g_ptr_array_index (list, 0), ==, "cur/old-one:2,S");
 	for (guint i = 0; i < 12; i++)
 		g_assert_true (g_str_has_suffix (
 			g_ptr_array_index (stored, i),
 			g_ptr_array_index (list, i + 1)));
 
+	/* a message set aside leaves the queue but stays on disk */
+	{
+		g_autofree char *aside = mp_outbox_set_aside (
+			outbox, g_ptr_array_index (list, 12), &error);
+		g_autoptr (GPtrArray) after = NULL;
+
+		g_assert_no_error (error);
+		g_assert_nonnull (strstr (aside, "/failed/"));
+		g_assert_true (g_file_test (aside, G_FILE_TEST_IS_REGULAR));
+		after = mp_outbox_list (outbox, &error);
+		g_assert_cmpuint (after->len, ==, 12);
+		g_ptr_array_remove_index (list, 12);
+	}
 	/* removal, one at a time, oldest first */
 	for (guint i = 0; i < list->len; i++) {
 		g_assert_true (mp_outbox_remove (
