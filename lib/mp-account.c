@@ -296,7 +296,12 @@ read_key (GKeyFile *kf, Scan *scan, const char *file, const char *group,
 	  const char *key, MpAccount *a, GError **error)
 {
 	g_autoptr (GError) local = NULL;
-	g_autofree char *value = g_key_file_get_string (kf, group, key, &local);
+	/* a shell command is taken as written, as the shell will read it:
+	 * GKeyFile's escapes (\n, \\) would change what it does */
+	g_autofree char *value =
+		g_str_equal (key, "password-command") ?
+			g_key_file_get_value (kf, group, key, &local) :
+			g_key_file_get_string (kf, group, key, &local);
 	guint line = scan_line_of (scan, group, key);
 	char *end = NULL;
 	guint64 port;

@@ -15,7 +15,8 @@
  *   tls = implicit             starttls (default), implicit or off
  *   user = ann@example.org     log in as; no AUTH without it
  *   auth = SCRAM-SHA-256       force a mechanism (XOAUTH2, OAUTHBEARER...)
- *   password-command = pass show mail/example.org
+ *   password-command = pass show mail/example.org   (taken as written:
+ *                              no escapes, as the shell will read it)
  *   password = ...             only in a file group and others cannot read
  *   ca-file = ~/certs/ca.pem   trust these CAs instead of the system's
  *   pin-sha256 = BASE64;BASE64 accepted public keys (SHA-256 of the SPKI,

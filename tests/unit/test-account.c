@@ -41,7 +41,7 @@ static const char full_config[] =
 	"\n"
 	"  [account work mail]\r\n"
 	"host=mx.work.example\r\n"
-	"password-command = pass show work\n"
+	"password-command = printf '%s\\n' \"$(pass show work)\"\n"
 	"outbox = ~/Mail/outbox\n";
 
 static void
@@ -83,7 +83,8 @@ test_full_config_read (void)
 	g_assert_cmpuint (a->port, ==, 0);
 	g_assert_null (a->tls);
 	g_assert_null (a->password);
-	g_assert_cmpstr (a->password_command, ==, "pass show work");
+	g_assert_cmpstr (a->password_command, ==,
+			 "printf '%s\\n' \"$(pass show work)\"");
 	g_assert_cmpstr (a->outbox, ==, "/home/ann/Mail/outbox");
 }
 
@@ -134,8 +135,11 @@ static const ConfigCase config_cases[] = {
 	{ "short_pin", "[account a]\npin-sha256 = AAAA\n", 0600, 2,
 	  "pin-sha256" },
 	{ "empty_value", "[account a]\nhost =\n", 0600, 2, "host: empty value" },
-	{ "bad_escape", "[account a]\nuser = x\npassword-command = a\\qb\n",
-	  0600, 3, "password-command: " },
+	{ "bad_escape", "[account a]\nhost = x\nuser = a\\qb\n", 0600, 3,
+	  "user: " },
+	/* a shell command is taken as written: no escapes to go wrong */
+	{ "command_backslashes", "[account a]\npassword-command = a\\qb\n",
+	  0600, 0, NULL },
 	{ "control_character", "[account a]\nuser = a\\tb\n", 0600, 2,
 	  "control character" },
 	{ "auth_not_a_name", "[account a]\nauth = PLAIN LOGIN\n", 0600, 2,
