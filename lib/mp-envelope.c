@@ -469,7 +469,11 @@ mp_envelope_new_full (MpInput *in, const char *from,
 			(const char *) headers->data, headers->len));
 	g_object_unref (part);
 	if (end < size) {
-		part = g_mime_stream_substream (stream, end, size);
+		/* substream bounds are absolute: the input may start
+		 * inside its file (stdin already partly read) */
+		part = g_mime_stream_substream (stream,
+						stream->bound_start + end,
+						stream->bound_start + size);
 		g_mime_stream_cat_add_source (GMIME_STREAM_CAT (cat), part);
 		g_object_unref (part);
 	}
