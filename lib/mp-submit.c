@@ -596,3 +596,82 @@ mp_submit_flush (MpSubmit *submit, const char *dir, MpSubmitReportFunc report,
 	}
 	return worst;
 }
+
+typedef struct {
+	const MpSubmitOptions *opts;
+	MpAccountConfig *config;
+	char **files;
+	guint n;
+	guint jobs;
+	MpSubmitResult *results;
+	MpSubmitReportFunc report;
+	gpointer report_data;
+} Batch;
+
+typedef struct {
+	Batch *batch;
+	guint first;
+} Worker;
+
+/* Sends the files first, first + jobs, ... over one connection per
+ * account. */
+static gpointer
+batch_worker (gpointer data)
+{
+	Worker *w = data;
+	Batch *b = w->batch;
+	g_autoptr (MpSubmit) submit = mp_submit_new (b->opts, b->config);
+
+	for (guint i = w->first; i < b->n; i += b->jobs) {
+		g_autoptr (GError) error = NULL;
+		g_autoptr (MpInput) in = mp_input_open (b->files[i], &error);
+
+		if (in == NULL) {
+			b->results[i].exit_code = mp_error_exit_code (error);
+			b->results[i].error = g_strdup (error->message);
+		} else {
+			mp_submit_message (submit, in, &b->results[i]);
+		}
+		/* with one connection, say it as it happens */
+		if (b->jobs == 1)
+			b->report (b->files[i], &b->results[i], b->report_data);
+	}
+	return NULL;
+}
+
+int
+mp_submit_batch (const MpSubmitOptions *opts, MpAccountConfig *config,
+		 char **files, guint n, guint jobs, MpSubmitReportFunc report,
+		 gpointer report_data)
+{
+	Batch b = { opts, config, files, n, 0, g_new0 (MpSubmitResult, n),
+		    report, report_data };
+	Worker *workers;
+	GThread **threads;
+	int worst = 0;
+
+	jobs = CLAMP (jobs, 1, MAX (n, 1));
+	b.jobs = jobs;
+	workers = g_new0 (Worker, jobs);
+	threads = g_new0 (GThread *, jobs);
+
+	for (guint j = 0; j < jobs; j++) {
+		workers[j] = (Worker){ &b, j };
+		if (j > 0)
+			threads[j] = g_thread_new ("smtp-send", batch_worker,
+						   &workers[j]);
+	}
+	batch_worker (&workers[0]);
+	for (guint j = 1; j < jobs; j++)
+		g_thread_join (threads[j]);
+	for (guint i = 0; i < n; i++) {
+		if (jobs > 1)
+			report (files[i], &b.results[i], report_data);
+		worst = mp_submit_worse (worst, b.results[i].exit_code);
+		mp_submit_result_clear (&b.results[i]);
+	}
+	g_free (b.results);
+	g_free (workers);
+	g_free (threads);
+	return worst;
+}

@@ -56,6 +56,12 @@ typedef struct {
 
 void mp_submit_result_clear (MpSubmitResult *res);
 
+/* Called for each message of a batch or a flush: @name is its file, or
+ * its name in the outbox. */
+typedef void (*MpSubmitReportFunc) (const char *name,
+				    const MpSubmitResult *res,
+				    gpointer user_data);
+
 typedef struct _MpSubmit MpSubmit;
 
 /* A submitter for @opts (borrowed, must outlive it) and @config
@@ -93,11 +99,15 @@ gboolean mp_submit_dry_run (MpSubmit *submit, MpInput *in,
 			    MpEnvelopeWriteFunc write, gpointer user_data,
 			    GError **error);
 
-/* Called by mp_submit_flush() after each message: @name is its outbox
- * name. */
-typedef void (*MpSubmitReportFunc) (const char *name,
-				    const MpSubmitResult *res,
-				    gpointer user_data);
+
+/* Sends the message files @files (@n of them) over @jobs connections per
+ * account (1: one; file i goes over connection i mod @jobs), each as
+ * mp_submit_message() does.  Calls @report (name, result, @report_data)
+ * for each file: as it is done with one job, in the order of @files at
+ * the end with more.  Returns the worst exit code (mp_submit_worse()). */
+int mp_submit_batch (const MpSubmitOptions *opts, MpAccountConfig *config,
+		     char **files, guint n, guint jobs,
+		     MpSubmitReportFunc report, gpointer report_data);
 
 /* The outbox directories to flush: --outbox, else the outbox= of the
  * --account, else those of every account (each once).  Newly allocated
