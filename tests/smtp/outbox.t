@@ -3,7 +3,7 @@
 # concurrent flushes, permanent failures never queued) and batches (many
 # messages over one connection, RSET between failures, --jobs).
 . "$SRCDIR/tests/smtp/lib.sh"
-plan 57
+plan 63
 start_server
 
 export HOME=$T/home
@@ -95,6 +95,30 @@ wait_conns 1
 code "flush through the account" 0
 is "flush through the account: delivered once" "$(received kept-3)" 1
 is "flush through the account: outbox empty" "$(stored)" 0
+
+# a password helper that says "try later" (exit 75): kept too
+cat >>"$T/config" <<EOF
+[account oauth]
+host = localhost
+port = $PORT
+ca-file = $CERTS/ca.crt
+user = ann
+auth = XOAUTH2
+password-command = echo 'token server unreachable' >&2; exit 75
+outbox = $OB
+EOF
+n=$(connections)
+run smtp-send --account oauth <"$MSG"
+code "a token helper exiting 75" 75
+ok "a token helper exiting 75: its stderr reported" grep -qF 'token server unreachable' "$T/err"
+is "a token helper exiting 75: stored, nothing connected" "$(stored) $(connections)" "1 $n"
+# the account is gone from the file: the message stays for later
+sed -i '/^\[account oauth\]/,$d' "$T/config"
+run smtp-send --flush
+code "flush, the stored account no longer configured" 78
+ok "flush: the missing account named" grep -qF 'no [account oauth]' "$T/err"
+is "flush: the message kept" "$(stored)" 1
+rm -f "$OB"/new/*
 
 # a permanent failure is never queued
 mkmsg "$MSG" refused-1
