@@ -430,12 +430,19 @@ read_file (const char *path, gboolean must_exist, char **data, gsize *len,
 		config_error (error, path, 0, "%s", g_strerror (errno));
 		return FALSE;
 	}
-	if (fstat (fd, st) < 0 || !S_ISREG (st->st_mode)) {
-		int errsv = S_ISDIR (st->st_mode) ? EISDIR : errno;
+	if (fstat (fd, st) < 0) {
+		int errsv = errno;
 
 		close (fd);
+		config_error (error, path, 0, "%s", g_strerror (errsv));
+		return FALSE;
+	}
+	/* a regular file, or /dev/null to say "no accounts" */
+	if (!S_ISREG (st->st_mode) && !S_ISCHR (st->st_mode)) {
+		close (fd);
 		config_error (error, path, 0, "%s",
-			      errsv ? g_strerror (errsv) : "not a file");
+			      S_ISDIR (st->st_mode) ? g_strerror (EISDIR) :
+						      "not a regular file");
 		return FALSE;
 	}
 	buf = g_string_new (NULL);

@@ -556,6 +556,13 @@ flush_one (MpSubmit *s, MpOutbox *outbox, const char *name,
 		}
 		return;
 	}
+	if (res->exit_code == EX_TEMPFAIL) {
+		g_autofree char *old = res->error;
+
+		res->error = g_strdup_printf ("%s; kept for the next flush",
+					      old);
+		return;
+	}
 	/* refused for good by the server: out of the queue, kept on disk */
 	if (in_transaction && (res->exit_code == EX_DATAERR ||
 			       res->exit_code == EX_NOUSER ||

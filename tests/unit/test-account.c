@@ -251,6 +251,13 @@ test_config_location (void)
 	config = mp_account_config_load (tmpdir, &error);
 	g_assert_null (config);
 	g_assert_error (error, MP_ERROR, MP_ERROR_CONFIG);
+	g_assert_nonnull (strstr (error->message, "Is a directory"));
+	g_clear_error (&error);
+	/* MIMEPIPE_CONFIG=/dev/null: no accounts */
+	config = mp_account_config_load ("/dev/null", &error);
+	g_assert_no_error (error);
+	g_assert_cmpuint (mp_account_config_get_accounts (config)->len, ==, 0);
+	g_clear_pointer (&config, mp_account_config_free);
 	g_unsetenv ("XDG_CONFIG_HOME");
 }
 
