@@ -3,7 +3,7 @@
 # concurrent flushes, permanent failures never queued) and batches (many
 # messages over one connection, RSET between failures, --jobs).
 . "$SRCDIR/tests/smtp/lib.sh"
-plan 63
+plan 66
 start_server
 
 export HOME=$T/home
@@ -48,9 +48,13 @@ is "not delivered yet" "$(received kept-1)" 0
 
 # the server is down: a refused connection is temporary too
 mkmsg "$MSG" kept-2 'carl@example.com, Dee <dee@example.com>'
+sed -i '1a Bcc: hidden@example.com' "$MSG"
 run smtp-send --server "localhost:1" --tls off --outbox "$OB" <"$MSG"
 code "connection refused with --outbox" 75
 is "connection refused: stored" "$(stored)" 2
+f=$(grep -l 'Subject: kept-2' "$OB"/new/*)
+ok "stored without its Bcc field" not grep -q '^Bcc:' "$f"
+ok "the Bcc recipient kept in the envelope" grep -qx 'X-Mimepipe-To: <hidden@example.com>' "$f"
 
 # flush: delivered once, oldest first, outbox empty
 scenario '{}'
@@ -65,6 +69,7 @@ last=$(ls -t "$SD"/*.log | head -1)
 is "flush: oldest first" "$(grep -m1 '^C: RCPT' "$last")" 'C: RCPT TO:<bob@example.com>'
 ok "flush: both recipients of the second, from the stored envelope" \
     grep -q '^C: RCPT TO:<dee@example.com>' "$last"
+ok "flush: the Bcc recipient too" grep -q '^C: RCPT TO:<hidden@example.com>' "$last"
 ok "flush: the message bytes unchanged (dot stuffed on the wire)" \
     grep -q "^\\.\\."$'\r'"\$" "$SD"/*.data
 n=$(connections)
