@@ -309,6 +309,15 @@ prepare (MpSubmit *s, MpInput *in, const Job *job, const MpAccount **account,
 			from = NULL;
 		if (from == NULL && *account != NULL)
 			from = (*account)->from;
+		if (o->local_names && from != NULL && *from != '\0' &&
+		    !has_at (from)) {
+			g_set_error (error, MP_ERROR, MP_ERROR_CONFIG,
+				     "-f %s: a local name, and no account "
+				     "with from= to send as instead (set "
+				     "from= in [account default])",
+				     from);
+			return NULL;
+		}
 	}
 	return mp_envelope_new_full (
 		in, from, job->recipients, job->header_recipients,

@@ -3,7 +3,7 @@
 # password source, the permission rule, and the command lines mutt, git
 # send-email and cron pass to sendmail, unchanged.
 . "$SRCDIR/tests/smtp/lib.sh"
-plan 67
+plan 69
 start_server
 
 # a fresh user: no ~/.netrc, no password in the environment
@@ -199,6 +199,9 @@ ok "Debian cron: envelope from the account" logged '^C: MAIL FROM:<ann@example.o
 through "$T/sendmail" -i -FCronDaemon -oem ann
 code "Debian cron without 8BITMIME" 0
 n=$(connections)
+MIMEPIPE_CONFIG=/dev/null run "$T/sendmail" -i -t -f root <"$MSG"
+code "cron without any account: a local -f" 78
+ok "cron without any account: says to set from=" grep -qF -- '-f root: a local name' "$T/err"
 run smtp-send --server "localhost:$PORT" root <"$MSG"
 code "as smtp-send, a local name is refused" 64
 is "as smtp-send, a local name: no connection" "$(connections)" "$n"
