@@ -1710,6 +1710,12 @@ out:
 	return ok;
 }
 
+gboolean
+mp_smtp_is_usable (MpSmtp *smtp)
+{
+	return smtp->usable;
+}
+
 void
 mp_smtp_quit (MpSmtp *smtp)
 {
