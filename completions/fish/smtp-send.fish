@@ -13,8 +13,23 @@ function __smtp_send_dsn_notify
     printf '%s\n' NEVER SUCCESS FAILURE DELAY
 end
 
-# recipients are addresses: no file names
-complete -c smtp-send -f
+# the [account NAME] groups of mimepipe.conf(5)
+function __smtp_send_accounts
+    set -l conf $MIMEPIPE_CONFIG
+    if test -z "$conf"
+        set -l config_home $XDG_CONFIG_HOME
+        test -n "$config_home"; or set config_home ~/.config
+        set conf $config_home/mimepipe/config
+    end
+    test -r $conf; or return
+    string replace -rf '^\s*\[account\s+(.*\S)\s*\]\s*$' '$1' <$conf
+end
+
+# arguments are recipients or message files
+complete -c smtp-send -s a -l account -x -a '(__smtp_send_accounts)' -d 'Use this account of the configuration file'
+complete -c smtp-send -l outbox -x -a '(__fish_complete_directories)' -d 'Keep a message that meets a temporary failure here'
+complete -c smtp-send -s q -l flush -d 'Send what the outbox holds'
+complete -c smtp-send -s j -l jobs -x -d 'Send message files over N connections'
 complete -c smtp-send -s s -l server -x -a '(__smtp_send_servers)' -d 'Server [smtp://|smtps://]HOST[:PORT]'
 complete -c smtp-send -l tls -x -a 'starttls\t"STARTTLS required (default)" implicit\t"TLS from the first byte (465)" off\t"Plain text"' -d 'How the connection is protected'
 complete -c smtp-send -l ca-file -r -F -d 'Trust the CAs in this PEM file'

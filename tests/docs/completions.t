@@ -341,6 +341,12 @@ CONF
             is "bash: smtp-send --account offers the config's accounts" \
                 "$(sort "$T/got" | tr '\n' ' ')" "default work "
         fi
+        if [ -n "$have_zpty" ]; then
+            MIMEPIPE_CONFIG=$T/config zsh -f "$HERE/zsh-complete.zsh" \
+                "$C/zsh" "smtp-send --account " | sed 1d >"$T/got"
+            is "zsh: smtp-send --account offers the config's accounts" \
+                "$(sort "$T/got" | tr '\n' ' ')" "default work "
+        fi
         if have fish; then
             MIMEPIPE_CONFIG=$T/config fish_complete "smtp-send --account "
             is "fish: smtp-send --account offers the config's accounts" \
