@@ -87,10 +87,19 @@ printf 'quarter,sales\nQ3,42\n' >figures.csv
 printf 'PK\003\004binary' >'Übersicht 2026.xlsx'
 printf 'From: shop@example.com\nTo: ann@example.org\nSubject: Invoice\nDate: Tue, 14 Nov 2023 22:13:20 +0000\n\nPlease pay.\n' >invoice.eml
 export HOME=$T/home
+# the account the examples name, as mimepipe.conf(5) describes it
+cat >"$T/config" <<EOF
+[account work]
+host = mail.example.org
+user = ann
+password-command = echo secret
+from = ann@example.org
+outbox = $T/outbox
+EOF
+chmod 600 "$T/config"
+export MIMEPIPE_CONFIG=$T/config
 mkdir -p "$HOME/.config"
 echo secret >"$HOME/.config/mail-password"
-pass() { echo secret; }
-export -f pass
 
 # the literal displays of EXAMPLES, one file each, \e unescaped
 awk -v dir="$T" '
@@ -100,16 +109,25 @@ awk -v dir="$T" '
     f != "" { gsub(/\\e/, "\\"); print > f }
 ' "$PAGE"
 
+mutt='' git=''
 for ex in "$T"/example.*; do
     first=$(head -1 "$ex")
-    case $(cat "$ex") in
-    '#!/bin/sh'*)
-        cp "$ex" "$T/bin/mail-out"
-        chmod +x "$T/bin/mail-out"
+    case $first in
+    '# ~/.muttrc' | '[sendemail]')
+        # the commands mutt and git are told to run
+        mutt=$(sed -n 's/^set sendmail = "\(.*\)"$/\1/p' "$ex")
+        git=$(sed -n 's/^[[:space:]]*sendmailCmd = //p' "$ex")
         continue
         ;;
-    *'[sendemail]'* | *'[account '*)
-        continue # configuration, not commands
+    '*/'*)
+        # a crontab line: its command, run for real (an empty outbox
+        # sends nothing)
+        cmd=$(sed -E 's/^([^ ]+ +){5}//' "$ex")
+        PATH=$BUILDDIR/tools:$PATH bash -c "$cmd" >"$T/ex.out" 2>"$T/ex.err"
+        rc=$?
+        _report "$rc" "mimepipe.7 crontab example runs: $cmd"
+        [ "$rc" = 0 ] || sed 's/^/# /' "$T/ex.err" | head -5
+        continue
         ;;
     esac
     bash -o pipefail "$ex" >"$T/ex.out" 2>"$T/ex.err"
@@ -122,7 +140,7 @@ for f in *.eml outbox/*.eml; do
     ok "$f from the examples has no defect" pycheck defects <"$f"
 done
 sent=("$T"/sent.*)
-is "the sending examples each give smtp-send a message" "${#sent[@]}" 4
+is "the sending examples each give smtp-send a message" "${#sent[@]}" 6
 for s in "${sent[@]}"; do
     # what follows the DATA line is the message as it goes on the wire
     sed '1,/^DATA\r$/d' "$s" | tr -d '\r' | sed '$d' >"$T/wire.eml"
@@ -147,20 +165,44 @@ ok "job 5: mixed > related > alternative, X-Priority set" \
         tr '\n' '|' | grep -qE '^multipart/mixed\|  multipart/related\|    multipart/alternative' &&
         grep -q '^X-Priority: 1' outbox/report.eml"
 
-# the wrapper, called as mutt and git send-email call a sendmail
-if [ -x "$T/bin/mail-out" ]; then
+# mutt's and git send-email's commands, called as they call a sendmail
+if [ -n "$mutt" ] && [ -n "$git" ]; then
     rm -f "$T"/sent.*
-    ok "the wrapper takes mutt's flags" \
-        mail-out -oem -oi -f ann@example.org -- bob@example.com <report.eml
+    ok "mutt's sendmail command takes mutt's flags" \
+        bash -c "$mutt -oem -oi -f ann@example.org -- bob@example.com <report.eml"
     ok "  ... and sends to the recipient" \
         grep -q '^RCPT TO:<bob@example.com>' "$T/sent.1"
-    ok "the wrapper takes git send-email's flags" \
-        mail-out -i bob@example.com carl@example.net <report.eml
+    ok "git's sendmailCmd takes git send-email's flags" \
+        bash -c "$git -i bob@example.com carl@example.net <report.eml"
     is "  ... and sends to both recipients" \
         "$(grep -c '^RCPT TO:' "$T/sent.2")" 2
 else
-    _report 1 "mimepipe.7 has the sendmail wrapper example"
+    _report 1 "mimepipe.7 shows mutt's and git's settings"
 fi
+
+# the accounts of mimepipe.conf(5)'s examples are accepted, and each sends
+# as its from=
+awk '/^\.Bd -literal/ { f = 1; next } /^\.Ed/ { f = 0; print ""; next } f' \
+    "$SRCDIR/man/mimepipe.conf.5" |
+    awk 'BEGIN { RS = ""; ORS = "\n\n" } /^\[account /' >"$T/conf5"
+chmod 600 "$T/conf5"
+names=$(sed -n 's/^\[account \(.*\)\]$/\1/p' "$T/conf5" | tr '\n' ' ')
+is "mimepipe.conf.5 has the four example accounts" "$names" \
+    "work default gmail home "
+for a in $names; do
+    want=$(awk -v a="[account $a]" '$0 == a { f = 1; next } /^\[/ { f = 0 }
+        f && $1 == "from" { print $3 }' "$T/conf5")
+    MIMEPIPE_CONFIG=$T/conf5 "$BUILDDIR/tools/smtp-send" --dry-run \
+        --account "$a" -- bob@example.com <note.eml >"$T/out" 2>"$T/err"
+    is "mimepipe.conf.5 account $a is accepted and sends as its from" \
+        "$(head -1 "$T/out" | tr -d '\r')$(cat "$T/err")" \
+        "MAIL FROM:<${want:-ann@example.org}>"
+done
+chmod 644 "$T/conf5"
+MIMEPIPE_CONFIG=$T/conf5 "$BUILDDIR/tools/smtp-send" --dry-run \
+    --account work -- bob@example.com <note.eml >/dev/null 2>"$T/err"
+is "mimepipe.conf.5: a password in a file others can read is refused (78)" \
+    "$?" 78
 
 echo "1..$_n"
 [ "$_failed" = 0 ]
