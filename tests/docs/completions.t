@@ -104,7 +104,7 @@ ZSH_LINES=(
 zsh_complete() {
     if [ ! -e "$T/zsh.all" ]; then
         (cd "$T/files" &&
-            zsh -f "$HERE/zsh-complete.zsh" "$C/zsh" "${ZSH_LINES[@]}") \
+            timeout 60 zsh -f "$HERE/zsh-complete.zsh" "$C/zsh" "${ZSH_LINES[@]}") \
             >"$T/zsh.all"
     fi
     awk -v want="== $1" '/^== / { on = ($0 == want); next } on' \
@@ -342,7 +342,7 @@ CONF
                 "$(sort "$T/got" | tr '\n' ' ')" "default work "
         fi
         if [ -n "$have_zpty" ]; then
-            MIMEPIPE_CONFIG=$T/config zsh -f "$HERE/zsh-complete.zsh" \
+            MIMEPIPE_CONFIG=$T/config timeout 60 zsh -f "$HERE/zsh-complete.zsh" \
                 "$C/zsh" "smtp-send --account " | sed 1d >"$T/got"
             is "zsh: smtp-send --account offers the config's accounts" \
                 "$(sort "$T/got" | tr '\n' ' ')" "default work "
