@@ -411,7 +411,11 @@ mp_part_leaf_new_file (MpInput *in, const MpPartFileOptions *opts,
 		ctype = g_mime_content_type_parse (NULL, mime);
 	}
 	g_free (mime);
-	mime = g_ascii_strdown (g_mime_content_type_get_mime_type (ctype), -1);
+	{
+		g_autofree char *m = g_mime_content_type_get_mime_type (ctype);
+
+		mime = g_ascii_strdown (m, -1);
+	}
 	is_message = opts->message || strcmp (mime, "message/rfc822") == 0;
 	is_text = g_str_has_prefix (mime, "text/");
 
@@ -529,10 +533,12 @@ mp_part_leaf_new_part (GMimePart *part)
 	leaf->content = w ? g_object_ref (g_mime_data_wrapper_get_stream (w)) :
 			    g_mime_stream_mem_new ();
 	leaf->encoding = g_mime_part_get_content_encoding (part);
-	leaf->mime_type = g_ascii_strdown (
-		g_mime_content_type_get_mime_type (
-			g_mime_object_get_content_type (GMIME_OBJECT (part))),
-		-1);
+	{
+		g_autofree char *m = g_mime_content_type_get_mime_type (
+			g_mime_object_get_content_type (GMIME_OBJECT (part)));
+
+		leaf->mime_type = g_ascii_strdown (m, -1);
+	}
 	return leaf;
 }
 

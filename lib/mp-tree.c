@@ -260,12 +260,13 @@ node_take_field (Node *n, const char *name, gsize name_len,
 	    n->type == NULL) {
 		g_autoptr (GMimeContentType) ct =
 			g_mime_content_type_parse (NULL, value);
+		g_autofree char *mime = NULL;
 		const char *b;
 
 		if (ct == NULL || strchr (value, '/') == NULL)
 			return;
-		n->type = g_ascii_strdown (
-			g_mime_content_type_get_mime_type (ct), -1);
+		mime = g_mime_content_type_get_mime_type (ct);
+		n->type = g_ascii_strdown (mime, -1);
 		b = g_mime_content_type_get_parameter (ct, "boundary");
 		if (b && *b)
 			n->boundary = g_strdup (b);
