@@ -204,9 +204,26 @@ spool_private() {
     rm -rf "${T:?}/tmp/"*
 }
 
+# Credentials never on argv (ps shows them to every user): no command has
+# an option that takes a password or token itself, only ways to fetch one.
+no_secret_options() {
+    local tool=$1 name bad
+    name=$(basename "$tool")
+    bad=$("$tool" --help-all 2>/dev/null |
+        grep -oE -- '--[a-z-]*(password|passwd|secret|token)[a-z-]*' |
+        grep -vE -- '-(command|file|fd)$' | tr '\n' ' ')
+    if "$tool" --help-all >/dev/null 2>&1 && [ -z "$bad" ]; then
+        _report 0 "$name: no option takes a secret on the command line"
+    else
+        _report 1 "$name: no option takes a secret on the command line"
+        echo "# options: ${bad:-(--help-all failed)}"
+    fi
+}
+
 for tool in "$BUILDDIR"/tools/*; do
     [ -f "$tool" ] && [ -x "$tool" ] || continue
     name=$(basename "$tool")
+    no_secret_options "$tool"
     while read -r kind mem args; do
         # shellcheck disable=SC2086 # the arguments hold no blanks
         set -- $args
