@@ -297,7 +297,9 @@ is_field_line (const Line *l, gsize *name_len)
 
 		if (c == ':') {
 			*name_len = i;
-			return TRUE;
+			/* no name, no field: GMime refuses a message that
+			 * starts so (found by fuzzing) */
+			return i > 0;
 		}
 		if (c < 0x21 || c > 0x7e)
 			return FALSE;
@@ -490,6 +492,39 @@ scan_children (MpTree *t, Node *n, GError **error)
 	return TRUE;
 }
 
+/* RFC 2046 5.1.1: a boundary must not occur inside the parts it
+ * encloses.  A nested multipart that GMime reads with the boundary of a
+ * container around it is split differently by our scanner, and an edit
+ * of the container then writes a message the next stage calls truncated
+ * (found by fuzzing).  Returns the reused boundary, or NULL. */
+static const char *
+reused_boundary (GMimeObject *obj, GPtrArray *outer)
+{
+	const char *b, *found = NULL;
+	int i, n;
+
+	if (GMIME_IS_MESSAGE_PART (obj)) {
+		GMimeMessage *m = g_mime_message_part_get_message (
+			GMIME_MESSAGE_PART (obj));
+
+		obj = m ? g_mime_message_get_mime_part (m) : NULL;
+	}
+	if (obj == NULL || !GMIME_IS_MULTIPART (obj))
+		return NULL;
+	b = g_mime_multipart_get_boundary (GMIME_MULTIPART (obj));
+	for (i = 0; b && i < (int) outer->len; i++)
+		if (strcmp (outer->pdata[i], b) == 0)
+			return b;
+	g_ptr_array_add (outer, (gpointer) (b ? b : ""));
+	n = g_mime_multipart_get_count (GMIME_MULTIPART (obj));
+	for (i = 0; i < n && !found; i++)
+		found = reused_boundary (
+			g_mime_multipart_get_part (GMIME_MULTIPART (obj), i),
+			outer);
+	g_ptr_array_set_size (outer, outer->len - 1);
+	return found;
+}
+
 MpTree *
 mp_tree_new (MpInput *in, const char *seed, GError **error)
 {
@@ -502,6 +537,19 @@ mp_tree_new (MpInput *in, const char *seed, GError **error)
 	msg = mp_input_parse_message (in, NULL, error);
 	if (msg == NULL)
 		return NULL;
+	{
+		g_autoptr (GPtrArray) outer = g_ptr_array_new ();
+		const char *b = reused_boundary (
+			g_mime_message_get_mime_part (msg), outer);
+
+		if (b) {
+			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+				     "%s: a nested multipart reuses the "
+				     "boundary \"%s\" of the part around it",
+				     mp_input_get_name (in), b);
+			return NULL;
+		}
+	}
 	g_clear_object (&msg);
 
 	t->in = in;

@@ -253,5 +253,49 @@ for name in mime-header mime-attach mime-inline; do
     output_removed_on_failure "$tool" garbage 65 $args
 done
 
+# Found by fuzzing (fuzz/fuzz-edit.c): an edit that wrote a message the
+# next stage refuses.  Either the stage refuses the input, or what it
+# writes reads back.
+reads_back() {
+    local what=$1 input=$2
+    mime-inline --text "$T/att.txt" <"$input" >"$T/edited" 2>"$T/err"
+    rc=$?
+    if [ "$rc" = 0 ]; then
+        run mime-attach "$T/att.txt" <"$T/edited"
+    fi
+    if [ "$rc" = 0 ] || { [ "$rc" = 65 ] && [ ! -s "$T/edited" ]; }; then
+        _report 0 "$what"
+    else
+        _report 1 "$what"
+        echo "# exit $rc"
+        sed 's/^/# stderr: /' "$T/err" | head -3
+    fi
+}
+if [ -x "$BUILDDIR/tools/mime-inline" ] && [ -x "$BUILDDIR/tools/mime-attach" ]; then
+    printf 'Content-:\n:\n\n' >"$T/noname.eml"
+    reads_back "a field with no name first: the edited message reads back" \
+        "$T/noname.eml"
+    printf '%s\n' 'From: a@example.org' \
+        'Content-Type: multipart/related; boundary="R"' '' '--R' \
+        'Content-Type: multipart/alternative; boundary="A"' '' '--A' \
+        'Content-Type: text/plain' '' 'one' '--A' \
+        'Content-Type: multipart/alternative; boundary="A"' '' '--A' \
+        'Content-Type: text/plain' '' 'two' '--A--' '--R--' >"$T/reuse.eml"
+    refused "a nested multipart reusing its parent's boundary is refused" \
+        65 'reuses the boundary "A"' mime-inline --text "$T/att.txt" \
+        <"$T/reuse.eml"
+    # the same, hidden from our header reader by lines GMime reads past
+    printf '%s\n' 'From: a@example.org' \
+        'Content-Type: multipart/related; boundary="R"' '' '--R' \
+        'Content-Type: multipart/alternative; boundary="A"' '' '--A' \
+        'Content-Type: text/plain' '' 'one' '--A' \
+        $'Content-\xff\xffjunk' 'more junk' \
+        'Content-Type: multipart/alternative; boundary="A"' '' '--A' \
+        'Content-Type: text/plain' '' 'two' '--A--' '--R--' \
+        >"$T/reuse-hidden.eml"
+    reads_back "a reused boundary behind a line that is no field" \
+        "$T/reuse-hidden.eml"
+fi
+
 plan "$_n"
 done_testing

@@ -1,9 +1,9 @@
-/* libFuzzer harness: mp-tree, reading an arbitrary message and inserting
- * a part into it, as mime-attach and mime-inline do.  The first byte
- * picks the edit (an attachment, a text alternative, an HTML alternative
- * with an inline image); the rest is the message.  When the tree accepts
- * the message, the edited output must itself be a message the tree
- * accepts: never a truncated multipart, never nothing. */
+/* libFuzzer harness fuzz-edit: mp-tree reading an arbitrary message and
+ * inserting a part into it, as mime-attach and mime-inline do.  The first
+ * byte picks the edit (an attachment, a text alternative, an HTML
+ * alternative with an inline image); the rest is the message.  When the
+ * tree accepts the message, the edited output must itself be a message
+ * the tree accepts: never a truncated multipart, never nothing. */
 #include "mp-error.h"
 #include "mp-part.h"
 #include "mp-tree.h"
