@@ -16,6 +16,7 @@ KIND is what the tool was asked to do (see hostile.t):
 Prints what is wrong and exits 1; exits 0 when the result is correct.
 """
 import email
+import email.parser
 import email.policy
 import re
 import sys
@@ -35,8 +36,10 @@ def leaves(msg):
 
 
 def check(kind, inp, out, att):
-    msg = email.message_from_bytes(out, policy=email.policy.default)
     if kind == "header":
+        # the header alone: the body is not this tool's business
+        msg = email.parser.BytesParser(policy=email.policy.default).parsebytes(
+            out, headersonly=True)
         got = msg.get_all("X-Hostile") or []
         if [str(v) for v in got] != ["1"]:
             return f"X-Hostile is {got!r}, expected ['1']"
@@ -45,6 +48,7 @@ def check(kind, inp, out, att):
         if extra not in (13, 14):
             return f"output is {extra} bytes longer than the input"
         return None
+    msg = email.message_from_bytes(out, policy=email.policy.default)
     if kind == "attach":
         body = body_of(inp)
         top = email.message_from_bytes(inp, policy=email.policy.default)
