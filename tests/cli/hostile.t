@@ -247,8 +247,8 @@ for tool in "$BUILDDIR"/tools/*; do
         done
         [ "$kind" = unknown ] && continue
         case $kind in
-        compose) big=big-text ;;
-        draft) big=big-draft ;;
+        compose) big="big-text" ;;
+        draft) big="big-draft" ;;
         *) big=base64-50mb ;;
         esac
         sigpipe_clean "$tool" "$big" "$@"
