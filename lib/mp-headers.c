@@ -818,7 +818,7 @@ addr_spec (const Tok *t, guint from, guint to)
 {
 	GString *local = g_string_new (NULL), *domain = NULL, *cur = local;
 	guint i;
-	gboolean quote = FALSE;
+	gboolean quote = FALSE, quoted = FALSE;
 	const char *c;
 
 	for (i = from; i < to; i++) {
@@ -833,8 +833,13 @@ addr_spec (const Tok *t, guint from, guint to)
 				g_string_append_c (cur, ' ');
 			continue;
 		}
+		if (cur == local && t[i].kind == TOK_QUOTED)
+			quoted = TRUE;
 		g_string_append (cur, t[i].text);
 	}
+	/* an empty quoted local part stays quoted, "" (found by fuzzing:
+	 * an empty addr-spec) */
+	quote = quoted && local->len == 0;
 	for (c = local->str; *c; c++)
 		if (strchr ("()<>@,:;\\\"[] \t", *c))
 			quote = TRUE;
