@@ -3,6 +3,7 @@
 #include "mp-header.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -29,6 +30,7 @@ struct _MpHeaders {
 	gboolean complete;
 	gboolean unterminated; /* input ended in the block without a newline */
 	gboolean separator;    /* an empty line ends the block */
+	gboolean too_many;     /* more than MP_HEADERS_MAX_FIELDS fields */
 	guint n_fields;
 	guint n_lines;
 	int fd; /* what follows buf, or -1 */
@@ -82,20 +84,23 @@ starts_with (const guint8 *p, gsize len, const char *prefix)
 }
 
 /* The length of the field name when the line starts a field: printable
- * ASCII but the colon, then a colon (RFC 5322 2.2; like Python's email,
- * no blank before the colon and an empty name accepted).  -1 if not. */
+ * ASCII but the colon (RFC 5322 2.2), blanks allowed before the colon as
+ * the obsolete syntax has it (4.5.8); *colon receives the colon's offset.
+ * -1 if the line starts no field. */
 static gssize
-field_name_length (const guint8 *p, gsize len)
+field_name_length (const guint8 *p, gsize len, gsize *colon)
 {
-	gsize i;
+	gsize i, n;
 
-	for (i = 0; i < len; i++) {
-		if (p[i] == ':')
-			return (gssize) i;
-		if (p[i] < 33 || p[i] > 126)
-			return -1;
-	}
-	return -1;
+	for (i = 0; i < len && p[i] >= 33 && p[i] <= 126 && p[i] != ':'; i++)
+		;
+	n = i;
+	while (i < len && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	if (i == len || p[i] != ':')
+		return -1;
+	*colon = i;
+	return (gssize) n;
 }
 
 static Entry *
@@ -122,7 +127,7 @@ static void
 classify_line (MpHeaders *h, gsize ls, gsize le, gboolean terminated)
 {
 	const guint8 *p = h->buf->data + ls;
-	gsize len = le - ls, content = len;
+	gsize len = le - ls, content = len, colon = 0;
 	gssize namelen;
 
 	if (terminated) {
@@ -134,7 +139,8 @@ classify_line (MpHeaders *h, gsize ls, gsize le, gboolean terminated)
 			h->eol_known = TRUE;
 		}
 	}
-	if (h->n_lines++ == 0 && starts_with (p, len, "From ")) {
+	namelen = field_name_length (p, content, &colon);
+	if (h->n_lines++ == 0 && namelen < 0 && starts_with (p, len, "From ")) {
 		add_entry (h, ls, le); /* mbox envelope line */
 	} else if (content == 0 && terminated) {
 		h->separator = TRUE;
@@ -148,11 +154,20 @@ classify_line (MpHeaders *h, gsize ls, gsize le, gboolean terminated)
 				->end = le;
 		else
 			add_entry (h, ls, le);
-	} else if ((namelen = field_name_length (p, content)) >= 0) {
-		Entry *e = add_entry (h, ls, le);
+	} else if (namelen == 0) {
+		add_entry (h, ls, le); /* no name: no field (as Python) */
+	} else if (namelen > 0) {
+		Entry *e;
+
+		if (h->n_fields >= MP_HEADERS_MAX_FIELDS) {
+			h->too_many = TRUE;
+			end_block (h, ls);
+			return;
+		}
+		e = add_entry (h, ls, le);
 
 		e->name = g_strndup ((const char *) p, (gsize) namelen);
-		e->colon = (gsize) namelen;
+		e->colon = colon;
 		h->n_fields++;
 	} else if (starts_with (p, len, "From ")) {
 		add_entry (h, ls, le); /* misplaced envelope line */
@@ -165,6 +180,15 @@ classify_line (MpHeaders *h, gsize ls, gsize le, gboolean terminated)
 		h->unterminated = TRUE;
 		end_block (h, le);
 	}
+}
+
+static gboolean
+too_many_fields (MpHeaders *h, GError **error)
+{
+	g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+		     "%s: more than %d header fields: not a message", h->name,
+		     MP_HEADERS_MAX_FIELDS);
+	return FALSE;
 }
 
 static gboolean
@@ -181,6 +205,8 @@ scan (MpHeaders *h, gboolean eof, GError **error)
 			gsize le = (gsize) (nl - base) + 1;
 
 			classify_line (h, h->line_start, le, TRUE);
+			if (h->too_many)
+				return too_many_fields (h, error);
 			h->line_start = h->search = le;
 			continue;
 		}
@@ -196,10 +222,13 @@ scan (MpHeaders *h, gboolean eof, GError **error)
 			}
 			return TRUE;
 		}
-		if (h->line_start < len)
+		if (h->line_start < len) {
 			classify_line (h, h->line_start, len, FALSE);
-		else
+			if (h->too_many)
+				return too_many_fields (h, error);
+		} else {
 			end_block (h, len);
+		}
 	}
 	return TRUE;
 }
@@ -402,6 +431,8 @@ mp_headers_get_value (MpHeaders *h, guint i)
 	if (entry (h, i)->name == NULL)
 		return NULL;
 	p = value_bytes (h, i, &len);
+	if (mp_header_is_address (entry (h, i)->name))
+		return mp_headers_decode_addresses (p, (gssize) len);
 	return mp_headers_decode_text (p, (gssize) len);
 }
 
@@ -441,6 +472,13 @@ append_converted (GString *out, const char *charset, const char *p,
 		append_utf8 (out, p, len);
 		return;
 	}
+	/* what is labelled Latin-1 is in practice windows-1252, its superset
+	 * (the WHATWG encoding standard reads it so): quotes and dashes in
+	 * 0x80-0x9f instead of invisible control characters */
+	if (is_charset (charset, "iso-8859-1") ||
+	    is_charset (charset, "iso_8859-1") ||
+	    is_charset (charset, "latin1") || is_charset (charset, "l1"))
+		charset = "windows-1252";
 	cd = g_mime_iconv_open ("UTF-8", charset);
 	if (cd == (iconv_t) -1) {
 		/* unknown: keep what reads as UTF-8 (common in practice) */
@@ -536,8 +574,32 @@ typedef struct {
 /* Parses an encoded word at @p (RFC 2047 2: "=?" charset "?" B|Q "?"
  * text "?="); like Python's email, the text runs to the first "?=" and
  * may hold blanks but no '?'.  Returns its end, or NULL. */
+/* Where the last search for "?=" started and what it found: each later
+ * search from a point before that find gives the same answer, so a value
+ * full of "=?" that never end is still read in linear time. */
+typedef struct {
+	const char *from;
+	const char *found;
+} EndCache;
+
 static const char *
-parse_encoded_word (const char *p, const char *end, PendingWord *w)
+find_word_end (const char *text, const char *end, EndCache *c)
+{
+	const char *q;
+
+	if (c->from && text >= c->from && (c->found == NULL || c->found >= text))
+		return c->found;
+	for (q = text; q + 1 < end; q++)
+		if (q[0] == '?' && q[1] == '=')
+			break;
+	c->from = text;
+	c->found = q + 1 < end ? q : NULL;
+	return c->found;
+}
+
+static const char *
+parse_encoded_word (const char *p, const char *end, EndCache *cache,
+		    PendingWord *w)
 {
 	const char *cs, *cs_end, *text, *q;
 	char enc;
@@ -554,11 +616,8 @@ parse_encoded_word (const char *p, const char *end, PendingWord *w)
 	if (enc != 'q' && enc != 'b')
 		return NULL;
 	text = cs_end + 3;
-	for (q = text; q + 1 < end; q++) {
-		if (q[0] == '?' && q[1] == '=')
-			break;
-	}
-	if (q + 1 >= end)
+	q = find_word_end (text, end, cache);
+	if (q == NULL)
 		return NULL;
 	if (memchr (text, '?', (gsize) (q - text)))
 		return NULL;
@@ -592,26 +651,49 @@ flush_word (GString *out, PendingWord *w)
 static void
 append_raw (GString *out, const char *p, gsize len, gboolean utf8)
 {
-	gsize i;
-
 	if (utf8) {
 		g_string_append_len (out, p, (gssize) len);
 		return;
 	}
-	for (i = 0; i < len; i++) {
-		guchar c = (guchar) p[i];
-
-		if (c < 0x80)
-			g_string_append_c (out, (char) c);
-		else
-			g_string_append_unichar (out, c); /* Latin-1 */
-	}
+	/* Latin-1, read as windows-1252 like a labelled one */
+	append_converted (out, "iso-8859-1", p, len);
 }
 
 static gboolean
 is_blank (char c)
 {
 	return c == ' ' || c == '\t';
+}
+
+/* One value, one line, one C string, nothing a terminal would obey: CR
+ * and LF become blanks; NUL, other control characters (C0 but TAB, DEL,
+ * C1: escape sequences) and invalid UTF-8 become U+FFFD.  Frees @s. */
+static char *
+sanitize (GString *s)
+{
+	g_autofree char *valid = NULL;
+	GString *clean = g_string_sized_new (s->len);
+	const char *p;
+	gsize i;
+
+	/* a NUL would end the string: make it a control character that the
+	 * loop below replaces */
+	for (i = 0; i < s->len; i++)
+		if (s->str[i] == '\0')
+			s->str[i] = '\x01';
+	valid = g_utf8_make_valid (s->str, (gssize) s->len);
+	for (p = valid; *p; p = g_utf8_next_char (p)) {
+		gunichar c = g_utf8_get_char (p);
+
+		if (c == '\r' || c == '\n')
+			g_string_append_c (clean, ' ');
+		else if ((c < 0x20 && c != '\t') || (c >= 0x7f && c < 0xa0))
+			g_string_append (clean, "\xef\xbf\xbd");
+		else
+			g_string_append_len (clean, p, g_utf8_next_char (p) - p);
+	}
+	g_string_free (s, TRUE);
+	return g_string_free (clean, FALSE);
 }
 
 char *
@@ -621,6 +703,7 @@ mp_headers_decode_text (const char *raw, gssize len)
 	const char *p, *end;
 	GString *out;
 	PendingWord word = { NULL, NULL };
+	EndCache cache = { NULL, NULL };
 	const char *ws = NULL; /* blanks after an encoded word, held back */
 	gsize wslen = 0, n = 0, i;
 	gboolean utf8;
@@ -658,7 +741,7 @@ mp_headers_decode_text (const char *raw, gssize len)
 			p = q;
 			continue;
 		}
-		next = parse_encoded_word (p, end, &w);
+		next = parse_encoded_word (p, end, &cache, &w);
 		if (next) {
 			/* RFC 2047 6.2: blanks between encoded words go */
 			ws = NULL;
@@ -680,7 +763,7 @@ mp_headers_decode_text (const char *raw, gssize len)
 			PendingWord probe = { NULL, NULL };
 
 			if (q[0] == '=' && q + 1 < end && q[1] == '?' &&
-			    parse_encoded_word (q, end, &probe)) {
+			    parse_encoded_word (q, end, &cache, &probe)) {
 				g_byte_array_unref (probe.bytes);
 				g_free (probe.charset);
 				break;
@@ -697,23 +780,7 @@ mp_headers_decode_text (const char *raw, gssize len)
 	if (ws)
 		g_string_append_len (out, ws, (gssize) wslen);
 
-	/* one value, one line, one C string */
-	{
-		GString *clean = g_string_sized_new (out->len);
-
-		for (i = 0; i < out->len; i++) {
-			char c = out->str[i];
-
-			if (c == '\r' || c == '\n')
-				g_string_append_c (clean, ' ');
-			else if (c == '\0')
-				g_string_append (clean, "\xef\xbf\xbd");
-			else
-				g_string_append_c (clean, c);
-		}
-		g_string_free (out, TRUE);
-		return g_string_free (clean, FALSE);
-	}
+	return sanitize (out);
 }
 
 /* ---- addresses ------------------------------------------------------ */
@@ -745,8 +812,10 @@ static void
 tokenize_addresses (const char *p, GArray *toks)
 {
 	while (*p) {
-		if (is_blank (*p) || *p == '(') {
-			while (is_blank (*p) || *p == '(') {
+		if (is_blank (*p) || *p == '(' || *p == ')') {
+			/* a stray ')' counts as a blank, as in Python's email
+			 * (found by fuzzing) */
+			while (is_blank (*p) || *p == '(' || *p == ')') {
 				if (*p == '(') {
 					int depth = 0;
 
@@ -799,6 +868,8 @@ tokenize_addresses (const char *p, GArray *toks)
 			}
 			while (*p && !is_blank (*p) && !strchr ("()<>,:;@\"[", *p))
 				p++;
+			if (p == start)
+				p++; /* never stand still */
 			push_tok (toks, TOK_ATOM, start, (gsize) (p - start));
 		}
 	}
@@ -860,16 +931,99 @@ addr_spec (const Tok *t, guint from, guint to)
 		g_string_append (local, domain->str);
 		g_string_free (domain, TRUE);
 	}
-	return g_string_free (local, FALSE);
+	return sanitize (local);
+}
+
+/* A display name: the words of tokens [from, to) joined by one blank,
+ * quoted strings unquoted, encoded words decoded; NULL when empty. */
+static char *
+display_name (const Tok *t, guint from, guint to)
+{
+	GString *raw = g_string_new (NULL);
+	char *decoded;
+	guint i;
+
+	for (i = from; i < to; i++) {
+		if (t[i].kind == TOK_WS) {
+			if (raw->len > 0 && i + 1 < to)
+				g_string_append_c (raw, ' ');
+			continue;
+		}
+		g_string_append (raw, t[i].text);
+	}
+	decoded = mp_headers_decode_text (raw->str, (gssize) raw->len);
+	g_string_free (raw, TRUE);
+	g_strchomp (decoded);
+	if (*decoded == '\0') {
+		g_free (decoded);
+		return NULL;
+	}
+	return decoded;
+}
+
+typedef struct {
+	char *display; /* NULL when there is none */
+	char *addr;    /* addr-spec, "<>" for the null address */
+} Mbox;
+
+typedef struct {
+	char *display; /* the group's name, NULL for a lone mailbox */
+	GPtrArray *members; /* Mbox* */
+} Group;
+
+static void
+mbox_free (gpointer p)
+{
+	Mbox *m = p;
+
+	g_free (m->display);
+	g_free (m->addr);
+	g_free (m);
+}
+
+static void
+group_free (gpointer p)
+{
+	Group *g = p;
+
+	g_free (g->display);
+	g_ptr_array_unref (g->members);
+	g_free (g);
+}
+
+static Group *
+group_new (char *display)
+{
+	Group *g = g_new0 (Group, 1);
+
+	g->display = display;
+	g->members = g_ptr_array_new_with_free_func (mbox_free);
+	return g;
+}
+
+static void
+add_mbox (GPtrArray *groups, Group *group, char *display, char *addr)
+{
+	Mbox *m = g_new0 (Mbox, 1);
+
+	m->display = display;
+	m->addr = addr;
+	if (group == NULL) {
+		group = group_new (NULL);
+		g_ptr_array_add (groups, group);
+	}
+	g_ptr_array_add (group->members, m);
 }
 
 /* One mailbox, or what stands between two commas: every angle-addr in it
- * ("<>" for an empty one), else the address written bare.  Several
- * bare addresses where a comma was forgotten all count. */
-static guint
-finish_mailbox (const Tok *t, guint from, guint to, GPtrArray *out)
+ * ("<>" for an empty one) with the words before it as its display name,
+ * else the address written bare.  Several bare addresses where a comma
+ * was forgotten all count. */
+static void
+finish_mailbox (const Tok *t, guint from, guint to, GPtrArray *groups,
+		Group *group)
 {
-	guint i, count = 0, words_at = 0;
+	guint i, words_at = 0, name_from = from;
 	gboolean angle = FALSE;
 
 	for (i = from; i < to; i++) {
@@ -891,15 +1045,13 @@ finish_mailbox (const Tok *t, guint from, guint to, GPtrArray *out)
 		}
 		while (start < j && t[start].kind == TOK_WS)
 			start++;
-		if (start < j)
-			g_ptr_array_add (out, addr_spec (t, start, j));
-		else
-			g_ptr_array_add (out, g_strdup ("<>"));
-		count++;
+		add_mbox (groups, group, display_name (t, name_from, i),
+			  start < j ? addr_spec (t, start, j) : g_strdup ("<>"));
 		i = j;
+		name_from = j + 1;
 	}
 	if (angle)
-		return count;
+		return;
 
 	/* bare: count the words that hold an '@' */
 	for (i = from; i < to; i++)
@@ -911,34 +1063,35 @@ finish_mailbox (const Tok *t, guint from, guint to, GPtrArray *out)
 		for (i = from; i <= to; i++) {
 			if (i < to && t[i].kind != TOK_WS)
 				continue;
-			if (i > start) {
-				g_ptr_array_add (out, addr_spec (t, start, i));
-				count++;
-			}
+			if (i > start)
+				add_mbox (groups, group, NULL,
+					  addr_spec (t, start, i));
 			start = i + 1;
 		}
-		return count;
+		return;
 	}
 	while (from < to && t[from].kind == TOK_WS)
 		from++;
 	while (to > from && t[to - 1].kind == TOK_WS)
 		to--;
-	if (from == to)
-		return 0;
-	g_ptr_array_add (out, addr_spec (t, from, to));
-	return 1;
+	if (from < to)
+		add_mbox (groups, group, NULL, addr_spec (t, from, to));
 }
 
-guint
-mp_headers_parse_addr_specs (const char *raw, GPtrArray *out)
+/* Reads an address list into groups (a lone mailbox is a group without a
+ * name): RFC 5322 3.4, tolerant of what real mail holds. */
+static GPtrArray *
+parse_address_list (const char *raw)
 {
 	g_autoptr (GArray) toks = g_array_new (FALSE, FALSE, sizeof (Tok));
+	GPtrArray *groups = g_ptr_array_new_with_free_func (group_free);
 	g_autofree char *unfolded = NULL;
 	GString *s = g_string_new (NULL);
 	const char *p;
 	const Tok *t;
-	guint i, start = 0, count = 0;
-	gboolean in_group = FALSE, in_angle = FALSE;
+	Group *group = NULL;
+	guint i, start = 0;
+	gboolean in_angle = FALSE;
 
 	for (p = raw; *p; p++)
 		if (*p != '\r' && *p != '\n')
@@ -956,20 +1109,104 @@ mp_headers_parse_addr_specs (const char *raw, GPtrArray *out)
 		if (in_angle)
 			continue;
 		if (is_special (&t[i], ',')) {
-			count += finish_mailbox (t, start, i, out);
+			finish_mailbox (t, start, i, groups, group);
 			start = i + 1;
-		} else if (is_special (&t[i], ':') && !in_group) {
+		} else if (is_special (&t[i], ':') && group == NULL) {
 			/* RFC 5322 3.4: a group's display name */
-			in_group = TRUE;
+			group = group_new (display_name (t, start, i));
+			g_ptr_array_add (groups, group);
 			start = i + 1;
-		} else if (is_special (&t[i], ';') && in_group) {
-			count += finish_mailbox (t, start, i, out);
-			in_group = FALSE;
+		} else if (is_special (&t[i], ';') && group != NULL) {
+			finish_mailbox (t, start, i, groups, group);
+			group = NULL;
 			start = i + 1;
 		}
 	}
-	count += finish_mailbox (t, start, toks->len, out);
+	finish_mailbox (t, start, toks->len, groups, group);
+	return groups;
+}
+
+guint
+mp_headers_parse_addr_specs (const char *raw, GPtrArray *out)
+{
+	g_autoptr (GPtrArray) groups = parse_address_list (raw);
+	guint i, j, count = 0;
+
+	for (i = 0; i < groups->len; i++) {
+		Group *g = groups->pdata[i];
+
+		for (j = 0; j < g->members->len; j++) {
+			Mbox *m = g->members->pdata[j];
+
+			g_ptr_array_add (out, g_strdup (m->addr));
+			count++;
+		}
+	}
 	return count;
+}
+
+/* A display name as Python's email writes it: quoted when it holds one
+ * of RFC 5322's specials. */
+static void
+append_display (GString *out, const char *name)
+{
+	const char *c;
+
+	if (strpbrk (name, "()<>@,:;.\"[]\\") == NULL) {
+		g_string_append (out, name);
+		return;
+	}
+	g_string_append_c (out, '"');
+	for (c = name; *c; c++) {
+		if (*c == '\\' || *c == '"')
+			g_string_append_c (out, '\\');
+		g_string_append_c (out, *c);
+	}
+	g_string_append_c (out, '"');
+}
+
+static void
+append_mbox (GString *out, const Mbox *m)
+{
+	if (m->display == NULL) {
+		g_string_append (out, m->addr);
+		return;
+	}
+	append_display (out, m->display);
+	g_string_append (out, " <");
+	if (strcmp (m->addr, "<>") != 0)
+		g_string_append (out, m->addr);
+	g_string_append_c (out, '>');
+}
+
+char *
+mp_headers_decode_addresses (const char *raw, gssize len)
+{
+	g_autofree char *copy = g_strndup (raw, len < 0 ? strlen (raw)
+							: (gsize) len);
+	g_autoptr (GPtrArray) groups = parse_address_list (copy);
+	GString *out = g_string_new (NULL);
+	guint i, j;
+
+	for (i = 0; i < groups->len; i++) {
+		Group *g = groups->pdata[i];
+
+		if (i > 0)
+			g_string_append (out, ", ");
+		if (g->display == NULL && g->members->len == 1) {
+			append_mbox (out, g->members->pdata[0]);
+			continue;
+		}
+		if (g->display)
+			append_display (out, g->display);
+		g_string_append_c (out, ':');
+		for (j = 0; j < g->members->len; j++) {
+			g_string_append (out, j == 0 ? " " : ", ");
+			append_mbox (out, g->members->pdata[j]);
+		}
+		g_string_append_c (out, ';');
+	}
+	return g_string_free (out, FALSE);
 }
 
 /* ---- editing -------------------------------------------------------- */
@@ -1020,17 +1257,22 @@ name_is (Entry *e, const char *name)
 	return e->name && g_ascii_strcasecmp (e->name, name) == 0;
 }
 
+/* Drops the deleted entries in one pass: linear even for a block of
+ * 100,000 fields. */
 static void
 compact (MpHeaders *h)
 {
-	guint i = 0;
+	guint i, kept = 0;
 
-	while (i < h->entries->len) {
-		if (((Entry *) g_ptr_array_index (h->entries, i))->deleted)
-			g_ptr_array_remove_index (h->entries, i);
+	for (i = 0; i < h->entries->len; i++) {
+		Entry *e = g_ptr_array_index (h->entries, i);
+
+		if (e->deleted)
+			entry_free (e);
 		else
-			i++;
+			h->entries->pdata[kept++] = e;
 	}
+	h->entries->len = kept;
 }
 
 gboolean
@@ -1121,4 +1363,50 @@ mp_headers_write_message (MpHeaders *h, MpOutput *out, GError **error)
 		return TRUE;
 	return mp_output_copy_fd (out, h->fd, h->fd_offset, -1, h->name,
 				  error);
+}
+
+gboolean
+mp_headers_drain (MpHeaders *h, GError **error)
+{
+	g_autofree char *buf = NULL;
+	struct stat st;
+
+	if (h->fd < 0 || h->fd_eof || fstat (h->fd, &st) < 0 ||
+	    !(S_ISFIFO (st.st_mode) || S_ISSOCK (st.st_mode)))
+		return TRUE;
+	/* to /dev/null inside the kernel when it can */
+	{
+		int null = open ("/dev/null", O_WRONLY | O_CLOEXEC);
+		ssize_t n = 1;
+
+		while (null >= 0 && n != 0) {
+			n = splice (h->fd, NULL, null, NULL, 1 << 30,
+				    SPLICE_F_MOVE);
+			if (n < 0 && errno == EINTR)
+				n = 1;
+			else if (n < 0)
+				break;
+		}
+		if (null >= 0)
+			close (null);
+		if (n == 0) {
+			h->fd_eof = TRUE;
+			return TRUE;
+		}
+	}
+	buf = g_malloc (READ_CHUNK);
+	for (;;) {
+		ssize_t n = read (h->fd, buf, READ_CHUNK);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			mp_error_set_errno (error, MP_ERROR_IO, errno, h->name);
+			return FALSE;
+		}
+		if (n == 0)
+			break;
+	}
+	h->fd_eof = TRUE;
+	return TRUE;
 }

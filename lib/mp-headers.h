@@ -11,6 +11,7 @@ G_BEGIN_DECLS
 /* A header block larger than this (a sign of something that is not a
  * message) is refused, so that memory stays bounded. */
 #define MP_HEADERS_MAX_BLOCK (8 * 1024 * 1024)
+#define MP_HEADERS_MAX_FIELDS 100000
 
 typedef struct _MpHeaders MpHeaders;
 
@@ -22,10 +23,10 @@ typedef struct _MpHeaders MpHeaders;
  * line that cannot start or continue a field (the body then starts
  * there, as Python's email reads it), or at the end of the input.
  * Errors: MP_ERROR_DATA for empty input, for input with neither header
- * fields nor an empty line, for a block over MP_HEADERS_MAX_BLOCK, or
- * for a CR not followed by LF in the block (a line ending some readers
- * see and others do not); MP_ERROR_IO on a read error.
- * Free with mp_headers_free(). */
+ * fields nor an empty line, for a block over MP_HEADERS_MAX_BLOCK bytes
+ * or MP_HEADERS_MAX_FIELDS fields, or for a CR not followed by LF in the
+ * block (a line ending some readers see and others do not);
+ * MP_ERROR_IO on a read error.  Free with mp_headers_free(). */
 MpHeaders *mp_headers_read_fd (int fd, const char *name, GError **error);
 
 /* Like mp_headers_read_fd() on a whole message held in memory (copied).
@@ -52,7 +53,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (MpHeaders, mp_headers_free)
 const char *mp_headers_get_eol (MpHeaders *h);
 
 /* The number of entries in the block: fields, and lines that are not
- * fields (an mbox "From " line, a stray continuation line). */
+ * fields (an mbox "From " line, a stray continuation line, a line that
+ * starts with a colon). */
 guint mp_headers_get_n_entries (MpHeaders *h);
 
 /* The field name of entry @i exactly as written (borrowed), or NULL when
@@ -64,8 +66,10 @@ const char *mp_headers_get_name (MpHeaders *h, guint i);
  * Newly allocated; NULL when the entry is not a field. */
 char *mp_headers_get_raw_value (MpHeaders *h, guint i);
 
-/* The value of entry @i decoded to UTF-8 (mp_headers_decode_text()).
- * Newly allocated; NULL when the entry is not a field. */
+/* The value of entry @i decoded to UTF-8: mp_headers_decode_addresses()
+ * for an address field (mp_header_is_address()), else
+ * mp_headers_decode_text().  Newly allocated; NULL when the entry is not
+ * a field. */
 char *mp_headers_get_value (MpHeaders *h, guint i);
 
 /* The entry's bytes exactly as they will be written (borrowed,
@@ -79,10 +83,20 @@ const char *mp_headers_get_bytes (MpHeaders *h, guint i, gsize *len);
  * dropped, adjacent encoded words of one charset joined before
  * conversion (a character split between them survives).  Unknown or
  * wrong charsets and invalid bytes give U+FFFD, never a failure; raw
- * 8-bit text is UTF-8 when the whole value is valid UTF-8, else Latin-1.
- * The result is valid UTF-8 without CR, LF or NUL (each becomes a space,
- * NUL becomes U+FFFD).  @len -1: NUL-terminated.  Newly allocated. */
+ * 8-bit text is UTF-8 when the whole value is valid UTF-8, else Latin-1;
+ * Latin-1 (labelled or raw) is read as its superset windows-1252.  The
+ * result is valid UTF-8, one line, safe to print: CR and LF become
+ * blanks, NUL and other control characters (but TAB) become U+FFFD.
+ * @len -1: NUL-terminated.  Newly allocated. */
 char *mp_headers_decode_text (const char *raw, gssize len);
+
+/* Decodes an address list (a raw header value) for display, as Python's
+ * email (policy=default) renders it: comments and extra blanks dropped,
+ * display names decoded (mp_headers_decode_text()) and quoted when they
+ * hold specials, "Name <addr>" or a bare addr, "Group: a, b;".  Newly
+ * allocated; "" when the value holds no address.  @len -1:
+ * NUL-terminated. */
+char *mp_headers_decode_addresses (const char *raw, gssize len);
 
 /* Appends every addr-spec (local@domain) in the address list @raw (a raw
  * header value: groups, comments, quoted and encoded display names are
@@ -114,5 +128,11 @@ guint mp_headers_delete (MpHeaders *h, const char *name);
  * Errors: MP_ERROR_IO naming the input or the output. */
 gboolean mp_headers_write_message (MpHeaders *h, MpOutput *out,
 				   GError **error);
+
+/* Reads and discards the rest of the input when it is a pipe or a socket,
+ * so that the stage before in a pipeline ends normally instead of with a
+ * write error (call it when only queries were asked).  Does nothing for
+ * a file.  Errors: MP_ERROR_IO on a read error. */
+gboolean mp_headers_drain (MpHeaders *h, GError **error);
 
 G_END_DECLS

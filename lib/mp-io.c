@@ -560,8 +560,17 @@ gboolean
 mp_output_copy_stream (MpOutput *out, GMimeStream *stream, gint64 start,
 		       gint64 end, GError **error)
 {
-	g_autofree char *buf = g_malloc (COPY_CHUNK);
+	g_autofree char *buf = NULL;
 
+	/* a file stream's positions are file offsets: let the kernel copy */
+	if (GMIME_IS_STREAM_FS (stream)) {
+		if (end < 0)
+			end = stream->bound_end;
+		return mp_output_copy_fd (out, GMIME_STREAM_FS (stream)->fd,
+					  start, end < 0 ? -1 : end - start,
+					  "input", error);
+	}
+	buf = g_malloc (COPY_CHUNK);
 	if (g_mime_stream_seek (stream, start, GMIME_STREAM_SEEK_SET) < 0) {
 		g_set_error (error, MP_ERROR, MP_ERROR_IO,
 			     "cannot seek in the input");

@@ -93,12 +93,11 @@ static const GOptionEntry entries[] = {
 	{ NULL }
 };
 
-static gboolean
+static void
 print_line (GString *s, const char *line)
 {
 	g_string_append (s, line);
 	g_string_append_c (s, '\n');
-	return TRUE;
 }
 
 /* Runs a query; returns FALSE when what it asks for is absent. */
@@ -211,7 +210,8 @@ main (int argc, char **argv)
 	}
 
 	if (queries) {
-		if (!mp_output_write (out, printed->str, printed->len, &error))
+		if (!mp_headers_drain (h, &error) ||
+		    !mp_output_write (out, printed->str, printed->len, &error))
 			return mp_cli_fail (g_steal_pointer (&error));
 	} else if (!mp_headers_write_message (h, out, &error)) {
 		return mp_cli_fail (g_steal_pointer (&error));

@@ -3,7 +3,7 @@
 # touch, decoding of real-world breakage, injection refused, bounded memory.
 . "$SRCDIR/tests/cli/lib.sh"
 
-plan 75
+plan 83
 
 # A message whose header has everything a re-serialiser would change:
 # folding with tabs, odd spacing, lower-case names, a repeated field.
@@ -108,6 +108,8 @@ is "--list prints every field decoded" "$(cat "$T/out")" 'Subject: Grüße aus K
 run mime-header --list <"$T/m.eml"
 is "--list keeps order and names as written" "$(cut -d: -f1 "$T/out" | tr '\n' ' ')" \
     'From to Subject Received Received X-Odd '
+run bash -c "set -o pipefail; { cat '$T/m.eml'; head -c 5000000 /dev/zero; } | mime-header --get Subject"
+is "a query reads the rest of a pipe: the stage before ends normally" "$rc:$(cat "$T/out")" '0:Hello   world '
 run mime-header --set 'Subject: changed' --get Subject <"$T/m.eml"
 is "a query sees the edits before it" "$(cat "$T/out")" 'changed'
 
@@ -130,7 +132,9 @@ is "--addresses of an empty group: nothing, exit 0" "$rc:$(wc -c <"$T/out")" '0:
 run mime-header --addresses Bcc <"$T/addr.eml"
 is "--addresses of an absent field exits 1" "$rc" 1
 run mime-header --get From <"$T/addr.eml"
-is "--get on an address field decodes it as written" "$(cat "$T/out")" '"Doe, John" <john@example.org> (work)'
+is "--get on an address field: names decoded and quoted, comments dropped" "$(cat "$T/out")" '"Doe, John" <john@example.org>'
+run mime-header --get To <"$T/addr.eml"
+is "--get on an address field agrees with Python's email" "$(cat "$T/out")" "$(pycheck header To <"$T/addr.eml")"
 
 # --- encoding of new values
 run mime-header --add 'Subject: Привет, мир' --add 'To: Zoë Jürgens <zoe@example.org>, bob@example.com' <"$T/nobody.eml"
@@ -167,6 +171,8 @@ is "  ... as Python reads it" "$(py)" '=?utf-8?x?abc?= =?broken'
 is "raw 8-bit UTF-8" "$(dec 'Grüße')" 'Grüße'
 is "raw 8-bit that is not UTF-8 reads as Latin-1" "$(dec "$(printf 'Gr\374\337e')")" 'Grüße'
 is "an encoded line feed becomes a blank: one value, one line" "$(dec '=?utf-8?q?a=0Ab?=')" 'a b'
+is "an encoded escape sequence never reaches the terminal" "$(dec '=?utf-8?q?=1B]0;pwned=07?=')" '�]0;pwned�'
+is "Latin-1 labels read as windows-1252 (smart quotes)" "$(dec '=?iso-8859-1?q?=93Hi=94?=')" '“Hi”'
 
 # --- injection and bad names: refused, nothing on stdout
 refused "a value with LF is refused" 65 "line feed" mime-header --add $'X-A: a\nBcc: evil@example.com' <"$T/m.eml"
@@ -192,6 +198,12 @@ is "a 1 MB line and 10,000 fields: the edit lands in place" \
 run mime-header --get X-H9999 <"$T/huge-header.eml"
 is "a 1 MB line and 10,000 fields: queries work" "$(cat "$T/out")" 'value 9999'
 
+{ printf 'Subject: '; for i in $(seq 2000); do printf '=?a?q?=?a?q?=?a?q?=?a?q?=?a?q?'; done; printf '\n\n'; } >"$T/flood.eml"
+run mime-header --get Subject <"$T/flood.eml"
+is "a value full of encoded-word starts that never end is kept as text" "$(wc -c <"$T/out")" 60001
+refused "more than 100,000 fields is refused, not read without bound" 65 "more than 100000 header fields" \
+    sh -c "yes 'A: 1' | head -n 100001 | mime-header --add 'X: 1'"
+
 # a large message from a pipe: bounded memory, the body byte for byte
 big() { printf 'From: a@example.org\nSubject: big\n\n'; yes 'a line of the body of a rather large message' | head -c 300000000; }
 if [ -x /usr/bin/time ]; then
@@ -203,5 +215,14 @@ else
     ok "300 MB from a pipe # SKIP /usr/bin/time not installed" true
 fi
 is "300 MB from a pipe: the body comes out byte for byte" "$(cat "$T/sum")" "$(big | tail -c +35 | cksum)"
+
+# --- documentation
+run mime-header --help
+is "--help exits 0" "$rc" 0
+missing=
+for o in $(grep -o -- '--[a-z][a-z-]*' "$T/out" | sort -u); do
+    grep -q -- "Fl .*-${o#--}\>" "$SRCDIR/man/mime-header.1" || missing="$missing $o"
+done
+is "every option in --help is in mime-header(1)" "$missing" ""
 
 done_testing

@@ -80,6 +80,17 @@ static const DecodeCase decode_cases[] = {
 	  "Grüße é" },
 	{ "decoded CR LF become blanks", "=?utf-8?q?a=0D=0Ab?=", "a  b" },
 	{ "decoded NUL becomes U+FFFD", "=?utf-8?q?a=00b?=", "a\xef\xbf\xbd" "b" },
+	{ "an escape sequence cannot reach the terminal",
+	  "=?utf-8?q?a=1B]0;x=07b?=",
+	  "a\xef\xbf\xbd]0;x\xef\xbf\xbd" "b" },
+	{ "C1 control characters neither", "=?utf-8?q?a=C2=9B2Jb?=",
+	  "a\xef\xbf\xbd" "2Jb" },
+	{ "raw control bytes neither", "a\x1b[2Jb", "a\xef\xbf\xbd[2Jb" },
+	{ "Latin-1 labels read as windows-1252 (smart quotes)",
+	  "=?iso-8859-1?q?=93quoted=94_=96_x?=", "“quoted” – x" },
+	{ "raw windows-1252", "\x93quoted\x94", "“quoted”" },
+	{ "bytes windows-1252 leaves undefined", "=?iso-8859-1?q?a=81b?=",
+	  "a\xef\xbf\xbd" "b" },
 	{ "an empty value", "", "" },
 };
 
@@ -134,6 +145,10 @@ static const AddrCase addr_cases[] = {
 	{ "an unterminated angle-addr", "A <a@x", "a@x" },
 	{ "a domain literal", "u@[192.0.2.1]", "u@[192.0.2.1]" },
 	{ "empty items between commas", " , a@x,, ", "a@x" },
+	{ "a stray closing parenthesis (found by fuzzing)", "a@x ), b@y)",
+	  "a@x b@y" },
+	{ "control bytes in an address", "a\x1b" "b@x", "a\xef\xbf\xbd" "b@x" },
+	{ "invalid UTF-8 in an address", "a\xff@x", "a\xef\xbf\xbd@x" },
 };
 
 static void
@@ -153,6 +168,48 @@ test_addr_table (void)
 		g_ptr_array_add (out, NULL);
 		joined = g_strjoinv (" ", (char **) out->pdata);
 		g_assert_cmpstr (joined, ==, c->specs);
+	}
+}
+
+/* How --get shows an address field: as Python's email renders it. */
+static const DecodeCase render_cases[] = {
+	{ "blanks collapsed", "John   Doe <j@x>", "John Doe <j@x>" },
+	{ "comments dropped", "Pete(A nice \\) chap) <pete(his)@silly.test>",
+	  "Pete <pete@silly.test>" },
+	{ "a bare address in angle brackets", " <j@x> ", "j@x" },
+	{ "needless quotes dropped", "\"MAILER-DAEMON\" <x@y>",
+	  "MAILER-DAEMON <x@y>" },
+	{ "a name with specials quoted", "Joe Q. Public <jqp@x>",
+	  "\"Joe Q. Public\" <jqp@x>" },
+	{ "an encoded name with a comma, quoted",
+	  "=?utf-8?q?M=C3=BCller=2C_Hans?= <h@x>", "\"Müller, Hans\" <h@x>" },
+	{ "an encoded word inside quotes", "\"=?utf-8?q?J=C3=B6rg?=\" <j@x>",
+	  "Jörg <j@x>" },
+	{ "a quote inside a name escaped", "\"a\\\"b\" <a@x>",
+	  "\"a\\\"b\" <a@x>" },
+	{ "groups", "A Group:Ed Jones <c@a.test>,joe@where.test;, x@y",
+	  "A Group: Ed Jones <c@a.test>, joe@where.test;, x@y" },
+	{ "an empty group", "Undisclosed recipients: ;",
+	  "Undisclosed recipients:;" },
+	{ "the null address", "<>", "<>" },
+	{ "a name and the null address", "Foo <>", "Foo <>" },
+	{ "an empty quoted name", "\"\" <a@x>", "a@x" },
+	{ "trailing commas", "x@y, ", "x@y" },
+	{ "raw UTF-8 name", "Jörg <j@x>", "Jörg <j@x>" },
+	{ "an empty value", "", "" },
+};
+
+static void
+test_render_table (void)
+{
+	guint i;
+
+	for (i = 0; i < G_N_ELEMENTS (render_cases); i++) {
+		const DecodeCase *c = &render_cases[i];
+		g_autofree char *got = mp_headers_decode_addresses (c->raw, -1);
+
+		g_test_message ("%s", c->what);
+		g_assert_cmpstr (got, ==, c->decoded);
 	}
 }
 
@@ -251,6 +308,26 @@ test_entries (void)
 	g_assert_cmpmem (mp_headers_get_bytes (h, 1, &len), len,
 			 "Subject:  Hi\n\tthere\n", 20);
 	g_assert_cmpstr (mp_headers_get_eol (h), ==, "\n");
+	g_clear_pointer (&h, mp_headers_free);
+
+	/* a line that starts with a colon is kept but is no field */
+	h = mp_headers_parse (":x\nA: 1\n\n", 9, &error);
+	g_assert_no_error (error);
+	g_assert_cmpuint (mp_headers_get_n_entries (h), ==, 2);
+	g_assert_null (mp_headers_get_name (h, 0));
+	g_assert_cmpstr (mp_headers_get_name (h, 1), ==, "A");
+	g_clear_pointer (&h, mp_headers_free);
+
+	/* RFC 5322 4.5.8: blanks before the colon, even in a first line
+	 * that starts "From " (then no mbox envelope line) */
+	h = mp_headers_parse ("From  : a@x\nSubject\t: s\n\n", 25, &error);
+	g_assert_no_error (error);
+	g_assert_cmpuint (mp_headers_get_n_entries (h), ==, 2);
+	g_assert_cmpstr (mp_headers_get_name (h, 0), ==, "From");
+	g_assert_cmpstr (mp_headers_get_name (h, 1), ==, "Subject");
+	g_clear_pointer (&raw, g_free);
+	raw = mp_headers_get_raw_value (h, 1);
+	g_assert_cmpstr (raw, ==, "s");
 }
 
 typedef struct {
@@ -386,6 +463,8 @@ main (int argc, char **argv)
 	g_mime_init ();
 	g_test_add_func ("/headers/decode/table", test_decode_table);
 	g_test_add_func ("/headers/addresses/table", test_addr_table);
+	g_test_add_func ("/headers/addresses/render-as-python",
+			 test_render_table);
 	g_test_add_func ("/headers/read/any-pieces-same-result",
 			 test_feed_any_pieces);
 	g_test_add_func ("/headers/read/entries", test_entries);

@@ -1,0 +1,479 @@
+#include "mp-envelope.h"
+#include "mp-data.h"
+
+#include <string.h>
+
+#define CHUNK (64 * 1024)
+#define MAX_HEADER (16 * 1024 * 1024)
+
+gboolean
+mp_envelope_check_address (const char *what, const char *value,
+			   gboolean allow_empty, MpErrorCode code, char **out,
+			   gboolean *needs_utf8, GError **error)
+{
+	g_autofree char *domain = NULL;
+	const char *at;
+	gsize len;
+	gboolean utf8 = FALSE;
+
+	*out = NULL;
+	if (needs_utf8 != NULL)
+		*needs_utf8 = FALSE;
+	if (value == NULL)
+		value = "";
+	len = strlen (value);
+	if (len == 0) {
+		if (allow_empty) {
+			*out = g_strdup ("");
+			return TRUE;
+		}
+		g_set_error (error, MP_ERROR, code, "%s: empty address", what);
+		return FALSE;
+	}
+	/* lettre CVE-2020-28247: a value starting with '-' becomes an
+	 * option of whatever the address is handed to next. */
+	if (value[0] == '-') {
+		g_set_error (error, MP_ERROR, code,
+			     "%s: %s: an address may not start with '-'",
+			     what, value);
+		return FALSE;
+	}
+	for (const char *p = value; *p != '\0'; p++) {
+		guchar c = (guchar) *p;
+
+		/* msmtp, curl, swaks: CR LF in an address injected a
+		 * second command into the session. */
+		if (c == '\r' || c == '\n') {
+			g_set_error (error, MP_ERROR, code,
+				     "%s: address contains a line break",
+				     what);
+			return FALSE;
+		}
+		if (c < 0x20 || c == 0x7f) {
+			g_set_error (error, MP_ERROR, code,
+				     "%s: address contains a control character",
+				     what);
+			return FALSE;
+		}
+		if (c == ' ' || c == '<' || c == '>' || c == '"' ||
+		    c == ',' || c == '\\' || c == '(' || c == ')') {
+			g_set_error (error, MP_ERROR, code,
+				     "%s: %s: '%c' is not allowed in an "
+				     "envelope address",
+				     what, value, c);
+			return FALSE;
+		}
+		if (c >= 0x80)
+			utf8 = TRUE;
+	}
+	if (utf8 && !g_utf8_validate (value, -1, NULL)) {
+		g_set_error (error, MP_ERROR, code,
+			     "%s: address is not valid UTF-8", what);
+		return FALSE;
+	}
+	at = strrchr (value, '@');
+	if (at == NULL || at == value || at[1] == '\0') {
+		g_set_error (error, MP_ERROR, code,
+			     "%s: %s: not an address (local@domain)", what,
+			     value);
+		return FALSE;
+	}
+	if (at - value > 64) {
+		g_set_error (error, MP_ERROR, code,
+			     "%s: %s: local part longer than 64 octets",
+			     what, value);
+		return FALSE;
+	}
+	if (at[1] == '[') {
+		domain = g_strdup (at + 1);
+		if (domain[strlen (domain) - 1] != ']' ||
+		    strchr (domain + 1, '[') != NULL) {
+			g_set_error (error, MP_ERROR, code,
+				     "%s: %s: bad address literal", what,
+				     value);
+			return FALSE;
+		}
+	} else {
+		domain = g_hostname_to_ascii (at + 1);
+		if (domain == NULL) {
+			g_set_error (error, MP_ERROR, code,
+				     "%s: %s: invalid domain", what, value);
+			return FALSE;
+		}
+		for (const char *p = domain; *p != '\0'; p++) {
+			if (!g_ascii_isalnum (*p) && *p != '-' && *p != '.') {
+				g_set_error (error, MP_ERROR, code,
+					     "%s: %s: invalid domain", what,
+					     value);
+				return FALSE;
+			}
+		}
+		if (domain[0] == '.' || domain[0] == '-' ||
+		    strstr (domain, "..") != NULL) {
+			g_set_error (error, MP_ERROR, code,
+				     "%s: %s: invalid domain", what, value);
+			return FALSE;
+		}
+	}
+	if (strlen (domain) > 255) {
+		g_set_error (error, MP_ERROR, code,
+			     "%s: %s: domain longer than 255 octets", what,
+			     value);
+		return FALSE;
+	}
+	/* local part ASCII or UTF-8 (which needs SMTPUTF8), domain ASCII */
+	utf8 = FALSE;
+	for (const char *p = value; p < at; p++)
+		if ((guchar) *p >= 0x80)
+			utf8 = TRUE;
+	*out = g_strdup_printf ("%.*s@%s", (int) (at - value), value, domain);
+	if (strlen (*out) > 254) {
+		g_set_error (error, MP_ERROR, code,
+			     "%s: %s: address longer than 254 octets", what,
+			     value);
+		g_clear_pointer (out, g_free);
+		return FALSE;
+	}
+	if (needs_utf8 != NULL)
+		*needs_utf8 = utf8;
+	return TRUE;
+}
+
+void
+mp_envelope_free (MpEnvelope *env)
+{
+	if (env == NULL)
+		return;
+	g_free (env->sender);
+	g_clear_pointer (&env->recipients, g_ptr_array_unref);
+	g_clear_object (&env->data);
+	g_free (env);
+}
+
+/* Reads the header section (up to and including the blank line, or the
+ * whole input when there is none) of @stream.  Sets *@end to its length. */
+static GByteArray *
+read_header_block (GMimeStream *stream, gint64 *end, GError **error)
+{
+	g_autoptr (GByteArray) buf = g_byte_array_new ();
+	gsize scanned = 0;
+	gboolean bol = TRUE;
+	char chunk[8192];
+
+	g_mime_stream_seek (stream, 0, GMIME_STREAM_SEEK_SET);
+	for (;;) {
+		gssize n = g_mime_stream_read (stream, chunk, sizeof chunk);
+
+		if (n < 0) {
+			g_set_error (error, MP_ERROR, MP_ERROR_IO,
+				     "error reading the message");
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		/* memory stays bounded: the header section is kept whole */
+		if (buf->len + (gsize) n > MAX_HEADER) {
+			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+				     "header section larger than %d MiB",
+				     MAX_HEADER >> 20);
+			return NULL;
+		}
+		g_byte_array_append (buf, (guint8 *) chunk, (guint) n);
+		for (; scanned < buf->len; scanned++) {
+			guint8 c = buf->data[scanned];
+
+			if (bol && c == '\n') {
+				*end = (gint64) scanned + 1;
+				g_byte_array_set_size (buf, (guint) *end);
+				return g_steal_pointer (&buf);
+			}
+			if (bol && c == '\r' && scanned + 1 < buf->len &&
+			    buf->data[scanned + 1] == '\n') {
+				*end = (gint64) scanned + 2;
+				g_byte_array_set_size (buf, (guint) *end);
+				return g_steal_pointer (&buf);
+			}
+			if (bol && c == '\r' && scanned + 1 == buf->len)
+				break; /* need the next byte */
+			bol = c == '\n';
+		}
+	}
+	*end = buf->len;
+	return g_steal_pointer (&buf);
+}
+
+static gboolean
+is_field (const guint8 *line, gsize len, const char *name)
+{
+	gsize n = strlen (name);
+	gsize i = n;
+
+	if (len <= n || g_ascii_strncasecmp ((const char *) line, name, n) != 0)
+		return FALSE;
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	return i < len && line[i] == ':';
+}
+
+/* Copies the header block without its Bcc and Resent-Bcc fields (with
+ * their continuation lines).  Sets *@removed and *@eight_bit. */
+static GByteArray *
+strip_bcc (const GByteArray *block, gboolean *removed, gboolean *eight_bit)
+{
+	GByteArray *out = g_byte_array_sized_new (block->len);
+	gsize i = 0;
+	gboolean skipping = FALSE;
+
+	*removed = FALSE;
+	*eight_bit = FALSE;
+	while (i < block->len) {
+		const guint8 *line = block->data + i;
+		const guint8 *nl = memchr (line, '\n', block->len - i);
+		gsize len = nl ? (gsize) (nl - line) + 1 : block->len - i;
+		gboolean cont = line[0] == ' ' || line[0] == '\t';
+
+		if (!cont)
+			skipping = is_field (line, len, "Bcc") ||
+				   is_field (line, len, "Resent-Bcc");
+		if (skipping) {
+			*removed = TRUE;
+		} else {
+			for (gsize k = 0; k < len; k++)
+				if (line[k] >= 0x80)
+					*eight_bit = TRUE;
+			g_byte_array_append (out, line, (guint) len);
+		}
+		i += len;
+	}
+	return out;
+}
+
+static gboolean
+add_address (GPtrArray *list, GHashTable *seen, const char *what,
+	     const char *value, MpErrorCode code, gboolean *utf8,
+	     GError **error)
+{
+	char *addr;
+	gboolean u = FALSE;
+
+	if (!mp_envelope_check_address (what, value, FALSE, code, &addr, &u,
+					error))
+		return FALSE;
+	*utf8 |= u;
+	if (g_hash_table_contains (seen, addr)) {
+		g_free (addr);
+		return TRUE;
+	}
+	g_hash_table_add (seen, addr);
+	g_ptr_array_add (list, g_strdup (addr));
+	return TRUE;
+}
+
+/* Appends the mailboxes of @list (group members too). */
+static gboolean
+add_list (GPtrArray *out, GHashTable *seen, const char *what,
+	  InternetAddressList *list, gboolean *utf8, GError **error)
+{
+	int n = list ? internet_address_list_length (list) : 0;
+
+	for (int i = 0; i < n; i++) {
+		InternetAddress *ia = internet_address_list_get_address (list, i);
+
+		if (INTERNET_ADDRESS_IS_GROUP (ia)) {
+			InternetAddressList *members =
+				internet_address_group_get_members (
+					INTERNET_ADDRESS_GROUP (ia));
+
+			if (!add_list (out, seen, what, members, utf8, error))
+				return FALSE;
+		} else if (INTERNET_ADDRESS_IS_MAILBOX (ia)) {
+			const char *addr = internet_address_mailbox_get_addr (
+				INTERNET_ADDRESS_MAILBOX (ia));
+
+			if (!add_address (out, seen, what, addr, MP_ERROR_DATA,
+					  utf8, error))
+				return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+static const char *
+first_mailbox (InternetAddressList *list)
+{
+	int n = list ? internet_address_list_length (list) : 0;
+
+	for (int i = 0; i < n; i++) {
+		InternetAddress *ia = internet_address_list_get_address (list, i);
+
+		if (INTERNET_ADDRESS_IS_MAILBOX (ia))
+			return internet_address_mailbox_get_addr (
+				INTERNET_ADDRESS_MAILBOX (ia));
+		if (INTERNET_ADDRESS_IS_GROUP (ia)) {
+			const char *a = first_mailbox (
+				internet_address_group_get_members (
+					INTERNET_ADDRESS_GROUP (ia)));
+
+			if (a != NULL)
+				return a;
+		}
+	}
+	return NULL;
+}
+
+static gboolean
+scan_data (MpEnvelope *env, GError **error)
+{
+	MpDataEncoder enc;
+	char buf[CHUNK];
+	gssize n;
+
+	mp_data_encoder_init (&enc);
+	g_mime_stream_seek (env->data, 0, GMIME_STREAM_SEEK_SET);
+	while ((n = g_mime_stream_read (env->data, buf, sizeof buf)) > 0)
+		mp_data_encode (&enc, buf, (gsize) n, NULL);
+	if (n < 0) {
+		g_set_error (error, MP_ERROR, MP_ERROR_IO,
+			     "error reading the message");
+		return FALSE;
+	}
+	mp_data_finish (&enc, NULL);
+	g_mime_stream_seek (env->data, 0, GMIME_STREAM_SEEK_SET);
+	/* RFC 5321 and 6152 allow no NUL; a NUL before a dot is also one of
+	 * the SMTP smuggling end-of-data sequences. */
+	if (enc.nul) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "message contains a NUL byte; it cannot be sent "
+			     "over SMTP");
+		return FALSE;
+	}
+	env->eight_bit = enc.eight_bit;
+	env->size = enc.out_bytes;
+	return TRUE;
+}
+
+MpEnvelope *
+mp_envelope_new (MpInput *in, const char *from,
+		 const char *const *recipients, gboolean add_header_recipients,
+		 GError **error)
+{
+	g_autoptr (MpEnvelope) env = g_new0 (MpEnvelope, 1);
+	g_autoptr (GMimeMessage) msg = NULL;
+	g_autoptr (GByteArray) block = NULL;
+	g_autoptr (GByteArray) headers = NULL;
+	g_autoptr (GHashTable) seen = NULL;
+	GMimeStream *stream;
+	GMimeStream *cat;
+	GMimeStream *part;
+	gint64 end = 0;
+	gint64 size;
+	gboolean header_8bit = FALSE;
+	gboolean utf8 = FALSE;
+	gboolean have_args = recipients != NULL && recipients[0] != NULL;
+
+	msg = mp_input_parse_message (in, NULL, error);
+	if (msg == NULL)
+		return NULL;
+	stream = mp_input_get_stream (in);
+	size = mp_input_get_size (in);
+
+	/* sender: --from, else Sender, else From (RFC 5322 3.6.2) */
+	if (from != NULL) {
+		if (!mp_envelope_check_address ("--from", from, TRUE,
+						MP_ERROR_USAGE, &env->sender,
+						&utf8, error))
+			return NULL;
+	} else {
+		const char *what = "Sender header";
+		const char *addr = first_mailbox (g_mime_message_get_sender (msg));
+
+		if (addr == NULL) {
+			what = "From header";
+			addr = first_mailbox (g_mime_message_get_from (msg));
+		}
+		if (addr == NULL) {
+			g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+				     "no sender: give --from or a From header");
+			return NULL;
+		}
+		if (!mp_envelope_check_address (what, addr, FALSE,
+						MP_ERROR_DATA, &env->sender,
+						&utf8, error))
+			return NULL;
+	}
+
+	env->recipients = g_ptr_array_new_with_free_func (g_free);
+	seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+	for (guint i = 0; have_args && recipients[i] != NULL; i++)
+		if (!add_address (env->recipients, seen, "recipient",
+				  recipients[i], MP_ERROR_USAGE, &utf8, error))
+			return NULL;
+	if (!have_args || add_header_recipients) {
+		if (!add_list (env->recipients, seen, "To header",
+			       g_mime_message_get_to (msg), &utf8, error) ||
+		    !add_list (env->recipients, seen, "Cc header",
+			       g_mime_message_get_cc (msg), &utf8, error) ||
+		    !add_list (env->recipients, seen, "Bcc header",
+			       g_mime_message_get_bcc (msg), &utf8, error))
+			return NULL;
+	}
+	if (env->recipients->len == 0) {
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "no recipients: give them as arguments or in "
+			     "To, Cc or Bcc");
+		return NULL;
+	}
+
+	block = read_header_block (stream, &end, error);
+	if (block == NULL)
+		return NULL;
+	headers = strip_bcc (block, &env->bcc_removed, &header_8bit);
+	/* RFC 6531 3.3: UTF-8 header fields need SMTPUTF8 */
+	env->smtputf8 = utf8 || header_8bit;
+
+	cat = g_mime_stream_cat_new ();
+	g_mime_stream_cat_add_source (
+		GMIME_STREAM_CAT (cat),
+		part = g_mime_stream_mem_new_with_buffer (
+			(const char *) headers->data, headers->len));
+	g_object_unref (part);
+	if (end < size) {
+		part = g_mime_stream_substream (stream, end, size);
+		g_mime_stream_cat_add_source (GMIME_STREAM_CAT (cat), part);
+		g_object_unref (part);
+	}
+	env->data = cat;
+	if (!scan_data (env, error))
+		return NULL;
+	return g_steal_pointer (&env);
+}
+
+gboolean
+mp_envelope_write_data (MpEnvelope *env, MpEnvelopeWriteFunc write,
+			gpointer user_data, GError **error)
+{
+	g_autoptr (GByteArray) out = g_byte_array_sized_new (CHUNK * 2 + 8);
+	MpDataEncoder enc;
+	char buf[CHUNK];
+	gssize n;
+
+	mp_data_encoder_init (&enc);
+	g_mime_stream_seek (env->data, 0, GMIME_STREAM_SEEK_SET);
+	while ((n = g_mime_stream_read (env->data, buf, sizeof buf)) > 0) {
+		mp_data_encode (&enc, buf, (gsize) n, out);
+		/* keep the tail, so the end of data goes in the same write
+		 * as the last bytes (no Nagle wait on a small last packet) */
+		if (out->len >= CHUNK) {
+			if (!write (out->data, out->len, user_data, error))
+				return FALSE;
+			g_byte_array_set_size (out, 0);
+		}
+	}
+	if (n < 0) {
+		g_set_error (error, MP_ERROR, MP_ERROR_IO,
+			     "error reading the message");
+		return FALSE;
+	}
+	mp_data_finish (&enc, out);
+	return write (out->data, out->len, user_data, error);
+}

@@ -1,0 +1,62 @@
+/* mp-envelope: what smtp-send submits: the SMTP envelope (sender and
+ * recipients, from the command line or the message's headers, each value
+ * checked) and the message data with Bcc removed. */
+#pragma once
+
+#include "mp-error.h"
+#include "mp-io.h"
+
+G_BEGIN_DECLS
+
+/* Checks one envelope address and returns it as it goes on the wire
+ * (newly allocated, in *@out): no CR, LF, NUL or other control character,
+ * no leading '-', no space, '<' or '>', a local part and a domain
+ * (RFC 5321 4.5.3.1 lengths), an IDN domain turned into its A-label form.
+ * An empty @value (the null reverse-path "<>") is accepted when
+ * @allow_empty.  *@needs_utf8 (may be NULL) is set when the local part is
+ * non-ASCII, which needs SMTPUTF8.  @what names the value in messages
+ * ("--from", "recipient", "From header").
+ * Errors: @code (MP_ERROR_USAGE for the command line, MP_ERROR_DATA for
+ * headers) naming @what and the value. */
+gboolean mp_envelope_check_address (const char *what, const char *value,
+				    gboolean allow_empty, MpErrorCode code,
+				    char **out, gboolean *needs_utf8,
+				    GError **error);
+
+/* A message ready to submit. */
+typedef struct {
+	char *sender;          /* checked; "" for the null reverse-path */
+	GPtrArray *recipients; /* char *, checked, without duplicates */
+	gboolean smtputf8;     /* an address or a header field is UTF-8 */
+	gboolean eight_bit;    /* the data holds bytes >= 0x80 */
+	gboolean bcc_removed;  /* a Bcc field was dropped from the data */
+	guint64 size;          /* octets of the DATA as sent (CRLF, dot
+				  stuffing, final "." CRLF) */
+	GMimeStream *data;     /* the message as read, Bcc removed */
+} MpEnvelope;
+
+/* Builds the envelope of the message read from @in: the sender is @from,
+ * else the Sender header, else the first From address; the recipients are
+ * @recipients (NULL or empty: To, Cc and Bcc of the message, plus the
+ * recipients when @add_header_recipients).  Bcc and Resent-Bcc fields are
+ * removed from the data.
+ * Errors: MP_ERROR_DATA for empty input, a multipart missing its closing
+ * delimiter, a NUL byte or a bad header address; MP_ERROR_USAGE for a bad
+ * @from or recipient, or when there is no sender or no recipient;
+ * MP_ERROR_IO on a read error.  Free with mp_envelope_free(). */
+MpEnvelope *mp_envelope_new (MpInput *in, const char *from,
+			     const char *const *recipients,
+			     gboolean add_header_recipients, GError **error);
+
+void mp_envelope_free (MpEnvelope *env);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MpEnvelope, mp_envelope_free)
+
+/* Writes the DATA bytes of @env (canonical CRLF, dot-stuffed, ending in
+ * CRLF "." CRLF) by calling @write with chunks of at most 64 KiB.
+ * Errors: MP_ERROR_IO reading the message, or what @write sets. */
+typedef gboolean (*MpEnvelopeWriteFunc) (const void *data, gsize len,
+					 gpointer user_data, GError **error);
+gboolean mp_envelope_write_data (MpEnvelope *env, MpEnvelopeWriteFunc write,
+				 gpointer user_data, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,172 @@
+/* mp-data: the DATA canonicaliser, fed whole and one byte at a time. */
+#include "mp-data.h"
+#include "mp-envelope.h"
+
+#include <string.h>
+
+typedef struct {
+	const char *name;
+	const char *in;
+	gsize in_len; /* 0: strlen */
+	const char *out;
+} Case;
+
+static const Case cases[] = {
+	{ "lf_becomes_crlf", "a\nb\n", 0, "a\r\nb\r\n.\r\n" },
+	{ "crlf_kept", "a\r\nb\r\n", 0, "a\r\nb\r\n.\r\n" },
+	{ "bare_cr_becomes_crlf", "a\rb\r", 0, "a\r\nb\r\n.\r\n" },
+	{ "cr_cr_lf_is_two_lines", "a\r\r\nb", 0, "a\r\n\r\nb\r\n.\r\n" },
+	{ "final_crlf_added", "abc", 0, "abc\r\n.\r\n" },
+	{ "leading_dot_stuffed", ".a\n", 0, "..a\r\n.\r\n" },
+	{ "lone_dot_stuffed", "x\n.\ny\n", 0, "x\r\n..\r\ny\r\n.\r\n" },
+	{ "dot_after_blank_line", "\n.\n", 0, "\r\n..\r\n.\r\n" },
+	{ "dot_mid_line_untouched", "a.b\n", 0, "a.b\r\n.\r\n" },
+	{ "smuggle_lf_dot_lf", "A\n.\nB", 0, "A\r\n..\r\nB\r\n.\r\n" },
+	{ "smuggle_lf_dot_cr", "A\n.\rB", 0, "A\r\n..\r\nB\r\n.\r\n" },
+	{ "smuggle_cr_dot_lf", "A\r.\nB", 0, "A\r\n..\r\nB\r\n.\r\n" },
+	{ "smuggle_cr_dot_cr", "A\r.\rB", 0, "A\r\n..\r\nB\r\n.\r\n" },
+	{ "smuggle_lf_dot_crlf", "A\n.\r\nB", 0, "A\r\n..\r\nB\r\n.\r\n" },
+	{ "smuggle_cr_dot_crlf", "A\r.\r\nB", 0, "A\r\n..\r\nB\r\n.\r\n" },
+	{ "smuggle_crlf_dot_crcrlf", "A\r\n.\r\r\nB", 0,
+	  "A\r\n..\r\n\r\nB\r\n.\r\n" },
+	{ "smuggle_crcrlf_dot_crcrlf", "A\r\r\n.\r\r\nB", 0,
+	  "A\r\n\r\n..\r\n\r\nB\r\n.\r\n" },
+	{ "empty_is_just_the_end", "", 0, ".\r\n" },
+	{ "eight_bit_passes", "\303\274\n", 0, "\303\274\r\n.\r\n" },
+};
+
+static GByteArray *
+encode (const Case *c, gsize step, MpDataEncoder *enc)
+{
+	GByteArray *out = g_byte_array_new ();
+	gsize len = c->in_len ? c->in_len : strlen (c->in);
+
+	mp_data_encoder_init (enc);
+	for (gsize i = 0; i < len; i += step)
+		mp_data_encode (enc, c->in + i, MIN (step, len - i), out);
+	mp_data_finish (enc, out);
+	return out;
+}
+
+static void
+test_case (gconstpointer data)
+{
+	const Case *c = data;
+	/* whole, one byte at a time, and in pairs: a CRLF split across
+	 * reads must stay one line break */
+	const gsize steps[] = { G_MAXSIZE / 2, 1, 2, 3 };
+
+	for (guint s = 0; s < G_N_ELEMENTS (steps); s++) {
+		MpDataEncoder enc;
+		g_autoptr (GByteArray) out = encode (c, steps[s], &enc);
+
+		g_assert_cmpmem (out->data, out->len, c->out, strlen (c->out));
+		g_assert_cmpuint (enc.out_bytes, ==, out->len);
+	}
+}
+
+static void
+test_flags (void)
+{
+	static const struct {
+		Case c;
+		gboolean nul;
+		gboolean eight_bit;
+	} flags[] = {
+		{ { "nul", "a\0b", 3, NULL }, TRUE, FALSE },
+		{ { "8bit", "a\200", 0, NULL }, FALSE, TRUE },
+		{ { "7bit", "a\tb~", 0, NULL }, FALSE, FALSE },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS (flags); i++) {
+		MpDataEncoder enc;
+		g_autoptr (GByteArray) out = encode (&flags[i].c, 1, &enc);
+
+		g_assert_cmpuint (out->len, >, 0);
+		g_assert_cmpint (enc.nul, ==, flags[i].nul);
+		g_assert_cmpint (enc.eight_bit, ==, flags[i].eight_bit);
+	}
+}
+
+typedef struct {
+	const char *in;
+	gboolean ok;
+	const char *out;
+	gboolean utf8;
+} AddrCase;
+
+static const AddrCase addr_cases[] = {
+	{ "bob@example.com", TRUE, "bob@example.com", FALSE },
+	{ "bob@b\303\274cher.example", TRUE, "bob@xn--bcher-kva.example",
+	  FALSE },
+	{ "j\303\266rg@example.org", TRUE, "j\303\266rg@example.org", TRUE },
+	{ "bob@[192.0.2.1]", TRUE, "bob@[192.0.2.1]", FALSE },
+	{ "bob@example.com\r\nRSET", FALSE, NULL, FALSE },
+	{ "bob@example.com\n", FALSE, NULL, FALSE },
+	{ "bob@exa\tmple.com", FALSE, NULL, FALSE },
+	{ "bob@example.com\177", FALSE, NULL, FALSE },
+	{ "-oQ/tmp/@example.com", FALSE, NULL, FALSE },
+	{ "bob@example.com> NOTIFY=NEVER", FALSE, NULL, FALSE },
+	{ "bob@example.com SIZE=1", FALSE, NULL, FALSE },
+	{ "<bob@example.com>", FALSE, NULL, FALSE },
+	{ "bob", FALSE, NULL, FALSE },
+	{ "@example.com", FALSE, NULL, FALSE },
+	{ "bob@", FALSE, NULL, FALSE },
+	{ "bob@-example.com", FALSE, NULL, FALSE },
+	{ "bob@exa..mple.com", FALSE, NULL, FALSE },
+	{ "bob@exa_mple.com", FALSE, NULL, FALSE },
+	{ "\377@example.com", FALSE, NULL, FALSE },
+	{ "", FALSE, NULL, FALSE },
+};
+
+static void
+test_addresses (void)
+{
+	for (guint i = 0; i < G_N_ELEMENTS (addr_cases); i++) {
+		const AddrCase *c = &addr_cases[i];
+		g_autofree char *out = NULL;
+		g_autoptr (GError) error = NULL;
+		gboolean utf8 = FALSE;
+		gboolean ok = mp_envelope_check_address (
+			"recipient", c->in, FALSE, MP_ERROR_USAGE, &out, &utf8,
+			&error);
+
+		g_test_message ("address %u", i);
+		g_assert_cmpint (ok, ==, c->ok);
+		if (ok) {
+			g_assert_no_error (error);
+			g_assert_cmpstr (out, ==, c->out);
+			g_assert_cmpint (utf8, ==, c->utf8);
+		} else {
+			g_assert_error (error, MP_ERROR, MP_ERROR_USAGE);
+			g_assert_null (out);
+		}
+	}
+}
+
+static void
+test_null_sender (void)
+{
+	g_autofree char *out = NULL;
+
+	g_assert_true (mp_envelope_check_address ("--from", "", TRUE,
+						  MP_ERROR_USAGE, &out, NULL,
+						  NULL));
+	g_assert_cmpstr (out, ==, "");
+}
+
+int
+main (int argc, char **argv)
+{
+	g_test_init (&argc, &argv, NULL);
+	for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+		g_autofree char *path =
+			g_strdup_printf ("/data/%s", cases[i].name);
+
+		g_test_add_data_func (path, &cases[i], test_case);
+	}
+	g_test_add_func ("/data/nul_and_8bit_flags", test_flags);
+	g_test_add_func ("/envelope/addresses_checked", test_addresses);
+	g_test_add_func ("/envelope/null_sender", test_null_sender);
+	return g_test_run ();
+}
