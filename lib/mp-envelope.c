@@ -427,6 +427,19 @@ mp_envelope_new (MpInput *in, const char *from,
 	block = read_header_block (stream, &end, error);
 	if (block == NULL)
 		return NULL;
+	/* A CR without LF ends a line for the canonicaliser but not for
+	 * strip_bcc(): "Subject: x\rBcc: y" would show the Bcc field to
+	 * every recipient (found by tests/cli/hostile.t).  Refuse it. */
+	for (gsize i = 0; i < block->len; i++) {
+		if (block->data[i] == '\r' &&
+		    (i + 1 == block->len || block->data[i + 1] != '\n')) {
+			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+				     "%s: header: CR without LF (ambiguous "
+				     "line ending)",
+				     mp_input_get_name (in));
+			return NULL;
+		}
+	}
 	headers = strip_bcc (block, &env->bcc_removed, &header_8bit);
 	/* RFC 6531 3.3: UTF-8 header fields need SMTPUTF8 */
 	env->smtputf8 = utf8 || header_8bit;

@@ -311,5 +311,19 @@ if [ -x "$BUILDDIR/tools/mime-inline" ] && [ -x "$BUILDDIR/tools/mime-attach" ];
         "$T/reuse-hidden.eml"
 fi
 
+# A field hidden behind a bare CR: one line for our header readers, two
+# once smtp-send canonicalises line endings, so the Bcc would have been
+# sent to every recipient (found by the cr-only case above).
+printf '%s\n' 'From: a@example.org' 'To: b@example.org' \
+    $'Subject: x\rBcc: secret@example.org' '' 'body' >"$T/bcc-cr.eml"
+if [ -x "$BUILDDIR/tools/smtp-send" ]; then
+    refused "smtp-send: a Bcc hidden behind a bare CR is refused, not sent" \
+        65 "CR without LF" smtp-send --dry-run b@example.org <"$T/bcc-cr.eml"
+fi
+if [ -x "$BUILDDIR/tools/mime-header" ]; then
+    refused "mime-header: a Bcc hidden behind a bare CR is refused" \
+        65 "CR without LF" mime-header --delete Bcc <"$T/bcc-cr.eml"
+fi
+
 plan "$_n"
 done_testing
