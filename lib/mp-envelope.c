@@ -248,14 +248,29 @@ strip_bcc (const GByteArray *block, gboolean *removed, gboolean *eight_bit)
 	return out;
 }
 
+/* A bare local name ("root", "ann": what cron and scripts give a local
+ * sendmail) has no '@' and only the characters of a dot-atom. */
+static gboolean
+is_local_name (const char *value)
+{
+	if (value == NULL || *value == '\0' || *value == '-' || *value == '.')
+		return FALSE;
+	for (const char *p = value; *p != '\0'; p++)
+		if (!g_ascii_isalnum (*p) && strchr ("!#$%&'*+-/=?^_`{|}~.", *p) == NULL)
+			return FALSE;
+	return TRUE;
+}
+
 static gboolean
 add_address (GPtrArray *list, GHashTable *seen, const char *what,
-	     const char *value, MpErrorCode code, gboolean *utf8,
-	     GError **error)
+	     const char *value, MpErrorCode code, const char *local_to,
+	     gboolean *utf8, GError **error)
 {
 	char *addr;
 	gboolean u = FALSE;
 
+	if (local_to != NULL && is_local_name (value))
+		value = local_to;
 	if (!mp_envelope_check_address (what, value, FALSE, code, &addr, &u,
 					error))
 		return FALSE;
@@ -272,7 +287,8 @@ add_address (GPtrArray *list, GHashTable *seen, const char *what,
 /* Appends the mailboxes of @list (group members too). */
 static gboolean
 add_list (GPtrArray *out, GHashTable *seen, const char *what,
-	  InternetAddressList *list, gboolean *utf8, GError **error)
+	  InternetAddressList *list, const char *local_to, gboolean *utf8,
+	  GError **error)
 {
 	int n = list ? internet_address_list_length (list) : 0;
 
@@ -284,14 +300,15 @@ add_list (GPtrArray *out, GHashTable *seen, const char *what,
 				internet_address_group_get_members (
 					INTERNET_ADDRESS_GROUP (ia));
 
-			if (!add_list (out, seen, what, members, utf8, error))
+			if (!add_list (out, seen, what, members, local_to,
+				       utf8, error))
 				return FALSE;
 		} else if (INTERNET_ADDRESS_IS_MAILBOX (ia)) {
 			const char *addr = internet_address_mailbox_get_addr (
 				INTERNET_ADDRESS_MAILBOX (ia));
 
 			if (!add_address (out, seen, what, addr, MP_ERROR_DATA,
-					  utf8, error))
+					  local_to, utf8, error))
 				return FALSE;
 		}
 	}
@@ -357,6 +374,16 @@ mp_envelope_new (MpInput *in, const char *from,
 		 const char *const *recipients, gboolean add_header_recipients,
 		 GError **error)
 {
+	return mp_envelope_new_full (in, from, recipients,
+				     add_header_recipients, NULL, error);
+}
+
+MpEnvelope *
+mp_envelope_new_full (MpInput *in, const char *from,
+		      const char *const *recipients,
+		      gboolean add_header_recipients, const char *local_to,
+		      GError **error)
+{
 	g_autoptr (MpEnvelope) env = g_new0 (MpEnvelope, 1);
 	g_autoptr (GMimeMessage) msg = NULL;
 	g_autoptr (GByteArray) block = NULL;
@@ -406,15 +433,19 @@ mp_envelope_new (MpInput *in, const char *from,
 	seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 	for (guint i = 0; have_args && recipients[i] != NULL; i++)
 		if (!add_address (env->recipients, seen, "recipient",
-				  recipients[i], MP_ERROR_USAGE, &utf8, error))
+				  recipients[i], MP_ERROR_USAGE, local_to,
+				  &utf8, error))
 			return NULL;
 	if (!have_args || add_header_recipients) {
 		if (!add_list (env->recipients, seen, "To header",
-			       g_mime_message_get_to (msg), &utf8, error) ||
+			       g_mime_message_get_to (msg), local_to, &utf8,
+			       error) ||
 		    !add_list (env->recipients, seen, "Cc header",
-			       g_mime_message_get_cc (msg), &utf8, error) ||
+			       g_mime_message_get_cc (msg), local_to, &utf8,
+			       error) ||
 		    !add_list (env->recipients, seen, "Bcc header",
-			       g_mime_message_get_bcc (msg), &utf8, error))
+			       g_mime_message_get_bcc (msg), local_to, &utf8,
+			       error))
 			return NULL;
 	}
 	if (env->recipients->len == 0) {
@@ -451,7 +482,11 @@ mp_envelope_new (MpInput *in, const char *from,
 			(const char *) headers->data, headers->len));
 	g_object_unref (part);
 	if (end < size) {
-		part = g_mime_stream_substream (stream, end, size);
+		/* substream bounds are absolute: the input may start
+		 * inside its file (stdin already partly read) */
+		part = g_mime_stream_substream (stream,
+						stream->bound_start + end,
+						stream->bound_start + size);
 		g_mime_stream_cat_add_source (GMIME_STREAM_CAT (cat), part);
 		g_object_unref (part);
 	}

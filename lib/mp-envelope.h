@@ -48,6 +48,15 @@ MpEnvelope *mp_envelope_new (MpInput *in, const char *from,
 			     const char *const *recipients,
 			     gboolean add_header_recipients, GError **error);
 
+/* Like mp_envelope_new(), and a recipient that is a bare local name
+ * ("root", "ann": no '@', what cron gives a local sendmail), from the
+ * arguments or the headers, is sent to @local_to instead (NULL: such a
+ * name is refused as mp_envelope_new() does). */
+MpEnvelope *mp_envelope_new_full (MpInput *in, const char *from,
+				  const char *const *recipients,
+				  gboolean add_header_recipients,
+				  const char *local_to, GError **error);
+
 void mp_envelope_free (MpEnvelope *env);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MpEnvelope, mp_envelope_free)
 

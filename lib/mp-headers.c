@@ -26,7 +26,7 @@ struct _MpHeaders {
 	gsize search;       /* scanner: where to look for its '\n' */
 	gsize block_end;    /* end of the last entry */
 	const char *eol;
-	gboolean eol_known;
+	gboolean eol_known; /* taken from a field line */
 	gboolean complete;
 	gboolean unterminated; /* input ended in the block without a newline */
 	gboolean separator;    /* an empty line ends the block */
@@ -134,12 +134,14 @@ classify_line (MpHeaders *h, gsize ls, gsize le, gboolean terminated)
 		content--;
 		if (content > 0 && p[content - 1] == '\r')
 			content--;
-		if (!h->eol_known) {
-			h->eol = content + 2 == len ? "\r\n" : "\n";
-			h->eol_known = TRUE;
-		}
 	}
 	namelen = field_name_length (p, content, &colon);
+	/* new fields end like the first field (an mbox line before it may
+	 * end otherwise), else like the first line */
+	if (terminated && !h->eol_known && (namelen > 0 || h->n_lines == 0)) {
+		h->eol = content + 2 == len ? "\r\n" : "\n";
+		h->eol_known = namelen > 0;
+	}
 	if (h->n_lines++ == 0 && namelen < 0 && starts_with (p, len, "From ")) {
 		add_entry (h, ls, le); /* mbox envelope line */
 	} else if (content == 0 && terminated) {
@@ -571,9 +573,6 @@ typedef struct {
 	GByteArray *bytes;
 } PendingWord;
 
-/* Parses an encoded word at @p (RFC 2047 2: "=?" charset "?" B|Q "?"
- * text "?="); like Python's email, the text runs to the first "?=" and
- * may hold blanks but no '?'.  Returns its end, or NULL. */
 /* Where the last search for "?=" started and what it found: each later
  * search from a point before that find gives the same answer, so a value
  * full of "=?" that never end is still read in linear time. */
@@ -597,6 +596,9 @@ find_word_end (const char *text, const char *end, EndCache *c)
 	return c->found;
 }
 
+/* Parses an encoded word at @p (RFC 2047 2: "=?" charset "?" B|Q "?"
+ * text "?="); like Python's email, the text runs to the first "?=" and
+ * may hold blanks but no '?'.  Returns its end, or NULL. */
 static const char *
 parse_encoded_word (const char *p, const char *end, EndCache *cache,
 		    PendingWord *w)
@@ -1004,8 +1006,14 @@ group_new (char *display)
 static void
 add_mbox (GPtrArray *groups, Group *group, char *display, char *addr)
 {
-	Mbox *m = g_new0 (Mbox, 1);
+	Mbox *m;
 
+	if (*addr == '\0') { /* e.g. an empty quoted string (fuzzing) */
+		g_free (display);
+		g_free (addr);
+		return;
+	}
+	m = g_new0 (Mbox, 1);
 	m->display = display;
 	m->addr = addr;
 	if (group == NULL) {

@@ -48,8 +48,8 @@ gboolean mp_headers_is_complete (MpHeaders *h);
 void mp_headers_free (MpHeaders *h);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MpHeaders, mp_headers_free)
 
-/* The line ending new fields are written with: that of the first line
- * of the block, "\n" when it has none. */
+/* The line ending new fields are written with: that of the first field
+ * of the block, else of its first line, else "\n". */
 const char *mp_headers_get_eol (MpHeaders *h);
 
 /* The number of entries in the block: fields, and lines that are not

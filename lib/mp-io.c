@@ -282,6 +282,21 @@ parser_warning (gint64 offset, GMimeParserWarning errcode, const char *item,
 		st->truncated = TRUE;
 }
 
+static gboolean
+has_multipart (GMimeObject *object)
+{
+	if (GMIME_IS_MESSAGE (object))
+		object = g_mime_message_get_mime_part (GMIME_MESSAGE (object));
+	if (object == NULL)
+		return FALSE;
+	if (GMIME_IS_MULTIPART (object))
+		return TRUE;
+	if (GMIME_IS_MESSAGE_PART (object))
+		return has_multipart (GMIME_OBJECT (g_mime_message_part_get_message (
+			GMIME_MESSAGE_PART (object))));
+	return FALSE;
+}
+
 GMimeMessage *
 mp_input_parse_message (MpInput *in, GMimeParser **parser_out, GError **error)
 {
@@ -309,7 +324,10 @@ mp_input_parse_message (MpInput *in, GMimeParser **parser_out, GError **error)
 			     "%s: not a mail message", in->name);
 		return NULL;
 	}
-	if (st.truncated) {
+	/* GMime also says "truncated" of a message that ends inside its
+	 * header block; only a multipart missing its closing delimiter is
+	 * the sign of a failed stage we refuse */
+	if (st.truncated && has_multipart (GMIME_OBJECT (message))) {
 		g_object_unref (message);
 		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
 			     "%s: message is truncated (a multipart lacks "

@@ -384,6 +384,25 @@ encoding_name (GMimeContentEncoding e)
 	return s ? s : "7bit";
 }
 
+/* A message saved from an mbox starts with a "From " line that is not a
+ * header field: the forwarded message starts after it. */
+static GMimeStream *
+message_content (GMimeStream *stream)
+{
+	char head[1024];
+	ssize_t n;
+	const char *nl;
+
+	g_mime_stream_reset (stream);
+	n = stream_read (stream, head, sizeof head);
+	g_mime_stream_reset (stream);
+	if (n < 5 || memcmp (head, "From ", 5) != 0 ||
+	    (nl = memchr (head, '\n', (gsize) n)) == NULL)
+		return g_object_ref (stream);
+	return g_mime_stream_substream (
+		stream, stream->bound_start + (nl + 1 - head), stream->bound_end);
+}
+
 static char *
 display_name (MpInput *in)
 {
@@ -540,7 +559,8 @@ mp_part_leaf_new_file (MpInput *in, const MpPartFileOptions *opts,
 		leaf->headers = g_string_free (g_steal_pointer (&h), FALSE);
 	}
 	leaf->mime_type = g_steal_pointer (&mime);
-	leaf->content = g_object_ref (stream);
+	leaf->content = leaf->message ? message_content (stream) :
+					g_object_ref (stream);
 	leaf->input = g_steal_pointer (&input);
 	return g_steal_pointer (&leaf);
 }
@@ -590,6 +610,12 @@ const char *
 mp_part_leaf_get_content_id (MpLeaf *leaf)
 {
 	return leaf->content_id;
+}
+
+GMimeContentEncoding
+mp_part_leaf_get_encoding (MpLeaf *leaf)
+{
+	return leaf->encoding;
 }
 
 static char *

@@ -95,6 +95,9 @@ const char *mp_part_leaf_get_mime_type (MpLeaf *leaf);
 /* The Content-ID without angle brackets, or NULL (borrowed). */
 const char *mp_part_leaf_get_content_id (MpLeaf *leaf);
 
+/* The Content-Transfer-Encoding the leaf is written with. */
+GMimeContentEncoding mp_part_leaf_get_encoding (MpLeaf *leaf);
+
 /* Writes the leaf (header fields, blank line, encoded content) to @out,
  * with CRLF line endings when @crlf, else LF.  A forwarded message keeps
  * its bytes but for line endings.  Errors: MP_ERROR_IO. */

@@ -1148,6 +1148,10 @@ mp_smtp_connect (MpSmtp *smtp, GError **error)
 		return FALSE;
 	}
 	smtp->client = g_socket_client_new ();
+	/* a submission goes straight to the server named: GIO's proxy
+	 * resolver (http_proxy, GSettings) costs ~12 ms a message and would
+	 * send mail through a web proxy nobody asked for */
+	g_socket_client_set_enable_proxy (smtp->client, FALSE);
 	g_socket_client_set_timeout (smtp->client, timeout_of (smtp));
 	smtp->conn = connect_with_timeout (smtp, &err);
 	if (smtp->conn == NULL) {
@@ -1704,6 +1708,12 @@ out:
 	if (!ok && smtp->need_rset)
 		rset (smtp);
 	return ok;
+}
+
+gboolean
+mp_smtp_is_usable (MpSmtp *smtp)
+{
+	return smtp->usable;
 }
 
 void

@@ -125,6 +125,10 @@ gboolean mp_smtp_send (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
  * valid until the next send or mp_smtp_free()). */
 GPtrArray *mp_smtp_get_recipients (MpSmtp *smtp);
 
+/* TRUE while the connection can carry another message (connected, no
+ * 421, no broken stream). */
+gboolean mp_smtp_is_usable (MpSmtp *smtp);
+
 /* Says QUIT (when the connection is still usable) and closes it. */
 void mp_smtp_quit (MpSmtp *smtp);
 

@@ -170,6 +170,7 @@ struct _Node {
 	char *boundary; /* multipart boundary, NULL if none */
 	char *cid;      /* Content-ID without <> */
 	gboolean attachment;
+	gboolean eight_bit; /* Content-Transfer-Encoding: 8bit or binary */
 	GPtrArray *children; /* Node * (not owned) */
 
 	/* NODE_ORIG */
@@ -278,6 +279,12 @@ node_take_field (Node *n, const char *name, gsize name_len,
 		n->attachment =
 			cd && g_mime_content_disposition_is_attachment (cd);
 		g_clear_object (&cd);
+	} else if (name_len == 25 &&
+		   g_ascii_strncasecmp (name, "Content-Transfer-Encoding", 25) ==
+			   0) {
+		g_autofree char *v = g_strstrip (g_ascii_strdown (value, -1));
+
+		n->eight_bit = strcmp (v, "8bit") == 0 || strcmp (v, "binary") == 0;
 	} else if (name_len == 10 &&
 		   g_ascii_strncasecmp (name, "Content-ID", 10) == 0 &&
 		   n->cid == NULL) {
@@ -307,6 +314,23 @@ is_field_line (const Line *l, gsize *name_len)
 	return FALSE;
 }
 
+/* Fields of one kind that follow each other are kept as one range: a
+ * header of a million fields costs no memory. */
+static void
+add_field (GArray *fields, const Field *f)
+{
+	Field *last = fields->len ?
+			      &g_array_index (fields, Field, fields->len - 1) :
+			      NULL;
+
+	if (last && last->end == f->start && last->content == f->content) {
+		last->end = f->end;
+		last->mime_version = last->mime_version || f->mime_version;
+		return;
+	}
+	g_array_append_val (fields, *f);
+}
+
 static void
 finish_field (Node *n, GArray *fields, GString *field, gsize name_len,
 	      gint64 start, gint64 end)
@@ -324,7 +348,7 @@ finish_field (Node *n, GArray *fields, GString *field, gsize name_len,
 		f.mime_version =
 			name_len == 12 &&
 			g_ascii_strncasecmp (field->str, "MIME-Version", 12) == 0;
-		g_array_append_val (fields, f);
+		add_field (fields, &f);
 	}
 	g_string_truncate (field, 0);
 }
@@ -366,7 +390,7 @@ parse_headers (MpTree *t, Node *n, const char *default_type, GArray *fields,
 				    FALSE, FALSE };
 
 			if (fields)
-				g_array_append_val (fields, f);
+				add_field (fields, &f);
 			first = FALSE;
 			continue;
 		}
@@ -582,7 +606,11 @@ mp_tree_new (MpInput *in, const char *seed, GError **error)
 			mp_random_feed (t->random, h, (gsize) hlen);
 	}
 
-	if (type_is (t->top, "multipart/mixed")) {
+	/* a boundary holding white space was mostly folded by its writer;
+	 * readers disagree on it (Python's compat32 keeps the fold), so the
+	 * message is wrapped whole instead of opened */
+	if (type_is (t->top, "multipart/mixed") &&
+	    strpbrk (t->top->boundary ? t->top->boundary : " ", " \t") == NULL) {
 		if (scan_children (t, t->top, &local))
 			t->mixed = t->top;
 		else if (local) {
@@ -684,26 +712,26 @@ is_body_like (Node *n)
 		type_is (n, "multipart/related"));
 }
 
+/* Finds the parts of a body container; *@ok is FALSE when it cannot be
+ * parsed (then the body is kept whole, as a foreign one). */
 static gboolean
-scan_or_fail (MpTree *t, Node *n, GError **error)
+scan_body (MpTree *t, Node *n, gboolean *ok, GError **error)
 {
 	g_autoptr (GError) local = NULL;
 
-	if (scan_children (t, n, &local) && n->children->len > 0)
-		return TRUE;
-	if (local)
+	*ok = scan_children (t, n, &local) && n->children->len > 0;
+	if (local) {
 		g_propagate_error (error, g_steal_pointer (&local));
-	else
-		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-			     "%s: the body's %s cannot be parsed",
-			     mp_input_get_name (t->in), n->type);
-	return FALSE;
+		return FALSE;
+	}
+	return TRUE;
 }
 
 /* Splits the body into its alternatives and its inline parts. */
 static gboolean
 body_begin (MpTree *t, GError **error)
 {
+	gboolean ok;
 	Node *root;
 	guint i;
 
@@ -724,16 +752,20 @@ body_begin (MpTree *t, GError **error)
 	if (root == NULL)
 		return TRUE;
 	if (type_is (root, "multipart/related")) {
-		if (!scan_or_fail (t, root, error))
+		if (!scan_body (t, root, &ok, error))
 			return FALSE;
+		if (!ok)
+			goto foreign;
 		t->rel_node = root;
 		for (i = 1; i < root->children->len; i++)
 			g_ptr_array_add (t->res, root->children->pdata[i]);
 		root = root->children->pdata[0];
 	}
 	if (type_is (root, "multipart/alternative")) {
-		if (!scan_or_fail (t, root, error))
+		if (!scan_body (t, root, &ok, error))
 			return FALSE;
+		if (!ok)
+			goto foreign;
 		t->alt_node = root;
 		for (i = 0; i < root->children->len; i++) {
 			Node *c = root->children->pdata[i];
@@ -755,6 +787,15 @@ body_begin (MpTree *t, GError **error)
 	} else {
 		g_ptr_array_add (t->alt, root);
 	}
+	return TRUE;
+
+foreign:
+	/* a body whose parts cannot be found is kept whole, after the new
+	 * one, like another client's signed body */
+	t->body = NULL;
+	t->rel_node = t->alt_node = NULL;
+	g_ptr_array_set_size (t->alt, 0);
+	g_ptr_array_set_size (t->res, 0);
 	return TRUE;
 }
 
@@ -924,15 +965,6 @@ check_links (MpTree *t, GError **error)
 		if (r->cid)
 			g_ptr_array_add (cids, r->cid);
 	}
-	/* RFC 2392: a cid: link no part answers shows a broken image */
-	for (i = 0; i < links->len; i++) {
-		if (!str_in (cids, links->pdata[i])) {
-			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-				     "cid:%s: no part has this Content-ID",
-				     (char *) links->pdata[i]);
-			return FALSE;
-		}
-	}
 	for (i = 0; i < t->new_res->len; i++) {
 		Node *r = t->new_res->pdata[i];
 
@@ -940,6 +972,15 @@ check_links (MpTree *t, GError **error)
 			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
 				     "cid:%s: the HTML has no such link",
 				     r->cid);
+			return FALSE;
+		}
+	}
+	/* RFC 2392: a cid: link no part answers shows a broken image */
+	for (i = 0; i < links->len; i++) {
+		if (!str_in (cids, links->pdata[i])) {
+			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+				     "cid:%s: no part has this Content-ID",
+				     (char *) links->pdata[i]);
 			return FALSE;
 		}
 	}
@@ -984,7 +1025,9 @@ body_build (MpTree *t)
 	g_ptr_array_add (kids, root);
 	for (i = 0; i < t->res->len; i++)
 		g_ptr_array_add (kids, t->res->pdata[i]);
-	if (t->rel_node) {
+	/* RFC 2387 3.1, 3.2: the related's type= (and start=) name its
+	 * root; when the root is another part, so is the container */
+	if (t->rel_node && t->rel_node->children->pdata[0] == root) {
 		set_children (t->rel_node, kids);
 		return t->rel_node;
 	}
@@ -1111,6 +1154,24 @@ emit_fields (Writer *w, gboolean content, GError **error)
 
 static gboolean emit_entity (Writer *w, Node *n, GError **error);
 
+/* TRUE when an original part must be written piece by piece: its list of
+ * parts, or a part inside it, changed. */
+static gboolean
+node_dirty (Node *n)
+{
+	guint i;
+
+	if (n->kind != NODE_ORIG || n->changed)
+		return TRUE;
+	for (i = 0; n->children && i < n->children->len; i++) {
+		Node *c = n->children->pdata[i];
+
+		if (c->parent != n || node_dirty (c))
+			return TRUE;
+	}
+	return FALSE;
+}
+
 static gboolean
 emit_delimiter (Writer *w, const char *boundary, gboolean eol_before,
 		GError **error)
@@ -1162,15 +1223,46 @@ emit_orig_multi (Writer *w, Node *n, gboolean as_top, GError **error)
 	return emit_raw (w, n->close_lead, n->end, error);
 }
 
+/* RFC 2045 6.4: a multipart holding 8bit data is labelled 8bit */
+static gboolean
+holds_8bit (Node *n)
+{
+	guint i;
+
+	if (n->kind == NODE_LEAF) {
+		GMimeContentEncoding e = mp_part_leaf_get_encoding (n->leaf);
+
+		return e == GMIME_CONTENT_ENCODING_8BIT ||
+		       e == GMIME_CONTENT_ENCODING_BINARY;
+	}
+	if (n->eight_bit)
+		return TRUE;
+	for (i = 0; n->children && i < n->children->len; i++)
+		if (holds_8bit (n->children->pdata[i]))
+			return TRUE;
+	return FALSE;
+}
+
 static gboolean
 emit_multi (Writer *w, Node *n, GError **error)
 {
-	g_autofree char *head = g_strdup_printf (
-		"Content-Type: %s; boundary=\"%s\"\n\n", n->type, n->boundary);
+	g_autoptr (GString) head = g_string_new ("Content-Type: ");
+	Node *root = n->children->len ? n->children->pdata[0] : NULL;
 	g_autofree char *close = g_strdup_printf ("\n--%s--", n->boundary);
 	guint i;
 
-	if (!emit_new (w, head, error))
+	g_string_append (head, n->type);
+	/* RFC 2387 3.1: type= is the root's media type */
+	if (type_is (n, "multipart/related") && root && root->type)
+		g_string_append_printf (head, "; type=\"%s\"", root->type);
+	g_string_append_printf (head, ";%sboundary=\"%s\"\n\n",
+				head->len + strlen (n->boundary) + 13 > 78 ?
+					"\n " : " ",
+				n->boundary);
+	if (holds_8bit (n))
+		g_string_insert (head, head->len - 1,
+				 "Content-Transfer-Encoding: 8bit\n");
+	if (!emit_new (w, head->str, error))
 		return FALSE;
 	for (i = 0; i < n->children->len; i++) {
 		if (!emit_delimiter (w, n->boundary, i > 0, error) ||
@@ -1190,7 +1282,7 @@ emit_entity (Writer *w, Node *n, GError **error)
 	case NODE_MULTI:
 		return emit_multi (w, n, error);
 	case NODE_ORIG:
-		if (n->changed)
+		if (node_dirty (n))
 			return emit_orig_multi (w, n, FALSE, error);
 		if (n->top)
 			return emit_fields (w, TRUE, error) &&
@@ -1219,7 +1311,7 @@ mp_tree_write (MpTree *t, MpOutput *out, GError **error)
 			     mp_input_get_name (t->in));
 		return FALSE;
 	}
-	if (root == t->top && !t->top->changed)
+	if (root == t->top && !node_dirty (t->top))
 		return emit_raw (&w, t->base, t->base + t->size, error);
 	if (root == t->top)
 		return emit_orig_multi (&w, t->top, TRUE, error);

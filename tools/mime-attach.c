@@ -210,7 +210,7 @@ main (int argc, char **argv)
 
 	mp_cli_init ("mime-attach");
 	items = g_ptr_array_new_with_free_func ((GDestroyNotify) item_free);
-	if (!mp_cli_parse (entries, "FILE...",
+	if (!mp_cli_parse (entries, NULL,
 			   "Add files as attachments to the message on stdin.\n"
 			   "Per-file options apply to the FILE that follows "
 			   "them.",

@@ -1,9 +1,12 @@
-/* smtp-send: submit the message on stdin over SMTP, TLS verified. */
+/* smtp-send: submit messages over SMTP, TLS verified: the one on stdin,
+ * message files in one connection, or the outbox; also as sendmail. */
+#include "mp-account.h"
 #include "mp-cli.h"
-#include "mp-envelope.h"
 #include "mp-error.h"
 #include "mp-io.h"
+#include "mp-sendmail.h"
 #include "mp-smtp.h"
+#include "mp-submit.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -29,8 +32,22 @@ static char *opt_ret;
 static char *opt_envid;
 static gboolean opt_verbose;
 static gboolean opt_dry_run;
+static char *opt_account;
+static char *opt_outbox;
+static gboolean opt_flush;
+static int opt_jobs = 1;
+static MpCliCommon common; /* static: its strings stay reachable */
 
 static const GOptionEntry entries[] = {
+	{ "account", 'a', 0, G_OPTION_ARG_STRING, &opt_account,
+	  "Use [account NAME] of the configuration file", "NAME" },
+	{ "outbox", 0, 0, G_OPTION_ARG_FILENAME, &opt_outbox,
+	  "Keep a message that meets a temporary failure in this maildir",
+	  "DIR" },
+	{ "flush", 'q', 0, G_OPTION_ARG_NONE, &opt_flush,
+	  "Send what the outbox holds, oldest first", NULL },
+	{ "jobs", 'j', 0, G_OPTION_ARG_INT, &opt_jobs,
+	  "Send message files over N connections (default 1)", "N" },
 	{ "server", 's', 0, G_OPTION_ARG_STRING, &opt_server,
 	  "Submit to this server", "[smtp://|smtps://]HOST[:PORT]" },
 	{ "tls", 0, 0, G_OPTION_ARG_STRING, &opt_tls,
@@ -51,8 +68,8 @@ static const GOptionEntry entries[] = {
 	{ "helo", 0, 0, G_OPTION_ARG_STRING, &opt_helo,
 	  "Name to give in EHLO (default localhost)", "NAME" },
 	{ "user", 'u', 0, G_OPTION_ARG_STRING, &opt_user,
-	  "Log in as USER (password from MIMEPIPE_PASSWORD or "
-	  "--password-command)", "USER" },
+	  "Log in as USER (password from --password-command, ~/.netrc or "
+	  "MIMEPIPE_PASSWORD)", "USER" },
 	{ "password-command", 0, 0, G_OPTION_ARG_STRING,
 	  &opt_password_command,
 	  "Shell command printing the password or OAuth token", "COMMAND" },
@@ -62,7 +79,8 @@ static const GOptionEntry entries[] = {
 	{ "allow-plaintext-auth", 0, 0, G_OPTION_ARG_NONE, &opt_plain_auth,
 	  "With --tls=off, allow AUTH without TLS", NULL },
 	{ "from", 'f', 0, G_OPTION_ARG_STRING, &opt_from,
-	  "Envelope sender (default: Sender, else From)", "ADDRESS" },
+	  "Envelope sender (default: the account's from, else Sender, "
+	  "else From)", "ADDRESS" },
 	{ "read-recipients", 't', 0, G_OPTION_ARG_NONE, &opt_header_rcpts,
 	  "Add To, Cc and Bcc to the recipients given", NULL },
 	{ "allow-partial", 0, 0, G_OPTION_ARG_NONE, &opt_partial,
@@ -93,45 +111,6 @@ print_line (MpSmtpLineKind kind, const char *line, gpointer data)
 	fprintf (stderr, "%s: %s %s\n", g_get_prgname (), dir, safe);
 }
 
-/* Runs --password-command with stdin from /dev/null and takes its output
- * minus one trailing newline. */
-static char *
-run_password_command (const char *cmd, GError **error)
-{
-	const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
-	g_autofree char *out = NULL;
-	int status = 0;
-	gsize len;
-
-	if (!g_spawn_sync (NULL, (char **) argv, NULL,
-			   G_SPAWN_STDIN_FROM_DEV_NULL, NULL, NULL, &out, NULL,
-			   &status, error)) {
-		g_prefix_error (error, "--password-command: ");
-		if (*error != NULL && (*error)->domain != MP_ERROR) {
-			GError *e = *error;
-
-			*error = g_error_new (MP_ERROR, MP_ERROR_CONFIG, "%s",
-					      e->message);
-			g_error_free (e);
-		}
-		return NULL;
-	}
-	if (!g_spawn_check_wait_status (status, NULL)) {
-		g_set_error (error, MP_ERROR, MP_ERROR_CONFIG,
-			     "--password-command failed");
-		return NULL;
-	}
-	len = strlen (out);
-	if (len > 0 && out[len - 1] == '\n')
-		out[--len] = '\0';
-	if (len == 0) {
-		g_set_error (error, MP_ERROR, MP_ERROR_CONFIG,
-			     "--password-command printed nothing");
-		return NULL;
-	}
-	return g_steal_pointer (&out);
-}
-
 static gboolean
 write_stdout (const void *data, gsize len, gpointer user_data,
 	      GError **error)
@@ -139,158 +118,226 @@ write_stdout (const void *data, gsize len, gpointer user_data,
 	return mp_output_write (user_data, data, len, error);
 }
 
-static int
-report_recipients (MpSmtp *smtp)
+/* One line per message of a batch or a flush (and the recipients' replies
+ * when some were refused); for the single message on stdin, only what
+ * went wrong. */
+static void
+report (const char *name, const MpSubmitResult *res, gboolean batch)
 {
-	GPtrArray *res = mp_smtp_get_recipients (smtp);
-	guint refused = 0;
+	const char *prog = g_get_prgname ();
 
-	for (guint i = 0; i < res->len; i++) {
-		MpSmtpRecipient *r = g_ptr_array_index (res, i);
-
-		if (!r->accepted && r->code != 0)
-			refused++;
-	}
-	if (refused == 0)
-		return 0;
-	for (guint i = 0; i < res->len; i++) {
-		MpSmtpRecipient *r = g_ptr_array_index (res, i);
-
-		fprintf (stderr, "%s: %s: %s: %s\n", g_get_prgname (),
-			 r->recipient, r->accepted ? "accepted" : "refused",
-			 r->reply ? r->reply : "no reply");
-	}
-	return refused;
+	for (guint i = 0; res->replies != NULL && i < res->replies->len; i++)
+		fprintf (stderr, "%s: %s%s%s\n", prog, batch ? name : "",
+			 batch ? ": " : "",
+			 (char *) g_ptr_array_index (res->replies, i));
+	if (res->exit_code == 0 && batch)
+		fprintf (stderr, "%s: %s: sent to %u recipient%s\n", prog, name,
+			 res->recipients, res->recipients == 1 ? "" : "s");
+	else if (res->exit_code != 0 && res->set_aside != NULL)
+		fprintf (stderr, "%s: %s: %s; set aside in %s\n", prog, name,
+			 res->error, res->set_aside);
+	else if (res->exit_code != 0)
+		fprintf (stderr, "%s: %s%s%s\n", prog, batch ? name : "",
+			 batch ? ": " : "", res->error);
 }
 
-static MpSmtpTls
-parse_tls (const char *s, GError **error)
+static void
+report_flushed (const char *name, const MpSubmitResult *res, gpointer data)
 {
-	if (s == NULL)
-		return MP_SMTP_TLS_DEFAULT;
-	if (g_str_equal (s, "starttls"))
-		return MP_SMTP_TLS_STARTTLS;
-	if (g_str_equal (s, "implicit"))
-		return MP_SMTP_TLS_IMPLICIT;
-	if (g_str_equal (s, "off"))
-		return MP_SMTP_TLS_OFF;
-	g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
-		     "--tls %s: want starttls, implicit or off", s);
-	return MP_SMTP_TLS_DEFAULT;
+	g_autofree char *path = g_build_filename (data, name, NULL);
+
+	report (path, res, TRUE);
+}
+
+static void
+report_file (const char *name, const MpSubmitResult *res, gpointer data)
+{
+	report (name, res, TRUE);
+}
+
+static int
+flush (const MpSubmitOptions *opts, MpAccountConfig *config)
+{
+	g_autoptr (MpSubmit) submit = mp_submit_new (opts, config);
+	g_auto (GStrv) dirs = mp_submit_outboxes (submit);
+	int worst = 0;
+
+	if (dirs[0] == NULL)
+		return mp_cli_fail (g_error_new (
+			MP_ERROR, MP_ERROR_USAGE,
+			"--flush: no outbox: give --outbox or set outbox= in "
+			"an account"));
+	for (guint i = 0; dirs[i] != NULL; i++) {
+		GError *error = NULL;
+		int rc = mp_submit_flush (submit, dirs[i], report_flushed,
+					  dirs[i], &error);
+
+		if (rc < 0)
+			rc = mp_cli_fail (error);
+		worst = mp_submit_worse (worst, rc);
+	}
+	return worst;
+}
+
+/* The usage checks that need no message. */
+static gboolean
+check_options (MpSubmitOptions *o, GError **error)
+{
+	MpSmtpConfig cfg = { 0 };
+
+	cfg.helo = opt_helo;
+	cfg.pins = (const char *const *) opt_pins;
+	cfg.tls_min = opt_tls_min;
+	cfg.user = opt_user;
+	cfg.auth = opt_auth;
+	if (opt_tls != NULL && !g_str_equal (opt_tls, "starttls") &&
+	    !g_str_equal (opt_tls, "implicit") && !g_str_equal (opt_tls, "off"))
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "--tls %s: want starttls, implicit or off",
+			     opt_tls);
+	else if (opt_timeout <= 0)
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "--timeout: want seconds > 0");
+	else if (opt_jobs < 1 || opt_jobs > 64)
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "--jobs: want 1 to 64");
+	else if (opt_flush && opt_dry_run)
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "--flush and --dry-run do not go together");
+	else if (common.output != NULL && !opt_dry_run)
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "-o is only for --dry-run");
+	else if (mp_smtp_check_config (&cfg, error))
+		mp_smtp_check_dsn (&o->dsn, error);
+	return *error == NULL;
+}
+
+/* Positional arguments: recipients, or message files when none has an '@'
+ * and one at least exists; sendmail's are always recipients. */
+static gboolean
+are_files (char **args, gboolean sendmail, GError **error)
+{
+	guint with_at = 0;
+	guint exist = 0;
+	guint n = g_strv_length (args);
+
+	if (sendmail || n == 0)
+		return FALSE;
+	for (guint i = 0; i < n; i++) {
+		with_at += strchr (args[i], '@') != NULL;
+		exist += g_file_test (args[i], G_FILE_TEST_EXISTS);
+	}
+	if (with_at == n || exist == 0)
+		return FALSE;
+	if (with_at != 0)
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "give recipients (local@domain) or message "
+			     "files, not both");
+	return with_at == 0;
 }
 
 int
 main (int argc, char **argv)
 {
-	static MpCliCommon common; /* static: its strings stay reachable */
 	GError *error = NULL;
+	g_autoptr (MpSendmailArgs) sm = NULL;
+	g_autoptr (MpAccountConfig) config = NULL;
+	g_autoptr (MpSubmit) submit = NULL;
 	g_autoptr (MpInput) in = NULL;
-	g_autoptr (MpEnvelope) env = NULL;
-	g_autoptr (MpSmtp) smtp = NULL;
-	g_autofree char *host = NULL;
-	g_autofree char *password = NULL;
-	MpSmtpConfig cfg = { 0 };
-	MpSmtpDsn dsn;
-	MpSmtpTls tls;
+	g_auto (GStrv) sm_argv = NULL;
+	MpSubmitOptions o = { 0 };
+	MpSubmitResult res = { 0 };
+	char **args;
+	gboolean files;
+	int rc;
 
 	mp_cli_init ("smtp-send");
-	if (!mp_cli_parse (entries, "[--] [RECIPIENT...]",
-			   "Submit the message on standard input over SMTP.",
+	/* called as sendmail, or with sendmail's flags (mutt, git, cron) */
+	if (mp_sendmail_detect (argc, argv, entries)) {
+		sm = mp_sendmail_parse (argc, argv, entries, &error);
+		if (sm == NULL)
+			return mp_cli_fail (error);
+		sm_argv = mp_sendmail_to_argv (sm, argv[0]);
+		argv = sm_argv;
+		argc = (int) g_strv_length (argv);
+	}
+	if (!mp_cli_parse (entries, "[--] [RECIPIENT... | FILE...]",
+			   "Submit the message on standard input, or the "
+			   "message FILEs, over SMTP.",
 			   FALSE, &common, &argc, &argv, &error))
 		return mp_cli_fail (error);
-	dsn = (MpSmtpDsn){ opt_notify, opt_ret, opt_envid };
-	tls = parse_tls (opt_tls, &error);
+	/* GOption leaves a "--" that a dash argument follows */
+	args = argv + 1;
+	if (args[0] != NULL && g_str_equal (args[0], "--"))
+		args++;
+
+	o.account = opt_account;
+	o.server = opt_server;
+	o.tls = opt_tls;
+	o.ca_file = opt_ca_file;
+	o.pins = (const char *const *) opt_pins;
+	o.client_cert = opt_client_cert;
+	o.client_key = opt_client_key;
+	o.tls_min = opt_tls_min;
+	o.timeout = (guint) opt_timeout;
+	o.helo = opt_helo;
+	o.user = opt_user;
+	o.password_command = opt_password_command;
+	o.auth = opt_auth;
+	o.allow_plaintext_auth = opt_plain_auth;
+	o.from = opt_from;
+	o.outbox = opt_outbox;
+	o.local_names = sm != NULL;
+	o.header_recipients = opt_header_rcpts;
+	o.dsn = (MpSmtpDsn){ opt_notify, opt_ret, opt_envid };
+	o.allow_partial = opt_partial;
+	if (opt_verbose)
+		o.transcript = print_line;
+	if (!check_options (&o, &error))
+		return mp_cli_fail (error);
+	files = are_files (args, sm != NULL, &error);
 	if (error != NULL)
 		return mp_cli_fail (error);
-	if (opt_timeout <= 0)
+	if ((opt_flush || opt_dry_run) && files)
+		return mp_cli_fail (g_error_new (
+			MP_ERROR, MP_ERROR_USAGE,
+			"%s takes no message files",
+			opt_flush ? "--flush" : "--dry-run"));
+	if (opt_flush && args[0] != NULL)
 		return mp_cli_fail (g_error_new (MP_ERROR, MP_ERROR_USAGE,
-						 "--timeout: want seconds > 0"));
-	cfg.helo = opt_helo;
-	cfg.timeout = (guint) opt_timeout;
-	cfg.ca_file = opt_ca_file;
-	cfg.pins = (const char *const *) opt_pins;
-	cfg.client_cert = opt_client_cert;
-	cfg.client_key = opt_client_key;
-	cfg.tls_min = opt_tls_min;
-	cfg.allow_plaintext_auth = opt_plain_auth;
-	cfg.user = opt_user;
-	cfg.auth = opt_auth;
-	if (opt_verbose)
-		cfg.transcript = print_line;
-	if (!mp_smtp_check_config (&cfg, &error) ||
-	    !mp_smtp_check_dsn (&dsn, &error))
+						 "--flush takes no recipients"));
+	if (!files)
+		o.recipients = (const char *const *) args;
+
+	config = mp_account_config_load (NULL, &error);
+	if (config == NULL)
 		return mp_cli_fail (error);
-	if (!opt_dry_run) {
-		if (common.output != NULL)
-			return mp_cli_fail (g_error_new (
-				MP_ERROR, MP_ERROR_USAGE,
-				"-o is only for --dry-run"));
-		if (opt_server == NULL)
-			return mp_cli_fail (g_error_new (
-				MP_ERROR, MP_ERROR_USAGE,
-				"--server is required (see --help)"));
-		if (!mp_smtp_parse_server (opt_server, tls, &host, &cfg.port,
-					   &tls, &error))
-			return mp_cli_fail (error);
-		if (tls == MP_SMTP_TLS_OFF && opt_user != NULL &&
-		    !opt_plain_auth)
-			return mp_cli_fail (g_error_new (
-				MP_ERROR, MP_ERROR_USAGE,
-				"--user with --tls=off sends the password in "
-				"the clear; add --allow-plaintext-auth if you "
-				"mean it"));
-	}
+	submit = mp_submit_new (&o, config);
+	if (!mp_submit_check (submit, &error))
+		return mp_cli_fail (error);
+	if (opt_flush)
+		return flush (&o, config);
+	if (files)
+		return mp_submit_batch (&o, config, args, g_strv_length (args),
+					(guint) opt_jobs, report_file, NULL);
 
 	/* the whole message is checked before anything is sent */
 	in = mp_input_open (NULL, &error);
 	if (in == NULL)
 		return mp_cli_fail (error);
-	env = mp_envelope_new (in, opt_from, (const char *const *) argv + 1,
-			       opt_header_rcpts, &error);
-	if (env == NULL)
-		return mp_cli_fail (error);
-
 	if (opt_dry_run) {
 		g_autoptr (MpOutput) out = mp_output_open (common.output, FALSE,
 							   &error);
 
-		if (out == NULL || !mp_smtp_dry_run (env, write_stdout, out,
-						     &error) ||
+		if (out == NULL ||
+		    !mp_submit_dry_run (submit, in, write_stdout, out, &error) ||
 		    !mp_output_close (out, &error))
 			return mp_cli_fail (error);
 		return 0;
 	}
-
-	if (opt_user != NULL) {
-		const char *envpw = g_getenv ("MIMEPIPE_PASSWORD");
-
-		if (opt_password_command != NULL)
-			password = run_password_command (opt_password_command,
-							 &error);
-		else if (envpw != NULL && *envpw != '\0')
-			password = g_strdup (envpw);
-		else
-			error = g_error_new (MP_ERROR, MP_ERROR_CONFIG,
-					     "no password for %s: set "
-					     "MIMEPIPE_PASSWORD or "
-					     "--password-command",
-					     opt_user);
-		if (password == NULL)
-			return mp_cli_fail (error);
-	}
-
-	cfg.host = host;
-	cfg.tls = tls;
-	cfg.password = password;
-
-	smtp = mp_smtp_new (&cfg);
-	if (!mp_smtp_connect (smtp, &error) ||
-	    !mp_smtp_send (smtp, env, &dsn, opt_partial, &error)) {
-		report_recipients (smtp);
-		mp_smtp_quit (smtp);
-		return mp_cli_fail (error);
-	}
-	report_recipients (smtp);
-	mp_smtp_quit (smtp);
-	return 0;
+	mp_submit_message (submit, in, &res);
+	report ("stdin", &res, FALSE);
+	rc = res.exit_code;
+	mp_submit_result_clear (&res);
+	return rc;
 }

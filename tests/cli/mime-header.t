@@ -122,7 +122,7 @@ Cc: undisclosed-recipients:;
 
 EOF
 run mime-header --addresses To <"$T/addr.eml"
-is "--addresses understands groups, comments, quoted and encoded names" "$(cat "$T/out" | tr '\n' ' ')" \
+is "--addresses understands groups, comments, quoted and encoded names" "$(tr '\n' ' ' <"$T/out")" \
     'ann@example.org bob@example.org zoe@example.net carol@example.com dave@example.com "odd \"quoted\" local"@example.com '
 is "--addresses agrees with Python's email" "$(cat "$T/out")" "$(pycheck addresses To <"$T/addr.eml")"
 run mime-header --addresses From <"$T/addr.eml"
@@ -220,9 +220,9 @@ is "300 MB from a pipe: the body comes out byte for byte" "$(cat "$T/sum")" "$(b
 run mime-header --help
 is "--help exits 0" "$rc" 0
 missing=
-for o in $(grep -o -- '--[a-z][a-z-]*' "$T/out" | sort -u); do
+while read -r o; do
     grep -q -- "Fl .*-${o#--}\>" "$SRCDIR/man/mime-header.1" || missing="$missing $o"
-done
+done < <(grep -o -- '--[a-z][a-z-]*' "$T/out" | sort -u)
 is "every option in --help is in mime-header(1)" "$missing" ""
 
 done_testing

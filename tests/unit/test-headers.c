@@ -147,6 +147,8 @@ static const AddrCase addr_cases[] = {
 	{ "empty items between commas", " , a@x,, ", "a@x" },
 	{ "a stray closing parenthesis (found by fuzzing)", "a@x ), b@y)",
 	  "a@x b@y" },
+	{ "an empty quoted string is no address (found by fuzzing)",
+	  "\"\", <\"\">, a@x", "a@x" },
 	{ "control bytes in an address", "a\x1b" "b@x", "a\xef\xbf\xbd" "b@x" },
 	{ "invalid UTF-8 in an address", "a\xff@x", "a\xef\xbf\xbd@x" },
 };
@@ -346,6 +348,8 @@ static const EditCase edit_cases[] = {
 	  "+C: 3", "A: 1\nC: 3\nbody\n" },
 	{ "add to an input without a final newline", "A: 1", "+C: 3",
 	  "A: 1\nC: 3" },
+	{ "the line ending of the first field, not of an mbox line",
+	  "From x\nA: 1\r\n\r\n", "+C: 3", "From x\nA: 1\r\nC: 3\r\n\r\n" },
 	{ "add to an empty header", "\nbody\n", "+C: 3", "C: 3\n\nbody\n" },
 	{ "set in place, others deleted", "A: 1\nB: 2\nA: 3\n\n", "=a: x",
 	  "a: x\nB: 2\n\n" },

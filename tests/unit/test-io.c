@@ -116,6 +116,24 @@ test_empty_and_truncated_messages_refused (void)
 }
 
 static void
+test_header_only_message_accepted (void)
+{
+	/* GMime calls this truncated too; it is a whole message */
+	const char *cases[] = { "Subject: x", "Subject: x\n", "Subject: x\n\n" };
+
+	for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+		g_autoptr (GError) error = NULL;
+		g_autoptr (MpInput) in =
+			input_from_pipe (cases[i], strlen (cases[i]), &error);
+		g_autoptr (GMimeMessage) m =
+			mp_input_parse_message (in, NULL, &error);
+
+		g_assert_no_error (error);
+		g_assert_nonnull (m);
+	}
+}
+
+static void
 test_output_file_is_atomic (void)
 {
 	g_autofree char *dir = g_dir_make_tmp ("mp-io-XXXXXX", NULL);
@@ -182,6 +200,8 @@ main (int argc, char **argv)
 			 test_missing_file_is_no_input);
 	g_test_add_func ("/io/empty-and-truncated-messages-refused",
 			 test_empty_and_truncated_messages_refused);
+	g_test_add_func ("/io/header-only-message-accepted",
+			 test_header_only_message_accepted);
 	g_test_add_func ("/io/output-file-is-atomic", test_output_file_is_atomic);
 	g_test_add_func ("/io/full-disk-is-reported", test_full_disk_is_reported);
 	return g_test_run ();

@@ -1,0 +1,874 @@
+/* mp-account: the configuration file, accounts and password sources. */
+#include "mp-account.h"
+#include "mp-error.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* A configuration file larger than this is not one. */
+#define CONFIG_MAX_SIZE (1024 * 1024)
+
+struct _MpAccountConfig {
+	char *file;
+	GPtrArray *accounts; /* MpAccount * */
+};
+
+static const char *const known_keys[] = {
+	"host", "port", "tls", "user", "auth", "password-command", "password",
+	"ca-file", "pin-sha256", "from", "outbox", NULL
+};
+
+static void
+account_free (MpAccount *a)
+{
+	if (a == NULL)
+		return;
+	g_free (a->name);
+	g_free (a->host);
+	g_free (a->tls);
+	g_free (a->user);
+	g_free (a->auth);
+	g_free (a->password_command);
+	if (a->password != NULL)
+		explicit_bzero (a->password, strlen (a->password));
+	g_free (a->password);
+	g_free (a->ca_file);
+	g_strfreev (a->pins);
+	g_free (a->from);
+	g_free (a->outbox);
+	g_free (a->file);
+	g_free (a);
+}
+
+static const char *
+home_dir (void)
+{
+	const char *home = g_getenv ("HOME");
+
+	return home != NULL && *home == '/' ? home : g_get_home_dir ();
+}
+
+char *
+mp_account_config_path (void)
+{
+	const char *env = g_getenv ("MIMEPIPE_CONFIG");
+	const char *xdg = g_getenv ("XDG_CONFIG_HOME");
+
+	if (env != NULL && *env != '\0')
+		return g_strdup (env);
+	/* XDG Base Directory: a relative value is invalid and ignored */
+	if (xdg != NULL && *xdg == '/')
+		return g_build_filename (xdg, "mimepipe", "config", NULL);
+	return g_build_filename (home_dir (), ".config", "mimepipe", "config",
+				 NULL);
+}
+
+G_GNUC_PRINTF (4, 5)
+static void
+config_error (GError **error, const char *file, guint line, const char *fmt,
+	      ...)
+{
+	va_list ap;
+	g_autofree char *msg = NULL;
+
+	va_start (ap, fmt);
+	msg = g_strdup_vprintf (fmt, ap);
+	va_end (ap);
+	if (line > 0)
+		g_set_error (error, MP_ERROR, MP_ERROR_CONFIG, "%s:%u: %s",
+			     file, line, msg);
+	else
+		g_set_error (error, MP_ERROR, MP_ERROR_CONFIG, "%s: %s", file,
+			     msg);
+}
+
+/* What the line scan learnt: where each group and key is. */
+typedef struct {
+	GPtrArray *groups;    /* char *, raw group names in file order */
+	GHashTable *lines;    /* "group\nkey" or "group" -> line (uint) */
+} Scan;
+
+static guint
+scan_line_of (Scan *scan, const char *group, const char *key)
+{
+	g_autofree char *k = key ? g_strconcat (group, "\n", key, NULL) :
+				   g_strdup (group);
+
+	return GPOINTER_TO_UINT (g_hash_table_lookup (scan->lines, k));
+}
+
+/* The NAME of "account NAME", or NULL. */
+static char *
+group_account_name (const char *group)
+{
+	g_autofree char *name = NULL;
+
+	if (!g_str_has_prefix (group, "account") ||
+	    !g_ascii_isspace (group[7]))
+		return NULL;
+	name = g_strstrip (g_strdup (group + 8));
+	if (*name == '\0')
+		return NULL;
+	return g_steal_pointer (&name);
+}
+
+/* Checks the file's structure line by line, as GKeyFile reads it, so that
+ * every error can name its line (GKeyFile's own errors do not). */
+static gboolean
+scan_config (const char *file, const char *data, gsize len,
+	     gboolean others_can_read, Scan *scan, GError **error)
+{
+	g_auto (GStrv) lines = NULL;
+	g_autofree char *copy = g_strndup (data, len);
+	const char *group = NULL;
+
+	if (memchr (data, '\0', len) != NULL) {
+		config_error (error, file, 0, "holds a NUL byte");
+		return FALSE;
+	}
+	lines = g_strsplit (copy, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++) {
+		guint lineno = i + 1;
+		char *line = lines[i];
+		char *eq;
+		g_autofree char *key = NULL;
+		g_autofree char *slot = NULL;
+		gsize n = strlen (line);
+
+		if (n > 0 && line[n - 1] == '\r')
+			line[--n] = '\0';
+		if (!g_utf8_validate (line, -1, NULL)) {
+			config_error (error, file, lineno, "not valid UTF-8");
+			return FALSE;
+		}
+		while (g_ascii_isspace (*line))
+			line++;
+		if (*line == '\0' || *line == '#')
+			continue;
+		if (*line == '[') {
+			char *end = strchr (line, ']');
+			g_autofree char *name = NULL;
+			guint first;
+
+			if (end == NULL || end[1] != '\0' ||
+			    strchr (line + 1, '[') != NULL) {
+				config_error (error, file, lineno,
+					      "malformed group line \"%s\"",
+					      line);
+				return FALSE;
+			}
+			*end = '\0';
+			name = group_account_name (line + 1);
+			if (name == NULL) {
+				config_error (error, file, lineno,
+					      "unknown group [%s] (want "
+					      "[account NAME])",
+					      line + 1);
+				return FALSE;
+			}
+			first = scan_line_of (scan, line + 1, NULL);
+			if (first > 0) {
+				config_error (error, file, lineno,
+					      "[%s] given twice (first on "
+					      "line %u)",
+					      line + 1, first);
+				return FALSE;
+			}
+			group = line + 1;
+			g_ptr_array_add (scan->groups, g_strdup (group));
+			g_hash_table_insert (scan->lines, g_strdup (group),
+					     GUINT_TO_POINTER (lineno));
+			continue;
+		}
+		eq = strchr (line, '=');
+		if (eq == NULL) {
+			config_error (error, file, lineno,
+				      "\"%s\" is not a \"key = value\" line, "
+				      "a [group] or a # comment",
+				      line);
+			return FALSE;
+		}
+		key = g_strstrip (g_strndup (line, (gsize) (eq - line)));
+		if (group == NULL) {
+			config_error (error, file, lineno,
+				      "%s: outside any [account NAME] group",
+				      key);
+			return FALSE;
+		}
+		if (!g_strv_contains (known_keys, key)) {
+			config_error (error, file, lineno,
+				      "unknown key \"%s\" in [%s]", key, group);
+			return FALSE;
+		}
+		slot = g_strconcat (group, "\n", key, NULL);
+		if (g_hash_table_contains (scan->lines, slot)) {
+			config_error (error, file, lineno,
+				      "%s given twice in [%s] (first on line "
+				      "%u)",
+				      key, group, scan_line_of (scan, group, key));
+			return FALSE;
+		}
+		if (g_str_equal (key, "password") && others_can_read) {
+			config_error (error, file, lineno,
+				      "password= in a file that group or "
+				      "others can read (chmod 600 %s)",
+				      file);
+			return FALSE;
+		}
+		g_hash_table_insert (scan->lines, g_steal_pointer (&slot),
+				     GUINT_TO_POINTER (lineno));
+	}
+	return TRUE;
+}
+
+/* A path value: absolute, or "~/" for the home directory. */
+static char *
+expand_path (const char *value)
+{
+	if (g_str_has_prefix (value, "~/"))
+		return g_build_filename (home_dir (), value + 2, NULL);
+	if (g_path_is_absolute (value))
+		return g_strdup (value);
+	return NULL;
+}
+
+static gboolean
+is_token (const char *s, const char *extra)
+{
+	if (*s == '\0')
+		return FALSE;
+	for (; *s != '\0'; s++)
+		if (!g_ascii_isalnum (*s) && strchr (extra, *s) == NULL)
+			return FALSE;
+	return TRUE;
+}
+
+/* A plain envelope address: local@domain, nothing around it. */
+static gboolean
+is_address (const char *s)
+{
+	const char *at = strrchr (s, '@');
+
+	if (at == NULL || at == s || at[1] == '\0')
+		return FALSE;
+	for (const char *p = s; *p != '\0'; p++)
+		if ((guchar) *p <= 0x20 || *p == 0x7f || strchr ("<>,;", *p))
+			return FALSE;
+	return TRUE;
+}
+
+static char **
+parse_pins (const char *value)
+{
+	g_auto (GStrv) words = g_strsplit_set (value, ",; \t", -1);
+	g_autoptr (GPtrArray) pins = g_ptr_array_new_with_free_func (g_free);
+
+	for (guint i = 0; words[i] != NULL; i++) {
+		const char *w = words[i];
+		gsize len = 0;
+		g_autofree guchar *raw = NULL;
+
+		if (*w == '\0')
+			continue;
+		if (g_str_has_prefix (w, "sha256//"))
+			w += 8;
+		if (strlen (w) != 44 || !is_token (w, "+/="))
+			return NULL;
+		raw = g_base64_decode (w, &len);
+		if (len != 32)
+			return NULL;
+		g_ptr_array_add (pins, g_strdup (w));
+	}
+	if (pins->len == 0)
+		return NULL;
+	g_ptr_array_add (pins, NULL);
+	return (char **) g_ptr_array_free (g_steal_pointer (&pins), FALSE);
+}
+
+/* Reads, unescapes and checks the value of @key of account @a. */
+static gboolean
+read_key (GKeyFile *kf, Scan *scan, const char *file, const char *group,
+	  const char *key, MpAccount *a, GError **error)
+{
+	g_autoptr (GError) local = NULL;
+	/* a shell command is taken as written, as the shell will read it:
+	 * GKeyFile's escapes (\n, \\) would change what it does */
+	g_autofree char *value =
+		g_str_equal (key, "password-command") ?
+			g_key_file_get_value (kf, group, key, &local) :
+			g_key_file_get_string (kf, group, key, &local);
+	guint line = scan_line_of (scan, group, key);
+	char *end = NULL;
+	guint64 port;
+
+	/* GKeyFile returns a value and an error for a bad escape */
+	if (value == NULL || local != NULL) {
+		config_error (error, file, line, "%s: %s", key,
+			      local ? local->message : "unreadable");
+		return FALSE;
+	}
+	/* trailing blanks are a typing accident, except in a password */
+	if (!g_str_equal (key, "password"))
+		g_strchomp (value);
+	if (*value == '\0') {
+		config_error (error, file, line, "%s: empty value", key);
+		return FALSE;
+	}
+	/* a password may hold anything its escapes can say (\t, \n) */
+	for (const char *p = value; *p != '\0' && !g_str_equal (key, "password");
+	     p++) {
+		if ((guchar) *p < 0x20 || *p == 0x7f) {
+			config_error (error, file, line,
+				      "%s: control character in the value",
+				      key);
+			return FALSE;
+		}
+	}
+
+	if (g_str_equal (key, "host")) {
+		if (!is_token (value, ".-_:[]")) {
+			config_error (error, file, line,
+				      "host: \"%s\" is not a host name", value);
+			return FALSE;
+		}
+		a->host = g_steal_pointer (&value);
+	} else if (g_str_equal (key, "port")) {
+		errno = 0;
+		port = g_ascii_strtoull (value, &end, 10);
+		if (!g_ascii_isdigit (*value) || *end != '\0' || errno != 0 ||
+		    port < 1 || port > 65535) {
+			config_error (error, file, line,
+				      "port: \"%s\" is not a number from 1 to "
+				      "65535",
+				      value);
+			return FALSE;
+		}
+		a->port = (guint16) port;
+	} else if (g_str_equal (key, "tls")) {
+		if (!g_str_equal (value, "starttls") &&
+		    !g_str_equal (value, "implicit") &&
+		    !g_str_equal (value, "off")) {
+			config_error (error, file, line,
+				      "tls: \"%s\": want starttls, implicit "
+				      "or off",
+				      value);
+			return FALSE;
+		}
+		a->tls = g_steal_pointer (&value);
+	} else if (g_str_equal (key, "user")) {
+		a->user = g_steal_pointer (&value);
+	} else if (g_str_equal (key, "auth")) {
+		if (!is_token (value, "-_")) {
+			config_error (error, file, line,
+				      "auth: \"%s\" is not a SASL mechanism "
+				      "name",
+				      value);
+			return FALSE;
+		}
+		a->auth = g_ascii_strup (value, -1);
+	} else if (g_str_equal (key, "password-command")) {
+		a->password_command = g_steal_pointer (&value);
+	} else if (g_str_equal (key, "password")) {
+		a->password = g_steal_pointer (&value);
+	} else if (g_str_equal (key, "ca-file") ||
+		   g_str_equal (key, "outbox")) {
+		char *path = expand_path (value);
+
+		if (path == NULL) {
+			config_error (error, file, line,
+				      "%s: \"%s\" is relative (write it "
+				      "absolute or starting with ~/)",
+				      key, value);
+			return FALSE;
+		}
+		if (g_str_equal (key, "outbox"))
+			a->outbox = path;
+		else
+			a->ca_file = path;
+	} else if (g_str_equal (key, "pin-sha256")) {
+		a->pins = parse_pins (value);
+		if (a->pins == NULL) {
+			config_error (error, file, line,
+				      "pin-sha256: want base64 SHA-256 hashes "
+				      "(44 characters each), separated by "
+				      "commas");
+			return FALSE;
+		}
+	} else if (g_str_equal (key, "from")) {
+		if (!is_address (value)) {
+			config_error (error, file, line,
+				      "from: \"%s\" is not an address "
+				      "(write it as local@domain)",
+				      value);
+			return FALSE;
+		}
+		a->from = g_steal_pointer (&value);
+	}
+	if (value != NULL)
+		explicit_bzero (value, strlen (value));
+	return TRUE;
+}
+
+static gboolean
+read_file (const char *path, gboolean must_exist, char **data, gsize *len,
+	   struct stat *st, gboolean *missing, GError **error)
+{
+	int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	GString *buf;
+
+	*missing = FALSE;
+	if (fd < 0) {
+		if (errno == ENOENT && !must_exist) {
+			*missing = TRUE;
+			return TRUE;
+		}
+		config_error (error, path, 0, "%s", g_strerror (errno));
+		return FALSE;
+	}
+	if (fstat (fd, st) < 0) {
+		int errsv = errno;
+
+		close (fd);
+		config_error (error, path, 0, "%s", g_strerror (errsv));
+		return FALSE;
+	}
+	/* a regular file, or /dev/null to say "no accounts" */
+	if (!S_ISREG (st->st_mode) && !S_ISCHR (st->st_mode)) {
+		close (fd);
+		config_error (error, path, 0, "%s",
+			      S_ISDIR (st->st_mode) ? g_strerror (EISDIR) :
+						      "not a regular file");
+		return FALSE;
+	}
+	buf = g_string_new (NULL);
+	for (;;) {
+		char chunk[8192];
+		ssize_t n = read (fd, chunk, sizeof chunk);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int errsv = errno;
+
+			close (fd);
+			g_string_free (buf, TRUE);
+			config_error (error, path, 0, "%s", g_strerror (errsv));
+			return FALSE;
+		}
+		if (n == 0)
+			break;
+		g_string_append_len (buf, chunk, n);
+		if (buf->len > CONFIG_MAX_SIZE) {
+			close (fd);
+			g_string_free (buf, TRUE);
+			config_error (error, path, 0, "larger than 1 MiB");
+			return FALSE;
+		}
+	}
+	close (fd);
+	*len = buf->len;
+	*data = g_string_free (buf, FALSE);
+	return TRUE;
+}
+
+static void
+wipe_free (char *data, gsize len)
+{
+	if (data != NULL)
+		explicit_bzero (data, len);
+	g_free (data);
+}
+
+MpAccountConfig *
+mp_account_config_load (const char *path, GError **error)
+{
+	g_autofree char *file = path ? g_strdup (path) :
+				       mp_account_config_path ();
+	gboolean explicit_file = path != NULL ||
+				 (g_getenv ("MIMEPIPE_CONFIG") != NULL &&
+				  *g_getenv ("MIMEPIPE_CONFIG") != '\0');
+	MpAccountConfig *config = g_new0 (MpAccountConfig, 1);
+	g_autoptr (GKeyFile) kf = NULL;
+	g_autoptr (GError) local = NULL;
+	char *data = NULL;
+	gsize len = 0;
+	struct stat st = { 0 };
+	gboolean missing;
+	Scan scan = { 0 };
+	gboolean ok = FALSE;
+
+	config->accounts =
+		g_ptr_array_new_with_free_func ((GDestroyNotify) account_free);
+	if (!read_file (file, explicit_file, &data, &len, &st, &missing,
+			error)) {
+		mp_account_config_free (config);
+		return NULL;
+	}
+	if (missing)
+		return config;
+	config->file = g_strdup (file);
+
+	scan.groups = g_ptr_array_new_with_free_func (g_free);
+	scan.lines = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+					    NULL);
+	if (!scan_config (file, data, len,
+			  (st.st_mode & (S_IRGRP | S_IROTH)) != 0, &scan,
+			  error))
+		goto out;
+
+	kf = g_key_file_new ();
+	if (!g_key_file_load_from_data (kf, data, len, G_KEY_FILE_NONE,
+					&local)) {
+		config_error (error, file, 0, "%s", local->message);
+		goto out;
+	}
+	for (guint i = 0; i < scan.groups->len; i++) {
+		const char *group = g_ptr_array_index (scan.groups, i);
+		MpAccount *a = g_new0 (MpAccount, 1);
+		g_auto (GStrv) keys = NULL;
+
+		a->name = group_account_name (group);
+		a->file = g_strdup (file);
+		a->line = scan_line_of (&scan, group, NULL);
+		g_ptr_array_add (config->accounts, a);
+		keys = g_key_file_get_keys (kf, group, NULL, NULL);
+		for (guint k = 0; keys != NULL && keys[k] != NULL; k++)
+			if (!read_key (kf, &scan, file, group, keys[k], a,
+				       error))
+				goto out;
+		if (a->password != NULL && a->password_command != NULL) {
+			config_error (error, file,
+				      scan_line_of (&scan, group, "password"),
+				      "[%s] has both password and "
+				      "password-command",
+				      group);
+			goto out;
+		}
+	}
+	ok = TRUE;
+out:
+	wipe_free (data, len);
+	if (scan.groups != NULL)
+		g_ptr_array_unref (scan.groups);
+	if (scan.lines != NULL)
+		g_hash_table_unref (scan.lines);
+	if (!ok) {
+		mp_account_config_free (config);
+		return NULL;
+	}
+	return config;
+}
+
+void
+mp_account_config_free (MpAccountConfig *config)
+{
+	if (config == NULL)
+		return;
+	g_free (config->file);
+	g_ptr_array_unref (config->accounts);
+	g_free (config);
+}
+
+const char *
+mp_account_config_get_file (MpAccountConfig *config)
+{
+	return config->file;
+}
+
+GPtrArray *
+mp_account_config_get_accounts (MpAccountConfig *config)
+{
+	return config->accounts;
+}
+
+const MpAccount *
+mp_account_config_find (MpAccountConfig *config, const char *name)
+{
+	for (guint i = 0; i < config->accounts->len; i++) {
+		const MpAccount *a = g_ptr_array_index (config->accounts, i);
+
+		if (g_str_equal (a->name, name))
+			return a;
+	}
+	return NULL;
+}
+
+const MpAccount *
+mp_account_select (MpAccountConfig *config, const char *name,
+		   const char *from, GError **error)
+{
+	const MpAccount *a;
+
+	if (name != NULL) {
+		a = mp_account_config_find (config, name);
+		if (a == NULL) {
+			g_autofree char *file = mp_account_config_path ();
+
+			config_error (error,
+				      config->file ? config->file : file, 0,
+				      config->file ?
+					      "no [account %s]" :
+					      "no [account %s] (the file does "
+					      "not exist)",
+				      name);
+		}
+		return a;
+	}
+	if (from != NULL && *from != '\0') {
+		for (guint i = 0; i < config->accounts->len; i++) {
+			a = g_ptr_array_index (config->accounts, i);
+			if (a->from != NULL &&
+			    g_ascii_strcasecmp (a->from, from) == 0)
+				return a;
+		}
+	}
+	return mp_account_config_find (config, "default");
+}
+
+/* The first lines of a command's stderr, on one line. */
+static char *
+stderr_summary (const char *err)
+{
+	g_autofree char *copy = g_strdup (err ? err : "");
+	g_auto (GStrv) lines = NULL;
+	GString *out = g_string_new (NULL);
+
+	lines = g_strsplit (g_strstrip (copy), "\n", 4);
+	for (guint i = 0; lines[i] != NULL && i < 3; i++) {
+		char *l = g_strstrip (lines[i]);
+
+		if (*l == '\0')
+			continue;
+		if (out->len > 0)
+			g_string_append (out, " / ");
+		g_string_append (out, l);
+	}
+	for (gsize i = 0; i < out->len; i++)
+		if ((guchar) out->str[i] < 0x20 || out->str[i] == 0x7f)
+			out->str[i] = '?';
+	if (out->len > 300) {
+		g_string_truncate (out, 300);
+		g_string_append (out, "...");
+	}
+	return g_string_free (out, FALSE);
+}
+
+char *
+mp_account_run_password_command (const char *command, const char *what,
+				 GError **error)
+{
+	const char *argv[] = { "/bin/sh", "-c", command, NULL };
+	g_autofree char *out = NULL;
+	g_autofree char *err = NULL;
+	g_autofree char *summary = NULL;
+	g_autoptr (GError) local = NULL;
+	int status = 0;
+	gsize len;
+
+	if (!g_spawn_sync (NULL, (char **) argv, NULL,
+			   G_SPAWN_STDIN_FROM_DEV_NULL, NULL, NULL, &out, &err,
+			   &status, &local)) {
+		g_set_error (error, MP_ERROR, MP_ERROR_CONFIG,
+			     "%s: cannot run: %s", what, local->message);
+		return NULL;
+	}
+	summary = stderr_summary (err);
+	if (WIFSIGNALED (status)) {
+		g_set_error (error, MP_ERROR, MP_ERROR_CONFIG,
+			     "%s: killed by signal %d%s%s", what,
+			     WTERMSIG (status), *summary ? ": " : "", summary);
+		goto fail;
+	}
+	if (!WIFEXITED (status) || WEXITSTATUS (status) != 0) {
+		int code = WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+
+		/* sysexits: the helper says "try later" (an OAuth2 token
+		 * server out of reach), and so do we */
+		g_set_error (error, MP_ERROR,
+			     code == 75 ? MP_ERROR_TEMPFAIL : MP_ERROR_CONFIG,
+			     "%s: exited with status %d%s%s", what, code,
+			     *summary ? ": " : "", summary);
+		goto fail;
+	}
+	len = strlen (out);
+	if (len > 0 && out[len - 1] == '\n')
+		out[--len] = '\0';
+	if (len > 0 && out[len - 1] == '\r')
+		out[--len] = '\0';
+	if (len == 0) {
+		g_set_error (error, MP_ERROR, MP_ERROR_CONFIG,
+			     "%s: printed no password", what);
+		goto fail;
+	}
+	return g_steal_pointer (&out);
+fail:
+	if (out != NULL)
+		explicit_bzero (out, strlen (out));
+	return NULL;
+}
+
+/* The next netrc token: words separated by blanks, or a double-quoted
+ * string with backslash escapes. */
+static char *
+netrc_token (const char **pp)
+{
+	const char *p = *pp;
+	GString *tok;
+
+	while (*p != '\0' && g_ascii_isspace (*p))
+		p++;
+	if (*p == '\0') {
+		*pp = p;
+		return NULL;
+	}
+	tok = g_string_new (NULL);
+	if (*p == '"') {
+		for (p++; *p != '\0' && *p != '"'; p++) {
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			g_string_append_c (tok, *p);
+		}
+		if (*p == '"')
+			p++;
+	} else {
+		for (; *p != '\0' && !g_ascii_isspace (*p); p++) {
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			g_string_append_c (tok, *p);
+		}
+	}
+	*pp = p;
+	return g_string_free (tok, FALSE);
+}
+
+gboolean
+mp_account_netrc_lookup (const char *path, const char *host,
+			 const char *user, char **password, GError **error)
+{
+	char *data = NULL;
+	gsize len = 0;
+	struct stat st = { 0 };
+	gboolean missing;
+	const char *p;
+	char *tok;
+	gboolean found = FALSE;
+	gboolean ok = TRUE;
+
+	*password = NULL;
+	if (!read_file (path, FALSE, &data, &len, &st, &missing, error))
+		return FALSE;
+	if (missing)
+		return TRUE;
+
+	p = data;
+	/* an entry: "machine NAME" or "default", then login/password/account
+	 * pairs until the next entry */
+	tok = netrc_token (&p);
+	while (tok != NULL && !found) {
+		gboolean is_default = g_str_equal (tok, "default");
+		gboolean is_machine = g_str_equal (tok, "machine");
+		g_autofree char *machine = NULL;
+		g_autofree char *login = NULL;
+		char *pass = NULL;
+
+		if (g_str_equal (tok, "macdef")) {
+			/* a macro runs to the next blank line */
+			const char *end = strstr (p, "\n\n");
+
+			g_free (tok);
+			p = end ? end + 2 : p + strlen (p);
+			tok = netrc_token (&p);
+			continue;
+		}
+		g_free (tok);
+		tok = NULL;
+		if (!is_default && !is_machine) {
+			tok = netrc_token (&p);
+			continue;
+		}
+		if (is_machine)
+			machine = netrc_token (&p);
+		while ((tok = netrc_token (&p)) != NULL) {
+			char **slot = NULL;
+
+			if (g_str_equal (tok, "machine") ||
+			    g_str_equal (tok, "default") ||
+			    g_str_equal (tok, "macdef"))
+				break;
+			if (g_str_equal (tok, "login"))
+				slot = &login;
+			else if (g_str_equal (tok, "password"))
+				slot = &pass;
+			g_free (tok);
+			tok = netrc_token (&p);
+			if (slot != NULL && tok != NULL) {
+				if (*slot != NULL)
+					explicit_bzero (*slot, strlen (*slot));
+				g_free (*slot);
+				*slot = tok;
+				tok = NULL;
+			}
+			g_free (tok);
+		}
+		if ((is_default ||
+		     (machine != NULL && g_ascii_strcasecmp (machine, host) == 0)) &&
+		    (user == NULL || login == NULL ||
+		     g_str_equal (login, user)) &&
+		    pass != NULL) {
+			found = TRUE;
+			*password = g_steal_pointer (&pass);
+		}
+		if (pass != NULL)
+			explicit_bzero (pass, strlen (pass));
+		g_free (pass);
+	}
+	g_free (tok);
+	wipe_free (data, len);
+	if (found && (st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
+		explicit_bzero (*password, strlen (*password));
+		g_clear_pointer (password, g_free);
+		config_error (error, path, 0,
+			      "holds a password but group or others can read "
+			      "it (chmod 600 %s)",
+			      path);
+		ok = FALSE;
+	}
+	return ok;
+}
+
+char *
+mp_account_get_password (const char *host, const char *user,
+			 const char *password_command, const char *password,
+			 const char *what, GError **error)
+{
+	g_autofree char *netrc = NULL;
+	char *found = NULL;
+	const char *env;
+
+	if (password_command != NULL)
+		return mp_account_run_password_command (password_command, what,
+							error);
+	if (password != NULL)
+		return g_strdup (password);
+	if (host != NULL) {
+		netrc = g_build_filename (home_dir (), ".netrc", NULL);
+		if (!mp_account_netrc_lookup (netrc, host, user, &found,
+					      error))
+			return NULL;
+		if (found != NULL)
+			return found;
+	}
+	env = g_getenv ("MIMEPIPE_PASSWORD");
+	if (env != NULL && *env != '\0')
+		return g_strdup (env);
+	g_set_error (error, MP_ERROR, MP_ERROR_CONFIG,
+		     "%s: no password for %s at %s: set password-command, add "
+		     "a ~/.netrc entry or set MIMEPIPE_PASSWORD",
+		     what, user ? user : "(no user)", host ? host : "(no host)");
+	return NULL;
+}

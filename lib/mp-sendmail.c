@@ -1,0 +1,357 @@
+/* mp-sendmail: sendmail's command line turned into smtp-send's options. */
+#include "mp-sendmail.h"
+#include "mp-error.h"
+
+#include <string.h>
+
+typedef enum {
+	FLAG_UNKNOWN,
+	FLAG_NONE,     /* takes no argument */
+	FLAG_ARG,      /* takes an argument, attached or the next one */
+	FLAG_ATTACHED, /* takes an optional argument, attached only (-q1h) */
+} FlagKind;
+
+static FlagKind
+flag_kind (char c)
+{
+	switch (c) {
+	case 't': case 'i': case 'v': case 'c': case 'G': case 'I': case 'm':
+	case 'n': case 's': case 'T': case 'U':
+		return FLAG_NONE;
+	case 'f': case 'r': case 'F': case 'B': case 'N': case 'R': case 'V':
+	case 'b': case 'o': case 'O': case 'd': case 'h': case 'L': case 'X':
+	case 'p': case 'A': case 'M':
+		return FLAG_ARG;
+	case 'q':
+		return FLAG_ATTACHED;
+	default:
+		return FLAG_UNKNOWN;
+	}
+}
+
+/* Whether the long option "--NAME" (or "--NAME=...") takes its value from
+ * the next argument. */
+static gboolean
+long_takes_next (const char *arg, const GOptionEntry *entries)
+{
+	const char *name = arg + 2;
+
+	if (strchr (name, '=') != NULL)
+		return FALSE;
+	if (g_str_equal (name, "output"))
+		return TRUE;
+	for (const GOptionEntry *e = entries; e != NULL && e->long_name != NULL;
+	     e++) {
+		if (!g_str_equal (e->long_name, name))
+			continue;
+		return e->arg != G_OPTION_ARG_NONE &&
+		       !(e->arg == G_OPTION_ARG_CALLBACK &&
+			 (e->flags & G_OPTION_FLAG_NO_ARG));
+	}
+	return FALSE;
+}
+
+/* The short option @c of smtp-send (its table, plus -o, -V and -h that
+ * every command has): 0 when it has none, 1 without, 2 with an argument. */
+static int
+short_kind (char c, const GOptionEntry *entries)
+{
+	if (c == 'o')
+		return 2;
+	if (c == 'V' || c == 'h' || c == '?')
+		return 1;
+	for (const GOptionEntry *e = entries; e != NULL && e->long_name != NULL;
+	     e++)
+		if (e->short_name == c)
+			return e->arg == G_OPTION_ARG_NONE ? 1 : 2;
+	return 0;
+}
+
+gboolean
+mp_sendmail_detect (int argc, char **argv, const GOptionEntry *entries)
+{
+	g_autofree char *base = NULL;
+
+	if (argc < 1 || argv[0] == NULL)
+		return FALSE;
+	base = g_path_get_basename (argv[0]);
+	if (g_str_equal (base, "sendmail"))
+		return TRUE;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (a[0] != '-' || a[1] == '\0' || g_str_equal (a, "--"))
+			return FALSE;
+		if (a[1] == '-') {
+			if (long_takes_next (a, entries))
+				i++;
+			continue;
+		}
+		/* smtp-send's own short options (-f, -t, -v mean the same as
+		 * sendmail's) decide nothing, except -o with an attached
+		 * value: that is sendmail's -oi, -oem...; anything else is
+		 * sendmail's */
+		for (const char *p = a + 1; *p != '\0'; p++) {
+			int kind = short_kind (*p, entries);
+
+			if (kind == 0 || (*p == 'o' && p[1] != '\0'))
+				return TRUE;
+			if (kind == 2) {
+				if (p[1] == '\0')
+					i++;
+				break;
+			}
+		}
+	}
+	return FALSE;
+}
+
+/* Splits one recipient argument: a comma-separated list, each item an
+ * address or "Name <address>"; commas inside quotes or angle brackets do
+ * not split. */
+static gboolean
+add_recipients (GPtrArray *out, const char *arg, GError **error)
+{
+	g_autoptr (GPtrArray) items = g_ptr_array_new_with_free_func (g_free);
+	gboolean quoted = FALSE;
+	int angle = 0;
+	const char *start = arg;
+	guint before = out->len;
+
+	for (const char *p = arg;; p++) {
+		if (*p == '\\' && quoted && p[1] != '\0') {
+			p++;
+			continue;
+		}
+		if (*p == '"')
+			quoted = !quoted;
+		else if (!quoted && *p == '<')
+			angle++;
+		else if (!quoted && *p == '>' && angle > 0)
+			angle--;
+		if (*p == '\0' || (*p == ',' && !quoted && angle == 0)) {
+			g_ptr_array_add (items, g_strndup (start,
+							   (gsize) (p - start)));
+			if (*p == '\0')
+				break;
+			start = p + 1;
+		}
+	}
+	for (guint i = 0; i < items->len; i++) {
+		char *item = g_strstrip ((char *) g_ptr_array_index (items, i));
+		const char *lt = NULL;
+		const char *gt;
+
+		/* the last '<' outside quotes opens the address */
+		quoted = FALSE;
+		for (const char *p = item; *p != '\0'; p++) {
+			if (*p == '\\' && quoted && p[1] != '\0')
+				p++;
+			else if (*p == '"')
+				quoted = !quoted;
+			else if (*p == '<' && !quoted)
+				lt = p;
+		}
+		if (lt != NULL && (gt = strchr (lt, '>')) != NULL) {
+			g_ptr_array_add (out, g_strndup (lt + 1,
+							 (gsize) (gt - lt - 1)));
+			continue;
+		}
+		if (*item != '\0')
+			g_ptr_array_add (out, g_strdup (item));
+	}
+	if (out->len == before) {
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "recipient \"%s\": no address", arg);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static void
+set_string (char **field, const char *value, gboolean upper)
+{
+	g_free (*field);
+	*field = upper ? g_ascii_strup (value, -1) : g_strdup (value);
+}
+
+/* Applies one flag @c with its argument @value (NULL for FLAG_NONE). */
+static gboolean
+apply_flag (MpSendmailArgs *args, char c, const char *value, GError **error)
+{
+	switch (c) {
+	case 't':
+		args->read_recipients = TRUE;
+		break;
+	case 'i':
+		args->ignore_dots = TRUE;
+		break;
+	case 'v':
+		args->verbose = TRUE;
+		break;
+	case 'q':
+		args->flush = TRUE;
+		break;
+	case 'f':
+	case 'r':
+		set_string (&args->from, value, FALSE);
+		break;
+	case 'F':
+		set_string (&args->full_name, value, FALSE);
+		break;
+	case 'B':
+		set_string (&args->body_type, value, FALSE);
+		break;
+	case 'N':
+		set_string (&args->notify, value, TRUE);
+		break;
+	case 'R':
+		set_string (&args->ret, value, TRUE);
+		break;
+	case 'V':
+		set_string (&args->envid, value, FALSE);
+		break;
+	case 'b':
+		if (!g_str_equal (value, "m")) {
+			g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+				     "-b%s: not supported (smtp-send only "
+				     "submits messages, -bm)", value);
+			return FALSE;
+		}
+		break;
+	case 'o':
+		/* -oi: RFC-less sendmail option "IgnoreDots"; the others
+		 * (-oem, -odi, -oep, ...) are about local delivery */
+		if (g_str_equal (value, "i"))
+			args->ignore_dots = TRUE;
+		break;
+	default:
+		/* ignored, with or without an argument */
+		break;
+	}
+	return TRUE;
+}
+
+MpSendmailArgs *
+mp_sendmail_parse (int argc, char **argv, const GOptionEntry *entries,
+		   GError **error)
+{
+	g_autoptr (MpSendmailArgs) args = g_new0 (MpSendmailArgs, 1);
+	int i = 1;
+
+	args->options = g_ptr_array_new_with_free_func (g_free);
+	args->recipients = g_ptr_array_new_with_free_func (g_free);
+
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (g_str_equal (a, "--")) {
+			i++;
+			break;
+		}
+		if (a[0] != '-' || a[1] == '\0')
+			break;
+		if (a[1] == '-') {
+			g_ptr_array_add (args->options, g_strdup (a));
+			if (long_takes_next (a, entries)) {
+				if (i + 1 >= argc) {
+					g_set_error (error, MP_ERROR,
+						     MP_ERROR_USAGE,
+						     "%s: needs a value", a);
+					return NULL;
+				}
+				g_ptr_array_add (args->options,
+						 g_strdup (argv[++i]));
+			}
+			continue;
+		}
+		for (const char *p = a + 1; *p != '\0'; p++) {
+			FlagKind kind = flag_kind (*p);
+			const char *value = NULL;
+
+			if (kind == FLAG_UNKNOWN) {
+				g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+					     "-%c: unknown sendmail option",
+					     *p);
+				return NULL;
+			}
+			if (kind == FLAG_ATTACHED) {
+				value = p + 1;
+			} else if (kind == FLAG_ARG) {
+				if (p[1] != '\0') {
+					value = p + 1;
+				} else if (i + 1 < argc) {
+					value = argv[++i];
+				} else {
+					g_set_error (error, MP_ERROR,
+						     MP_ERROR_USAGE,
+						     "-%c: needs an argument",
+						     *p);
+					return NULL;
+				}
+			}
+			if (!apply_flag (args, *p, value, error))
+				return NULL;
+			if (kind != FLAG_NONE)
+				break;
+		}
+	}
+	for (; i < argc; i++)
+		if (!add_recipients (args->recipients, argv[i], error))
+			return NULL;
+	return g_steal_pointer (&args);
+}
+
+char **
+mp_sendmail_to_argv (const MpSendmailArgs *args, const char *argv0)
+{
+	GPtrArray *out = g_ptr_array_new ();
+
+	g_ptr_array_add (out, g_strdup (argv0));
+	for (guint i = 0; i < args->options->len; i++)
+		g_ptr_array_add (out,
+				 g_strdup (g_ptr_array_index (args->options, i)));
+	if (args->read_recipients)
+		g_ptr_array_add (out, g_strdup ("--read-recipients"));
+	/* "--opt=VALUE" so that a value starting with '-' stays a value
+	 * (and is then refused by the envelope checks) */
+	if (args->from != NULL)
+		g_ptr_array_add (out, g_strconcat ("--from=", args->from, NULL));
+	if (args->notify != NULL)
+		g_ptr_array_add (out, g_strconcat ("--dsn-notify=", args->notify,
+						   NULL));
+	if (args->ret != NULL)
+		g_ptr_array_add (out, g_strconcat ("--dsn-return=", args->ret,
+						   NULL));
+	if (args->envid != NULL)
+		g_ptr_array_add (out, g_strconcat ("--envid=", args->envid,
+						   NULL));
+	if (args->verbose)
+		g_ptr_array_add (out, g_strdup ("--verbose"));
+	if (args->flush)
+		g_ptr_array_add (out, g_strdup ("--flush"));
+	g_ptr_array_add (out, g_strdup ("--"));
+	for (guint i = 0; i < args->recipients->len; i++)
+		g_ptr_array_add (
+			out, g_strdup (g_ptr_array_index (args->recipients, i)));
+	g_ptr_array_add (out, NULL);
+	return (char **) g_ptr_array_free (out, FALSE);
+}
+
+void
+mp_sendmail_args_free (MpSendmailArgs *args)
+{
+	if (args == NULL)
+		return;
+	g_free (args->from);
+	g_free (args->full_name);
+	g_free (args->body_type);
+	g_free (args->notify);
+	g_free (args->ret);
+	g_free (args->envid);
+	if (args->options != NULL)
+		g_ptr_array_unref (args->options);
+	if (args->recipients != NULL)
+		g_ptr_array_unref (args->recipients);
+	g_free (args);
+}

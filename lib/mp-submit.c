@@ -1,0 +1,693 @@
+/* mp-submit: accounts, connections, the outbox: smtp-send's logic. */
+#include "mp-submit.h"
+#include "mp-error.h"
+
+#include <sysexits.h>
+#include <string.h>
+#include <unistd.h>
+
+/* One connection per account ("" for the command line alone). */
+typedef struct {
+	const MpAccount *account;
+	MpSmtpConfig cfg;
+	char *host;
+	char *password;
+	MpSmtp *smtp;
+	GError *failure; /* settings or connection failure: every message of
+			    this run through this account gets it */
+} Conn;
+
+struct _MpSubmit {
+	const MpSubmitOptions *opts;
+	MpAccountConfig *config;
+	GHashTable *conns; /* account name or "" -> Conn */
+};
+
+static void
+conn_free (Conn *c)
+{
+	if (c->smtp != NULL) {
+		mp_smtp_quit (c->smtp);
+		mp_smtp_free (c->smtp);
+	}
+	g_free (c->host);
+	if (c->password != NULL)
+		explicit_bzero (c->password, strlen (c->password));
+	g_free (c->password);
+	g_clear_error (&c->failure);
+	g_free (c);
+}
+
+MpSubmit *
+mp_submit_new (const MpSubmitOptions *opts, MpAccountConfig *config)
+{
+	MpSubmit *s = g_new0 (MpSubmit, 1);
+
+	s->opts = opts;
+	s->config = config;
+	s->conns = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+					  (GDestroyNotify) conn_free);
+	return s;
+}
+
+void
+mp_submit_free (MpSubmit *submit)
+{
+	if (submit == NULL)
+		return;
+	g_hash_table_unref (submit->conns);
+	g_free (submit);
+}
+
+void
+mp_submit_result_clear (MpSubmitResult *res)
+{
+	g_clear_pointer (&res->error, g_free);
+	g_clear_pointer (&res->stored, g_free);
+	g_clear_pointer (&res->set_aside, g_free);
+	g_clear_pointer (&res->account, g_free);
+	g_clear_pointer (&res->replies, g_ptr_array_unref);
+	res->exit_code = 0;
+	res->recipients = 0;
+}
+
+int
+mp_submit_worse (int a, int b)
+{
+	if (a != 0 && a != EX_TEMPFAIL)
+		return a;
+	if (b != 0 && b != EX_TEMPFAIL)
+		return b;
+	return a == EX_TEMPFAIL || b == EX_TEMPFAIL ? EX_TEMPFAIL : 0;
+}
+
+static gboolean
+parse_tls (const char *s, MpSmtpTls *tls)
+{
+	if (s == NULL)
+		*tls = MP_SMTP_TLS_DEFAULT;
+	else if (g_str_equal (s, "starttls"))
+		*tls = MP_SMTP_TLS_STARTTLS;
+	else if (g_str_equal (s, "implicit"))
+		*tls = MP_SMTP_TLS_IMPLICIT;
+	else if (g_str_equal (s, "off"))
+		*tls = MP_SMTP_TLS_OFF;
+	else
+		return FALSE;
+	return TRUE;
+}
+
+static gboolean
+check_account (const MpAccount *a, GError **error)
+{
+	if (a->auth != NULL && !mp_smtp_mechanism_supported (a->auth)) {
+		g_set_error (error, MP_ERROR, MP_ERROR_CONFIG,
+			     "%s:%u: [account %s] auth %s: want SCRAM-SHA-256, "
+			     "PLAIN, LOGIN, XOAUTH2 or OAUTHBEARER",
+			     a->file, a->line, a->name, a->auth);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+gboolean
+mp_submit_check (MpSubmit *submit, GError **error)
+{
+	GPtrArray *all = mp_account_config_get_accounts (submit->config);
+
+	for (guint i = 0; i < all->len; i++)
+		if (!check_account (g_ptr_array_index (all, i), error))
+			return FALSE;
+	if (submit->opts->account != NULL &&
+	    mp_account_select (submit->config, submit->opts->account, NULL,
+			       error) == NULL)
+		return FALSE;
+	return TRUE;
+}
+
+/* The server, TLS, login and password for @a merged with the command line
+ * (which wins). */
+static gboolean
+conn_setup (MpSubmit *s, Conn *c, GError **error)
+{
+	const MpSubmitOptions *o = s->opts;
+	const MpAccount *a = c->account;
+	const char *tls_s = o->tls ? o->tls : a ? a->tls : NULL;
+	g_autofree char *spec = NULL;
+	const char *pw_cmd;
+	const char *pw;
+	g_autofree char *what = NULL;
+	MpSmtpTls tls;
+
+	if (!parse_tls (tls_s, &tls)) {
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "--tls %s: want starttls, implicit or off", tls_s);
+		return FALSE;
+	}
+	if (o->server != NULL) {
+		spec = g_strdup (o->server);
+	} else if (a != NULL && a->host != NULL) {
+		gboolean v6 = strchr (a->host, ':') && a->host[0] != '[';
+
+		spec = a->port ? g_strdup_printf (v6 ? "[%s]:%u" : "%s:%u",
+						  a->host, a->port) :
+				 g_strdup_printf (v6 ? "[%s]" : "%s", a->host);
+	} else if (a != NULL) {
+		g_set_error (error, MP_ERROR, MP_ERROR_CONFIG,
+			     "%s:%u: [account %s] has no host (or give "
+			     "--server)",
+			     a->file, a->line, a->name);
+		return FALSE;
+	} else {
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "no server: give --server or --account, or set "
+			     "up [account default] in %s",
+			     mp_account_config_get_file (s->config) ?
+				     mp_account_config_get_file (s->config) :
+				     "the configuration file");
+		return FALSE;
+	}
+	if (!mp_smtp_parse_server (spec, tls, &c->host, &c->cfg.port,
+				   &c->cfg.tls, error))
+		return FALSE;
+	c->cfg.host = c->host;
+	c->cfg.helo = o->helo;
+	c->cfg.timeout = o->timeout;
+	c->cfg.ca_file = o->ca_file ? o->ca_file : a ? a->ca_file : NULL;
+	c->cfg.pins = o->pins ? o->pins :
+		      a ? (const char *const *) a->pins : NULL;
+	c->cfg.client_cert = o->client_cert;
+	c->cfg.client_key = o->client_key;
+	c->cfg.tls_min = o->tls_min;
+	c->cfg.allow_plaintext_auth = o->allow_plaintext_auth;
+	c->cfg.user = o->user ? o->user : a ? a->user : NULL;
+	c->cfg.auth = o->auth ? o->auth : a ? a->auth : NULL;
+	c->cfg.transcript = o->transcript;
+	c->cfg.transcript_data = o->transcript_data;
+	if (c->cfg.tls == MP_SMTP_TLS_OFF && c->cfg.user != NULL &&
+	    !o->allow_plaintext_auth) {
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "a login with tls off sends the password in the "
+			     "clear; add --allow-plaintext-auth if you mean it");
+		return FALSE;
+	}
+	if (c->cfg.user == NULL)
+		return TRUE;
+	/* the command line's password command wins; the account's
+	 * password= goes with the account's own password source */
+	pw_cmd = o->password_command ? o->password_command :
+		 a ? a->password_command : NULL;
+	pw = o->password_command == NULL && a != NULL ? a->password : NULL;
+	if (o->password_command != NULL)
+		what = g_strdup ("--password-command");
+	else if (a != NULL && pw_cmd != NULL)
+		what = g_strdup_printf ("[account %s] password-command",
+					a->name);
+	else
+		what = a ? g_strdup_printf ("[account %s]", a->name) :
+			   g_strdup ("--user");
+	c->password = mp_account_get_password (c->host, c->cfg.user, pw_cmd, pw,
+					       what, error);
+	c->cfg.password = c->password;
+	return c->password != NULL;
+}
+
+/* The usable connection for @a: opened on first use, opened again when the
+ * server closed it; a failure to set up or connect is remembered. */
+static Conn *
+get_conn (MpSubmit *s, const MpAccount *a, GError **error)
+{
+	const char *key = a ? a->name : "";
+	Conn *c = g_hash_table_lookup (s->conns, key);
+
+	if (c == NULL) {
+		c = g_new0 (Conn, 1);
+		c->account = a;
+		g_hash_table_insert (s->conns, g_strdup (key), c);
+		conn_setup (s, c, &c->failure);
+	}
+	if (c->failure != NULL) {
+		g_propagate_error (error, g_error_copy (c->failure));
+		return NULL;
+	}
+	if (c->smtp != NULL && mp_smtp_is_usable (c->smtp))
+		return c;
+	if (c->smtp != NULL) {
+		mp_smtp_quit (c->smtp);
+		mp_smtp_free (c->smtp);
+	}
+	c->smtp = mp_smtp_new (&c->cfg);
+	if (!mp_smtp_connect (c->smtp, &c->failure)) {
+		g_propagate_error (error, g_error_copy (c->failure));
+		return NULL;
+	}
+	return c;
+}
+
+/* The first mailbox address of the message's From field, or NULL. */
+static char *
+from_address (MpInput *in)
+{
+	g_autoptr (GMimeMessage) msg = mp_input_parse_message (in, NULL, NULL);
+	InternetAddressList *list = msg ? g_mime_message_get_from (msg) : NULL;
+	int n = list ? internet_address_list_length (list) : 0;
+
+	for (int i = 0; i < n; i++) {
+		InternetAddress *ia = internet_address_list_get_address (list, i);
+
+		if (INTERNET_ADDRESS_IS_MAILBOX (ia))
+			return g_strdup (internet_address_mailbox_get_addr (
+				INTERNET_ADDRESS_MAILBOX (ia)));
+	}
+	return NULL;
+}
+
+/* What one message is sent as. */
+typedef struct {
+	const char *account;      /* name, or NULL to choose */
+	const char *from;         /* envelope sender, or NULL */
+	gboolean from_fixed;      /* @from is final (stored, may be "") */
+	const char *const *recipients;
+	gboolean header_recipients;
+	const MpSmtpDsn *dsn;
+	gboolean allow_partial;
+	gboolean may_store;       /* store in the outbox on a temporary
+				     failure */
+} Job;
+
+static gboolean
+has_at (const char *s)
+{
+	return s != NULL && strchr (s, '@') != NULL;
+}
+
+/* Chooses the account and builds the envelope for @in. */
+static MpEnvelope *
+prepare (MpSubmit *s, MpInput *in, const Job *job, const MpAccount **account,
+	 GError **error)
+{
+	const MpSubmitOptions *o = s->opts;
+	g_autofree char *header_from = NULL;
+	const char *select_by = NULL;
+	const char *from = job->from;
+
+	if (job->account == NULL) {
+		if (job->from_fixed || has_at (job->from))
+			select_by = job->from;
+		else
+			select_by = header_from = from_address (in);
+	}
+	*account = mp_account_select (s->config, job->account, select_by,
+				      error);
+	if (job->account != NULL && *account == NULL)
+		return NULL;
+	if (!job->from_fixed && !has_at (from)) {
+		/* a bare local -f (cron's "-f root") gives way to the
+		 * account's address; --from with no '@' is refused below */
+		if (o->local_names && from != NULL && *account &&
+		    (*account)->from)
+			from = NULL;
+		if (from == NULL && *account != NULL)
+			from = (*account)->from;
+		if (o->local_names && from != NULL && *from != '\0' &&
+		    !has_at (from)) {
+			g_set_error (error, MP_ERROR, MP_ERROR_CONFIG,
+				     "-f %s: a local name, and no account "
+				     "with from= to send as instead (set "
+				     "from= in [account default])",
+				     from);
+			return NULL;
+		}
+	}
+	return mp_envelope_new_full (
+		in, from, job->recipients, job->header_recipients,
+		o->local_names && *account ? (*account)->from : NULL, error);
+}
+
+static void
+fail (MpSubmitResult *res, GError *error)
+{
+	res->exit_code = mp_error_exit_code (error);
+	g_free (res->error);
+	res->error = g_strdup (error->message);
+	g_error_free (error);
+}
+
+static void
+collect_replies (MpSmtp *smtp, MpSubmitResult *res)
+{
+	GPtrArray *rs = mp_smtp_get_recipients (smtp);
+	gboolean refused = FALSE;
+
+	for (guint i = 0; i < rs->len; i++) {
+		MpSmtpRecipient *r = g_ptr_array_index (rs, i);
+
+		if (!r->accepted && r->code != 0)
+			refused = TRUE;
+	}
+	if (!refused)
+		return;
+	res->replies = g_ptr_array_new_with_free_func (g_free);
+	for (guint i = 0; i < rs->len; i++) {
+		MpSmtpRecipient *r = g_ptr_array_index (rs, i);
+
+		g_ptr_array_add (res->replies,
+				 g_strdup_printf ("%s: %s: %s", r->recipient,
+						  r->accepted ? "accepted" :
+								"refused",
+						  r->reply ? r->reply :
+							     "no reply"));
+	}
+}
+
+/* Stores @env in the outbox after a temporary failure. */
+static void
+store (MpSubmit *s, const MpAccount *a, const Job *job, MpEnvelope *env,
+       MpSubmitResult *res)
+{
+	const char *dir = s->opts->outbox ? s->opts->outbox :
+			  a ? a->outbox : NULL;
+	g_autoptr (MpOutbox) outbox = NULL;
+	g_autoptr (MpOutboxEnvelope) oenv = NULL;
+	g_autoptr (GError) error = NULL;
+	char *old;
+
+	if (dir == NULL)
+		return;
+	oenv = mp_outbox_envelope_new ();
+	oenv->account = a ? g_strdup (a->name) : NULL;
+	oenv->sender = g_strdup (env->sender);
+	for (guint i = 0; i < env->recipients->len; i++)
+		g_ptr_array_add (oenv->recipients,
+				 g_strdup (g_ptr_array_index (env->recipients,
+							      i)));
+	if (job->dsn != NULL) {
+		oenv->notify = g_strdup (job->dsn->notify);
+		oenv->ret = g_strdup (job->dsn->ret);
+		oenv->envid = g_strdup (job->dsn->envid);
+	}
+	oenv->allow_partial = job->allow_partial;
+	g_mime_stream_seek (env->data, 0, GMIME_STREAM_SEEK_SET);
+	outbox = mp_outbox_open (dir, &error);
+	if (outbox != NULL)
+		res->stored = mp_outbox_store (outbox, oenv, env->data, &error);
+	old = res->error;
+	if (res->stored != NULL)
+		res->error = g_strdup_printf ("%s; stored in %s for smtp-send "
+					      "--flush",
+					      old, res->stored);
+	else
+		res->error = g_strdup_printf ("%s; NOT stored in the outbox: "
+					      "%s",
+					      old, error->message);
+	g_free (old);
+}
+
+/* Sends one message; returns TRUE when the failure (if any) came from the
+ * transaction (a refusal of this message), not from the connection. */
+static gboolean
+submit_one (MpSubmit *s, MpInput *in, const Job *job, MpSubmitResult *res)
+{
+	g_autoptr (MpEnvelope) env = NULL;
+	const MpAccount *a = NULL;
+	GError *error = NULL;
+	Conn *c;
+	gboolean ok;
+
+	memset (res, 0, sizeof *res);
+	env = prepare (s, in, job, &a, &error);
+	res->account = a ? g_strdup (a->name) : NULL;
+	if (env == NULL) {
+		fail (res, error);
+		return FALSE;
+	}
+	res->recipients = env->recipients->len;
+	c = get_conn (s, a, &error);
+	if (c == NULL) {
+		fail (res, error);
+		if (res->exit_code == EX_TEMPFAIL && job->may_store)
+			store (s, a, job, env, res);
+		return FALSE;
+	}
+	ok = mp_smtp_send (c->smtp, env, job->dsn, job->allow_partial, &error);
+	collect_replies (c->smtp, res);
+	if (ok)
+		return TRUE;
+	fail (res, error);
+	if (res->exit_code == EX_TEMPFAIL && job->may_store)
+		store (s, a, job, env, res);
+	return TRUE;
+}
+
+void
+mp_submit_message (MpSubmit *submit, MpInput *in, MpSubmitResult *res)
+{
+	const MpSubmitOptions *o = submit->opts;
+	Job job = { 0 };
+
+	job.account = o->account;
+	job.from = o->from;
+	job.recipients = o->recipients;
+	job.header_recipients = o->header_recipients;
+	job.dsn = &o->dsn;
+	job.allow_partial = o->allow_partial;
+	job.may_store = TRUE;
+	submit_one (submit, in, &job, res);
+}
+
+gboolean
+mp_submit_dry_run (MpSubmit *submit, MpInput *in, MpEnvelopeWriteFunc write,
+		   gpointer user_data, GError **error)
+{
+	const MpSubmitOptions *o = submit->opts;
+	g_autoptr (MpEnvelope) env = NULL;
+	const MpAccount *a = NULL;
+	Job job = { 0 };
+
+	job.account = o->account;
+	job.from = o->from;
+	job.recipients = o->recipients;
+	job.header_recipients = o->header_recipients;
+	env = prepare (submit, in, &job, &a, error);
+	return env != NULL && mp_smtp_dry_run (env, write, user_data, error);
+}
+
+char **
+mp_submit_outboxes (MpSubmit *submit)
+{
+	const MpSubmitOptions *o = submit->opts;
+	GPtrArray *all = mp_account_config_get_accounts (submit->config);
+	GPtrArray *dirs = g_ptr_array_new ();
+
+	if (o->outbox != NULL) {
+		g_ptr_array_add (dirs, g_strdup (o->outbox));
+	} else if (o->account != NULL) {
+		const MpAccount *a =
+			mp_account_config_find (submit->config, o->account);
+
+		if (a != NULL && a->outbox != NULL)
+			g_ptr_array_add (dirs, g_strdup (a->outbox));
+	} else {
+		for (guint i = 0; i < all->len; i++) {
+			const MpAccount *a = g_ptr_array_index (all, i);
+			gboolean seen = FALSE;
+
+			for (guint k = 0; k < dirs->len && a->outbox; k++)
+				seen |= g_str_equal (g_ptr_array_index (dirs, k),
+						     a->outbox);
+			if (a->outbox != NULL && !seen)
+				g_ptr_array_add (dirs, g_strdup (a->outbox));
+		}
+	}
+	g_ptr_array_add (dirs, NULL);
+	return (char **) g_ptr_array_free (dirs, FALSE);
+}
+
+/* Sends the stored message @name; fills @res. */
+static void
+flush_one (MpSubmit *s, MpOutbox *outbox, const char *name,
+	   MpSubmitResult *res)
+{
+	g_autoptr (MpOutboxEnvelope) oenv = NULL;
+	g_autoptr (MpInput) in = NULL;
+	g_autofree char *path = g_build_filename (mp_outbox_get_dir (outbox),
+						  name, NULL);
+	g_autoptr (GPtrArray) rcpts = NULL;
+	GError *error = NULL;
+	MpSmtpDsn dsn = { 0 };
+	Job job = { 0 };
+	gboolean in_transaction;
+	int fd;
+
+	memset (res, 0, sizeof *res);
+	fd = mp_outbox_open_message (outbox, name, &oenv, &error);
+	if (fd >= 0) {
+		in = mp_input_open_fd (fd, path, &error);
+		if (in == NULL)
+			close (fd);
+	}
+	if (in == NULL) {
+		gboolean foreign = error->domain == MP_ERROR &&
+				   error->code == MP_ERROR_DATA;
+
+		fail (res, error);
+		/* not a message we stored: out of the queue */
+		if (foreign)
+			res->set_aside = mp_outbox_set_aside (outbox, name,
+							      NULL);
+		return;
+	}
+	rcpts = g_ptr_array_new ();
+	for (guint i = 0; i < oenv->recipients->len; i++)
+		g_ptr_array_add (rcpts, g_ptr_array_index (oenv->recipients, i));
+	g_ptr_array_add (rcpts, NULL);
+	dsn.notify = oenv->notify;
+	dsn.ret = oenv->ret;
+	dsn.envid = oenv->envid;
+	job.account = oenv->account ? oenv->account : s->opts->account;
+	job.from = oenv->sender;
+	job.from_fixed = TRUE;
+	job.recipients = (const char *const *) rcpts->pdata;
+	job.dsn = &dsn;
+	job.allow_partial = oenv->allow_partial;
+	in_transaction = submit_one (s, in, &job, res);
+	close (fd);
+
+	if (res->exit_code == 0) {
+		/* sent: it must go, or the next flush sends it again */
+		if (!mp_outbox_remove (outbox, name, &error)) {
+			res->error = g_strdup_printf (
+				"sent, but not removed from the outbox (the "
+				"next flush sends it again): %s",
+				error->message);
+			res->exit_code = mp_error_exit_code (error);
+			g_error_free (error);
+		}
+		return;
+	}
+	if (res->exit_code == EX_TEMPFAIL) {
+		g_autofree char *old = res->error;
+
+		res->error = g_strdup_printf ("%s; kept for the next flush",
+					      old);
+		return;
+	}
+	/* refused for good by the server: out of the queue, kept on disk */
+	if (in_transaction && (res->exit_code == EX_DATAERR ||
+			       res->exit_code == EX_NOUSER ||
+			       res->exit_code == EX_UNAVAILABLE)) {
+		res->set_aside = mp_outbox_set_aside (outbox, name, &error);
+		if (res->set_aside == NULL) {
+			g_autofree char *old = res->error;
+
+			res->error = g_strdup_printf ("%s; %s", old,
+						      error->message);
+			g_error_free (error);
+		}
+	}
+}
+
+int
+mp_submit_flush (MpSubmit *submit, const char *dir, MpSubmitReportFunc report,
+		 gpointer user_data, GError **error)
+{
+	g_autoptr (MpOutbox) outbox = mp_outbox_open (dir, error);
+	g_autoptr (GPtrArray) names = NULL;
+	int worst = 0;
+
+	if (outbox == NULL || !mp_outbox_lock (outbox, TRUE, error))
+		return -1;
+	names = mp_outbox_list (outbox, error);
+	if (names == NULL)
+		return -1;
+	for (guint i = 0; i < names->len; i++) {
+		const char *name = g_ptr_array_index (names, i);
+		MpSubmitResult res;
+
+		flush_one (submit, outbox, name, &res);
+		if (report != NULL)
+			report (name, &res, user_data);
+		worst = mp_submit_worse (worst, res.exit_code);
+		mp_submit_result_clear (&res);
+	}
+	return worst;
+}
+
+typedef struct {
+	const MpSubmitOptions *opts;
+	MpAccountConfig *config;
+	char **files;
+	guint n;
+	guint jobs;
+	MpSubmitResult *results;
+	MpSubmitReportFunc report;
+	gpointer report_data;
+} Batch;
+
+typedef struct {
+	Batch *batch;
+	guint first;
+} Worker;
+
+/* Sends the files first, first + jobs, ... over one connection per
+ * account. */
+static gpointer
+batch_worker (gpointer data)
+{
+	Worker *w = data;
+	Batch *b = w->batch;
+	g_autoptr (MpSubmit) submit = mp_submit_new (b->opts, b->config);
+
+	for (guint i = w->first; i < b->n; i += b->jobs) {
+		g_autoptr (GError) error = NULL;
+		g_autoptr (MpInput) in = mp_input_open (b->files[i], &error);
+
+		if (in == NULL) {
+			b->results[i].exit_code = mp_error_exit_code (error);
+			b->results[i].error = g_strdup (error->message);
+		} else {
+			mp_submit_message (submit, in, &b->results[i]);
+		}
+		/* with one connection, say it as it happens */
+		if (b->jobs == 1)
+			b->report (b->files[i], &b->results[i], b->report_data);
+	}
+	return NULL;
+}
+
+int
+mp_submit_batch (const MpSubmitOptions *opts, MpAccountConfig *config,
+		 char **files, guint n, guint jobs, MpSubmitReportFunc report,
+		 gpointer report_data)
+{
+	Batch b = { opts, config, files, n, 0, g_new0 (MpSubmitResult, n),
+		    report, report_data };
+	Worker *workers;
+	GThread **threads;
+	int worst = 0;
+
+	jobs = CLAMP (jobs, 1, MAX (n, 1));
+	b.jobs = jobs;
+	workers = g_new0 (Worker, jobs);
+	threads = g_new0 (GThread *, jobs);
+
+	for (guint j = 0; j < jobs; j++) {
+		workers[j] = (Worker){ &b, j };
+		if (j > 0)
+			threads[j] = g_thread_new ("smtp-send", batch_worker,
+						   &workers[j]);
+	}
+	batch_worker (&workers[0]);
+	for (guint j = 1; j < jobs; j++)
+		g_thread_join (threads[j]);
+	for (guint i = 0; i < n; i++) {
+		if (jobs > 1)
+			report (files[i], &b.results[i], report_data);
+		worst = mp_submit_worse (worst, b.results[i].exit_code);
+		mp_submit_result_clear (&b.results[i]);
+	}
+	g_free (b.results);
+	g_free (workers);
+	g_free (threads);
+	return worst;
+}

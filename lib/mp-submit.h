@@ -1,0 +1,134 @@
+/* mp-submit: what smtp-send does with each message: choose its account,
+ * merge the account with the command line, build the envelope, send it
+ * over one connection per account (reused across a batch), and keep a
+ * message that met a temporary failure in the outbox; flush the outbox. */
+#pragma once
+
+#include "mp-account.h"
+#include "mp-io.h"
+#include "mp-outbox.h"
+#include "mp-smtp.h"
+
+G_BEGIN_DECLS
+
+/* The command line.  Strings are borrowed; NULL (0, FALSE) means "not
+ * given": the account's value applies, then the built-in default. */
+typedef struct {
+	const char *account;          /* --account */
+	const char *server;           /* --server */
+	const char *tls;              /* --tls: starttls, implicit, off */
+	const char *ca_file;
+	const char *const *pins;
+	const char *client_cert;
+	const char *client_key;
+	const char *tls_min;
+	guint timeout;                /* 0: 60 seconds */
+	const char *helo;
+	const char *user;
+	const char *password_command;
+	const char *auth;
+	gboolean allow_plaintext_auth;
+	const char *from;             /* --from */
+	const char *outbox;           /* --outbox */
+	gboolean local_names;         /* sendmail mode: a bare local name
+					 ("root") is the account's from */
+	/* per message, for messages read from stdin or files */
+	const char *const *recipients;
+	gboolean header_recipients;   /* -t */
+	MpSmtpDsn dsn;
+	gboolean allow_partial;
+	MpSmtpTranscriptFunc transcript;
+	gpointer transcript_data;
+} MpSubmitOptions;
+
+/* What became of one message. */
+typedef struct {
+	int exit_code;     /* 0 sent, else its sysexits code */
+	char *error;       /* why it was not sent, one line; NULL when sent */
+	char *stored;      /* the outbox file it was stored in (exit 75) */
+	char *set_aside;   /* where a flushed message that failed for good
+			      went (DIR/failed/...) */
+	char *account;     /* the account used, or NULL */
+	GPtrArray *replies; /* char *: "rcpt: accepted|refused: reply", when
+			       some recipient was refused */
+	guint recipients;  /* recipients of the envelope */
+} MpSubmitResult;
+
+void mp_submit_result_clear (MpSubmitResult *res);
+
+/* Called for each message of a batch or a flush: @name is its file, or
+ * its name in the outbox. */
+typedef void (*MpSubmitReportFunc) (const char *name,
+				    const MpSubmitResult *res,
+				    gpointer user_data);
+
+typedef struct _MpSubmit MpSubmit;
+
+/* A submitter for @opts (borrowed, must outlive it) and @config
+ * (borrowed; may hold no account).  Nothing is connected yet. */
+MpSubmit *mp_submit_new (const MpSubmitOptions *opts,
+			 MpAccountConfig *config);
+
+/* Says QUIT on every connection and frees @submit. */
+void mp_submit_free (MpSubmit *submit);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MpSubmit, mp_submit_free)
+
+/* Checks what can be checked before any message is read: the account
+ * named by --account exists, and its values (tls, auth mechanism) are
+ * usable.  Errors: MP_ERROR_CONFIG naming the file and line, or
+ * MP_ERROR_USAGE. */
+gboolean mp_submit_check (MpSubmit *submit, GError **error);
+
+/* Sends the message in @in to the recipients of the options (or of its
+ * header fields), through the account chosen for it: --account, else the
+ * one whose from= is the message's From address, else [account default],
+ * else the command line alone.  The connection of that account is opened
+ * on first use and reused for the next message; after a failure the
+ * transaction was reset (RSET), and a connection the server closed is
+ * opened again for the next message.  A message that meets a temporary
+ * failure (exit 75) after its envelope was built is stored in the outbox
+ * (--outbox, else the account's outbox=) when there is one: res->stored
+ * names the file, the exit code stays 75.  A permanent failure is never
+ * stored.  Always fills @res (clear it with mp_submit_result_clear()). */
+void mp_submit_message (MpSubmit *submit, MpInput *in, MpSubmitResult *res);
+
+/* Prints, through @write, the envelope and data smtp-send would send for
+ * @in (--dry-run): the account is chosen as for mp_submit_message().
+ * Errors: as mp_envelope_new() and @write. */
+gboolean mp_submit_dry_run (MpSubmit *submit, MpInput *in,
+			    MpEnvelopeWriteFunc write, gpointer user_data,
+			    GError **error);
+
+
+/* Sends the message files @files (@n of them) over @jobs connections per
+ * account (1: one; file i goes over connection i mod @jobs), each as
+ * mp_submit_message() does.  Calls @report (name, result, @report_data)
+ * for each file: as it is done with one job, in the order of @files at
+ * the end with more.  Returns the worst exit code (mp_submit_worse()). */
+int mp_submit_batch (const MpSubmitOptions *opts, MpAccountConfig *config,
+		     char **files, guint n, guint jobs,
+		     MpSubmitReportFunc report, gpointer report_data);
+
+/* The outbox directories to flush: --outbox, else the outbox= of the
+ * --account, else those of every account (each once).  Newly allocated
+ * NULL-terminated vector; empty when there is none. */
+char **mp_submit_outboxes (MpSubmit *submit);
+
+/* Sends what @dir holds, oldest first, holding the outbox's lock (waiting
+ * for another flush to finish): each message with the envelope and the
+ * account stored with it (the command line still overrides the account's
+ * settings).  A message the server accepted is removed; one that fails
+ * temporarily stays; one that fails for good is set aside in failed/.
+ * Calls @report for each.  Returns the worst exit code of the messages
+ * (see mp_submit_worse()), or sets @error (MP_ERROR_CANT_CREATE, _IO)
+ * and returns -1 when the outbox cannot be opened or listed. */
+int mp_submit_flush (MpSubmit *submit, const char *dir,
+		     MpSubmitReportFunc report, gpointer user_data,
+		     GError **error);
+
+/* The worse of two exit codes: a permanent failure (any code but 0 and
+ * 75) is worse than a temporary one (75), which is worse than success; of
+ * two permanent failures the first stays. */
+int mp_submit_worse (int a, int b);
+
+G_END_DECLS

@@ -1,0 +1,171 @@
+/* mp-tree: a part appended to a multipart/mixed leaves every other byte
+ * where it was, wherever the delimiters fall against the reader's 64 KiB
+ * buffer, with long lines, LF or CRLF. */
+#include "mp-tree.h"
+#include "mp-error.h"
+
+#include <string.h>
+#include <unistd.h>
+
+/* Runs mp-tree on @input, appending a small text attachment. */
+static GBytes *
+attach (GBytes *input, GError **error)
+{
+	g_autofree char *dir = g_dir_make_tmp ("test-tree-XXXXXX", NULL);
+	g_autofree char *in_path = g_build_filename (dir, "in.eml", NULL);
+	g_autofree char *out_path = g_build_filename (dir, "out.eml", NULL);
+	g_autoptr (GBytes) note = g_bytes_new_static ("note\n", 5);
+	g_autoptr (MpInput) in = NULL;
+	g_autoptr (MpTree) tree = NULL;
+	g_autoptr (MpOutput) out = NULL;
+	g_autoptr (GMimePart) part = NULL;
+	char *data = NULL;
+	gsize len = 0;
+
+	g_assert_true (g_file_set_contents (in_path,
+					    g_bytes_get_data (input, NULL),
+					    (gssize) g_bytes_get_size (input),
+					    NULL));
+	in = mp_input_open (in_path, error);
+	if (in)
+		tree = mp_tree_new (in, "seed", error);
+	if (tree == NULL)
+		goto done;
+	part = mp_part_new_text ("plain", note, NULL, FALSE, "note", error);
+	g_assert_nonnull (part);
+	mp_tree_add_attachment (tree, mp_part_leaf_new_part (part));
+	out = mp_output_open (out_path, FALSE, error);
+	if (out && mp_tree_write (tree, out, error) &&
+	    mp_output_close (out, error))
+		g_assert_true (g_file_get_contents (out_path, &data, &len, NULL));
+done:
+	unlink (in_path);
+	unlink (out_path);
+	rmdir (dir);
+	return data ? g_bytes_new_take (data, len) : NULL;
+}
+
+/* A mixed message whose one part holds @filler; @eol is "\n" or "\r\n". */
+static GBytes *
+mixed_message (const char *filler, const char *eol)
+{
+	GString *s = g_string_new (NULL);
+
+	g_string_append_printf (s, "From: a@example.org%s", eol);
+	g_string_append_printf (s, "MIME-Version: 1.0%s", eol);
+	g_string_append_printf (
+		s, "Content-Type: multipart/mixed; boundary=\"b\"%s%s", eol, eol);
+	g_string_append_printf (s, "preamble%s--b%s", eol, eol);
+	g_string_append_printf (s, "Content-Type: text/plain%s%s", eol, eol);
+	g_string_append (s, filler);
+	g_string_append_printf (s, "%s--b--%sepilogue%s", eol, eol, eol);
+	return g_string_free_to_bytes (s);
+}
+
+/* The output must be the input with bytes inserted right before the
+ * line ending that precedes the closing delimiter, and nowhere else. */
+static void
+assert_appended (GBytes *input, GBytes *output, const char *eol)
+{
+	gsize ilen, olen, cut, elen = strlen (eol);
+	const char *i = g_bytes_get_data (input, &ilen);
+	const char *o = g_bytes_get_data (output, &olen);
+	g_autofree char *close = g_strdup_printf ("%s--b--", eol);
+	g_autofree char *open = g_strdup_printf ("%s--b%s", eol, eol);
+	const char *c = g_strrstr_len (i, (gssize) ilen, close);
+
+	g_assert_nonnull (c);
+	cut = (gsize) (c - i);
+	g_assert_cmpuint (olen, >, ilen);
+	g_assert_cmpint (memcmp (o, i, cut), ==, 0);
+	g_assert_cmpint (memcmp (o + olen - (ilen - cut), c, ilen - cut), ==, 0);
+	g_assert_cmpint (memcmp (o + cut, open, strlen (open)), ==, 0);
+	g_assert_nonnull (g_strstr_len (o + cut, (gssize) (olen - ilen),
+					"note"));
+	(void) elen;
+}
+
+static void
+test_delimiter_at_every_buffer_offset (void)
+{
+	static const char *const eols[] = { "\n", "\r\n" };
+	guint e, k;
+
+	for (e = 0; e < G_N_ELEMENTS (eols); e++) {
+		/* the closing delimiter starts from 40 bytes before to 10
+		 * bytes after the 64 KiB mark */
+		for (k = 0; k < 50; k++) {
+			g_autoptr (GString) filler = g_string_new (NULL);
+			g_autoptr (GBytes) in = NULL;
+			g_autoptr (GBytes) out = NULL;
+			g_autoptr (GError) error = NULL;
+			gsize header;
+
+			in = mixed_message ("", eols[e]);
+			header = g_bytes_get_size (in) - strlen ("--b--") -
+				 strlen ("epilogue") - 3 * strlen (eols[e]);
+			while (filler->len + 71 < 65536 - 40 + k - header)
+				g_string_append_printf (
+					filler, "%070d%s", 0, eols[e]);
+			while (filler->len < 65536 - 40 + k - header)
+				g_string_append_c (filler, 'y');
+			g_bytes_unref (in);
+			in = mixed_message (filler->str, eols[e]);
+			out = attach (in, &error);
+			g_assert_no_error (error);
+			assert_appended (in, out, eols[e]);
+		}
+	}
+}
+
+static void
+test_long_lines (void)
+{
+	g_autoptr (GString) filler = g_string_new (NULL);
+	g_autoptr (GBytes) in = NULL;
+	g_autoptr (GBytes) out = NULL;
+	g_autoptr (GError) error = NULL;
+
+	/* a line longer than the buffer, and one that starts like the
+	 * delimiter but is not one */
+	g_string_append_len (filler, "--b", 3);
+	g_string_append_printf (filler, "%0200000d\n", 0);
+	g_string_append_printf (filler, "%0150000d", 0);
+	in = mixed_message (filler->str, "\n");
+	out = attach (in, &error);
+	g_assert_no_error (error);
+	assert_appended (in, out, "\n");
+}
+
+static void
+test_refuses_truncated_and_empty (void)
+{
+	static const char *const inputs[] = {
+		"",
+		"Content-Type: multipart/mixed; boundary=\"b\"\n\n--b\n\nx\n",
+	};
+	guint i;
+
+	for (i = 0; i < G_N_ELEMENTS (inputs); i++) {
+		g_autoptr (GBytes) in =
+			g_bytes_new_static (inputs[i], strlen (inputs[i]));
+		g_autoptr (GError) error = NULL;
+		g_autoptr (GBytes) out = attach (in, &error);
+
+		g_assert_null (out);
+		g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
+	}
+}
+
+int
+main (int argc, char **argv)
+{
+	g_test_init (&argc, &argv, NULL);
+	g_mime_init ();
+	g_test_add_func ("/tree/delimiter-at-every-buffer-offset",
+			 test_delimiter_at_every_buffer_offset);
+	g_test_add_func ("/tree/long-lines", test_long_lines);
+	g_test_add_func ("/tree/refuses-truncated-and-empty",
+			 test_refuses_truncated_and_empty);
+	return g_test_run ();
+}
