@@ -853,12 +853,6 @@ tokenize_addresses (const char *p, GArray *toks)
 		} else if (strchr ("<>,:;@", *p)) {
 			push_tok (toks, TOK_SPECIAL, p, 1);
 			p++;
-		} else if (*p == ')') {
-			/* a stray comment end, ignored as Python's email does:
-			 * no atom starts here (found by fuzzing: an endless
-			 * loop of empty atoms) */
-			push_tok (toks, TOK_WS, " ", 1);
-			p++;
 		} else {
 			const char *start = p;
 
@@ -891,7 +885,7 @@ addr_spec (const Tok *t, guint from, guint to)
 {
 	GString *local = g_string_new (NULL), *domain = NULL, *cur = local;
 	guint i;
-	gboolean quote = FALSE, quoted = FALSE;
+	gboolean quote = FALSE;
 	const char *c;
 
 	for (i = from; i < to; i++) {
@@ -906,13 +900,8 @@ addr_spec (const Tok *t, guint from, guint to)
 				g_string_append_c (cur, ' ');
 			continue;
 		}
-		if (cur == local && t[i].kind == TOK_QUOTED)
-			quoted = TRUE;
 		g_string_append (cur, t[i].text);
 	}
-	/* an empty quoted local part stays quoted, "" (found by fuzzing:
-	 * an empty addr-spec) */
-	quote = quoted && local->len == 0;
 	for (c = local->str; *c; c++)
 		if (strchr ("()<>@,:;\\\"[] \t", *c))
 			quote = TRUE;

@@ -549,6 +549,46 @@ reused_boundary (GMimeObject *obj, GPtrArray *outer)
 	return found;
 }
 
+/* A CR without LF in the header ends a line for Python's email and for
+ * smtp-send's canonicaliser, not for GMime or us: the fields we add would
+ * land in what those readers call the body, and an attachment would be
+ * hidden from them (found by tests/cli/hostile.t).  Refuse it, as
+ * mp-headers does. */
+static gboolean
+header_without_bare_cr (MpTree *t, GError **error)
+{
+	char buf[64 * 1024 + 1];
+	gint64 pos = t->base, end = t->top->body;
+
+	if (g_mime_stream_seek (t->stream, pos, GMIME_STREAM_SEEK_SET) != pos)
+		return TRUE; /* reading errors are reported where they matter */
+	while (pos < end) {
+		gsize want = (gsize) MIN ((gint64) sizeof buf - 1, end - pos);
+		gssize n = g_mime_stream_read (t->stream, buf, want + 1);
+		gsize i;
+
+		if (n <= 0)
+			break;
+		/* one byte past the chunk tells whether a CR ending it has
+		 * its LF */
+		for (i = 0; i < MIN ((gsize) n, want); i++) {
+			if (buf[i] == '\r' &&
+			    (i + 1 >= (gsize) n || buf[i + 1] != '\n')) {
+				g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+					     "%s: header: CR without LF "
+					     "(ambiguous line ending)",
+					     mp_input_get_name (t->in));
+				return FALSE;
+			}
+		}
+		pos += (gint64) want;
+		if (g_mime_stream_seek (t->stream, pos,
+					GMIME_STREAM_SEEK_SET) != pos)
+			break;
+	}
+	return TRUE;
+}
+
 MpTree *
 mp_tree_new (MpInput *in, const char *seed, GError **error)
 {
@@ -590,7 +630,8 @@ mp_tree_new (MpInput *in, const char *seed, GError **error)
 	t->top->top = TRUE;
 	t->top->start = t->base;
 	t->top->end = t->base + t->size;
-	if (!parse_headers (t, t->top, "text/plain", t->fields, error))
+	if (!parse_headers (t, t->top, "text/plain", t->fields, error) ||
+	    !header_without_bare_cr (t, error))
 		return NULL;
 	t->root = t->top;
 

@@ -41,6 +41,8 @@ def cases():
                                             for i in range(10000))
                             + b"\nbody\n")
     yield "nested-1000", nested(1000)
+    # a header and nothing else: no blank line, no body
+    yield "headers-only", HEAD
     yield "unclosed", (HEAD + b"MIME-Version: 1.0\n"
                        b'Content-Type: multipart/mixed; boundary="never"\n\n'
                        b"--never\nContent-Type: text/plain\n\nfirst\n"

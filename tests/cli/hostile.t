@@ -1,12 +1,12 @@
 #!/bin/bash
 # Every command in build/tools over hostile input (issue 9): empty input,
 # binary garbage, NUL bytes, a 1 MB header line, 10,000 headers, multiparts
-# nested 1,000 deep, a boundary that never closes, CR-only line endings and
-# a 50 MB base64 line, each from a file and from a pipe (the same bytes
-# out).  Each run gives a correct result (checked by
+# nested 1,000 deep, a header with no body, a boundary that never closes,
+# CR-only line endings and a 50 MB base64 line, each from a file and from
+# a pipe (the same bytes out).  Each run gives a correct result (checked by
 # tests/cli/hostile-check.py) or a clean error (a documented exit code,
-# one line on stderr, nothing on stdout), within a
-# time limit and a memory bound, and leaves no file in TMPDIR.  Then:
+# one line on stderr, nothing on stdout), within a time limit and a memory
+# bound, and leaves no file in TMPDIR.  Then:
 # SIGPIPE from a closed reader is an error message and exit 74, spool files
 # are unlinked and private, and -o leaves nothing behind when a run fails.
 #
@@ -24,8 +24,8 @@ mkdir "$T/in" "$T/tmp" "$T/odir"
 "$PY" "$GEN" "$T/in" || exit 1
 printf 'hostile attachment\n' >"$T/att.txt"
 export TMPDIR="$T/tmp"
-inputs="empty garbage nul header-1mb headers-10000 nested-1000 unclosed
-	cr-only base64-50mb"
+inputs="empty garbage nul header-1mb headers-10000 nested-1000 headers-only
+	unclosed cr-only base64-50mb"
 
 # The ways each command is asked to read the message on stdin, one per
 # line: KIND (for hostile-check.py), MEMORY (stream: bounded whatever the
@@ -323,6 +323,16 @@ fi
 if [ -x "$BUILDDIR/tools/mime-header" ]; then
     refused "mime-header: a Bcc hidden behind a bare CR is refused" \
         65 "CR without LF" mime-header --delete Bcc <"$T/bcc-cr.eml"
+fi
+# mime-attach and mime-inline would add their fields where Python and the
+# canonicaliser see the body, hiding the new parts from them
+if [ -x "$BUILDDIR/tools/mime-attach" ]; then
+    refused "mime-attach: a header with a bare CR is refused" \
+        65 "CR without LF" mime-attach "$T/att.txt" <"$T/bcc-cr.eml"
+fi
+if [ -x "$BUILDDIR/tools/mime-inline" ]; then
+    refused "mime-inline: a header with a bare CR is refused" \
+        65 "CR without LF" mime-inline --text "$T/att.txt" <"$T/bcc-cr.eml"
 fi
 
 plan "$_n"
