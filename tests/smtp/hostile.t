@@ -8,7 +8,7 @@
 # and binary garbage: exit 75 or 76 with one line on stderr.
 . "$SRCDIR/tests/smtp/lib.sh"
 
-plan 12
+plan 20
 start_server
 message <<<"$STD_MSG"
 
@@ -51,5 +51,55 @@ ok "a 100 kB reply line: one line says so" one_line
 scenario '{"greeting": "\u00ff\u00fe\u0001garbage\r\n"}'
 send bob@example.com
 code "binary garbage for a greeting" 76
+
+# the outbox: a server that closes after the data keeps the message, and
+# SIGINT in the middle of a flush leaves the outbox as it was
+export HOME=$T/home
+mkdir -p "$HOME"
+unset MIMEPIPE_PASSWORD XDG_CONFIG_HOME
+: >"$T/empty-config"
+export MIMEPIPE_CONFIG=$T/empty-config
+OB=$T/outbox
+SRV_ARGS=(--server "localhost:$PORT" --ca-file "$CERTS/ca.crt" --timeout 5)
+stored() { find "$OB/new" "$OB/cur" -type f 2>/dev/null | wc -l; }
+in_tmp() { find "$OB/tmp" -type f 2>/dev/null | wc -l; }
+conn_done() { read -r -t 20 _ev <&"${SRV[0]}"; }
+
+scenario '{"reply": {"END": "CLOSE"}}'
+run smtp-send "${SRV_ARGS[@]}" --outbox "$OB" bob@example.com <"$MSG"
+conn_done
+code "server closes after the data, with --outbox" 75
+is "closed after the data: the message is in the outbox" "$(stored)" 1
+is "closed after the data: nothing in tmp/" "$(in_tmp)" 0
+
+# SIGINT once the data is sent and the server is silent: the client's -v
+# transcript, read from a fifo, says when (no sleep)
+scenario '{"reply": {"END": "SILENT"}}'
+mkfifo "$T/transcript"
+# (a background job starts with SIGINT ignored: env gives it back)
+env --default-signal=INT smtp-send "${SRV_ARGS[@]}" --timeout 30 --flush -v \
+    --outbox "$OB" >/dev/null 2>"$T/transcript" &
+pid=$!
+exec 4<"$T/transcript"
+while IFS= read -r -t 20 line <&4; do
+    case $line in *"octets of message data"*) break ;; esac
+done
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+cat <&4 >/dev/null
+exec 4<&-
+conn_done
+# killed by the signal (130), or a clean exit saying so: not the timeout
+ok "SIGINT during a flush: it stops at once (exit $rc)" test "$rc" != 0 -a "$rc" != 75
+is "SIGINT during a flush: the message is still in the outbox" "$(stored)" 1
+is "SIGINT during a flush: nothing in tmp/" "$(in_tmp)" 0
+
+# and the next flush sends it, once
+scenario '{}'
+run smtp-send "${SRV_ARGS[@]}" --flush --outbox "$OB"
+conn_done
+code "the flush after SIGINT" 0
+is "the flush after SIGINT: outbox empty" "$(stored)" 0
 
 done_testing
