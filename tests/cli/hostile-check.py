@@ -12,7 +12,8 @@ KIND is what the tool was asked to do (see hostile.t):
   text      mime-inline --text FILE: a text/plain leaf holds FILE
   compose   mime-compose ... < INPUT: the one text leaf holds INPUT
   draft     mime-compose --draft: the draft's Subject survives
-  smtp      smtp-send --dry-run: the DATA shown holds every input line
+  smtp      smtp-send --dry-run: the DATA shown is the input with CRLF line
+            endings, dot-stuffed, ended by "." CRLF
 Prints what is wrong and exits 1; exits 0 when the result is correct.
 """
 import email
@@ -84,12 +85,17 @@ def check(kind, inp, out, att):
             return f"Subject is {msg.get('Subject')!r}"
         return None
     if kind == "smtp":
-        for line in inp.splitlines():
-            line = line.rstrip(b"\r")
-            if line.startswith(b"."):
-                line = b"." + line
-            if line not in out:
-                return f"line {line[:40]!r} is not in the DATA"
+        # the exact DATA: every CR, LF, CRLF made CRLF, a final one added,
+        # dot lines stuffed, then "." CRLF (RFC 5321 4.5.2)
+        head, sep, data = out.partition(b"\r\nDATA\r\n")
+        if not sep or not head.startswith(b"MAIL FROM:<"):
+            return "no MAIL FROM ... DATA before the data"
+        canon = re.sub(rb"\r\n|\r|\n", b"\r\n", inp)
+        if canon and not canon.endswith(b"\r\n"):
+            canon += b"\r\n"
+        want = re.sub(rb"(?m)^\.", b"..", canon) + b".\r\n"
+        if data != want:
+            return "the DATA is not the input, canonicalised and stuffed"
         return None
     return f"unknown kind {kind}"
 
