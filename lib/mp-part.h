@@ -41,6 +41,15 @@ GMimePart *mp_part_new_text (const char *subtype, GBytes *data,
 			     const char *charset, gboolean allow_8bit,
 			     const char *what, GError **error);
 
+/* Like mp_part_new_text() on the text in @content, a seekable stream read
+ * in chunks (bounded memory) and referenced by the part: it must stay
+ * valid until the part is written. */
+GMimePart *mp_part_new_text_from_stream (const char *subtype,
+					 GMimeStream *content,
+					 const char *charset,
+					 gboolean allow_8bit,
+					 const char *what, GError **error);
+
 /* Guesses the media type of data named @name (a file name, may be NULL)
  * whose first bytes are @data: GIO's content types (shared-mime-info),
  * by name when the name is telling, by sniffing the data otherwise.

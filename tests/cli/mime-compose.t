@@ -2,7 +2,7 @@
 # mime-compose: jobs 1 and 2 of DESIGN, every option, every refusal.
 . "$SRCDIR/tests/cli/lib.sh"
 
-plan 35
+plan 37
 
 FROM='Ann Müller <ann@example.org>'
 
@@ -66,6 +66,18 @@ run mime-compose --from "$FROM" --to bob@example.com "$T/long.txt"
 ok "a 3000-octet line is encoded, no output line over 998" sh -c \
     "awk 'length > 998 { exit 1 }' '$T/out' && grep -q '^Content-Transfer-Encoding: quoted-printable' '$T/out'"
 is "the long line decodes back exactly" "$(pycheck part 0 <"$T/out" | md5sum)" "$(md5sum <"$T/long.txt")"
+
+# --- a large body from a pipe in bounded memory
+if [ -x /usr/bin/time ]; then
+    awk 'BEGIN { for (i = 0; i < 400000; i++) print "line " i " of a long body: Grüße aus Köln" }' >"$T/big.txt"
+    cat "$T/big.txt" | /usr/bin/time -f %M -o "$T/rss" mime-compose --from "$FROM" --to bob@example.com >"$T/big.eml"
+    is "a $(($(wc -c <"$T/big.txt") / 1048576)) MB body from a pipe decodes back exactly" \
+        "$(pycheck part 0 <"$T/big.eml" | md5sum)" "$(md5sum <"$T/big.txt")"
+    ok "and takes under 32 MB ($(cat "$T/rss") kB)" test "$(cat "$T/rss")" -lt 32768
+else
+    ok "large body # SKIP /usr/bin/time missing" true
+    ok "large body memory # SKIP /usr/bin/time missing" true
+fi
 
 # --- reproducible bytes
 mime-compose --from "$FROM" --to bob@example.com --html "$T/note.html" "$T/body.txt" >"$T/r1"
