@@ -30,14 +30,14 @@ inputs="empty garbage nul header-1mb headers-10000 nested-1000 headers-only
 # The ways each command is asked to read the message on stdin, one per
 # line: KIND (for hostile-check.py), MEMORY (stream: bounded whatever the
 # input; holds: keeps the input in memory, as mime-compose does with a
-# body), then the arguments.
+# --draft), then the arguments.
 modes_for() {
     case $1 in
     mime-header) echo "header stream --set=X-Hostile:1" ;;
     mime-attach) echo "attach stream $T/att.txt" ;;
     mime-inline) echo "text stream --text=$T/att.txt" ;;
     mime-compose)
-        echo "compose holds --from=a@example.org --to=b@example.org --subject=s"
+        echo "compose stream --from=a@example.org --to=b@example.org --subject=s"
         echo "draft holds --draft"
         ;;
     smtp-send)
