@@ -502,12 +502,12 @@ mp_output_open (const char *path, gboolean crlf, GError **error)
 {
 	g_autoptr (MpOutput) out = g_new0 (MpOutput, 1);
 	int fd = STDOUT_FILENO;
-
 	struct stat st;
+	gboolean exists = path != NULL && stat (path, &st) == 0;
 
 	if (path == NULL || strcmp (path, "-") == 0) {
 		out->name = g_strdup ("stdout");
-	} else if (stat (path, &st) == 0 && !S_ISREG (st.st_mode)) {
+	} else if (exists && !S_ISREG (st.st_mode)) {
 		/* a FIFO or a device (/dev/stdout, /dev/null): renaming a
 		 * file over it would replace the node, so write to it */
 		out->name = g_strdup (path);
@@ -535,8 +535,10 @@ mp_output_open (const char *path, gboolean crlf, GError **error)
 					    path);
 			return NULL;
 		}
-		/* the file gets the mode a plain redirection would give */
-		if (fchmod (fd, 0666 & ~mask) < 0) {
+		/* the file gets the mode a plain redirection would give:
+		 * an existing file's own, else 0666 less the umask */
+		if (fchmod (fd, exists ? st.st_mode & 0777 : 0666 & ~mask) <
+		    0) {
 			mp_error_set_errno (error, MP_ERROR_CANT_CREATE, errno,
 					    path);
 			close (fd);
