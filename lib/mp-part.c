@@ -499,6 +499,15 @@ mp_part_leaf_new_file (MpInput *in, const MpPartFileOptions *opts,
 			g_object_unref (ctype);
 			ctype = g_mime_content_type_parse (NULL, mime);
 			leaf->encoding = GMIME_CONTENT_ENCODING_BASE64;
+		} else if (!scan.utf8 &&
+			   !g_mime_content_type_get_parameter (ctype,
+							       "charset")) {
+			/* a text part always carries its charset (DESIGN 4) */
+			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+				     "%s: not UTF-8 text; give its charset "
+				     "(--type '%s; charset=...')",
+				     what, mime);
+			return NULL;
 		} else {
 			if (scan.utf8 &&
 			    !g_mime_content_type_get_parameter (ctype,

@@ -130,7 +130,7 @@ name3='quote "me" \ back.txt'
 printf 'q\n' >"$name3"
 mkdir adir
 
-plan 68
+plan 70
 
 # ---- a single part becomes the first part of a new multipart/mixed ----
 run mime-attach figures.csv <plain.eml
@@ -299,6 +299,13 @@ fi
 run mime-attach -o out.eml figures.csv nosuch.pdf <plain.eml
 ok "missing_file_leaves_no_output_file" test "$rc" = 66 -a ! -e out.eml
 refused "no_file_is_usage_error" 64 "FILE" mime-attach <plain.eml
+# a text --type on data that is not UTF-8: no charset to label it with
+printf 'Gr\374\337e\n' >latin1.txt
+refused "text_type_on_non_utf8_without_charset_is_65" 65 "latin1.txt" \
+	mime-attach --type text/plain latin1.txt <plain.eml
+run mime-attach --type 'text/plain; charset=iso-8859-1' latin1.txt <plain.eml
+is "text_type_with_its_charset_is_read_back" "$(pycheck text 1 <"$T/out")" \
+	"Grüße"
 refused "option_after_last_file_is_usage_error" 64 "before" mime-attach figures.csv --name x <plain.eml
 # ---- every option of --help is in the man page ----
 missing=""
