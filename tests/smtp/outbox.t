@@ -3,7 +3,7 @@
 # concurrent flushes, permanent failures never queued) and batches (many
 # messages over one connection, RSET between failures, --jobs).
 . "$SRCDIR/tests/smtp/lib.sh"
-plan 66
+plan 67
 start_server
 
 export HOME=$T/home
@@ -210,6 +210,9 @@ run smtp-send "${SRV_ARGS[@]}" "$T/b1.eml" "$T/missing.eml"
 wait_conns 1
 code "a batch with a missing file" 66
 ok "a batch with a missing file: the other sent" grep -qF "$T/b1.eml: sent" "$T/err"
+is "a batch with a missing file: named once, on one line" \
+    "$(grep -F missing.eml "$T/err")" \
+    "smtp-send: $T/missing.eml: No such file or directory"
 
 # stdin already partly read (the outbox reads its files the same way)
 printf '%s\n' 'junk line' 'From: a@x.example' 'To: b@x.example' 'Subject: s' '' 'body line' >"$T/off.eml"
