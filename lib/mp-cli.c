@@ -1,6 +1,7 @@
 #include "mp-cli.h"
 #include "mp-error.h"
 
+#include <errno.h>
 #include <gmime/gmime.h>
 #include <locale.h>
 #include <signal.h>
@@ -48,8 +49,11 @@ mp_cli_parse (const GOptionEntry *entries, const char *parameter_string,
 	}
 	if (common->version) {
 		printf ("%s (mimepipe) %s\n", g_get_prgname (), MP_VERSION);
-		if (fflush (stdout) != 0 || ferror (stdout))
+		if (fflush (stdout) != 0 || ferror (stdout)) {
+			fprintf (stderr, "%s: stdout: %s\n", g_get_prgname (),
+				 g_strerror (errno));
 			exit (74);
+		}
 		exit (0);
 	}
 	if (!with_crlf && common->crlf) {

@@ -2,7 +2,7 @@
 # mime-compose: jobs 1 and 2 of DESIGN, every option, every refusal.
 . "$SRCDIR/tests/cli/lib.sh"
 
-plan 35
+plan 36
 
 FROM='Ann Müller <ann@example.org>'
 
@@ -106,5 +106,7 @@ refused "no From" 64 "From" mime-compose --to bob@example.com "$T/body.txt"
 run mime-compose --from "$FROM" --to bob@example.com "$T/body.txt"
 mime-compose --from "$FROM" --to bob@example.com "$T/body.txt" >/dev/full 2>"$T/err"
 is "a full disk is exit 74 with a message" "$?:$(cat "$T/err")" "74:mime-compose: stdout: No space left on device"
+mime-compose --version >/dev/full 2>"$T/err"
+is "--version to a full disk: exit 74 with a message" "$?:$(cat "$T/err")" "74:mime-compose: stdout: No space left on device"
 
 done_testing
