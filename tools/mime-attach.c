@@ -92,6 +92,13 @@ on_option (const char *name, const char *value, gpointer data,
 				     "--fd %s: not a descriptor number", value);
 			return FALSE;
 		}
+		if (fd <= 1) {
+			g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+				     "--fd %ld: that is the message's %s; give "
+				     "the data on another descriptor (3<FILE)",
+				     fd, fd == 0 ? "input" : "output");
+			return FALSE;
+		}
 		pending.fd = (int) fd;
 	}
 	return TRUE;

@@ -130,7 +130,7 @@ name3='quote "me" \ back.txt'
 printf 'q\n' >"$name3"
 mkdir adir
 
-plan 70
+plan 71
 
 # ---- a single part becomes the first part of a new multipart/mixed ----
 run mime-attach figures.csv <plain.eml
@@ -194,6 +194,9 @@ cp "$T/out" o5.eml
 is "fd_data_is_attached_with_its_name" "$(pycheck params 1 <o5.eml)" "text/plain attachment report 2.txt"
 is "fd_data_bytes_exact" "$(pycheck part 1 <o5.eml)" "$(printf 'generated\nreport\n')"
 refused "dash_without_fd_is_usage_error" 64 "--fd" mime-attach - <plain.eml
+# stdin is the message: it cannot also be the attachment's data
+refused "fd_0_is_the_message_usage_error" 64 "--fd 0" \
+	mime-attach --fd 0 --name x.txt - <plain.eml
 
 # ---- text with CR comes back exactly ----
 run mime-attach dos.txt <plain.eml
