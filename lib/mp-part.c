@@ -315,9 +315,10 @@ is_attr_char (guchar c)
 }
 
 /* A file name parameter: a quoted string when it is short printable
- * ASCII, else RFC 2231 utf-8'' with continuations, each cut between
- * characters so no piece holds half a character (a decoder that decodes
- * the pieces one by one still reads it). */
+ * ASCII without '"' or '\\', else RFC 2231 utf-8'' with continuations,
+ * each cut between characters so no piece holds half a character (a
+ * decoder that decodes the pieces one by one still reads it).  A quoted
+ * pair (\") is valid but mblaze, among others, cuts the name there. */
 static void
 append_name_param (GString *h, gsize *col, const char *param,
 		   const char *value)
@@ -329,18 +330,13 @@ append_name_param (GString *h, gsize *col, const char *param,
 	guint i;
 
 	for (p = value; plain && *p; p++)
-		plain = (guchar) *p >= 0x20 && (guchar) *p < 0x7f;
+		plain = (guchar) *p >= 0x20 && (guchar) *p < 0x7f &&
+			*p != '"' && *p != '\\';
 	if (plain) {
-		g_autoptr (GString) tok = g_string_new (param);
+		g_autofree char *tok = g_strdup_printf ("%s=\"%s\"", param,
+							value);
 
-		g_string_append (tok, "=\"");
-		for (p = value; *p; p++) {
-			if (*p == '"' || *p == '\\')
-				g_string_append_c (tok, '\\');
-			g_string_append_c (tok, *p);
-		}
-		g_string_append_c (tok, '"');
-		append_token (h, col, tok->str);
+		append_token (h, col, tok);
 		return;
 	}
 	for (p = value; *p; p = g_utf8_next_char (p)) {

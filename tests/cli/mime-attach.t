@@ -130,7 +130,7 @@ name3='quote "me" \ back.txt'
 printf 'q\n' >"$name3"
 mkdir adir
 
-plan 71
+plan 72
 
 # ---- a single part becomes the first part of a new multipart/mixed ----
 run mime-attach figures.csv <plain.eml
@@ -286,6 +286,21 @@ if command -v mmime >/dev/null; then
 	ok "mmime_finds_nothing_to_encode" mmime -c <o3.eml
 else
 	ok "mmime_finds_nothing_to_encode # SKIP mblaze not installed" true
+fi
+
+# ---- mblaze's mshow -x gives back every name and every byte ----
+if command -v mshow >/dev/null; then
+	mkdir names got
+	for n in 'Übersicht Q3 – 季度报告 with a name long enough to be continued.pdf' \
+		'a@b;c"d\e.txt' 'x=y (1).bin'; do
+		printf 'data of %s\n' "$n" >"names/$n"
+	done
+	(cd names && mime-attach ./* <../plain.eml >../names.eml)
+	(cd got && HOME=$T MBLAZE=$T/.mblaze mshow -x ../names.eml >/dev/null 2>&1)
+	ok "mshow_extracts_every_file_by_name_with_its_bytes" \
+		diff -r names got
+else
+	ok "mshow_extracts_every_file_by_name_with_its_bytes # SKIP mblaze not installed" true
 fi
 
 # ---- errors: nothing on stdout ----
