@@ -59,7 +59,8 @@ char *mp_header_format_msgids (const char *name, const char *const *values,
 			       GError **error);
 
 /* Formats any header from a checked UTF-8 value, choosing the rule by its
- * name: addresses, message identifiers, or unstructured text.
+ * name: addresses, message identifiers, dates (Date, Resent-Date: read as
+ * GMime reads them, written as RFC 5322 3.3 wants), or unstructured text.
  * Errors: as the functions above. */
 char *mp_header_format (const char *name, const char *value, GError **error);
 
