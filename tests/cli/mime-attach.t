@@ -130,7 +130,7 @@ name3='quote "me" \ back.txt'
 printf 'q\n' >"$name3"
 mkdir adir
 
-plan 72
+plan 76
 
 # ---- a single part becomes the first part of a new multipart/mixed ----
 run mime-attach figures.csv <plain.eml
@@ -287,6 +287,18 @@ if command -v mmime >/dev/null; then
 else
 	ok "mmime_finds_nothing_to_encode # SKIP mblaze not installed" true
 fi
+
+# ---- a file whose name is not UTF-8 (an old Latin-1 file system) ----
+latin_name=$(printf 'caf\351.csv')
+cp figures.csv "$latin_name"
+run mime-attach "$latin_name" <plain.eml
+is "file_name_not_utf8_is_attached" "$rc" 0
+is "file_name_not_utf8_bytes_exact" "$(pycheck text 1 <"$T/out")" "$(cat figures.csv)"
+printf 'From: a@example.org\nSubject: fwd\n\nhi\n' >"$latin_name.eml"
+run mime-attach --message "$latin_name.eml" <plain.eml
+is "forwarded_file_name_not_utf8_is_attached" "$rc" 0
+refused "name_option_not_utf8_says_so" 64 "--name" \
+	mime-attach --name "$latin_name" figures.csv <plain.eml
 
 # ---- mblaze's mshow -x gives back every name and every byte ----
 if command -v mshow >/dev/null; then
