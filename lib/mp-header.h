@@ -47,7 +47,9 @@ char *mp_header_format_addresses (const char *name, const char *const *values,
 				  guint *n_mailboxes, GError **error);
 
 /* Parses @value into a validated list whose mailbox addresses have ASCII
- * (A-label) domains.  Errors: as mp_header_format_addresses(). */
+ * (A-label) domains: read them with internet_address_mailbox_get_idn_addr(),
+ * as get_addr() gives GMime's decoded (UTF-8) domain.
+ * Errors: as mp_header_format_addresses(). */
 InternetAddressList *mp_header_parse_addresses (const char *name,
 						const char *value,
 						GError **error);

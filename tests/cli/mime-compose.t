@@ -2,7 +2,7 @@
 # mime-compose: jobs 1 and 2 of DESIGN, every option, every refusal.
 . "$SRCDIR/tests/cli/lib.sh"
 
-plan 36
+plan 37
 
 FROM='Ann Müller <ann@example.org>'
 
@@ -24,6 +24,9 @@ ok "Date, Message-ID from the From domain, MIME-Version" sh -c \
     "grep -q '^Date: Tue, 14 Nov 2023 22:13:20 +0000\$' '$T/job1.eml' &&
      grep -q '^Message-ID: <[0-9a-z]*@example.org>\$' '$T/job1.eml' &&
      grep -q '^MIME-Version: 1.0\$' '$T/job1.eml'"
+mime-compose --from 'Ann <ann@bücher.example>' --to bob@example.com "$T/body.txt" >"$T/idn.eml"
+is "an IDN From domain: the Message-ID has its A-label" \
+    "$(grep '^Message-ID:' "$T/idn.eml" | sed 's/.*@//')" 'xn--bcher-kva.example>'
 if command -v mmime >/dev/null; then
     ok "nothing left to encode for mblaze's mmime -c" mmime -c <"$T/job1.eml"
 else
