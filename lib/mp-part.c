@@ -70,10 +70,14 @@ mp_part_best_encoding (const MpPartStats *stats, gboolean is_text,
 	 * no NUL, CR only in CRLF */
 	gboolean lines_ok = stats->max_line <= 998 && stats->nul == 0 &&
 			    stats->bare_cr == 0;
+	/* RFC 5322 2.1.1: lines SHOULD be at most 78; longer lines of text
+	 * go quoted-printable, whose soft breaks keep every line short (what
+	 * mblaze's mmime -c asks for) and decode to the same text */
+	gboolean short_lines = stats->max_line <= 78 || !is_text;
 
-	if (lines_ok && stats->non_ascii == 0)
+	if (lines_ok && short_lines && stats->non_ascii == 0)
 		return GMIME_CONTENT_ENCODING_7BIT;
-	if (lines_ok && allow_8bit && is_text)
+	if (lines_ok && allow_8bit && is_text && stats->non_ascii > 0)
 		return GMIME_CONTENT_ENCODING_8BIT;
 	if (is_text && stats->nul == 0 &&
 	    stats->non_ascii * 6 < stats->length)

@@ -2,7 +2,7 @@
 # mime-compose: jobs 1 and 2 of DESIGN, every option, every refusal.
 . "$SRCDIR/tests/cli/lib.sh"
 
-plan 37
+plan 39
 
 FROM='Ann Müller <ann@example.org>'
 
@@ -27,6 +27,12 @@ ok "Date, Message-ID from the From domain, MIME-Version" sh -c \
 mime-compose --from 'Ann <ann@bücher.example>' --to bob@example.com "$T/body.txt" >"$T/idn.eml"
 is "an IDN From domain: the Message-ID has its A-label" \
     "$(grep '^Message-ID:' "$T/idn.eml" | sed 's/.*@//')" 'xn--bcher-kva.example>'
+# a paragraph on one line, as editors that wrap softly write it
+printf '%s\n' "$(printf 'word %.0s' $(seq 1 40))" >"$T/para.txt"
+mime-compose --from ann@example.org --to bob@example.com "$T/para.txt" >"$T/para.eml"
+is "a 200-character line decodes exactly" "$(pycheck text 0 <"$T/para.eml")" "$(cat "$T/para.txt")"
+ok "a 200-character line: no line over 78 in the message" \
+    sh -c "awk 'length > 78 { exit 1 }' '$T/para.eml'"
 if command -v mmime >/dev/null; then
     ok "nothing left to encode for mblaze's mmime -c" mmime -c <"$T/job1.eml"
 else
