@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 void
 mp_cli_init (const char *prog)
@@ -46,6 +47,16 @@ mp_cli_parse (const GOptionEntry *entries, const char *parameter_string,
 			g_error_free (e);
 		}
 		return FALSE;
+	}
+	/* GOption keeps the "--" that an argument starting with '-' follows
+	 * (for a second parser): the operands are what comes after it */
+	for (int i = 1; i < *argc; i++) {
+		if (strcmp ((*argv)[i], "--") == 0) {
+			memmove (*argv + i, *argv + i + 1,
+				 (gsize) (*argc - i) * sizeof (char *));
+			(*argc)--;
+			break;
+		}
 	}
 	if (common->version) {
 		printf ("%s (mimepipe) %s\n", g_get_prgname (), MP_VERSION);

@@ -2,7 +2,7 @@
 # mime-compose: jobs 1 and 2 of DESIGN, every option, every refusal.
 . "$SRCDIR/tests/cli/lib.sh"
 
-plan 39
+plan 40
 
 FROM='Ann Müller <ann@example.org>'
 
@@ -27,6 +27,10 @@ ok "Date, Message-ID from the From domain, MIME-Version" sh -c \
 mime-compose --from 'Ann <ann@bücher.example>' --to bob@example.com "$T/body.txt" >"$T/idn.eml"
 is "an IDN From domain: the Message-ID has its A-label" \
     "$(grep '^Message-ID:' "$T/idn.eml" | sed 's/.*@//')" 'xn--bcher-kva.example>'
+printf 'dash body\n' >"$T/-body.txt"
+(cd "$T" && mime-compose --from ann@example.org --to bob@example.com -- -body.txt >dash.eml)
+is "-- ends options: a body file whose name starts with -" \
+    "$(pycheck text 0 <"$T/dash.eml")" "dash body"
 # a paragraph on one line, as editors that wrap softly write it
 printf '%s\n' "$(printf 'word %.0s' $(seq 1 40))" >"$T/para.txt"
 mime-compose --from ann@example.org --to bob@example.com "$T/para.txt" >"$T/para.eml"
