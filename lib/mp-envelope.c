@@ -220,7 +220,9 @@ is_field (const guint8 *line, gsize len, const char *name)
 }
 
 /* Copies the header block without its Bcc and Resent-Bcc fields (with
- * their continuation lines).  Sets *@removed and *@eight_bit. */
+ * their continuation lines) and without a leading mbox "From " line (a
+ * saved message, git format-patch: no header field, RFC 4155; sendmail
+ * and Postfix drop it too).  Sets *@removed and *@eight_bit. */
 static GByteArray *
 strip_bcc (const GByteArray *block, gboolean *removed, gboolean *eight_bit)
 {
@@ -230,6 +232,12 @@ strip_bcc (const GByteArray *block, gboolean *removed, gboolean *eight_bit)
 
 	*removed = FALSE;
 	*eight_bit = FALSE;
+	if (block->len >= 5 && memcmp (block->data, "From ", 5) == 0 &&
+	    !is_field (block->data, block->len, "From")) {
+		const guint8 *nl = memchr (block->data, '\n', block->len);
+
+		i = nl ? (gsize) (nl - block->data) + 1 : block->len;
+	}
 	while (i < block->len) {
 		const guint8 *line = block->data + i;
 		const guint8 *nl = memchr (line, '\n', block->len - i);

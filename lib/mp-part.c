@@ -71,10 +71,14 @@ mp_part_best_encoding (const MpPartStats *stats, gboolean is_text,
 	 * no NUL, CR only in CRLF */
 	gboolean lines_ok = stats->max_line <= 998 && stats->nul == 0 &&
 			    stats->bare_cr == 0;
+	/* RFC 5322 2.1.1: lines SHOULD be at most 78; longer lines of text
+	 * go quoted-printable, whose soft breaks keep every line short (what
+	 * mblaze's mmime -c asks for) and decode to the same text */
+	gboolean short_lines = stats->max_line <= 78 || !is_text;
 
-	if (lines_ok && stats->non_ascii == 0)
+	if (lines_ok && short_lines && stats->non_ascii == 0)
 		return GMIME_CONTENT_ENCODING_7BIT;
-	if (lines_ok && allow_8bit && is_text)
+	if (lines_ok && allow_8bit && is_text && stats->non_ascii > 0)
 		return GMIME_CONTENT_ENCODING_8BIT;
 	if (is_text && stats->nul == 0 &&
 	    stats->non_ascii * 6 < stats->length)
@@ -382,9 +386,10 @@ is_attr_char (guchar c)
 }
 
 /* A file name parameter: a quoted string when it is short printable
- * ASCII, else RFC 2231 utf-8'' with continuations, each cut between
- * characters so no piece holds half a character (a decoder that decodes
- * the pieces one by one still reads it). */
+ * ASCII without '"' or '\\', else RFC 2231 utf-8'' with continuations,
+ * each cut between characters so no piece holds half a character (a
+ * decoder that decodes the pieces one by one still reads it).  A quoted
+ * pair (\") is valid but mblaze, among others, cuts the name there. */
 static void
 append_name_param (GString *h, gsize *col, const char *param,
 		   const char *value)
@@ -396,18 +401,13 @@ append_name_param (GString *h, gsize *col, const char *param,
 	guint i;
 
 	for (p = value; plain && *p; p++)
-		plain = (guchar) *p >= 0x20 && (guchar) *p < 0x7f;
+		plain = (guchar) *p >= 0x20 && (guchar) *p < 0x7f &&
+			*p != '"' && *p != '\\';
 	if (plain) {
-		g_autoptr (GString) tok = g_string_new (param);
+		g_autofree char *tok = g_strdup_printf ("%s=\"%s\"", param,
+							value);
 
-		g_string_append (tok, "=\"");
-		for (p = value; *p; p++) {
-			if (*p == '"' || *p == '\\')
-				g_string_append_c (tok, '\\');
-			g_string_append_c (tok, *p);
-		}
-		g_string_append_c (tok, '"');
-		append_token (h, col, tok->str);
+		append_token (h, col, tok);
 		return;
 	}
 	for (p = value; *p; p = g_utf8_next_char (p)) {
@@ -566,6 +566,15 @@ mp_part_leaf_new_file (MpInput *in, const MpPartFileOptions *opts,
 			g_object_unref (ctype);
 			ctype = g_mime_content_type_parse (NULL, mime);
 			leaf->encoding = GMIME_CONTENT_ENCODING_BASE64;
+		} else if (!scan.utf8 &&
+			   !g_mime_content_type_get_parameter (ctype,
+							       "charset")) {
+			/* a text part always carries its charset (DESIGN 4) */
+			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+				     "%s: not UTF-8 text; give its charset "
+				     "(--type '%s; charset=...')",
+				     what, mime);
+			return NULL;
 		} else {
 			if (scan.utf8 &&
 			    !g_mime_content_type_get_parameter (ctype,

@@ -615,8 +615,11 @@ start_tls (MpSmtp *smtp, GError **error)
 	}
 	smtp->tls = G_TLS_CONNECTION (tls);
 	if (cfg->ca_file != NULL) {
+		/* GTlsFileDatabase wants an absolute path */
+		g_autofree char *ca_file =
+			g_canonicalize_filename (cfg->ca_file, NULL);
 		g_autoptr (GTlsDatabase) db =
-			g_tls_file_database_new (cfg->ca_file, &err);
+			g_tls_file_database_new (ca_file, &err);
 
 		if (db == NULL) {
 			g_set_error (error, MP_ERROR, MP_ERROR_CONFIG,

@@ -180,7 +180,7 @@ old
 EOF
 sed -n '/^boundary=/,$p' brokenalt.eml >brokenalt-body.raw
 
-plan 45
+plan 46
 
 # ---- job 3: HTML with local images embedded ----
 run mime-inline --html site/note.html <plain.eml
@@ -241,6 +241,9 @@ is "image_for_existing_cid_link" "$(pycheck tree <o2.eml)" \
   image/gif inline filename=chart.gif cid"
 ok "image_cid_is_the_given_one" grep -q '^Content-ID: <chart@x>' o2.eml
 ok "image_added_no_defects" pycheck defects <o2.eml
+cp chart.gif "$(printf 'gr\374n.gif')"
+run mime-inline --image "$(printf 'gr\374n.gif')" --cid chart@x <cidlink.eml
+is "image_file_name_not_utf8_is_embedded" "$rc" 0
 run mime-inline --html site/cid.html --image chart.gif --cid chart@x <plain.eml
 is "html_and_image_in_one_run" "$(pycheck tree <"$T/out")" \
 "multipart/related
