@@ -1251,6 +1251,16 @@ mp_smtp_parse_server (const char *spec, MpSmtpTls tls, char **host,
 			     "smtps://", spec);
 		return FALSE;
 	}
+	/* user:password@ in the URL: refuse it without repeating it, so a
+	 * password never reaches a log through our message */
+	if (memchr (p, '@', strcspn (p, "/")) != NULL) {
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "--server: a user or password does not belong in "
+			     "the server URL; use --user with "
+			     "--password-command, ~/.netrc or "
+			     "MIMEPIPE_PASSWORD");
+		return FALSE;
+	}
 	if (*p == '[') {
 		host_end = strchr (p, ']');
 		if (host_end == NULL)
