@@ -8,7 +8,7 @@
 # and binary garbage: exit 75 or 76 with one line on stderr.
 . "$SRCDIR/tests/smtp/lib.sh"
 
-plan 20
+plan 26
 start_server
 message <<<"$STD_MSG"
 
@@ -51,6 +51,21 @@ ok "a 100 kB reply line: one line says so" one_line
 scenario '{"greeting": "\u00ff\u00fe\u0001garbage\r\n"}'
 send bob@example.com
 code "binary garbage for a greeting" 76
+
+# TLS close_notify at odd moments: a clean TLS end is still the end of
+# the connection in the middle of a transaction, never a success
+scenario '{"reply": {"MAIL": "TLSCLOSE"}}'
+send bob@example.com
+code "close_notify instead of the MAIL reply" 75
+ok "close_notify at MAIL: one line says so" one_line
+scenario '{"reply": {"END": "TLSCLOSE:250-2.0.0 half a"}}'
+send bob@example.com
+code "close_notify inside the final reply" 75
+ok "close_notify inside the final reply: one line" one_line
+scenario '{"tls": "implicit", "reply": {"RCPT:bob@example.com": "TLSCLOSE"}}'
+send --tls=implicit bob@example.com
+code "close_notify at RCPT, implicit TLS" 75
+ok "the server sent close_notify there" logged '== close_notify'
 
 # the outbox: a server that closes after the data keeps the message, and
 # SIGINT in the middle of a flush leaves the outbox as it was
