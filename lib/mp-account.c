@@ -598,6 +598,27 @@ mp_account_config_find (MpAccountConfig *config, const char *name)
 	return NULL;
 }
 
+/* The same address for choosing an account: the local part without
+ * regard to case, the domain compared as A-labels (a message's From may
+ * carry either form of an IDN domain, and so may from=). */
+static gboolean
+same_address (const char *x, const char *y)
+{
+	const char *ax = strrchr (x, '@');
+	const char *ay = strrchr (y, '@');
+	g_autofree char *dx = NULL;
+	g_autofree char *dy = NULL;
+
+	if (ax == NULL || ay == NULL)
+		return g_ascii_strcasecmp (x, y) == 0;
+	if (ax - x != ay - y ||
+	    g_ascii_strncasecmp (x, y, (gsize) (ax - x)) != 0)
+		return FALSE;
+	dx = g_hostname_to_ascii (ax + 1);
+	dy = g_hostname_to_ascii (ay + 1);
+	return dx != NULL && dy != NULL && g_ascii_strcasecmp (dx, dy) == 0;
+}
+
 const MpAccount *
 mp_account_select (MpAccountConfig *config, const char *name,
 		   const char *from, GError **error)
@@ -622,8 +643,7 @@ mp_account_select (MpAccountConfig *config, const char *name,
 	if (from != NULL && *from != '\0') {
 		for (guint i = 0; i < config->accounts->len; i++) {
 			a = g_ptr_array_index (config->accounts, i);
-			if (a->from != NULL &&
-			    g_ascii_strcasecmp (a->from, from) == 0)
+			if (a->from != NULL && same_address (a->from, from))
 				return a;
 		}
 	}

@@ -88,7 +88,8 @@ const MpAccount *mp_account_config_find (MpAccountConfig *config,
 
 /* Chooses the account for a message: the one named @name when not NULL;
  * else the first whose "from" is @from (the message's sender address,
- * may be NULL), compared without regard to ASCII case; else "default";
+ * may be NULL), compared without regard to ASCII case and with an IDN
+ * domain matching in U-label or A-label form; else "default";
  * else NULL with no error (no account applies).
  * Errors: MP_ERROR_CONFIG when @name is given and no such account exists.
  * The result is borrowed from @config. */

@@ -1,11 +1,13 @@
 #include "mp-cli.h"
 #include "mp-error.h"
 
+#include <errno.h>
 #include <gmime/gmime.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 void
 mp_cli_init (const char *prog)
@@ -46,10 +48,23 @@ mp_cli_parse (const GOptionEntry *entries, const char *parameter_string,
 		}
 		return FALSE;
 	}
+	/* GOption keeps the "--" that an argument starting with '-' follows
+	 * (for a second parser): the operands are what comes after it */
+	for (int i = 1; i < *argc; i++) {
+		if (strcmp ((*argv)[i], "--") == 0) {
+			memmove (*argv + i, *argv + i + 1,
+				 (gsize) (*argc - i) * sizeof (char *));
+			(*argc)--;
+			break;
+		}
+	}
 	if (common->version) {
 		printf ("%s (mimepipe) %s\n", g_get_prgname (), MP_VERSION);
-		if (fflush (stdout) != 0 || ferror (stdout))
+		if (fflush (stdout) != 0 || ferror (stdout)) {
+			fprintf (stderr, "%s: stdout: %s\n", g_get_prgname (),
+				 g_strerror (errno));
 			exit (74);
+		}
 		exit (0);
 	}
 	if (!with_crlf && common->crlf) {

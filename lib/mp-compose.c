@@ -23,7 +23,7 @@ struct _MpCompose {
 	gboolean add_message_id;
 	char *charset;
 	gboolean allow_8bit;
-	GBytes *text, *html;
+	GMimeStream *text, *html;
 	char *text_name, *html_name;
 };
 
@@ -57,8 +57,8 @@ mp_compose_free (MpCompose *c)
 	g_free (c->in_reply_to);
 	g_clear_pointer (&c->date, g_date_time_unref);
 	g_free (c->charset);
-	g_clear_pointer (&c->text, g_bytes_unref);
-	g_clear_pointer (&c->html, g_bytes_unref);
+	g_clear_object (&c->text);
+	g_clear_object (&c->html);
 	g_free (c->text_name);
 	g_free (c->html_name);
 	g_free (c);
@@ -266,19 +266,19 @@ mp_compose_set_text_options (MpCompose *c, const char *charset,
 }
 
 void
-mp_compose_set_text (MpCompose *c, GBytes *text, const char *text_name)
+mp_compose_set_text (MpCompose *c, GMimeStream *text, const char *text_name)
 {
-	g_clear_pointer (&c->text, g_bytes_unref);
-	c->text = text ? g_bytes_ref (text) : NULL;
+	g_clear_object (&c->text);
+	c->text = text ? g_object_ref (text) : NULL;
 	g_free (c->text_name);
 	c->text_name = g_strdup (text_name);
 }
 
 void
-mp_compose_set_html (MpCompose *c, GBytes *html, const char *html_name)
+mp_compose_set_html (MpCompose *c, GMimeStream *html, const char *html_name)
 {
-	g_clear_pointer (&c->html, g_bytes_unref);
-	c->html = html ? g_bytes_ref (html) : NULL;
+	g_clear_object (&c->html);
+	c->html = html ? g_object_ref (html) : NULL;
 	g_free (c->html_name);
 	c->html_name = g_strdup (html_name);
 }
@@ -334,7 +334,9 @@ msgid_domain (const char *from)
 	while (l && internet_address_list_length (l) > 0) {
 		a = internet_address_list_get_address (l, 0);
 		if (INTERNET_ADDRESS_IS_MAILBOX (a)) {
-			addr = internet_address_mailbox_get_addr (
+			/* get_addr() gives GMime's decoded IDN domain: the
+			 * header must stay ASCII */
+			addr = internet_address_mailbox_get_idn_addr (
 				INTERNET_ADDRESS_MAILBOX (a));
 			at = strrchr (addr, '@');
 			if (at && at[1] != '[')
@@ -383,20 +385,19 @@ build_body (MpCompose *c, MpRandom *random, GError **error)
 	GMimeMultipart *alt;
 
 	if (c->text || c->html == NULL) {
-		g_autoptr (GBytes) empty = g_bytes_new_static ("", 0);
+		g_autoptr (GMimeStream) empty = g_mime_stream_mem_new ();
 
-		text = mp_part_new_text ("plain", c->text ? c->text : empty,
-					 c->charset, c->allow_8bit,
-					 c->text_name ? c->text_name : "body",
-					 error);
+		text = mp_part_new_text_from_stream (
+			"plain", c->text ? c->text : empty, c->charset,
+			c->allow_8bit, c->text_name ? c->text_name : "body",
+			error);
 		if (text == NULL)
 			return NULL;
 	}
 	if (c->html) {
-		html = mp_part_new_text ("html", c->html, c->charset,
-					 c->allow_8bit,
-					 c->html_name ? c->html_name : "html",
-					 error);
+		html = mp_part_new_text_from_stream (
+			"html", c->html, c->charset, c->allow_8bit,
+			c->html_name ? c->html_name : "html", error);
 		if (html == NULL)
 			return NULL;
 	}
@@ -413,17 +414,21 @@ build_body (MpCompose *c, MpRandom *random, GError **error)
 	return GMIME_OBJECT (alt);
 }
 
+/* Mixes a body into a reproducible generator: identical bodies give
+ * identical tokens, different ones different tokens. */
 static void
-feed_bytes (MpRandom *random, GBytes *b)
+feed_stream (MpRandom *random, GMimeStream *stream)
 {
-	gsize len;
-	const void *d;
+	char buf[16384];
+	ssize_t n;
 
-	if (b == NULL)
+	if (stream == NULL || !mp_random_is_reproducible (random))
 		return;
-	d = g_bytes_get_data (b, &len);
-	mp_random_feed (random, &len, sizeof len);
-	mp_random_feed (random, d, len);
+	g_mime_stream_reset (stream);
+	while ((n = g_mime_stream_read (stream, buf, sizeof buf)) > 0)
+		mp_random_feed (random, buf, (gsize) n);
+	mp_random_feed (random, "\0", 1);
+	g_mime_stream_reset (stream);
 }
 
 gboolean
@@ -498,8 +503,8 @@ mp_compose_write (MpCompose *c, MpRandom *random, MpOutput *out,
 
 	/* identical inputs give identical tokens when reproducible */
 	mp_random_feed (random, h->str, h->len + 1);
-	feed_bytes (random, c->text);
-	feed_bytes (random, c->html);
+	feed_stream (random, c->text);
+	feed_stream (random, c->html);
 
 	body = build_body (c, random, error);
 	if (body == NULL)

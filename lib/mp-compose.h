@@ -45,9 +45,13 @@ void mp_compose_set_text_options (MpCompose *c, const char *charset,
 				  gboolean allow_8bit);
 
 /* The plain-text body and the HTML body (either may be NULL; both give
- * multipart/alternative).  @text_name / @html_name name them in errors. */
-void mp_compose_set_text (MpCompose *c, GBytes *text, const char *text_name);
-void mp_compose_set_html (MpCompose *c, GBytes *html, const char *html_name);
+ * multipart/alternative), as seekable streams read in chunks when the
+ * message is written (bounded memory); a reference is taken.
+ * @text_name / @html_name name them in errors. */
+void mp_compose_set_text (MpCompose *c, GMimeStream *text,
+			  const char *text_name);
+void mp_compose_set_html (MpCompose *c, GMimeStream *html,
+			  const char *html_name);
 
 /* Checks the whole message (From present, Sender when From has several
  * mailboxes, valid bodies) and writes it to @out.  Tokens come from

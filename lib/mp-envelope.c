@@ -164,6 +164,10 @@ read_header_block (GMimeStream *stream, gint64 *end, GError **error)
 	for (;;) {
 		gssize n = g_mime_stream_read (stream, chunk, sizeof chunk);
 
+		/* a bounded file stream says -1, not 0, at its end: a
+		 * message with no body from a file (found by hostile.t) */
+		if (n < 0 && g_mime_stream_eos (stream))
+			n = 0;
 		if (n < 0) {
 			g_set_error (error, MP_ERROR, MP_ERROR_IO,
 				     "error reading the message");
@@ -216,7 +220,9 @@ is_field (const guint8 *line, gsize len, const char *name)
 }
 
 /* Copies the header block without its Bcc and Resent-Bcc fields (with
- * their continuation lines).  Sets *@removed and *@eight_bit. */
+ * their continuation lines) and without a leading mbox "From " line (a
+ * saved message, git format-patch: no header field, RFC 4155; sendmail
+ * and Postfix drop it too).  Sets *@removed and *@eight_bit. */
 static GByteArray *
 strip_bcc (const GByteArray *block, gboolean *removed, gboolean *eight_bit)
 {
@@ -226,6 +232,12 @@ strip_bcc (const GByteArray *block, gboolean *removed, gboolean *eight_bit)
 
 	*removed = FALSE;
 	*eight_bit = FALSE;
+	if (block->len >= 5 && memcmp (block->data, "From ", 5) == 0 &&
+	    !is_field (block->data, block->len, "From")) {
+		const guint8 *nl = memchr (block->data, '\n', block->len);
+
+		i = nl ? (gsize) (nl - block->data) + 1 : block->len;
+	}
 	while (i < block->len) {
 		const guint8 *line = block->data + i;
 		const guint8 *nl = memchr (line, '\n', block->len - i);
@@ -458,6 +470,19 @@ mp_envelope_new_full (MpInput *in, const char *from,
 	block = read_header_block (stream, &end, error);
 	if (block == NULL)
 		return NULL;
+	/* A CR without LF ends a line for the canonicaliser but not for
+	 * strip_bcc(): "Subject: x\rBcc: y" would show the Bcc field to
+	 * every recipient (found by tests/cli/hostile.t).  Refuse it. */
+	for (gsize i = 0; i < block->len; i++) {
+		if (block->data[i] == '\r' &&
+		    (i + 1 == block->len || block->data[i + 1] != '\n')) {
+			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+				     "%s: header: CR without LF (ambiguous "
+				     "line ending)",
+				     mp_input_get_name (in));
+			return NULL;
+		}
+	}
 	headers = strip_bcc (block, &env->bcc_removed, &header_8bit);
 	/* RFC 6531 3.3: UTF-8 header fields need SMTPUTF8 */
 	env->smtputf8 = utf8 || header_8bit;

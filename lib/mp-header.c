@@ -852,6 +852,23 @@ mp_header_format_msgids (const char *name, const char *const *values,
 	return folder_finish (&f);
 }
 
+/* RFC 5322 3.3: a date-time, written the way it wants whatever form
+ * GMime could read */
+static char *
+format_date (const char *name, const char *value, GError **error)
+{
+	g_autoptr (GDateTime) d = g_mime_utils_header_decode_date (value);
+	g_autofree char *s = NULL;
+
+	if (d == NULL) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s: \"%s\": not a date (RFC 5322)", name, value);
+		return NULL;
+	}
+	s = g_mime_utils_header_format_date (d);
+	return g_strdup_printf ("%s: %s\n", name, s);
+}
+
 char *
 mp_header_format (const char *name, const char *value, GError **error)
 {
@@ -864,5 +881,8 @@ mp_header_format (const char *name, const char *value, GError **error)
 		return mp_header_format_addresses (name, values, NULL, error);
 	if (is_msgid_header (name))
 		return mp_header_format_msgids (name, values, error);
+	if (g_ascii_strcasecmp (name, "Date") == 0 ||
+	    g_ascii_strcasecmp (name, "Resent-Date") == 0)
+		return format_date (name, value, error);
 	return mp_header_format_text (name, value);
 }

@@ -47,7 +47,9 @@ char *mp_header_format_addresses (const char *name, const char *const *values,
 				  guint *n_mailboxes, GError **error);
 
 /* Parses @value into a validated list whose mailbox addresses have ASCII
- * (A-label) domains.  Errors: as mp_header_format_addresses(). */
+ * (A-label) domains: read them with internet_address_mailbox_get_idn_addr(),
+ * as get_addr() gives GMime's decoded (UTF-8) domain.
+ * Errors: as mp_header_format_addresses(). */
 InternetAddressList *mp_header_parse_addresses (const char *name,
 						const char *value,
 						GError **error);
@@ -59,7 +61,8 @@ char *mp_header_format_msgids (const char *name, const char *const *values,
 			       GError **error);
 
 /* Formats any header from a checked UTF-8 value, choosing the rule by its
- * name: addresses, message identifiers, or unstructured text.
+ * name: addresses, message identifiers, dates (Date, Resent-Date: read as
+ * GMime reads them, written as RFC 5322 3.3 wants), or unstructured text.
  * Errors: as the functions above. */
 char *mp_header_format (const char *name, const char *value, GError **error);
 

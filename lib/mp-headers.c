@@ -242,6 +242,31 @@ mp_headers_feed (MpHeaders *h, const char *data, gsize len, GError **error)
 	return scan (h, FALSE, error);
 }
 
+/* A CR not followed by LF in the header block ends a line for some
+ * readers (Python's email) and not for others (GMime, us): a field hidden
+ * behind it ("Subject: x\rBcc: y") would escape --delete and reappear
+ * once smtp-send canonicalises line endings.  Refuse the ambiguity. */
+static gboolean
+check_bare_cr (MpHeaders *h, GError **error)
+{
+	const guint8 *p = h->buf->data, *end = p + h->block_end, *cr;
+	guint line = 1;
+
+	for (cr = p; (cr = memchr (cr, '\r', (gsize) (end - cr))) != NULL;
+	     cr++) {
+		if (cr + 1 < h->buf->data + h->buf->len && cr[1] == '\n')
+			continue;
+		for (; p < cr; p++)
+			line += *p == '\n';
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s: header line %u: CR without LF (ambiguous "
+			     "line ending)",
+			     h->name, line);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 gboolean
 mp_headers_finish (MpHeaders *h, GError **error)
 {
@@ -258,7 +283,7 @@ mp_headers_finish (MpHeaders *h, GError **error)
 			     "%s: not a message: no header fields", h->name);
 		return FALSE;
 	}
-	return TRUE;
+	return check_bare_cr (h, error);
 }
 
 gboolean
@@ -320,6 +345,8 @@ mp_headers_read_fd (int fd, const char *name, GError **error)
 			     "%s: not a message: no header fields", h->name);
 		return NULL;
 	}
+	if (!check_bare_cr (h, error))
+		return NULL;
 	return g_steal_pointer (&h);
 }
 

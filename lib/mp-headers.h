@@ -24,7 +24,8 @@ typedef struct _MpHeaders MpHeaders;
  * there, as Python's email reads it), or at the end of the input.
  * Errors: MP_ERROR_DATA for empty input, for input with neither header
  * fields nor an empty line, for a block over MP_HEADERS_MAX_BLOCK bytes
- * or MP_HEADERS_MAX_FIELDS fields;
+ * or MP_HEADERS_MAX_FIELDS fields, or for a CR not followed by LF in the
+ * block (a line ending some readers see and others do not);
  * MP_ERROR_IO on a read error.  Free with mp_headers_free(). */
 MpHeaders *mp_headers_read_fd (int fd, const char *name, GError **error);
 

@@ -1,6 +1,7 @@
 #include "mp-html.h"
 #include "mp-error.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static gboolean
@@ -259,6 +260,22 @@ typedef struct {
 	GHashTable *seen; /* path -> cid */
 } Embed;
 
+/* TRUE when @path (an existing file) lies in @dir or below it. */
+static gboolean
+inside_dir (const char *path, const char *dir)
+{
+	g_autofree char *rp = realpath (path, NULL);
+	g_autofree char *rd = realpath (dir, NULL);
+	gsize n;
+
+	if (rp == NULL || rd == NULL)
+		return rp == NULL; /* a missing file is reported when opened */
+	n = strlen (rd);
+	if (n == 1) /* the HTML lives in / */
+		return TRUE;
+	return strncmp (rp, rd, n) == 0 && rp[n] == '/';
+}
+
 static char *
 embed_image (const char *src, gpointer user_data, GError **error)
 {
@@ -272,6 +289,16 @@ embed_image (const char *src, gpointer user_data, GError **error)
 
 	if (path == NULL)
 		return NULL; /* http:, data:, cid: stay as they are */
+	/* HTML from a template or another person must not be able to mail
+	 * away ~/.ssh/id_rsa: only files in the HTML's folder (or below it,
+	 * symbolic links resolved) are embedded */
+	if (!inside_dir (path, e->base_dir)) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "<img src=\"%s\">: not in the HTML file's folder "
+			     "(%s); copy the image there",
+			     src, e->base_dir);
+		return NULL;
+	}
 	known = g_hash_table_lookup (e->seen, path);
 	if (known)
 		return g_strconcat ("cid:", known, NULL);

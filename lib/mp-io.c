@@ -502,9 +502,22 @@ mp_output_open (const char *path, gboolean crlf, GError **error)
 {
 	g_autoptr (MpOutput) out = g_new0 (MpOutput, 1);
 	int fd = STDOUT_FILENO;
+	struct stat st;
+	gboolean exists = path != NULL && stat (path, &st) == 0;
 
 	if (path == NULL || strcmp (path, "-") == 0) {
 		out->name = g_strdup ("stdout");
+	} else if (exists && !S_ISREG (st.st_mode)) {
+		/* a FIFO or a device (/dev/stdout, /dev/null): renaming a
+		 * file over it would replace the node, so write to it */
+		out->name = g_strdup (path);
+		out->path = g_strdup (path);
+		fd = open (path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0) {
+			mp_error_set_errno (error, MP_ERROR_CANT_CREATE, errno,
+					    path);
+			return NULL;
+		}
 	} else {
 		g_autofree char *dir = g_path_get_dirname (path);
 		g_autofree char *base = g_path_get_basename (path);
@@ -522,8 +535,10 @@ mp_output_open (const char *path, gboolean crlf, GError **error)
 					    path);
 			return NULL;
 		}
-		/* the file gets the mode a plain redirection would give */
-		if (fchmod (fd, 0666 & ~mask) < 0) {
+		/* the file gets the mode a plain redirection would give:
+		 * an existing file's own, else 0666 less the umask */
+		if (fchmod (fd, exists ? st.st_mode & 0777 : 0666 & ~mask) <
+		    0) {
 			mp_error_set_errno (error, MP_ERROR_CANT_CREATE, errno,
 					    path);
 			close (fd);
@@ -713,14 +728,14 @@ mp_output_close (MpOutput *out, GError **error)
 	    out->sink->errsv)
 		return output_failed (out, error);
 	if (out->path) {
-		if (fsync (fd) < 0 || close (fd) < 0) {
+		if ((out->tmp && fsync (fd) < 0) || close (fd) < 0) {
 			out->sink->fd = -1;
 			mp_error_set_errno (error, MP_ERROR_IO, errno,
 					    out->name);
 			return FALSE;
 		}
 		out->sink->fd = -1;
-		if (rename (out->tmp, out->path) < 0) {
+		if (out->tmp && rename (out->tmp, out->path) < 0) {
 			mp_error_set_errno (error, MP_ERROR_CANT_CREATE, errno,
 					    out->name);
 			return FALSE;

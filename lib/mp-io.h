@@ -58,7 +58,8 @@ typedef struct _MpOutput MpOutput;
 
 /* Opens the output: standard output when @path is NULL or "-", else a
  * temporary file beside @path that mp_output_close() renames into place,
- * so a file on disk is never half-written.  With @crlf every line ending
+ * so a file on disk is never half-written; a @path that exists and is
+ * not a regular file (a FIFO, /dev/stdout) is written to directly.  With @crlf every line ending
  * written through mp_output_get_stream() becomes CRLF.
  * Errors: MP_ERROR_CANT_CREATE naming @path. */
 MpOutput *mp_output_open (const char *path, gboolean crlf, GError **error);

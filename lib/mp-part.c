@@ -4,6 +4,7 @@
 #include "mp-header.h"
 
 #include <gio/gio.h>
+#include <errno.h>
 #include <string.h>
 
 void
@@ -70,10 +71,14 @@ mp_part_best_encoding (const MpPartStats *stats, gboolean is_text,
 	 * no NUL, CR only in CRLF */
 	gboolean lines_ok = stats->max_line <= 998 && stats->nul == 0 &&
 			    stats->bare_cr == 0;
+	/* RFC 5322 2.1.1: lines SHOULD be at most 78; longer lines of text
+	 * go quoted-printable, whose soft breaks keep every line short (what
+	 * mblaze's mmime -c asks for) and decode to the same text */
+	gboolean short_lines = stats->max_line <= 78 || !is_text;
 
-	if (lines_ok && stats->non_ascii == 0)
+	if (lines_ok && short_lines && stats->non_ascii == 0)
 		return GMIME_CONTENT_ENCODING_7BIT;
-	if (lines_ok && allow_8bit && is_text)
+	if (lines_ok && allow_8bit && is_text && stats->non_ascii > 0)
 		return GMIME_CONTENT_ENCODING_8BIT;
 	if (is_text && stats->nul == 0 &&
 	    stats->non_ascii * 6 < stats->length)
@@ -81,87 +86,144 @@ mp_part_best_encoding (const MpPartStats *stats, gboolean is_text,
 	return GMIME_CONTENT_ENCODING_BASE64;
 }
 
-static GBytes *
-crlf_to_lf (GBytes *data)
-{
-	gsize len;
-	const char *s = g_bytes_get_data (data, &len);
-	char *out, *o;
-	gsize i;
-
-	if (len == 0 || memmem (s, len, "\r\n", 2) == NULL)
-		return g_bytes_ref (data);
-	out = o = g_malloc (len);
-	for (i = 0; i < len; i++) {
-		if (s[i] == '\r' && i + 1 < len && s[i + 1] == '\n')
-			continue;
-		*o++ = s[i];
-	}
-	return g_bytes_new_take (out, (gsize) (o - out));
-}
-
+/* Reads @content to its end in chunks: validates the text (UTF-8, or
+ * @charset through iconv, a character cut by a chunk edge carried over),
+ * gathers the statistics for the transfer encoding and notes CRLF line
+ * endings.  Memory stays bounded whatever the size. */
 static gboolean
-check_text (GBytes *data, const char *charset, const char *what,
-	    GError **error)
+scan_text (GMimeStream *content, const char *charset, const char *what,
+	   MpPartStats *stats, gboolean *has_crlf, GError **error)
 {
-	gsize len;
-	const char *s = g_bytes_get_data (data, &len);
-	g_autoptr (GError) local = NULL;
+	enum { TEXT_CHUNK = 64 * 1024 };
+	g_autofree char *buf = g_malloc (TEXT_CHUNK + 8);
 	g_autofree char *conv = NULL;
-	const char *end;
+	GIConv cd = (GIConv) -1;
+	gsize line = 0, carry = 0, offset = 0, lines = 1;
+	gboolean cr = FALSE, ok = FALSE, last_cr = FALSE;
 
-	if (charset == NULL) {
-		if (!g_utf8_validate_len (s, len, &end)) {
-			gsize line = 1;
-			const char *p;
-
-			for (p = s; p < end; p++)
-				line += *p == '\n';
-			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-				     "%s: invalid UTF-8 at byte %" G_GSIZE_FORMAT
-				     " (line %" G_GSIZE_FORMAT
-				     "); name its charset with --charset",
-				     what, (gsize) (end - s), line);
-			return FALSE;
-		}
-		return TRUE;
-	}
-	conv = g_convert (s, (gssize) len, "UTF-8", charset, NULL, NULL,
-			  &local);
-	if (conv == NULL) {
-		if (g_error_matches (local, G_CONVERT_ERROR,
-				     G_CONVERT_ERROR_NO_CONVERSION))
+	if (charset) {
+		cd = g_iconv_open ("UTF-8", charset);
+		if (cd == (GIConv) -1) {
 			g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
 				     "%s: unknown charset", charset);
-		else
-			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-				     "%s: not valid %s text: %s", what, charset,
-				     local->message);
-		return FALSE;
+			return FALSE;
+		}
+		conv = g_malloc (4 * TEXT_CHUNK);
 	}
-	return TRUE;
+	*has_crlf = FALSE;
+	g_mime_stream_reset (content);
+	for (;;) {
+		ssize_t n = g_mime_stream_read (content, buf + carry,
+						TEXT_CHUNK);
+		const char *p = buf, *bad = NULL;
+		gsize have;
+
+		/* GMime's file streams answer -1 at their end */
+		if (n < 0 && g_mime_stream_eos (content))
+			n = 0;
+		if (n < 0) {
+			g_set_error (error, MP_ERROR, MP_ERROR_IO,
+				     "%s: read error", what);
+			goto out;
+		}
+		if (n == 0)
+			break;
+		mp_part_stats_update (stats, &line, &cr,
+				      (const guchar *) buf + carry, (gsize) n);
+		if ((last_cr && buf[carry] == '\n') ||
+		    memmem (buf + carry, (gsize) n, "\r\n", 2))
+			*has_crlf = TRUE;
+		last_cr = buf[carry + (gsize) n - 1] == '\r';
+		have = carry + (gsize) n;
+		carry = 0;
+		if (charset == NULL) {
+			const char *end;
+
+			if (!g_utf8_validate_len (buf, have, &end)) {
+				gsize rest = have - (gsize) (end - buf);
+
+				/* a character cut by the chunk's end */
+				if (rest < 4 && g_utf8_get_char_validated (
+							end, (gssize) rest) ==
+							(gunichar) -2)
+					carry = rest;
+				else
+					bad = end;
+			}
+		} else {
+			char *in = buf;
+			gsize inleft = have;
+
+			while (inleft > 0) {
+				char *o = conv;
+				gsize oleft = 4 * TEXT_CHUNK;
+
+				if (g_iconv (cd, &in, &inleft, &o, &oleft) !=
+					    (gsize) -1 ||
+				    errno == E2BIG)
+					continue;
+				if (errno == EINVAL && inleft < 8)
+					carry = inleft;
+				else
+					bad = in;
+				break;
+			}
+		}
+		for (; p < buf + have - carry && (bad == NULL || p < bad); p++)
+			lines += *p == '\n';
+		if (bad) {
+			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+				     "%s: invalid %s at byte %" G_GSIZE_FORMAT
+				     " (line %" G_GSIZE_FORMAT ")%s",
+				     what, charset ? charset : "UTF-8",
+				     offset + (gsize) (bad - buf), lines,
+				     charset ? "" :
+					       "; name its charset with "
+					       "--charset");
+			goto out;
+		}
+		offset += have - carry;
+		memmove (buf, buf + have - carry, carry);
+	}
+	if (carry) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s: invalid %s at byte %" G_GSIZE_FORMAT
+			     " (a character cut short at the end)",
+			     what, charset ? charset : "UTF-8", offset);
+		goto out;
+	}
+	if (cr)
+		stats->bare_cr++;
+	ok = TRUE;
+out:
+	if (cd != (GIConv) -1)
+		g_iconv_close (cd);
+	g_mime_stream_reset (content);
+	return ok;
 }
 
 GMimePart *
-mp_part_new_text (const char *subtype, GBytes *data, const char *charset,
-		  gboolean allow_8bit, const char *what, GError **error)
+mp_part_new_text_from_stream (const char *subtype, GMimeStream *content,
+			      const char *charset, gboolean allow_8bit,
+			      const char *what, GError **error)
 {
-	g_autoptr (GBytes) text = NULL;
-	g_autoptr (GMimeStream) stream = NULL;
+	g_autoptr (GMimeStream) text = NULL;
 	g_autoptr (GMimeDataWrapper) wrapper = NULL;
 	MpPartStats stats = { 0 };
-	gsize line = 0, len;
-	gboolean cr = FALSE;
-	const guchar *s;
+	gboolean has_crlf;
 	GMimePart *part;
 
-	if (!check_text (data, charset, what, error))
+	if (!scan_text (content, charset, what, &stats, &has_crlf, error))
 		return NULL;
-	text = crlf_to_lf (data);
-	s = g_bytes_get_data (text, &len);
-	mp_part_stats_update (&stats, &line, &cr, s, len);
-	if (cr)
-		stats.bare_cr++;
+	if (has_crlf) {
+		/* LF inside; the output's line endings are chosen on writing */
+		g_autoptr (GMimeFilter) d2u = g_mime_filter_dos2unix_new (FALSE);
+
+		text = g_mime_stream_filter_new (content);
+		g_mime_stream_filter_add (GMIME_STREAM_FILTER (text), d2u);
+	} else {
+		text = g_object_ref (content);
+	}
 
 	part = GMIME_PART (g_mime_text_part_new_with_subtype (subtype));
 	/* set the charset ourselves: g_mime_text_part_set_text() would pick
@@ -169,14 +231,23 @@ mp_part_new_text (const char *subtype, GBytes *data, const char *charset,
 	g_mime_object_set_content_type_parameter (
 		GMIME_OBJECT (part), "charset",
 		charset ? g_mime_charset_canon_name (charset) : "utf-8");
-	stream = g_mime_stream_mem_new_with_byte_array (
-		g_bytes_unref_to_array (g_bytes_ref (text)));
 	wrapper = g_mime_data_wrapper_new_with_stream (
-		stream, GMIME_CONTENT_ENCODING_DEFAULT);
+		text, GMIME_CONTENT_ENCODING_DEFAULT);
 	g_mime_part_set_content (part, wrapper);
 	g_mime_part_set_content_encoding (
 		part, mp_part_best_encoding (&stats, TRUE, allow_8bit));
 	return part;
+}
+
+GMimePart *
+mp_part_new_text (const char *subtype, GBytes *data, const char *charset,
+		  gboolean allow_8bit, const char *what, GError **error)
+{
+	g_autoptr (GMimeStream) mem = g_mime_stream_mem_new_with_buffer (
+		g_bytes_get_data (data, NULL), g_bytes_get_size (data));
+
+	return mp_part_new_text_from_stream (subtype, mem, charset, allow_8bit,
+					     what, error);
 }
 
 /* ---- parts from files ------------------------------------------------ */
@@ -315,9 +386,10 @@ is_attr_char (guchar c)
 }
 
 /* A file name parameter: a quoted string when it is short printable
- * ASCII, else RFC 2231 utf-8'' with continuations, each cut between
- * characters so no piece holds half a character (a decoder that decodes
- * the pieces one by one still reads it). */
+ * ASCII without '"' or '\\', else RFC 2231 utf-8'' with continuations,
+ * each cut between characters so no piece holds half a character (a
+ * decoder that decodes the pieces one by one still reads it).  A quoted
+ * pair (\") is valid but mblaze, among others, cuts the name there. */
 static void
 append_name_param (GString *h, gsize *col, const char *param,
 		   const char *value)
@@ -329,18 +401,13 @@ append_name_param (GString *h, gsize *col, const char *param,
 	guint i;
 
 	for (p = value; plain && *p; p++)
-		plain = (guchar) *p >= 0x20 && (guchar) *p < 0x7f;
+		plain = (guchar) *p >= 0x20 && (guchar) *p < 0x7f &&
+			*p != '"' && *p != '\\';
 	if (plain) {
-		g_autoptr (GString) tok = g_string_new (param);
+		g_autofree char *tok = g_strdup_printf ("%s=\"%s\"", param,
+							value);
 
-		g_string_append (tok, "=\"");
-		for (p = value; *p; p++) {
-			if (*p == '"' || *p == '\\')
-				g_string_append_c (tok, '\\');
-			g_string_append_c (tok, *p);
-		}
-		g_string_append_c (tok, '"');
-		append_token (h, col, tok->str);
+		append_token (h, col, tok);
 		return;
 	}
 	for (p = value; *p; p = g_utf8_next_char (p)) {
@@ -499,6 +566,15 @@ mp_part_leaf_new_file (MpInput *in, const MpPartFileOptions *opts,
 			g_object_unref (ctype);
 			ctype = g_mime_content_type_parse (NULL, mime);
 			leaf->encoding = GMIME_CONTENT_ENCODING_BASE64;
+		} else if (!scan.utf8 &&
+			   !g_mime_content_type_get_parameter (ctype,
+							       "charset")) {
+			/* a text part always carries its charset (DESIGN 4) */
+			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+				     "%s: not UTF-8 text; give its charset "
+				     "(--type '%s; charset=...')",
+				     what, mime);
+			return NULL;
 		} else {
 			if (scan.utf8 &&
 			    !g_mime_content_type_get_parameter (ctype,

@@ -23,9 +23,10 @@ void mp_part_stats_update (MpPartStats *stats, gsize *line_state,
 			   gboolean *cr_pending, const guchar *data,
 			   gsize len);
 
-/* The transfer encoding for data with @stats (DESIGN 4): 7bit when it is,
- * 8bit when @allow_8bit and lines fit, quoted-printable for mostly-ASCII
- * text, base64 otherwise.  @is_text: the data is text (QP is allowed). */
+/* The transfer encoding for data with @stats (DESIGN 4): 7bit when it is
+ * (and, for text, no line is over 78), 8bit for non-ASCII text when
+ * @allow_8bit and lines fit, quoted-printable for mostly-ASCII text,
+ * base64 otherwise.  @is_text: the data is text (QP is allowed). */
 GMimeContentEncoding mp_part_best_encoding (const MpPartStats *stats,
 					    gboolean is_text,
 					    gboolean allow_8bit);
@@ -40,6 +41,15 @@ GMimeContentEncoding mp_part_best_encoding (const MpPartStats *stats,
 GMimePart *mp_part_new_text (const char *subtype, GBytes *data,
 			     const char *charset, gboolean allow_8bit,
 			     const char *what, GError **error);
+
+/* Like mp_part_new_text() on the text in @content, a seekable stream read
+ * in chunks (bounded memory) and referenced by the part: it must stay
+ * valid until the part is written. */
+GMimePart *mp_part_new_text_from_stream (const char *subtype,
+					 GMimeStream *content,
+					 const char *charset,
+					 gboolean allow_8bit,
+					 const char *what, GError **error);
 
 /* Guesses the media type of data named @name (a file name, may be NULL)
  * whose first bytes are @data: GIO's content types (shared-mime-info),

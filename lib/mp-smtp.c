@@ -615,8 +615,11 @@ start_tls (MpSmtp *smtp, GError **error)
 	}
 	smtp->tls = G_TLS_CONNECTION (tls);
 	if (cfg->ca_file != NULL) {
+		/* GTlsFileDatabase wants an absolute path */
+		g_autofree char *ca_file =
+			g_canonicalize_filename (cfg->ca_file, NULL);
 		g_autoptr (GTlsDatabase) db =
-			g_tls_file_database_new (cfg->ca_file, &err);
+			g_tls_file_database_new (ca_file, &err);
 
 		if (db == NULL) {
 			g_set_error (error, MP_ERROR, MP_ERROR_CONFIG,
@@ -1246,6 +1249,16 @@ mp_smtp_parse_server (const char *spec, MpSmtpTls tls, char **host,
 		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
 			     "--server %s: the scheme must be smtp:// or "
 			     "smtps://", spec);
+		return FALSE;
+	}
+	/* user:password@ in the URL: refuse it without repeating it, so a
+	 * password never reaches a log through our message */
+	if (memchr (p, '@', strcspn (p, "/")) != NULL) {
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "--server: a user or password does not belong in "
+			     "the server URL; use --user with "
+			     "--password-command, ~/.netrc or "
+			     "MIMEPIPE_PASSWORD");
 		return FALSE;
 	}
 	if (*p == '[') {

@@ -403,6 +403,43 @@ store (MpSubmit *s, const MpAccount *a, const Job *job, MpEnvelope *env,
 	g_free (old);
 }
 
+/* --allow-partial sent the message to the accepted recipients; those
+ * refused for now (4xx) are not forgotten: with an outbox, the message is
+ * kept there for them alone.  Sent from stdin or a file, that ends with
+ * 75 like any message kept; in a flush the stored copy went out, and the
+ * new one waits for the next flush. */
+static void
+keep_refused_for_now (MpSubmit *s, const MpAccount *a, const Job *job,
+		      MpEnvelope *env, MpSmtp *smtp, MpSubmitResult *res)
+{
+	GPtrArray *rs = mp_smtp_get_recipients (smtp);
+	const char *dir = s->opts->outbox ? s->opts->outbox :
+			  a ? a->outbox : NULL;
+	GPtrArray *later = g_ptr_array_new_with_free_func (g_free);
+	GPtrArray *all = env->recipients;
+
+	for (guint i = 0; i < rs->len; i++) {
+		MpSmtpRecipient *r = g_ptr_array_index (rs, i);
+
+		if (!r->accepted && r->code >= 400 && r->code < 500)
+			g_ptr_array_add (later, g_strdup (r->recipient));
+	}
+	if (later->len == 0 || dir == NULL) {
+		g_ptr_array_unref (later);
+		return;
+	}
+	res->exit_code = EX_TEMPFAIL;
+	g_free (res->error);
+	res->error = g_strdup_printf ("%u recipient%s refused for now",
+				      later->len, later->len == 1 ? "" : "s");
+	env->recipients = later;
+	store (s, a, job, env, res);
+	env->recipients = all;
+	g_ptr_array_unref (later);
+	if (!job->may_store && res->stored != NULL)
+		res->exit_code = 0;
+}
+
 /* Sends one message; returns TRUE when the failure (if any) came from the
  * transaction (a refusal of this message), not from the connection. */
 static gboolean
@@ -431,8 +468,10 @@ submit_one (MpSubmit *s, MpInput *in, const Job *job, MpSubmitResult *res)
 	}
 	ok = mp_smtp_send (c->smtp, env, job->dsn, job->allow_partial, &error);
 	collect_replies (c->smtp, res);
-	if (ok)
+	if (ok) {
+		keep_refused_for_now (s, a, job, env, c->smtp, res);
 		return TRUE;
+	}
 	fail (res, error);
 	if (res->exit_code == EX_TEMPFAIL && job->may_store)
 		store (s, a, job, env, res);

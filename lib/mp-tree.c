@@ -304,7 +304,9 @@ is_field_line (const Line *l, gsize *name_len)
 
 		if (c == ':') {
 			*name_len = i;
-			return TRUE;
+			/* no name, no field: GMime refuses a message that
+			 * starts so (found by fuzzing) */
+			return i > 0;
 		}
 		if (c < 0x21 || c > 0x7e)
 			return FALSE;
@@ -514,6 +516,79 @@ scan_children (MpTree *t, Node *n, GError **error)
 	return TRUE;
 }
 
+/* RFC 2046 5.1.1: a boundary must not occur inside the parts it
+ * encloses.  A nested multipart that GMime reads with the boundary of a
+ * container around it is split differently by our scanner, and an edit
+ * of the container then writes a message the next stage calls truncated
+ * (found by fuzzing).  Returns the reused boundary, or NULL. */
+static const char *
+reused_boundary (GMimeObject *obj, GPtrArray *outer)
+{
+	const char *b, *found = NULL;
+	int i, n;
+
+	if (GMIME_IS_MESSAGE_PART (obj)) {
+		GMimeMessage *m = g_mime_message_part_get_message (
+			GMIME_MESSAGE_PART (obj));
+
+		obj = m ? g_mime_message_get_mime_part (m) : NULL;
+	}
+	if (obj == NULL || !GMIME_IS_MULTIPART (obj))
+		return NULL;
+	b = g_mime_multipart_get_boundary (GMIME_MULTIPART (obj));
+	for (i = 0; b && i < (int) outer->len; i++)
+		if (strcmp (outer->pdata[i], b) == 0)
+			return b;
+	g_ptr_array_add (outer, (gpointer) (b ? b : ""));
+	n = g_mime_multipart_get_count (GMIME_MULTIPART (obj));
+	for (i = 0; i < n && !found; i++)
+		found = reused_boundary (
+			g_mime_multipart_get_part (GMIME_MULTIPART (obj), i),
+			outer);
+	g_ptr_array_set_size (outer, outer->len - 1);
+	return found;
+}
+
+/* A CR without LF in the header ends a line for Python's email and for
+ * smtp-send's canonicaliser, not for GMime or us: the fields we add would
+ * land in what those readers call the body, and an attachment would be
+ * hidden from them (found by tests/cli/hostile.t).  Refuse it, as
+ * mp-headers does. */
+static gboolean
+header_without_bare_cr (MpTree *t, GError **error)
+{
+	char buf[64 * 1024 + 1];
+	gint64 pos = t->base, end = t->top->body;
+
+	if (g_mime_stream_seek (t->stream, pos, GMIME_STREAM_SEEK_SET) != pos)
+		return TRUE; /* reading errors are reported where they matter */
+	while (pos < end) {
+		gsize want = (gsize) MIN ((gint64) sizeof buf - 1, end - pos);
+		gssize n = g_mime_stream_read (t->stream, buf, want + 1);
+		gsize i;
+
+		if (n <= 0)
+			break;
+		/* one byte past the chunk tells whether a CR ending it has
+		 * its LF */
+		for (i = 0; i < MIN ((gsize) n, want); i++) {
+			if (buf[i] == '\r' &&
+			    (i + 1 >= (gsize) n || buf[i + 1] != '\n')) {
+				g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+					     "%s: header: CR without LF "
+					     "(ambiguous line ending)",
+					     mp_input_get_name (t->in));
+				return FALSE;
+			}
+		}
+		pos += (gint64) want;
+		if (g_mime_stream_seek (t->stream, pos,
+					GMIME_STREAM_SEEK_SET) != pos)
+			break;
+	}
+	return TRUE;
+}
+
 MpTree *
 mp_tree_new (MpInput *in, const char *seed, GError **error)
 {
@@ -526,6 +601,19 @@ mp_tree_new (MpInput *in, const char *seed, GError **error)
 	msg = mp_input_parse_message (in, NULL, error);
 	if (msg == NULL)
 		return NULL;
+	{
+		g_autoptr (GPtrArray) outer = g_ptr_array_new ();
+		const char *b = reused_boundary (
+			g_mime_message_get_mime_part (msg), outer);
+
+		if (b) {
+			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+				     "%s: a nested multipart reuses the "
+				     "boundary \"%s\" of the part around it",
+				     mp_input_get_name (in), b);
+			return NULL;
+		}
+	}
 	g_clear_object (&msg);
 
 	t->in = in;
@@ -542,7 +630,8 @@ mp_tree_new (MpInput *in, const char *seed, GError **error)
 	t->top->top = TRUE;
 	t->top->start = t->base;
 	t->top->end = t->base + t->size;
-	if (!parse_headers (t, t->top, "text/plain", t->fields, error))
+	if (!parse_headers (t, t->top, "text/plain", t->fields, error) ||
+	    !header_without_bare_cr (t, error))
 		return NULL;
 	t->root = t->top;
 

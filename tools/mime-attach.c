@@ -92,6 +92,13 @@ on_option (const char *name, const char *value, gpointer data,
 				     "--fd %s: not a descriptor number", value);
 			return FALSE;
 		}
+		if (fd <= 1) {
+			g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+				     "--fd %ld: that is the message's %s; give "
+				     "the data on another descriptor (3<FILE)",
+				     fd, fd == 0 ? "input" : "output");
+			return FALSE;
+		}
 		pending.fd = (int) fd;
 	}
 	return TRUE;
@@ -187,24 +194,28 @@ main (int argc, char **argv)
 	MpCliCommon common = { 0 };
 	GError *error = NULL;
 	int rc;
+	/* file names, --name and --description as given (file names need
+	 * not be UTF-8; check_utf8() says which option is not) */
 	const GOptionEntry entries[] = {
 		{ "type", 't', 0, G_OPTION_ARG_CALLBACK, (void *) on_option,
 		  "Media type of the next FILE (default: detected)", "TYPE" },
-		{ "name", 'n', 0, G_OPTION_ARG_CALLBACK, (void *) on_option,
-		  "File name shown for the next FILE", "NAME" },
-		{ "description", 'd', 0, G_OPTION_ARG_CALLBACK,
-		  (void *) on_option, "Content-Description of the next FILE",
-		  "TEXT" },
+		{ "name", 'n', G_OPTION_FLAG_FILENAME, G_OPTION_ARG_CALLBACK,
+		  (void *) on_option, "File name shown for the next FILE",
+		  "NAME" },
+		{ "description", 'd', G_OPTION_FLAG_FILENAME,
+		  G_OPTION_ARG_CALLBACK, (void *) on_option,
+		  "Content-Description of the next FILE", "TEXT" },
 		{ "inline", 'i', G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK,
 		  (void *) on_option, "Show the next FILE inline", NULL },
 		{ "fd", 0, 0, G_OPTION_ARG_CALLBACK, (void *) on_option,
 		  "The next FILE, given as -, is read from descriptor N", "N" },
-		{ "message", 'm', 0, G_OPTION_ARG_CALLBACK, (void *) on_option,
+		{ "message", 'm', G_OPTION_FLAG_FILENAME, G_OPTION_ARG_CALLBACK,
+		  (void *) on_option,
 		  "Forward the message in FILE as message/rfc822", "FILE" },
 		{ "seed", 0, 0, G_OPTION_ARG_STRING, &seed,
 		  "Make boundaries reproducible from SEED", "SEED" },
-		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_CALLBACK,
-		  (void *) on_file, NULL, "FILE..." },
+		{ G_OPTION_REMAINING, 0, G_OPTION_FLAG_FILENAME,
+		  G_OPTION_ARG_CALLBACK, (void *) on_file, NULL, "FILE..." },
 		{ NULL }
 	};
 

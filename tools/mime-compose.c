@@ -102,22 +102,16 @@ add_options (MpCompose *c, GError **error)
 	return TRUE;
 }
 
-static GBytes *
-read_file (const char *path, GError **error)
-{
-	g_autoptr (MpInput) in = mp_input_open (path, error);
-
-	return in ? mp_input_read_all (in, error) : NULL;
-}
-
 static gboolean
 compose (int argc, char **argv, MpCliCommon *common, GError **error)
 {
 	g_autoptr (MpCompose) c = mp_compose_new ();
 	g_autoptr (MpRandom) random = NULL;
 	g_autoptr (MpOutput) out = NULL;
-	g_autoptr (GBytes) input = NULL;
-	g_autoptr (GBytes) html = NULL;
+	g_autoptr (MpInput) body_in = NULL;
+	g_autoptr (MpInput) html_in = NULL;
+	g_autoptr (GMimeStream) draft_body = NULL;
+	GMimeStream *body = NULL;
 	const char *body_file = argc > 1 ? argv[1] : NULL;
 	const char *body_name = body_file ? body_file : "stdin";
 
@@ -126,30 +120,38 @@ compose (int argc, char **argv, MpCliCommon *common, GError **error)
 			     "%s: only one body file may be given", argv[2]);
 		return FALSE;
 	}
-	/* every input is read and checked before any output */
-	if (html_file && (html = read_file (html_file, error)) == NULL)
+	/* every input is opened and checked before any output; bodies are
+	 * read in chunks when written, so memory stays bounded */
+	if (html_file && (html_in = mp_input_open (html_file, error)) == NULL)
 		return FALSE;
 	/* with --html and no body file, a terminal on stdin means HTML only */
-	if (body_file || html == NULL || draft || !isatty (STDIN_FILENO)) {
-		input = read_file (body_file, error);
-		if (input == NULL)
+	if (body_file || html_in == NULL || draft || !isatty (STDIN_FILENO)) {
+		body_in = mp_input_open (body_file, error);
+		if (body_in == NULL)
 			return FALSE;
+		body = mp_input_get_stream (body_in);
 	}
 	if (draft) {
-		g_autoptr (GBytes) body = mp_compose_read_draft (c, input, error);
+		g_autoptr (GBytes) all = mp_input_read_all (body_in, error);
+		g_autoptr (GBytes) rest = NULL;
 
-		if (body == NULL) {
+		if (all == NULL)
+			return FALSE;
+		rest = mp_compose_read_draft (c, all, error);
+		if (rest == NULL) {
 			g_prefix_error (error, "%s: ", body_name);
 			return FALSE;
 		}
-		g_bytes_unref (input);
-		input = g_steal_pointer (&body);
+		draft_body = g_mime_stream_mem_new_with_buffer (
+			g_bytes_get_data (rest, NULL), g_bytes_get_size (rest));
+		body = draft_body;
 	}
 	if (!add_options (c, error))
 		return FALSE;
-	if (input && (html == NULL || g_bytes_get_size (input) > 0))
-		mp_compose_set_text (c, input, body_name);
-	mp_compose_set_html (c, html, html_file);
+	if (body && (html_in == NULL || g_mime_stream_length (body) > 0))
+		mp_compose_set_text (c, body, body_name);
+	if (html_in)
+		mp_compose_set_html (c, mp_input_get_stream (html_in), html_file);
 
 	random = mp_random_new (seed);
 	out = mp_output_open (common->output, common->crlf, error);

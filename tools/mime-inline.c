@@ -168,7 +168,8 @@ main (int argc, char **argv)
 		  "images", "FILE" },
 		{ "text", 'T', 0, G_OPTION_ARG_FILENAME, &text_path,
 		  "Add or replace the plain text alternative", "FILE" },
-		{ "image", 'I', 0, G_OPTION_ARG_CALLBACK, (void *) on_image,
+		{ "image", 'I', G_OPTION_FLAG_FILENAME, G_OPTION_ARG_CALLBACK,
+		  (void *) on_image,
 		  "Add an inline image for a cid: link of the HTML", "FILE" },
 		{ "cid", 'c', 0, G_OPTION_ARG_CALLBACK, (void *) on_image,
 		  "Content-ID of the --image before it (default: its file "

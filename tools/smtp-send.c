@@ -118,6 +118,17 @@ write_stdout (const void *data, gsize len, gpointer user_data,
 	return mp_output_write (user_data, data, len, error);
 }
 
+/* @error without a leading "@name: ", which reading the file put there */
+static const char *
+without_name (const char *error, const char *name)
+{
+	gsize n = strlen (name);
+
+	if (strncmp (error, name, n) == 0 && strncmp (error + n, ": ", 2) == 0)
+		return error + n + 2;
+	return error;
+}
+
 /* One line per message of a batch or a flush (and the recipients' replies
  * when some were refused); for the single message on stdin, only what
  * went wrong. */
@@ -135,10 +146,11 @@ report (const char *name, const MpSubmitResult *res, gboolean batch)
 			 res->recipients, res->recipients == 1 ? "" : "s");
 	else if (res->exit_code != 0 && res->set_aside != NULL)
 		fprintf (stderr, "%s: %s: %s; set aside in %s\n", prog, name,
-			 res->error, res->set_aside);
+			 without_name (res->error, name), res->set_aside);
 	else if (res->exit_code != 0)
 		fprintf (stderr, "%s: %s%s%s\n", prog, batch ? name : "",
-			 batch ? ": " : "", res->error);
+			 batch ? ": " : "",
+			 batch ? without_name (res->error, name) : res->error);
 }
 
 static void

@@ -130,7 +130,7 @@ name3='quote "me" \ back.txt'
 printf 'q\n' >"$name3"
 mkdir adir
 
-plan 68
+plan 76
 
 # ---- a single part becomes the first part of a new multipart/mixed ----
 run mime-attach figures.csv <plain.eml
@@ -194,6 +194,9 @@ cp "$T/out" o5.eml
 is "fd_data_is_attached_with_its_name" "$(pycheck params 1 <o5.eml)" "text/plain attachment report 2.txt"
 is "fd_data_bytes_exact" "$(pycheck part 1 <o5.eml)" "$(printf 'generated\nreport\n')"
 refused "dash_without_fd_is_usage_error" 64 "--fd" mime-attach - <plain.eml
+# stdin is the message: it cannot also be the attachment's data
+refused "fd_0_is_the_message_usage_error" 64 "--fd 0" \
+	mime-attach --fd 0 --name x.txt - <plain.eml
 
 # ---- text with CR comes back exactly ----
 run mime-attach dos.txt <plain.eml
@@ -285,6 +288,33 @@ else
 	ok "mmime_finds_nothing_to_encode # SKIP mblaze not installed" true
 fi
 
+# ---- a file whose name is not UTF-8 (an old Latin-1 file system) ----
+latin_name=$(printf 'caf\351.csv')
+cp figures.csv "$latin_name"
+run mime-attach "$latin_name" <plain.eml
+is "file_name_not_utf8_is_attached" "$rc" 0
+is "file_name_not_utf8_bytes_exact" "$(pycheck text 1 <"$T/out")" "$(cat figures.csv)"
+printf 'From: a@example.org\nSubject: fwd\n\nhi\n' >"$latin_name.eml"
+run mime-attach --message "$latin_name.eml" <plain.eml
+is "forwarded_file_name_not_utf8_is_attached" "$rc" 0
+refused "name_option_not_utf8_says_so" 64 "--name" \
+	mime-attach --name "$latin_name" figures.csv <plain.eml
+
+# ---- mblaze's mshow -x gives back every name and every byte ----
+if command -v mshow >/dev/null; then
+	mkdir names got
+	for n in 'Übersicht Q3 – 季度报告 with a name long enough to be continued.pdf' \
+		'a@b;c"d\e.txt' 'x=y (1).bin'; do
+		printf 'data of %s\n' "$n" >"names/$n"
+	done
+	(cd names && mime-attach ./* <../plain.eml >../names.eml)
+	(cd got && HOME=$T MBLAZE=$T/.mblaze mshow -x ../names.eml >/dev/null 2>&1)
+	ok "mshow_extracts_every_file_by_name_with_its_bytes" \
+		diff -r names got
+else
+	ok "mshow_extracts_every_file_by_name_with_its_bytes # SKIP mblaze not installed" true
+fi
+
 # ---- errors: nothing on stdout ----
 refused "empty_input_is_65" 65 "empty input" mime-attach figures.csv </dev/null
 refused "truncated_multipart_is_65" 65 "truncated" mime-attach figures.csv <trunc.eml
@@ -299,6 +329,13 @@ fi
 run mime-attach -o out.eml figures.csv nosuch.pdf <plain.eml
 ok "missing_file_leaves_no_output_file" test "$rc" = 66 -a ! -e out.eml
 refused "no_file_is_usage_error" 64 "FILE" mime-attach <plain.eml
+# a text --type on data that is not UTF-8: no charset to label it with
+printf 'Gr\374\337e\n' >latin1.txt
+refused "text_type_on_non_utf8_without_charset_is_65" 65 "latin1.txt" \
+	mime-attach --type text/plain latin1.txt <plain.eml
+run mime-attach --type 'text/plain; charset=iso-8859-1' latin1.txt <plain.eml
+is "text_type_with_its_charset_is_read_back" "$(pycheck text 1 <"$T/out")" \
+	"Grüße"
 refused "option_after_last_file_is_usage_error" 64 "before" mime-attach figures.csv --name x <plain.eml
 # ---- every option of --help is in the man page ----
 missing=""

@@ -2,7 +2,7 @@
 # mime-compose: jobs 1 and 2 of DESIGN, every option, every refusal.
 . "$SRCDIR/tests/cli/lib.sh"
 
-plan 35
+plan 42
 
 FROM='Ann Müller <ann@example.org>'
 
@@ -24,6 +24,19 @@ ok "Date, Message-ID from the From domain, MIME-Version" sh -c \
     "grep -q '^Date: Tue, 14 Nov 2023 22:13:20 +0000\$' '$T/job1.eml' &&
      grep -q '^Message-ID: <[0-9a-z]*@example.org>\$' '$T/job1.eml' &&
      grep -q '^MIME-Version: 1.0\$' '$T/job1.eml'"
+mime-compose --from 'Ann <ann@bücher.example>' --to bob@example.com "$T/body.txt" >"$T/idn.eml"
+is "an IDN From domain: the Message-ID has its A-label" \
+    "$(grep '^Message-ID:' "$T/idn.eml" | sed 's/.*@//')" 'xn--bcher-kva.example>'
+printf 'dash body\n' >"$T/-body.txt"
+(cd "$T" && mime-compose --from ann@example.org --to bob@example.com -- -body.txt >dash.eml)
+is "-- ends options: a body file whose name starts with -" \
+    "$(pycheck text 0 <"$T/dash.eml")" "dash body"
+# a paragraph on one line, as editors that wrap softly write it
+printf '%s\n' "$(printf 'word %.0s' $(seq 1 40))" >"$T/para.txt"
+mime-compose --from ann@example.org --to bob@example.com "$T/para.txt" >"$T/para.eml"
+is "a 200-character line decodes exactly" "$(pycheck text 0 <"$T/para.eml")" "$(cat "$T/para.txt")"
+ok "a 200-character line: no line over 78 in the message" \
+    sh -c "awk 'length > 78 { exit 1 }' '$T/para.eml'"
 if command -v mmime >/dev/null; then
     ok "nothing left to encode for mblaze's mmime -c" mmime -c <"$T/job1.eml"
 else
@@ -67,6 +80,18 @@ ok "a 3000-octet line is encoded, no output line over 998" sh -c \
     "awk 'length > 998 { exit 1 }' '$T/out' && grep -q '^Content-Transfer-Encoding: quoted-printable' '$T/out'"
 is "the long line decodes back exactly" "$(pycheck part 0 <"$T/out" | md5sum)" "$(md5sum <"$T/long.txt")"
 
+# --- a large body from a pipe in bounded memory
+if [ -x /usr/bin/time ]; then
+    awk 'BEGIN { for (i = 0; i < 400000; i++) print "line " i " of a long body: Grüße aus Köln" }' >"$T/big.txt"
+    cat "$T/big.txt" | /usr/bin/time -f %M -o "$T/rss" mime-compose --from "$FROM" --to bob@example.com >"$T/big.eml"
+    is "a $(($(wc -c <"$T/big.txt") / 1048576)) MB body from a pipe decodes back exactly" \
+        "$(pycheck part 0 <"$T/big.eml" | md5sum)" "$(md5sum <"$T/big.txt")"
+    ok "and takes under 32 MB ($(cat "$T/rss") kB)" test "$(cat "$T/rss")" -lt 32768
+else
+    ok "large body # SKIP /usr/bin/time missing" true
+    ok "large body memory # SKIP /usr/bin/time missing" true
+fi
+
 # --- reproducible bytes
 mime-compose --from "$FROM" --to bob@example.com --html "$T/note.html" "$T/body.txt" >"$T/r1"
 mime-compose --from "$FROM" --to bob@example.com --html "$T/note.html" "$T/body.txt" >"$T/r2"
@@ -106,5 +131,7 @@ refused "no From" 64 "From" mime-compose --to bob@example.com "$T/body.txt"
 run mime-compose --from "$FROM" --to bob@example.com "$T/body.txt"
 mime-compose --from "$FROM" --to bob@example.com "$T/body.txt" >/dev/full 2>"$T/err"
 is "a full disk is exit 74 with a message" "$?:$(cat "$T/err")" "74:mime-compose: stdout: No space left on device"
+mime-compose --version >/dev/full 2>"$T/err"
+is "--version to a full disk: exit 74 with a message" "$?:$(cat "$T/err")" "74:mime-compose: stdout: No space left on device"
 
 done_testing

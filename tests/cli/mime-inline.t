@@ -180,7 +180,7 @@ old
 EOF
 sed -n '/^boundary=/,$p' brokenalt.eml >brokenalt-body.raw
 
-plan 45
+plan 49
 
 # ---- job 3: HTML with local images embedded ----
 run mime-inline --html site/note.html <plain.eml
@@ -241,6 +241,9 @@ is "image_for_existing_cid_link" "$(pycheck tree <o2.eml)" \
   image/gif inline filename=chart.gif cid"
 ok "image_cid_is_the_given_one" grep -q '^Content-ID: <chart@x>' o2.eml
 ok "image_added_no_defects" pycheck defects <o2.eml
+cp chart.gif "$(printf 'gr\374n.gif')"
+run mime-inline --image "$(printf 'gr\374n.gif')" --cid chart@x <cidlink.eml
+is "image_file_name_not_utf8_is_embedded" "$rc" 0
 run mime-inline --html site/cid.html --image chart.gif --cid chart@x <plain.eml
 is "html_and_image_in_one_run" "$(pycheck tree <"$T/out")" \
 "multipart/related
@@ -311,6 +314,15 @@ refused "image_without_html_is_65" 65 "no HTML" mime-inline --image chart.gif --
 refused "missing_local_image_is_66" 66 "nosuch.png" mime-inline --html site/broken.html <plain.eml
 refused "empty_input_is_65" 65 "empty input" mime-inline --html site/v2.html </dev/null
 refused "nothing_to_do_is_usage_error" 64 "nothing to do" mime-inline <plain.eml
+# HTML must not mail away files from outside its folder
+printf 'secret\n' >outside.txt
+printf '<p><img src="../outside.txt"></p>\n' >site/escape.html
+printf '<p><img src="%s"></p>\n' "$PWD/outside.txt" >site/absolute.html
+ln -sf ../outside.txt site/link.png
+printf '<p><img src="link.png"></p>\n' >site/symlink.html
+refused "image_above_the_html_folder_is_65" 65 '../outside.txt' mime-inline --html site/escape.html <plain.eml
+refused "absolute_image_outside_the_folder_is_65" 65 'outside.txt' mime-inline --html site/absolute.html <plain.eml
+refused "symlink_out_of_the_folder_is_65" 65 'link.png' mime-inline --html site/symlink.html <plain.eml
 # ---- every option of --help is in the man page ----
 missing=""
 for o in $(mime-inline --help | grep -o -- '--[a-z0-9-]*' | sort -u); do

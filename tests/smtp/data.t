@@ -2,7 +2,7 @@
 # smtp-send: the bytes of DATA (CRLF, dot stuffing, smuggling sequences),
 # 8BITMIME, SMTPUTF8, SIZE, DSN, the envelope and its checks.
 . "$SRCDIR/tests/smtp/lib.sh"
-plan 84
+plan 85
 start_server
 H=$'From: a@example.org\r\nTo: b@example.com\r\n\r\n'
 
@@ -24,6 +24,13 @@ send
 code "dot stuffing" 0
 data_is "dot stuffing: every leading dot doubled, LF made CRLF" \
     'From: a@example.org\r\nTo: b@example.com\r\n\r\n..leading dot\r\n...two\r\nx\r\n..\r\nend\r\n.\r\n'
+
+# a saved mbox message, or 'git format-patch --stdout': the "From " line
+# is no header field (RFC 4155); sendmail and Postfix drop it too
+printf 'From 1234abcd Mon Sep 17 00:00:00 2001\nFrom: a@example.org\nTo: b@example.com\n\nbody\n' | message
+send
+data_is "a leading mbox From_ line is not sent" \
+    'From: a@example.org\r\nTo: b@example.com\r\n\r\nbody\r\n.\r\n'
 
 printf 'From: a@example.org\nTo: b@example.com\n\n\n.\n' | message
 send

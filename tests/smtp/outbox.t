@@ -3,7 +3,7 @@
 # concurrent flushes, permanent failures never queued) and batches (many
 # messages over one connection, RSET between failures, --jobs).
 . "$SRCDIR/tests/smtp/lib.sh"
-plan 66
+plan 76
 start_server
 
 export HOME=$T/home
@@ -176,6 +176,41 @@ is "set aside: out of the queue" "$(stored)" 0
 is "set aside: kept in failed/" "$(find "$OB/failed" -type f | wc -l)" 1
 ok "set aside: the report says where" grep -qF "set aside in $OB/failed/" "$T/err"
 
+# --allow-partial: a recipient refused for now (4xx) is kept, alone, for
+# the next flush; the accepted one gets the message once
+only_for() { # SUBJECT ADDRESS: the outbox holds SUBJECT for ADDRESS only
+    _f=$(grep -l "^Subject: $1\$" "$OB"/new/* 2>/dev/null)
+    [ "$(echo "$_f" | wc -w)" = 1 ] &&
+        [ "$(grep '^X-Mimepipe-To:' "$_f")" = "X-Mimepipe-To: <$2>" ]
+}
+mkmsg "$MSG" partial-1 'bob@example.com, eve@example.com'
+scenario '{"reply": {"RCPT:eve@example.com": "450 4.2.1 busy\r\n"}}'
+run smtp-send "${SRV_ARGS[@]}" --allow-partial <"$MSG"
+wait_conns 1
+code "--allow-partial, one recipient refused for now: kept" 75
+is "--allow-partial: the accepted one got it" "$(received partial-1)" 1
+ok "--allow-partial: kept for the refused one only" only_for partial-1 eve@example.com
+scenario '{}'
+run smtp-send --flush
+wait_conns 1
+is "--allow-partial: the flush sends it to the other, once" "$(received partial-1) $(stored)" "2 0"
+
+mkmsg "$MSG" partial-2 'bob@example.com, eve@example.com'
+scenario '{"reply": {"MAIL": "451 4.3.0 later\r\n"}}'
+run smtp-send "${SRV_ARGS[@]}" --allow-partial <"$MSG"
+wait_conns 1
+scenario '{"reply": {"RCPT:eve@example.com": "450 4.2.1 busy\r\n"}}'
+run smtp-send --flush
+wait_conns 1
+code "a flush, one recipient refused for now" 0
+is "a flush, one refused for now: the accepted one got it" "$(received partial-2)" 1
+ok "a flush, one refused for now: kept for it only" only_for partial-2 eve@example.com
+scenario '{}'
+run smtp-send --flush
+wait_conns 1
+code "the next flush" 0
+is "the next flush: each got it once, outbox empty" "$(received partial-2) $(stored)" "2 0"
+
 # batches: many messages, one connection
 export MIMEPIPE_CONFIG=$T/empty-config
 scenario '{}'
@@ -210,6 +245,9 @@ run smtp-send "${SRV_ARGS[@]}" "$T/b1.eml" "$T/missing.eml"
 wait_conns 1
 code "a batch with a missing file" 66
 ok "a batch with a missing file: the other sent" grep -qF "$T/b1.eml: sent" "$T/err"
+is "a batch with a missing file: named once, on one line" \
+    "$(grep -F missing.eml "$T/err")" \
+    "smtp-send: $T/missing.eml: No such file or directory"
 
 # stdin already partly read (the outbox reads its files the same way)
 printf '%s\n' 'junk line' 'From: a@x.example' 'To: b@x.example' 'Subject: s' '' 'body line' >"$T/off.eml"

@@ -29,7 +29,9 @@ DEFAULTS = {
     "ehlo_tls": None,       # capabilities after TLS (default: ehlo minus
                             # STARTTLS)
     "reply": {},            # COMMAND or RCPT:addr -> raw reply bytes
-                            # (latin-1), "SILENT", "ENDLESS", "CLOSE"
+                            # (latin-1), "SILENT", "ENDLESS", "CLOSE",
+                            # "TLSCLOSE[:partial reply]" (TLS
+                            # close_notify, after the partial reply)
                             # or "SLOW:reply" (sent a byte at a time)
     "starttls_extra": "",   # raw bytes sent right after the STARTTLS 220
     "user": "ann", "password": "secret",
@@ -86,6 +88,14 @@ class Conn:
         if r == "ENDLESS":
             self.endless()
         if r == "CLOSE":
+            raise EOFError
+        if r.startswith("TLSCLOSE"):
+            # a clean TLS close_notify at an odd moment, then TCP close
+            if r[8:9] == ":":
+                self.send(r[9:])
+            if self.tls:
+                self.note("== close_notify")
+                self.sock = self.sock.unwrap()
             raise EOFError
         if r.startswith("SLOW:"):
             # one byte per segment: replies split across reads

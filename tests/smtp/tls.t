@@ -1,7 +1,7 @@
 #!/bin/bash
 # smtp-send: TLS modes, STARTTLS stripping and injection, certificates.
 . "$SRCDIR/tests/smtp/lib.sh"
-plan 59
+plan 61
 start_server
 printf '%s\n' "$STD_MSG" | message
 
@@ -111,6 +111,15 @@ scenario '{"starttls_fake": true}'
 MIMEPIPE_PASSWORD=secret send --user ann
 code "STARTTLS 220, then no TLS: handshake fails" 76
 ok "failed handshake: no AUTH, no MAIL" not logged '^C: (AUTH|MAIL)'
+
+# a CA file named relative to the working directory, as users type it
+scenario '{}'
+(cd "$CERTS" && run smtp-send --server "localhost:$PORT" --ca-file ca.crt \
+    --timeout 5 <"$MSG"; echo "$rc" >"$T/rc")
+rc=$(cat "$T/rc")
+read -r -t 20 _ev <&"${SRV[0]}"
+code "--ca-file relative to the working directory" 0
+ok "relative --ca-file: no warning on stderr" not grep -q WARNING "$T/err"
 
 scenario '{"client_ca": true}'
 send --client-cert "$CERTS/client.crt" --client-key "$CERTS/client.key"

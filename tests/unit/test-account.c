@@ -267,6 +267,11 @@ static const char select_config[] =
 	"[account home]\nhost = mx.home.example\nfrom = ann@home.example\n"
 	"[account home2]\nhost = other.example\nfrom = ann@home.example\n";
 
+static const char idn_config[] =
+	"[account idn]\nhost = a.example\nfrom = ann@xn--bcher-kva.example\n"
+	"[account idnu]\nhost = b.example\nfrom = zed@bücher.example\n"
+	"[account default]\nhost = c.example\n";
+
 static const struct {
 	const char *config;
 	const char *name;
@@ -286,6 +291,12 @@ static const struct {
 	  NULL },
 	{ "[account work]\nfrom = ann@work.example\n", NULL, NULL, NULL },
 	{ "", "default", NULL, "!" },
+	/* an IDN domain matches as U-label or A-label, either way round */
+	{ idn_config, NULL, "ann@bücher.example", "idn" },
+	{ idn_config, NULL, "ann@xn--bcher-kva.example", "idn" },
+	{ idn_config, NULL, "zed@xn--bcher-kva.example", "idnu" },
+	{ idn_config, NULL, "zed@bücher.example", "idnu" },
+	{ idn_config, NULL, "ann@bucher.example", "default" },
 };
 
 static void

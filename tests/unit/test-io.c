@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -163,6 +164,63 @@ test_output_file_is_atomic (void)
 	rmdir (dir);
 }
 
+/* Replacing an existing file keeps its mode, as "> FILE" would: a private
+ * draft (0600) must not become readable by others. */
+static void
+test_output_file_keeps_mode (void)
+{
+	g_autofree char *dir = g_dir_make_tmp ("mp-io-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename (dir, "draft.eml", NULL);
+	g_autoptr (GError) error = NULL;
+	struct stat st;
+	MpOutput *out;
+
+	g_assert_true (g_file_set_contents (path, "old\n", -1, NULL));
+	g_assert_cmpint (chmod (path, 0600), ==, 0);
+	out = mp_output_open (path, FALSE, &error);
+	g_assert_no_error (error);
+	g_assert_true (mp_output_write (out, "new\n", 4, &error));
+	g_assert_true (mp_output_close (out, &error));
+	mp_output_free (out);
+	g_assert_cmpint (stat (path, &st), ==, 0);
+	g_assert_cmpint (st.st_mode & 07777, ==, 0600);
+	unlink (path);
+	rmdir (dir);
+}
+
+/* -o FILE naming a FIFO or a device (/dev/stdout, /dev/full) writes to it:
+ * renaming a temporary file over it would replace the node itself (as
+ * root, /dev/full became a regular file). */
+static void
+test_output_to_a_fifo_writes_through (void)
+{
+	g_autofree char *dir = g_dir_make_tmp ("mp-io-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename (dir, "fifo", NULL);
+	g_autoptr (GError) error = NULL;
+	struct stat st;
+	char buf[16] = "";
+	MpOutput *out;
+	int rd;
+
+	g_assert_cmpint (mkfifo (path, 0600), ==, 0);
+	/* a reader that never blocks the open, nor the test when it fails */
+	rd = open (path, O_RDONLY | O_NONBLOCK);
+	g_assert_cmpint (rd, >=, 0);
+	out = mp_output_open (path, FALSE, &error);
+	g_assert_no_error (error);
+	g_assert_true (mp_output_write (out, "msg\n", 4, &error));
+	g_assert_true (mp_output_close (out, &error));
+	g_assert_no_error (error);
+	mp_output_free (out);
+	g_assert_cmpint (stat (path, &st), ==, 0);
+	g_assert_true (S_ISFIFO (st.st_mode));
+	g_assert_cmpint (read (rd, buf, sizeof buf - 1), ==, 4);
+	g_assert_cmpstr (buf, ==, "msg\n");
+	close (rd);
+	unlink (path);
+	rmdir (dir);
+}
+
 static void
 test_full_disk_is_reported (void)
 {
@@ -203,6 +261,10 @@ main (int argc, char **argv)
 	g_test_add_func ("/io/header-only-message-accepted",
 			 test_header_only_message_accepted);
 	g_test_add_func ("/io/output-file-is-atomic", test_output_file_is_atomic);
+	g_test_add_func ("/io/output-file-keeps-mode",
+			 test_output_file_keeps_mode);
+	g_test_add_func ("/io/output-to-a-fifo-writes-through",
+			 test_output_to_a_fifo_writes_through);
 	g_test_add_func ("/io/full-disk-is-reported", test_full_disk_is_reported);
 	return g_test_run ();
 }

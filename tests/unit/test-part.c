@@ -23,6 +23,19 @@ static const struct {
 	{ "bare CR never raw", "a\rb\n", -1, FALSE,
 	  GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE },
 	{ "NUL is base64", "a\0b\n", 4, TRUE, GMIME_CONTENT_ENCODING_BASE64 },
+	/* RFC 5322 2.1.1: lines SHOULD be at most 78 characters */
+	{ "a 78-character line is 7bit",
+	  "123456789 123456789 123456789 123456789 123456789 123456789 "
+	  "123456789 12345678\n",
+	  -1, FALSE, GMIME_CONTENT_ENCODING_7BIT },
+	{ "a 79-character line is qp",
+	  "123456789 123456789 123456789 123456789 123456789 123456789 "
+	  "123456789 123456789\n",
+	  -1, FALSE, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE },
+	{ "a long ascii line is qp, not 8bit",
+	  "123456789 123456789 123456789 123456789 123456789 123456789 "
+	  "123456789 123456789\n",
+	  -1, TRUE, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE },
 };
 
 static void
@@ -138,6 +151,31 @@ test_unknown_charset_is_usage (void)
 }
 
 static void
+test_chunk_edges (void)
+{
+	/* a character cut by the 64 KiB read chunk is still one character;
+	 * an invalid byte far in is reported at its offset and line */
+	g_autoptr (GString) s = g_string_new (NULL);
+	g_autoptr (GError) error = NULL;
+	g_autoptr (GBytes) good = NULL;
+	g_autoptr (GBytes) bad = NULL;
+	g_autoptr (GMimePart) p = NULL;
+
+	for (gsize i = 0; i < 65535; i++)
+		g_string_append_c (s, i % 64 == 63 ? '\n' : 'a');
+	g_string_append (s, "\xc3\xa9\r\n");
+	good = g_bytes_new (s->str, s->len);
+	p = mp_part_new_text ("plain", good, NULL, FALSE, "body", &error);
+	g_assert_no_error (error);
+	g_assert_nonnull (p);
+	g_string_append (s, "ok\xff\n");
+	bad = g_bytes_new (s->str, s->len);
+	g_assert_null (mp_part_new_text ("plain", bad, NULL, FALSE, "body", &error));
+	g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
+	g_assert_nonnull (strstr (error->message, "at byte 65541 (line 1025)"));
+}
+
+static void
 test_crlf_becomes_lf (void)
 {
 	g_autoptr (GBytes) b = g_bytes_new_static ("a\r\nb\r\n", 6);
@@ -164,5 +202,6 @@ main (int argc, char **argv)
 	g_test_add_func ("/part/unknown-charset-is-usage",
 			 test_unknown_charset_is_usage);
 	g_test_add_func ("/part/crlf-becomes-lf", test_crlf_becomes_lf);
+	g_test_add_func ("/part/chunk-edges", test_chunk_edges);
 	return g_test_run ();
 }

@@ -2,6 +2,8 @@
 #include "mp-error.h"
 #include "mp-smtp.h"
 
+#include <string.h>
+
 typedef struct {
 	const char *spec;
 	MpSmtpTls tls_in;
@@ -47,6 +49,22 @@ static const ServerCase server_cases[] = {
 	{ "user@mail.example.org", MP_SMTP_TLS_DEFAULT, FALSE },
 	{ "mail.example.org/path", MP_SMTP_TLS_DEFAULT, FALSE },
 };
+
+static void
+test_userinfo_refused_unrepeated (void)
+{
+	g_autofree char *host = NULL;
+	g_autoptr (GError) error = NULL;
+	guint16 port = 0;
+	MpSmtpTls tls = MP_SMTP_TLS_DEFAULT;
+
+	g_assert_false (mp_smtp_parse_server ("smtp://ann:s3cret@mail.example:587",
+					      MP_SMTP_TLS_DEFAULT, &host, &port,
+					      &tls, &error));
+	g_assert_error (error, MP_ERROR, MP_ERROR_USAGE);
+	g_assert_null (strstr (error->message, "s3cret"));
+	g_assert_null (host);
+}
 
 static void
 test_parse_server (void)
@@ -150,6 +168,8 @@ main (int argc, char **argv)
 	g_test_init (&argc, &argv, NULL);
 	g_test_add_func ("/smtp/server_url_parsed_and_tls_chosen",
 			 test_parse_server);
+	g_test_add_func ("/smtp/userinfo_refused_unrepeated",
+			 test_userinfo_refused_unrepeated);
 	g_test_add_func ("/smtp/dsn_values_checked", test_check_dsn);
 	g_test_add_func ("/smtp/config_values_checked", test_check_config);
 	return g_test_run ();
