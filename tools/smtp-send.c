@@ -257,6 +257,7 @@ main (int argc, char **argv)
 	g_autoptr (MpSubmit) submit = NULL;
 	g_autoptr (MpInput) in = NULL;
 	g_auto (GStrv) sm_argv = NULL;
+	g_autofree char **sm_view = NULL;
 	MpSubmitOptions o = { 0 };
 	MpSubmitResult res = { 0 };
 	char **args;
@@ -270,8 +271,11 @@ main (int argc, char **argv)
 		if (sm == NULL)
 			return mp_cli_fail (error);
 		sm_argv = mp_sendmail_to_argv (sm, argv[0]);
-		argv = sm_argv;
-		argc = (int) g_strv_length (argv);
+		argc = (int) g_strv_length (sm_argv);
+		/* GOption drops what it parses from the array it is given:
+		 * give it a copy, so sm_argv still frees every string */
+		sm_view = g_memdup2 (sm_argv, sizeof (char *) * (gsize) (argc + 1));
+		argv = sm_view;
 	}
 	if (!mp_cli_parse (entries, "[--] [RECIPIENT... | FILE...]",
 			   "Submit the message on standard input, or the "
