@@ -28,7 +28,9 @@ DEFAULTS = {
     "ehlo": ["PIPELINING", "8BITMIME", "STARTTLS", "AUTH PLAIN LOGIN"],
     "ehlo_tls": None,       # capabilities after TLS (default: ehlo minus
                             # STARTTLS)
-    "reply": {},            # COMMAND or RCPT:addr -> raw reply bytes
+    "reply": {},            # COMMAND, RCPT:addr, MAIL:addr or END:N (the
+                            # end of data of the Nth message of the
+                            # connection) -> raw reply bytes
                             # (latin-1), "SILENT", "ENDLESS", "CLOSE",
                             # "TLSCLOSE[:partial reply]" (TLS
                             # close_notify, after the partial reply)
@@ -52,6 +54,9 @@ class Conn:
         self.log = open(os.path.join(workdir, "%d.log" % n), "w",
                         encoding="latin-1")
         self.datafile = os.path.join(workdir, "%d.data" % n)
+        self.mail = False   # a transaction is open
+        self.rcpts = 0      # recipients accepted in it
+        self.ends = 0       # messages whose data ended
 
     def note(self, text):
         self.log.write(text + "\n")
@@ -171,17 +176,32 @@ class Conn:
             elif verb == "AUTH":
                 self.auth(line)
             elif verb == "MAIL":
-                self.reply("MAIL", "250 2.1.0 ok\r\n")
+                addr = line.split("<", 1)[-1].split(">", 1)[0]
+                key = "MAIL:" + addr
+                r = self.reply(key if key in self.s["reply"] else "MAIL",
+                               "250 2.1.0 ok\r\n")
+                self.mail = r.startswith("250")
+                self.rcpts = 0
             elif verb == "RCPT":
                 addr = line.split("<", 1)[-1].split(">", 1)[0]
                 key = "RCPT:" + addr
-                self.reply(key if key in self.s["reply"] else "RCPT",
-                           "250 2.1.5 ok\r\n")
+                r = self.reply(key if key in self.s["reply"] else "RCPT",
+                               "250 2.1.5 ok\r\n")
+                self.rcpts += r.startswith("25")
             elif verb == "DATA":
+                # RFC 2920 3.1: no transaction or no valid recipient
+                if not self.mail:
+                    self.send("503 5.5.1 no transaction\r\n")
+                    continue
+                if not self.rcpts:
+                    self.send("554 5.5.1 no valid recipients\r\n")
+                    continue
                 r = self.reply("DATA", "354 go ahead\r\n")
                 if r.startswith("354"):
                     self.data()
+                self.mail = False
             elif verb == "RSET":
+                self.mail = False
                 self.reply("RSET", "250 2.0.0 ok\r\n")
             elif verb == "NOOP":
                 self.send("250 2.0.0 ok\r\n")
@@ -198,7 +218,10 @@ class Conn:
                 f.write(raw)
                 if raw == b".\r\n":
                     break
-        self.reply("END", "250 2.0.0 queued\r\n")
+        self.ends += 1
+        key = "END:%d" % self.ends
+        self.reply(key if key in self.s["reply"] else "END",
+                   "250 2.0.0 queued\r\n")
 
     def auth_fail(self):
         self.reply("AUTH", "535 5.7.8 authentication failed\r\n")
