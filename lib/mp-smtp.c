@@ -36,7 +36,8 @@ struct _MpSmtp {
 	/* RFC 2920 across messages: the end of data of a message goes out
 	 * with the next message's commands */
 	gboolean pending;      /* an end of data queued or sent, unread */
-	gboolean prev_read;    /* its reply read, kept for mp_smtp_finish() */
+	gboolean prev_ready;   /* the reply to an earlier one, read and kept
+				  for mp_smtp_finish() */
 	Reply prev_reply;
 	GError *prev_error;
 	gboolean lost;         /* the last send failed with the previous
@@ -1522,9 +1523,14 @@ write_data (const void *data, gsize len, gpointer user_data, GError **error)
 static void
 settle (MpSmtp *smtp)
 {
-	if (!smtp->pending || smtp->prev_read)
+	if (!smtp->pending)
 		return;
-	smtp->prev_read = TRUE;
+	/* one kept at a time: mp_smtp_finish() comes before the next */
+	g_warn_if_fail (!smtp->prev_ready);
+	reply_clear (&smtp->prev_reply);
+	g_clear_error (&smtp->prev_error);
+	smtp->pending = FALSE;
+	smtp->prev_ready = TRUE;
 	if (!smtp->usable)
 		g_set_error (&smtp->prev_error, MP_ERROR, MP_ERROR_TEMPFAIL,
 			     "%s: not connected", smtp->cfg->host);
@@ -1546,11 +1552,11 @@ mp_smtp_finish (MpSmtp *smtp, GError **error)
 {
 	gboolean ok;
 
-	if (!smtp->pending)
+	if (!smtp->prev_ready && !smtp->pending)
 		return TRUE;
-	settle (smtp);
-	smtp->pending = FALSE;
-	smtp->prev_read = FALSE;
+	if (!smtp->prev_ready)
+		settle (smtp);
+	smtp->prev_ready = FALSE;
 	if (smtp->prev_error != NULL) {
 		g_propagate_error (error, smtp->prev_error);
 		smtp->prev_error = NULL;
@@ -1649,7 +1655,7 @@ mp_smtp_send_pipelined (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 	gboolean size_cap = has_cap (smtp, "SIZE");
 	gboolean body8 = env->eight_bit && has_cap (smtp, "8BITMIME");
 	gboolean with_data; /* DATA in the same group as MAIL and RCPT */
-	gboolean had_pending = smtp->pending && !smtp->prev_read;
+	gboolean had_pending = smtp->pending;
 	g_autofree char *mail = NULL;
 	Reply mail_reply = { 0 };
 	Reply r = { 0 };
@@ -1763,8 +1769,12 @@ mp_smtp_send_pipelined (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 		gboolean sent = flush (smtp, &err);
 
 		if (had_pending) {
-			if (!sent && smtp->prev_error == NULL) {
-				smtp->prev_read = TRUE;
+			if (!sent) {
+				/* the end of data did not go either */
+				g_warn_if_fail (!smtp->prev_ready);
+				g_clear_error (&smtp->prev_error);
+				smtp->pending = FALSE;
+				smtp->prev_ready = TRUE;
 				smtp->prev_error = g_error_copy (err);
 			}
 			settle (smtp);
@@ -1831,7 +1841,6 @@ mp_smtp_send_pipelined (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 		/* the end of data waits in the buffer for the next message's
 		 * commands; mp_smtp_finish() reads its reply */
 		smtp->pending = TRUE;
-		smtp->prev_read = FALSE;
 		smtp->need_rset = FALSE;
 		*deferred = TRUE;
 		ok = TRUE;
