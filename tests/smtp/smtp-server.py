@@ -40,6 +40,8 @@ DEFAULTS = {
     "scram_bad_proof": False,
     "client_ca": False,     # require a client certificate from the CA
     "starttls_fake": False,  # answer 220 to STARTTLS, then stay plaintext
+    "per_conn": {},         # "N" -> replies ("reply" entries) for the Nth
+                            # connection alone, over those above
 }
 
 
@@ -217,6 +219,9 @@ class Conn:
                 raw = self.readline()
                 f.write(raw)
                 if raw == b".\r\n":
+                    if self.buf:
+                        # RFC 2920: commands came with the end of data
+                        self.note("== pipelined after the end of data")
                     break
         self.ends += 1
         key = "END:%d" % self.ends
@@ -328,6 +333,8 @@ def main():
         with open(os.path.join(workdir, "scenario.json")) as f:
             scen = dict(DEFAULTS)
             scen.update(json.load(f))
+        scen["reply"] = dict(scen["reply"],
+                             **scen["per_conn"].get(str(n), {}))
         c = Conn(sock, n, scen, workdir, certdir)
         try:
             c.run()
