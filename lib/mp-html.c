@@ -68,7 +68,7 @@ mp_html_local_path (const char *src, const char *base_dir)
 		return g_filename_from_uri (s, NULL, NULL);
 	/* RFC 3986 3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
 	if (g_ascii_isalpha (*s)) {
-		for (p = s; g_ascii_isalnum (*p) || strchr ("+-.", *p); p++)
+		for (p = s; g_ascii_isalnum (*p) || (*p && strchr ("+-.", *p)); p++)
 			;
 		if (*p == ':')
 			return NULL;
