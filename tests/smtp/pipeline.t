@@ -5,7 +5,7 @@
 # is refused at each stage in turn; each message's outcome, the outbox and
 # what the server saw are checked.
 . "$SRCDIR/tests/smtp/lib.sh"
-plan 77
+plan 83
 start_server
 
 export HOME=$T/home
@@ -209,6 +209,23 @@ ok "closed: message 1 failed (closed while reading its reply)" \
     eval 'line_of p1 | grep -qiE "reading reply: .*closed|closed by the server"'
 ok "closed: messages 2 and 3 sent on a new connection" eval 'sent p2 && sent p3'
 is "closed: message 2 once" "$(received "$((C + 1))" pipe-2)" 1
+
+# message 2 refused before anything is sent (over the server's SIZE):
+# the end of data of message 1 still goes, and its reply is read
+mkmsg "$T/p2.eml" pipe-2
+head -c 3000 /dev/zero | tr '\0' x | fold -w 70 >>"$T/p2.eml"
+scenario '{"ehlo": ["PIPELINING", "8BITMIME", "STARTTLS", "SIZE 1000"]}'
+batch 1
+code "message 2 over SIZE" 65
+ok "SIZE: messages 1 and 3 sent" eval 'sent p1 && sent p3'
+ok "SIZE: message 2 refused with the limit" \
+    eval 'line_of p2 | grep -qF "the server takes at most 1000"'
+ok "SIZE: reported in order" in_order
+is "SIZE: nothing of message 2 sent" "$VERBS" \
+    'MAIL RCPT DATA MAIL RCPT DATA QUIT '
+is "SIZE: 1 and 3 delivered once" \
+    "$(received "$C" pipe-1)$(received "$C" pipe-2)$(received "$C" pipe-3)" 101
+mkmsg "$T/p2.eml" pipe-2
 
 # a missing file in the middle: the message in flight is reported first
 run smtp-send "${SRV_ARGS[@]}" "$T/p1.eml" "$T/missing.eml" "$T/p3.eml"
