@@ -810,8 +810,13 @@ batch_worker (gpointer data)
 	job_from_options (b->opts, &job);
 	for (guint i = w->first; i < b->n; i += b->jobs) {
 		g_autoptr (GError) error = NULL;
-		MpInput *in = mp_input_open (b->files[i], &error);
+		MpInput *in;
 
+		/* a pipe (smtp-send <(...)) may take its time: the end of
+		 * data in flight must not wait for it */
+		if (!g_file_test (b->files[i], G_FILE_TEST_IS_REGULAR))
+			land (submit, &job, b, &f);
+		in = mp_input_open (b->files[i], &error);
 		if (in != NULL) {
 			batch_send (submit, &job, b, i, in, &f);
 			continue;
