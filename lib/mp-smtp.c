@@ -12,6 +12,12 @@
 #define MAX_LINES 200
 #define BUFFER_SIZE 16384
 
+typedef struct {
+	guint code;
+	char enhanced[16]; /* "5.1.1", or "" */
+	GPtrArray *lines;  /* char *, the text after the code */
+} Reply;
+
 struct _MpSmtp {
 	const MpSmtpConfig *cfg;
 	GSocketClient *client;
@@ -27,14 +33,17 @@ struct _MpSmtp {
 	GTlsCertificateFlags cert_errors;
 	gboolean pin_failed;
 	GPtrArray *results;
+	/* RFC 2920 across messages: the end of data of a message goes out
+	 * with the next message's commands */
+	gboolean pending;      /* an end of data queued or sent, unread */
+	gboolean prev_ready;   /* the reply to an earlier one, read and kept
+				  for mp_smtp_finish() */
+	Reply prev_reply;
+	GError *prev_error;
+	gboolean lost;         /* the last send failed with the previous
+				  message's reply */
 	gint64 deadline; /* monotonic time by which the reply must be in */
 };
-
-typedef struct {
-	guint code;
-	char enhanced[16]; /* "5.1.1", or "" */
-	GPtrArray *lines;  /* char *, the text after the code */
-} Reply;
 
 static void
 reply_clear (Reply *r)
@@ -374,6 +383,16 @@ command (MpSmtp *smtp, const char *line, const char *shown, Reply *r,
 	return flush (smtp, error) && read_reply (smtp, r, error);
 }
 
+static void
+recipient_free (gpointer p)
+{
+	MpSmtpRecipient *r = p;
+
+	g_free (r->recipient);
+	g_free (r->reply);
+	g_free (r);
+}
+
 MpSmtp *
 mp_smtp_new (const MpSmtpConfig *config)
 {
@@ -383,18 +402,8 @@ mp_smtp_new (const MpSmtpConfig *config)
 	smtp->wbuf = g_byte_array_new ();
 	smtp->caps = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
 					    g_free);
-	smtp->results = g_ptr_array_new ();
+	smtp->results = g_ptr_array_new_with_free_func (recipient_free);
 	return smtp;
-}
-
-static void
-recipient_free (gpointer p)
-{
-	MpSmtpRecipient *r = p;
-
-	g_free (r->recipient);
-	g_free (r->reply);
-	g_free (r);
 }
 
 static void
@@ -420,8 +429,9 @@ mp_smtp_free (MpSmtp *smtp)
 	g_clear_object (&smtp->client);
 	g_byte_array_unref (smtp->wbuf);
 	g_hash_table_unref (smtp->caps);
-	g_ptr_array_set_free_func (smtp->results, recipient_free);
 	g_ptr_array_unref (smtp->results);
+	reply_clear (&smtp->prev_reply);
+	g_clear_error (&smtp->prev_error);
 	g_free (smtp);
 }
 
@@ -1480,18 +1490,87 @@ rcpt_line (const char *rcpt, const MpSmtpDsn *dsn)
 	return g_string_free (s, FALSE);
 }
 
+/* Message data goes through the output buffer, written out in large
+ * pieces, so that the tail with the end of data can wait there for the
+ * next message's commands. */
+static gboolean
+write_out (MpSmtp *smtp, GError **error)
+{
+	GError *err = NULL;
+
+	if (!g_output_stream_write_all (smtp->out, smtp->wbuf->data,
+					smtp->wbuf->len, NULL, NULL, &err)) {
+		g_byte_array_set_size (smtp->wbuf, 0);
+		net_error (smtp, error, err, "sending the message");
+		return FALSE;
+	}
+	g_byte_array_set_size (smtp->wbuf, 0);
+	return TRUE;
+}
+
 static gboolean
 write_data (const void *data, gsize len, gpointer user_data, GError **error)
 {
 	MpSmtp *smtp = user_data;
-	GError *err = NULL;
 
-	if (!g_output_stream_write_all (smtp->out, data, len, NULL, NULL,
-					&err)) {
-		net_error (smtp, error, err, "sending the message");
+	g_byte_array_append (smtp->wbuf, data, (guint) len);
+	return smtp->wbuf->len < BUFFER_SIZE * 4 || write_out (smtp, error);
+}
+
+/* Sends what waits (the end of data of the message in flight) and reads
+ * its reply, kept for mp_smtp_finish(): no other reply may be read
+ * before it. */
+static void
+settle (MpSmtp *smtp)
+{
+	if (!smtp->pending)
+		return;
+	/* one kept at a time: mp_smtp_finish() comes before the next */
+	g_warn_if_fail (!smtp->prev_ready);
+	reply_clear (&smtp->prev_reply);
+	g_clear_error (&smtp->prev_error);
+	smtp->pending = FALSE;
+	smtp->prev_ready = TRUE;
+	if (!smtp->usable)
+		g_set_error (&smtp->prev_error, MP_ERROR, MP_ERROR_TEMPFAIL,
+			     "%s: not connected", smtp->cfg->host);
+	else if (flush (smtp, &smtp->prev_error))
+		read_reply (smtp, &smtp->prev_reply, &smtp->prev_error);
+}
+
+static gboolean
+end_reply (MpSmtp *smtp, const Reply *r, GError **error)
+{
+	if (r->code == 250)
+		return TRUE;
+	reply_error (smtp, error, r, STAGE_END, "message refused after DATA");
+	return FALSE;
+}
+
+gboolean
+mp_smtp_finish (MpSmtp *smtp, GError **error)
+{
+	gboolean ok;
+
+	if (!smtp->prev_ready && !smtp->pending)
+		return TRUE;
+	if (!smtp->prev_ready)
+		settle (smtp);
+	smtp->prev_ready = FALSE;
+	if (smtp->prev_error != NULL) {
+		g_propagate_error (error, smtp->prev_error);
+		smtp->prev_error = NULL;
 		return FALSE;
 	}
-	return TRUE;
+	ok = end_reply (smtp, &smtp->prev_reply, error);
+	reply_clear (&smtp->prev_reply);
+	return ok;
+}
+
+gboolean
+mp_smtp_lost (MpSmtp *smtp)
+{
+	return smtp->lost;
 }
 
 static void
@@ -1499,6 +1578,7 @@ rset (MpSmtp *smtp)
 {
 	Reply r = { 0 };
 
+	settle (smtp);
 	if (smtp->usable && command (smtp, "RSET", NULL, &r, NULL) &&
 	    r.code == 250)
 		smtp->need_rset = FALSE;
@@ -1561,18 +1641,33 @@ gboolean
 mp_smtp_send (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 	      gboolean allow_partial, GError **error)
 {
+	return mp_smtp_send_pipelined (smtp, env, dsn, allow_partial, NULL,
+				       error);
+}
+
+gboolean
+mp_smtp_send_pipelined (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
+			gboolean allow_partial, gboolean *deferred,
+			GError **error)
+{
 	const MpSmtpConfig *cfg = smtp->cfg;
 	gboolean pipelining = has_cap (smtp, "PIPELINING");
 	gboolean size_cap = has_cap (smtp, "SIZE");
 	gboolean body8 = env->eight_bit && has_cap (smtp, "8BITMIME");
+	gboolean with_data; /* DATA in the same group as MAIL and RCPT */
+	gboolean had_pending = smtp->pending;
 	g_autofree char *mail = NULL;
 	Reply mail_reply = { 0 };
 	Reply r = { 0 };
 	Refusals refusals = { 0 };
 	gboolean ok = FALSE;
 
-	g_ptr_array_set_free_func (smtp->results, recipient_free);
-	g_ptr_array_set_size (smtp->results, 0);
+	if (deferred != NULL)
+		*deferred = FALSE;
+	smtp->lost = FALSE;
+	/* a new array: a caller may keep (ref) the previous one */
+	g_ptr_array_unref (smtp->results);
+	smtp->results = g_ptr_array_new_with_free_func (recipient_free);
 	if (!smtp->usable) {
 		g_set_error (error, MP_ERROR, MP_ERROR_TEMPFAIL,
 			     "%s: not connected", cfg->host);
@@ -1634,6 +1729,8 @@ mp_smtp_send (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 	mail = mail_line (env, size_cap, body8,
 			  env->smtputf8 && has_cap (smtp, "SMTPUTF8"),
 			  dsn_wanted (dsn) ? dsn : NULL);
+	if (!pipelining)
+		settle (smtp); /* nothing waits without PIPELINING */
 	smtp->need_rset = TRUE;
 	queue (smtp, mail, NULL);
 	if (!pipelining) {
@@ -1644,9 +1741,8 @@ mp_smtp_send (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 			goto out;
 		}
 	}
-	/* RFC 2920: MAIL and every RCPT in one write, then the replies in
-	 * order.  DATA waits for them, so a refused recipient never leaves
-	 * a half-opened DATA to abort. */
+	/* RFC 2920: MAIL and every RCPT in one write (behind the end of
+	 * data of the message before), then the replies in order. */
 	for (guint i = 0; i < smtp->results->len; i++) {
 		MpSmtpRecipient *res = g_ptr_array_index (smtp->results, i);
 		g_autofree char *line = rcpt_line (res->recipient,
@@ -1660,8 +1756,48 @@ mp_smtp_send (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 				goto out;
 		}
 	}
+	/* RFC 2920 3.1: DATA may end the group, but only where no refusal
+	 * can leave a DATA open that we do not want: with one recipient (a
+	 * refusal leaves none, and the server must then refuse DATA with
+	 * 503 or 554) or when a partial delivery is wanted anyway. */
+	with_data = pipelining && deferred != NULL &&
+		    (allow_partial || smtp->results->len == 1);
+	if (with_data)
+		queue (smtp, "DATA", NULL);
 	if (pipelining) {
-		if (!flush (smtp, error) || !read_reply (smtp, &mail_reply, error))
+		GError *err = NULL;
+		gboolean sent = flush (smtp, &err);
+
+		if (had_pending) {
+			if (!sent) {
+				/* the end of data did not go either */
+				g_warn_if_fail (!smtp->prev_ready);
+				g_clear_error (&smtp->prev_error);
+				smtp->pending = FALSE;
+				smtp->prev_ready = TRUE;
+				smtp->prev_error = g_error_copy (err);
+			}
+			settle (smtp);
+			if (!smtp->usable) {
+				/* the previous message ended the session
+				 * (421, closed, timed out): nothing of this
+				 * one was taken */
+				smtp->lost = TRUE;
+				if (sent)
+					g_set_error (&err, MP_ERROR,
+						     MP_ERROR_TEMPFAIL,
+						     "%s: connection lost "
+						     "with the message before",
+						     cfg->host);
+				g_propagate_error (error, err);
+				goto out;
+			}
+		}
+		if (!sent) {
+			g_propagate_error (error, err);
+			goto out;
+		}
+		if (!read_reply (smtp, &mail_reply, error))
 			goto out;
 		if (mail_reply.code == 421) {
 			reply_error (smtp, error, &mail_reply, STAGE_MAIL, NULL);
@@ -1675,17 +1811,19 @@ mp_smtp_send (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 			if (!rcpt_reply (smtp, res, &r, &refusals, error))
 				goto out;
 		}
+		if (with_data && !read_reply (smtp, &r, error))
+			goto out;
 		if (mail_reply.code != 250) {
 			reply_error (smtp, error, &mail_reply, STAGE_MAIL, NULL);
-			goto out;
+			goto data_open;
 		}
 	}
 	if (refusals.n > 0 &&
 	    (refusals.n == smtp->results->len || !allow_partial)) {
 		recipients_error (smtp, error, &refusals, smtp->results->len);
-		goto out;
+		goto data_open;
 	}
-	if (!command (smtp, "DATA", NULL, &r, error))
+	if (!with_data && !command (smtp, "DATA", NULL, &r, error))
 		goto out;
 	if (r.code != 354) {
 		reply_error (smtp, error, &r, STAGE_DATA, NULL);
@@ -1695,10 +1833,21 @@ mp_smtp_send (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 		    "[%" G_GUINT64_FORMAT " octets of message data]",
 		    env->size);
 	if (!mp_envelope_write_data (env, write_data, smtp, error)) {
+		g_byte_array_set_size (smtp->wbuf, 0);
 		smtp->usable = FALSE;
 		goto out;
 	}
-	if (!g_output_stream_flush (smtp->out, NULL, NULL) ||
+	if (pipelining && deferred != NULL) {
+		/* the end of data waits in the buffer for the next message's
+		 * commands; mp_smtp_finish() reads its reply */
+		smtp->pending = TRUE;
+		smtp->need_rset = FALSE;
+		*deferred = TRUE;
+		ok = TRUE;
+		goto out;
+	}
+	if (!write_out (smtp, error) ||
+	    !g_output_stream_flush (smtp->out, NULL, NULL) ||
 	    !read_reply (smtp, &r, error)) {
 		if (error != NULL && *error == NULL)
 			g_set_error (error, MP_ERROR, MP_ERROR_TEMPFAIL,
@@ -1707,12 +1856,14 @@ mp_smtp_send (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 		goto out;
 	}
 	smtp->need_rset = FALSE;
-	if (r.code != 250) {
-		reply_error (smtp, error, &r, STAGE_END,
-			     "message refused after DATA");
-		goto out;
-	}
-	ok = TRUE;
+	ok = end_reply (smtp, &r, error);
+	goto out;
+data_open:
+	/* a server that opened DATA all the same (RFC 2920 says it must
+	 * not): the only way out without sending anything is to drop the
+	 * connection */
+	if (with_data && r.code == 354)
+		smtp->usable = FALSE;
 out:
 	reply_clear (&r);
 	reply_clear (&mail_reply);
@@ -1734,6 +1885,7 @@ mp_smtp_quit (MpSmtp *smtp)
 {
 	Reply r = { 0 };
 
+	settle (smtp);
 	if (smtp->usable && command (smtp, "QUIT", NULL, &r, NULL))
 		reply_clear (&r);
 	close_streams (smtp);

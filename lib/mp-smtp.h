@@ -121,8 +121,39 @@ gboolean mp_smtp_connect (MpSmtp *smtp, GError **error);
 gboolean mp_smtp_send (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 		       gboolean allow_partial, GError **error);
 
+/* As mp_smtp_send(), but with PIPELINING offered the end-of-data reply
+ * is not awaited (RFC 2920 3.1): the end of data waits in the output
+ * buffer and goes out with the next message's MAIL, RCPT and DATA, and
+ * *@deferred is set (@deferred may be NULL: no deferral).  A deferred
+ * message's outcome comes from mp_smtp_finish(), which must be called
+ * after the next mp_smtp_send_pipelined() (that call reads the reply
+ * first and keeps it) and before any other use, mp_smtp_quit() aside.
+ * With @deferred,
+ * DATA goes in the same group as MAIL and RCPT when one recipient or
+ * @allow_partial leaves no refusal after which DATA would be unwanted;
+ * a server that answers 354 to it all the same loses the connection.
+ * When the message before ended the session (421, closed, timed out) the
+ * call fails with MP_ERROR_TEMPFAIL and mp_smtp_lost() is TRUE: nothing
+ * of this message was taken, it may be sent again on a new connection.
+ * Errors: as mp_smtp_send(). */
+gboolean mp_smtp_send_pipelined (MpSmtp *smtp, MpEnvelope *env,
+				 const MpSmtpDsn *dsn, gboolean allow_partial,
+				 gboolean *deferred, GError **error);
+
+/* Reads the end-of-data reply of the message mp_smtp_send_pipelined()
+ * deferred (sending what waits in the buffer first) and returns its
+ * outcome; TRUE when none is in flight.  Errors: as mp_smtp_send() for
+ * the end of data (TEMPFAIL for 4xx, 421, a closed connection, a
+ * timeout; the class of a 5xx). */
+gboolean mp_smtp_finish (MpSmtp *smtp, GError **error);
+
+/* TRUE when the last mp_smtp_send_pipelined() failed because the
+ * message before it ended the session. */
+gboolean mp_smtp_lost (MpSmtp *smtp);
+
 /* The recipients of the last mp_smtp_send() (MpSmtpRecipient *, borrowed;
- * valid until the next send or mp_smtp_free()). */
+ * valid until the next send or mp_smtp_free(), longer with a ref: each
+ * send makes a new array). */
 GPtrArray *mp_smtp_get_recipients (MpSmtp *smtp);
 
 /* TRUE while the connection can carry another message (connected, no

@@ -334,9 +334,8 @@ fail (MpSubmitResult *res, GError *error)
 }
 
 static void
-collect_replies (MpSmtp *smtp, MpSubmitResult *res)
+collect_replies (GPtrArray *rs, MpSubmitResult *res)
 {
-	GPtrArray *rs = mp_smtp_get_recipients (smtp);
 	gboolean refused = FALSE;
 
 	for (guint i = 0; i < rs->len; i++) {
@@ -410,9 +409,8 @@ store (MpSubmit *s, const MpAccount *a, const Job *job, MpEnvelope *env,
  * new one waits for the next flush. */
 static void
 keep_refused_for_now (MpSubmit *s, const MpAccount *a, const Job *job,
-		      MpEnvelope *env, MpSmtp *smtp, MpSubmitResult *res)
+		      MpEnvelope *env, GPtrArray *rs, MpSubmitResult *res)
 {
-	GPtrArray *rs = mp_smtp_get_recipients (smtp);
 	const char *dir = s->opts->outbox ? s->opts->outbox :
 			  a ? a->outbox : NULL;
 	GPtrArray *later = g_ptr_array_new_with_free_func (g_free);
@@ -440,6 +438,52 @@ keep_refused_for_now (MpSubmit *s, const MpAccount *a, const Job *job,
 		res->exit_code = 0;
 }
 
+/* Builds the envelope of @in and finds its connection; on failure fills
+ * @res (storing the message after a temporary one) and returns NULL. */
+static Conn *
+submit_start (MpSubmit *s, MpInput *in, const Job *job, MpSubmitResult *res,
+	      MpEnvelope **envp, const MpAccount **ap)
+{
+	MpEnvelope *env;
+	GError *error = NULL;
+	Conn *c;
+
+	memset (res, 0, sizeof *res);
+	*envp = NULL;
+	*ap = NULL;
+	env = prepare (s, in, job, ap, &error);
+	res->account = *ap ? g_strdup ((*ap)->name) : NULL;
+	if (env == NULL) {
+		fail (res, error);
+		return NULL;
+	}
+	*envp = env;
+	res->recipients = env->recipients->len;
+	c = get_conn (s, *ap, &error);
+	if (c == NULL) {
+		fail (res, error);
+		if (res->exit_code == EX_TEMPFAIL && job->may_store)
+			store (s, *ap, job, env, res);
+	}
+	return c;
+}
+
+/* What became of a message the server answered: @ok, else @error
+ * (taken); @rs the replies to its recipients. */
+static void
+submit_end (MpSubmit *s, const MpAccount *a, const Job *job, MpEnvelope *env,
+	    GPtrArray *rs, gboolean ok, GError *error, MpSubmitResult *res)
+{
+	collect_replies (rs, res);
+	if (ok) {
+		keep_refused_for_now (s, a, job, env, rs, res);
+		return;
+	}
+	fail (res, error);
+	if (res->exit_code == EX_TEMPFAIL && job->may_store)
+		store (s, a, job, env, res);
+}
+
 /* Sends one message; returns TRUE when the failure (if any) came from the
  * transaction (a refusal of this message), not from the connection. */
 static gboolean
@@ -451,46 +495,34 @@ submit_one (MpSubmit *s, MpInput *in, const Job *job, MpSubmitResult *res)
 	Conn *c;
 	gboolean ok;
 
-	memset (res, 0, sizeof *res);
-	env = prepare (s, in, job, &a, &error);
-	res->account = a ? g_strdup (a->name) : NULL;
-	if (env == NULL) {
-		fail (res, error);
+	c = submit_start (s, in, job, res, &env, &a);
+	if (c == NULL)
 		return FALSE;
-	}
-	res->recipients = env->recipients->len;
-	c = get_conn (s, a, &error);
-	if (c == NULL) {
-		fail (res, error);
-		if (res->exit_code == EX_TEMPFAIL && job->may_store)
-			store (s, a, job, env, res);
-		return FALSE;
-	}
 	ok = mp_smtp_send (c->smtp, env, job->dsn, job->allow_partial, &error);
-	collect_replies (c->smtp, res);
-	if (ok) {
-		keep_refused_for_now (s, a, job, env, c->smtp, res);
-		return TRUE;
-	}
-	fail (res, error);
-	if (res->exit_code == EX_TEMPFAIL && job->may_store)
-		store (s, a, job, env, res);
+	submit_end (s, a, job, env, mp_smtp_get_recipients (c->smtp), ok,
+		    error, res);
 	return TRUE;
+}
+
+static void
+job_from_options (const MpSubmitOptions *o, Job *job)
+{
+	memset (job, 0, sizeof *job);
+	job->account = o->account;
+	job->from = o->from;
+	job->recipients = o->recipients;
+	job->header_recipients = o->header_recipients;
+	job->dsn = &o->dsn;
+	job->allow_partial = o->allow_partial;
+	job->may_store = TRUE;
 }
 
 void
 mp_submit_message (MpSubmit *submit, MpInput *in, MpSubmitResult *res)
 {
-	const MpSubmitOptions *o = submit->opts;
-	Job job = { 0 };
+	Job job;
 
-	job.account = o->account;
-	job.from = o->from;
-	job.recipients = o->recipients;
-	job.header_recipients = o->header_recipients;
-	job.dsn = &o->dsn;
-	job.allow_partial = o->allow_partial;
-	job.may_store = TRUE;
+	job_from_options (submit->opts, &job);
 	submit_one (submit, in, &job, res);
 }
 
@@ -668,6 +700,102 @@ typedef struct {
 	guint first;
 } Worker;
 
+static void
+batch_done (Batch *b, guint i)
+{
+	/* with one connection, say it as it happens */
+	if (b->jobs == 1)
+		b->report (b->files[i], &b->results[i], b->report_data);
+}
+
+/* A message whose data went out and whose end-of-data reply is still to
+ * come (RFC 2920: it is read after the next message's commands went). */
+typedef struct {
+	MpInput *in;
+	MpEnvelope *env;
+	const MpAccount *a;
+	Conn *c;
+	GPtrArray *rs; /* the replies to its recipients */
+	guint index;
+} InFlight;
+
+/* Reads the outcome of the message in flight, if any; reports it. */
+static void
+land (MpSubmit *s, const Job *job, Batch *b, InFlight *f)
+{
+	GError *error = NULL;
+	gboolean ok;
+
+	if (f->env == NULL)
+		return;
+	ok = mp_smtp_finish (f->c->smtp, &error);
+	submit_end (s, f->a, job, f->env, f->rs, ok, error,
+		    &b->results[f->index]);
+	batch_done (b, f->index);
+	g_clear_pointer (&f->env, mp_envelope_free);
+	g_clear_pointer (&f->in, mp_input_free);
+	g_clear_pointer (&f->rs, g_ptr_array_unref);
+	f->c = NULL;
+}
+
+/* Sends file @i (@in, taken) as mp_submit_message() does, its commands
+ * behind the end of data of the message in flight when both go over the
+ * same connection; that message's outcome is reported first.  When the
+ * end of this one's reply is deferred, it becomes the one in flight. */
+static void
+batch_send (MpSubmit *s, const Job *job, Batch *b, guint i, MpInput *in,
+	    InFlight *f)
+{
+	MpSubmitResult *res = &b->results[i];
+	MpEnvelope *env = NULL;
+	const MpAccount *a = NULL;
+	GError *error = NULL;
+	gboolean deferred = FALSE;
+	gboolean retried = FALSE;
+	gboolean ok = FALSE;
+	Conn *c;
+
+	c = submit_start (s, in, job, res, &env, &a);
+	if (c != f->c)
+		land (s, job, b, f);
+	while (c != NULL) {
+		ok = mp_smtp_send_pipelined (c->smtp, env, job->dsn,
+					     job->allow_partial, &deferred,
+					     &error);
+		/* the message before: its reply came first */
+		land (s, job, b, f);
+		if (ok || !mp_smtp_lost (c->smtp) || retried)
+			break;
+		/* the message before ended the session before this one was
+		 * taken: as if it had been sent after that, on a new
+		 * connection */
+		g_clear_error (&error);
+		retried = TRUE;
+		c = get_conn (s, a, &error);
+		if (c == NULL) {
+			fail (res, error);
+			if (res->exit_code == EX_TEMPFAIL && job->may_store)
+				store (s, a, job, env, res);
+		}
+	}
+	if (c != NULL && ok && deferred) {
+		f->in = in;
+		f->env = env;
+		f->a = a;
+		f->c = c;
+		f->rs = g_ptr_array_ref (mp_smtp_get_recipients (c->smtp));
+		f->index = i;
+		return;
+	}
+	if (c != NULL)
+		submit_end (s, a, job, env, mp_smtp_get_recipients (c->smtp),
+			    ok, error, res);
+	batch_done (b, i);
+	if (env != NULL)
+		mp_envelope_free (env);
+	mp_input_free (in);
+}
+
 /* Sends the files first, first + jobs, ... over one connection per
  * account. */
 static gpointer
@@ -676,21 +804,29 @@ batch_worker (gpointer data)
 	Worker *w = data;
 	Batch *b = w->batch;
 	g_autoptr (MpSubmit) submit = mp_submit_new (b->opts, b->config);
+	InFlight f = { 0 };
+	Job job;
 
+	job_from_options (b->opts, &job);
 	for (guint i = w->first; i < b->n; i += b->jobs) {
 		g_autoptr (GError) error = NULL;
-		g_autoptr (MpInput) in = mp_input_open (b->files[i], &error);
+		MpInput *in;
 
-		if (in == NULL) {
-			b->results[i].exit_code = mp_error_exit_code (error);
-			b->results[i].error = g_strdup (error->message);
-		} else {
-			mp_submit_message (submit, in, &b->results[i]);
+		/* a pipe (smtp-send <(...)) may take its time: the end of
+		 * data in flight must not wait for it */
+		if (!g_file_test (b->files[i], G_FILE_TEST_IS_REGULAR))
+			land (submit, &job, b, &f);
+		in = mp_input_open (b->files[i], &error);
+		if (in != NULL) {
+			batch_send (submit, &job, b, i, in, &f);
+			continue;
 		}
-		/* with one connection, say it as it happens */
-		if (b->jobs == 1)
-			b->report (b->files[i], &b->results[i], b->report_data);
+		land (submit, &job, b, &f);
+		b->results[i].exit_code = mp_error_exit_code (error);
+		b->results[i].error = g_strdup (error->message);
+		batch_done (b, i);
 	}
+	land (submit, &job, b, &f);
 	return NULL;
 }
 

@@ -104,7 +104,12 @@ gboolean mp_submit_dry_run (MpSubmit *submit, MpInput *in,
  * account (1: one; file i goes over connection i mod @jobs), each as
  * mp_submit_message() does.  Calls @report (name, result, @report_data)
  * for each file: as it is done with one job, in the order of @files at
- * the end with more.  Returns the worst exit code (mp_submit_worse()). */
+ * the end with more.  When the server offers PIPELINING, the end of data
+ * of a message goes out with the next message's MAIL, RCPT and DATA (RFC
+ * 2920 3.1) and its reply is read before theirs: each message's outcome,
+ * report and outbox copy are what they are one at a time; a message sent
+ * behind one whose reply ended the session goes on a new connection.
+ * Returns the worst exit code (mp_submit_worse()). */
 int mp_submit_batch (const MpSubmitOptions *opts, MpAccountConfig *config,
 		     char **files, guint n, guint jobs,
 		     MpSubmitReportFunc report, gpointer report_data);

@@ -28,7 +28,9 @@ DEFAULTS = {
     "ehlo": ["PIPELINING", "8BITMIME", "STARTTLS", "AUTH PLAIN LOGIN"],
     "ehlo_tls": None,       # capabilities after TLS (default: ehlo minus
                             # STARTTLS)
-    "reply": {},            # COMMAND or RCPT:addr -> raw reply bytes
+    "reply": {},            # COMMAND, RCPT:addr, MAIL:addr or END:N (the
+                            # end of data of the Nth message of the
+                            # connection) -> raw reply bytes
                             # (latin-1), "SILENT", "ENDLESS", "CLOSE",
                             # "TLSCLOSE[:partial reply]" (TLS
                             # close_notify, after the partial reply)
@@ -38,6 +40,8 @@ DEFAULTS = {
     "scram_bad_proof": False,
     "client_ca": False,     # require a client certificate from the CA
     "starttls_fake": False,  # answer 220 to STARTTLS, then stay plaintext
+    "per_conn": {},         # "N" -> replies ("reply" entries) for the Nth
+                            # connection alone, over those above
 }
 
 
@@ -52,6 +56,9 @@ class Conn:
         self.log = open(os.path.join(workdir, "%d.log" % n), "w",
                         encoding="latin-1")
         self.datafile = os.path.join(workdir, "%d.data" % n)
+        self.mail = False   # a transaction is open
+        self.rcpts = 0      # recipients accepted in it
+        self.ends = 0       # messages whose data ended
 
     def note(self, text):
         self.log.write(text + "\n")
@@ -171,17 +178,32 @@ class Conn:
             elif verb == "AUTH":
                 self.auth(line)
             elif verb == "MAIL":
-                self.reply("MAIL", "250 2.1.0 ok\r\n")
+                addr = line.split("<", 1)[-1].split(">", 1)[0]
+                key = "MAIL:" + addr
+                r = self.reply(key if key in self.s["reply"] else "MAIL",
+                               "250 2.1.0 ok\r\n")
+                self.mail = r.startswith("250")
+                self.rcpts = 0
             elif verb == "RCPT":
                 addr = line.split("<", 1)[-1].split(">", 1)[0]
                 key = "RCPT:" + addr
-                self.reply(key if key in self.s["reply"] else "RCPT",
-                           "250 2.1.5 ok\r\n")
+                r = self.reply(key if key in self.s["reply"] else "RCPT",
+                               "250 2.1.5 ok\r\n")
+                self.rcpts += r.startswith("25")
             elif verb == "DATA":
+                # RFC 2920 3.1: no transaction or no valid recipient
+                if not self.mail:
+                    self.send("503 5.5.1 no transaction\r\n")
+                    continue
+                if not self.rcpts:
+                    self.send("554 5.5.1 no valid recipients\r\n")
+                    continue
                 r = self.reply("DATA", "354 go ahead\r\n")
                 if r.startswith("354"):
                     self.data()
+                self.mail = False
             elif verb == "RSET":
+                self.mail = False
                 self.reply("RSET", "250 2.0.0 ok\r\n")
             elif verb == "NOOP":
                 self.send("250 2.0.0 ok\r\n")
@@ -197,8 +219,14 @@ class Conn:
                 raw = self.readline()
                 f.write(raw)
                 if raw == b".\r\n":
+                    if self.buf:
+                        # RFC 2920: commands came with the end of data
+                        self.note("== pipelined after the end of data")
                     break
-        self.reply("END", "250 2.0.0 queued\r\n")
+        self.ends += 1
+        key = "END:%d" % self.ends
+        self.reply(key if key in self.s["reply"] else "END",
+                   "250 2.0.0 queued\r\n")
 
     def auth_fail(self):
         self.reply("AUTH", "535 5.7.8 authentication failed\r\n")
@@ -305,6 +333,8 @@ def main():
         with open(os.path.join(workdir, "scenario.json")) as f:
             scen = dict(DEFAULTS)
             scen.update(json.load(f))
+        scen["reply"] = dict(scen["reply"],
+                             **scen["per_conn"].get(str(n), {}))
         c = Conn(sock, n, scen, workdir, certdir)
         try:
             c.run()
