@@ -64,6 +64,31 @@ open_spool_file (GError **error)
 	return -1;
 }
 
+/* Moves everything left in the pipe @fd to the file @out with splice(2),
+ * adding to *@size.  Returns 0 at the end of input, 1 when @fd is not a
+ * pipe (read it yourself), -1 with *@errsv on an error. */
+static int
+splice_all (int fd, int out, gint64 *size, int *errsv)
+{
+	for (;;) {
+		ssize_t n = splice (fd, NULL, out, NULL, 1 << 20,
+				    SPLICE_F_MOVE | SPLICE_F_MORE);
+
+		if (n > 0) {
+			*size += n;
+			continue;
+		}
+		if (n == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if (errno == EINVAL || errno == ENOSYS)
+			return 1;
+		*errsv = errno;
+		return -1;
+	}
+}
+
 /* Reads a non-seekable descriptor to its end: into memory while it is
  * small, then into an unlinked temporary file (DESIGN 2). */
 static gboolean
@@ -93,6 +118,16 @@ spool (MpInput *in, int fd, GError **error)
 			in->size += used;
 			used = 0;
 			room = MP_INPUT_MEMORY_LIMIT;
+			/* from a pipe the kernel moves the rest to the file */
+			n = splice_all (fd, out, &in->size, &errsv);
+			if (n == 0)
+				break;
+			if (n < 0) {
+				close (out);
+				mp_error_set_errno (error, MP_ERROR_IO, errsv,
+						    in->name);
+				return FALSE;
+			}
 		}
 		n = read (fd, buf + used, room);
 		if (n < 0) {
