@@ -353,6 +353,44 @@ finish_field (Node *n, GArray *fields, GString *field, gsize name_len,
 	g_string_truncate (field, 0);
 }
 
+/* A header block ended by a line that is no field, without the blank
+ * line: Python's email and we start the body at that line (a defect),
+ * GMime skips it and reads on for fields up to a blank line.  The two
+ * agree on the structure only when the lines GMime skips hold neither a
+ * field nor a delimiter; else the checks of mp_tree_new() (on GMime's
+ * structure) passed a message that, edited, is read with ours (found by
+ * fuzzing: a delimiter right after the header, the blank line later).
+ * Reads on from @first to the first blank line; FALSE with @error set
+ * when a line there could be a field or a delimiter. */
+static gboolean
+skipped_lines_agree (MpTree *t, Node *n, Reader *r, const Line *first,
+		     GError **error)
+{
+	Line l = *first;
+
+	do {
+		if (l.len == 0 && l.eol > 0)
+			return TRUE;
+		if (l.avail < l.len ||
+		    (l.avail >= 2 && l.data[0] == '-' && l.data[1] == '-') ||
+		    memchr (l.data, ':', l.avail) != NULL) {
+			g_autofree char *head = g_utf8_make_valid (
+				first->data, (gssize) MIN (first->avail, 40));
+			g_autofree char *shown = g_strescape (head, "");
+
+			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+				     "%s: %s: no blank line before the body "
+				     "at \"%s\" (readers disagree where the "
+				     "body starts)",
+				     mp_input_get_name (t->in),
+				     n->top ? "header" : "header of a part",
+				     shown);
+			return FALSE;
+		}
+	} while (reader_next (r, &l, error));
+	return *error == NULL;
+}
+
 /* Reads the header block of @n: its fields, where its body starts. */
 static gboolean
 parse_headers (MpTree *t, Node *n, const char *default_type, GArray *fields,
@@ -397,6 +435,7 @@ parse_headers (MpTree *t, Node *n, const char *default_type, GArray *fields,
 		if (!is_field_line (&l, &nl)) {
 			/* no blank line: the body starts here (a defect) */
 			n->body = l.start;
+			skipped_lines_agree (t, n, &r, &l, &local);
 			break;
 		}
 		finish_field (n, fields, field, name_len, fstart, fend);
@@ -509,10 +548,15 @@ scan_children (MpTree *t, Node *n, GError **error)
 	/* RFC 2046 5.1.5: parts of a digest are messages by default */
 	child_type = type_is (n, "multipart/digest") ? "message/rfc822" :
 						       "text/plain";
-	for (i = 0; i < n->children->len; i++)
+	for (i = 0; i < n->children->len; i++) {
 		if (!parse_headers (t, n->children->pdata[i], child_type, NULL,
-				    error))
+				    error)) {
+			/* copied whole, never opened */
+			n->closed = FALSE;
+			g_ptr_array_set_size (n->children, 0);
 			return FALSE;
+		}
+	}
 	return TRUE;
 }
 
