@@ -755,27 +755,34 @@ leaf_node (MpTree *t, MpLeaf *leaf)
 	return n;
 }
 
+/* A boundary no container of the message uses (newly allocated), added
+ * to those known. */
+static char *
+new_boundary (MpTree *t)
+{
+	for (;;) {
+		g_autofree char *token = mp_random_token (t->random, 24);
+		g_autofree char *b = g_strconcat ("=_", token, NULL);
+		gboolean seen = FALSE;
+		guint i;
+
+		/* "=_" occurs in no base64 or quoted-printable text */
+		for (i = 0; i < t->boundaries->len; i++)
+			seen = seen || strcmp (t->boundaries->pdata[i], b) == 0;
+		if (!seen) {
+			g_ptr_array_add (t->boundaries, g_strdup (b));
+			return g_steal_pointer (&b);
+		}
+	}
+}
+
 static Node *
 multi_node (MpTree *t, const char *type, GPtrArray *children)
 {
 	Node *n = node_new (t, NODE_MULTI);
-	guint i;
 
 	n->type = g_strdup (type);
-	for (;;) {
-		g_autofree char *token = mp_random_token (t->random, 24);
-		gboolean seen = FALSE;
-
-		/* "=_" occurs in no base64 or quoted-printable text */
-		n->boundary = g_strconcat ("=_", token, NULL);
-		for (i = 0; i < t->boundaries->len; i++)
-			seen = seen || strcmp (t->boundaries->pdata[i],
-					       n->boundary) == 0;
-		if (!seen)
-			break;
-		g_free (n->boundary);
-	}
-	g_ptr_array_add (t->boundaries, g_strdup (n->boundary));
+	n->boundary = new_boundary (t);
 	n->children = g_ptr_array_copy (children, NULL, NULL);
 	return n;
 }
@@ -1378,6 +1385,59 @@ emit_entity (Writer *w, Node *n, GError **error)
 	return FALSE;
 }
 
+/* RFC 2046 5.1.1: a boundary must not occur in the parts it encloses.
+ * A new boundary comes from a generator the message's header seeds, and
+ * is deterministic under SOURCE_DATE_EPOCH: a message can hold a line
+ * that starts with its delimiter, which would split a part we copy
+ * (found by fuzzing).  Reads the message once and draws again for each
+ * new container whose delimiter starts a line of it.  Errors:
+ * MP_ERROR_IO when reading fails. */
+static gboolean
+new_boundaries_unused (MpTree *t, GError **error)
+{
+	g_autoptr (GPtrArray) multis = g_ptr_array_new ();
+	gboolean clash;
+	guint i;
+
+	for (i = 0; i < t->nodes->len; i++) {
+		Node *n = t->nodes->pdata[i];
+
+		if (n->kind == NODE_MULTI)
+			g_ptr_array_add (multis, n);
+	}
+	if (multis->len == 0)
+		return TRUE;
+	do {
+		g_autoptr (GError) local = NULL;
+		Reader r;
+		Line l;
+
+		clash = FALSE;
+		reader_init (&r, t->stream, t->base, t->base + t->size);
+		while (!clash && reader_next (&r, &l, &local)) {
+			if (l.avail < 4 || memcmp (l.data, "--=_", 4) != 0)
+				continue;
+			for (i = 0; i < multis->len && !clash; i++) {
+				Node *n = multis->pdata[i];
+				gsize blen = strlen (n->boundary);
+
+				if (l.avail >= blen + 2 &&
+				    memcmp (l.data + 2, n->boundary, blen) == 0) {
+					g_free (n->boundary);
+					n->boundary = new_boundary (t);
+					clash = TRUE;
+				}
+			}
+		}
+		reader_clear (&r);
+		if (local) {
+			g_propagate_error (error, g_steal_pointer (&local));
+			return FALSE;
+		}
+	} while (clash);
+	return TRUE;
+}
+
 gboolean
 mp_tree_write (MpTree *t, MpOutput *out, GError **error)
 {
@@ -1389,6 +1449,8 @@ mp_tree_write (MpTree *t, MpOutput *out, GError **error)
 	if (t->body_edit && !check_links (t, error))
 		return FALSE;
 	finish (t);
+	if (!new_boundaries_unused (t, error))
+		return FALSE;
 	root = t->root;
 	if (root == NULL) {
 		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
