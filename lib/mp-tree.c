@@ -429,6 +429,10 @@ parse_headers (MpTree *t, Node *n, const char *default_type, GArray *fields,
 
 			if (fields)
 				add_field (fields, &f);
+			/* a continuation line after it starts a range of its
+			 * own: it must not copy the From_ line again (found
+			 * by fuzzing) */
+			fstart = fend = f.end;
 			first = FALSE;
 			continue;
 		}
