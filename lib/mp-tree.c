@@ -353,6 +353,44 @@ finish_field (Node *n, GArray *fields, GString *field, gsize name_len,
 	g_string_truncate (field, 0);
 }
 
+/* A header block ended by a line that is no field, without the blank
+ * line: Python's email and we start the body at that line (a defect),
+ * GMime skips it and reads on for fields up to a blank line.  The two
+ * agree on the structure only when the lines GMime skips hold neither a
+ * field nor a delimiter; else the checks of mp_tree_new() (on GMime's
+ * structure) passed a message that, edited, is read with ours (found by
+ * fuzzing: a delimiter right after the header, the blank line later).
+ * Reads on from @first to the first blank line; FALSE with @error set
+ * when a line there could be a field or a delimiter. */
+static gboolean
+skipped_lines_agree (MpTree *t, Node *n, Reader *r, const Line *first,
+		     GError **error)
+{
+	Line l = *first;
+
+	do {
+		if (l.len == 0 && l.eol > 0)
+			return TRUE;
+		if (l.avail < l.len ||
+		    (l.avail >= 2 && l.data[0] == '-' && l.data[1] == '-') ||
+		    memchr (l.data, ':', l.avail) != NULL) {
+			g_autofree char *head = g_utf8_make_valid (
+				first->data, (gssize) MIN (first->avail, 40));
+			g_autofree char *shown = g_strescape (head, "");
+
+			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+				     "%s: %s: no blank line before the body "
+				     "at \"%s\" (readers disagree where the "
+				     "body starts)",
+				     mp_input_get_name (t->in),
+				     n->top ? "header" : "header of a part",
+				     shown);
+			return FALSE;
+		}
+	} while (reader_next (r, &l, error));
+	return *error == NULL;
+}
+
 /* Reads the header block of @n: its fields, where its body starts. */
 static gboolean
 parse_headers (MpTree *t, Node *n, const char *default_type, GArray *fields,
@@ -391,12 +429,17 @@ parse_headers (MpTree *t, Node *n, const char *default_type, GArray *fields,
 
 			if (fields)
 				add_field (fields, &f);
+			/* a continuation line after it starts a range of its
+			 * own: it must not copy the From_ line again (found
+			 * by fuzzing) */
+			fstart = fend = f.end;
 			first = FALSE;
 			continue;
 		}
 		if (!is_field_line (&l, &nl)) {
 			/* no blank line: the body starts here (a defect) */
 			n->body = l.start;
+			skipped_lines_agree (t, n, &r, &l, &local);
 			break;
 		}
 		finish_field (n, fields, field, name_len, fstart, fend);
@@ -509,10 +552,15 @@ scan_children (MpTree *t, Node *n, GError **error)
 	/* RFC 2046 5.1.5: parts of a digest are messages by default */
 	child_type = type_is (n, "multipart/digest") ? "message/rfc822" :
 						       "text/plain";
-	for (i = 0; i < n->children->len; i++)
+	for (i = 0; i < n->children->len; i++) {
 		if (!parse_headers (t, n->children->pdata[i], child_type, NULL,
-				    error))
+				    error)) {
+			/* copied whole, never opened */
+			n->closed = FALSE;
+			g_ptr_array_set_size (n->children, 0);
 			return FALSE;
+		}
+	}
 	return TRUE;
 }
 
@@ -711,27 +759,34 @@ leaf_node (MpTree *t, MpLeaf *leaf)
 	return n;
 }
 
+/* A boundary no container of the message uses (newly allocated), added
+ * to those known. */
+static char *
+new_boundary (MpTree *t)
+{
+	for (;;) {
+		g_autofree char *token = mp_random_token (t->random, 24);
+		g_autofree char *b = g_strconcat ("=_", token, NULL);
+		gboolean seen = FALSE;
+		guint i;
+
+		/* "=_" occurs in no base64 or quoted-printable text */
+		for (i = 0; i < t->boundaries->len; i++)
+			seen = seen || strcmp (t->boundaries->pdata[i], b) == 0;
+		if (!seen) {
+			g_ptr_array_add (t->boundaries, g_strdup (b));
+			return g_steal_pointer (&b);
+		}
+	}
+}
+
 static Node *
 multi_node (MpTree *t, const char *type, GPtrArray *children)
 {
 	Node *n = node_new (t, NODE_MULTI);
-	guint i;
 
 	n->type = g_strdup (type);
-	for (;;) {
-		g_autofree char *token = mp_random_token (t->random, 24);
-		gboolean seen = FALSE;
-
-		/* "=_" occurs in no base64 or quoted-printable text */
-		n->boundary = g_strconcat ("=_", token, NULL);
-		for (i = 0; i < t->boundaries->len; i++)
-			seen = seen || strcmp (t->boundaries->pdata[i],
-					       n->boundary) == 0;
-		if (!seen)
-			break;
-		g_free (n->boundary);
-	}
-	g_ptr_array_add (t->boundaries, g_strdup (n->boundary));
+	n->boundary = new_boundary (t);
 	n->children = g_ptr_array_copy (children, NULL, NULL);
 	return n;
 }
@@ -1334,6 +1389,59 @@ emit_entity (Writer *w, Node *n, GError **error)
 	return FALSE;
 }
 
+/* RFC 2046 5.1.1: a boundary must not occur in the parts it encloses.
+ * A new boundary comes from a generator the message's header seeds, and
+ * is deterministic under SOURCE_DATE_EPOCH: a message can hold a line
+ * that starts with its delimiter, which would split a part we copy
+ * (found by fuzzing).  Reads the message once and draws again for each
+ * new container whose delimiter starts a line of it.  Errors:
+ * MP_ERROR_IO when reading fails. */
+static gboolean
+new_boundaries_unused (MpTree *t, GError **error)
+{
+	g_autoptr (GPtrArray) multis = g_ptr_array_new ();
+	gboolean clash;
+	guint i;
+
+	for (i = 0; i < t->nodes->len; i++) {
+		Node *n = t->nodes->pdata[i];
+
+		if (n->kind == NODE_MULTI)
+			g_ptr_array_add (multis, n);
+	}
+	if (multis->len == 0)
+		return TRUE;
+	do {
+		g_autoptr (GError) local = NULL;
+		Reader r;
+		Line l;
+
+		clash = FALSE;
+		reader_init (&r, t->stream, t->base, t->base + t->size);
+		while (!clash && reader_next (&r, &l, &local)) {
+			if (l.avail < 4 || memcmp (l.data, "--=_", 4) != 0)
+				continue;
+			for (i = 0; i < multis->len && !clash; i++) {
+				Node *n = multis->pdata[i];
+				gsize blen = strlen (n->boundary);
+
+				if (l.avail >= blen + 2 &&
+				    memcmp (l.data + 2, n->boundary, blen) == 0) {
+					g_free (n->boundary);
+					n->boundary = new_boundary (t);
+					clash = TRUE;
+				}
+			}
+		}
+		reader_clear (&r);
+		if (local) {
+			g_propagate_error (error, g_steal_pointer (&local));
+			return FALSE;
+		}
+	} while (clash);
+	return TRUE;
+}
+
 gboolean
 mp_tree_write (MpTree *t, MpOutput *out, GError **error)
 {
@@ -1345,6 +1453,8 @@ mp_tree_write (MpTree *t, MpOutput *out, GError **error)
 	if (t->body_edit && !check_links (t, error))
 		return FALSE;
 	finish (t);
+	if (!new_boundaries_unused (t, error))
+		return FALSE;
 	root = t->root;
 	if (root == NULL) {
 		g_set_error (error, MP_ERROR, MP_ERROR_DATA,

@@ -130,7 +130,7 @@ name3='quote "me" \ back.txt'
 printf 'q\n' >"$name3"
 mkdir adir
 
-plan 76
+plan 78
 
 # ---- a single part becomes the first part of a new multipart/mixed ----
 run mime-attach figures.csv <plain.eml
@@ -318,6 +318,18 @@ fi
 # ---- errors: nothing on stdout ----
 refused "empty_input_is_65" 65 "empty input" mime-attach figures.csv </dev/null
 refused "truncated_multipart_is_65" 65 "truncated" mime-attach figures.csv <trunc.eml
+# a delimiter right after the header, no blank line: GMime reads it as a
+# skipped field and reads on, Python starts the body there (fuzz-edit)
+printf 'From: a@example.org\nContent-Type: multipart/related; boundary="b"\n--b\nContent-Type: multipart/related; boundary="b"\n\n--b\n\nx\n--b--\n' >noblank.eml
+refused "header_without_blank_line_before_a_delimiter_is_65" 65 "no blank line" \
+	mime-attach figures.csv <noblank.eml
+# a line folded under a first line that starts "From " (an mbox From_ line
+# to Python and us, an obsolete From field to GMime): copied once
+# (fuzz-edit: it came out twice and the second read as a broken field)
+printf 'From : a@example.org\n folded\nSubject: s\n\nbody\n' >fromfold.eml
+run mime-attach figures.csv <fromfold.eml
+is "mbox_from_line_with_a_folded_line_after_it_copied_once" \
+	"$rc:$(grep -c '^From ' "$T/out")" "0:1"
 refused "missing_file_is_66_naming_it" 66 "nosuch.pdf" mime-attach figures.csv nosuch.pdf <plain.eml
 refused "directory_is_66_naming_it" 66 "adir" mime-attach adir <plain.eml
 if [ "$(id -u)" != 0 ]; then
