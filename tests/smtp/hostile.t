@@ -8,7 +8,7 @@
 # and binary garbage: exit 75 or 76 with one line on stderr.
 . "$SRCDIR/tests/smtp/lib.sh"
 
-plan 26
+plan 28
 start_server
 message <<<"$STD_MSG"
 
@@ -109,6 +109,27 @@ conn_done
 ok "SIGINT during a flush: it stops at once (exit $rc)" test "$rc" != 0 -a "$rc" != 75
 is "SIGINT during a flush: the message is still in the outbox" "$(stored)" 1
 is "SIGINT during a flush: nothing in tmp/" "$(in_tmp)" 0
+
+# SIGINT in the middle of a plain send with an outbox: nothing half-written
+# there (the message is still the caller's: nothing was accepted)
+scenario '{"reply": {"END": "SILENT"}}'
+mkfifo "$T/transcript2"
+env --default-signal=INT smtp-send "${SRV_ARGS[@]}" --timeout 30 -v \
+    --outbox "$T/outbox2" bob@example.com <"$MSG" >/dev/null 2>"$T/transcript2" &
+pid=$!
+exec 4<"$T/transcript2"
+while IFS= read -r -t 20 line <&4; do
+    case $line in *"octets of message data"*) break ;; esac
+done
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+cat <&4 >/dev/null
+exec 4<&-
+conn_done
+ok "SIGINT during a send: it stops at once (exit $rc)" test "$rc" != 0 -a "$rc" != 75
+is "SIGINT during a send: no file left in the outbox's tmp/" \
+    "$(find "$T/outbox2/tmp" -type f 2>/dev/null | wc -l)" 0
 
 # and the next flush sends it, once
 scenario '{}'
