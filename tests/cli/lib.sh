@@ -6,6 +6,7 @@
 #   ok NAME CMD...         pass when CMD succeeds
 #   is NAME GOT EXPECTED   pass when GOT equals EXPECTED (shows both if not)
 #   pycheck ARGS... < F    Python's email (policy=default) on a message
+#   skip NAME REASON       a test that cannot run here, and why
 #
 # Environment from meson: BUILDDIR (the build tree), SRCDIR (the source tree).
 
@@ -35,6 +36,11 @@ _report() {
         echo "not ok $_n - $2"
         _failed=$((_failed + 1))
     fi
+}
+
+skip() {
+    _n=$((_n + 1))
+    echo "ok $_n - $1 # SKIP $2"
 }
 
 ok() {

@@ -7,37 +7,7 @@ set -u
 : "${BUILDDIR:?}" "${SRCDIR:?}"
 C=$SRCDIR/completions
 HERE=$SRCDIR/tests/docs
-T=$(mktemp -d "${TMPDIR:-/tmp}/mimepipe-comp.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-export LC_ALL=C.UTF-8
-_n=0
-_failed=0
-
-_report() {
-    _n=$((_n + 1))
-    if [ "$1" = 0 ]; then
-        echo "ok $_n - $2"
-    else
-        echo "not ok $_n - $2"
-        _failed=$((_failed + 1))
-    fi
-}
-
-skip() {
-    _n=$((_n + 1))
-    echo "ok $_n - $1 # SKIP $2"
-}
-
-ok() {
-    _name=$1
-    shift
-    if "$@" >"$T/ok.out" 2>&1; then
-        _report 0 "$_name"
-    else
-        _report 1 "$_name"
-        sed 's/^/# /' "$T/ok.out" | head -20
-    fi
-}
+. "$SRCDIR/tests/cli/lib.sh"
 
 # has NAME WANTED...: the last candidate list ($T/got) holds every WANTED
 has() {
@@ -53,15 +23,6 @@ has() {
         _report 1 "$_name"
         echo "# missing:$_missing"
         echo "# got: $(head -20 "$T/got" | tr '\n' ' ')"
-    fi
-}
-
-is() {
-    if [ "$2" = "$3" ]; then
-        _report 0 "$1"
-    else
-        _report 1 "$1"
-        echo "# got: $2 (expected $3)"
     fi
 }
 

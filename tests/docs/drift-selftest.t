@@ -5,21 +5,7 @@
 # Environment from meson: SRCDIR.
 set -u
 : "${SRCDIR:?}"
-T=$(mktemp -d "${TMPDIR:-/tmp}/mimepipe-drift.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-export LC_ALL=C.UTF-8
-_n=0
-_failed=0
-
-_report() {
-    _n=$((_n + 1))
-    if [ "$1" = 0 ]; then
-        echo "ok $_n - $2"
-    else
-        echo "not ok $_n - $2"
-        _failed=$((_failed + 1))
-    fi
-}
+. "$SRCDIR/tests/cli/lib.sh"
 
 # reported NAME PATTERN: drift.py's output ($T/out) has a line matching it
 reported() {
@@ -30,11 +16,6 @@ reported() {
         echo "# no line matching: $2"
         sed 's/^/# /' "$T/out" | head -30
     fi
-}
-
-skip() {
-    _n=$((_n + 1))
-    echo "ok $_n - $1 # SKIP $2"
 }
 
 for p in mandoc zsh fish; do

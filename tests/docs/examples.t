@@ -9,49 +9,7 @@
 set -u
 : "${BUILDDIR:?}" "${SRCDIR:?}"
 PAGE=$SRCDIR/man/mimepipe.7
-PY=/usr/bin/python3
-T=$(mktemp -d "${TMPDIR:-/tmp}/mimepipe-examples.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-export LC_ALL=C.UTF-8 SOURCE_DATE_EPOCH=1700000000
-_n=0
-_failed=0
-
-_report() {
-    _n=$((_n + 1))
-    if [ "$1" = 0 ]; then
-        echo "ok $_n - $2"
-    else
-        echo "not ok $_n - $2"
-        _failed=$((_failed + 1))
-    fi
-}
-
-skip() {
-    _n=$((_n + 1))
-    echo "ok $_n - $1 # SKIP $2"
-}
-
-ok() {
-    _name=$1
-    shift
-    if "$@" >"$T/ok.out" 2>&1; then
-        _report 0 "$_name"
-    else
-        _report 1 "$_name"
-        sed 's/^/# /' "$T/ok.out" | head -20
-    fi
-}
-
-is() {
-    if [ "$2" = "$3" ]; then
-        _report 0 "$1"
-    else
-        _report 1 "$1"
-        printf '# got:      %s\n# expected: %s\n' "$2" "$3"
-    fi
-}
-
-pycheck() { "$PY" "$SRCDIR/tests/pycheck.py" "$@"; }
+. "$SRCDIR/tests/cli/lib.sh"
 
 for t in mime-compose mime-inline mime-attach mime-header smtp-send; do
     if [ ! -x "$BUILDDIR/tools/$t" ]; then
