@@ -22,9 +22,11 @@ struct _MpInput {
 	GMimeStream *stream;
 };
 
-static gboolean
-write_all (int fd, const char *buf, gsize len, int *errsv)
+gboolean
+mp_io_write_all (int fd, const void *data, gsize len, int *errsv)
 {
+	const char *buf = data;
+
 	while (len > 0) {
 		ssize_t n = write (fd, buf, len);
 		if (n < 0) {
@@ -109,7 +111,7 @@ spool (MpInput *in, int fd, GError **error)
 				if (out < 0)
 					return FALSE;
 			}
-			if (!write_all (out, buf, used, &errsv)) {
+			if (!mp_io_write_all (out, buf, used, &errsv)) {
 				close (out);
 				mp_error_set_errno (error, MP_ERROR_IO, errsv,
 						    "spool file");
@@ -150,7 +152,7 @@ spool (MpInput *in, int fd, GError **error)
 		in->bytes = g_bytes_new_take (g_steal_pointer (&buf), used);
 		return TRUE;
 	}
-	if (!write_all (out, buf, used, &errsv)) {
+	if (!mp_io_write_all (out, buf, used, &errsv)) {
 		close (out);
 		mp_error_set_errno (error, MP_ERROR_IO, errsv, "spool file");
 		return FALSE;
@@ -399,7 +401,7 @@ sink_drain (MpSink *s)
 {
 	if (s->errsv)
 		return FALSE;
-	if (s->used && !write_all (s->fd, s->buf, s->used, &s->errsv))
+	if (s->used && !mp_io_write_all (s->fd, s->buf, s->used, &s->errsv))
 		return FALSE;
 	s->used = 0;
 	return TRUE;
@@ -416,7 +418,7 @@ sink_write (GMimeStream *stream, const char *buf, size_t len)
 		if (!sink_drain (s))
 			goto fail;
 		if (len >= SINK_BUFSIZE) {
-			if (!write_all (s->fd, buf, len, &s->errsv))
+			if (!mp_io_write_all (s->fd, buf, len, &s->errsv))
 				goto fail;
 			s->written += (gint64) len;
 			return (ssize_t) len;

@@ -54,6 +54,10 @@ GMimeMessage *mp_input_parse_message (MpInput *in, GMimeParser **parser_out,
  * body given to mime-compose.  Errors: MP_ERROR_IO. */
 GBytes *mp_input_read_all (MpInput *in, GError **error);
 
+/* Writes all @len bytes of @data to @fd, retrying on EINTR and short
+ * writes.  On failure returns FALSE with the errno in *@errsv. */
+gboolean mp_io_write_all (int fd, const void *data, gsize len, int *errsv);
+
 typedef struct _MpOutput MpOutput;
 
 /* Opens the output: standard output when @path is NULL or "-", else a

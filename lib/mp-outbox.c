@@ -1,6 +1,7 @@
 /* mp-outbox: the maildir outbox: durable stores, oldest-first listing, a
  * lock for flushes. */
 #include "mp-outbox.h"
+#include "mp-io.h"
 #include "mp-error.h"
 
 #include <errno.h>
@@ -200,26 +201,6 @@ format_block (const MpOutboxEnvelope *env, GString *out, GError **error)
 	return TRUE;
 }
 
-static gboolean
-write_all (int fd, const void *data, gsize len, int *errsv)
-{
-	const char *p = data;
-
-	while (len > 0) {
-		ssize_t n = write (fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			*errsv = errno;
-			return FALSE;
-		}
-		p += n;
-		len -= (gsize) n;
-	}
-	return TRUE;
-}
-
 /* Makes a rename or unlink in @dir durable. */
 static gboolean
 sync_dir (const char *dir, GError **error)
@@ -285,7 +266,7 @@ mp_outbox_store (MpOutbox *outbox, const MpOutboxEnvelope *env,
 		mp_error_set_errno (error, MP_ERROR_CANT_CREATE, errno, tmp);
 		return NULL;
 	}
-	if (!write_all (fd, block->str, block->len, &errsv))
+	if (!mp_io_write_all (fd, block->str, block->len, &errsv))
 		goto write_failed;
 	buf = g_malloc (65536);
 	for (;;) {
@@ -300,7 +281,7 @@ mp_outbox_store (MpOutbox *outbox, const MpOutboxEnvelope *env,
 		}
 		if (n == 0)
 			break;
-		if (!write_all (fd, buf, (gsize) n, &errsv))
+		if (!mp_io_write_all (fd, buf, (gsize) n, &errsv))
 			goto write_failed;
 	}
 	/* the data must be on disk before the name says it is there */
