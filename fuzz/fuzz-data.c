@@ -69,8 +69,8 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
 		nul |= in[i] == 0;
 		eight |= in[i] >= 0x80;
 	}
-	if (a.in_bytes != len || a.out_bytes != whole->len ||
-	    a.nul != nul || a.eight_bit != eight)
+	if (a.in_bytes != len || a.out_bytes != whole->len || a.nul != nul ||
+	    a.eight_bit != eight)
 		abort ();
 
 	/* no bare CR, no bare LF */
@@ -78,7 +78,8 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
 		if (whole->data[i] == '\r' &&
 		    (i + 1 == whole->len || whole->data[i + 1] != '\n'))
 			abort ();
-		if (whole->data[i] == '\n' && (i == 0 || whole->data[i - 1] != '\r'))
+		if (whole->data[i] == '\n' &&
+		    (i == 0 || whole->data[i - 1] != '\r'))
 			abort ();
 	}
 	/* the end of data, and only there */

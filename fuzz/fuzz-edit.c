@@ -55,14 +55,13 @@ edit (MpTree *tree, guint8 how, GError **error)
 {
 	switch (how % 3) {
 	case 0:
-		mp_tree_add_attachment (tree, leaf_new ("note.txt", "a note\n",
-							NULL, FALSE));
+		mp_tree_add_attachment (
+			tree, leaf_new ("note.txt", "a note\n", NULL, FALSE));
 		return TRUE;
 	case 1:
-		return mp_tree_set_text (tree,
-					 leaf_new ("text.txt", "plain text\n",
-						   NULL, TRUE),
-					 error);
+		return mp_tree_set_text (
+			tree, leaf_new ("text.txt", "plain text\n", NULL, TRUE),
+			error);
 	default: {
 		const char *html = "<p><img src=\"cid:img1@fuzz\"></p>\n";
 
@@ -71,7 +70,8 @@ edit (MpTree *tree, guint8 how, GError **error)
 				       html, error))
 			return FALSE;
 		return mp_tree_add_related (
-			tree, leaf_new ("img.png", "\x89PNG\r\n", "img1@fuzz", TRUE),
+			tree,
+			leaf_new ("img.png", "\x89PNG\r\n", "img1@fuzz", TRUE),
 			error);
 	}
 	}

@@ -92,7 +92,8 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
 
 	n = mp_headers_get_n_entries (whole);
 	for (i = 0; i < n; i++) {
-		g_autoptr (GPtrArray) specs = g_ptr_array_new_with_free_func (g_free);
+		g_autoptr (GPtrArray) specs =
+			g_ptr_array_new_with_free_func (g_free);
 		g_autofree char *raw = mp_headers_get_raw_value (whole, i);
 		g_autofree char *value = mp_headers_get_value (whole, i);
 		gsize blen;

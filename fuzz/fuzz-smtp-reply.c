@@ -48,7 +48,8 @@ serve_one (Script *s)
 	if (fd < 0)
 		abort ();
 	while (off < s->size) {
-		ssize_t n = send (fd, s->data + off, s->size - off, MSG_NOSIGNAL);
+		ssize_t n =
+			send (fd, s->data + off, s->size - off, MSG_NOSIGNAL);
 
 		if (n <= 0)
 			break; /* the client gave up: fine */
@@ -157,7 +158,8 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
 		abort ();
 
 	if (error) {
-		if (error->domain != MP_ERROR || strpbrk (error->message, "\r\n"))
+		if (error->domain != MP_ERROR ||
+		    strpbrk (error->message, "\r\n"))
 			abort ();
 		switch (error->code) {
 		case MP_ERROR_TEMPFAIL:

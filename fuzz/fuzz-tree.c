@@ -39,8 +39,8 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
 		init = TRUE;
 	}
 	fd = memfd_create ("fuzz-tree", 0);
-	if (fd < 0 || (size > 1 && write (fd, data + 1, size - 1) !=
-					   (ssize_t) (size - 1)))
+	if (fd < 0 || (size > 1 &&
+		       write (fd, data + 1, size - 1) != (ssize_t) (size - 1)))
 		abort ();
 	lseek (fd, 0, SEEK_SET);
 	in = mp_input_open_fd (fd, "fuzz", NULL);
@@ -50,7 +50,8 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
 		gboolean ok = TRUE;
 
 		if (ops & 1)
-			mp_tree_add_attachment (tree, text_leaf ("csv", "a,b\n"));
+			mp_tree_add_attachment (tree,
+						text_leaf ("csv", "a,b\n"));
 		if (ok && (ops & 2))
 			ok = mp_tree_set_text (tree, text_leaf ("plain", "t\n"),
 					       NULL);

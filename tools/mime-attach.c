@@ -66,8 +66,7 @@ take_file (const char *path, gboolean message, GError **error)
 }
 
 static gboolean
-on_option (const char *name, const char *value, gpointer data,
-	   GError **error)
+on_option (const char *name, const char *value, gpointer data, GError **error)
 {
 	if (strcmp (name, "--message") == 0)
 		return take_file (value, TRUE, error);
@@ -126,7 +125,8 @@ check_utf8 (const Item *it, GError **error)
 	    (it->description && strpbrk (it->description, "\r\n"))) {
 		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
 			     "%s: --name and --description cannot hold a "
-			     "line break", what);
+			     "line break",
+			     what);
 		return FALSE;
 	}
 	return TRUE;
@@ -135,8 +135,8 @@ check_utf8 (const Item *it, GError **error)
 static int
 run (MpCliCommon *common)
 {
-	g_autoptr (GPtrArray) leaves =
-		g_ptr_array_new_with_free_func ((GDestroyNotify) mp_part_leaf_free);
+	g_autoptr (GPtrArray) leaves = g_ptr_array_new_with_free_func (
+		(GDestroyNotify) mp_part_leaf_free);
 	g_autoptr (MpInput) in = NULL;
 	g_autoptr (MpTree) tree = NULL;
 	g_autoptr (MpOutput) out = NULL;
@@ -179,7 +179,8 @@ run (MpCliCommon *common)
 	if (tree == NULL)
 		return mp_cli_fail (error);
 	for (i = 0; i < leaves->len; i++)
-		mp_tree_add_attachment (tree, g_steal_pointer (&leaves->pdata[i]));
+		mp_tree_add_attachment (tree,
+					g_steal_pointer (&leaves->pdata[i]));
 
 	out = mp_output_open (common->output, common->crlf, &error);
 	if (out == NULL || !mp_tree_write (tree, out, &error) ||

@@ -41,8 +41,7 @@ static const GOptionEntry entries[] = {
 	{ "date", 0, 0, G_OPTION_ARG_STRING, &date,
 	  "The date (RFC 5322, ISO 8601 or @SECONDS)", "DATE" },
 	{ "seed", 0, 0, G_OPTION_ARG_STRING, &seed,
-	  "Derive Message-ID and boundaries from SEED (reproducible)",
-	  "SEED" },
+	  "Derive Message-ID and boundaries from SEED (reproducible)", "SEED" },
 	{ "message-id", 0, 0, G_OPTION_ARG_STRING, &message_id,
 	  "Use this Message-ID", "ID" },
 	{ "no-message-id", 0, 0, G_OPTION_ARG_NONE, &no_message_id,
@@ -151,7 +150,8 @@ compose (int argc, char **argv, MpCliCommon *common, GError **error)
 	if (body && (html_in == NULL || g_mime_stream_length (body) > 0))
 		mp_compose_set_text (c, body, body_name);
 	if (html_in)
-		mp_compose_set_html (c, mp_input_get_stream (html_in), html_file);
+		mp_compose_set_html (c, mp_input_get_stream (html_in),
+				     html_file);
 
 	random = mp_random_new (seed);
 	out = mp_output_open (common->output, common->crlf, error);

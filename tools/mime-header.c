@@ -9,7 +9,14 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef enum { OP_ADD, OP_SET, OP_DELETE, OP_GET, OP_ADDRESSES, OP_LIST } OpKind;
+typedef enum {
+	OP_ADD,
+	OP_SET,
+	OP_DELETE,
+	OP_GET,
+	OP_ADDRESSES,
+	OP_LIST
+} OpKind;
 
 typedef struct {
 	OpKind kind;

@@ -20,8 +20,7 @@ static gboolean allow_8bit;
 static GArray *images;
 
 static gboolean
-on_image (const char *name, const char *value, gpointer data,
-	  GError **error)
+on_image (const char *name, const char *value, gpointer data, GError **error)
 {
 	if (strcmp (name, "--image") == 0) {
 		Image im = { g_strdup (value), NULL };
@@ -63,7 +62,8 @@ checked_cid (const Image *im, GError **error)
 		if (*p <= 0x20 || *p >= 0x7f || strchr ("<>\"()[]\\,;:", *p)) {
 			g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
 				     "--cid %s: not a valid Content-ID (use "
-				     "letters, digits, . _ - @)", v);
+				     "letters, digits, . _ - @)",
+				     v);
 			return NULL;
 		}
 	}
@@ -165,7 +165,8 @@ main (int argc, char **argv)
 	const GOptionEntry entries[] = {
 		{ "html", 'H', 0, G_OPTION_ARG_FILENAME, &html_path,
 		  "Add or replace the HTML alternative; embed its local "
-		  "images", "FILE" },
+		  "images",
+		  "FILE" },
 		{ "text", 'T', 0, G_OPTION_ARG_FILENAME, &text_path,
 		  "Add or replace the plain text alternative", "FILE" },
 		{ "image", 'I', G_OPTION_FLAG_FILENAME, G_OPTION_ARG_CALLBACK,
@@ -173,7 +174,8 @@ main (int argc, char **argv)
 		  "Add an inline image for a cid: link of the HTML", "FILE" },
 		{ "cid", 'c', 0, G_OPTION_ARG_CALLBACK, (void *) on_image,
 		  "Content-ID of the --image before it (default: its file "
-		  "name)", "ID" },
+		  "name)",
+		  "ID" },
 		{ "8bit", 0, 0, G_OPTION_ARG_NONE, &allow_8bit,
 		  "Allow 8bit text parts", NULL },
 		{ "seed", 0, 0, G_OPTION_ARG_STRING, &seed,

@@ -69,18 +69,20 @@ static const GOptionEntry entries[] = {
 	  "Name to give in EHLO (default localhost)", "NAME" },
 	{ "user", 'u', 0, G_OPTION_ARG_STRING, &opt_user,
 	  "Log in as USER (password from --password-command, ~/.netrc or "
-	  "MIMEPIPE_PASSWORD)", "USER" },
-	{ "password-command", 0, 0, G_OPTION_ARG_STRING,
-	  &opt_password_command,
+	  "MIMEPIPE_PASSWORD)",
+	  "USER" },
+	{ "password-command", 0, 0, G_OPTION_ARG_STRING, &opt_password_command,
 	  "Shell command printing the password or OAuth token", "COMMAND" },
 	{ "auth", 0, 0, G_OPTION_ARG_STRING, &opt_auth,
 	  "Force a mechanism: SCRAM-SHA-256, PLAIN, LOGIN, XOAUTH2, "
-	  "OAUTHBEARER", "MECH" },
+	  "OAUTHBEARER",
+	  "MECH" },
 	{ "allow-plaintext-auth", 0, 0, G_OPTION_ARG_NONE, &opt_plain_auth,
 	  "With --tls=off, allow AUTH without TLS", NULL },
 	{ "from", 'f', 0, G_OPTION_ARG_STRING, &opt_from,
 	  "Envelope sender (default: the account's from, else Sender, "
-	  "else From)", "ADDRESS" },
+	  "else From)",
+	  "ADDRESS" },
 	{ "read-recipients", 't', 0, G_OPTION_ARG_NONE, &opt_header_rcpts,
 	  "Add To, Cc and Bcc to the recipients given", NULL },
 	{ "allow-partial", 0, 0, G_OPTION_ARG_NONE, &opt_partial,
@@ -102,7 +104,8 @@ static void
 print_line (MpSmtpLineKind kind, const char *line, gpointer data)
 {
 	const char *dir = kind == MP_SMTP_LINE_CLIENT ? "->" :
-			  kind == MP_SMTP_LINE_SERVER ? "<-" : "==";
+			  kind == MP_SMTP_LINE_SERVER ? "<-" :
+							"==";
 	g_autofree char *safe = g_strdup (line);
 
 	for (char *p = safe; *p != '\0'; p++)
@@ -112,8 +115,7 @@ print_line (MpSmtpLineKind kind, const char *line, gpointer data)
 }
 
 static gboolean
-write_stdout (const void *data, gsize len, gpointer user_data,
-	      GError **error)
+write_stdout (const void *data, gsize len, gpointer user_data, GError **error)
 {
 	return mp_output_write (user_data, data, len, error);
 }
@@ -274,7 +276,8 @@ main (int argc, char **argv)
 		argc = (int) g_strv_length (sm_argv);
 		/* GOption drops what it parses from the array it is given:
 		 * give it a copy, so sm_argv still frees every string */
-		sm_view = g_memdup2 (sm_argv, sizeof (char *) * (gsize) (argc + 1));
+		sm_view = g_memdup2 (sm_argv,
+				     sizeof (char *) * (gsize) (argc + 1));
 		argv = sm_view;
 	}
 	if (!mp_cli_parse (entries, "[--] [RECIPIENT... | FILE...]",
@@ -316,12 +319,12 @@ main (int argc, char **argv)
 		return mp_cli_fail (error);
 	if ((opt_flush || opt_dry_run) && files)
 		return mp_cli_fail (g_error_new (
-			MP_ERROR, MP_ERROR_USAGE,
-			"%s takes no message files",
+			MP_ERROR, MP_ERROR_USAGE, "%s takes no message files",
 			opt_flush ? "--flush" : "--dry-run"));
 	if (opt_flush && args[0] != NULL)
-		return mp_cli_fail (g_error_new (MP_ERROR, MP_ERROR_USAGE,
-						 "--flush takes no recipients"));
+		return mp_cli_fail (
+			g_error_new (MP_ERROR, MP_ERROR_USAGE,
+				     "--flush takes no recipients"));
 	if (!files)
 		o.recipients = (const char *const *) args;
 
@@ -342,11 +345,12 @@ main (int argc, char **argv)
 	if (in == NULL)
 		return mp_cli_fail (error);
 	if (opt_dry_run) {
-		g_autoptr (MpOutput) out = mp_output_open (common.output, FALSE,
-							   &error);
+		g_autoptr (MpOutput) out =
+			mp_output_open (common.output, FALSE, &error);
 
 		if (out == NULL ||
-		    !mp_submit_dry_run (submit, in, write_stdout, out, &error) ||
+		    !mp_submit_dry_run (submit, in, write_stdout, out,
+					&error) ||
 		    !mp_output_close (out, &error))
 			return mp_cli_fail (error);
 		return 0;

@@ -129,8 +129,8 @@ filter_filter (GMimeFilter *filter, char *in, size_t len, size_t prespace,
 	MpFilterBase64 *self = MP_FILTER_BASE64 (filter);
 
 	g_mime_filter_set_size (filter, MP_BASE64_ENCODE_LEN (len), FALSE);
-	*outlen = mp_base64_encode_step (&self->state, (const guchar *) in,
-					 len, filter->outbuf);
+	*outlen = mp_base64_encode_step (&self->state, (const guchar *) in, len,
+					 filter->outbuf);
 	*out = filter->outbuf;
 	*outprespace = filter->outpre;
 }

@@ -23,13 +23,14 @@ mp_cli_parse (const GOptionEntry *entries, const char *parameter_string,
 	      const char *summary, gboolean with_crlf, MpCliCommon *common,
 	      int *argc, char ***argv, GError **error)
 {
-	g_autoptr (GOptionContext) ctx = g_option_context_new (parameter_string);
+	g_autoptr (GOptionContext) ctx =
+		g_option_context_new (parameter_string);
 	const GOptionEntry common_entries[] = {
 		{ "output", 'o', 0, G_OPTION_ARG_FILENAME, &common->output,
 		  "Write to FILE (atomically) instead of stdout", "FILE" },
 		{ "crlf", 0, with_crlf ? 0 : G_OPTION_FLAG_HIDDEN,
-		  G_OPTION_ARG_NONE, &common->crlf,
-		  "Write CRLF line endings", NULL },
+		  G_OPTION_ARG_NONE, &common->crlf, "Write CRLF line endings",
+		  NULL },
 		{ "version", 'V', 0, G_OPTION_ARG_NONE, &common->version,
 		  "Show the version and exit", NULL },
 		{ NULL }

@@ -21,10 +21,10 @@ void mp_cli_init (const char *prog);
  * -o/--output, and --crlf when @with_crlf).  Handles --version itself
  * (prints and exits 0).  @parameter_string and @summary are shown by --help.
  * Errors: MP_ERROR_USAGE. */
-gboolean mp_cli_parse (const GOptionEntry *entries, const char *parameter_string,
-		       const char *summary, gboolean with_crlf,
-		       MpCliCommon *common, int *argc, char ***argv,
-		       GError **error);
+gboolean mp_cli_parse (const GOptionEntry *entries,
+		       const char *parameter_string, const char *summary,
+		       gboolean with_crlf, MpCliCommon *common, int *argc,
+		       char ***argv, GError **error);
 
 /* Prints "prog: message" for @error on stderr, frees it and returns its
  * exit code (mp_error_exit_code()). */

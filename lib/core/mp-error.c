@@ -3,26 +3,40 @@
 #include <gio/gio.h>
 #include <sysexits.h>
 
-G_DEFINE_QUARK (mp-error-quark, mp_error)
+G_DEFINE_QUARK (mp - error - quark, mp_error)
 
 static int
 mp_code_to_exit (int code)
 {
 	switch ((MpErrorCode) code) {
-	case MP_ERROR_USAGE: return EX_USAGE;
-	case MP_ERROR_DATA: return EX_DATAERR;
-	case MP_ERROR_NO_INPUT: return EX_NOINPUT;
-	case MP_ERROR_NO_USER: return EX_NOUSER;
-	case MP_ERROR_NO_HOST: return EX_NOHOST;
-	case MP_ERROR_UNAVAILABLE: return EX_UNAVAILABLE;
-	case MP_ERROR_SOFTWARE: return EX_SOFTWARE;
-	case MP_ERROR_OS: return EX_OSERR;
-	case MP_ERROR_CANT_CREATE: return EX_CANTCREAT;
-	case MP_ERROR_IO: return EX_IOERR;
-	case MP_ERROR_TEMPFAIL: return EX_TEMPFAIL;
-	case MP_ERROR_PROTOCOL: return EX_PROTOCOL;
-	case MP_ERROR_NO_PERM: return EX_NOPERM;
-	case MP_ERROR_CONFIG: return EX_CONFIG;
+	case MP_ERROR_USAGE:
+		return EX_USAGE;
+	case MP_ERROR_DATA:
+		return EX_DATAERR;
+	case MP_ERROR_NO_INPUT:
+		return EX_NOINPUT;
+	case MP_ERROR_NO_USER:
+		return EX_NOUSER;
+	case MP_ERROR_NO_HOST:
+		return EX_NOHOST;
+	case MP_ERROR_UNAVAILABLE:
+		return EX_UNAVAILABLE;
+	case MP_ERROR_SOFTWARE:
+		return EX_SOFTWARE;
+	case MP_ERROR_OS:
+		return EX_OSERR;
+	case MP_ERROR_CANT_CREATE:
+		return EX_CANTCREAT;
+	case MP_ERROR_IO:
+		return EX_IOERR;
+	case MP_ERROR_TEMPFAIL:
+		return EX_TEMPFAIL;
+	case MP_ERROR_PROTOCOL:
+		return EX_PROTOCOL;
+	case MP_ERROR_NO_PERM:
+		return EX_NOPERM;
+	case MP_ERROR_CONFIG:
+		return EX_CONFIG;
 	}
 	return EX_SOFTWARE;
 }
@@ -68,7 +82,8 @@ mp_error_exit_code (const GError *error)
 		return gio_code_to_exit (error->code);
 	if (error->domain == G_RESOLVER_ERROR)
 		return error->code == G_RESOLVER_ERROR_TEMPORARY_FAILURE ?
-			       EX_TEMPFAIL : EX_NOHOST;
+			       EX_TEMPFAIL :
+			       EX_NOHOST;
 	if (error->domain == G_TLS_ERROR)
 		return EX_PROTOCOL;
 	if (error->domain == G_FILE_ERROR) {
@@ -92,6 +107,5 @@ void
 mp_error_set_errno (GError **error, MpErrorCode code, int errsv,
 		    const char *what)
 {
-	g_set_error (error, MP_ERROR, code, "%s: %s", what,
-		     g_strerror (errsv));
+	g_set_error (error, MP_ERROR, code, "%s: %s", what, g_strerror (errsv));
 }

@@ -72,8 +72,7 @@ mp_header_check_value (const char *name, const char *value, gssize len,
 }
 
 gboolean
-mp_header_split (const char *field, char **name, char **value,
-		 GError **error)
+mp_header_split (const char *field, char **name, char **value, GError **error)
 {
 	const char *colon = strchr (field, ':');
 	g_autofree char *n = NULL;
@@ -102,7 +101,7 @@ mp_header_split (const char *field, char **name, char **value,
 gboolean
 mp_header_is_address (const char *name)
 {
-	static const char *const names[] = { "From", "To", "Cc", "Bcc",
+	static const char *const names[] = { "From",     "To",     "Cc", "Bcc",
 					     "Reply-To", "Sender", NULL };
 	guint i;
 
@@ -241,9 +240,8 @@ emit_encoded (Folder *f, const char *ws, const char *text, gsize len)
 		}
 		w = g_string_new (use_b ? "=?UTF-8?B?" : "=?UTF-8?Q?");
 		if (use_b) {
-			g_autofree char *b64 =
-				g_base64_encode ((const guchar *) p,
-						 (gsize) (q - p));
+			g_autofree char *b64 = g_base64_encode (
+				(const guchar *) p, (gsize) (q - p));
 			g_string_append (w, b64);
 		} else {
 			const char *c;
@@ -322,19 +320,20 @@ emit_text (Folder *f, const char *first_ws, const char *text)
 				nw = s;
 				while (*s && *s != ' ' && *s != '\t')
 					s++;
-				if (!word_needs_encoding (nw,
-							  (gsize) (s - nw)))
+				if (!word_needs_encoding (nw, (gsize) (s - nw)))
 					break;
 				p = we = s;
 			}
 			emit_encoded (f,
 				      f->col == f->start_col ? " " :
-				      *wsstr ? wsstr : pending_ws,
+				      *wsstr                 ? wsstr :
+							       pending_ws,
 				      w, (gsize) (we - w));
 		} else {
 			folder_add (f,
 				    f->col == f->start_col ? " " :
-				    *wsstr ? wsstr : pending_ws,
+				    *wsstr                 ? wsstr :
+							     pending_ws,
 				    w, (gsize) (we - w));
 		}
 		g_clear_pointer (&pending_ws, g_free);
@@ -360,7 +359,8 @@ static gboolean
 is_atext (guchar c)
 {
 	/* RFC 5322 3.2.3 */
-	return g_ascii_isalnum (c) || (c != 0 && strchr ("!#$%&'*+-/=?^_`{|}~", c));
+	return g_ascii_isalnum (c) ||
+	       (c != 0 && strchr ("!#$%&'*+-/=?^_`{|}~", c));
 }
 
 static gboolean
@@ -537,16 +537,18 @@ validate_list (const char *header, InternetAddressList *list, guint *count,
 	int i, n = internet_address_list_length (list);
 
 	for (i = 0; i < n; i++) {
-		InternetAddress *a = internet_address_list_get_address (list, i);
+		InternetAddress *a =
+			internet_address_list_get_address (list, i);
 
 		if (INTERNET_ADDRESS_IS_GROUP (a)) {
 			InternetAddressList *members =
 				internet_address_group_get_members (
 					INTERNET_ADDRESS_GROUP (a));
 			if (in_group) {
-				g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-					     "%s: nested groups are not allowed",
-					     header);
+				g_set_error (
+					error, MP_ERROR, MP_ERROR_DATA,
+					"%s: nested groups are not allowed",
+					header);
 				return FALSE;
 			}
 			if (!validate_list (header, members, count, TRUE,
@@ -673,11 +675,13 @@ count_parsed (InternetAddressList *list)
 	int i, n = internet_address_list_length (list), count = 0;
 
 	for (i = 0; i < n; i++) {
-		InternetAddress *a = internet_address_list_get_address (list, i);
+		InternetAddress *a =
+			internet_address_list_get_address (list, i);
 
 		if (INTERNET_ADDRESS_IS_GROUP (a))
-			count += count_parsed (internet_address_group_get_members (
-				INTERNET_ADDRESS_GROUP (a)));
+			count += count_parsed (
+				internet_address_group_get_members (
+					INTERNET_ADDRESS_GROUP (a)));
 		else
 			count++;
 	}
@@ -709,8 +713,7 @@ parse_addresses (const char *name, const char *value, guint *count,
 }
 
 InternetAddressList *
-mp_header_parse_addresses (const char *name, const char *value,
-			   GError **error)
+mp_header_parse_addresses (const char *name, const char *value, GError **error)
 {
 	guint count = 0;
 
@@ -723,9 +726,11 @@ emit_mailbox (Folder *f, const char *ws, InternetAddress *a, gboolean last)
 	const char *name = internet_address_get_name (a);
 	/* GMime keeps IDN domains decoded and its own A-label conversion
 	 * can fail; the wire wants the A-labels validate_list() checked */
-	g_autofree char *addr = normalize_addr_spec (
-		"", internet_address_mailbox_get_addr (INTERNET_ADDRESS_MAILBOX (a)),
-		NULL);
+	g_autofree char *addr =
+		normalize_addr_spec ("",
+				     internet_address_mailbox_get_addr (
+					     INTERNET_ADDRESS_MAILBOX (a)),
+				     NULL);
 	g_autofree char *tok = NULL;
 
 	g_return_if_fail (addr != NULL);
@@ -746,7 +751,8 @@ emit_list (Folder *f, InternetAddressList *list, gboolean last_list)
 	int i, n = internet_address_list_length (list);
 
 	for (i = 0; i < n; i++) {
-		InternetAddress *a = internet_address_list_get_address (list, i);
+		InternetAddress *a =
+			internet_address_list_get_address (list, i);
 		gboolean last = last_list && i == n - 1;
 
 		if (INTERNET_ADDRESS_IS_GROUP (a)) {
@@ -791,8 +797,7 @@ mp_header_format_addresses (const char *name, const char *const *values,
 /* ---- message identifiers -------------------------------------------- */
 
 static gboolean
-append_msgids (Folder *f, const char *name, const char *value,
-	       GError **error)
+append_msgids (Folder *f, const char *name, const char *value, GError **error)
 {
 	g_auto (GStrv) parts = g_strsplit_set (value, " \t,", -1);
 	guint i;
@@ -813,8 +818,8 @@ append_msgids (Folder *f, const char *name, const char *value,
 		at = strchr (inner, '@');
 		/* RFC 5322 3.6.4: id-left "@" id-right */
 		if (at == NULL || at == inner || at[1] == '\0' ||
-		    strlen (inner) > 900 ||
-		    strchr (at + 1, '@') || strpbrk (inner, "<>\"\\()") ||
+		    strlen (inner) > 900 || strchr (at + 1, '@') ||
+		    strpbrk (inner, "<>\"\\()") ||
 		    !is_ascii_printable (inner)) {
 			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
 				     "%s: \"%s\": not a message identifier "

@@ -18,8 +18,8 @@ gboolean mp_header_check_name (const char *name, GError **error);
  * NUL (header injection), no other control character but TAB, valid
  * UTF-8.  @len is the value's length (-1: NUL-terminated).
  * Errors: MP_ERROR_DATA naming the header. */
-gboolean mp_header_check_value (const char *name, const char *value,
-				gssize len, GError **error);
+gboolean mp_header_check_value (const char *name, const char *value, gssize len,
+				GError **error);
 
 /* Splits "Name: value" into a checked name and a trimmed, checked value
  * (both newly allocated).  Errors: MP_ERROR_USAGE when there is no colon
@@ -50,9 +50,8 @@ char *mp_header_format_addresses (const char *name, const char *const *values,
  * (A-label) domains: read them with internet_address_mailbox_get_idn_addr(),
  * as get_addr() gives GMime's decoded (UTF-8) domain.
  * Errors: as mp_header_format_addresses(). */
-InternetAddressList *mp_header_parse_addresses (const char *name,
-						const char *value,
-						GError **error);
+InternetAddressList *
+mp_header_parse_addresses (const char *name, const char *value, GError **error);
 
 /* Formats a header of message identifiers (Message-ID, In-Reply-To,
  * References): each "<id>" (angle brackets added when missing), checked to

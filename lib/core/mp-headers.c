@@ -324,8 +324,7 @@ mp_headers_read_fd (int fd, const char *name, GError **error)
 			g_byte_array_set_size (h->buf, old);
 			if (errsv == EINTR)
 				continue;
-			mp_error_set_errno (error, MP_ERROR_IO, errsv,
-					    h->name);
+			mp_error_set_errno (error, MP_ERROR_IO, errsv, h->name);
 			return NULL;
 		}
 		g_byte_array_set_size (h->buf, old + (guint) n);
@@ -462,8 +461,7 @@ is_charset (const char *cs, const char *name)
 /* Converts @len bytes in @charset to UTF-8; what cannot be converted
  * becomes U+FFFD. */
 static void
-append_converted (GString *out, const char *charset, const char *p,
-		  gsize len)
+append_converted (GString *out, const char *charset, const char *p, gsize len)
 {
 	iconv_t cd;
 	char obuf[1024];
@@ -536,8 +534,8 @@ decode_q (GByteArray *out, const char *p, gsize len)
 
 		if (c == '_') {
 			c = ' ';
-		} else if (c == '=' && i + 2 < len &&
-			   hexval (p[i + 1]) >= 0 && hexval (p[i + 2]) >= 0) {
+		} else if (c == '=' && i + 2 < len && hexval (p[i + 1]) >= 0 &&
+			   hexval (p[i + 2]) >= 0) {
 			c = (guint8) (hexval (p[i + 1]) << 4 |
 				      hexval (p[i + 2]));
 			i += 2;
@@ -586,7 +584,8 @@ find_word_end (const char *text, const char *end, EndCache *c)
 {
 	const char *q;
 
-	if (c->from && text >= c->from && (c->found == NULL || c->found >= text))
+	if (c->from && text >= c->from &&
+	    (c->found == NULL || c->found >= text))
 		return c->found;
 	for (q = text; q + 1 < end; q++)
 		if (q[0] == '?' && q[1] == '=')
@@ -626,8 +625,8 @@ parse_encoded_word (const char *p, const char *end, EndCache *cache,
 	{
 		const char *star = memchr (cs, '*', (gsize) (cs_end - cs));
 
-		w->charset = g_strndup (cs, (gsize) ((star ? star : cs_end) -
-						     cs));
+		w->charset =
+			g_strndup (cs, (gsize) ((star ? star : cs_end) - cs));
 	}
 	w->bytes = g_byte_array_new ();
 	if (enc == 'q')
@@ -692,7 +691,8 @@ sanitize (GString *s)
 		else if ((c < 0x20 && c != '\t') || (c >= 0x7f && c < 0xa0))
 			g_string_append (clean, "\xef\xbf\xbd");
 		else
-			g_string_append_len (clean, p, g_utf8_next_char (p) - p);
+			g_string_append_len (clean, p,
+					     g_utf8_next_char (p) - p);
 	}
 	g_string_free (s, TRUE);
 	return g_string_free (clean, FALSE);
@@ -747,8 +747,8 @@ mp_headers_decode_text (const char *raw, gssize len)
 		if (next) {
 			/* RFC 2047 6.2: blanks between encoded words go */
 			ws = NULL;
-			if (word.bytes && g_ascii_strcasecmp (word.charset,
-							      w.charset) == 0) {
+			if (word.bytes &&
+			    g_ascii_strcasecmp (word.charset, w.charset) == 0) {
 				g_byte_array_append (word.bytes, w.bytes->data,
 						     w.bytes->len);
 				g_byte_array_unref (w.bytes);
@@ -787,7 +787,12 @@ mp_headers_decode_text (const char *raw, gssize len)
 
 /* ---- addresses ------------------------------------------------------ */
 
-typedef enum { TOK_WS, TOK_ATOM, TOK_QUOTED, TOK_SPECIAL } TokKind;
+typedef enum {
+	TOK_WS,
+	TOK_ATOM,
+	TOK_QUOTED,
+	TOK_SPECIAL
+} TokKind;
 
 typedef struct {
 	TokKind kind;
@@ -826,7 +831,8 @@ tokenize_addresses (const char *p, GArray *toks)
 							p++;
 						else if (*p == '(')
 							depth++;
-						else if (*p == ')' && --depth == 0) {
+						else if (*p == ')' &&
+							 --depth == 0) {
 							p++;
 							break;
 						}
@@ -862,7 +868,8 @@ tokenize_addresses (const char *p, GArray *toks)
 				if (*p)
 					p++;
 			}
-			while (*p && !is_blank (*p) && !strchr ("()<>,:;@\"[", *p))
+			while (*p && !is_blank (*p) &&
+			       !strchr ("()<>,:;@\"[", *p))
 				p++;
 			if (p == start)
 				p++; /* never stand still */
@@ -958,7 +965,7 @@ typedef struct {
 } Mbox;
 
 typedef struct {
-	char *display; /* the group's name, NULL for a lone mailbox */
+	char *display;      /* the group's name, NULL for a lone mailbox */
 	GPtrArray *members; /* Mbox* */
 } Group;
 
@@ -1043,7 +1050,8 @@ finish_mailbox (const Tok *t, guint from, guint to, GPtrArray *groups,
 		while (start < j && t[start].kind == TOK_WS)
 			start++;
 		add_mbox (groups, group, display_name (t, name_from, i),
-			  start < j ? addr_spec (t, start, j) : g_strdup ("<>"));
+			  start < j ? addr_spec (t, start, j) :
+				      g_strdup ("<>"));
 		i = j;
 		name_from = j + 1;
 	}
@@ -1179,8 +1187,8 @@ append_mbox (GString *out, const Mbox *m)
 char *
 mp_headers_decode_addresses (const char *raw, gssize len)
 {
-	g_autofree char *copy = g_strndup (raw, len < 0 ? strlen (raw)
-							: (gsize) len);
+	g_autofree char *copy =
+		g_strndup (raw, len < 0 ? strlen (raw) : (gsize) len);
 	g_autoptr (GPtrArray) groups = parse_address_list (copy);
 	GString *out = g_string_new (NULL);
 	guint i, j;
@@ -1211,8 +1219,7 @@ mp_headers_decode_addresses (const char *raw, gssize len)
 /* A field from mp_header_format() ("Name: value\n", folded with "\n"),
  * with the block's line endings. */
 static Entry *
-new_entry (MpHeaders *h, const char *name, const char *value,
-	   GError **error)
+new_entry (MpHeaders *h, const char *name, const char *value, GError **error)
 {
 	g_autofree char *field = NULL;
 	Entry *e;
@@ -1358,8 +1365,7 @@ mp_headers_write_message (MpHeaders *h, MpOutput *out, GError **error)
 		return FALSE;
 	if (h->fd < 0 || h->fd_eof)
 		return TRUE;
-	return mp_output_copy_fd (out, h->fd, h->fd_offset, -1, h->name,
-				  error);
+	return mp_output_copy_fd (out, h->fd, h->fd_offset, -1, h->name, error);
 }
 
 gboolean

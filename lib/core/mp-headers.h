@@ -126,8 +126,7 @@ guint mp_headers_delete (MpHeaders *h, const char *name);
  * the kernel can).  When the input ended inside the header block without
  * a final line ending, the output ends without one too.
  * Errors: MP_ERROR_IO naming the input or the output. */
-gboolean mp_headers_write_message (MpHeaders *h, MpOutput *out,
-				   GError **error);
+gboolean mp_headers_write_message (MpHeaders *h, MpOutput *out, GError **error);
 
 /* Reads and discards the rest of the input when it is a pipe or a socket,
  * so that the stage before in a pipeline ends normally instead of with a

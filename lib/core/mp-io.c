@@ -14,9 +14,9 @@
 
 struct _MpInput {
 	char *name;
-	int fd;        /* owned spool or file, -1 when in memory */
+	int fd; /* owned spool or file, -1 when in memory */
 	gboolean own_fd;
-	gint64 start;  /* where the message starts in fd */
+	gint64 start; /* where the message starts in fd */
 	gint64 size;
 	GBytes *bytes; /* small pipes */
 	GMimeStream *stream;
@@ -175,8 +175,7 @@ input_from_fd (MpInput *in, int fd, gboolean own, GError **error)
 		goto fail;
 	}
 	if (S_ISDIR (st.st_mode)) {
-		mp_error_set_errno (error, MP_ERROR_NO_INPUT, EISDIR,
-				    in->name);
+		mp_error_set_errno (error, MP_ERROR_NO_INPUT, EISDIR, in->name);
 		goto fail;
 	}
 	pos = S_ISREG (st.st_mode) ? lseek (fd, 0, SEEK_CUR) : -1;
@@ -329,8 +328,9 @@ has_multipart (GMimeObject *object)
 	if (GMIME_IS_MULTIPART (object))
 		return TRUE;
 	if (GMIME_IS_MESSAGE_PART (object))
-		return has_multipart (GMIME_OBJECT (g_mime_message_part_get_message (
-			GMIME_MESSAGE_PART (object))));
+		return has_multipart (
+			GMIME_OBJECT (g_mime_message_part_get_message (
+				GMIME_MESSAGE_PART (object))));
 	return FALSE;
 }
 
@@ -526,9 +526,9 @@ mp_sink_init (MpSink *s)
 }
 
 struct _MpOutput {
-	char *name;   /* "stdout" or the path */
-	char *path;   /* final path, NULL for stdout */
-	char *tmp;    /* temporary file beside path */
+	char *name; /* "stdout" or the path */
+	char *path; /* final path, NULL for stdout */
+	char *tmp;  /* temporary file beside path */
 	MpSink *sink;
 	GMimeStream *stream; /* what callers write to: sink or a filter */
 	gboolean closed;
@@ -587,7 +587,8 @@ mp_output_open (const char *path, gboolean crlf, GError **error)
 	if (crlf) {
 		GMimeFilter *f = g_mime_filter_unix2dos_new (FALSE);
 
-		out->stream = g_mime_stream_filter_new (GMIME_STREAM (out->sink));
+		out->stream =
+			g_mime_stream_filter_new (GMIME_STREAM (out->sink));
 		g_mime_stream_filter_add (GMIME_STREAM_FILTER (out->stream), f);
 		g_object_unref (f);
 	} else {
@@ -682,8 +683,8 @@ mp_output_copy_fd (MpOutput *out, int fd, gint64 offset, gint64 len,
 		off_t off = offset;
 
 		while (len != 0) {
-			size_t want = len < 0 || len > (1 << 30) ?
-					      (1 << 30) : (size_t) len;
+			size_t want = len < 0 || len > (1 << 30) ? (1 << 30) :
+								   (size_t) len;
 			ssize_t n = sendfile (out->sink->fd, fd, &off, want);
 
 			if (n < 0 && errno == EINTR)
@@ -707,8 +708,8 @@ mp_output_copy_fd (MpOutput *out, int fd, gint64 offset, gint64 len,
 	/* splice moves the data of a pipe inside the kernel too */
 	if (direct && offset < 0) {
 		while (len != 0) {
-			size_t want = len < 0 || len > (1 << 30) ?
-					      (1 << 30) : (size_t) len;
+			size_t want = len < 0 || len > (1 << 30) ? (1 << 30) :
+								   (size_t) len;
 			ssize_t n = splice (fd, NULL, out->sink->fd, NULL, want,
 					    SPLICE_F_MOVE | SPLICE_F_MORE);
 
@@ -731,8 +732,8 @@ mp_output_copy_fd (MpOutput *out, int fd, gint64 offset, gint64 len,
 
 	buf = g_malloc (COPY_CHUNK);
 	while (len != 0) {
-		size_t want = len < 0 || len > COPY_CHUNK ? COPY_CHUNK :
-							    (size_t) len;
+		size_t want =
+			len < 0 || len > COPY_CHUNK ? COPY_CHUNK : (size_t) len;
 		ssize_t n = offset >= 0 ? pread (fd, buf, want, offset) :
 					  read (fd, buf, want);
 

@@ -7,7 +7,15 @@
 #include <string.h>
 
 /* The address headers in the order they are written. */
-enum { A_FROM, A_SENDER, A_REPLY_TO, A_TO, A_CC, A_BCC, N_ADDR };
+enum {
+	A_FROM,
+	A_SENDER,
+	A_REPLY_TO,
+	A_TO,
+	A_CC,
+	A_BCC,
+	N_ADDR
+};
 static const char *const addr_names[N_ADDR] = {
 	"From", "Sender", "Reply-To", "To", "Cc", "Bcc",
 };
@@ -149,8 +157,8 @@ mp_compose_read_draft (MpCompose *c, GBytes *draft, GError **error)
 	gsize field_line = 0;
 
 	for (;;) {
-		const char *nl = pos < len ? memchr (s + pos, '\n', len - pos) :
-					     NULL;
+		const char *nl =
+			pos < len ? memchr (s + pos, '\n', len - pos) : NULL;
 		gsize end = nl ? (gsize) (nl - s) : len;
 		gsize next = nl ? end + 1 : len;
 		gsize vend = end;
@@ -301,10 +309,10 @@ format_date (GDateTime *d)
 		"%s, %d %s %d %02d:%02d:%02d %c%02d%02d",
 		days[g_date_time_get_day_of_week (d) - 1],
 		g_date_time_get_day_of_month (d),
-		months[g_date_time_get_month (d) - 1],
-		g_date_time_get_year (d), g_date_time_get_hour (d),
-		g_date_time_get_minute (d), g_date_time_get_second (d), sign,
-		(int) (off / 60), (int) (off % 60));
+		months[g_date_time_get_month (d) - 1], g_date_time_get_year (d),
+		g_date_time_get_hour (d), g_date_time_get_minute (d),
+		g_date_time_get_second (d), sign, (int) (off / 60),
+		(int) (off % 60));
 }
 
 static GDateTime *
@@ -356,8 +364,7 @@ msgid_domain (const char *from)
 }
 
 static gboolean
-append_addr (GString *h, MpCompose *c, int which, guint *count,
-	     GError **error)
+append_addr (GString *h, MpCompose *c, int which, guint *count, GError **error)
 {
 	g_autofree char *line = NULL;
 
@@ -432,8 +439,7 @@ feed_stream (MpRandom *random, GMimeStream *stream)
 }
 
 gboolean
-mp_compose_write (MpCompose *c, MpRandom *random, MpOutput *out,
-		  GError **error)
+mp_compose_write (MpCompose *c, MpRandom *random, MpOutput *out, GError **error)
 {
 	g_autoptr (GString) h = g_string_new (NULL);
 	g_autoptr (GMimeObject) body = NULL;
@@ -532,9 +538,8 @@ mp_compose_write (MpCompose *c, MpRandom *random, MpOutput *out,
 
 	if (!mp_output_write (out, h->str, h->len, error))
 		return FALSE;
-	return mp_output_check (
-		out,
-		g_mime_object_write_to_stream (body, NULL,
-					       mp_output_get_stream (out)),
-		error);
+	return mp_output_check (out,
+				g_mime_object_write_to_stream (
+					body, NULL, mp_output_get_stream (out)),
+				error);
 }

@@ -33,8 +33,7 @@ GBytes *mp_compose_read_draft (MpCompose *c, GBytes *draft, GError **error);
 
 /* The date: "now" when never set.  @value is an RFC 5322 date, ISO 8601, or
  * "@SECONDS" since the epoch.  Errors: MP_ERROR_USAGE. */
-gboolean mp_compose_set_date (MpCompose *c, const char *value,
-			      GError **error);
+gboolean mp_compose_set_date (MpCompose *c, const char *value, GError **error);
 
 /* Whether to add a Message-ID (default TRUE). */
 void mp_compose_set_message_id (MpCompose *c, gboolean add);

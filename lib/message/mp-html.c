@@ -68,7 +68,8 @@ mp_html_local_path (const char *src, const char *base_dir)
 		return g_filename_from_uri (s, NULL, NULL);
 	/* RFC 3986 3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
 	if (g_ascii_isalpha (*s)) {
-		for (p = s; g_ascii_isalnum (*p) || (*p && strchr ("+-.", *p)); p++)
+		for (p = s; g_ascii_isalnum (*p) || (*p && strchr ("+-.", *p));
+		     p++)
 			;
 		if (*p == ':')
 			return NULL;
@@ -99,8 +100,11 @@ decode_entities (const char *s, gsize len)
 	static const struct {
 		const char *name;
 		const char *text;
-	} named[] = { { "amp;", "&" },	{ "lt;", "<" },	  { "gt;", ">" },
-		      { "quot;", "\"" }, { "apos;", "'" } };
+	} named[] = { { "amp;", "&" },
+		      { "lt;", "<" },
+		      { "gt;", ">" },
+		      { "quot;", "\"" },
+		      { "apos;", "'" } };
 	GString *out = g_string_sized_new (len);
 	gsize i = 0, k;
 
@@ -126,12 +130,15 @@ decode_entities (const char *s, gsize len)
 			gsize j = i + (hex ? 3 : 2);
 			gunichar c = 0;
 
-			while (j < len && (hex ? g_ascii_isxdigit (s[j]) :
-						 g_ascii_isdigit (s[j])) &&
+			while (j < len &&
+			       (hex ? g_ascii_isxdigit (s[j]) :
+				      g_ascii_isdigit (s[j])) &&
 			       c < 0x110000) {
 				c = c * (hex ? 16 : 10) +
-				    (gunichar) (hex ? g_ascii_xdigit_value (s[j]) :
-						      g_ascii_digit_value (s[j]));
+				    (gunichar) (hex ? g_ascii_xdigit_value (
+							      s[j]) :
+						      g_ascii_digit_value (
+							      s[j]));
 				j++;
 			}
 			if (j < len && s[j] == ';' && c > 0 &&
@@ -339,8 +346,8 @@ mp_html_embed_file (const char *path, MpTree *tree, GPtrArray *images,
 	data = g_bytes_get_data (bytes, &len);
 	if (!g_utf8_validate_len (data, len, &end)) {
 		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-			     "%s: invalid UTF-8 at byte %" G_GSIZE_FORMAT,
-			     path, (gsize) (end - data));
+			     "%s: invalid UTF-8 at byte %" G_GSIZE_FORMAT, path,
+			     (gsize) (end - data));
 		return NULL;
 	}
 	if (memchr (data, '\0', len)) {
@@ -350,8 +357,8 @@ mp_html_embed_file (const char *path, MpTree *tree, GPtrArray *images,
 	}
 	text = g_strndup (data, len);
 	e.base_dir = g_path_get_dirname (path);
-	e.seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-					g_free);
+	e.seen =
+		g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 	html = mp_html_rewrite_images (text, embed_image, &e, error);
 	g_hash_table_unref (e.seen);
 	g_free (e.base_dir);

@@ -23,8 +23,9 @@ mp_part_stats_update (MpPartStats *stats, gsize *line_state,
 				guint64 w, x;
 
 				memcpy (&w, data + i, 8);
-#define HAS_ZERO(v) (((v) - 0x0101010101010101ULL) & ~(v) & 0x8080808080808080ULL)
-				x = HAS_ZERO (w) | HAS_ZERO (w ^ 0x0a0a0a0a0a0a0a0aULL) |
+#define HAS_ZERO(v) (((v) -0x0101010101010101ULL) & ~(v) &0x8080808080808080ULL)
+				x = HAS_ZERO (w) |
+				    HAS_ZERO (w ^ 0x0a0a0a0a0a0a0a0aULL) |
 				    HAS_ZERO (w ^ 0x0d0d0d0d0d0d0d0dULL) |
 				    (w & 0x8080808080808080ULL);
 #undef HAS_ZERO
@@ -80,8 +81,7 @@ mp_part_best_encoding (const MpPartStats *stats, gboolean is_text,
 		return GMIME_CONTENT_ENCODING_7BIT;
 	if (lines_ok && allow_8bit && is_text && stats->non_ascii > 0)
 		return GMIME_CONTENT_ENCODING_8BIT;
-	if (is_text && stats->nul == 0 &&
-	    stats->non_ascii * 6 < stats->length)
+	if (is_text && stats->nul == 0 && stats->non_ascii * 6 < stats->length)
 		return GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE;
 	return GMIME_CONTENT_ENCODING_BASE64;
 }
@@ -94,7 +94,9 @@ static gboolean
 scan_text (GMimeStream *content, const char *charset, const char *what,
 	   MpPartStats *stats, gboolean *has_crlf, GError **error)
 {
-	enum { TEXT_CHUNK = 64 * 1024 };
+	enum {
+		TEXT_CHUNK = 64 * 1024
+	};
 	g_autofree char *buf = g_malloc (TEXT_CHUNK + 8);
 	g_autofree char *conv = NULL;
 	GIConv cd = (GIConv) -1;
@@ -113,8 +115,8 @@ scan_text (GMimeStream *content, const char *charset, const char *what,
 	*has_crlf = FALSE;
 	g_mime_stream_reset (content);
 	for (;;) {
-		ssize_t n = g_mime_stream_read (content, buf + carry,
-						TEXT_CHUNK);
+		ssize_t n =
+			g_mime_stream_read (content, buf + carry, TEXT_CHUNK);
 		const char *p = buf, *bad = NULL;
 		gsize have;
 
@@ -217,7 +219,8 @@ mp_part_new_text_from_stream (const char *subtype, GMimeStream *content,
 		return NULL;
 	if (has_crlf) {
 		/* LF inside; the output's line endings are chosen on writing */
-		g_autoptr (GMimeFilter) d2u = g_mime_filter_dos2unix_new (FALSE);
+		g_autoptr (GMimeFilter) d2u =
+			g_mime_filter_dos2unix_new (FALSE);
 
 		text = g_mime_stream_filter_new (content);
 		g_mime_stream_filter_add (GMIME_STREAM_FILTER (text), d2u);
@@ -256,12 +259,12 @@ mp_part_new_text (const char *subtype, GBytes *data, const char *charset,
 #define CHUNK_SIZE (64 * 1024)
 
 struct _MpLeaf {
-	char *headers;        /* the header block, LF line endings */
+	char *headers; /* the header block, LF line endings */
 	char *content_id;
 	GMimeStream *content; /* the decoded bytes */
 	MpInput *input;       /* owns content when made from a file */
 	GMimeContentEncoding encoding;
-	gboolean message;     /* message/rfc822: line endings normalised */
+	gboolean message; /* message/rfc822: line endings normalised */
 	char *mime_type;
 };
 
@@ -307,8 +310,7 @@ typedef struct {
 } Scan;
 
 static gboolean
-scan_stream (GMimeStream *stream, Scan *scan, const char *what,
-	     GError **error)
+scan_stream (GMimeStream *stream, Scan *scan, const char *what, GError **error)
 {
 	g_autofree guchar *buf = g_malloc (CHUNK_SIZE + 4);
 	gsize line = 0, carry = 0;
@@ -318,8 +320,8 @@ scan_stream (GMimeStream *stream, Scan *scan, const char *what,
 	scan->utf8 = TRUE;
 	g_mime_stream_reset (stream);
 	for (;;) {
-		ssize_t n = stream_read (stream, (char *) buf + carry,
-						CHUNK_SIZE);
+		ssize_t n =
+			stream_read (stream, (char *) buf + carry, CHUNK_SIZE);
 		const char *end;
 		gsize have;
 
@@ -330,8 +332,8 @@ scan_stream (GMimeStream *stream, Scan *scan, const char *what,
 		}
 		if (n == 0)
 			break;
-		mp_part_stats_update (&scan->stats, &line, &cr,
-				      buf + carry, (gsize) n);
+		mp_part_stats_update (&scan->stats, &line, &cr, buf + carry,
+				      (gsize) n);
 		if (memchr (buf + carry, '\r', (gsize) n))
 			scan->has_cr = TRUE;
 		have = carry + (gsize) n;
@@ -341,9 +343,9 @@ scan_stream (GMimeStream *stream, Scan *scan, const char *what,
 			gsize rest = have - (gsize) (end - (const char *) buf);
 
 			/* a character cut by the chunk boundary */
-			if (rest < 4 && g_utf8_get_char_validated (
-						end, (gssize) rest) ==
-						(gunichar) -2) {
+			if (rest < 4 &&
+			    g_utf8_get_char_validated (end, (gssize) rest) ==
+				    (gunichar) -2) {
 				memmove (buf, end, rest);
 				carry = rest;
 			} else {
@@ -391,8 +393,7 @@ is_attr_char (guchar c)
  * decoder that decodes the pieces one by one still reads it).  A quoted
  * pair (\") is valid but mblaze, among others, cuts the name there. */
 static void
-append_name_param (GString *h, gsize *col, const char *param,
-		   const char *value)
+append_name_param (GString *h, gsize *col, const char *param, const char *value)
 {
 	g_autoptr (GPtrArray) pieces = g_ptr_array_new_with_free_func (g_free);
 	g_autoptr (GString) cur = g_string_new (NULL);
@@ -404,8 +405,8 @@ append_name_param (GString *h, gsize *col, const char *param,
 		plain = (guchar) *p >= 0x20 && (guchar) *p < 0x7f &&
 			*p != '"' && *p != '\\';
 	if (plain) {
-		g_autofree char *tok = g_strdup_printf ("%s=\"%s\"", param,
-							value);
+		g_autofree char *tok =
+			g_strdup_printf ("%s=\"%s\"", param, value);
 
 		append_token (h, col, tok);
 		return;
@@ -466,8 +467,9 @@ message_content (GMimeStream *stream)
 	if (n < 5 || memcmp (head, "From ", 5) != 0 ||
 	    (nl = memchr (head, '\n', (gsize) n)) == NULL)
 		return g_object_ref (stream);
-	return g_mime_stream_substream (
-		stream, stream->bound_start + (nl + 1 - head), stream->bound_end);
+	return g_mime_stream_substream (stream,
+					stream->bound_start + (nl + 1 - head),
+					stream->bound_end);
 }
 
 static char *
@@ -507,8 +509,7 @@ mp_part_leaf_new_file (MpInput *in, const MpPartFileOptions *opts,
 		ctype = g_mime_content_type_parse (NULL, "message/rfc822");
 	} else {
 		guchar sniff[SNIFF_SIZE];
-		ssize_t n = stream_read (stream, (char *) sniff,
-						sizeof sniff);
+		ssize_t n = stream_read (stream, (char *) sniff, sizeof sniff);
 
 		if (n < 0) {
 			g_set_error (error, MP_ERROR, MP_ERROR_IO,
@@ -530,7 +531,8 @@ mp_part_leaf_new_file (MpInput *in, const MpPartFileOptions *opts,
 
 	/* only text and messages need their bytes looked at: anything else
 	 * is base64 whatever it holds, and scanning 1 GB costs seconds */
-	if ((is_text || is_message) && !scan_stream (stream, &scan, what, error))
+	if ((is_text || is_message) &&
+	    !scan_stream (stream, &scan, what, error))
 		return NULL;
 
 	if (is_message) {
@@ -541,8 +543,7 @@ mp_part_leaf_new_file (MpInput *in, const MpPartFileOptions *opts,
 		msg = mp_input_parse_message (in, NULL, &local);
 		if (msg == NULL) {
 			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-				     "%s (cannot forward it)",
-				     local->message);
+				     "%s (cannot forward it)", local->message);
 			return NULL;
 		}
 		/* RFC 2046 5.2.1: message/rfc822 is 7bit, 8bit or binary */
@@ -566,9 +567,8 @@ mp_part_leaf_new_file (MpInput *in, const MpPartFileOptions *opts,
 			g_object_unref (ctype);
 			ctype = g_mime_content_type_parse (NULL, mime);
 			leaf->encoding = GMIME_CONTENT_ENCODING_BASE64;
-		} else if (!scan.utf8 &&
-			   !g_mime_content_type_get_parameter (ctype,
-							       "charset")) {
+		} else if (!scan.utf8 && !g_mime_content_type_get_parameter (
+						 ctype, "charset")) {
 			/* a text part always carries its charset (DESIGN 4) */
 			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
 				     "%s: not UTF-8 text; give its charset "
@@ -576,16 +576,15 @@ mp_part_leaf_new_file (MpInput *in, const MpPartFileOptions *opts,
 				     what, mime);
 			return NULL;
 		} else {
-			if (scan.utf8 &&
-			    !g_mime_content_type_get_parameter (ctype,
-								"charset"))
+			if (scan.utf8 && !g_mime_content_type_get_parameter (
+						 ctype, "charset"))
 				g_mime_content_type_set_parameter (
 					ctype, "charset", "utf-8");
-			leaf->encoding =
-				scan.has_cr ? GMIME_CONTENT_ENCODING_BASE64 :
-					      mp_part_best_encoding (
-						      &scan.stats, TRUE,
-						      opts->allow_8bit);
+			leaf->encoding = scan.has_cr ?
+						 GMIME_CONTENT_ENCODING_BASE64 :
+						 mp_part_best_encoding (
+							 &scan.stats, TRUE,
+							 opts->allow_8bit);
 		}
 	} else {
 		leaf->encoding = GMIME_CONTENT_ENCODING_BASE64;
@@ -700,8 +699,8 @@ lf_to_crlf (const char *s)
 	GString *out = g_string_sized_new (strlen (s) + 16);
 
 	for (; *s; s++) {
-		if (*s == '\n' && (out->len == 0 ||
-				   out->str[out->len - 1] != '\r'))
+		if (*s == '\n' &&
+		    (out->len == 0 || out->str[out->len - 1] != '\r'))
 			g_string_append_c (out, '\r');
 		g_string_append_c (out, *s);
 	}
@@ -709,8 +708,7 @@ lf_to_crlf (const char *s)
 }
 
 gboolean
-mp_part_leaf_write (MpLeaf *leaf, MpOutput *out, gboolean crlf,
-		    GError **error)
+mp_part_leaf_write (MpLeaf *leaf, MpOutput *out, gboolean crlf, GError **error)
 {
 	g_autofree char *headers = g_strdup (leaf->headers);
 	g_autofree char *buf = NULL;
@@ -744,12 +742,14 @@ mp_part_leaf_write (MpLeaf *leaf, MpOutput *out, gboolean crlf,
 		g_mime_stream_filter_add (f, enc);
 	}
 	if (leaf->message && !crlf) {
-		g_autoptr (GMimeFilter) d2u = g_mime_filter_dos2unix_new (FALSE);
+		g_autoptr (GMimeFilter) d2u =
+			g_mime_filter_dos2unix_new (FALSE);
 
 		g_mime_stream_filter_add (f, d2u);
 	}
 	if (crlf) {
-		g_autoptr (GMimeFilter) u2d = g_mime_filter_unix2dos_new (FALSE);
+		g_autoptr (GMimeFilter) u2d =
+			g_mime_filter_unix2dos_new (FALSE);
 
 		g_mime_stream_filter_add (f, u2d);
 	}
@@ -760,19 +760,17 @@ mp_part_leaf_write (MpLeaf *leaf, MpOutput *out, gboolean crlf,
 		ssize_t n = stream_read (leaf->content, buf, CHUNK_SIZE);
 
 		if (n < 0) {
-			g_set_error (error, MP_ERROR, MP_ERROR_IO,
-				     "%s: read error",
-				     leaf->input ? mp_input_get_name (
-							   leaf->input) :
-						   "part");
+			g_set_error (
+				error, MP_ERROR, MP_ERROR_IO, "%s: read error",
+				leaf->input ? mp_input_get_name (leaf->input) :
+					      "part");
 			return FALSE;
 		}
 		if (n == 0)
 			break;
-		if (!mp_output_check (out,
-				      g_mime_stream_write (filter, buf,
-							   (size_t) n),
-				      error))
+		if (!mp_output_check (
+			    out, g_mime_stream_write (filter, buf, (size_t) n),
+			    error))
 			return FALSE;
 	}
 	return mp_output_check (out, g_mime_stream_flush (filter), error);

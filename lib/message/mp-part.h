@@ -10,18 +10,17 @@ G_BEGIN_DECLS
 /* Statistics of a run of bytes, to choose a transfer encoding. */
 typedef struct {
 	gsize length;
-	gsize non_ascii;   /* bytes >= 0x80 */
-	gsize nul;         /* NUL bytes */
-	gsize bare_cr;     /* CR not followed by LF */
-	gsize max_line;    /* longest line in bytes, without its ending */
+	gsize non_ascii; /* bytes >= 0x80 */
+	gsize nul;       /* NUL bytes */
+	gsize bare_cr;   /* CR not followed by LF */
+	gsize max_line;  /* longest line in bytes, without its ending */
 } MpPartStats;
 
 /* Adds @len bytes of @data to @stats (call repeatedly for streamed data;
  * start from a zeroed struct).  @line_state carries the current line's
  * length between calls (start at 0). */
 void mp_part_stats_update (MpPartStats *stats, gsize *line_state,
-			   gboolean *cr_pending, const guchar *data,
-			   gsize len);
+			   gboolean *cr_pending, const guchar *data, gsize len);
 
 /* The transfer encoding for data with @stats (DESIGN 4): 7bit when it is
  * (and, for text, no line is over 78), 8bit for non-ASCII text when
@@ -48,8 +47,8 @@ GMimePart *mp_part_new_text (const char *subtype, GBytes *data,
 GMimePart *mp_part_new_text_from_stream (const char *subtype,
 					 GMimeStream *content,
 					 const char *charset,
-					 gboolean allow_8bit,
-					 const char *what, GError **error);
+					 gboolean allow_8bit, const char *what,
+					 GError **error);
 
 /* Guesses the media type of data named @name (a file name, may be NULL)
  * whose first bytes are @data: GIO's content types (shared-mime-info),
@@ -65,13 +64,13 @@ typedef struct _MpLeaf MpLeaf;
 
 /* How to make a part from a file (mime-attach, mime-inline). */
 typedef struct {
-	const char *type;        /* "type/subtype[; params]", NULL: detect */
-	const char *name;        /* file name shown, NULL: the input's base name */
+	const char *type; /* "type/subtype[; params]", NULL: detect */
+	const char *name; /* file name shown, NULL: the input's base name */
 	const char *description; /* Content-Description (UTF-8), NULL: none */
 	gboolean inline_disposition; /* inline instead of attachment */
-	const char *content_id;  /* Content-ID without <>, NULL: none */
-	gboolean message;        /* forward as message/rfc822 (7bit/8bit) */
-	gboolean allow_8bit;     /* 8bit text parts allowed */
+	const char *content_id;      /* Content-ID without <>, NULL: none */
+	gboolean message;            /* forward as message/rfc822 (7bit/8bit) */
+	gboolean allow_8bit;         /* 8bit text parts allowed */
 } MpPartFileOptions;
 
 /* Makes an attachment part from @in (ownership taken, also on failure):

@@ -5,8 +5,8 @@
 #include <string.h>
 
 #define READ_CHUNK (64 * 1024)
-#define LINE_HEAD 1024            /* bytes kept of a line longer than a chunk */
-#define MAX_FIELD (64 * 1024)     /* longest header field value we read */
+#define LINE_HEAD 1024        /* bytes kept of a line longer than a chunk */
+#define MAX_FIELD (64 * 1024) /* longest header field value we read */
 #define SEED_HEADER_MAX (64 * 1024)
 
 /* ---- reading lines at offsets of the input --------------------------- */
@@ -67,8 +67,7 @@ reader_fill (Reader *r, GError **error)
 		want = (gsize) (r->limit - at);
 	if (g_mime_stream_seek (r->stream, at, GMIME_STREAM_SEEK_SET) != at ||
 	    (n = g_mime_stream_read (r->stream, r->buf + r->len, want)) < 0) {
-		g_set_error (error, MP_ERROR, MP_ERROR_IO,
-			     "stdin: read error");
+		g_set_error (error, MP_ERROR, MP_ERROR_IO, "stdin: read error");
 		return -1;
 	}
 	r->len += (gsize) n;
@@ -128,7 +127,8 @@ reader_next (Reader *r, Line *l, GError **error)
 			if (p) {
 				r->off = (gsize) (p - r->buf) + 1;
 				l->eol = 1;
-				l->len = (gsize) (r->pos + (gint64) (p - r->buf) -
+				l->len = (gsize) (r->pos +
+						  (gint64) (p - r->buf) -
 						  l->start);
 				if (p > r->buf && p[-1] == '\r') {
 					l->eol = 2;
@@ -170,14 +170,14 @@ struct _Node {
 	char *boundary; /* multipart boundary, NULL if none */
 	char *cid;      /* Content-ID without <> */
 	gboolean attachment;
-	gboolean eight_bit; /* Content-Transfer-Encoding: 8bit or binary */
+	gboolean eight_bit;  /* Content-Transfer-Encoding: 8bit or binary */
 	GPtrArray *children; /* Node * (not owned) */
 
 	/* NODE_ORIG */
-	gboolean top;       /* the message itself */
+	gboolean top; /* the message itself */
 	gint64 start, body, end;
-	Node *parent;       /* the container it was found in */
-	gint64 lead;        /* its delimiter in the parent, eol before it incl. */
+	Node *parent; /* the container it was found in */
+	gint64 lead;  /* its delimiter in the parent, eol before it incl. */
 	gboolean lead_eol;
 	gboolean scanned, closed, changed;
 	gint64 preamble_end, close_lead;
@@ -201,11 +201,11 @@ struct _MpTree {
 
 	/* body editing */
 	gboolean body_edit;
-	Node *body;               /* the original body, or NULL */
+	Node *body;                /* the original body, or NULL */
 	Node *alt_node, *rel_node; /* its original containers */
 	GPtrArray *alt, *res;
-	char *html;               /* the new HTML text */
-	GPtrArray *new_res;       /* inline parts added */
+	char *html;         /* the new HTML text */
+	GPtrArray *new_res; /* inline parts added */
 };
 
 static void
@@ -254,10 +254,10 @@ strip_cid (const char *value)
 
 /* Takes what a header field says about the part. */
 static void
-node_take_field (Node *n, const char *name, gsize name_len,
-		 const char *value)
+node_take_field (Node *n, const char *name, gsize name_len, const char *value)
 {
-	if (name_len == 12 && g_ascii_strncasecmp (name, "Content-Type", 12) == 0 &&
+	if (name_len == 12 &&
+	    g_ascii_strncasecmp (name, "Content-Type", 12) == 0 &&
 	    n->type == NULL) {
 		g_autoptr (GMimeContentType) ct =
 			g_mime_content_type_parse (NULL, value);
@@ -280,11 +280,12 @@ node_take_field (Node *n, const char *name, gsize name_len,
 			cd && g_mime_content_disposition_is_attachment (cd);
 		g_clear_object (&cd);
 	} else if (name_len == 25 &&
-		   g_ascii_strncasecmp (name, "Content-Transfer-Encoding", 25) ==
-			   0) {
+		   g_ascii_strncasecmp (name, "Content-Transfer-Encoding",
+					25) == 0) {
 		g_autofree char *v = g_strstrip (g_ascii_strdown (value, -1));
 
-		n->eight_bit = strcmp (v, "8bit") == 0 || strcmp (v, "binary") == 0;
+		n->eight_bit =
+			strcmp (v, "8bit") == 0 || strcmp (v, "binary") == 0;
 	} else if (name_len == 10 &&
 		   g_ascii_strncasecmp (name, "Content-ID", 10) == 0 &&
 		   n->cid == NULL) {
@@ -343,11 +344,12 @@ finish_field (Node *n, GArray *fields, GString *field, gsize name_len,
 	if (fields) {
 		Field f = { start, end, FALSE, FALSE };
 
-		f.content = name_len >= 8 &&
-			    g_ascii_strncasecmp (field->str, "Content-", 8) == 0;
-		f.mime_version =
-			name_len == 12 &&
-			g_ascii_strncasecmp (field->str, "MIME-Version", 12) == 0;
+		f.content =
+			name_len >= 8 &&
+			g_ascii_strncasecmp (field->str, "Content-", 8) == 0;
+		f.mime_version = name_len == 12 &&
+				 g_ascii_strncasecmp (field->str,
+						      "MIME-Version", 12) == 0;
 		add_field (fields, &f);
 	}
 	g_string_truncate (field, 0);
@@ -417,7 +419,8 @@ parse_headers (MpTree *t, Node *n, const char *default_type, GArray *fields,
 		}
 		if (!first && (l.data[0] == ' ' || l.data[0] == '\t')) {
 			if (field->len + l.avail < MAX_FIELD)
-				g_string_append_len (field, l.data, (gssize) l.avail);
+				g_string_append_len (field, l.data,
+						     (gssize) l.avail);
 			fend = l.start + (gint64) l.len + l.eol;
 			continue;
 		}
@@ -537,7 +540,7 @@ scan_children (MpTree *t, Node *n, GError **error)
 		cur->end = n->end;
 		prev_after = cur->start;
 		g_ptr_array_add (n->children, cur);
-	next:
+next:
 		prev_eol = l.eol;
 	}
 	reader_clear (&r);
@@ -699,7 +702,8 @@ mp_tree_new (MpInput *in, const char *seed, GError **error)
 	 * readers disagree on it (Python's compat32 keeps the fold), so the
 	 * message is wrapped whole instead of opened */
 	if (type_is (t->top, "multipart/mixed") &&
-	    strpbrk (t->top->boundary ? t->top->boundary : " ", " \t") == NULL) {
+	    strpbrk (t->top->boundary ? t->top->boundary : " ", " \t") ==
+		    NULL) {
 		if (scan_children (t, t->top, &local))
 			t->mixed = t->top;
 		else if (local) {
@@ -1175,7 +1179,8 @@ finish (MpTree *t)
 		guint i;
 
 		if (t->mixed) {
-			kids = g_ptr_array_copy (t->mixed->children, NULL, NULL);
+			kids = g_ptr_array_copy (t->mixed->children, NULL,
+						 NULL);
 		} else {
 			kids = g_ptr_array_new ();
 			if (t->root)
@@ -1272,8 +1277,8 @@ static gboolean
 emit_delimiter (Writer *w, const char *boundary, gboolean eol_before,
 		GError **error)
 {
-	g_autofree char *d = g_strdup_printf ("%s--%s\n",
-					      eol_before ? "\n" : "", boundary);
+	g_autofree char *d =
+		g_strdup_printf ("%s--%s\n", eol_before ? "\n" : "", boundary);
 
 	return emit_new (w, d, error);
 }
@@ -1288,7 +1293,8 @@ emit_orig_multi (Writer *w, Node *n, gboolean as_top, GError **error)
 	guint i;
 
 	if (n->top && !as_top) {
-		if (!emit_fields (w, TRUE, error) || !emit_new (w, "\n", error) ||
+		if (!emit_fields (w, TRUE, error) ||
+		    !emit_new (w, "\n", error) ||
 		    !emit_raw (w, n->body, n->preamble_end, error))
 			return FALSE;
 	} else if (!emit_raw (w, n->start, n->preamble_end, error)) {
@@ -1351,10 +1357,10 @@ emit_multi (Writer *w, Node *n, GError **error)
 	/* RFC 2387 3.1: type= is the root's media type */
 	if (type_is (n, "multipart/related") && root && root->type)
 		g_string_append_printf (head, "; type=\"%s\"", root->type);
-	g_string_append_printf (head, ";%sboundary=\"%s\"\n\n",
-				head->len + strlen (n->boundary) + 13 > 78 ?
-					"\n " : " ",
-				n->boundary);
+	g_string_append_printf (
+		head, ";%sboundary=\"%s\"\n\n",
+		head->len + strlen (n->boundary) + 13 > 78 ? "\n " : " ",
+		n->boundary);
 	if (holds_8bit (n))
 		g_string_insert (head, head->len - 1,
 				 "Content-Transfer-Encoding: 8bit\n");
@@ -1426,7 +1432,8 @@ new_boundaries_unused (MpTree *t, GError **error)
 				gsize blen = strlen (n->boundary);
 
 				if (l.avail >= blen + 2 &&
-				    memcmp (l.data + 2, n->boundary, blen) == 0) {
+				    memcmp (l.data + 2, n->boundary, blen) ==
+					    0) {
 					g_free (n->boundary);
 					n->boundary = new_boundary (t);
 					clash = TRUE;

@@ -18,10 +18,12 @@ struct _MpAccountConfig {
 	GPtrArray *accounts; /* MpAccount * */
 };
 
-static const char *const known_keys[] = {
-	"host", "port", "tls", "user", "auth", "password-command", "password",
-	"ca-file", "pin-sha256", "from", "outbox", NULL
-};
+static const char *const known_keys[] = { "host",       "port",
+					  "tls",        "user",
+					  "auth",       "password-command",
+					  "password",   "ca-file",
+					  "pin-sha256", "from",
+					  "outbox",     NULL };
 
 static void
 account_free (MpAccount *a)
@@ -89,15 +91,15 @@ config_error (GError **error, const char *file, guint line, const char *fmt,
 
 /* What the line scan learnt: where each group and key is. */
 typedef struct {
-	GPtrArray *groups;    /* char *, raw group names in file order */
-	GHashTable *lines;    /* "group\nkey" or "group" -> line (uint) */
+	GPtrArray *groups; /* char *, raw group names in file order */
+	GHashTable *lines; /* "group\nkey" or "group" -> line (uint) */
 } Scan;
 
 static guint
 scan_line_of (Scan *scan, const char *group, const char *key)
 {
-	g_autofree char *k = key ? g_strconcat (group, "\n", key, NULL) :
-				   g_strdup (group);
+	g_autofree char *k =
+		key ? g_strconcat (group, "\n", key, NULL) : g_strdup (group);
 
 	return GPOINTER_TO_UINT (g_hash_table_lookup (scan->lines, k));
 }
@@ -108,8 +110,7 @@ group_account_name (const char *group)
 {
 	g_autofree char *name = NULL;
 
-	if (!g_str_has_prefix (group, "account") ||
-	    !g_ascii_isspace (group[7]))
+	if (!g_str_has_prefix (group, "account") || !g_ascii_isspace (group[7]))
 		return NULL;
 	name = g_strstrip (g_strdup (group + 8));
 	if (*name == '\0')
@@ -210,7 +211,8 @@ scan_config (const char *file, const char *data, gsize len,
 			config_error (error, file, lineno,
 				      "%s given twice in [%s] (first on line "
 				      "%u)",
-				      key, group, scan_line_of (scan, group, key));
+				      key, group,
+				      scan_line_of (scan, group, key));
 			return FALSE;
 		}
 		if (g_str_equal (key, "password") && others_can_read) {
@@ -320,8 +322,8 @@ read_key (GKeyFile *kf, Scan *scan, const char *file, const char *group,
 		return FALSE;
 	}
 	/* a password may hold anything its escapes can say (\t, \n) */
-	for (const char *p = value; *p != '\0' && !g_str_equal (key, "password");
-	     p++) {
+	for (const char *p = value;
+	     *p != '\0' && !g_str_equal (key, "password"); p++) {
 		if ((guchar) *p < 0x20 || *p == 0x7f) {
 			config_error (error, file, line,
 				      "%s: control character in the value",
@@ -487,11 +489,11 @@ wipe_free (char *data, gsize len)
 MpAccountConfig *
 mp_account_config_load (const char *path, GError **error)
 {
-	g_autofree char *file = path ? g_strdup (path) :
-				       mp_account_config_path ();
-	gboolean explicit_file = path != NULL ||
-				 (g_getenv ("MIMEPIPE_CONFIG") != NULL &&
-				  *g_getenv ("MIMEPIPE_CONFIG") != '\0');
+	g_autofree char *file =
+		path ? g_strdup (path) : mp_account_config_path ();
+	gboolean explicit_file =
+		path != NULL || (g_getenv ("MIMEPIPE_CONFIG") != NULL &&
+				 *g_getenv ("MIMEPIPE_CONFIG") != '\0');
 	MpAccountConfig *config = g_new0 (MpAccountConfig, 1);
 	g_autoptr (GKeyFile) kf = NULL;
 	g_autoptr (GError) local = NULL;
@@ -514,8 +516,8 @@ mp_account_config_load (const char *path, GError **error)
 	config->file = g_strdup (file);
 
 	scan.groups = g_ptr_array_new_with_free_func (g_free);
-	scan.lines = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-					    NULL);
+	scan.lines =
+		g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 	if (!scan_config (file, data, len,
 			  (st.st_mode & (S_IRGRP | S_IROTH)) != 0, &scan,
 			  error))
@@ -620,8 +622,8 @@ same_address (const char *x, const char *y)
 }
 
 const MpAccount *
-mp_account_select (MpAccountConfig *config, const char *name,
-		   const char *from, GError **error)
+mp_account_select (MpAccountConfig *config, const char *name, const char *from,
+		   GError **error)
 {
 	const MpAccount *a;
 
@@ -630,13 +632,12 @@ mp_account_select (MpAccountConfig *config, const char *name,
 		if (a == NULL) {
 			g_autofree char *file = mp_account_config_path ();
 
-			config_error (error,
-				      config->file ? config->file : file, 0,
-				      config->file ?
-					      "no [account %s]" :
-					      "no [account %s] (the file does "
-					      "not exist)",
-				      name);
+			config_error (
+				error, config->file ? config->file : file, 0,
+				config->file ? "no [account %s]" :
+					       "no [account %s] (the file does "
+					       "not exist)",
+				name);
 		}
 		return a;
 	}
@@ -767,8 +768,8 @@ netrc_token (const char **pp)
 }
 
 gboolean
-mp_account_netrc_lookup (const char *path, const char *host,
-			 const char *user, char **password, GError **error)
+mp_account_netrc_lookup (const char *path, const char *host, const char *user,
+			 char **password, GError **error)
 {
 	char *data = NULL;
 	gsize len = 0;
@@ -835,8 +836,8 @@ mp_account_netrc_lookup (const char *path, const char *host,
 			}
 			g_free (tok);
 		}
-		if ((is_default ||
-		     (machine != NULL && g_ascii_strcasecmp (machine, host) == 0)) &&
+		if ((is_default || (machine != NULL &&
+				    g_ascii_strcasecmp (machine, host) == 0)) &&
 		    (user == NULL || login == NULL ||
 		     g_str_equal (login, user)) &&
 		    pass != NULL) {
@@ -877,8 +878,7 @@ mp_account_get_password (const char *host, const char *user,
 		return g_strdup (password);
 	if (host != NULL) {
 		netrc = g_build_filename (home_dir (), ".netrc", NULL);
-		if (!mp_account_netrc_lookup (netrc, host, user, &found,
-					      error))
+		if (!mp_account_netrc_lookup (netrc, host, user, &found, error))
 			return NULL;
 		if (found != NULL)
 			return found;
@@ -889,6 +889,7 @@ mp_account_get_password (const char *host, const char *user,
 	g_set_error (error, MP_ERROR, MP_ERROR_CONFIG,
 		     "%s: no password for %s at %s: set password-command, add "
 		     "a ~/.netrc entry or set MIMEPIPE_PASSWORD",
-		     what, user ? user : "(no user)", host ? host : "(no host)");
+		     what, user ? user : "(no user)",
+		     host ? host : "(no host)");
 	return NULL;
 }

@@ -40,20 +40,20 @@ G_BEGIN_DECLS
 
 /* One [account NAME] group; unset keys are NULL (port 0). */
 typedef struct {
-	char *name;             /* NAME of [account NAME] */
+	char *name; /* NAME of [account NAME] */
 	char *host;
 	guint16 port;
-	char *tls;              /* "starttls", "implicit" or "off" */
+	char *tls; /* "starttls", "implicit" or "off" */
 	char *user;
 	char *auth;
 	char *password_command;
 	char *password;
-	char *ca_file;          /* with "~/" expanded */
-	char **pins;            /* NULL-terminated list, without "sha256//" */
+	char *ca_file; /* with "~/" expanded */
+	char **pins;   /* NULL-terminated list, without "sha256//" */
 	char *from;
-	char *outbox;           /* with "~/" expanded */
-	char *file;             /* the configuration file */
-	guint line;             /* the line of its [account NAME] */
+	char *outbox; /* with "~/" expanded */
+	char *file;   /* the configuration file */
+	guint line;   /* the line of its [account NAME] */
 } MpAccount;
 
 typedef struct _MpAccountConfig MpAccountConfig;

@@ -24,8 +24,7 @@ put (MpDataEncoder *enc, GByteArray *out, const char *s, gsize n)
  * (CVE-2023-51764/5/6), so each of CR, LF and CRLF becomes one CRLF before
  * dot stuffing looks at the start of the line. */
 void
-mp_data_encode (MpDataEncoder *enc, const void *in, gsize len,
-		GByteArray *out)
+mp_data_encode (MpDataEncoder *enc, const void *in, gsize len, GByteArray *out)
 {
 	const guint8 *p = in;
 	const guint8 *end = p + len;

@@ -34,8 +34,8 @@ mp_envelope_check_address (const char *what, const char *value,
 	 * option of whatever the address is handed to next. */
 	if (value[0] == '-') {
 		g_set_error (error, MP_ERROR, code,
-			     "%s: %s: an address may not start with '-'",
-			     what, value);
+			     "%s: %s: an address may not start with '-'", what,
+			     value);
 		return FALSE;
 	}
 	for (const char *p = value; *p != '\0'; p++) {
@@ -45,8 +45,7 @@ mp_envelope_check_address (const char *what, const char *value,
 		 * second command into the session. */
 		if (c == '\r' || c == '\n') {
 			g_set_error (error, MP_ERROR, code,
-				     "%s: address contains a line break",
-				     what);
+				     "%s: address contains a line break", what);
 			return FALSE;
 		}
 		if (c < 0x20 || c == 0x7f) {
@@ -55,8 +54,8 @@ mp_envelope_check_address (const char *what, const char *value,
 				     what);
 			return FALSE;
 		}
-		if (c == ' ' || c == '<' || c == '>' || c == '"' ||
-		    c == ',' || c == '\\' || c == '(' || c == ')') {
+		if (c == ' ' || c == '<' || c == '>' || c == '"' || c == ',' ||
+		    c == '\\' || c == '(' || c == ')') {
 			g_set_error (error, MP_ERROR, code,
 				     "%s: %s: '%c' is not allowed in an "
 				     "envelope address",
@@ -80,8 +79,8 @@ mp_envelope_check_address (const char *what, const char *value,
 	}
 	if (at - value > 64) {
 		g_set_error (error, MP_ERROR, code,
-			     "%s: %s: local part longer than 64 octets",
-			     what, value);
+			     "%s: %s: local part longer than 64 octets", what,
+			     value);
 		return FALSE;
 	}
 	if (at[1] == '[') {
@@ -268,7 +267,8 @@ is_local_name (const char *value)
 	if (value == NULL || *value == '\0' || *value == '-' || *value == '.')
 		return FALSE;
 	for (const char *p = value; *p != '\0'; p++)
-		if (!g_ascii_isalnum (*p) && strchr ("!#$%&'*+-/=?^_`{|}~.", *p) == NULL)
+		if (!g_ascii_isalnum (*p) &&
+		    strchr ("!#$%&'*+-/=?^_`{|}~.", *p) == NULL)
 			return FALSE;
 	return TRUE;
 }
@@ -305,15 +305,16 @@ add_list (GPtrArray *out, GHashTable *seen, const char *what,
 	int n = list ? internet_address_list_length (list) : 0;
 
 	for (int i = 0; i < n; i++) {
-		InternetAddress *ia = internet_address_list_get_address (list, i);
+		InternetAddress *ia =
+			internet_address_list_get_address (list, i);
 
 		if (INTERNET_ADDRESS_IS_GROUP (ia)) {
 			InternetAddressList *members =
 				internet_address_group_get_members (
 					INTERNET_ADDRESS_GROUP (ia));
 
-			if (!add_list (out, seen, what, members, local_to,
-				       utf8, error))
+			if (!add_list (out, seen, what, members, local_to, utf8,
+				       error))
 				return FALSE;
 		} else if (INTERNET_ADDRESS_IS_MAILBOX (ia)) {
 			const char *addr = internet_address_mailbox_get_addr (
@@ -333,7 +334,8 @@ first_mailbox (InternetAddressList *list)
 	int n = list ? internet_address_list_length (list) : 0;
 
 	for (int i = 0; i < n; i++) {
-		InternetAddress *ia = internet_address_list_get_address (list, i);
+		InternetAddress *ia =
+			internet_address_list_get_address (list, i);
 
 		if (INTERNET_ADDRESS_IS_MAILBOX (ia))
 			return internet_address_mailbox_get_addr (
@@ -382,9 +384,8 @@ scan_data (MpEnvelope *env, GError **error)
 }
 
 MpEnvelope *
-mp_envelope_new (MpInput *in, const char *from,
-		 const char *const *recipients, gboolean add_header_recipients,
-		 GError **error)
+mp_envelope_new (MpInput *in, const char *from, const char *const *recipients,
+		 gboolean add_header_recipients, GError **error)
 {
 	return mp_envelope_new_full (in, from, recipients,
 				     add_header_recipients, NULL, error);
@@ -424,7 +425,8 @@ mp_envelope_new_full (MpInput *in, const char *from,
 			return NULL;
 	} else {
 		const char *what = "Sender header";
-		const char *addr = first_mailbox (g_mime_message_get_sender (msg));
+		const char *addr =
+			first_mailbox (g_mime_message_get_sender (msg));
 
 		if (addr == NULL) {
 			what = "From header";

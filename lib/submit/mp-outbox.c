@@ -108,8 +108,8 @@ mp_outbox_lock (MpOutbox *outbox, gboolean wait, GError **error)
 	if (outbox->lock_fd >= 0)
 		return TRUE;
 	path = g_build_filename (outbox->dir, "mimepipe.lock", NULL);
-	outbox->lock_fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY,
-				0600);
+	outbox->lock_fd =
+		open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
 	if (outbox->lock_fd < 0) {
 		mp_error_set_errno (error, MP_ERROR_CANT_CREATE, errno, path);
 		return FALSE;
@@ -251,7 +251,8 @@ mp_outbox_store (MpOutbox *outbox, const MpOutboxEnvelope *env,
 {
 	g_autoptr (GString) block = g_string_new (NULL);
 	g_autofree char *name = unique_name ();
-	g_autofree char *tmp = g_build_filename (outbox->dir, "tmp", name, NULL);
+	g_autofree char *tmp =
+		g_build_filename (outbox->dir, "tmp", name, NULL);
 	g_autofree char *newdir = g_build_filename (outbox->dir, "new", NULL);
 	g_autofree char *path = g_build_filename (newdir, name, NULL);
 	g_autofree char *buf = NULL;
@@ -391,8 +392,8 @@ mp_outbox_list (MpOutbox *outbox, GError **error)
 			e = g_new0 (Entry, 1);
 			e->name = g_build_filename (subs[i], name, NULL);
 			if (!parse_name (name, e)) {
-				g_autofree char *full = g_build_filename (
-					path, name, NULL);
+				g_autofree char *full =
+					g_build_filename (path, name, NULL);
 				struct stat st;
 
 				if (stat (full, &st) == 0) {
@@ -596,7 +597,8 @@ mp_outbox_set_aside (MpOutbox *outbox, const char *name, GError **error)
 	dir = g_path_get_dirname (path);
 	failed = g_build_filename (outbox->dir, "failed", NULL);
 	target = g_build_filename (failed, name + 4, NULL);
-	if (g_mkdir_with_parents (failed, 0700) < 0 || rename (path, target) < 0) {
+	if (g_mkdir_with_parents (failed, 0700) < 0 ||
+	    rename (path, target) < 0) {
 		mp_error_set_errno (error, MP_ERROR_IO, errno, path);
 		return NULL;
 	}

@@ -96,14 +96,12 @@ int mp_outbox_open_message (MpOutbox *outbox, const char *name,
 
 /* Removes the stored message @name (after the server accepted it) and
  * fsyncs its directory.  Errors: MP_ERROR_IO naming the file. */
-gboolean mp_outbox_remove (MpOutbox *outbox, const char *name,
-			   GError **error);
+gboolean mp_outbox_remove (MpOutbox *outbox, const char *name, GError **error);
 
 /* Moves the stored message @name out of the queue, into DIR/failed/ (made
  * when missing), after a permanent failure: it is kept for its owner to
  * read, and no later flush sends it.  Returns the new path, newly
  * allocated.  Errors: MP_ERROR_IO naming the file. */
-char *mp_outbox_set_aside (MpOutbox *outbox, const char *name,
-			   GError **error);
+char *mp_outbox_set_aside (MpOutbox *outbox, const char *name, GError **error);
 
 G_END_DECLS

@@ -15,12 +15,35 @@ static FlagKind
 flag_kind (char c)
 {
 	switch (c) {
-	case 't': case 'i': case 'v': case 'c': case 'G': case 'I': case 'm':
-	case 'n': case 's': case 'T': case 'U':
+	case 't':
+	case 'i':
+	case 'v':
+	case 'c':
+	case 'G':
+	case 'I':
+	case 'm':
+	case 'n':
+	case 's':
+	case 'T':
+	case 'U':
 		return FLAG_NONE;
-	case 'f': case 'r': case 'F': case 'B': case 'N': case 'R': case 'V':
-	case 'b': case 'o': case 'O': case 'd': case 'h': case 'L': case 'X':
-	case 'p': case 'A': case 'M':
+	case 'f':
+	case 'r':
+	case 'F':
+	case 'B':
+	case 'N':
+	case 'R':
+	case 'V':
+	case 'b':
+	case 'o':
+	case 'O':
+	case 'd':
+	case 'h':
+	case 'L':
+	case 'X':
+	case 'p':
+	case 'A':
+	case 'M':
 		return FLAG_ARG;
 	case 'q':
 		return FLAG_ATTACHED;
@@ -130,8 +153,8 @@ add_recipients (GPtrArray *out, const char *arg, GError **error)
 		else if (!quoted && *p == '>' && angle > 0)
 			angle--;
 		if (*p == '\0' || (*p == ',' && !quoted && angle == 0)) {
-			g_ptr_array_add (items, g_strndup (start,
-							   (gsize) (p - start)));
+			g_ptr_array_add (
+				items, g_strndup (start, (gsize) (p - start)));
 			if (*p == '\0')
 				break;
 			start = p + 1;
@@ -153,8 +176,8 @@ add_recipients (GPtrArray *out, const char *arg, GError **error)
 				lt = p;
 		}
 		if (lt != NULL && (gt = strchr (lt, '>')) != NULL) {
-			g_ptr_array_add (out, g_strndup (lt + 1,
-							 (gsize) (gt - lt - 1)));
+			g_ptr_array_add (
+				out, g_strndup (lt + 1, (gsize) (gt - lt - 1)));
 			continue;
 		}
 		if (*item != '\0')
@@ -215,7 +238,8 @@ apply_flag (MpSendmailArgs *args, char c, const char *value, GError **error)
 		if (!g_str_equal (value, "m")) {
 			g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
 				     "-b%s: not supported (smtp-send only "
-				     "submits messages, -bm)", value);
+				     "submits messages, -bm)",
+				     value);
 			return FALSE;
 		}
 		break;
@@ -283,10 +307,9 @@ mp_sendmail_parse (int argc, char **argv, const GOptionEntry *entries,
 				} else if (i + 1 < argc) {
 					value = argv[++i];
 				} else {
-					g_set_error (error, MP_ERROR,
-						     MP_ERROR_USAGE,
-						     "-%c: needs an argument",
-						     *p);
+					g_set_error (
+						error, MP_ERROR, MP_ERROR_USAGE,
+						"-%c: needs an argument", *p);
 					return NULL;
 				}
 			}
@@ -309,31 +332,32 @@ mp_sendmail_to_argv (const MpSendmailArgs *args, const char *argv0)
 
 	g_ptr_array_add (out, g_strdup (argv0));
 	for (guint i = 0; i < args->options->len; i++)
-		g_ptr_array_add (out,
-				 g_strdup (g_ptr_array_index (args->options, i)));
+		g_ptr_array_add (
+			out, g_strdup (g_ptr_array_index (args->options, i)));
 	if (args->read_recipients)
 		g_ptr_array_add (out, g_strdup ("--read-recipients"));
 	/* "--opt=VALUE" so that a value starting with '-' stays a value
 	 * (and is then refused by the envelope checks) */
 	if (args->from != NULL)
-		g_ptr_array_add (out, g_strconcat ("--from=", args->from, NULL));
+		g_ptr_array_add (out,
+				 g_strconcat ("--from=", args->from, NULL));
 	if (args->notify != NULL)
-		g_ptr_array_add (out, g_strconcat ("--dsn-notify=", args->notify,
-						   NULL));
+		g_ptr_array_add (
+			out, g_strconcat ("--dsn-notify=", args->notify, NULL));
 	if (args->ret != NULL)
-		g_ptr_array_add (out, g_strconcat ("--dsn-return=", args->ret,
-						   NULL));
+		g_ptr_array_add (
+			out, g_strconcat ("--dsn-return=", args->ret, NULL));
 	if (args->envid != NULL)
-		g_ptr_array_add (out, g_strconcat ("--envid=", args->envid,
-						   NULL));
+		g_ptr_array_add (out,
+				 g_strconcat ("--envid=", args->envid, NULL));
 	if (args->verbose)
 		g_ptr_array_add (out, g_strdup ("--verbose"));
 	if (args->flush)
 		g_ptr_array_add (out, g_strdup ("--flush"));
 	g_ptr_array_add (out, g_strdup ("--"));
 	for (guint i = 0; i < args->recipients->len; i++)
-		g_ptr_array_add (
-			out, g_strdup (g_ptr_array_index (args->recipients, i)));
+		g_ptr_array_add (out, g_strdup (g_ptr_array_index (
+					      args->recipients, i)));
 	g_ptr_array_add (out, NULL);
 	return (char **) g_ptr_array_free (out, FALSE);
 }

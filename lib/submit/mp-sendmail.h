@@ -74,8 +74,7 @@ gboolean mp_sendmail_detect (int argc, char **argv,
  * mode other than -bm, or an empty recipient.
  * Free with mp_sendmail_args_free(). */
 MpSendmailArgs *mp_sendmail_parse (int argc, char **argv,
-				   const GOptionEntry *entries,
-				   GError **error);
+				   const GOptionEntry *entries, GError **error);
 
 /* smtp-send's command line for @args: @argv0, the passed-through long
  * options, the translated ones, "--", then the recipients.  Returns a

@@ -35,12 +35,12 @@ struct _MpSmtp {
 	GPtrArray *results;
 	/* RFC 2920 across messages: the end of data of a message goes out
 	 * with the next message's commands */
-	gboolean pending;      /* an end of data queued or sent, unread */
-	gboolean prev_ready;   /* the reply to an earlier one, read and kept
+	gboolean pending;    /* an end of data queued or sent, unread */
+	gboolean prev_ready; /* the reply to an earlier one, read and kept
 				  for mp_smtp_finish() */
 	Reply prev_reply;
 	GError *prev_error;
-	gboolean lost;         /* the last send failed with the previous
+	gboolean lost;   /* the last send failed with the previous
 				  message's reply */
 	gint64 deadline; /* monotonic time by which the reply must be in */
 };
@@ -69,8 +69,7 @@ reply_text (const Reply *r)
 	return g_string_free (s, FALSE);
 }
 
-static void
-transcript (MpSmtp *smtp, MpSmtpLineKind kind, const char *fmt, ...)
+static void transcript (MpSmtp *smtp, MpSmtpLineKind kind, const char *fmt, ...)
 	G_GNUC_PRINTF (3, 4);
 
 static void
@@ -111,7 +110,8 @@ net_error (MpSmtp *smtp, GError **error, GError *err, const char *what)
 		code = MP_ERROR_PROTOCOL;
 	else if (err->domain == G_RESOLVER_ERROR)
 		code = err->code == G_RESOLVER_ERROR_NOT_FOUND ?
-			       MP_ERROR_NO_HOST : MP_ERROR_TEMPFAIL;
+			       MP_ERROR_NO_HOST :
+			       MP_ERROR_TEMPFAIL;
 	else if (g_error_matches (err, G_IO_ERROR, G_IO_ERROR_HOST_NOT_FOUND))
 		code = MP_ERROR_NO_HOST;
 	g_set_error (error, MP_ERROR, code, "%s: %s%s%s", smtp->cfg->host,
@@ -125,8 +125,8 @@ read_line (MpSmtp *smtp, char **line, GError **error)
 {
 	for (;;) {
 		gsize avail = 0;
-		const char *buf = g_buffered_input_stream_peek_buffer (
-			smtp->in, &avail);
+		const char *buf =
+			g_buffered_input_stream_peek_buffer (smtp->in, &avail);
 		const char *nl = memchr (buf, '\n', avail);
 		GError *err = NULL;
 		gssize n;
@@ -153,7 +153,8 @@ read_line (MpSmtp *smtp, char **line, GError **error)
 			}
 			*line = g_strndup (buf, len);
 			g_input_stream_skip (G_INPUT_STREAM (smtp->in),
-					     (gsize) (nl - buf) + 1, NULL, NULL);
+					     (gsize) (nl - buf) + 1, NULL,
+					     NULL);
 			return TRUE;
 		}
 		if (avail >= MAX_LINE) {
@@ -277,9 +278,8 @@ read_reply (MpSmtp *smtp, Reply *r, GError **error)
 			return FALSE;
 		}
 		r->code = code;
-		g_ptr_array_add (r->lines,
-				 sanitize (len > 4 ? line + 4 : "",
-					   len > 4 ? len - 4 : 0));
+		g_ptr_array_add (r->lines, sanitize (len > 4 ? line + 4 : "",
+						     len > 4 ? len - 4 : 0));
 		if (n == 0)
 			parse_enhanced (r, g_ptr_array_index (r->lines, 0));
 		if (len == 3 || line[3] == ' ')
@@ -302,8 +302,8 @@ typedef enum {
 } Stage;
 
 static const char *const stage_names[] = {
-	"greeting", "EHLO", "STARTTLS", "AUTH", "MAIL FROM", "RCPT TO",
-	"DATA", "end of data",
+	"greeting",  "EHLO",    "STARTTLS", "AUTH",
+	"MAIL FROM", "RCPT TO", "DATA",     "end of data",
 };
 
 static MpErrorCode
@@ -329,9 +329,8 @@ reply_error (MpSmtp *smtp, GError **error, const Reply *r, Stage stage,
 {
 	g_autofree char *text = reply_text (r);
 
-	g_set_error (error, MP_ERROR, reply_class (r, stage),
-		     "%s: %s: %s", smtp->cfg->host,
-		     what ? what : stage_names[stage], text);
+	g_set_error (error, MP_ERROR, reply_class (r, stage), "%s: %s: %s",
+		     smtp->cfg->host, what ? what : stage_names[stage], text);
 }
 
 /* Adds a command line to the output buffer; @shown is what the transcript
@@ -400,8 +399,8 @@ mp_smtp_new (const MpSmtpConfig *config)
 
 	smtp->cfg = config;
 	smtp->wbuf = g_byte_array_new ();
-	smtp->caps = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-					    g_free);
+	smtp->caps =
+		g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 	smtp->results = g_ptr_array_new_with_free_func (recipient_free);
 	return smtp;
 }
@@ -596,12 +595,18 @@ static const char *
 tls_version_name (GTlsProtocolVersion v)
 {
 	switch (v) {
-	case G_TLS_PROTOCOL_VERSION_SSL_3_0: return "SSL 3.0";
-	case G_TLS_PROTOCOL_VERSION_TLS_1_0: return "TLS 1.0";
-	case G_TLS_PROTOCOL_VERSION_TLS_1_1: return "TLS 1.1";
-	case G_TLS_PROTOCOL_VERSION_TLS_1_2: return "TLS 1.2";
-	case G_TLS_PROTOCOL_VERSION_TLS_1_3: return "TLS 1.3";
-	default: return "TLS (unknown version)";
+	case G_TLS_PROTOCOL_VERSION_SSL_3_0:
+		return "SSL 3.0";
+	case G_TLS_PROTOCOL_VERSION_TLS_1_0:
+		return "TLS 1.0";
+	case G_TLS_PROTOCOL_VERSION_TLS_1_1:
+		return "TLS 1.1";
+	case G_TLS_PROTOCOL_VERSION_TLS_1_2:
+		return "TLS 1.2";
+	case G_TLS_PROTOCOL_VERSION_TLS_1_3:
+		return "TLS 1.3";
+	default:
+		return "TLS (unknown version)";
 	}
 }
 
@@ -632,22 +637,24 @@ start_tls (MpSmtp *smtp, GError **error)
 			g_tls_file_database_new (ca_file, &err);
 
 		if (db == NULL) {
-			g_set_error (error, MP_ERROR, MP_ERROR_CONFIG,
-				     "%s: %s", cfg->ca_file, err->message);
+			g_set_error (error, MP_ERROR, MP_ERROR_CONFIG, "%s: %s",
+				     cfg->ca_file, err->message);
 			g_error_free (err);
 			return FALSE;
 		}
 		g_tls_connection_set_database (smtp->tls, db);
 	}
 	if (cfg->client_cert != NULL) {
-		g_autoptr (GTlsCertificate) cert = g_tls_certificate_new_from_files (
-			cfg->client_cert,
-			cfg->client_key ? cfg->client_key : cfg->client_cert,
-			&err);
+		g_autoptr (GTlsCertificate) cert =
+			g_tls_certificate_new_from_files (
+				cfg->client_cert,
+				cfg->client_key ? cfg->client_key :
+						  cfg->client_cert,
+				&err);
 
 		if (cert == NULL) {
-			g_set_error (error, MP_ERROR, MP_ERROR_CONFIG,
-				     "%s: %s", cfg->client_cert, err->message);
+			g_set_error (error, MP_ERROR, MP_ERROR_CONFIG, "%s: %s",
+				     cfg->client_cert, err->message);
 			g_error_free (err);
 			return FALSE;
 		}
@@ -682,8 +689,8 @@ start_tls (MpSmtp *smtp, GError **error)
 		return FALSE;
 	}
 	if (cfg->pins != NULL && cfg->pins[0] != NULL &&
-	    !pin_matches (smtp, g_tls_connection_get_peer_certificate (
-					smtp->tls))) {
+	    !pin_matches (smtp,
+			  g_tls_connection_get_peer_certificate (smtp->tls))) {
 		g_set_error (error, MP_ERROR, MP_ERROR_PROTOCOL,
 			     "%s: TLS certificate does not match --pin-sha256",
 			     cfg->host);
@@ -691,9 +698,10 @@ start_tls (MpSmtp *smtp, GError **error)
 		return FALSE;
 	}
 	if (cfg->tls_min != NULL) {
-		GTlsProtocolVersion want = g_str_equal (cfg->tls_min, "1.3") ?
-						   G_TLS_PROTOCOL_VERSION_TLS_1_3 :
-						   G_TLS_PROTOCOL_VERSION_TLS_1_2;
+		GTlsProtocolVersion want =
+			g_str_equal (cfg->tls_min, "1.3") ?
+				G_TLS_PROTOCOL_VERSION_TLS_1_3 :
+				G_TLS_PROTOCOL_VERSION_TLS_1_2;
 		GTlsProtocolVersion got =
 			g_tls_connection_get_protocol_version (smtp->tls);
 
@@ -872,21 +880,22 @@ auth_simple (MpSmtp *smtp, const char *mech, Reply *r, GError **error)
 
 	if (g_str_equal (mech, "PLAIN")) {
 		/* RFC 4616: authzid NUL authcid NUL passwd */
-		g_autofree char *raw = g_strdup_printf ("%c%s%c%s", 0, cfg->user,
-						       0, cfg->password);
-
-		resp = b64 (raw, strlen (cfg->user) + strlen (cfg->password) + 2);
-	} else if (g_str_equal (mech, "XOAUTH2")) {
 		g_autofree char *raw = g_strdup_printf (
-			"user=%s\001auth=Bearer %s\001\001", cfg->user,
-			cfg->password);
+			"%c%s%c%s", 0, cfg->user, 0, cfg->password);
+
+		resp = b64 (raw,
+			    strlen (cfg->user) + strlen (cfg->password) + 2);
+	} else if (g_str_equal (mech, "XOAUTH2")) {
+		g_autofree char *raw =
+			g_strdup_printf ("user=%s\001auth=Bearer %s\001\001",
+					 cfg->user, cfg->password);
 
 		resp = b64 (raw, strlen (raw));
 	} else { /* OAUTHBEARER, RFC 7628 */
 		g_autofree char *user = gs2_escape (cfg->user);
-		g_autofree char *raw = g_strdup_printf (
-			"n,a=%s,\001auth=Bearer %s\001\001", user,
-			cfg->password);
+		g_autofree char *raw =
+			g_strdup_printf ("n,a=%s,\001auth=Bearer %s\001\001",
+					 user, cfg->password);
 
 		resp = b64 (raw, strlen (raw));
 	}
@@ -1135,7 +1144,8 @@ connect_with_timeout (MpSmtp *smtp, GError **error)
 	if (c.conn == NULL && c.timed_out) {
 		g_clear_error (&c.error);
 		g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-			     "timed out connecting to port %u", smtp->cfg->port);
+			     "timed out connecting to port %u",
+			     smtp->cfg->port);
 		return NULL;
 	}
 	if (c.conn == NULL)
@@ -1258,7 +1268,8 @@ mp_smtp_parse_server (const char *spec, MpSmtpTls tls, char **host,
 	} else if (strstr (p, "://") != NULL) {
 		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
 			     "--server %s: the scheme must be smtp:// or "
-			     "smtps://", spec);
+			     "smtps://",
+			     spec);
 		return FALSE;
 	}
 	/* user:password@ in the URL: refuse it without repeating it, so a
@@ -1297,12 +1308,13 @@ mp_smtp_parse_server (const char *spec, MpSmtpTls tls, char **host,
 		char *end = NULL;
 
 		n = g_ascii_strtoull (port_str, &end, 10);
-		if (end == port_str || (*end != '\0' &&
-					!(end[0] == '/' && end[1] == '\0')) ||
+		if (end == port_str ||
+		    (*end != '\0' && !(end[0] == '/' && end[1] == '\0')) ||
 		    n == 0 || n > 65535)
 			goto bad;
 	}
-	if (smtps && tls != MP_SMTP_TLS_DEFAULT && tls != MP_SMTP_TLS_IMPLICIT) {
+	if (smtps && tls != MP_SMTP_TLS_DEFAULT &&
+	    tls != MP_SMTP_TLS_IMPLICIT) {
 		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
 			     "--server %s: smtps:// means --tls=implicit",
 			     spec);
@@ -1695,11 +1707,11 @@ mp_smtp_send_pipelined (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 
 		/* RFC 1870: SIZE 0 means no fixed limit */
 		if (limit > 0 && env->size > limit) {
-			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-				     "%s: the message is %" G_GUINT64_FORMAT
-				     " octets; the server takes at most %"
-				     G_GUINT64_FORMAT,
-				     cfg->host, env->size, limit);
+			g_set_error (
+				error, MP_ERROR, MP_ERROR_DATA,
+				"%s: the message is %" G_GUINT64_FORMAT
+				" octets; the server takes at most %" G_GUINT64_FORMAT,
+				cfg->host, env->size, limit);
 			return FALSE;
 		}
 	}
@@ -1722,7 +1734,8 @@ mp_smtp_send_pipelined (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 	for (guint i = 0; i < env->recipients->len; i++) {
 		MpSmtpRecipient *res = g_new0 (MpSmtpRecipient, 1);
 
-		res->recipient = g_strdup (g_ptr_array_index (env->recipients, i));
+		res->recipient =
+			g_strdup (g_ptr_array_index (env->recipients, i));
 		g_ptr_array_add (smtp->results, res);
 	}
 
@@ -1734,10 +1747,12 @@ mp_smtp_send_pipelined (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 	smtp->need_rset = TRUE;
 	queue (smtp, mail, NULL);
 	if (!pipelining) {
-		if (!flush (smtp, error) || !read_reply (smtp, &mail_reply, error))
+		if (!flush (smtp, error) ||
+		    !read_reply (smtp, &mail_reply, error))
 			goto out;
 		if (mail_reply.code != 250) {
-			reply_error (smtp, error, &mail_reply, STAGE_MAIL, NULL);
+			reply_error (smtp, error, &mail_reply, STAGE_MAIL,
+				     NULL);
 			goto out;
 		}
 	}
@@ -1745,12 +1760,13 @@ mp_smtp_send_pipelined (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 	 * data of the message before), then the replies in order. */
 	for (guint i = 0; i < smtp->results->len; i++) {
 		MpSmtpRecipient *res = g_ptr_array_index (smtp->results, i);
-		g_autofree char *line = rcpt_line (res->recipient,
-						   dsn_wanted (dsn) ? dsn : NULL);
+		g_autofree char *line = rcpt_line (
+			res->recipient, dsn_wanted (dsn) ? dsn : NULL);
 
 		queue (smtp, line, NULL);
 		if (!pipelining) {
-			if (!flush (smtp, error) || !read_reply (smtp, &r, error))
+			if (!flush (smtp, error) ||
+			    !read_reply (smtp, &r, error))
 				goto out;
 			if (!rcpt_reply (smtp, res, &r, &refusals, error))
 				goto out;
@@ -1800,11 +1816,13 @@ mp_smtp_send_pipelined (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 		if (!read_reply (smtp, &mail_reply, error))
 			goto out;
 		if (mail_reply.code == 421) {
-			reply_error (smtp, error, &mail_reply, STAGE_MAIL, NULL);
+			reply_error (smtp, error, &mail_reply, STAGE_MAIL,
+				     NULL);
 			goto out;
 		}
 		for (guint i = 0; i < smtp->results->len; i++) {
-			MpSmtpRecipient *res = g_ptr_array_index (smtp->results, i);
+			MpSmtpRecipient *res =
+				g_ptr_array_index (smtp->results, i);
 
 			if (!read_reply (smtp, &r, error))
 				goto out;
@@ -1814,7 +1832,8 @@ mp_smtp_send_pipelined (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 		if (with_data && !read_reply (smtp, &r, error))
 			goto out;
 		if (mail_reply.code != 250) {
-			reply_error (smtp, error, &mail_reply, STAGE_MAIL, NULL);
+			reply_error (smtp, error, &mail_reply, STAGE_MAIL,
+				     NULL);
 			goto data_open;
 		}
 	}
@@ -1892,11 +1911,11 @@ mp_smtp_quit (MpSmtp *smtp)
 }
 
 gboolean
-mp_smtp_dry_run (MpEnvelope *env, MpEnvelopeWriteFunc write,
-		 gpointer user_data, GError **error)
+mp_smtp_dry_run (MpEnvelope *env, MpEnvelopeWriteFunc write, gpointer user_data,
+		 GError **error)
 {
-	g_autofree char *mail = g_strdup_printf ("MAIL FROM:<%s>\r\n",
-						 env->sender);
+	g_autofree char *mail =
+		g_strdup_printf ("MAIL FROM:<%s>\r\n", env->sender);
 
 	if (!write (mail, strlen (mail), user_data, error))
 		return FALSE;

@@ -33,18 +33,19 @@ typedef void (*MpSmtpTranscriptFunc) (MpSmtpLineKind kind, const char *line,
 typedef struct {
 	const char *host;
 	guint16 port;
-	MpSmtpTls tls;           /* STARTTLS, IMPLICIT or OFF */
-	const char *helo;        /* EHLO name; NULL: "localhost" */
-	guint timeout;           /* seconds for every network wait; 0: 60 */
-	const char *ca_file;     /* trust these CAs instead of the system's */
-	const char *const *pins; /* base64 SHA-256 of the SubjectPublicKeyInfo */
+	MpSmtpTls tls;       /* STARTTLS, IMPLICIT or OFF */
+	const char *helo;    /* EHLO name; NULL: "localhost" */
+	guint timeout;       /* seconds for every network wait; 0: 60 */
+	const char *ca_file; /* trust these CAs instead of the system's */
+	const char *const
+		*pins; /* base64 SHA-256 of the SubjectPublicKeyInfo */
 	const char *client_cert; /* PEM certificate (and key) for TLS */
 	const char *client_key;
-	const char *tls_min;     /* "1.2" or "1.3"; NULL: the backend's */
+	const char *tls_min; /* "1.2" or "1.3"; NULL: the backend's */
 	gboolean allow_plaintext_auth;
-	const char *user;        /* NULL: no AUTH */
-	const char *password;    /* or the OAuth token */
-	const char *auth;        /* mechanism to force; NULL: choose */
+	const char *user;     /* NULL: no AUTH */
+	const char *password; /* or the OAuth token */
+	const char *auth;     /* mechanism to force; NULL: choose */
 	MpSmtpTranscriptFunc transcript;
 	gpointer transcript_data;
 } MpSmtpConfig;
@@ -59,8 +60,8 @@ typedef struct {
 /* The server's answer to one RCPT. */
 typedef struct {
 	char *recipient;
-	guint code;     /* reply code, 0 when no reply was read */
-	char *reply;    /* "550 5.1.1 <bob@example.com>: unknown" */
+	guint code;  /* reply code, 0 when no reply was read */
+	char *reply; /* "550 5.1.1 <bob@example.com>: unknown" */
 	gboolean accepted;
 } MpSmtpRecipient;
 

@@ -175,7 +175,8 @@ conn_setup (MpSubmit *s, Conn *c, GError **error)
 	c->cfg.timeout = o->timeout;
 	c->cfg.ca_file = o->ca_file ? o->ca_file : a ? a->ca_file : NULL;
 	c->cfg.pins = o->pins ? o->pins :
-		      a ? (const char *const *) a->pins : NULL;
+		      a       ? (const char *const *) a->pins :
+				NULL;
 	c->cfg.client_cert = o->client_cert;
 	c->cfg.client_key = o->client_key;
 	c->cfg.tls_min = o->tls_min;
@@ -186,9 +187,10 @@ conn_setup (MpSubmit *s, Conn *c, GError **error)
 	c->cfg.transcript_data = o->transcript_data;
 	if (c->cfg.tls == MP_SMTP_TLS_OFF && c->cfg.user != NULL &&
 	    !o->allow_plaintext_auth) {
-		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
-			     "a login with tls off sends the password in the "
-			     "clear; add --allow-plaintext-auth if you mean it");
+		g_set_error (
+			error, MP_ERROR, MP_ERROR_USAGE,
+			"a login with tls off sends the password in the "
+			"clear; add --allow-plaintext-auth if you mean it");
 		return FALSE;
 	}
 	if (c->cfg.user == NULL)
@@ -196,7 +198,8 @@ conn_setup (MpSubmit *s, Conn *c, GError **error)
 	/* the command line's password command wins; the account's
 	 * password= goes with the account's own password source */
 	pw_cmd = o->password_command ? o->password_command :
-		 a ? a->password_command : NULL;
+		 a                   ? a->password_command :
+				       NULL;
 	pw = o->password_command == NULL && a != NULL ? a->password : NULL;
 	if (o->password_command != NULL)
 		what = g_strdup ("--password-command");
@@ -253,7 +256,8 @@ from_address (MpInput *in)
 	int n = list ? internet_address_list_length (list) : 0;
 
 	for (int i = 0; i < n; i++) {
-		InternetAddress *ia = internet_address_list_get_address (list, i);
+		InternetAddress *ia =
+			internet_address_list_get_address (list, i);
 
 		if (INTERNET_ADDRESS_IS_MAILBOX (ia))
 			return g_strdup (internet_address_mailbox_get_addr (
@@ -264,14 +268,14 @@ from_address (MpInput *in)
 
 /* What one message is sent as. */
 typedef struct {
-	const char *account;      /* name, or NULL to choose */
-	const char *from;         /* envelope sender, or NULL */
-	gboolean from_fixed;      /* @from is final (stored, may be "") */
+	const char *account; /* name, or NULL to choose */
+	const char *from;    /* envelope sender, or NULL */
+	gboolean from_fixed; /* @from is final (stored, may be "") */
 	const char *const *recipients;
 	gboolean header_recipients;
 	const MpSmtpDsn *dsn;
 	gboolean allow_partial;
-	gboolean may_store;       /* store in the outbox on a temporary
+	gboolean may_store; /* store in the outbox on a temporary
 				     failure */
 } Job;
 
@@ -297,8 +301,8 @@ prepare (MpSubmit *s, MpInput *in, const Job *job, const MpAccount **account,
 		else
 			select_by = header_from = from_address (in);
 	}
-	*account = mp_account_select (s->config, job->account, select_by,
-				      error);
+	*account =
+		mp_account_select (s->config, job->account, select_by, error);
 	if (job->account != NULL && *account == NULL)
 		return NULL;
 	if (!job->from_fixed && !has_at (from)) {
@@ -350,12 +354,11 @@ collect_replies (GPtrArray *rs, MpSubmitResult *res)
 	for (guint i = 0; i < rs->len; i++) {
 		MpSmtpRecipient *r = g_ptr_array_index (rs, i);
 
-		g_ptr_array_add (res->replies,
-				 g_strdup_printf ("%s: %s: %s", r->recipient,
-						  r->accepted ? "accepted" :
-								"refused",
-						  r->reply ? r->reply :
-							     "no reply"));
+		g_ptr_array_add (
+			res->replies,
+			g_strdup_printf ("%s: %s: %s", r->recipient,
+					 r->accepted ? "accepted" : "refused",
+					 r->reply ? r->reply : "no reply"));
 	}
 }
 
@@ -365,7 +368,8 @@ store (MpSubmit *s, const MpAccount *a, const Job *job, MpEnvelope *env,
        MpSubmitResult *res)
 {
 	const char *dir = s->opts->outbox ? s->opts->outbox :
-			  a ? a->outbox : NULL;
+			  a               ? a->outbox :
+					    NULL;
 	g_autoptr (MpOutbox) outbox = NULL;
 	g_autoptr (MpOutboxEnvelope) oenv = NULL;
 	g_autoptr (GError) error = NULL;
@@ -377,9 +381,9 @@ store (MpSubmit *s, const MpAccount *a, const Job *job, MpEnvelope *env,
 	oenv->account = a ? g_strdup (a->name) : NULL;
 	oenv->sender = g_strdup (env->sender);
 	for (guint i = 0; i < env->recipients->len; i++)
-		g_ptr_array_add (oenv->recipients,
-				 g_strdup (g_ptr_array_index (env->recipients,
-							      i)));
+		g_ptr_array_add (
+			oenv->recipients,
+			g_strdup (g_ptr_array_index (env->recipients, i)));
 	if (job->dsn != NULL) {
 		oenv->notify = g_strdup (job->dsn->notify);
 		oenv->ret = g_strdup (job->dsn->ret);
@@ -412,7 +416,8 @@ keep_refused_for_now (MpSubmit *s, const MpAccount *a, const Job *job,
 		      MpEnvelope *env, GPtrArray *rs, MpSubmitResult *res)
 {
 	const char *dir = s->opts->outbox ? s->opts->outbox :
-			  a ? a->outbox : NULL;
+			  a               ? a->outbox :
+					    NULL;
 	GPtrArray *later = g_ptr_array_new_with_free_func (g_free);
 	GPtrArray *all = env->recipients;
 
@@ -499,8 +504,8 @@ submit_one (MpSubmit *s, MpInput *in, const Job *job, MpSubmitResult *res)
 	if (c == NULL)
 		return FALSE;
 	ok = mp_smtp_send (c->smtp, env, job->dsn, job->allow_partial, &error);
-	submit_end (s, a, job, env, mp_smtp_get_recipients (c->smtp), ok,
-		    error, res);
+	submit_end (s, a, job, env, mp_smtp_get_recipients (c->smtp), ok, error,
+		    res);
 	return TRUE;
 }
 
@@ -564,8 +569,8 @@ mp_submit_outboxes (MpSubmit *submit)
 			gboolean seen = FALSE;
 
 			for (guint k = 0; k < dirs->len && a->outbox; k++)
-				seen |= g_str_equal (g_ptr_array_index (dirs, k),
-						     a->outbox);
+				seen |= g_str_equal (
+					g_ptr_array_index (dirs, k), a->outbox);
 			if (a->outbox != NULL && !seen)
 				g_ptr_array_add (dirs, g_strdup (a->outbox));
 		}
@@ -576,13 +581,12 @@ mp_submit_outboxes (MpSubmit *submit)
 
 /* Sends the stored message @name; fills @res. */
 static void
-flush_one (MpSubmit *s, MpOutbox *outbox, const char *name,
-	   MpSubmitResult *res)
+flush_one (MpSubmit *s, MpOutbox *outbox, const char *name, MpSubmitResult *res)
 {
 	g_autoptr (MpOutboxEnvelope) oenv = NULL;
 	g_autoptr (MpInput) in = NULL;
-	g_autofree char *path = g_build_filename (mp_outbox_get_dir (outbox),
-						  name, NULL);
+	g_autofree char *path =
+		g_build_filename (mp_outbox_get_dir (outbox), name, NULL);
 	g_autoptr (GPtrArray) rcpts = NULL;
 	GError *error = NULL;
 	MpSmtpDsn dsn = { 0 };
@@ -604,13 +608,14 @@ flush_one (MpSubmit *s, MpOutbox *outbox, const char *name,
 		fail (res, error);
 		/* not a message we stored: out of the queue */
 		if (foreign)
-			res->set_aside = mp_outbox_set_aside (outbox, name,
-							      NULL);
+			res->set_aside =
+				mp_outbox_set_aside (outbox, name, NULL);
 		return;
 	}
 	rcpts = g_ptr_array_new ();
 	for (guint i = 0; i < oenv->recipients->len; i++)
-		g_ptr_array_add (rcpts, g_ptr_array_index (oenv->recipients, i));
+		g_ptr_array_add (rcpts,
+				 g_ptr_array_index (oenv->recipients, i));
 	g_ptr_array_add (rcpts, NULL);
 	dsn.notify = oenv->notify;
 	dsn.ret = oenv->ret;
@@ -639,20 +644,20 @@ flush_one (MpSubmit *s, MpOutbox *outbox, const char *name,
 	if (res->exit_code == EX_TEMPFAIL) {
 		g_autofree char *old = res->error;
 
-		res->error = g_strdup_printf ("%s; kept for the next flush",
-					      old);
+		res->error =
+			g_strdup_printf ("%s; kept for the next flush", old);
 		return;
 	}
 	/* refused for good by the server: out of the queue, kept on disk */
-	if (in_transaction && (res->exit_code == EX_DATAERR ||
-			       res->exit_code == EX_NOUSER ||
-			       res->exit_code == EX_UNAVAILABLE)) {
+	if (in_transaction &&
+	    (res->exit_code == EX_DATAERR || res->exit_code == EX_NOUSER ||
+	     res->exit_code == EX_UNAVAILABLE)) {
 		res->set_aside = mp_outbox_set_aside (outbox, name, &error);
 		if (res->set_aside == NULL) {
 			g_autofree char *old = res->error;
 
-			res->error = g_strdup_printf ("%s; %s", old,
-						      error->message);
+			res->error =
+				g_strdup_printf ("%s; %s", old, error->message);
 			g_error_free (error);
 		}
 	}
@@ -835,7 +840,7 @@ mp_submit_batch (const MpSubmitOptions *opts, MpAccountConfig *config,
 		 char **files, guint n, guint jobs, MpSubmitReportFunc report,
 		 gpointer report_data)
 {
-	Batch b = { opts, config, files, n, 0, g_new0 (MpSubmitResult, n),
+	Batch b = { opts,   config,     files, n, 0, g_new0 (MpSubmitResult, n),
 		    report, report_data };
 	Worker *workers;
 	GThread **threads;

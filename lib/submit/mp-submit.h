@@ -14,27 +14,27 @@ G_BEGIN_DECLS
 /* The command line.  Strings are borrowed; NULL (0, FALSE) means "not
  * given": the account's value applies, then the built-in default. */
 typedef struct {
-	const char *account;          /* --account */
-	const char *server;           /* --server */
-	const char *tls;              /* --tls: starttls, implicit, off */
+	const char *account; /* --account */
+	const char *server;  /* --server */
+	const char *tls;     /* --tls: starttls, implicit, off */
 	const char *ca_file;
 	const char *const *pins;
 	const char *client_cert;
 	const char *client_key;
 	const char *tls_min;
-	guint timeout;                /* 0: 60 seconds */
+	guint timeout; /* 0: 60 seconds */
 	const char *helo;
 	const char *user;
 	const char *password_command;
 	const char *auth;
 	gboolean allow_plaintext_auth;
-	const char *from;             /* --from */
-	const char *outbox;           /* --outbox */
-	gboolean local_names;         /* sendmail mode: a bare local name
+	const char *from;     /* --from */
+	const char *outbox;   /* --outbox */
+	gboolean local_names; /* sendmail mode: a bare local name
 					 ("root") is the account's from */
 	/* per message, for messages read from stdin or files */
 	const char *const *recipients;
-	gboolean header_recipients;   /* -t */
+	gboolean header_recipients; /* -t */
 	MpSmtpDsn dsn;
 	gboolean allow_partial;
 	MpSmtpTranscriptFunc transcript;
@@ -43,31 +43,29 @@ typedef struct {
 
 /* What became of one message. */
 typedef struct {
-	int exit_code;     /* 0 sent, else its sysexits code */
-	char *error;       /* why it was not sent, one line; NULL when sent */
-	char *stored;      /* the outbox file it was stored in (exit 75) */
-	char *set_aside;   /* where a flushed message that failed for good
+	int exit_code;      /* 0 sent, else its sysexits code */
+	char *error;        /* why it was not sent, one line; NULL when sent */
+	char *stored;       /* the outbox file it was stored in (exit 75) */
+	char *set_aside;    /* where a flushed message that failed for good
 			      went (DIR/failed/...) */
-	char *account;     /* the account used, or NULL */
+	char *account;      /* the account used, or NULL */
 	GPtrArray *replies; /* char *: "rcpt: accepted|refused: reply", when
 			       some recipient was refused */
-	guint recipients;  /* recipients of the envelope */
+	guint recipients;   /* recipients of the envelope */
 } MpSubmitResult;
 
 void mp_submit_result_clear (MpSubmitResult *res);
 
 /* Called for each message of a batch or a flush: @name is its file, or
  * its name in the outbox. */
-typedef void (*MpSubmitReportFunc) (const char *name,
-				    const MpSubmitResult *res,
+typedef void (*MpSubmitReportFunc) (const char *name, const MpSubmitResult *res,
 				    gpointer user_data);
 
 typedef struct _MpSubmit MpSubmit;
 
 /* A submitter for @opts (borrowed, must outlive it) and @config
  * (borrowed; may hold no account).  Nothing is connected yet. */
-MpSubmit *mp_submit_new (const MpSubmitOptions *opts,
-			 MpAccountConfig *config);
+MpSubmit *mp_submit_new (const MpSubmitOptions *opts, MpAccountConfig *config);
 
 /* Says QUIT on every connection and frees @submit. */
 void mp_submit_free (MpSubmit *submit);

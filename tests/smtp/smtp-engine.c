@@ -17,7 +17,8 @@ main (int argc, char **argv)
 	g_autoptr (GError) error = NULL;
 
 	if (argc < 5) {
-		fprintf (stderr, "usage: smtp-engine HOST PORT CAFILE FILE...\n");
+		fprintf (stderr,
+			 "usage: smtp-engine HOST PORT CAFILE FILE...\n");
 		return 64;
 	}
 	g_mime_init ();
@@ -38,7 +39,8 @@ main (int argc, char **argv)
 
 		if (in != NULL)
 			env = mp_envelope_new (in, NULL, NULL, FALSE, &error);
-		if (env != NULL && mp_smtp_send (smtp, env, NULL, FALSE, &error))
+		if (env != NULL &&
+		    mp_smtp_send (smtp, env, NULL, FALSE, &error))
 			printf ("%s: ok\n", argv[i]);
 		else
 			printf ("%s: exit %d: %s\n", argv[i],

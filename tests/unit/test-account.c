@@ -124,8 +124,8 @@ static const ConfigCase config_cases[] = {
 	  "want starttls, implicit or off" },
 	{ "host_with_space", "[account a]\nhost = a b\n", 0600, 2,
 	  "not a host name" },
-	{ "from_with_name", "[account a]\nfrom = Ann <ann@x.example>\n", 0600, 2,
-	  "from: \"Ann <ann@x.example>\" is not an address" },
+	{ "from_with_name", "[account a]\nfrom = Ann <ann@x.example>\n", 0600,
+	  2, "from: \"Ann <ann@x.example>\" is not an address" },
 	{ "from_without_domain", "[account a]\nfrom = ann\n", 0600, 2,
 	  "not an address" },
 	{ "relative_outbox", "[account a]\noutbox = Mail/outbox\n", 0600, 2,
@@ -134,7 +134,8 @@ static const ConfigCase config_cases[] = {
 	  "ca-file" },
 	{ "short_pin", "[account a]\npin-sha256 = AAAA\n", 0600, 2,
 	  "pin-sha256" },
-	{ "empty_value", "[account a]\nhost =\n", 0600, 2, "host: empty value" },
+	{ "empty_value", "[account a]\nhost =\n", 0600, 2,
+	  "host: empty value" },
 	{ "bad_escape", "[account a]\nhost = x\nuser = a\\qb\n", 0600, 3,
 	  "user: " },
 	/* a shell command is taken as written: no escapes to go wrong */
@@ -496,8 +497,8 @@ test_password_sources_in_order (void)
 	/* nothing anywhere */
 	g_unlink (netrc);
 	g_unsetenv ("MIMEPIPE_PASSWORD");
-	pw = mp_account_get_password ("h.example", "ann", NULL, NULL, "[account w]",
-				      &error);
+	pw = mp_account_get_password ("h.example", "ann", NULL, NULL,
+				      "[account w]", &error);
 	g_assert_null (pw);
 	g_assert_error (error, MP_ERROR, MP_ERROR_CONFIG);
 	g_assert_nonnull (strstr (error->message, "[account w]: no password "
@@ -534,8 +535,8 @@ main (int argc, char **argv)
 	g_assert_nonnull (tmpdir);
 	g_test_add_func ("/account/full_config_read", test_full_config_read);
 	for (guint i = 0; i < G_N_ELEMENTS (config_cases); i++) {
-		g_autofree char *path = g_strdup_printf (
-			"/account/config/%s", config_cases[i].name);
+		g_autofree char *path = g_strdup_printf ("/account/config/%s",
+							 config_cases[i].name);
 
 		g_test_add_data_func (path, &config_cases[i], test_config_case);
 	}

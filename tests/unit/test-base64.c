@@ -17,15 +17,17 @@ run_filter (GMimeFilter *filter, const guchar *data, gsize len, GRand *rand)
 		gsize n = rand ? (gsize) g_rand_int_range (rand, 1, 200) : len;
 
 		n = MIN (n, len - pos);
-		g_assert_cmpint (g_mime_stream_write (fs, (const char *) data + pos, n),
-				 ==, (gssize) n);
+		g_assert_cmpint (
+			g_mime_stream_write (fs, (const char *) data + pos, n),
+			==, (gssize) n);
 		pos += n;
 	}
 	g_mime_stream_flush (fs);
 	copy = g_byte_array_new ();
-	g_byte_array_append (copy,
-			     g_mime_stream_mem_get_byte_array (GMIME_STREAM_MEM (mem))->data,
-			     g_mime_stream_mem_get_byte_array (GMIME_STREAM_MEM (mem))->len);
+	g_byte_array_append (
+		copy,
+		g_mime_stream_mem_get_byte_array (GMIME_STREAM_MEM (mem))->data,
+		g_mime_stream_mem_get_byte_array (GMIME_STREAM_MEM (mem))->len);
 	g_object_unref (fs);
 	g_object_unref (mem);
 	return copy;
@@ -35,14 +37,14 @@ static void
 test_matches_gmime_on_random_data (void)
 {
 	g_autoptr (GRand) rand = g_rand_new_with_seed (42);
-	const gsize sizes[] = { 0, 1, 2, 3, 56, 57, 58, 113, 114, 115, 1000,
-				4096, 65537, 300001 };
+	const gsize sizes[] = { 0,   1,   2,   3,    56,   57,    58,
+				113, 114, 115, 1000, 4096, 65537, 300001 };
 
 	for (guint i = 0; i < G_N_ELEMENTS (sizes); i++) {
 		g_autofree guchar *data = g_malloc (sizes[i] + 1);
 		g_autoptr (GMimeFilter) ours = mp_filter_base64_new ();
-		g_autoptr (GMimeFilter) theirs =
-			g_mime_filter_basic_new (GMIME_CONTENT_ENCODING_BASE64, TRUE);
+		g_autoptr (GMimeFilter) theirs = g_mime_filter_basic_new (
+			GMIME_CONTENT_ENCODING_BASE64, TRUE);
 		g_autoptr (GByteArray) a = NULL;
 		g_autoptr (GByteArray) b = NULL;
 		g_autofree char *text = NULL;

@@ -127,9 +127,9 @@ test_addresses (void)
 		g_autofree char *out = NULL;
 		g_autoptr (GError) error = NULL;
 		gboolean utf8 = FALSE;
-		gboolean ok = mp_envelope_check_address (
-			"recipient", c->in, FALSE, MP_ERROR_USAGE, &out, &utf8,
-			&error);
+		gboolean ok = mp_envelope_check_address ("recipient", c->in,
+							 FALSE, MP_ERROR_USAGE,
+							 &out, &utf8, &error);
 
 		g_test_message ("address %u", i);
 		g_assert_cmpint (ok, ==, c->ok);
@@ -149,9 +149,8 @@ test_null_sender (void)
 {
 	g_autofree char *out = NULL;
 
-	g_assert_true (mp_envelope_check_address ("--from", "", TRUE,
-						  MP_ERROR_USAGE, &out, NULL,
-						  NULL));
+	g_assert_true (mp_envelope_check_address (
+		"--from", "", TRUE, MP_ERROR_USAGE, &out, NULL, NULL));
 	g_assert_cmpstr (out, ==, "");
 }
 

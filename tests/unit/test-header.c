@@ -16,7 +16,8 @@ assert_well_formed (const char *field)
 	for (guint i = 0; lines[i] && lines[i][0]; i++) {
 		g_assert_cmpuint (strlen (lines[i]), <=, MP_HEADER_FOLD_WIDTH);
 		if (i > 0)
-			g_assert_true (lines[i][0] == ' ' || lines[i][0] == '\t');
+			g_assert_true (lines[i][0] == ' ' ||
+				       lines[i][0] == '\t');
 	}
 	for (p = strstr (field, "=?"); p; p = strstr (p + 2, "=?")) {
 		const char *end = strstr (p + 2, "?=");
@@ -51,21 +52,30 @@ decode_value (const char *field)
 			char kind = p[8];
 			const char *text = p + 10;
 			const char *end = strstr (text, "?=");
-			g_autofree char *enc = g_strndup (text, (gsize) (end - text));
+			g_autofree char *enc =
+				g_strndup (text, (gsize) (end - text));
 
 			g_assert_true (kind == 'B' || kind == 'Q');
 			if (!last_encoded)
 				g_string_append_len (out, ws, p - ws);
 			if (kind == 'B') {
 				gsize n;
-				g_autofree guchar *d = g_base64_decode (enc, &n);
-				g_string_append_len (out, (char *) d, (gssize) n);
+				g_autofree guchar *d =
+					g_base64_decode (enc, &n);
+				g_string_append_len (out, (char *) d,
+						     (gssize) n);
 			} else {
 				for (const char *c = enc; *c; c++) {
 					if (*c == '_')
 						g_string_append_c (out, ' ');
 					else if (*c == '=') {
-						g_string_append_c (out, (char) (g_ascii_xdigit_value (c[1]) * 16 + g_ascii_xdigit_value (c[2])));
+						g_string_append_c (
+							out,
+							(char) (g_ascii_xdigit_value (
+									c[1]) *
+									16 +
+								g_ascii_xdigit_value (
+									c[2])));
 						c += 2;
 					} else
 						g_string_append_c (out, *c);
@@ -93,7 +103,7 @@ static const struct {
 	{ "Quarterly report 季度报告",
 	  "Subject: Quarterly report =?UTF-8?B?5a2j5bqm5oql5ZGK?=\n" },
 	{ "re: Zoë and Jürgen went", "Subject: re: =?UTF-8?Q?Zo=C3=AB?= and "
-				      "=?UTF-8?Q?J=C3=BCrgen?= went\n" },
+				     "=?UTF-8?Q?J=C3=BCrgen?= went\n" },
 	/* text a reader would decode must be encoded itself */
 	{ "looks =?utf-8?q?x?= encoded", NULL },
 	{ "Grüße aus Köln und eine sehr lange Betreffzeile mit vielen Umlauten "
@@ -116,7 +126,8 @@ test_format_text (void)
 		g_autofree char *f =
 			mp_header_format_text ("Subject", text_cases[i].value);
 		g_autofree char *back = decode_value (f);
-		g_autofree char *want = g_strstrip (g_strdup (text_cases[i].value));
+		g_autofree char *want =
+			g_strstrip (g_strdup (text_cases[i].value));
 
 		if (text_cases[i].expected)
 			g_assert_cmpstr (f, ==, text_cases[i].expected);
@@ -128,8 +139,7 @@ test_format_text (void)
 static void
 test_encoded_looking_text_is_encoded (void)
 {
-	g_autofree char *f =
-		mp_header_format_text ("Subject", "=?utf-8?q?x?=");
+	g_autofree char *f = mp_header_format_text ("Subject", "=?utf-8?q?x?=");
 
 	g_assert_null (strstr (f, "=?utf-8?q?x?="));
 }
@@ -140,21 +150,26 @@ static const struct {
 } addr_cases[] = {
 	{ "bob@example.com", "To: bob@example.com\n" },
 	{ "Bob <bob@example.com>", "To: Bob <bob@example.com>\n" },
-	{ "\"Doe, John\" <j@example.com>", "To: \"Doe, John\" <j@example.com>\n" },
+	{ "\"Doe, John\" <j@example.com>",
+	  "To: \"Doe, John\" <j@example.com>\n" },
 	{ "John Q. Public <j@example.com>",
 	  "To: \"John Q. Public\" <j@example.com>\n" },
 	/* the display name is encoded, never the address (mmime's bug) */
-	{ "Zoë <zoe@example.com>", "To: =?UTF-8?Q?Zo=C3=AB?= <zoe@example.com>\n" },
+	{ "Zoë <zoe@example.com>",
+	  "To: =?UTF-8?Q?Zo=C3=AB?= <zoe@example.com>\n" },
 	/* IDN domains as A-labels */
 	{ "zoe@bücher.example", "To: zoe@xn--bcher-kva.example\n" },
-	{ "a@example.com, b@example.com", "To: a@example.com, b@example.com\n" },
+	{ "a@example.com, b@example.com",
+	  "To: a@example.com, b@example.com\n" },
 	{ "Team: a@example.com, b@example.com;",
 	  "To: Team: a@example.com, b@example.com;\n" },
 	{ "undisclosed-recipients:;", "To: undisclosed-recipients:;\n" },
-	{ "李小龙 <li@example.cn>", "To: =?UTF-8?B?5p2O5bCP6b6Z?= <li@example.cn>\n" },
+	{ "李小龙 <li@example.cn>",
+	  "To: =?UTF-8?B?5p2O5bCP6b6Z?= <li@example.cn>\n" },
 	{ "x@[192.0.2.1]", "To: x@[192.0.2.1]\n" },
 	/* found by fuzz-header: GMime's own IDN conversion left this raw */
-	{ "Zoë <zoe@b\xdb\xbc" "cher.example>",
+	{ "Zoë <zoe@b\xdb\xbc"
+	  "cher.example>",
 	  "To: =?UTF-8?Q?Zo=C3=AB?= <zoe@xn--bcher-vei.example>\n" },
 };
 
@@ -177,7 +192,8 @@ static void
 test_long_display_name_stays_within_998 (void)
 {
 	g_autofree char *name = g_strnfill (2000, 'x');
-	g_autofree char *value = g_strdup_printf ("\"%s.\" <a@example.org>", name);
+	g_autofree char *value =
+		g_strdup_printf ("\"%s.\" <a@example.org>", name);
 	const char *values[] = { value, NULL };
 	g_autoptr (GError) error = NULL;
 	g_autofree char *f =
@@ -230,7 +246,8 @@ test_bad_addresses_refused (void)
 			mp_header_format_addresses ("To", values, NULL, &error);
 
 		if (f)
-			g_test_message ("accepted: %s -> %s", bad_addresses[i], f);
+			g_test_message ("accepted: %s -> %s", bad_addresses[i],
+					f);
 		g_assert_null (f);
 		g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
 		g_assert_true (g_str_has_prefix (error->message, "To: "));
@@ -255,9 +272,9 @@ test_injection_refused (void)
 	for (guint i = 0; i < G_N_ELEMENTS (injections); i++) {
 		g_autoptr (GError) error = NULL;
 
-		g_assert_false (mp_header_check_value (
-			"Subject", injections[i].value, injections[i].len,
-			&error));
+		g_assert_false (
+			mp_header_check_value ("Subject", injections[i].value,
+					       injections[i].len, &error));
 		g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
 		g_assert_true (g_str_has_prefix (error->message, "Subject: "));
 	}
@@ -270,8 +287,8 @@ test_split_and_names (void)
 	g_autofree char *name = NULL;
 	g_autofree char *value = NULL;
 
-	g_assert_true (mp_header_split ("X-Priority:  1 ", &name, &value,
-					&error));
+	g_assert_true (
+		mp_header_split ("X-Priority:  1 ", &name, &value, &error));
 	g_assert_cmpstr (name, ==, "X-Priority");
 	g_assert_cmpstr (value, ==, "1");
 	g_assert_false (mp_header_split ("no colon", &name, &value, &error));
@@ -304,12 +321,13 @@ static void
 test_format_dispatch (void)
 {
 	g_autoptr (GError) error = NULL;
-	g_autofree char *a = mp_header_format ("reply-to", "Zoë <z@bücher.example>",
-					       &error);
+	g_autofree char *a =
+		mp_header_format ("reply-to", "Zoë <z@bücher.example>", &error);
 	g_autofree char *t = mp_header_format ("X-Note", "naïve", &error);
 
-	g_assert_cmpstr (a, ==,
-			 "reply-to: =?UTF-8?Q?Zo=C3=AB?= <z@xn--bcher-kva.example>\n");
+	g_assert_cmpstr (
+		a, ==,
+		"reply-to: =?UTF-8?Q?Zo=C3=AB?= <z@xn--bcher-kva.example>\n");
 	g_assert_cmpstr (t, ==, "X-Note: =?UTF-8?Q?na=C3=AFve?=\n");
 }
 

@@ -23,8 +23,8 @@ static const DecodeCase decode_cases[] = {
 	  "a\tb c" },
 	{ "blanks after a fold at the start stay (as Python)", "\n\tvalue",
 	  "\tvalue" },
-	{ "Q encoding with underscores", "=?utf-8?q?caf=C3=A9_au_lait?=",
-	  "café au lait" },
+	{ "Q encoding with underscores",
+	  "=?utf-8?q?caf=C3=A9_au_lait?=", "café au lait" },
 	{ "B encoding, upper-case markers", "=?UTF-8?B?w6k=?=", "é" },
 	{ "B without padding", "=?utf-8?b?w6k?=", "é" },
 	{ "B with a stray padding character", "=?utf-8?B?VEVTVA=?=", "TEST" },
@@ -40,14 +40,14 @@ static const DecodeCase decode_cases[] = {
 	  "=?iso-8859-1?q?caf=E9?= =?utf-8?q?_cr=C3=A8me?=", "café crème" },
 	{ "charset names compared without case",
 	  "=?UTF-8?q?=C3?= =?utf-8?q?=A9?=", "é" },
-	{ "blanks between encoded words go", "=?utf-8?q?a?=  \t =?utf-8?q?b?=",
-	  "ab" },
-	{ "blanks between a word and text stay", "=?utf-8?q?a?= b =?utf-8?q?c?=",
-	  "a b c" },
+	{ "blanks between encoded words go",
+	  "=?utf-8?q?a?=  \t =?utf-8?q?b?=", "ab" },
+	{ "blanks between a word and text stay",
+	  "=?utf-8?q?a?= b =?utf-8?q?c?=", "a b c" },
 	{ "trailing blanks after a word stay", "=?utf-8?q?a?=  ", "a  " },
 	{ "a word glued to text", "Re:=?utf-8?q?caf=C3=A9?=!", "Re:café!" },
-	{ "adjacent words without a blank", "=?utf-8?q?a?==?utf-8?q?b?=",
-	  "ab" },
+	{ "adjacent words without a blank",
+	  "=?utf-8?q?a?==?utf-8?q?b?=", "ab" },
 	{ "a word inside a quoted string", "\"=?utf-8?q?J=C3=B6rg?=\" <j@x>",
 	  "\"Jörg\" <j@x>" },
 	{ "a word inside a comment", "j@x (=?utf-8?q?J=C3=B6rg?=)",
@@ -57,40 +57,51 @@ static const DecodeCase decode_cases[] = {
 	{ "an alias GMime knows (ks_c_5601-1987)",
 	  "=?ks_c_5601-1987?b?x9GxuQ==?=", "한국" },
 	{ "gb2312", "=?gb2312?b?1tDOxA==?=", "中文" },
-	{ "unknown charset, UTF-8 bytes", "=?x-unknown?q?caf=C3=A9?=",
-	  "café" },
-	{ "unknown charset, other bytes", "=?x-unknown?q?caf=E9?=",
-	  "caf\xef\xbf\xbd" },
-	{ "us-ascii label on 8-bit bytes", "=?us-ascii?q?caf=E9?=",
-	  "caf\xef\xbf\xbd" },
-	{ "utf-8 label on Latin-1 bytes", "=?utf-8?q?caf=E9?=",
-	  "caf\xef\xbf\xbd" },
+	{ "unknown charset, UTF-8 bytes", "=?x-unknown?q?caf=C3=A9?=", "café" },
+	{ "unknown charset, other bytes",
+	  "=?x-unknown?q?caf=E9?=", "caf\xef\xbf\xbd" },
+	{ "us-ascii label on 8-bit bytes",
+	  "=?us-ascii?q?caf=E9?=", "caf\xef\xbf\xbd" },
+	{ "utf-8 label on Latin-1 bytes",
+	  "=?utf-8?q?caf=E9?=", "caf\xef\xbf\xbd" },
 	{ "bytes invalid in the charset", "=?windows-1252?q?a=81b?=",
-	  "a\xef\xbf\xbd" "b" },
+	  "a\xef\xbf\xbd"
+	  "b" },
 	{ "an empty charset", "=?\?q?a?=", "a" },
-	{ "unknown encoding letter: not a word", "=?utf-8?x?abc?=",
-	  "=?utf-8?x?abc?=" },
+	{ "unknown encoding letter: not a word",
+	  "=?utf-8?x?abc?=", "=?utf-8?x?abc?=" },
 	{ "no end: not a word", "=?utf-8?q?abc", "=?utf-8?q?abc" },
-	{ "a '?' in the text: not a word", "=?utf-8?q?a?b?=", "=?utf-8?q?a?b?=" },
+	{ "a '?' in the text: not a word",
+	  "=?utf-8?q?a?b?=", "=?utf-8?q?a?b?=" },
 	{ "blanks inside a word (as Python)", "=?utf-8?q?a b?=", "a b" },
 	{ "an empty word", "x =?utf-8?q?\?= y", "x  y" },
 	{ "raw UTF-8", "Grüße", "Grüße" },
-	{ "raw Latin-1", "Gr\xfc\xdf" "e", "Grüße" },
-	{ "raw bytes and encoded words together", "Gr\xfc\xdf" "e =?utf-8?q?=C3=A9?=",
+	{ "raw Latin-1",
+	  "Gr\xfc\xdf"
+	  "e",
+	  "Grüße" },
+	{ "raw bytes and encoded words together",
+	  "Gr\xfc\xdf"
+	  "e =?utf-8?q?=C3=A9?=",
 	  "Grüße é" },
 	{ "decoded CR LF become blanks", "=?utf-8?q?a=0D=0Ab?=", "a  b" },
-	{ "decoded NUL becomes U+FFFD", "=?utf-8?q?a=00b?=", "a\xef\xbf\xbd" "b" },
+	{ "decoded NUL becomes U+FFFD", "=?utf-8?q?a=00b?=",
+	  "a\xef\xbf\xbd"
+	  "b" },
 	{ "an escape sequence cannot reach the terminal",
 	  "=?utf-8?q?a=1B]0;x=07b?=",
-	  "a\xef\xbf\xbd]0;x\xef\xbf\xbd" "b" },
+	  "a\xef\xbf\xbd]0;x\xef\xbf\xbd"
+	  "b" },
 	{ "C1 control characters neither", "=?utf-8?q?a=C2=9B2Jb?=",
-	  "a\xef\xbf\xbd" "2Jb" },
+	  "a\xef\xbf\xbd"
+	  "2Jb" },
 	{ "raw control bytes neither", "a\x1b[2Jb", "a\xef\xbf\xbd[2Jb" },
 	{ "Latin-1 labels read as windows-1252 (smart quotes)",
 	  "=?iso-8859-1?q?=93quoted=94_=96_x?=", "“quoted” – x" },
 	{ "raw windows-1252", "\x93quoted\x94", "“quoted”" },
 	{ "bytes windows-1252 leaves undefined", "=?iso-8859-1?q?a=81b?=",
-	  "a\xef\xbf\xbd" "b" },
+	  "a\xef\xbf\xbd"
+	  "b" },
 	{ "an empty value", "", "" },
 };
 
@@ -121,13 +132,13 @@ static const AddrCase addr_cases[] = {
 	{ "a bare address", "ann@example.org", "ann@example.org" },
 	{ "name-addr with a comma in the quoted name",
 	  "\"Doe, John\" <john@example.org>", "john@example.org" },
-	{ "comments ignored, even nested with commas",
-	  "a@x (one, (two)), b@y", "a@x b@y" },
-	{ "a group and a mailbox after it",
-	  "Team: a@x, \"B\" <b@y>;, c@z", "a@x b@y c@z" },
+	{ "comments ignored, even nested with commas", "a@x (one, (two)), b@y",
+	  "a@x b@y" },
+	{ "a group and a mailbox after it", "Team: a@x, \"B\" <b@y>;, c@z",
+	  "a@x b@y c@z" },
 	{ "an empty group", "undisclosed-recipients:;", "" },
-	{ "an encoded display name",
-	  "=?utf-8?q?Zo=C3=AB?= <zoe@example.net>", "zoe@example.net" },
+	{ "an encoded display name", "=?utf-8?q?Zo=C3=AB?= <zoe@example.net>",
+	  "zoe@example.net" },
 	{ "an obsolete route", "<@relay.example,@b.example:dave@example.com>",
 	  "dave@example.com" },
 	{ "the null address", "<>", "<>" },
@@ -149,7 +160,11 @@ static const AddrCase addr_cases[] = {
 	  "a@x b@y" },
 	{ "an empty quoted string is no address (found by fuzzing)",
 	  "\"\", <\"\">, a@x", "a@x" },
-	{ "control bytes in an address", "a\x1b" "b@x", "a\xef\xbf\xbd" "b@x" },
+	{ "control bytes in an address",
+	  "a\x1b"
+	  "b@x",
+	  "a\xef\xbf\xbd"
+	  "b@x" },
 	{ "invalid UTF-8 in an address", "a\xff@x", "a\xef\xbf\xbd@x" },
 };
 
@@ -160,7 +175,8 @@ test_addr_table (void)
 
 	for (i = 0; i < G_N_ELEMENTS (addr_cases); i++) {
 		const AddrCase *c = &addr_cases[i];
-		g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
+		g_autoptr (GPtrArray) out =
+			g_ptr_array_new_with_free_func (g_free);
 		g_autofree char *joined = NULL;
 		guint n;
 
@@ -265,14 +281,15 @@ test_feed_any_pieces (void)
 		const char *msg = messages[m];
 		gsize len = strlen (msg), i, n1, n2;
 		g_autoptr (GError) error = NULL;
-		g_autoptr (MpHeaders) whole = mp_headers_parse (msg, len, &error);
+		g_autoptr (MpHeaders) whole =
+			mp_headers_parse (msg, len, &error);
 		g_autoptr (MpHeaders) bytes = mp_headers_new (NULL);
 		g_autofree char *w1 = NULL, *w2 = NULL;
 
 		g_assert_no_error (error);
 		for (i = 0; i < len; i++)
-			g_assert_true (mp_headers_feed (bytes, msg + i, 1,
-							&error));
+			g_assert_true (
+				mp_headers_feed (bytes, msg + i, 1, &error));
 		g_assert_true (mp_headers_finish (bytes, &error));
 		g_assert_cmpuint (mp_headers_get_n_entries (whole), ==,
 				  mp_headers_get_n_entries (bytes));
@@ -379,26 +396,27 @@ test_edit_table (void)
 	for (i = 0; i < G_N_ELEMENTS (edit_cases); i++) {
 		const EditCase *c = &edit_cases[i];
 		g_autoptr (GError) error = NULL;
-		g_autoptr (MpHeaders) h = mp_headers_parse (c->in, strlen (c->in),
-							    &error);
+		g_autoptr (MpHeaders) h =
+			mp_headers_parse (c->in, strlen (c->in), &error);
 		g_autofree char *got = NULL;
 		gsize len;
 
 		g_test_message ("%s", c->what);
 		g_assert_no_error (error);
 		if (c->op[0] == '-') {
-			g_assert_cmpuint (mp_headers_delete (h, c->op + 1), >, 0);
+			g_assert_cmpuint (mp_headers_delete (h, c->op + 1), >,
+					  0);
 		} else {
 			const char *colon = strchr (c->op, ':');
-			g_autofree char *name =
-				g_strndup (c->op + 1, (gsize) (colon - c->op - 1));
+			g_autofree char *name = g_strndup (
+				c->op + 1, (gsize) (colon - c->op - 1));
 
 			if (c->op[0] == '+')
-				g_assert_true (mp_headers_add (h, name, colon + 2,
-							       &error));
+				g_assert_true (mp_headers_add (
+					h, name, colon + 2, &error));
 			else
-				g_assert_true (mp_headers_set (h, name, colon + 2,
-							       &error));
+				g_assert_true (mp_headers_set (
+					h, name, colon + 2, &error));
 			g_assert_no_error (error);
 		}
 		got = write_to_string (h, &len);
@@ -410,16 +428,17 @@ static void
 test_refused (void)
 {
 	static const char *const bad[] = {
-		"",                       /* empty: an earlier stage failed */
-		"just text\n",            /* no header field */
-		"From x\nbody text\n",    /* only an envelope line */
+		"",                    /* empty: an earlier stage failed */
+		"just text\n",         /* no header field */
+		"From x\nbody text\n", /* only an envelope line */
 	};
 	g_autoptr (GError) error = NULL;
 	g_autoptr (MpHeaders) h = NULL;
 	guint i;
 
 	for (i = 0; i < G_N_ELEMENTS (bad); i++) {
-		MpHeaders *r = mp_headers_parse (bad[i], strlen (bad[i]), &error);
+		MpHeaders *r =
+			mp_headers_parse (bad[i], strlen (bad[i]), &error);
 
 		g_assert_null (r);
 		g_assert_error (error, MP_ERROR, MP_ERROR_DATA);

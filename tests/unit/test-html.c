@@ -13,10 +13,12 @@ test_cid_links (void)
 		{ "<img src=\"cid:a@x\">", "a@x" },
 		{ "<img src='cid:a@x'><img SRC=\"CID:b\">", "a@x,b" },
 		{ "<img src=cid:a@x>", "a@x" },
-		{ "<td background=\"cid:bg\" style=\"x: url(cid:u1)\">", "bg,u1" },
+		{ "<td background=\"cid:bg\" style=\"x: url(cid:u1)\">",
+		  "bg,u1" },
 		{ "<img src=\"cid:a%40x\"> <img src=\"cid:a@x\">", "a@x" },
 		{ "text mentions cid:notalink here", "" },
-		{ "<!-- <img src=\"cid:hidden\"> --><img src=\"cid:shown\">", "shown" },
+		{ "<!-- <img src=\"cid:hidden\"> --><img src=\"cid:shown\">",
+		  "shown" },
 		{ "<img src=\"https://x/cid:no\">", "" },
 		{ "<img src=\"cid:\">", "" },
 	};
@@ -79,17 +81,23 @@ test_rewrite (void)
 	static const struct {
 		const char *in, *out;
 	} cases[] = {
-		{ "<p><img src=\"a.png\"></p>", "<p><img src=\"cid:a.png\"></p>" },
-		{ "<IMG alt='x' SRC='a.png'/>", "<IMG alt='x' SRC=\"cid:a.png\"/>" },
+		{ "<p><img src=\"a.png\"></p>",
+		  "<p><img src=\"cid:a.png\"></p>" },
+		{ "<IMG alt='x' SRC='a.png'/>",
+		  "<IMG alt='x' SRC=\"cid:a.png\"/>" },
 		{ "<img src=a.png>", "<img src=\"cid:a.png\">" },
 		{ "<img\nsrc = \"a.png\"\n>", "<img\nsrc = \"cid:a.png\"\n>" },
-		{ "<img src=\"a&amp;b.png\">", "<img src=\"cid:a&amp;b.png\">" },
-		{ "<img src=\"http://x/a.png\">", "<img src=\"http://x/a.png\">" },
-		{ "<!-- <img src=\"a.png\"> -->", "<!-- <img src=\"a.png\"> -->" },
+		{ "<img src=\"a&amp;b.png\">",
+		  "<img src=\"cid:a&amp;b.png\">" },
+		{ "<img src=\"http://x/a.png\">",
+		  "<img src=\"http://x/a.png\">" },
+		{ "<!-- <img src=\"a.png\"> -->",
+		  "<!-- <img src=\"a.png\"> -->" },
 		{ "<imgx src=\"a.png\">", "<imgx src=\"a.png\">" },
 		{ "<img alt=\"src=b.png\" src=\"a.png\">",
 		  "<img alt=\"src=b.png\" src=\"cid:a.png\">" },
-		{ "Grüße <img src=\"ü.png\"> 季度", "Grüße <img src=\"cid:ü.png\"> 季度" },
+		{ "Grüße <img src=\"ü.png\"> 季度",
+		  "Grüße <img src=\"cid:ü.png\"> 季度" },
 		{ "<img src=\"a.png", "<img src=\"a.png" },
 		{ "", "" },
 	};
@@ -97,8 +105,8 @@ test_rewrite (void)
 
 	for (i = 0; i < G_N_ELEMENTS (cases); i++) {
 		g_autoptr (GError) error = NULL;
-		g_autofree char *out =
-			mp_html_rewrite_images (cases[i].in, to_cid, NULL, &error);
+		g_autofree char *out = mp_html_rewrite_images (
+			cases[i].in, to_cid, NULL, &error);
 
 		g_assert_no_error (error);
 		g_assert_cmpstr (out, ==, cases[i].out);

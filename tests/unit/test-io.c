@@ -63,7 +63,10 @@ check_pipe_size (gsize size)
 static void
 test_pipe_sizes (void)
 {
-	const gsize sizes[] = { 0, 1, 4096, MP_INPUT_MEMORY_LIMIT,
+	const gsize sizes[] = { 0,
+				1,
+				4096,
+				MP_INPUT_MEMORY_LIMIT,
 				MP_INPUT_MEMORY_LIMIT + 1,
 				3 * MP_INPUT_MEMORY_LIMIT + 17 };
 
@@ -80,7 +83,8 @@ test_missing_file_is_no_input (void)
 	g_assert_null (in);
 	g_assert_error (error, MP_ERROR, MP_ERROR_NO_INPUT);
 	g_assert_cmpint (mp_error_exit_code (error), ==, 66);
-	g_assert_true (g_str_has_prefix (error->message, "/nonexistent/x.txt: "));
+	g_assert_true (
+		g_str_has_prefix (error->message, "/nonexistent/x.txt: "));
 	g_clear_error (&error);
 	in = mp_input_open ("/", &error);
 	g_assert_error (error, MP_ERROR, MP_ERROR_NO_INPUT);
@@ -89,19 +93,18 @@ test_missing_file_is_no_input (void)
 static void
 test_empty_and_truncated_messages_refused (void)
 {
-	const char *truncated =
-		"From: a@b.c\nMIME-Version: 1.0\n"
-		"Content-Type: multipart/mixed; boundary=xx\n\n"
-		"--xx\nContent-Type: text/plain\n\nhello\n";
-	const char *whole =
-		"From: a@b.c\nMIME-Version: 1.0\n"
-		"Content-Type: multipart/mixed; boundary=xx\n\n"
-		"--xx\nContent-Type: text/plain\n\nhello\n--xx--\n";
+	const char *truncated = "From: a@b.c\nMIME-Version: 1.0\n"
+				"Content-Type: multipart/mixed; boundary=xx\n\n"
+				"--xx\nContent-Type: text/plain\n\nhello\n";
+	const char *whole = "From: a@b.c\nMIME-Version: 1.0\n"
+			    "Content-Type: multipart/mixed; boundary=xx\n\n"
+			    "--xx\nContent-Type: text/plain\n\nhello\n--xx--\n";
 	g_autoptr (GError) error = NULL;
 	g_autoptr (MpInput) empty = input_from_pipe ("", 0, &error);
-	g_autoptr (MpInput) cut = input_from_pipe (truncated, strlen (truncated),
-						  &error);
-	g_autoptr (MpInput) ok = input_from_pipe (whole, strlen (whole), &error);
+	g_autoptr (MpInput) cut =
+		input_from_pipe (truncated, strlen (truncated), &error);
+	g_autoptr (MpInput) ok =
+		input_from_pipe (whole, strlen (whole), &error);
 	g_autoptr (GMimeMessage) m = NULL;
 
 	g_assert_null (mp_input_parse_message (empty, NULL, &error));
@@ -120,7 +123,8 @@ static void
 test_header_only_message_accepted (void)
 {
 	/* GMime calls this truncated too; it is a whole message */
-	const char *cases[] = { "Subject: x", "Subject: x\n", "Subject: x\n\n" };
+	const char *cases[] = { "Subject: x", "Subject: x\n",
+				"Subject: x\n\n" };
 
 	for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
 		g_autoptr (GError) error = NULL;
@@ -260,11 +264,13 @@ main (int argc, char **argv)
 			 test_empty_and_truncated_messages_refused);
 	g_test_add_func ("/io/header-only-message-accepted",
 			 test_header_only_message_accepted);
-	g_test_add_func ("/io/output-file-is-atomic", test_output_file_is_atomic);
+	g_test_add_func ("/io/output-file-is-atomic",
+			 test_output_file_is_atomic);
 	g_test_add_func ("/io/output-file-keeps-mode",
 			 test_output_file_keeps_mode);
 	g_test_add_func ("/io/output-to-a-fifo-writes-through",
 			 test_output_to_a_fifo_writes_through);
-	g_test_add_func ("/io/full-disk-is-reported", test_full_disk_is_reported);
+	g_test_add_func ("/io/full-disk-is-reported",
+			 test_full_disk_is_reported);
 	return g_test_run ();
 }

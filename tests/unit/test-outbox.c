@@ -63,7 +63,8 @@ static char *
 store (MpOutbox *outbox, const MpOutboxEnvelope *env, const char *data,
        gsize len)
 {
-	g_autoptr (GMimeStream) s = g_mime_stream_mem_new_with_buffer (data, len);
+	g_autoptr (GMimeStream) s =
+		g_mime_stream_mem_new_with_buffer (data, len);
 	g_autoptr (GError) error = NULL;
 	char *path = mp_outbox_store (outbox, env, s, &error);
 
@@ -109,23 +110,21 @@ read_back (MpOutbox *outbox, const char *name, MpOutboxEnvelope **env)
 /* The message's own fields that look like the envelope block's, CRLF line
  * ends, 8-bit bytes, no final newline: all come back unchanged, and only
  * the stored envelope counts. */
-static const char tricky[] =
-	"X-Mimepipe-To: <evil@attacker.example>\r\n"
-	"X-Mimepipe-End: 1\r\n"
-	"From: Ann <ann@example.org>\r\n"
-	"Subject: caf\xc3\xa9\r\n"
-	"\r\n"
-	"X-Mimepipe-End: 1\n"
-	".\r\n"
-	"no final newline";
+static const char tricky[] = "X-Mimepipe-To: <evil@attacker.example>\r\n"
+			     "X-Mimepipe-End: 1\r\n"
+			     "From: Ann <ann@example.org>\r\n"
+			     "Subject: caf\xc3\xa9\r\n"
+			     "\r\n"
+			     "X-Mimepipe-End: 1\n"
+			     ".\r\n"
+			     "no final newline";
 
 static void
 test_store_and_read_back (void)
 {
 	g_autoptr (MpOutbox) outbox = new_outbox ("store");
-	g_autoptr (MpOutboxEnvelope) env =
-		envelope ("ann@example.org", "bob@example.com",
-			  "carl@example.net");
+	g_autoptr (MpOutboxEnvelope) env = envelope (
+		"ann@example.org", "bob@example.com", "carl@example.net");
 	g_autoptr (MpOutboxEnvelope) back = NULL;
 	g_autofree char *path = NULL;
 	g_autoptr (GPtrArray) list = NULL;
@@ -150,8 +149,7 @@ test_store_and_read_back (void)
 	list = mp_outbox_list (outbox, &error);
 	g_assert_no_error (error);
 	g_assert_cmpuint (list->len, ==, 1);
-	g_assert_true (g_str_has_suffix (path,
-					 g_ptr_array_index (list, 0)));
+	g_assert_true (g_str_has_suffix (path, g_ptr_array_index (list, 0)));
 	data = read_back (outbox, g_ptr_array_index (list, 0), &back);
 	g_assert_cmpmem (g_bytes_get_data (data, NULL), g_bytes_get_size (data),
 			 tricky, sizeof tricky - 1);
@@ -173,7 +171,8 @@ static void
 test_block_format (void)
 {
 	g_autoptr (MpOutbox) outbox = new_outbox ("format");
-	g_autoptr (MpOutboxEnvelope) env = envelope ("", "bob@example.com", NULL);
+	g_autoptr (MpOutboxEnvelope) env =
+		envelope ("", "bob@example.com", NULL);
 	g_autofree char *path = store (outbox, env, "Subject: x\n\nbody\n", 17);
 	g_autofree char *text = NULL;
 	g_autoptr (MpOutboxEnvelope) back = NULL;
@@ -210,7 +209,8 @@ test_list_oldest_first_and_remove (void)
 			envelope ("a@x.example", "b@x.example", NULL);
 		g_autofree char *msg = g_strdup_printf ("Subject: %u\n\n", i);
 
-		g_ptr_array_add (stored, store (outbox, env, msg, strlen (msg)));
+		g_ptr_array_add (stored,
+				 store (outbox, env, msg, strlen (msg)));
 	}
 	/* a message a mail reader moved to cur/, stored long ago under a
 	 * name not of ours: first, by its modification time */
@@ -229,9 +229,9 @@ test_list_oldest_first_and_remove (void)
 	g_assert_cmpuint (count_files (outbox, "new"), ==, 12);
 	g_assert_cmpstr (g_ptr_array_index (list, 0), ==, "cur/old-one:2,S");
 	for (guint i = 0; i < 12; i++)
-		g_assert_true (g_str_has_suffix (
-			g_ptr_array_index (stored, i),
-			g_ptr_array_index (list, i + 1)));
+		g_assert_true (
+			g_str_has_suffix (g_ptr_array_index (stored, i),
+					  g_ptr_array_index (list, i + 1)));
 
 	/* a message set aside leaves the queue but stays on disk */
 	{
@@ -299,8 +299,8 @@ test_lock_waits_for_other_process (void)
 	pid = fork ();
 	g_assert_cmpint (pid, >=, 0);
 	if (pid == 0) {
-		MpOutbox *child = mp_outbox_open (mp_outbox_get_dir (outbox),
-						  NULL);
+		MpOutbox *child =
+			mp_outbox_open (mp_outbox_get_dir (outbox), NULL);
 
 		if (child == NULL || !mp_outbox_lock (child, TRUE, NULL))
 			_exit (1);
@@ -412,9 +412,9 @@ test_foreign_files_refused (void)
 
 		g_assert_true (g_file_set_contents (path, foreign_files[i].text,
 						    -1, NULL));
-		g_assert_cmpint (mp_outbox_open_message (outbox, rel, &env,
-							 &error),
-				 ==, -1);
+		g_assert_cmpint (
+			mp_outbox_open_message (outbox, rel, &env, &error), ==,
+			-1);
 		g_assert_null (env);
 		g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
 		g_assert_true (g_str_has_prefix (error->message, path));
@@ -425,16 +425,16 @@ static void
 test_names_outside_refused (void)
 {
 	g_autoptr (MpOutbox) outbox = new_outbox ("names");
-	const char *const names[] = { "../x", "new/../../x", "tmp/x", "new/",
-				      "/etc/passwd", "new/.hidden" };
+	const char *const names[] = { "../x", "new/../../x", "tmp/x",
+				      "new/", "/etc/passwd", "new/.hidden" };
 
 	for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
 		g_autoptr (GError) error = NULL;
 		MpOutboxEnvelope *env = NULL;
 
-		g_assert_cmpint (mp_outbox_open_message (outbox, names[i], &env,
-							 &error),
-				 ==, -1);
+		g_assert_cmpint (
+			mp_outbox_open_message (outbox, names[i], &env, &error),
+			==, -1);
 		g_assert_nonnull (error);
 		g_clear_error (&error);
 		g_assert_false (mp_outbox_remove (outbox, names[i], &error));

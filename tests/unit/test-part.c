@@ -13,13 +13,17 @@ static const struct {
 } encoding_cases[] = {
 	{ "ascii is 7bit", "hello\nworld\n", -1, FALSE,
 	  GMIME_CONTENT_ENCODING_7BIT },
-	{ "mostly ascii is qp", "Gr\xc3\xbc\xc3\x9f" "e aus K\xc3\xb6ln, wie geht es dir heute?\n",
+	{ "mostly ascii is qp",
+	  "Gr\xc3\xbc\xc3\x9f"
+	  "e aus K\xc3\xb6ln, wie geht es dir heute?\n",
 	  -1, FALSE, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE },
 	{ "mostly cjk is base64",
 	  "\xe5\xad\xa3\xe5\xba\xa6\xe6\x8a\xa5\xe5\x91\x8a\xe5\xad\xa3\xe5\xba\xa6\n",
 	  -1, FALSE, GMIME_CONTENT_ENCODING_BASE64 },
-	{ "8bit when allowed", "Gr\xc3\xbc\xc3\x9f" "e\n", -1, TRUE,
-	  GMIME_CONTENT_ENCODING_8BIT },
+	{ "8bit when allowed",
+	  "Gr\xc3\xbc\xc3\x9f"
+	  "e\n",
+	  -1, TRUE, GMIME_CONTENT_ENCODING_8BIT },
 	{ "bare CR never raw", "a\rb\n", -1, FALSE,
 	  GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE },
 	{ "NUL is base64", "a\0b\n", 4, TRUE, GMIME_CONTENT_ENCODING_BASE64 },
@@ -53,9 +57,10 @@ test_best_encoding (void)
 				      (const guchar *) encoding_cases[i].data,
 				      len);
 		g_test_message ("%s", encoding_cases[i].name);
-		g_assert_cmpint (mp_part_best_encoding (&st, TRUE,
-							encoding_cases[i].allow_8bit),
-				 ==, encoding_cases[i].expected);
+		g_assert_cmpint (
+			mp_part_best_encoding (&st, TRUE,
+					       encoding_cases[i].allow_8bit),
+			==, encoding_cases[i].expected);
 	}
 }
 
@@ -97,7 +102,8 @@ static void
 test_latin1_range_text_stays_utf8 (void)
 {
 	/* g_mime_text_part_set_text() would label this iso-8859-1 */
-	g_autoptr (GBytes) b = g_bytes_new_static ("un caf\xc3\xa9 au lait\n", 17);
+	g_autoptr (GBytes) b =
+		g_bytes_new_static ("un caf\xc3\xa9 au lait\n", 17);
 	g_autoptr (GError) error = NULL;
 	g_autoptr (GMimePart) p =
 		mp_part_new_text ("plain", b, NULL, FALSE, "body", &error);
@@ -129,7 +135,7 @@ test_declared_charset_kept (void)
 	g_autoptr (GBytes) b = g_bytes_new_static ("un caf\xe9 au lait\n", 16);
 	g_autoptr (GError) error = NULL;
 	g_autoptr (GMimePart) p = mp_part_new_text ("plain", b, "ISO-8859-1",
-						   FALSE, "body", &error);
+						    FALSE, "body", &error);
 	g_autofree char *out = NULL;
 
 	g_assert_no_error (error);
@@ -144,7 +150,7 @@ test_unknown_charset_is_usage (void)
 	g_autoptr (GBytes) b = g_bytes_new_static ("x\n", 2);
 	g_autoptr (GError) error = NULL;
 	g_autoptr (GMimePart) p = mp_part_new_text ("plain", b, "no-such-cs",
-						   FALSE, "body", &error);
+						    FALSE, "body", &error);
 
 	g_assert_null (p);
 	g_assert_error (error, MP_ERROR, MP_ERROR_USAGE);
@@ -170,7 +176,8 @@ test_chunk_edges (void)
 	g_assert_nonnull (p);
 	g_string_append (s, "ok\xff\n");
 	bad = g_bytes_new (s->str, s->len);
-	g_assert_null (mp_part_new_text ("plain", bad, NULL, FALSE, "body", &error));
+	g_assert_null (
+		mp_part_new_text ("plain", bad, NULL, FALSE, "body", &error));
 	g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
 	g_assert_nonnull (strstr (error->message, "at byte 65541 (line 1025)"));
 }
@@ -194,11 +201,14 @@ main (int argc, char **argv)
 	g_test_init (&argc, &argv, NULL);
 	g_mime_init ();
 	g_test_add_func ("/part/best-encoding", test_best_encoding);
-	g_test_add_func ("/part/long-lines-never-raw", test_long_lines_never_raw);
+	g_test_add_func ("/part/long-lines-never-raw",
+			 test_long_lines_never_raw);
 	g_test_add_func ("/part/latin1-range-text-stays-utf8",
 			 test_latin1_range_text_stays_utf8);
-	g_test_add_func ("/part/invalid-utf8-refused", test_invalid_utf8_refused);
-	g_test_add_func ("/part/declared-charset-kept", test_declared_charset_kept);
+	g_test_add_func ("/part/invalid-utf8-refused",
+			 test_invalid_utf8_refused);
+	g_test_add_func ("/part/declared-charset-kept",
+			 test_declared_charset_kept);
 	g_test_add_func ("/part/unknown-charset-is-usage",
 			 test_unknown_charset_is_usage);
 	g_test_add_func ("/part/crlf-becomes-lf", test_crlf_becomes_lf);

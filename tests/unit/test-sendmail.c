@@ -57,15 +57,17 @@ static const Case cases[] = {
 	{ "cronie_as_smtp_send",
 	  "smtp-send|-FCronDaemon|-i|-odi|-oem|-oi|-t|-f|root", TRUE,
 	  "smtp-send|--read-recipients|--from=root|--", TRUE },
-	{ "debian_cron", "/usr/sbin/sendmail|-i|-FCronDaemon|-B8BITMIME|-oem|ann",
-	  TRUE, "smtp-send|--|ann", TRUE },
+	{ "debian_cron",
+	  "/usr/sbin/sendmail|-i|-FCronDaemon|-B8BITMIME|-oem|ann", TRUE,
+	  "smtp-send|--|ann", TRUE },
 	{ "debian_cron_7bit", "/usr/sbin/sendmail|-i|-FCronDaemon|-oem|ann",
 	  TRUE, "smtp-send|--|ann", TRUE },
 	/* getopt rules: grouped flags, separate arguments */
 	{ "grouped_flags", "sendmail|-ti|-fann@example.org", TRUE,
 	  "smtp-send|--read-recipients|--from=ann@example.org|--", TRUE },
-	{ "separate_arguments", "sendmail|-F|Cron Daemon|-V|id-1|-r|a@b.example",
-	  TRUE, "smtp-send|--from=a@b.example|--envid=id-1|--", FALSE },
+	{ "separate_arguments",
+	  "sendmail|-F|Cron Daemon|-V|id-1|-r|a@b.example", TRUE,
+	  "smtp-send|--from=a@b.example|--envid=id-1|--", FALSE },
 	{ "last_from_wins", "sendmail|-f|a@x.example|-fb@x.example|c@x.example",
 	  TRUE, "smtp-send|--from=b@x.example|--|c@x.example", FALSE },
 	{ "notify_never", "sendmail|-Nnever|-Rfull|b@x.example", TRUE,
@@ -86,16 +88,19 @@ static const Case cases[] = {
 	{ "comma_list_and_display_names",
 	  "sendmail|-i|b@x.example, \"Doe, Carl\" <c@x.example>,Dee <d@x.example>",
 	  TRUE, "smtp-send|--|b@x.example|c@x.example|d@x.example", TRUE },
-	{ "long_option_with_equals", "sendmail|--server=mx.example|-i|b@x.example",
-	  TRUE, "smtp-send|--server=mx.example|--|b@x.example", TRUE },
+	{ "long_option_with_equals",
+	  "sendmail|--server=mx.example|-i|b@x.example", TRUE,
+	  "smtp-send|--server=mx.example|--|b@x.example", TRUE },
 	{ "no_recipient_with_t", "sendmail|-t", TRUE,
 	  "smtp-send|--read-recipients|--", FALSE },
 	/* refused */
 	{ "bp_refused", "sendmail|-bp", TRUE, NULL, FALSE },
 	{ "bs_refused", "sendmail|-bs", TRUE, NULL, FALSE },
-	{ "unknown_flag_refused", "sendmail|-Z|b@x.example", TRUE, NULL, FALSE },
+	{ "unknown_flag_refused", "sendmail|-Z|b@x.example", TRUE, NULL,
+	  FALSE },
 	{ "missing_argument_refused", "sendmail|-i|-f", TRUE, NULL, FALSE },
-	{ "missing_long_value_refused", "sendmail|--account", TRUE, NULL, FALSE },
+	{ "missing_long_value_refused", "sendmail|--account", TRUE, NULL,
+	  FALSE },
 	{ "empty_recipient_refused", "sendmail|-i|--|", TRUE, NULL, FALSE },
 	{ "comma_only_refused", "sendmail|-i|--| , ", TRUE, NULL, FALSE },
 };
@@ -160,7 +165,8 @@ static void
 test_detect_own_command_lines (void)
 {
 	for (guint i = 0; i < G_N_ELEMENTS (detect_cases); i++) {
-		g_auto (GStrv) argv = g_strsplit (detect_cases[i].argv, "|", -1);
+		g_auto (GStrv) argv =
+			g_strsplit (detect_cases[i].argv, "|", -1);
 
 		if (mp_sendmail_detect ((int) g_strv_length (argv), argv,
 					entries) != detect_cases[i].sendmail)
@@ -174,8 +180,8 @@ test_detect_own_command_lines (void)
 static void
 test_cron_fields_recorded (void)
 {
-	char *argv[] = { "sendmail", "-i", "-FCronDaemon", "-B8BITMIME",
-			 "-oem", "ann", NULL };
+	char *argv[] = { "sendmail", "-i", "-FCronDaemon", "-B8BITMIME", "-oem",
+			 "ann",      NULL };
 	g_autoptr (GError) error = NULL;
 	g_autoptr (MpSendmailArgs) args =
 		mp_sendmail_parse (6, argv, entries, &error);
@@ -192,8 +198,9 @@ test_cron_fields_recorded (void)
 static void
 test_translation_parses_with_goption (void)
 {
-	char *argv[] = { "sendmail", "-oem", "-oi", "-f", "-x@example.org",
-			 "-t", "--", "-b@example.com", NULL };
+	char *argv[] = { "sendmail", "-oem",           "-oi",
+			 "-f",       "-x@example.org", "-t",
+			 "--",       "-b@example.com", NULL };
 	g_autoptr (GError) error = NULL;
 	g_autoptr (MpSendmailArgs) args =
 		mp_sendmail_parse (8, argv, entries, &error);

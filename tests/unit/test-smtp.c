@@ -14,8 +14,8 @@ typedef struct {
 } ServerCase;
 
 static const ServerCase server_cases[] = {
-	{ "mail.example.org", MP_SMTP_TLS_DEFAULT, TRUE, "mail.example.org", 587,
-	  MP_SMTP_TLS_STARTTLS },
+	{ "mail.example.org", MP_SMTP_TLS_DEFAULT, TRUE, "mail.example.org",
+	  587, MP_SMTP_TLS_STARTTLS },
 	{ "mail.example.org:465", MP_SMTP_TLS_DEFAULT, TRUE, "mail.example.org",
 	  465, MP_SMTP_TLS_IMPLICIT },
 	{ "smtps://mail.example.org", MP_SMTP_TLS_DEFAULT, TRUE,
@@ -58,9 +58,9 @@ test_userinfo_refused_unrepeated (void)
 	guint16 port = 0;
 	MpSmtpTls tls = MP_SMTP_TLS_DEFAULT;
 
-	g_assert_false (mp_smtp_parse_server ("smtp://ann:s3cret@mail.example:587",
-					      MP_SMTP_TLS_DEFAULT, &host, &port,
-					      &tls, &error));
+	g_assert_false (mp_smtp_parse_server (
+		"smtp://ann:s3cret@mail.example:587", MP_SMTP_TLS_DEFAULT,
+		&host, &port, &tls, &error));
 	g_assert_error (error, MP_ERROR, MP_ERROR_USAGE);
 	g_assert_null (strstr (error->message, "s3cret"));
 	g_assert_null (host);
@@ -128,17 +128,23 @@ static void
 test_check_config (void)
 {
 	static const char *good_pin[] = {
-		"sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", NULL };
+		"sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", NULL
+	};
 	static const char *short_pin[] = { "47DEQpj8HBSa", NULL };
 	static const char *hex_pin[] = {
 		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-		NULL };
+		NULL
+	};
 	const struct {
 		MpSmtpConfig cfg;
 		gboolean ok;
 	} cases[] = {
-		{ { .tls_min = "1.3", .auth = "plain", .pins = good_pin,
-		    .user = "ann@example.org", .helo = "client.example" }, TRUE },
+		{ { .tls_min = "1.3",
+		    .auth = "plain",
+		    .pins = good_pin,
+		    .user = "ann@example.org",
+		    .helo = "client.example" },
+		  TRUE },
 		{ { .helo = "[192.0.2.1]" }, TRUE },
 		{ { .tls_min = "1.1" }, FALSE },
 		{ { .auth = "CRAM-MD5" }, FALSE },

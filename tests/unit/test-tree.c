@@ -22,10 +22,9 @@ attach (GBytes *input, GError **error)
 	char *data = NULL;
 	gsize len = 0;
 
-	g_assert_true (g_file_set_contents (in_path,
-					    g_bytes_get_data (input, NULL),
-					    (gssize) g_bytes_get_size (input),
-					    NULL));
+	g_assert_true (
+		g_file_set_contents (in_path, g_bytes_get_data (input, NULL),
+				     (gssize) g_bytes_get_size (input), NULL));
 	in = mp_input_open (in_path, error);
 	if (in)
 		tree = mp_tree_new (in, "seed", error);
@@ -37,7 +36,8 @@ attach (GBytes *input, GError **error)
 	out = mp_output_open (out_path, FALSE, error);
 	if (out && mp_tree_write (tree, out, error) &&
 	    mp_output_close (out, error))
-		g_assert_true (g_file_get_contents (out_path, &data, &len, NULL));
+		g_assert_true (
+			g_file_get_contents (out_path, &data, &len, NULL));
 done:
 	unlink (in_path);
 	unlink (out_path);
@@ -54,7 +54,8 @@ mixed_message (const char *filler, const char *eol)
 	g_string_append_printf (s, "From: a@example.org%s", eol);
 	g_string_append_printf (s, "MIME-Version: 1.0%s", eol);
 	g_string_append_printf (
-		s, "Content-Type: multipart/mixed; boundary=\"b\"%s%s", eol, eol);
+		s, "Content-Type: multipart/mixed; boundary=\"b\"%s%s", eol,
+		eol);
 	g_string_append_printf (s, "preamble%s--b%s", eol, eol);
 	g_string_append_printf (s, "Content-Type: text/plain%s%s", eol, eol);
 	g_string_append (s, filler);
@@ -78,10 +79,11 @@ assert_appended (GBytes *input, GBytes *output, const char *eol)
 	cut = (gsize) (c - i);
 	g_assert_cmpuint (olen, >, ilen);
 	g_assert_cmpint (memcmp (o, i, cut), ==, 0);
-	g_assert_cmpint (memcmp (o + olen - (ilen - cut), c, ilen - cut), ==, 0);
+	g_assert_cmpint (memcmp (o + olen - (ilen - cut), c, ilen - cut), ==,
+			 0);
 	g_assert_cmpint (memcmp (o + cut, open, strlen (open)), ==, 0);
-	g_assert_nonnull (g_strstr_len (o + cut, (gssize) (olen - ilen),
-					"note"));
+	g_assert_nonnull (
+		g_strstr_len (o + cut, (gssize) (olen - ilen), "note"));
 	(void) elen;
 }
 
@@ -105,8 +107,8 @@ test_delimiter_at_every_buffer_offset (void)
 			header = g_bytes_get_size (in) - strlen ("--b--") -
 				 strlen ("epilogue") - 3 * strlen (eols[e]);
 			while (filler->len + 71 < 65536 - 40 + k - header)
-				g_string_append_printf (
-					filler, "%070d%s", 0, eols[e]);
+				g_string_append_printf (filler, "%070d%s", 0,
+							eols[e]);
 			while (filler->len < 65536 - 40 + k - header)
 				g_string_append_c (filler, 'y');
 			g_bytes_unref (in);
@@ -208,8 +210,8 @@ test_header_without_blank_line (void)
 		if (cases[i].refused) {
 			g_assert_null (out);
 			g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
-			g_assert_nonnull (strstr (error->message,
-						  "no blank line"));
+			g_assert_nonnull (
+				strstr (error->message, "no blank line"));
 			continue;
 		}
 		g_assert_no_error (error);
