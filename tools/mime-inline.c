@@ -97,6 +97,12 @@ text_leaf (const char *path, const char *subtype, const char *text,
 	return part ? mp_part_leaf_new_part (part) : NULL;
 }
 
+static char *
+new_cid (gpointer tree)
+{
+	return mp_tree_new_content_id (tree);
+}
+
 static gboolean
 edit (MpTree *tree, GError **error)
 {
@@ -114,7 +120,8 @@ edit (MpTree *tree, GError **error)
 		g_autofree char *html = NULL;
 		MpLeaf *leaf;
 
-		html = mp_html_embed_file (html_path, tree, found, error);
+		html = mp_html_embed_file (html_path, new_cid, tree, found,
+					   error);
 		if (html == NULL)
 			return FALSE;
 		leaf = text_leaf (html_path, "html", html, error);

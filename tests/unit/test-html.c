@@ -13,7 +13,7 @@ test_cid_links (void)
 		{ "<img src=\"cid:a@x\">", "a@x" },
 		{ "<img src='cid:a@x'><img SRC=\"CID:b\">", "a@x,b" },
 		{ "<img src=cid:a@x>", "a@x" },
-		{ "<td background=\"cid:bg\" style=\"x: url(cid:u1)\">",
+		{ "<table><tr><td background=\"cid:bg\" style=\"x: url(cid:u1)\">",
 		  "bg,u1" },
 		{ "<img src=\"cid:a%40x\"> <img src=\"cid:a@x\">", "a@x" },
 		{ "text mentions cid:notalink here", "" },
