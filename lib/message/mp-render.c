@@ -35,6 +35,7 @@ typedef struct {
 	guint marker_at; /* column of that marker */
 	guint quote;
 	int heading; /* h1..h6 being flushed */
+	guint lists; /* nesting of lists */
 	guint depth;
 } Box;
 
@@ -210,6 +211,19 @@ wrap (Box *b, const char *s, gsize len, guint width)
 	}
 }
 
+/* TRUE when @s holds only spaces, U+00A0 and line breaks. */
+static gboolean
+blank (const char *s)
+{
+	for (; *s; s++) {
+		if ((guchar) s[0] == 0xc2 && (guchar) s[1] == 0xa0)
+			s++;
+		else if (*s != ' ' && *s != '\n')
+			return FALSE;
+	}
+	return TRUE;
+}
+
 /* The paragraph so far becomes lines. */
 static void
 flush (Box *b)
@@ -221,6 +235,18 @@ flush (Box *b)
 	b->space = FALSE;
 	if (pa->len == 0)
 		return;
+	if (!b->pre && blank (pa->str)) {
+		/* <div><br></div> is an empty line; <p>&nbsp;</p> (Outlook's
+		 * spacing) is nothing more than the margin */
+		gboolean br = strcmp (pa->str, "\n") == 0;
+
+		g_string_truncate (pa, 0);
+		if (br) {
+			open_block (b);
+			emit (b, "", FALSE, 0);
+		}
+		return;
+	}
 	/* a <br> at the end of a block makes no empty line */
 	if (pa->str[pa->len - 1] == '\n')
 		g_string_truncate (pa, pa->len - 1);
@@ -601,7 +627,8 @@ render_list (Box *b, GumboNode *n, List *outer)
 	guint i, count = 0;
 
 	list.ordered = n->v.element.tag == GUMBO_TAG_OL;
-	list.level = outer ? outer->level + 1 : 0;
+	(void) outer;
+	list.level = b->lists++;
 	list.type =
 		type && strchr ("aAiI1", type[0]) && type[0] ? type[0] : '1';
 	list.step = gumbo_get_attribute (&n->v.element.attributes, "reversed") ?
@@ -617,6 +644,7 @@ render_list (Box *b, GumboNode *n, List *outer)
 		      list.step < 0 ? (int) count :
 				      1;
 	render_children (b, n, &list);
+	b->lists--;
 }
 
 static void
@@ -1177,6 +1205,11 @@ write_line (GString *out, const Line *l, gboolean flowed)
 		} else {
 			g_string_append_c (t, *p);
 		}
+	}
+	/* RFC 3676 4.3: the signature separator keeps its space */
+	if (strcmp (t->str, "-- ") == 0 && !l->soft && l->quote == 0) {
+		g_string_append (out, "-- \n");
+		return;
 	}
 	if (!(flowed && l->soft))
 		while (t->len > 0 && t->str[t->len - 1] == ' ')
