@@ -50,8 +50,13 @@ checked_cid (const Image *im, GError **error)
 	const char *p;
 
 	if (v == NULL) {
+		/* RFC 2392: a file name no Content-ID can hold, "grün.gif",
+		 * is percent-encoded, as the cid: links naming it are */
+		g_autofree char *name = NULL;
+
 		base = g_path_get_basename (im->path);
-		v = base;
+		name = g_filename_to_utf8 (base, -1, NULL, NULL, NULL);
+		return mp_html_content_id (name ? name : base);
 	}
 	len = strlen (v);
 	if (len >= 2 && v[0] == '<' && v[len - 1] == '>') {

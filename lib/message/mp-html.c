@@ -303,6 +303,21 @@ add_once (GPtrArray *list, char *s)
 	g_ptr_array_add (list, s);
 }
 
+char *
+mp_html_content_id (const char *id)
+{
+	GString *s = g_string_new (NULL);
+	const guchar *p;
+
+	for (p = (const guchar *) id; *p; p++) {
+		if (*p <= 0x20 || *p >= 0x7f || strchr ("<>\"()[]\\,;:", *p))
+			g_string_append_printf (s, "%%%02X", *p);
+		else
+			g_string_append_c (s, (char) *p);
+	}
+	return g_string_free (s, FALSE);
+}
+
 GPtrArray *
 mp_html_cid_links (const char *html)
 {
@@ -326,7 +341,8 @@ mp_html_cid_links (const char *html)
 			    s[4] == '\0')
 				continue;
 			id = g_uri_unescape_string (s + 4, NULL);
-			add_once (links, id ? id : g_strdup (s + 4));
+			add_once (links, mp_html_content_id (id ? id : s + 4));
+			g_free (id);
 		}
 	}
 	gumbo_destroy_output (&kGumboDefaultOptions, out);

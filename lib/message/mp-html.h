@@ -13,9 +13,16 @@ G_BEGIN_DECLS
 
 /* Every cid: URL in @html (attribute values, srcset candidates, CSS url()
  * in style attributes and <style>), without the "cid:" and
- * percent-decoded (RFC 2392), each once, in document order.  Comments
- * and text are not links.  Free with g_ptr_array_unref(). */
+ * percent-decoded (RFC 2392), each once, in document order, each as the
+ * Content-ID that answers it (mp_html_content_id()).  Comments and text
+ * are not links.  Free with g_ptr_array_unref(). */
 GPtrArray *mp_html_cid_links (const char *html);
+
+/* @id with every byte a Content-ID cannot hold (controls, space,
+ * non-ASCII, and < > " ( ) [ ] \ , ; :) percent-encoded, so "grün.gif"
+ * (a file name, or a cid:grün.gif link) gives the valid Content-ID
+ * "gr%C3%BCn.gif".  Newly allocated. */
+char *mp_html_content_id (const char *id);
 
 /* For an image URL (entities already decoded): the local file it names,
  * resolved against @base_dir, or NULL when it is a URL with a scheme
@@ -41,8 +48,11 @@ typedef char *(*MpHtmlImageFunc) (const char *src, gpointer user_data,
 /* Returns @html with each image reference (<img src>, <img srcset> and
  * <source srcset> candidates, background= attributes, CSS url() in style
  * attributes and <style> elements) replaced by what @func gives.  Only
- * the attribute values or CSS URLs that change are rewritten (a changed
- * attribute value is written double-quoted); every other byte is kept.
+ * the URLs that change are rewritten: a srcset or style attribute keeps
+ * its quotes and the rest of its value (unless unquoted or holding
+ * character references: then it is written again double-quoted); a src
+ * or background value is written double-quoted; every other byte of the
+ * document is kept.
  * @func is called in document order.  Newly allocated; NULL when @func
  * set @error. */
 char *mp_html_rewrite_images (const char *html, MpHtmlImageFunc func,
