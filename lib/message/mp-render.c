@@ -254,6 +254,9 @@ flush (Box *b)
 	avail = b->width > b->indent + 10 ? b->width - b->indent : 10;
 	if (b->quote > 0)
 		avail = avail > b->quote + 11 ? avail - b->quote - 1 : 10;
+	/* RFC 3676 4.2: the soft break's space counts in the line */
+	if (b->doc->flowed)
+		avail--;
 	first = b->lines->len;
 	segs = g_strsplit (pa->str, "\n", -1);
 	for (i = 0; segs[i]; i++) {
@@ -847,7 +850,9 @@ render_table (Box *b, GumboNode *n)
 		}
 	}
 	for (i = 0; i < widths->len; i++)
-		total += g_array_index (widths, guint, i) + (i ? 2 : 0);
+		if (g_array_index (widths, guint, i) > 0)
+			total += g_array_index (widths, guint, i) +
+				 (total ? 2 : 0);
 	aligned = aligned && total <= avail;
 
 	block_edge (b, 2);
@@ -860,6 +865,7 @@ render_table (Box *b, GumboNode *n)
 				 g_array_index (cells, Cell, j).lines->len <= 1;
 		if (aligned) {
 			GString *row = g_string_new (NULL);
+			gboolean any = FALSE;
 			guint col = 0;
 
 			for (j = 0; j < cells->len; j++) {
@@ -874,8 +880,13 @@ render_table (Box *b, GumboNode *n)
 				for (k = col; k < col + c->span; k++)
 					w += g_array_index (widths, guint, k);
 				tw = columns (t, -1);
-				if (j > 0)
+				col += c->span;
+				/* a column empty in every row takes no room */
+				if (w == 0)
+					continue;
+				if (any)
 					g_string_append (row, "  ");
+				any = TRUE;
 				if (c->right)
 					g_string_append_printf (
 						row, "%*s", (int) (w - tw), "");
@@ -883,7 +894,6 @@ render_table (Box *b, GumboNode *n)
 				if (!c->right)
 					g_string_append_printf (
 						row, "%*s", (int) (w - tw), "");
-				col += c->span;
 			}
 			while (row->len > 0 && row->str[row->len - 1] == ' ')
 				g_string_truncate (row, row->len - 1);
