@@ -286,7 +286,10 @@ collect_refs (GumboOutput *out, const char *html, gsize len)
 static GumboOutput *
 parse (const char *html, gsize len)
 {
-	return gumbo_parse_with_options (&kGumboDefaultOptions, html, len);
+	GumboOptions opts = kGumboDefaultOptions;
+
+	opts.max_errors = 0; /* parse errors are not kept: memory */
+	return gumbo_parse_with_options (&opts, html, len);
 }
 
 static void

@@ -34,8 +34,9 @@ typedef struct {
 	char *marker;    /* list marker waiting for its first line */
 	guint marker_at; /* column of that marker */
 	guint quote;
-	int heading; /* h1..h6 being flushed */
-	guint lists; /* nesting of lists */
+	int heading;   /* h1..h6 being flushed */
+	guint lists;   /* nesting of lists */
+	guint flushes; /* paragraphs flushed so far */
 	guint depth;
 } Box;
 
@@ -235,6 +236,7 @@ flush (Box *b)
 	b->space = FALSE;
 	if (pa->len == 0)
 		return;
+	b->flushes++;
 	if (!b->pre && blank (pa->str)) {
 		/* <div><br></div> is an empty line; <p>&nbsp;</p> (Outlook's
 		 * spacing) is nothing more than the margin */
@@ -273,9 +275,11 @@ flush (Box *b)
 
 		for (i = first; i < b->lines->len; i++) {
 			Line *l = b->lines->pdata[i];
+			guint cw = columns (l->text, -1);
 
 			l->soft = FALSE;
-			w = MAX (w, columns (l->text, -1) - b->indent);
+			if (cw > b->indent)
+				w = MAX (w, cw - b->indent);
 		}
 		if (w > 0) {
 			char *u = g_malloc (w + 1);
@@ -527,11 +531,12 @@ same_url (const char *text, const char *href)
 }
 
 static void
-link_end (Box *b, GumboNode *n, gsize start)
+link_end (Box *b, GumboNode *n, gsize start, guint flushes)
 {
 	const char *href = attr (n, "href");
 	g_autofree char *text = NULL;
 	g_autofree char *url = NULL;
+	gboolean around = FALSE;
 	guint num;
 	char *p;
 
@@ -544,12 +549,17 @@ link_end (Box *b, GumboNode *n, gsize start)
 	if (*url == '\0' || *url == '#' ||
 	    g_ascii_strncasecmp (url, "javascript:", 11) == 0)
 		return;
+	/* a link around blocks: its text is what its last block holds */
+	if (flushes != b->flushes || start > b->para->len) {
+		start = 0;
+		around = b->para->len == 0 && b->lines->len > 0;
+	}
 	text = g_strndup (b->para->str + start, b->para->len - start);
 	for (p = text; *p; p++)
 		if (*p == '\n')
 			*p = ' ';
 	g_strstrip (text);
-	if (same_url (text, url))
+	if (same_url (text, url) && !around)
 		return;
 	num = GPOINTER_TO_UINT (g_hash_table_lookup (b->doc->index, url));
 	if (num == 0) {
@@ -558,7 +568,14 @@ link_end (Box *b, GumboNode *n, gsize start)
 		g_hash_table_insert (b->doc->index, g_strdup (url),
 				     GUINT_TO_POINTER (num));
 	}
-	if (*text) {
+	if (around) {
+		Line *last = b->lines->pdata[b->lines->len - 1];
+		char *t = g_strdup_printf ("%s\xc2\xa0[%u]", last->text, num);
+
+		g_free (last->text);
+		last->text = t;
+		last->soft = FALSE;
+	} else if (*text) {
 		/* U+00A0: the number stays with the last word */
 		g_string_append_printf (b->para, "\xc2\xa0[%u]", num);
 	} else {
@@ -951,6 +968,7 @@ render_element (Box *b, GumboNode *n, List *list)
 {
 	GumboTag tag = n->v.element.tag;
 	Kind kind = kind_of (tag);
+	guint flushes;
 	gsize start;
 
 	if (n->v.element.tag_namespace != GUMBO_NAMESPACE_HTML ||
@@ -982,8 +1000,9 @@ render_element (Box *b, GumboNode *n, List *list)
 			b->space = FALSE;
 		}
 		start = b->para->len;
+		flushes = b->flushes;
 		render_children (b, n, NULL);
-		link_end (b, n, start);
+		link_end (b, n, start, flushes);
 		break;
 	case GUMBO_TAG_Q:
 		append_text (b, "\"");
@@ -1116,11 +1135,9 @@ meta_charset (GumboNode *root)
 			cs = attr (n, "charset");
 			if (cs && *cs)
 				return g_strstrip (g_strdup (cs));
+			cs = NULL;
 			content = attr (n, "content");
-			if (content &&
-			    (cs = strstr (content, "charset=")) == NULL)
-				cs = NULL;
-			if (content && cs == NULL) {
+			if (content) {
 				g_autofree char *low =
 					g_ascii_strdown (content, -1);
 				const char *c = strstr (low, "charset=");
@@ -1161,7 +1178,6 @@ charset_alias (const char *cs)
 			return "WINDOWS-1252";
 	if (g_ascii_strcasecmp (cs, "utf8") == 0 ||
 	    g_ascii_strcasecmp (cs, "utf-8") == 0 ||
-	    g_ascii_strncasecmp (cs, "utf-16", 6) == 0 ||
 	    g_ascii_strcasecmp (cs, "unicode-1-1-utf-8") == 0)
 		return "UTF-8";
 	return cs;
@@ -1249,6 +1265,7 @@ mp_render_html (const char *html, gsize len, const char *charset,
 		const MpRenderOptions *opts, GError **error)
 {
 	MpRenderOptions defaults = { DEFAULT_WIDTH, TRUE };
+	GumboOptions gopts = kGumboDefaultOptions;
 	g_autofree char *converted = NULL;
 	g_autofree char *meta = NULL;
 	const char *cs = charset;
@@ -1260,10 +1277,15 @@ mp_render_html (const char *html, gsize len, const char *charset,
 
 	if (opts == NULL)
 		opts = &defaults;
-	doc = gumbo_parse_with_options (&kGumboDefaultOptions, html, len);
+	gopts.max_errors = 0; /* parse errors are not kept: memory */
+	doc = gumbo_parse_with_options (&gopts, html, len);
 	if (cs == NULL || *cs == '\0') {
 		meta = meta_charset (doc->root);
 		cs = meta;
+		/* HTML 13.2.3.2: a <meta> was read as ASCII, so UTF-16 it is
+		 * not */
+		if (cs && g_ascii_strncasecmp (cs, "utf-16", 6) == 0)
+			cs = "UTF-8";
 		if (cs && strcmp (charset_alias (cs), "UTF-8") != 0) {
 			/* a label this system does not know is ignored */
 			GIConv cd = g_iconv_open ("UTF-8", charset_alias (cs));
@@ -1290,8 +1312,7 @@ mp_render_html (const char *html, gsize len, const char *charset,
 			return NULL;
 		}
 		gumbo_destroy_output (&kGumboDefaultOptions, doc);
-		doc = gumbo_parse_with_options (&kGumboDefaultOptions,
-						converted, clen);
+		doc = gumbo_parse_with_options (&gopts, converted, clen);
 	}
 
 	d.links = g_ptr_array_new_with_free_func (g_free);
