@@ -410,8 +410,10 @@ rendered_text (MpCompose *c, GError **error)
 		return NULL;
 	}
 	g_mime_stream_reset (c->html);
-	text = mp_render_html ((const char *) html->data, html->len, c->charset,
-			       NULL, error);
+	/* the HTML part is labelled with this charset, which a reader
+	 * prefers to a <meta> of the document */
+	text = mp_render_html ((const char *) html->data, html->len,
+			       c->charset ? c->charset : "utf-8", NULL, error);
 	if (text == NULL)
 		return NULL;
 	bytes = g_bytes_new_take (text, strlen (text));

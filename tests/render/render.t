@@ -8,7 +8,7 @@ D="$SRCDIR/tests/render"
 cd "$T" || exit 1
 
 mails="newsletter receipt lists thunderbird outlook gmail latin1"
-plan 17
+plan 19
 
 for m in $mails; do
 	"$R" "$D/$m.html" >"$m.txt" 2>"$m.err"
@@ -77,4 +77,10 @@ is "no_text_keeps_html_only" "$rc:$(pycheck tree <"$T/out")" "0:text/html charse
 printf 'Hello Bob\n' >body.txt
 run mime-compose --from ann@example.org --to bob@example.com --subject news --html note.html body.txt
 is "text_body_given_is_used_not_rendered" "$(pycheck text 0 <"$T/out")" "Hello Bob"
+# the charset the HTML part is labelled with is the one rendered
+run mime-compose --from ann@example.org --to bob@example.com --charset iso-8859-1 --html "$D/latin1.html" </dev/null
+is "compose_renders_in_the_given_charset" "$(pycheck text 0 <"$T/out" | head -1)" "Grüße aus Köln, schöne Grüße an die Straße."
+printf '<meta charset="iso-8859-1"><p>Gr\303\274\303\237e</p>\n' >mislabelled.html
+run mime-compose --from ann@example.org --to bob@example.com --html mislabelled.html </dev/null
+is "compose_utf8_part_wins_over_a_wrong_meta" "$(pycheck text 0 <"$T/out")" "Grüße"
 done_testing
