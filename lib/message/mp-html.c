@@ -631,6 +631,12 @@ open_below (int dirfd, const char *rel, const char *shown, GError **error)
 	guint i;
 	struct stat st;
 
+	if (parts[0] == NULL) { /* "." names the folder itself */
+		g_set_error (error, MP_ERROR, MP_ERROR_NO_INPUT,
+			     "%s: not a regular file", shown);
+		return -1;
+	}
+
 	for (i = 0; parts[i]; i++) {
 		gboolean last = parts[i + 1] == NULL;
 		int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW |

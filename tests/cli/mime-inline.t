@@ -215,7 +215,7 @@ Content-Transfer-Encoding: 8bit
 <p>chart: <img src="cid:grün.gif"></p>
 EOF
 
-plan 62
+plan 63
 
 # ---- job 3: HTML with local images embedded ----
 run mime-inline --html site/note.html <plain.eml
@@ -380,6 +380,8 @@ run mime-inline --image grün.gif <cidutf8.eml
 ok "non_ascii_image_file_gives_valid_content_id" sh -c "[ $rc = 0 ] && grep -q '^Content-ID: <gr%C3%BCn.gif>' '$T/out'"
 ok "non_ascii_content_id_no_defects" pycheck defects <"$T/out"
 refused "symlinked_folder_inside_is_65" 65 'imglink/logo.png' mime-inline --html site/symdir.html <plain.eml
+printf '<p><img src="img/"></p>\n' >site/folder.html
+refused "image_naming_a_folder_is_66" 66 'not a regular file' mime-inline --html site/folder.html <plain.eml
 
 # ---- mime-compose --html without mime-inline: local images stay behind ----
 run mime-compose --from ann@example.org --to bob@example.com --html site/modern.html </dev/null
