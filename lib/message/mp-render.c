@@ -10,9 +10,10 @@
 #define MAX_DEPTH 200
 
 typedef struct {
-	char *text;    /* indentation included, no quote marks */
-	gboolean soft; /* flowed: the paragraph goes on on the next line */
-	guint quote;   /* quote depth (<blockquote>) */
+	char *text;     /* indentation included, no quote marks */
+	gboolean soft;  /* flowed: the paragraph goes on on the next line */
+	gboolean stuff; /* flowed: space-stuffed whatever its start */
+	guint quote;    /* quote depth (<blockquote>) */
 } Line;
 
 typedef struct {
@@ -34,9 +35,10 @@ typedef struct {
 	char *marker;    /* list marker waiting for its first line */
 	guint marker_at; /* column of that marker */
 	guint quote;
-	int heading;   /* h1..h6 being flushed */
-	guint lists;   /* nesting of lists */
-	guint flushes; /* paragraphs flushed so far */
+	int heading;    /* h1..h6 being flushed */
+	guint lists;    /* nesting of lists */
+	guint flushes;  /* paragraphs flushed so far */
+	gboolean stuff; /* the lines being emitted are space-stuffed */
 	guint depth;
 } Box;
 
@@ -98,7 +100,7 @@ columns (const char *s, gssize len)
 	return w;
 }
 
-static void
+static Line *
 add_line (Box *b, const char *text, gsize len, gboolean soft, guint quote)
 {
 	Line *l = g_new0 (Line, 1);
@@ -107,6 +109,7 @@ add_line (Box *b, const char *text, gsize len, gboolean soft, guint quote)
 	l->soft = soft;
 	l->quote = quote;
 	g_ptr_array_add (b->lines, l);
+	return l;
 }
 
 /* The margin before a block's first line. */
@@ -143,14 +146,19 @@ take_prefix (Box *b)
 }
 
 /* Adds a line of a block with the box's indent and quote. */
-static void
+static Line *
 emit (Box *b, const char *text, gboolean soft, guint quote)
 {
 	g_autofree char *prefix = take_prefix (b);
 	g_autofree char *t = g_strconcat (prefix, text, NULL);
+	Line *l = add_line (b, t, strlen (t), soft && b->indent == 0 && !b->pre,
+			    b->quote + quote);
 
-	add_line (b, t, strlen (t), soft && b->indent == 0 && !b->pre,
-		  b->quote + quote);
+	/* RFC 3676 4.4 allows stuffing any line: indented, preformatted and
+	 * aligned lines all are, so they keep their columns in a reader that
+	 * does not remove the space as in one that does */
+	l->stuff = b->indent > 0 || b->pre > 0 || b->stuff;
+	return l;
 }
 
 /* Wraps one hard line of collapsed text at @width columns: breaks at
@@ -763,7 +771,7 @@ emit_lines (Box *b, GPtrArray *lines)
 	for (i = 0; i < lines->len; i++) {
 		Line *l = lines->pdata[i];
 
-		emit (b, l->text, l->soft, l->quote);
+		emit (b, l->text, l->soft, l->quote)->stuff |= l->stuff;
 	}
 }
 
@@ -915,7 +923,7 @@ render_table (Box *b, GumboNode *n)
 			while (row->len > 0 && row->str[row->len - 1] == ' ')
 				g_string_truncate (row, row->len - 1);
 			open_block (b);
-			emit (b, row->str, FALSE, 0);
+			emit (b, row->str, FALSE, 0)->stuff = TRUE;
 			g_string_free (row, TRUE);
 		} else if (single) {
 			/* one row per line, wrapped when long */
@@ -1244,8 +1252,8 @@ write_line (GString *out, const Line *l, gboolean flowed)
 		g_string_append_c (out, '>');
 	if (flowed) {
 		/* RFC 3676 4.4: space-stuffing */
-		if (l->quote > 0 || t->str[0] == ' ' || t->str[0] == '>' ||
-		    g_str_has_prefix (t->str, "From "))
+		if (l->quote > 0 || l->stuff || t->str[0] == ' ' ||
+		    t->str[0] == '>' || g_str_has_prefix (t->str, "From "))
 			if (t->len > 0)
 				g_string_append_c (out, ' ');
 		g_string_append_len (out, t->str, (gssize) t->len);

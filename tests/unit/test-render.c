@@ -249,14 +249,19 @@ test_flowed (void)
 		  "twelve thirteen \nfourteen\n" },
 		{ "<p>From here</p><p>&gt; not a quote</p><pre> indented</pre>",
 		  " From here\n\n > not a quote\n\n  indented\n" },
-		{ "<pre>-- \nAnn</pre>", "-- \nAnn\n" },
+		{ "<pre>-- \nAnn</pre>", "-- \n Ann\n" },
 		{ "<p>trailing   <br>space</p>", "trailing\nspace\n" },
-		/* indented list lines are hard: a reflowing reader keeps them */
+		/* indented list lines are hard (a reflowing reader keeps them)
+		 * and stuffed, aligned as in a reader that keeps the space */
 		{ "<ul><li>a long item that wraps past the width of the line, "
 		  "so that its second line is indented under the text</li>"
 		  "</ul>",
-		  "* a long item that wraps past the width of the line, so "
+		  " * a long item that wraps past the width of the line, so "
 		  "that its second\n   line is indented under the text\n" },
+		/* so are aligned table rows */
+		{ "<table><tr><td>a</td><td align=right>1</td></tr>"
+		  "<tr><td>bbb</td><td align=right>22</td></tr></table>",
+		  " a     1\n bbb  22\n" },
 	};
 
 	CHECK (cases, TRUE);
