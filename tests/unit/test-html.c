@@ -1,7 +1,11 @@
 /* mp-html: cid: links, local image paths, image references rewritten. */
+#include "mp-error.h"
 #include "mp-html.h"
 
+#include <glib/gstdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void
 test_cid_links (void)
@@ -208,15 +212,77 @@ test_content_id (void)
 	}
 }
 
+typedef struct {
+	const char *dir;
+	guint n;
+} Swap;
+
+/* Called once the first image is open: its folder becomes a symbolic
+ * link to a folder outside, as an attacker racing us would make it. */
+static char *
+swap_folder (gpointer data)
+{
+	Swap *s = data;
+	g_autofree char *img = g_build_filename (s->dir, "site", "img", NULL);
+	g_autofree char *moved =
+		g_build_filename (s->dir, "site", "moved", NULL);
+
+	if (s->n == 0) {
+		g_assert_cmpint (g_rename (img, moved), ==, 0);
+		g_assert_cmpint (symlink ("../outside", img), ==, 0);
+	}
+	return g_strdup_printf ("c%u@test", s->n++);
+}
+
+static void
+put (const char *dir, const char *name, const char *text)
+{
+	g_autofree char *path = g_build_filename (dir, name, NULL);
+	g_autofree char *parent = g_path_get_dirname (path);
+
+	g_assert_cmpint (g_mkdir_with_parents (parent, 0700), ==, 0);
+	g_assert_true (g_file_set_contents (path, text, -1, NULL));
+}
+
+static void
+test_embed_follows_no_symlink (void)
+{
+	g_autofree char *dir = g_dir_make_tmp ("mp-html-XXXXXX", NULL);
+	g_autofree char *page =
+		g_build_filename (dir, "site", "page.html", NULL);
+	g_autoptr (GPtrArray) images = g_ptr_array_new_with_free_func (
+		(GDestroyNotify) mp_part_leaf_free);
+	g_autoptr (GError) error = NULL;
+	g_autofree char *html = NULL;
+	g_autofree char *cmd = NULL;
+	Swap s = { dir, 0 };
+
+	put (dir, "site/page.html",
+	     "<img src=\"img/a.png\"><img src=\"img/b.png\">");
+	put (dir, "site/img/a.png", "a");
+	put (dir, "site/img/b.png", "b");
+	put (dir, "outside/b.png", "secret");
+	html = mp_html_embed_file (page, swap_folder, &s, images, &error);
+	g_assert_null (html);
+	g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
+	g_assert_nonnull (strstr (error->message, "symbolic link"));
+	g_assert_cmpuint (s.n, ==, 1);
+	cmd = g_strdup_printf ("rm -rf '%s'", dir);
+	g_assert_cmpint (system (cmd), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
 	g_test_init (&argc, &argv, NULL);
+	g_mime_init ();
 	g_test_add_func ("/html/cid-links", test_cid_links);
 	g_test_add_func ("/html/local-path", test_local_path);
 	g_test_add_func ("/html/rewrite", test_rewrite);
 	g_test_add_func ("/html/rewrite-error-stops", test_rewrite_error_stops);
 	g_test_add_func ("/html/local-images", test_local_images);
 	g_test_add_func ("/html/content-id", test_content_id);
+	g_test_add_func ("/html/embed-follows-no-symlink",
+			 test_embed_follows_no_symlink);
 	return g_test_run ();
 }
