@@ -62,8 +62,9 @@ mp_cli_parse (const GOptionEntry *entries, const char *parameter_string,
 	if (common->version) {
 		printf ("%s (mimepipe) %s\n", g_get_prgname (), MP_VERSION);
 		if (fflush (stdout) != 0 || ferror (stdout)) {
-			fprintf (stderr, "%s: stdout: %s\n", g_get_prgname (),
-				 g_strerror (errno));
+			if (errno != EPIPE)
+				fprintf (stderr, "%s: stdout: %s\n",
+					 g_get_prgname (), g_strerror (errno));
 			exit (74);
 		}
 		exit (0);
@@ -81,6 +82,11 @@ mp_cli_fail (GError *error)
 {
 	int code = mp_error_exit_code (error);
 
+	/* a reader that stopped reading (`| head -1`) needs no message */
+	if (g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_PIPE)) {
+		g_clear_error (&error);
+		return code;
+	}
 	fprintf (stderr, "%s: %s\n", g_get_prgname (),
 		 error ? error->message : "unknown error");
 	g_clear_error (&error);
