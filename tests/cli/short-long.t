@@ -21,6 +21,7 @@ declare -A LETTER=(
     [s]=--subject [t]=--read-recipients [T]=--text [u]=--user
     [v]=--verbose [V]=--version [C]=--directory
 )
+# (-C, -n, -v are shared: a new command with one of them needs a CASE below)
 
 # ---- inputs -------------------------------------------------------------
 printf 'Hello Bob,\n\nthe figures. Gr\303\274\303\237e, Ann\n' >note.txt
