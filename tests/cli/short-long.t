@@ -180,7 +180,8 @@ for tool in "$@"; do
         if [ "$takes" = 1 ]; then
             run_form "--$long=${value[0]}"
         fi
-        same "$tool -$s ${value[*]} is $tool --$long ${value[*]}" $a $((a + 1))
+        v=${value[*]:+ ${value[*]}}
+        same "$tool -$s$v is $tool --$long$v" $a $((a + 1))
         if [ "$takes" = 1 ]; then
             same "  ... and --$long=${value[0]}" $((a + 1)) $((a + 2))
         fi
