@@ -50,6 +50,9 @@ Date: Tue, 14 Nov 2023 22:13:20 +0000
 
 Please pay.
 EOF
+# mime-merge's template and rows
+printf 'From: ann@example.org\nTo: {{email}}\nSubject: Hello {{name}}\n\nHello {{name}}.\n' >template.eml
+printf 'name,email\nBob,bob@example.com\nCarl,carl@example.net\n' >rows.csv
 # smtp-send: an account, and a server that refuses at once (port 1)
 cat >config <<EOF
 [account work]
@@ -64,10 +67,12 @@ REFUSE=(--server smtp://127.0.0.1:1 --tls=off --timeout 5)
 
 # ---- the command lines: "@" is where the option goes; the word after it is
 # its value when it takes one.  Standard input is IN[TOOL] unless the
-# entry's key is in CASE_IN.
+# entry's key is in CASE_IN.  Each run starts without out.eml and with an
+# empty outdir/; what they hold afterwards is compared too.
 declare -A IN=(
     [mime-compose]=note.txt [mime-attach]=msg.eml [mime-inline]=msg.eml
-    [mime-header]=msg.eml [smtp-send]=msg.eml
+    [mime-header]=msg.eml [smtp-send]=msg.eml [mime-extract]=attached.eml
+    [mime-merge]=/dev/null [mime-dkim]=msg.eml [mime-show]=attached.eml
 )
 declare -A CASE=(
     [--help]='@'
@@ -97,11 +102,19 @@ declare -A CASE=(
     [smtp-send --verbose]="${REFUSE[*]} @ bob@example.com"
     [smtp-send --dry-run]='@ bob@example.com'
     [smtp-send --output]='--dry-run @ out.eml bob@example.com'
+    # the shared letters of the commands being built beside these
+    [mime-extract --directory]='@ outdir'
+    [mime-extract --dry-run]='-C outdir @'
+    [mime-extract --verbose]='-C outdir @'
+    [mime-merge --directory]='@ outdir template.eml rows.csv'
+    [mime-merge --dry-run]='@ template.eml rows.csv'
+    [mime-dkim --verbose]='--verify --dns-txt /dev/null @'
 )
 declare -A CASE_IN=()
 
 # smtp-send --flush needs a message kept in the outbox: the refused server
 # gives it a temporary failure
+mime-attach figures.csv <msg.eml >attached.eml
 smtp-send "${REFUSE[@]}" --outbox outbox bob@example.com <msg.eml \
     >/dev/null 2>&1
 is "smtp-send --outbox keeps a message for the --flush case" \
@@ -118,11 +131,16 @@ short_options() {
 form=0
 run_form() {
     form=$((form + 1))
-    rm -f out.eml
+    rm -rf out.eml outdir
+    mkdir outdir
     "$tool" "${before[@]}" "$@" "${after[@]}" <"$stdin" >"$T/got.$form" \
         2>"$T/err.$form"
     echo "$?" >"$T/rc.$form"
     [ -e out.eml ] && { echo '-- out.eml'; cat out.eml; } >>"$T/got.$form"
+    find outdir -type f | sort | while read -r f; do
+        echo "-- $f"
+        cat "$f"
+    done >>"$T/got.$form"
 }
 
 same() { # NAME A B: files $T/got.A, err.A, rc.A equal those of B
