@@ -51,7 +51,9 @@ Date: Tue, 14 Nov 2023 22:13:20 +0000
 Please pay.
 EOF
 # mime-merge's template and rows
-printf 'From: ann@example.org\nTo: {{email}}\nSubject: Hello {{name}}\n\nHello {{name}}.\n' >template.eml
+mime-compose --from ann@example.org --to x@example.com \
+    --subject 'Hello {{name}}' note.txt |
+    sed 's/^To: x@example.com$/To: {{email}}/' >template.eml
 printf 'name,email\nBob,bob@example.com\nCarl,carl@example.net\n' >rows.csv
 # smtp-send: an account, and a server that refuses at once (port 1)
 cat >config <<EOF
@@ -106,9 +108,13 @@ declare -A CASE=(
     [mime-extract --directory]='@ outdir'
     [mime-extract --dry-run]='-C outdir @'
     [mime-extract --verbose]='-C outdir @'
+    [mime-extract --output]='--part 2 @ out.eml'
+    [mime-show --output]='@ out.eml'
+    [mime-merge --output]='@ out.eml template.eml rows.csv'
     [mime-merge --directory]='@ outdir template.eml rows.csv'
     [mime-merge --dry-run]='@ template.eml rows.csv'
     [mime-dkim --verbose]='--verify --dns-txt /dev/null @'
+    [mime-dkim --output]='--verify --dns-txt /dev/null @ out.eml'
 )
 declare -A CASE_IN=()
 
