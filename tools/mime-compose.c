@@ -115,6 +115,9 @@ warn_local_images (MpInput *html_in)
 	g_autoptr (GPtrArray) found = NULL;
 	g_autofree char *html = NULL;
 	g_autofree char *list = NULL;
+	g_autofree char *name = NULL;
+	g_autofree char *safe = NULL;
+	char keep[0x83] = { 0 };
 
 	if (bytes == NULL)
 		return;
@@ -125,10 +128,17 @@ warn_local_images (MpInput *html_in)
 		return;
 	g_ptr_array_add (found, NULL);
 	list = g_strjoinv (", ", (char **) found->pdata);
+	/* one line whatever the names hold: control characters escaped */
+	for (guint i = 0x80; i <= 0xff; i++)
+		keep[i - 0x80] = (char) i;
+	keep[0x80] = '"';
+	keep[0x81] = '\\';
+	name = g_strescape (html_file, keep);
+	safe = g_strescape (list, keep);
 	g_printerr ("mime-compose: %s: warning: local images will not travel "
 		    "with the message (%s); embed them with mime-inline "
-		    "--html %s\n",
-		    html_file, list, html_file);
+		    "--html\n",
+		    name, safe);
 }
 
 static gboolean
