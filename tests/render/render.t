@@ -1,17 +1,20 @@
 #!/bin/bash
 # The HTML renderer (mp-render) on realistic HTML mails, against lynx -dump
-# on the same HTML with its hidden elements removed; and the text part
-# mime-compose --html writes from it (format=flowed, RFC 3676).
+# on the same HTML with its hidden elements removed and against the text
+# as reviewed (NAME.txt); and the text part mime-compose --html writes from
+# it (format=flowed, RFC 3676).
 . "$SRCDIR/tests/cli/lib.sh"
 R="$BUILDDIR/tests/render/render-html"
 D="$SRCDIR/tests/render"
 cd "$T" || exit 1
 
 mails="newsletter receipt lists thunderbird outlook gmail latin1"
-plan 19
+plan 26
 
 for m in $mails; do
 	"$R" "$D/$m.html" >"$m.txt" 2>"$m.err"
+	# the layout itself, as reviewed (tests/render/NAME.txt)
+	ok "${m}_renders_as_reviewed" diff -u "$D/$m.txt" "$m.txt"
 	if ! command -v lynx >/dev/null; then
 		skip "${m}_same_words_and_links_as_lynx" "lynx not installed"
 		continue
