@@ -835,6 +835,23 @@ attachment_render (MpMergeTemplate *t, const MpMergeData *data, guint row,
 			g_mime_content_type_get_media_type (ct),
 			g_mime_content_type_get_media_subtype (ct));
 	}
+	/* text is labelled with its charset, as mime-attach does; text
+	 * that is not UTF-8 travels as application/octet-stream */
+	if (g_ascii_strncasecmp (type, "text/", 5) == 0) {
+		g_autofree char *all = NULL;
+		gsize len = 0;
+
+		if (g_file_get_contents (full, &all, &len, NULL) &&
+		    g_utf8_validate_len (all, len, NULL) &&
+		    memchr (all, '\0', len) == NULL)
+			g_mime_object_set_content_type_parameter (
+				GMIME_OBJECT (part), "charset", "utf-8");
+		else {
+			g_object_unref (part);
+			part = g_mime_part_new_with_type ("application",
+							  "octet-stream");
+		}
+	}
 	g_mime_part_set_content (part, w);
 	g_mime_part_set_content_encoding (part, GMIME_CONTENT_ENCODING_BASE64);
 	g_mime_object_set_disposition (GMIME_OBJECT (part), "attachment");
