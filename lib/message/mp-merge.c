@@ -76,9 +76,14 @@ struct _MpMergeTemplate {
 	char hash[65]; /* of the template's bytes */
 	gboolean top_mixed;
 	char *top_boundary;
+	gsize close_at;        /* the top multipart's closing delimiter */
+	GHashTable *from_free; /* template slice -> 1 holds "From ", 2 not */
 };
 
 static const char *const recipient_names[3] = { "To", "Cc", "Bcc" };
+
+static gsize closing_delimiter (const guint8 *data, gsize len,
+				const char *boundary, gsize from);
 
 static void
 pattern_free (Pattern *p)
@@ -133,6 +138,8 @@ mp_merge_template_free (MpMergeTemplate *t)
 	g_free (t->date);
 	g_free (t->seed);
 	g_free (t->top_boundary);
+	if (t->from_free)
+		g_hash_table_unref (t->from_free);
 	g_free (t);
 }
 
@@ -539,7 +546,13 @@ mp_merge_template_new (GBytes *bytes, const char *name, const MpMergeData *data,
 			"mixed");
 		t->top_boundary = g_strdup (
 			g_mime_multipart_get_boundary (GMIME_MULTIPART (body)));
+		if (t->top_boundary == NULL)
+			t->top_boundary = g_strdup ("");
+		t->close_at =
+			closing_delimiter ((const guint8 *) t->data, t->len,
+					   t->top_boundary, t->body_start);
 	}
+	t->from_free = g_hash_table_new (NULL, NULL);
 	if (!compile_fields (t, data, error))
 		return NULL;
 	if (opts->unsubscribe) {
@@ -646,25 +659,61 @@ mp_merge_message_id (MpMergeTemplate *t, const MpMergeData *data, guint row)
 	return g_strdup_printf ("%s.merge@%s", hex, domain);
 }
 
+/* A message as a list of byte runs: new bytes, and slices of the
+ * template (not copied: a 1 MB attachment costs nothing per message). */
+typedef struct {
+	GBytes *bytes;
+	gboolean raw; /* a slice of the template */
+} Chunk;
+
 static void
-append (GByteArray *out, const char *s, gsize len, gboolean crlf)
+chunk_clear (gpointer p)
 {
-	if (!crlf) {
-		g_byte_array_append (out, (const guint8 *) s, (guint) len);
+	g_bytes_unref (((Chunk *) p)->bytes);
+}
+
+static GArray *
+chunks_new (void)
+{
+	GArray *c = g_array_new (FALSE, FALSE, sizeof (Chunk));
+
+	g_array_set_clear_func (c, chunk_clear);
+	return c;
+}
+
+/* New bytes are made with LF; a CRLF template gets CRLF. */
+static void
+emit_new (GArray *out, const char *s, gboolean crlf)
+{
+	Chunk c = { NULL, FALSE };
+	gsize len = strlen (s);
+
+	if (len == 0)
 		return;
+	if (!crlf) {
+		c.bytes = g_bytes_new (s, len);
+	} else {
+		GString *d = g_string_sized_new (len + len / 32);
+
+		for (gsize i = 0; i < len; i++) {
+			if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r'))
+				g_string_append_c (d, '\r');
+			g_string_append_c (d, s[i]);
+		}
+		c.bytes = g_string_free_to_bytes (d);
 	}
-	/* new bytes are made with LF; a CRLF template gets CRLF */
-	for (gsize i = 0; i < len; i++) {
-		if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r'))
-			g_byte_array_append (out, (const guint8 *) "\r", 1);
-		g_byte_array_append (out, (const guint8 *) s + i, 1);
-	}
+	g_array_append_val (out, c);
 }
 
 static void
-append_str (GByteArray *out, const char *s, gboolean crlf)
+emit_raw (GArray *out, MpMergeTemplate *t, gsize start, gsize end)
 {
-	append (out, s, strlen (s), crlf);
+	Chunk c = { NULL, TRUE };
+
+	if (end <= start)
+		return;
+	c.bytes = g_bytes_new_from_bytes (t->bytes, start, end - start);
+	g_array_append_val (out, c);
 }
 
 /* TRUE when a line of @s starts with "--" and one of @bounds */
@@ -875,7 +924,7 @@ field_is_content (const Field *f)
 /* The header block of the message, without its blank line. */
 static gboolean
 render_fields (MpMergeTemplate *t, const MpMergeData *data, guint row,
-	       gboolean skip_content, const char *msgid, GByteArray *out,
+	       gboolean skip_content, const char *msgid, GArray *out,
 	       GError **error)
 {
 	gboolean msgid_done = FALSE;
@@ -908,8 +957,9 @@ render_fields (MpMergeTemplate *t, const MpMergeData *data, guint row,
 			if (filled == NULL)
 				return FALSE;
 		} else {
-			g_byte_array_append (out, (const guint8 *) f->bytes,
-					     (guint) f->len);
+			Chunk c = { g_bytes_new (f->bytes, f->len), FALSE };
+
+			g_array_append_val (out, c);
 			continue;
 		}
 		if (line == NULL) {
@@ -923,7 +973,7 @@ render_fields (MpMergeTemplate *t, const MpMergeData *data, guint row,
 				return FALSE;
 			}
 		}
-		append_str (out, line, t->crlf);
+		emit_new (out, line, t->crlf);
 	}
 	for (int r = 0; r < 3; r++) {
 		g_autofree char *line = NULL;
@@ -944,18 +994,18 @@ render_fields (MpMergeTemplate *t, const MpMergeData *data, guint row,
 			g_error_free (err);
 			return FALSE;
 		}
-		append_str (out, line, t->crlf);
+		emit_new (out, line, t->crlf);
 	}
 	if (!t->has_date) {
 		g_autofree char *line = g_strdup_printf ("Date: %s\n", t->date);
 
-		append_str (out, line, t->crlf);
+		emit_new (out, line, t->crlf);
 	}
 	if (!msgid_done) {
 		g_autofree char *line =
 			g_strdup_printf ("Message-ID: <%s>\n", msgid);
 
-		append_str (out, line, t->crlf);
+		emit_new (out, line, t->crlf);
 	}
 	if (t->unsubscribe) {
 		g_autofree char *url =
@@ -978,33 +1028,16 @@ render_fields (MpMergeTemplate *t, const MpMergeData *data, guint row,
 					"List-Unsubscribe-Post: "
 					"List-Unsubscribe=One-Click\n",
 					url);
-		append_str (out, line, t->crlf);
+		emit_new (out, line, t->crlf);
 	}
 	return TRUE;
 }
 
-/* A boundary for a new multipart/mixed, absent from @body */
-static char *
-new_boundary (const char *msgid, const char *body, gsize len)
-{
-	for (guint n = 0;; n++) {
-		g_autofree char *seed = g_strdup_printf ("%s/%u", msgid, n);
-		char hex[65];
-		g_autofree char *b = NULL;
-		g_autoptr (GPtrArray) bounds = g_ptr_array_new ();
-
-		hash_hex (seed, strlen (seed), hex);
-		b = g_strdup_printf ("=_merge_%.24s", hex);
-		g_ptr_array_add (bounds, b);
-		if (!holds_delimiter (body, len, bounds))
-			return g_steal_pointer (&b);
-	}
-}
-
-/* The body (after the blank line) with the text parts filled in */
+/* The body (from the blank line) with the text parts filled in; new
+ * parts go before the template's closing delimiter when @parts is set. */
 static gboolean
 render_body (MpMergeTemplate *t, const MpMergeData *data, guint row,
-	     GByteArray *out, GError **error)
+	     GPtrArray *parts, GArray *out, GError **error)
 {
 	gsize pos = t->body_start;
 
@@ -1014,18 +1047,27 @@ render_body (MpMergeTemplate *t, const MpMergeData *data, guint row,
 
 		if (leaf == NULL)
 			return FALSE;
-		g_byte_array_append (out, (const guint8 *) t->data + pos,
-				     (guint) (l->start - pos));
-		append_str (out, leaf, t->crlf);
+		emit_raw (out, t, pos, l->start);
+		emit_new (out, leaf, t->crlf);
 		pos = l->end;
 	}
-	g_byte_array_append (out, (const guint8 *) t->data + pos,
-			     (guint) (t->len - pos));
+	if (parts && parts->len > 0) {
+		emit_raw (out, t, pos, t->close_at);
+		for (guint i = 0; i < parts->len; i++) {
+			g_autofree char *sep =
+				g_strdup_printf ("\n--%s\n", t->top_boundary);
+
+			emit_new (out, sep, t->crlf);
+			emit_new (out, parts->pdata[i], t->crlf);
+		}
+		pos = t->close_at;
+	}
+	emit_raw (out, t, pos, t->len);
 	return TRUE;
 }
 
-/* Where the closing delimiter of the top multipart starts: new parts go
- * before it (with the line ending before it, which is the delimiter's) */
+/* Where the closing delimiter of the top multipart starts, with the line
+ * ending before it (the delimiter's, RFC 2046 5.1.1). */
 static gsize
 closing_delimiter (const guint8 *data, gsize len, const char *boundary,
 		   gsize from)
@@ -1043,7 +1085,6 @@ closing_delimiter (const guint8 *data, gsize len, const char *boundary,
 			break;
 		p = (gsize) (nl - data) + 1;
 	}
-	/* the line ending before it */
 	if (found < len && found > from && data[found - 1] == '\n') {
 		found--;
 		if (found > from && data[found - 1] == '\r')
@@ -1052,133 +1093,173 @@ closing_delimiter (const guint8 *data, gsize len, const char *boundary,
 	return found;
 }
 
-GByteArray *
-mp_merge_render (MpMergeTemplate *t, const MpMergeData *data, guint row,
-		 GError **error)
+static gboolean
+chunks_hold_delimiter (GArray *chunks, GPtrArray *bounds)
 {
-	g_autoptr (GByteArray) out = g_byte_array_new ();
-	g_autoptr (GByteArray) body = g_byte_array_new ();
-	g_autoptr (GPtrArray) attachments =
-		g_ptr_array_new_with_free_func (g_free);
-	g_autofree char *msgid = mp_merge_message_id (t, data, row);
-	g_autofree char *single = NULL;
-	gboolean wrap;
+	/* every chunk starts a line or with a line break, and ends one
+	 * unless a line break starts the next: lines never span two */
+	for (guint i = 0; i < chunks->len; i++) {
+		gsize len;
+		const char *d = g_bytes_get_data (
+			g_array_index (chunks, Chunk, i).bytes, &len);
 
+		if (holds_delimiter (d, len, bounds))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* A boundary for a new multipart/mixed, absent from @inner */
+static char *
+new_boundary (const char *msgid, GArray *inner)
+{
+	for (guint n = 0;; n++) {
+		g_autofree char *seed = g_strdup_printf ("%s/%u", msgid, n);
+		char hex[65];
+		g_autofree char *b = NULL;
+		g_autoptr (GPtrArray) bounds = g_ptr_array_new ();
+
+		hash_hex (seed, strlen (seed), hex);
+		b = g_strdup_printf ("=_merge_%.24s", hex);
+		g_ptr_array_add (bounds, b);
+		if (!chunks_hold_delimiter (inner, bounds))
+			return g_steal_pointer (&b);
+	}
+}
+
+static gboolean
+render_attachments (MpMergeTemplate *t, const MpMergeData *data, guint row,
+		    GPtrArray *out, GError **error)
+{
 	for (guint i = 0; i < t->attach_columns->len; i++) {
 		int c = g_array_index (t->attach_columns, int, i);
 		const char *v = row_value (data, row, c, error);
 		char *a;
 
 		if (v == NULL)
-			return NULL;
+			return FALSE;
 		if (*v == '\0')
 			continue;
 		a = attachment_render (t, data, row, c, v, error);
 		if (a == NULL)
-			return NULL;
-		g_ptr_array_add (attachments, a);
+			return FALSE;
+		g_ptr_array_add (out, a);
 	}
-	wrap = attachments->len > 0 && !t->top_mixed;
+	return TRUE;
+}
 
-	/* the body first: its bytes decide a new boundary */
-	if (t->single) {
-		single = leaf_render (t, t->leaves->pdata[0], data, row, error);
-		if (single == NULL)
-			return NULL;
-	} else if (!render_body (t, data, row, body, error)) {
+/* The template's body in a new multipart/mixed, then the files */
+static void
+wrap_mixed (MpMergeTemplate *t, const char *msgid, GArray *inner,
+	    GPtrArray *parts, GArray *out)
+{
+	g_autofree char *b = new_boundary (msgid, inner);
+	g_autofree char *head = g_strdup_printf (
+		"Content-Type: multipart/mixed; boundary=\"%s\"\n\n--%s\n", b,
+		b);
+	g_autofree char *close = g_strdup_printf ("\n--%s--\n", b);
+
+	emit_new (out, head, t->crlf);
+	for (guint i = 0; i < inner->len; i++) {
+		Chunk c = g_array_index (inner, Chunk, i);
+
+		c.bytes = g_bytes_ref (c.bytes);
+		g_array_append_val (out, c);
+	}
+	for (guint i = 0; i < parts->len; i++) {
+		g_autofree char *sep = g_strdup_printf ("\n--%s\n", b);
+
+		emit_new (out, sep, t->crlf);
+		emit_new (out, parts->pdata[i], t->crlf);
+	}
+	emit_new (out, close, t->crlf);
+}
+
+/* The message of @row as chunks */
+static GArray *
+render_chunks (MpMergeTemplate *t, const MpMergeData *data, guint row,
+	       GError **error)
+{
+	g_autoptr (GArray) out = chunks_new ();
+	g_autoptr (GArray) body = chunks_new ();
+	g_autoptr (GPtrArray) parts = g_ptr_array_new_with_free_func (g_free);
+	g_autofree char *msgid = mp_merge_message_id (t, data, row);
+	gboolean wrap;
+
+	if (!render_attachments (t, data, row, parts, error))
 		return NULL;
-	}
+	wrap = parts->len > 0 && !t->top_mixed;
+	if (t->single) {
+		g_autofree char *leaf =
+			leaf_render (t, t->leaves->pdata[0], data, row, error);
 
+		if (leaf == NULL)
+			return NULL;
+		emit_new (body, leaf, t->crlf);
+	} else {
+		/* the template's own Content-* fields go with its body
+		 * when it is wrapped */
+		for (guint i = 0; wrap && i < t->fields->len; i++) {
+			Field *f = &g_array_index (t->fields, Field, i);
+
+			if (field_is_content (f))
+				emit_new (body, f->bytes, FALSE);
+		}
+		if (!render_body (t, data, row, wrap ? NULL : parts, body,
+				  error))
+			return NULL;
+	}
 	if (!render_fields (t, data, row, t->single || wrap, msgid, out, error))
 		return NULL;
 	if (!t->has_mime_version && (t->single || wrap))
-		append_str (out, "MIME-Version: 1.0\n", t->crlf);
+		emit_new (out, "MIME-Version: 1.0\n", t->crlf);
+	if (wrap) {
+		wrap_mixed (t, msgid, body, parts, out);
+	} else {
+		for (guint i = 0; i < body->len; i++) {
+			Chunk c = g_array_index (body, Chunk, i);
 
-	if (!wrap) {
-		if (t->single) {
-			append_str (out, single, t->crlf);
-		} else if (attachments->len == 0) {
-			g_byte_array_append (out, body->data, body->len);
-		} else {
-			gsize at = closing_delimiter (body->data, body->len,
-						      t->top_boundary, 0);
-
-			g_byte_array_append (out, body->data, (guint) at);
-			for (guint i = 0; i < attachments->len; i++) {
-				g_autofree char *sep = g_strdup_printf (
-					"\n--%s\n", t->top_boundary);
-
-				append_str (out, sep, t->crlf);
-				append_str (out, attachments->pdata[i],
-					    t->crlf);
-			}
-			g_byte_array_append (out, body->data + at,
-					     body->len - (guint) at);
-		}
-		return g_steal_pointer (&out);
-	}
-
-	/* a new multipart/mixed: the template's body, then the files */
-	{
-		GByteArray *inner = g_byte_array_new ();
-		g_autofree char *b = NULL;
-		g_autofree char *head = NULL;
-
-		if (t->single) {
-			append_str (inner, single, t->crlf);
-		} else {
-			for (guint i = 0; i < t->fields->len; i++) {
-				Field *f = &g_array_index (t->fields, Field, i);
-
-				if (field_is_content (f))
-					g_byte_array_append (
-						inner,
-						(const guint8 *) f->bytes,
-						(guint) f->len);
-			}
-			g_byte_array_append (inner, body->data, body->len);
-		}
-		b = new_boundary (msgid, (const char *) inner->data,
-				  inner->len);
-		head = g_strdup_printf ("Content-Type: multipart/mixed; "
-					"boundary=\"%s\"\n\n--%s\n",
-					b, b);
-		append_str (out, head, t->crlf);
-		g_byte_array_append (out, inner->data, inner->len);
-		g_byte_array_unref (inner);
-		for (guint i = 0; i < attachments->len; i++) {
-			g_autofree char *sep = g_strdup_printf ("\n--%s\n", b);
-
-			append_str (out, sep, t->crlf);
-			append_str (out, attachments->pdata[i], t->crlf);
-		}
-		{
-			g_autofree char *close =
-				g_strdup_printf ("\n--%s--\n", b);
-
-			append_str (out, close, t->crlf);
+			c.bytes = g_bytes_ref (c.bytes);
+			g_array_append_val (out, c);
 		}
 	}
 	return g_steal_pointer (&out);
 }
 
-void
-mp_merge_append_mboxrd (GByteArray *out, const GByteArray *msg)
+GByteArray *
+mp_merge_render (MpMergeTemplate *t, const MpMergeData *data, guint row,
+		 GError **error)
 {
-	const guint8 *p = msg->data;
-	const guint8 *end = p + msg->len;
+	g_autoptr (GArray) chunks = render_chunks (t, data, row, error);
+	GByteArray *out;
 
-	static const char from_line[] =
-		"From MAILER-DAEMON Thu Jan  1 00:00:00 1970\n";
+	if (chunks == NULL)
+		return NULL;
+	out = g_byte_array_new ();
+	for (guint i = 0; i < chunks->len; i++) {
+		gsize len;
+		const guint8 *d = g_bytes_get_data (
+			g_array_index (chunks, Chunk, i).bytes, &len);
 
-	g_byte_array_append (out, (const guint8 *) from_line,
-			     sizeof from_line - 1);
+		g_byte_array_append (out, d, (guint) len);
+	}
+	return out;
+}
+
+static const char mbox_from_line[] =
+	"From MAILER-DAEMON Thu Jan  1 00:00:00 1970\n";
+
+/* mboxrd (RFC 4155, mboxrd variant): ^>*From  gains one more '>' */
+static void
+quote_from (GByteArray *out, const guint8 *p, gsize len)
+{
+	const guint8 *end = p + len;
+
 	while (p < end) {
 		const guint8 *nl = memchr (p, '\n', (gsize) (end - p));
 		const guint8 *stop = nl ? nl + 1 : end;
 		const guint8 *q = p;
 
-		/* mboxrd: ^>*From  gains one more '>' */
 		while (q < stop && *q == '>')
 			q++;
 		if (stop - q >= 5 && memcmp (q, "From ", 5) == 0)
@@ -1186,9 +1267,83 @@ mp_merge_append_mboxrd (GByteArray *out, const GByteArray *msg)
 		g_byte_array_append (out, p, (guint) (stop - p));
 		p = stop;
 	}
+}
+
+void
+mp_merge_append_mboxrd (GByteArray *out, const GByteArray *msg)
+{
+	g_byte_array_append (out, (const guint8 *) mbox_from_line,
+			     sizeof mbox_from_line - 1);
+	quote_from (out, msg->data, msg->len);
 	if (msg->len > 0 && msg->data[msg->len - 1] != '\n')
 		g_byte_array_append (out, (const guint8 *) "\n", 1);
 	g_byte_array_append (out, (const guint8 *) "\n", 1);
+}
+
+static gboolean
+write_chunks (GArray *chunks, MpOutput *out, GError **error)
+{
+	for (guint i = 0; i < chunks->len; i++) {
+		gsize len;
+		const guint8 *d = g_bytes_get_data (
+			g_array_index (chunks, Chunk, i).bytes, &len);
+
+		if (len > 0 && !mp_output_write (out, d, len, error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* Writes the chunks as one mboxrd message.  A chunk starts a line or
+ * with a line break (chunks_hold_delimiter()), so each is quoted on its
+ * own; a template slice without "From " anywhere is written as it is,
+ * and that answer is kept per slice. */
+static gboolean
+write_mboxrd (MpMergeTemplate *t, GArray *chunks, MpOutput *out, GError **error)
+{
+	gboolean last_nl = TRUE;
+
+	if (!mp_output_write (out, mbox_from_line, sizeof mbox_from_line - 1,
+			      error))
+		return FALSE;
+	for (guint i = 0; i < chunks->len; i++) {
+		Chunk *c = &g_array_index (chunks, Chunk, i);
+		gsize len;
+		const guint8 *d = g_bytes_get_data (c->bytes, &len);
+		gboolean plain;
+
+		if (len == 0)
+			continue;
+		if (c->raw) {
+			gpointer key = GSIZE_TO_POINTER (
+				(gsize) (d - (const guint8 *) t->data) ^
+				(len << 32));
+			gpointer v = g_hash_table_lookup (t->from_free, key);
+
+			if (v == NULL) {
+				v = GINT_TO_POINTER (
+					memmem (d, len, "From ", 5) ? 1 : 2);
+				g_hash_table_insert (t->from_free, key, v);
+			}
+			plain = GPOINTER_TO_INT (v) == 2;
+		} else {
+			plain = memmem (d, len, "From ", 5) == NULL;
+		}
+		if (plain) {
+			if (!mp_output_write (out, d, len, error))
+				return FALSE;
+		} else {
+			g_autoptr (GByteArray) q =
+				g_byte_array_sized_new ((guint) len + 64);
+
+			quote_from (q, d, len);
+			if (!mp_output_write (out, q->data, q->len, error))
+				return FALSE;
+		}
+		last_nl = d[len - 1] == '\n';
+	}
+	return mp_output_write (out, last_nl ? "\n" : "\n\n", last_nl ? 1 : 2,
+				error);
 }
 
 static GBytes *
@@ -1294,8 +1449,7 @@ mp_merge_run (const MpMergeRequest *req, GError **error)
 
 	/* every row is checked before anything is written */
 	for (guint i = 0; i < n; i++) {
-		g_autoptr (GByteArray) msg =
-			mp_merge_render (t, data, i, error);
+		g_autoptr (GArray) msg = render_chunks (t, data, i, error);
 
 		if (msg == NULL)
 			return FALSE;
@@ -1329,37 +1483,37 @@ mp_merge_run (const MpMergeRequest *req, GError **error)
 			return FALSE;
 	}
 	for (guint i = 0; i < n; i++) {
-		g_autoptr (GByteArray) msg =
-			mp_merge_render (t, data, i, error);
+		gboolean ok;
 
-		if (msg == NULL)
-			return FALSE;
 		if (req->dry_run) {
-			g_autofree char *line = dry_run_line (data, i, msg);
+			g_autoptr (GByteArray) msg =
+				mp_merge_render (t, data, i, error);
+			g_autofree char *line =
+				msg ? dry_run_line (data, i, msg) : NULL;
 
-			if (!mp_output_write (out, line, strlen (line), error))
-				return FALSE;
+			ok = line &&
+			     mp_output_write (out, line, strlen (line), error);
 		} else if (req->dir) {
 			g_autofree char *name = eml_name (i, n);
 			g_autofree char *path =
 				g_build_filename (req->dir, name, NULL);
-			g_autoptr (MpOutput) f = NULL;
-
+			g_autoptr (GArray) msg =
+				render_chunks (t, data, i, error);
 			/* created beside it and renamed: never half-written */
-			f = mp_output_open (path, FALSE, error);
-			if (f == NULL ||
-			    !mp_output_write (f, msg->data, msg->len, error) ||
-			    !mp_output_close (f, error))
-				return FALSE;
-		} else {
-			g_autoptr (GByteArray) mbox =
-				g_byte_array_sized_new (msg->len + 64);
+			g_autoptr (MpOutput) f =
+				msg ? mp_output_open (path, FALSE, error) :
+				      NULL;
 
-			mp_merge_append_mboxrd (mbox, msg);
-			if (!mp_output_write (out, mbox->data, mbox->len,
-					      error))
-				return FALSE;
+			ok = f && write_chunks (msg, f, error) &&
+			     mp_output_close (f, error);
+		} else {
+			g_autoptr (GArray) msg =
+				render_chunks (t, data, i, error);
+
+			ok = msg && write_mboxrd (t, msg, out, error);
 		}
+		if (!ok)
+			return FALSE;
 	}
 	return out == NULL || mp_output_close (out, error);
 }
