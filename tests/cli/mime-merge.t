@@ -19,7 +19,7 @@ name,email,invoice,note
 Zoë Ünal,zoe@example.org,B-2,<b>due</b>
 EOF
 
-plan 45
+plan 48
 
 # ---- the batch read back ----------------------------------------------------
 run mime-merge tmpl.eml data.csv
