@@ -5,6 +5,7 @@
 #include "mp-header.h"
 #include "mp-headers.h"
 #include "mp-part.h"
+#include "mp-placeholder.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -149,73 +150,54 @@ static Pattern *
 pattern_compile (const char *s, Context ctx, const char *where,
 		 const MpMergeData *data, const char *tmpl, GError **error)
 {
+	g_autofree char *what = g_strdup_printf ("%s: %s", tmpl, where);
+	g_autoptr (GArray) phs = mp_placeholder_scan (s, what, error);
 	Pattern *p;
-	const char *q = s;
-	gboolean any = FALSE;
+	gsize pos = 0;
 	int angle = 0;
 
-	if (strstr (s, "{{") == NULL)
+	if (phs == NULL || phs->len == 0)
 		return NULL;
 	p = g_new0 (Pattern, 1);
 	p->pieces = g_array_new (FALSE, TRUE, sizeof (Piece));
 	p->ctx = ctx;
 	p->where = g_strdup (where);
-	while (*q) {
-		const char *open = strstr (q, "{{");
-		gboolean raw;
-		const char *name, *close;
+	for (guint i = 0; i <= phs->len; i++) {
+		MpPlaceholder *ph =
+			i < phs->len ? &g_array_index (phs, MpPlaceholder, i) :
+				       NULL;
+		gsize end = ph ? ph->start : strlen (s);
 		Piece lit = { NULL, -1, FALSE, FALSE };
-		Piece ph = { NULL, -1, FALSE, FALSE };
-		g_autofree char *col = NULL;
+		Piece pc = { NULL, -1, FALSE, FALSE };
 
-		if (open == NULL)
-			open = q + strlen (q);
-		if (open > q) {
-			lit.text = g_strndup (q, (gsize) (open - q));
-			for (const char *c = q; c < open; c++)
+		if (end > pos) {
+			lit.text = g_strndup (s + pos, end - pos);
+			for (const char *c = s + pos; c < s + end; c++)
 				angle += *c == '<' ? 1 : *c == '>' ? -1 : 0;
 			g_array_append_val (p->pieces, lit);
 		}
-		if (*open == '\0')
+		if (ph == NULL)
 			break;
-		raw = open[2] == '{';
-		name = open + (raw ? 3 : 2);
-		close = strstr (name, raw ? "}}}" : "}}");
-		if (close == NULL) {
-			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-				     "%s: %s: a placeholder without its "
-				     "closing braces",
-				     tmpl, where);
+		pc.column = mp_merge_data_find_column (data, ph->name);
+		if (pc.column < 0) {
+			if (data->json) /* JSON lines: a key no row has */
+				g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+					     "%s: {{%s}}: no line of %s has "
+					     "the key %s",
+					     what, ph->name, data->name,
+					     ph->name);
+			else
+				g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+					     "%s: {{%s}}: %s has no column %s",
+					     what, ph->name, data->name,
+					     ph->name);
 			pattern_free (p);
 			return NULL;
 		}
-		col = g_strstrip (g_strndup (name, (gsize) (close - name)));
-		ph.column = mp_merge_data_find_column (data, col);
-		if (ph.column < 0 && !data->json) {
-			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-				     "%s: %s: {{%s}}: %s has no column %s",
-				     tmpl, where, col, data->name, col);
-			pattern_free (p);
-			return NULL;
-		}
-		if (ph.column < 0) {
-			/* JSON lines: a key no row has */
-			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-				     "%s: %s: {{%s}}: no line of %s has "
-				     "the key %s",
-				     tmpl, where, col, data->name, col);
-			pattern_free (p);
-			return NULL;
-		}
-		ph.raw = raw && ctx == CTX_HTML;
-		ph.in_angle = angle > 0;
-		g_array_append_val (p->pieces, ph);
-		any = TRUE;
-		q = close + (raw ? 3 : 2);
-	}
-	if (!any) {
-		pattern_free (p);
-		return NULL;
+		pc.raw = ph->raw && ctx == CTX_HTML;
+		pc.in_angle = angle > 0;
+		g_array_append_val (p->pieces, pc);
+		pos = ph->end;
 	}
 	return p;
 }
