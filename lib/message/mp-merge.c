@@ -368,6 +368,7 @@ walk (MpMergeTemplate *t, GMimeObject *o, GPtrArray *bounds,
 		return TRUE;
 	}
 	if (is_text_leaf (o)) {
+		GError *err = NULL;
 		GMimeTextPart *tp = GMIME_TEXT_PART (o);
 		GMimeHeaderList *hl = g_mime_object_get_header_list (o);
 		GMimeDataWrapper *w = g_mime_part_get_content (GMIME_PART (o));
@@ -390,9 +391,13 @@ walk (MpMergeTemplate *t, GMimeObject *o, GPtrArray *bounds,
 		p = pattern_compile (text, html ? CTX_HTML : CTX_TEXT,
 				     html ? "the text/html part" :
 					    "the text/plain part",
-				     data, t->name, error);
+				     data, t->name, &err);
+		if (err) {
+			g_propagate_error (error, err);
+			return FALSE;
+		}
 		if (p == NULL)
-			return error == NULL || *error == NULL;
+			return TRUE;
 		if (s == NULL || g_mime_header_list_get_count (hl) == 0) {
 			pattern_free (p);
 			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
@@ -432,6 +437,7 @@ compile_fields (MpMergeTemplate *t, const MpMergeData *data, GError **error)
 		const char *name = mp_headers_get_name (t->headers, i);
 		Field f = { NULL, NULL, 0, NULL, -1 };
 		g_autofree char *value = NULL;
+		GError *err = NULL;
 
 		f.bytes = mp_headers_get_bytes (t->headers, i, &f.len);
 		if (name == NULL) /* a From_ line or the like: dropped */
@@ -456,8 +462,9 @@ compile_fields (MpMergeTemplate *t, const MpMergeData *data, GError **error)
 						   mp_header_is_address (name) ?
 							   CTX_ADDRESS :
 							   CTX_HEADER,
-						   name, data, t->name, error);
-			if (f.value == NULL && error && *error) {
+						   name, data, t->name, &err);
+			if (err) {
+				g_propagate_error (error, err);
 				g_free (f.name);
 				return FALSE;
 			}
@@ -467,38 +474,14 @@ compile_fields (MpMergeTemplate *t, const MpMergeData *data, GError **error)
 	return TRUE;
 }
 
-MpMergeTemplate *
-mp_merge_template_new (GBytes *bytes, const char *name, const MpMergeData *data,
-		       const MpMergeOptions *opts, GError **error)
+/* The structure, with offsets into the template's bytes */
+static gboolean
+parse_structure (MpMergeTemplate *t, const MpMergeData *data, GError **error)
 {
-	g_autoptr (MpMergeTemplate) t = g_new0 (MpMergeTemplate, 1);
 	g_autoptr (GPtrArray) bounds = g_ptr_array_new ();
 	GMimeObject *body;
 	gsize hend;
 
-	t->name = g_strdup (name);
-	t->bytes = g_bytes_ref (bytes);
-	t->data = g_bytes_get_data (bytes, &t->len);
-	t->leaves = g_ptr_array_new_with_free_func ((GDestroyNotify) leaf_free);
-	hash_hex (t->data, t->len, t->hash);
-	t->seed = g_strdup (opts->seed);
-	t->attach_dir = g_strdup (opts->attach_dir ? opts->attach_dir : ".");
-	for (int r = 0; r < 3; r++) {
-		t->recipient_columns[r] = -1;
-		for (guint c = 0; c < data->columns->len; c++)
-			if (g_ascii_strcasecmp (data->columns->pdata[c],
-						recipient_names[r]) == 0)
-				t->recipient_columns[r] = (int) c;
-	}
-	{
-		GDateTime *d = opts->date ? g_date_time_ref (opts->date) :
-					    mp_date_default ();
-
-		t->date = mp_date_format (d);
-		g_date_time_unref (d);
-	}
-
-	/* the structure, with offsets into the template's bytes */
 	t->stream = g_mime_stream_mem_new_with_buffer (t->data, t->len);
 	t->parser = g_mime_parser_new_with_stream (t->stream);
 	g_mime_parser_set_persist_stream (t->parser, TRUE);
@@ -506,43 +489,52 @@ mp_merge_template_new (GBytes *bytes, const char *name, const MpMergeData *data,
 	t->message = g_mime_parser_construct_message (t->parser, NULL);
 	if (t->message == NULL || t->message->mime_part == NULL) {
 		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-			     "%s: not a message", name);
-		return NULL;
+			     "%s: not a message", t->name);
+		return FALSE;
 	}
 	hend = (gsize) g_mime_parser_get_headers_end (t->parser);
 	if (hend > t->len)
 		hend = t->len;
 	t->headers = mp_headers_parse (t->data, hend, error);
 	if (t->headers == NULL)
-		return NULL;
+		return FALSE;
 	t->crlf = strcmp (mp_headers_get_eol (t->headers), "\r\n") == 0;
 	t->body_start = hend;
 
 	body = t->message->mime_part;
 	if (!walk (t, body, bounds, data, error))
-		return NULL;
+		return FALSE;
 	t->single = GMIME_IS_PART (body) && t->leaves->len == 1;
 	if (GMIME_IS_MULTIPART (body)) {
+		const char *b =
+			g_mime_multipart_get_boundary (GMIME_MULTIPART (body));
+
 		t->top_mixed = g_mime_content_type_is_type (
 			g_mime_object_get_content_type (body), "multipart",
 			"mixed");
-		t->top_boundary = g_strdup (
-			g_mime_multipart_get_boundary (GMIME_MULTIPART (body)));
-		if (t->top_boundary == NULL)
-			t->top_boundary = g_strdup ("");
+		t->top_boundary = g_strdup (b ? b : "");
 		t->close_at =
 			closing_delimiter ((const guint8 *) t->data, t->len,
 					   t->top_boundary, t->body_start);
 	}
-	t->from_free = g_hash_table_new (NULL, NULL);
-	if (!compile_fields (t, data, error))
-		return NULL;
+	return TRUE;
+}
+
+/* --unsubscribe and --attach-column, checked against the columns */
+static gboolean
+compile_options (MpMergeTemplate *t, const MpMergeData *data,
+		 const MpMergeOptions *opts, GError **error)
+{
 	if (opts->unsubscribe) {
+		GError *err = NULL;
+
 		t->unsubscribe = pattern_compile (opts->unsubscribe, CTX_URL,
 						  "--unsubscribe", data,
-						  "--unsubscribe", error);
-		if (t->unsubscribe == NULL && error && *error)
-			return NULL;
+						  "--unsubscribe", &err);
+		if (err) {
+			g_propagate_error (error, err);
+			return FALSE;
+		}
 		if (t->unsubscribe == NULL) {
 			/* one URL for every message */
 			Piece lit = { g_strdup (opts->unsubscribe), -1, FALSE,
@@ -567,10 +559,41 @@ mp_merge_template_new (GBytes *bytes, const char *name, const MpMergeData *data,
 				     "--attach-column %s: %s has no such "
 				     "column",
 				     opts->attach_columns[i], data->name);
-			return NULL;
+			return FALSE;
 		}
 		g_array_append_val (t->attach_columns, c);
 	}
+	return TRUE;
+}
+
+MpMergeTemplate *
+mp_merge_template_new (GBytes *bytes, const char *name, const MpMergeData *data,
+		       const MpMergeOptions *opts, GError **error)
+{
+	g_autoptr (MpMergeTemplate) t = g_new0 (MpMergeTemplate, 1);
+	g_autoptr (GDateTime) d =
+		opts->date ? g_date_time_ref (opts->date) : mp_date_default ();
+
+	t->name = g_strdup (name);
+	t->bytes = g_bytes_ref (bytes);
+	t->data = g_bytes_get_data (bytes, &t->len);
+	t->leaves = g_ptr_array_new_with_free_func ((GDestroyNotify) leaf_free);
+	t->from_free = g_hash_table_new (NULL, NULL);
+	hash_hex (t->data, t->len, t->hash);
+	t->seed = g_strdup (opts->seed);
+	t->attach_dir = g_strdup (opts->attach_dir ? opts->attach_dir : ".");
+	t->date = mp_date_format (d);
+	for (int r = 0; r < 3; r++) {
+		t->recipient_columns[r] = -1;
+		for (guint c = 0; c < data->columns->len; c++)
+			if (g_ascii_strcasecmp (data->columns->pdata[c],
+						recipient_names[r]) == 0)
+				t->recipient_columns[r] = (int) c;
+	}
+	if (!parse_structure (t, data, error) ||
+	    !compile_fields (t, data, error) ||
+	    !compile_options (t, data, opts, error))
+		return NULL;
 	return g_steal_pointer (&t);
 }
 
@@ -903,116 +926,127 @@ field_is_content (const Field *f)
 	return g_ascii_strncasecmp (f->name, "Content-", 8) == 0;
 }
 
-/* The header block of the message, without its blank line. */
+/* Emits "Name: value" checked and encoded; an error names row and
+ * column. */
+static gboolean
+emit_field (MpMergeTemplate *t, const MpMergeData *data, guint row, int col,
+	    const char *name, const char *value, GArray *out, GError **error)
+{
+	GError *err = NULL;
+	g_autofree char *line = mp_header_format (name, value, &err);
+
+	if (line == NULL) {
+		row_error (error, data, row, col, "%s", err->message);
+		g_error_free (err);
+		return FALSE;
+	}
+	emit_new (out, line, t->crlf);
+	return TRUE;
+}
+
+/* One field of the template, filled, or as written */
+static gboolean
+render_field (MpMergeTemplate *t, const MpMergeData *data, guint row,
+	      const Field *f, GArray *out, GError **error)
+{
+	g_autofree char *filled = NULL;
+	int col = -1;
+
+	if (f->column >= 0) {
+		const char *v = row_value (data, row, f->column, error);
+
+		if (v == NULL)
+			return FALSE;
+		/* an empty To/Cc/Bcc column: no such field in this row */
+		return *v == '\0' || emit_field (t, data, row, f->column,
+						 f->name, v, out, error);
+	}
+	if (f->value == NULL) {
+		Chunk c = { g_bytes_new (f->bytes, f->len), FALSE };
+
+		g_array_append_val (out, c);
+		return TRUE;
+	}
+	filled = pattern_fill (f->value, data, row, &col, error);
+	return filled &&
+	       emit_field (t, data, row, col, f->name, filled, out, error);
+}
+
+/* List-Unsubscribe and List-Unsubscribe-Post (RFC 8058) */
+static gboolean
+render_unsubscribe (MpMergeTemplate *t, const MpMergeData *data, guint row,
+		    GArray *out, GError **error)
+{
+	g_autofree char *url =
+		pattern_fill (t->unsubscribe, data, row, NULL, error);
+	g_autofree char *line = NULL;
+
+	if (url == NULL)
+		return FALSE;
+	/* RFC 8058 3.1: one-click needs an HTTPS URI */
+	if (g_ascii_strncasecmp (url, "https://", 8) != 0 ||
+	    strpbrk (url, " <>\"") != NULL) {
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "--unsubscribe: %s: one-click unsubscribe needs "
+			     "an https:// URL (RFC 8058)",
+			     url);
+		return FALSE;
+	}
+	line = g_strdup_printf ("List-Unsubscribe: <%s>\n"
+				"List-Unsubscribe-Post: "
+				"List-Unsubscribe=One-Click\n",
+				url);
+	emit_new (out, line, t->crlf);
+	return TRUE;
+}
+
+/* The header block of the message, without its blank line: the
+ * template's fields filled (its Message-ID replaced), then the row's
+ * recipients, Date and Message-ID when the template has none, and
+ * List-Unsubscribe. */
 static gboolean
 render_fields (MpMergeTemplate *t, const MpMergeData *data, guint row,
 	       gboolean skip_content, const char *msgid, GArray *out,
 	       GError **error)
 {
+	g_autofree char *msgid_line =
+		g_strdup_printf ("Message-ID: <%s>\n", msgid);
 	gboolean msgid_done = FALSE;
 
 	for (guint i = 0; i < t->fields->len; i++) {
 		Field *f = &g_array_index (t->fields, Field, i);
-		g_autofree char *line = NULL;
-		g_autofree char *filled = NULL;
-		int col = -1;
 
 		if (skip_content && field_is_content (f))
 			continue;
 		if (g_ascii_strcasecmp (f->name, "Message-ID") == 0) {
-			if (msgid_done)
-				continue;
-			line = g_strdup_printf ("Message-ID: <%s>\n", msgid);
+			if (!msgid_done)
+				emit_new (out, msgid_line, t->crlf);
 			msgid_done = TRUE;
-		} else if (f->column >= 0) {
-			const char *v = row_value (data, row, f->column, error);
-
-			if (v == NULL)
-				return FALSE;
-			col = f->column;
-			if (*v == '\0')
-				continue; /* no such recipients in this row */
-			filled = g_strdup (v);
-		} else if (f->value) {
-			filled =
-				pattern_fill (f->value, data, row, &col, error);
-			if (filled == NULL)
-				return FALSE;
-		} else {
-			Chunk c = { g_bytes_new (f->bytes, f->len), FALSE };
-
-			g_array_append_val (out, c);
-			continue;
+		} else if (!render_field (t, data, row, f, out, error)) {
+			return FALSE;
 		}
-		if (line == NULL) {
-			GError *err = NULL;
-
-			line = mp_header_format (f->name, filled, &err);
-			if (line == NULL) {
-				row_error (error, data, row, col, "%s",
-					   err->message);
-				g_error_free (err);
-				return FALSE;
-			}
-		}
-		emit_new (out, line, t->crlf);
 	}
 	for (int r = 0; r < 3; r++) {
-		g_autofree char *line = NULL;
+		int c = t->recipient_columns[r];
 		const char *v;
-		GError *err = NULL;
 
-		if (t->recipient_columns[r] < 0 || t->recipient_seen[r])
+		if (c < 0 || t->recipient_seen[r])
 			continue;
-		v = row_value (data, row, t->recipient_columns[r], error);
-		if (v == NULL)
+		v = row_value (data, row, c, error);
+		if (v == NULL ||
+		    (*v && !emit_field (t, data, row, c, recipient_names[r], v,
+					out, error)))
 			return FALSE;
-		if (*v == '\0')
-			continue;
-		line = mp_header_format (recipient_names[r], v, &err);
-		if (line == NULL) {
-			row_error (error, data, row, t->recipient_columns[r],
-				   "%s", err->message);
-			g_error_free (err);
-			return FALSE;
-		}
-		emit_new (out, line, t->crlf);
 	}
 	if (!t->has_date) {
 		g_autofree char *line = g_strdup_printf ("Date: %s\n", t->date);
 
 		emit_new (out, line, t->crlf);
 	}
-	if (!msgid_done) {
-		g_autofree char *line =
-			g_strdup_printf ("Message-ID: <%s>\n", msgid);
-
-		emit_new (out, line, t->crlf);
-	}
-	if (t->unsubscribe) {
-		g_autofree char *url =
-			pattern_fill (t->unsubscribe, data, row, NULL, error);
-		g_autofree char *line = NULL;
-
-		if (url == NULL)
-			return FALSE;
-		/* RFC 8058 3.1: one-click needs an HTTPS URI */
-		if (g_ascii_strncasecmp (url, "https://", 8) != 0 ||
-		    strpbrk (url, " <>\"") != NULL) {
-			g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
-				     "--unsubscribe: %s: one-click "
-				     "unsubscribe needs an https:// URL "
-				     "(RFC 8058)",
-				     url);
-			return FALSE;
-		}
-		line = g_strdup_printf ("List-Unsubscribe: <%s>\n"
-					"List-Unsubscribe-Post: "
-					"List-Unsubscribe=One-Click\n",
-					url);
-		emit_new (out, line, t->crlf);
-	}
-	return TRUE;
+	if (!msgid_done)
+		emit_new (out, msgid_line, t->crlf);
+	return t->unsubscribe == NULL ||
+	       render_unsubscribe (t, data, row, out, error);
 }
 
 /* The body (from the blank line) with the text parts filled in; new
@@ -1397,6 +1431,73 @@ dry_run_line (const MpMergeData *data, guint row, const GByteArray *msg)
 	return g_string_free (s, FALSE);
 }
 
+/* Every row made once and checked before anything is written */
+static gboolean
+check_rows (const MpMergeRequest *req, MpMergeTemplate *t,
+	    const MpMergeData *data, guint n, GError **error)
+{
+	gboolean files = req->dir && !req->dry_run;
+
+	for (guint i = 0; i < n; i++) {
+		g_autoptr (GArray) msg = render_chunks (t, data, i, error);
+		g_autofree char *name = NULL;
+		g_autofree char *path = NULL;
+
+		if (msg == NULL)
+			return FALSE;
+		if (!files)
+			continue;
+		name = eml_name (i, n);
+		path = g_build_filename (req->dir, name, NULL);
+		if (g_file_test (path,
+				 G_FILE_TEST_EXISTS | G_FILE_TEST_IS_SYMLINK)) {
+			g_set_error (error, MP_ERROR, MP_ERROR_CANT_CREATE,
+				     "%s: exists; mime-merge never writes "
+				     "over a file",
+				     path);
+			return FALSE;
+		}
+	}
+	if (files && !g_file_test (req->dir, G_FILE_TEST_IS_DIR)) {
+		g_set_error (error, MP_ERROR, MP_ERROR_CANT_CREATE,
+			     "%s: not a directory", req->dir);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* Writes message @i as --dry-run, -C or the mbox stream asks */
+static gboolean
+write_row (const MpMergeRequest *req, MpMergeTemplate *t,
+	   const MpMergeData *data, guint i, guint n, MpOutput *out,
+	   GError **error)
+{
+	g_autoptr (GArray) msg = NULL;
+
+	if (req->dry_run) {
+		g_autoptr (GByteArray) whole =
+			mp_merge_render (t, data, i, error);
+		g_autofree char *line =
+			whole ? dry_run_line (data, i, whole) : NULL;
+
+		return line &&
+		       mp_output_write (out, line, strlen (line), error);
+	}
+	msg = render_chunks (t, data, i, error);
+	if (msg == NULL)
+		return FALSE;
+	if (req->dir) {
+		g_autofree char *name = eml_name (i, n);
+		g_autofree char *path = g_build_filename (req->dir, name, NULL);
+		/* created beside it and renamed: never half-written */
+		g_autoptr (MpOutput) f = mp_output_open (path, FALSE, error);
+
+		return f && write_chunks (msg, f, error) &&
+		       mp_output_close (f, error);
+	}
+	return write_mboxrd (t, msg, out, error);
+}
+
 gboolean
 mp_merge_run (const MpMergeRequest *req, GError **error)
 {
@@ -1428,74 +1529,15 @@ mp_merge_run (const MpMergeRequest *req, GError **error)
 	n = data->rows->len;
 	if (req->limit > 0 && req->limit < n)
 		n = req->limit;
-
-	/* every row is checked before anything is written */
-	for (guint i = 0; i < n; i++) {
-		g_autoptr (GArray) msg = render_chunks (t, data, i, error);
-
-		if (msg == NULL)
-			return FALSE;
-		if (req->dir && !req->dry_run) {
-			g_autofree char *name = eml_name (i, n);
-			g_autofree char *path =
-				g_build_filename (req->dir, name, NULL);
-
-			if (g_file_test (path,
-					 G_FILE_TEST_EXISTS |
-						 G_FILE_TEST_IS_SYMLINK)) {
-				g_set_error (error, MP_ERROR,
-					     MP_ERROR_CANT_CREATE,
-					     "%s: exists; mime-merge never "
-					     "writes over a file",
-					     path);
-				return FALSE;
-			}
-		}
-	}
-	if (req->dir && !req->dry_run &&
-	    !g_file_test (req->dir, G_FILE_TEST_IS_DIR)) {
-		g_set_error (error, MP_ERROR, MP_ERROR_CANT_CREATE,
-			     "%s: not a directory", req->dir);
+	if (!check_rows (req, t, data, n, error))
 		return FALSE;
-	}
-
 	if (req->dir == NULL || req->dry_run) {
 		out = mp_output_open (req->output, FALSE, error);
 		if (out == NULL)
 			return FALSE;
 	}
-	for (guint i = 0; i < n; i++) {
-		gboolean ok;
-
-		if (req->dry_run) {
-			g_autoptr (GByteArray) msg =
-				mp_merge_render (t, data, i, error);
-			g_autofree char *line =
-				msg ? dry_run_line (data, i, msg) : NULL;
-
-			ok = line &&
-			     mp_output_write (out, line, strlen (line), error);
-		} else if (req->dir) {
-			g_autofree char *name = eml_name (i, n);
-			g_autofree char *path =
-				g_build_filename (req->dir, name, NULL);
-			g_autoptr (GArray) msg =
-				render_chunks (t, data, i, error);
-			/* created beside it and renamed: never half-written */
-			g_autoptr (MpOutput) f =
-				msg ? mp_output_open (path, FALSE, error) :
-				      NULL;
-
-			ok = f && write_chunks (msg, f, error) &&
-			     mp_output_close (f, error);
-		} else {
-			g_autoptr (GArray) msg =
-				render_chunks (t, data, i, error);
-
-			ok = msg && write_mboxrd (t, msg, out, error);
-		}
-		if (!ok)
+	for (guint i = 0; i < n; i++)
+		if (!write_row (req, t, data, i, n, out, error))
 			return FALSE;
-	}
 	return out == NULL || mp_output_close (out, error);
 }
