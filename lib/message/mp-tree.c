@@ -1763,12 +1763,20 @@ heads_begin (Heads *h)
 static void
 heads_feed (Heads *h, const char *buf, gsize len)
 {
+	/* most input has no CR at all: one look per chunk */
+	gboolean any_cr = memchr (buf, '\r', len) != NULL;
 	gsize i = 0;
 
 	while (i < len) {
 		const char *nl, *cr;
 		gsize lim;
 
+		if (h->collecting && h->hlen == 0 && buf[i] != '-') {
+			/* every delimiter starts with "--": most lines are
+			 * passed over at their first byte */
+			h->collecting = FALSE;
+			continue;
+		}
 		if (h->collecting) {
 			while (i < len && h->hlen < h->max && buf[i] != '\n' &&
 			       buf[i] != '\r')
@@ -1779,7 +1787,7 @@ heads_feed (Heads *h, const char *buf, gsize len)
 		}
 		nl = memchr (buf + i, '\n', len - i);
 		lim = nl ? (gsize) (nl - buf) : len;
-		cr = memchr (buf + i, '\r', lim - i);
+		cr = any_cr ? memchr (buf + i, '\r', lim - i) : NULL;
 		if (cr)
 			nl = cr;
 		if (nl == NULL)
