@@ -818,13 +818,15 @@ walk_agrees (Walk *w, GMimeObject *obj, const char *section, GError **error)
  * canonicaliser, not for GMime or us.  In the header, the fields we add
  * would land in what those readers call the body; inside a multipart,
  * "\r--boundary" is a delimiter to some readers only, so an attachment
- * would be hidden from them (found by tests/cli/hostile.t).  Refuse it
- * in the header, and in the body when the message holds a multipart. */
+ * would be hidden from them (found by tests/cli/hostile.t).  A body that
+ * is no multipart becomes a part of one when we add to it (found by
+ * fuzz-edit: the next stage refused what we wrote).  Refuse it anywhere;
+ * @in_multipart says how to name it. */
 static gboolean
-no_bare_cr (MpTree *t, gint64 end, GError **error)
+no_bare_cr (MpTree *t, gboolean in_multipart, GError **error)
 {
 	char buf[64 * 1024 + 1];
-	gint64 pos = t->base;
+	gint64 pos = t->base, end = t->top->end;
 
 	if (g_mime_stream_seek (t->stream, pos, GMIME_STREAM_SEEK_SET) != pos)
 		return TRUE; /* reading errors are reported where they matter */
@@ -851,14 +853,16 @@ no_bare_cr (MpTree *t, gint64 end, GError **error)
 					     "(ambiguous line ending)",
 					     mp_input_get_name (t->in));
 			} else {
-				g_set_error (
-					error, MP_ERROR, MP_ERROR_DATA,
-					"%s: CR without LF inside a "
-					"multipart at byte %" G_GINT64_FORMAT
-					" (readers disagree where its "
-					"lines end)",
-					mp_input_get_name (t->in),
-					pos + (gint64) i - 1 - t->base);
+				g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+					     "%s: CR without LF %s at byte "
+					     "%" G_GINT64_FORMAT
+					     " (readers disagree where its "
+					     "lines end)",
+					     mp_input_get_name (t->in),
+					     in_multipart ?
+						     "inside a multipart" :
+						     "in the body",
+					     pos + (gint64) i - 1 - t->base);
 			}
 			return FALSE;
 		}
@@ -980,8 +984,7 @@ mp_tree_new (MpInput *in, const char *seed, GError **error)
 			return NULL;
 		has_multipart = w.has_multipart;
 	}
-	if (!no_bare_cr (t, has_multipart ? t->top->end : t->top->body,
-			 error) ||
+	if (!no_bare_cr (t, has_multipart, error) ||
 	    !scan_agrees (t, t->top, g_mime_message_get_mime_part (msg), "",
 			  error))
 		return NULL;

@@ -130,7 +130,7 @@ name3='quote "me" \ back.txt'
 printf 'q\n' >"$name3"
 mkdir adir
 
-plan 99
+plan 100
 
 # ---- a single part becomes the first part of a new multipart/mixed ----
 run mime-attach figures.csv <plain.eml
@@ -401,6 +401,9 @@ amb "$(printf 'Content-Type: multipart/mixed; boundary="value"\nContent-Type: te
 refused "two_content_type_fields_is_65" 65 "2 Content-Type fields" mime-attach figures.csv <amb3.eml
 printf 'From: a@example.org\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=value\n\n--value\nContent-Type: text/plain\n\nhi\r--value--\r\n--value--\n' >amb4.eml
 refused "bare_cr_inside_a_multipart_is_65" 65 "CR without LF inside a multipart" mime-attach figures.csv <amb4.eml
+# a single part becomes a part of a multipart: the same holds (fuzz-edit)
+printf 'From: a@example.org\nSubject: cr\n\nline\rmore\n' >cr-body.eml
+refused "bare_cr_in_a_body_we_would_wrap_is_65" 65 "CR without LF in the body" mime-attach figures.csv <cr-body.eml
 printf 'From: a@example.org\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=outer\n\n--outer\nContent-Type: multipart/alternative; boundary=inner\n\n--inner\nContent-Type: text/plain\n\ny\n--outer\nContent-Type: text/plain\n\nz\n--outer--\n' >amb5.eml
 refused "nested_multipart_without_closing_delimiter_is_65" 65 '"--inner--"' mime-attach figures.csv <amb5.eml
 printf 'From: a@example.org\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=value\n\n--value\nContent-Type: text/plain; name="a.txt"; name="b.exe"\n\nhi\n--value--\n' >amb6.eml
