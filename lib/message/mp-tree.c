@@ -839,7 +839,18 @@ no_bare_cr (MpTree *t, gboolean in_multipart, GError **error)
 		if (n <= 0)
 			break;
 		/* one byte past the chunk tells whether a CR ending it has
-		 * its LF */
+		 * its LF; runs of CRLF lines are passed 32 bytes at a time */
+		while (i + 33 <= MIN ((gsize) n, want)) {
+			guint8 bad = 0;
+			gsize k;
+
+			for (k = 0; k < 32; k++)
+				bad |= (guint8) ((buf[i + k] == '\r') &
+						 (buf[i + k + 1] != '\n'));
+			if (bad)
+				break;
+			i += 32;
+		}
 		while ((cr = memchr (buf + i, '\r',
 				     MIN ((gsize) n, want) - i))) {
 			i = (gsize) (cr - buf) + 1;
@@ -1791,7 +1802,8 @@ heads_feed (Heads *h, const char *buf, gsize len)
 		nl = memchr (buf + i, '\n', len - i);
 		lim = nl ? (gsize) (nl - buf) : len;
 		cr = any_cr ? memchr (buf + i, '\r', lim - i) : NULL;
-		if (cr)
+		/* a CR ends a line too, but for the one of a CRLF */
+		if (cr && !(nl && cr + 1 == nl))
 			nl = cr;
 		if (nl == NULL)
 			return;
