@@ -1,4 +1,5 @@
 #include "mp-headers.h"
+#include "mp-charset.h"
 #include "mp-error.h"
 #include "mp-header.h"
 
@@ -452,64 +453,26 @@ append_utf8 (GString *out, const char *p, gsize len)
 	g_string_append (out, valid);
 }
 
-static gboolean
-is_charset (const char *cs, const char *name)
-{
-	return g_ascii_strcasecmp (cs, name) == 0;
-}
-
 /* Converts @len bytes in @charset to UTF-8; what cannot be converted
  * becomes U+FFFD. */
 static void
 append_converted (GString *out, const char *charset, const char *p, gsize len)
 {
-	iconv_t cd;
-	char obuf[1024];
+	const char *mime = mp_charset_mime_name (charset);
 
-	if (is_charset (charset, "utf-8") || is_charset (charset, "utf8") ||
-	    is_charset (charset, "us-ascii") || is_charset (charset, "ascii") ||
-	    *charset == '\0') {
+	if (*charset == '\0' || g_strcmp0 (mime, "utf-8") == 0 ||
+	    g_strcmp0 (mime, "us-ascii") == 0) {
 		append_utf8 (out, p, len);
 		return;
 	}
 	/* what is labelled Latin-1 is in practice windows-1252, its superset
 	 * (the WHATWG encoding standard reads it so): quotes and dashes in
 	 * 0x80-0x9f instead of invisible control characters */
-	if (is_charset (charset, "iso-8859-1") ||
-	    is_charset (charset, "iso_8859-1") ||
-	    is_charset (charset, "latin1") || is_charset (charset, "l1"))
+	if (g_strcmp0 (mime, "iso-8859-1") == 0)
 		charset = "windows-1252";
-	cd = g_mime_iconv_open ("UTF-8", charset);
-	if (cd == (iconv_t) -1) {
-		/* unknown: keep what reads as UTF-8 (common in practice) */
+	/* unknown: keep what reads as UTF-8 (common in practice) */
+	if (!mp_charset_append_utf8 (out, charset, p, len))
 		append_utf8 (out, p, len);
-		return;
-	}
-	while (len > 0) {
-		char *in = (char *) p, *o = obuf;
-		size_t inleft = len, outleft = sizeof obuf;
-		size_t rv = iconv (cd, &in, &inleft, &o, &outleft);
-		int errsv = errno;
-
-		append_utf8 (out, obuf, (gsize) (o - obuf));
-		p = in;
-		len = inleft;
-		if (rv == (size_t) -1 && errsv != E2BIG) {
-			/* EILSEQ or EINVAL (incomplete at the end) */
-			g_string_append (out, "\xef\xbf\xbd");
-			p++;
-			len--;
-			iconv (cd, NULL, NULL, NULL, NULL);
-		}
-	}
-	{
-		char *o = obuf;
-		size_t outleft = sizeof obuf;
-
-		iconv (cd, NULL, NULL, &o, &outleft);
-		append_utf8 (out, obuf, (gsize) (o - obuf));
-	}
-	g_mime_iconv_close (cd);
 }
 
 static int

@@ -1,4 +1,5 @@
 #include "mp-compose.h"
+#include "mp-charset.h"
 #include "mp-error.h"
 #include "mp-header.h"
 #include "mp-part.h"
@@ -390,12 +391,21 @@ build_body (MpCompose *c, MpRandom *random, GError **error)
 	g_autoptr (GMimePart) html = NULL;
 	g_autofree char *boundary = NULL;
 	GMimeMultipart *alt;
+	const char *mime_cs = NULL, *iconv_cs = NULL;
 
+	if (c->charset) {
+		mime_cs = mp_charset_lookup (c->charset, error);
+		if (mime_cs == NULL) {
+			g_prefix_error (error, "--charset: ");
+			return NULL;
+		}
+		iconv_cs = mp_charset_iconv_name (mime_cs);
+	}
 	if (c->text || c->html == NULL) {
 		g_autoptr (GMimeStream) empty = g_mime_stream_mem_new ();
 
 		text = mp_part_new_text_from_stream (
-			"plain", c->text ? c->text : empty, c->charset,
+			"plain", c->text ? c->text : empty, iconv_cs,
 			c->allow_8bit, c->text_name ? c->text_name : "body",
 			error);
 		if (text == NULL)
@@ -403,11 +413,19 @@ build_body (MpCompose *c, MpRandom *random, GError **error)
 	}
 	if (c->html) {
 		html = mp_part_new_text_from_stream (
-			"html", c->html, c->charset, c->allow_8bit,
+			"html", c->html, iconv_cs, c->allow_8bit,
 			c->html_name ? c->html_name : "html", error);
 		if (html == NULL)
 			return NULL;
 	}
+	/* label the parts with the IANA name every reader knows (GMime's
+	 * names are not all that: windows-cp1252) */
+	if (mime_cs && text)
+		g_mime_object_set_content_type_parameter (GMIME_OBJECT (text),
+							  "charset", mime_cs);
+	if (mime_cs && html)
+		g_mime_object_set_content_type_parameter (GMIME_OBJECT (html),
+							  "charset", mime_cs);
 	if (html == NULL)
 		return GMIME_OBJECT (g_steal_pointer (&text));
 	if (text == NULL)
