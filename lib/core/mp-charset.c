@@ -2,6 +2,7 @@
 #include "mp-error.h"
 
 #include <errno.h>
+#include <gmime/gmime.h>
 #include <string.h>
 
 typedef struct {
@@ -50,7 +51,7 @@ static const Charset charsets[] = {
 	{ "gbk", "GBK", "gbk cp936" },
 	{ "gb18030", "GB18030", "gb18030" },
 	{ "big5", "BIG5", "big5 cnbig5 xxbig5" },
-	{ "euc-kr", "EUC-KR", "euckr" },
+	{ "euc-kr", "EUC-KR", "euckr ksc56011987 ksc5601 xeuckr" },
 };
 
 /* @label lower case without '-', '_' and ' ' */
@@ -127,6 +128,13 @@ mp_charset_append_utf8 (GString *out, const char *label, const char *data,
 	GIConv cd = g_iconv_open ("UTF-8", mp_charset_iconv_name (label));
 	char obuf[1024];
 
+	/* a label outside our table: GMime knows more aliases, but reads
+	 * x-unknown as the locale's charset, which would make the result
+	 * depend on LANG */
+	if (cd == (GIConv) -1 && find (label) == NULL &&
+	    g_ascii_strncasecmp (label, "x-", 2) != 0 &&
+	    g_ascii_strncasecmp (label, "unknown", 7) != 0)
+		cd = g_iconv_open ("UTF-8", g_mime_charset_iconv_name (label));
 	if (cd == (GIConv) -1)
 		return FALSE;
 	while (len > 0) {

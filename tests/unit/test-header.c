@@ -1,4 +1,5 @@
 /* mp-header: encoding, folding, address parsing, IDN, injection. */
+#include "mp-charset.h"
 #include "mp-error.h"
 #include "mp-header.h"
 
@@ -331,6 +332,61 @@ test_format_dispatch (void)
 	g_assert_cmpstr (t, ==, "X-Note: =?UTF-8?Q?na=C3=AFve?=\n");
 }
 
+/* mp-charset: labels map to IANA preferred MIME names, aliases too, and
+ * unknown labels are refused for writing */
+static void
+test_charset_names (void)
+{
+	static const struct {
+		const char *label, *mime;
+	} cases[] = {
+		{ "UTF-8", "utf-8" },
+		{ "utf8", "utf-8" },
+		{ "latin1", "iso-8859-1" },
+		{ "ISO_8859-15", "iso-8859-15" },
+		{ "cp1252", "windows-1252" },
+		{ "Windows-1252", "windows-1252" },
+		{ "SJIS", "shift_jis" },
+		{ "Shift_JIS", "shift_jis" },
+		{ "gb2312", "gb2312" },
+		{ "EUC-CN", "gb2312" },
+		{ "GBK", "gbk" },
+		{ "ks_c_5601-1987", "euc-kr" },
+		{ "iso-8859-12", NULL },
+		{ "x-unknown", NULL },
+		{ "utf-16", NULL },
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+		g_autoptr (GError) error = NULL;
+		const char *got = mp_charset_lookup (cases[i].label, &error);
+
+		g_test_message ("%s", cases[i].label);
+		g_assert_cmpstr (got, ==, cases[i].mime);
+		g_assert_cmpstr (mp_charset_mime_name (cases[i].label), ==,
+				 cases[i].mime);
+		if (cases[i].mime == NULL)
+			g_assert_error (error, MP_ERROR, MP_ERROR_USAGE);
+	}
+}
+
+/* conversion never fails: what cannot be converted is U+FFFD */
+static void
+test_charset_convert (void)
+{
+	g_autoptr (GString) s = g_string_new (NULL);
+
+	g_assert_true (
+		mp_charset_append_utf8 (s, "windows-1252", "caf\xe9 \x80", 6));
+	g_assert_cmpstr (s->str, ==, "caf\xc3\xa9 \xe2\x82\xac");
+	g_string_truncate (s, 0);
+	g_assert_true (mp_charset_append_utf8 (s, "utf-8", "a\xff", 2));
+	g_assert_cmpstr (s->str, ==, "a\xef\xbf\xbd");
+	g_string_truncate (s, 0);
+	g_assert_false (mp_charset_append_utf8 (s, "x-unknown", "a", 1));
+	g_assert_cmpstr (s->str, ==, "");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -350,5 +406,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/header/split-and-names", test_split_and_names);
 	g_test_add_func ("/header/msgids", test_msgids);
 	g_test_add_func ("/header/format-dispatch", test_format_dispatch);
+	g_test_add_func ("/charset/names", test_charset_names);
+	g_test_add_func ("/charset/convert", test_charset_convert);
 	return g_test_run ();
 }
