@@ -857,12 +857,56 @@ mp_header_format_msgids (const char *name, const char *const *values,
 	return folder_finish (&f);
 }
 
+/* Whether an RFC 5322 date names its zone: the zone is its last token
+ * (a comment may follow), the time the token before. */
+static gboolean
+names_zone (const char *value)
+{
+	g_autofree char *v = g_strstrip (g_strdup (value));
+	const char *last = strrchr (v, ' ');
+
+	last = last ? last + 1 : v;
+	return last[0] == '(' || strchr (last, ':') == NULL;
+}
+
+/* A date without an offset, and @SECONDS, are local time as TZ says
+ * (date(1) reads them so) */
+GDateTime *
+mp_header_parse_date (const char *value)
+{
+	g_autoptr (GTimeZone) local = g_time_zone_new_local ();
+	g_autoptr (GDateTime) utc = NULL;
+	char *end;
+
+	if (value[0] == '@') {
+		gint64 secs = g_ascii_strtoll (value + 1, &end, 10);
+
+		if (end != value + 1 && *end == '\0')
+			return g_date_time_new_from_unix_local (secs);
+		return NULL;
+	}
+	{
+		GDateTime *d = g_date_time_new_from_iso8601 (value, local);
+
+		if (d)
+			return d;
+	}
+	utc = g_mime_utils_header_decode_date (value);
+	if (utc == NULL || names_zone (value))
+		return g_steal_pointer (&utc);
+	/* GMime reads a date without a zone as UTC */
+	return g_date_time_new (
+		local, g_date_time_get_year (utc), g_date_time_get_month (utc),
+		g_date_time_get_day_of_month (utc), g_date_time_get_hour (utc),
+		g_date_time_get_minute (utc), g_date_time_get_seconds (utc));
+}
+
 /* RFC 5322 3.3: a date-time, written the way it wants whatever form
- * GMime could read */
+ * we could read */
 static char *
 format_date (const char *name, const char *value, GError **error)
 {
-	g_autoptr (GDateTime) d = g_mime_utils_header_decode_date (value);
+	g_autoptr (GDateTime) d = mp_header_parse_date (value);
 	g_autofree char *s = NULL;
 
 	if (d == NULL) {

@@ -59,6 +59,11 @@ mp_header_parse_addresses (const char *name, const char *value, GError **error);
 char *mp_header_format_msgids (const char *name, const char *const *values,
 			       GError **error);
 
+/* Reads a date given by a user: RFC 5322 (as GMime reads it), ISO 8601,
+ * or "@SECONDS" since the epoch; without an offset, and for @SECONDS, in
+ * local time as TZ says.  Newly allocated; NULL when it is not a date. */
+GDateTime *mp_header_parse_date (const char *value);
+
 /* Formats any header from a checked UTF-8 value, choosing the rule by its
  * name: addresses, message identifiers, dates (Date, Resent-Date: read as
  * GMime reads them, written as RFC 5322 3.3 wants), or unstructured text.

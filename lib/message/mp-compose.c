@@ -221,31 +221,10 @@ mp_compose_read_draft (MpCompose *c, GBytes *draft, GError **error)
 	}
 }
 
-static GDateTime *
-parse_date (const char *value)
-{
-	char *end;
-
-	if (value[0] == '@') {
-		gint64 secs = g_ascii_strtoll (value + 1, &end, 10);
-
-		if (end != value + 1 && *end == '\0')
-			return g_date_time_new_from_unix_utc (secs);
-		return NULL;
-	}
-	{
-		GDateTime *d = g_date_time_new_from_iso8601 (value, NULL);
-
-		if (d)
-			return d;
-	}
-	return g_mime_utils_header_decode_date (value);
-}
-
 gboolean
 mp_compose_set_date (MpCompose *c, const char *value, GError **error)
 {
-	GDateTime *d = parse_date (value);
+	GDateTime *d = mp_header_parse_date (value);
 
 	if (d == NULL) {
 		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,

@@ -2,7 +2,7 @@
 # mime-compose: jobs 1 and 2 of DESIGN, every option, every refusal.
 . "$SRCDIR/tests/cli/lib.sh"
 
-plan 85
+plan 89
 
 FROM='Ann Müller <ann@example.org>'
 
@@ -165,6 +165,23 @@ euc-kr|euc-kr|안녕하세요
 EOF
 refused "--charset: an unknown charset is refused" 64 "x-nonsense" \
     mime-compose --charset x-nonsense --from "$FROM" "$T/body.txt"
+
+# --- --date without an offset and @SECONDS are local time per TZ
+for tz in 'UTC|+0000|+0000|+0000' 'America/New_York|-0500|-0400|-0500' 'Asia/Kolkata|+0530|+0530|+0530'; do
+    IFS='|' read -r zone jan jul sec <<<"$tz"
+    got=
+    for d in '2024-01-15 09:30' '2024-07-15T09:30:00' 'Mon, 15 Jan 2024 09:30:00' '@1705311000'; do
+        got="$got|$(TZ=$zone mime-compose --from "$FROM" --date "$d" "$T/body.txt" | sed -n 's/^Date: //p')"
+    done
+    case $zone in
+    UTC) at=09:30:00 ;; America/New_York) at=04:30:00 ;; *) at=15:00:00 ;;
+    esac
+    is "TZ=$zone: --date without an offset and @SECONDS are local time" "$got" \
+        "|Mon, 15 Jan 2024 09:30:00 $jan|Mon, 15 Jul 2024 09:30:00 $jul|Mon, 15 Jan 2024 09:30:00 $jan|Mon, 15 Jan 2024 $at $sec"
+done
+is "an offset given is kept whatever TZ" \
+    "$(TZ=Asia/Kolkata mime-compose --from "$FROM" --date '2024-01-15 09:30 -0800' "$T/body.txt" | sed -n 's/^Date: //p')" \
+    'Mon, 15 Jan 2024 09:30:00 -0800'
 
 # --- any locale: arguments are UTF-8 bytes under cron's bare environment
 BARE=(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$BUILDDIR/tools/mime-compose")

@@ -3,7 +3,7 @@
 # touch, decoding of real-world breakage, injection refused, bounded memory.
 . "$SRCDIR/tests/cli/lib.sh"
 
-plan 85
+plan 86
 
 # A message whose header has everything a re-serialiser would change:
 # folding with tabs, odd spacing, lower-case names, a repeated field.
@@ -185,6 +185,8 @@ refused "no operation is a usage error" 64 "nothing to do" mime-header <"$T/m.em
 refused "a Date that is not a date is refused" 65 "Date" mime-header --set 'Date: garbage' <"$T/m.eml"
 run mime-header --set 'Date: 2024-01-31 10:00 +0100' <"$T/m.eml"
 is "a Date is written as RFC 5322 wants it" "$(grep '^Date:' "$T/out")" "Date: Wed, 31 Jan 2024 10:00:00 +0100"
+TZ=Asia/Kolkata run mime-header --set 'Date: Wed, 31 Jan 2024 10:00' <"$T/m.eml"
+is "a Date without an offset is local time per TZ" "$(grep '^Date:' "$T/out")" "Date: Wed, 31 Jan 2024 10:00:00 +0530"
 refused "a write error is reported" 74 "No space left" sh -c "mime-header --add 'X: 1' <'$T/m.eml' >/dev/full"
 
 # --- -o FILE
