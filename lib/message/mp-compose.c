@@ -322,9 +322,9 @@ msgid_domain (const char *from)
 	while (l && internet_address_list_length (l) > 0) {
 		a = internet_address_list_get_address (l, 0);
 		if (INTERNET_ADDRESS_IS_MAILBOX (a)) {
-			/* get_addr() gives GMime's decoded IDN domain: the
-			 * header must stay ASCII */
-			addr = internet_address_mailbox_get_idn_addr (
+			/* GMime's get_addr() gives the decoded IDN domain:
+			 * the header must stay ASCII */
+			addr = mp_header_mailbox_addr (
 				INTERNET_ADDRESS_MAILBOX (a));
 			at = strrchr (addr, '@');
 			if (at && at[1] != '[')

@@ -2,7 +2,7 @@
 # mime-compose: jobs 1 and 2 of DESIGN, every option, every refusal.
 . "$SRCDIR/tests/cli/lib.sh"
 
-plan 89
+plan 95
 
 FROM='Ann Müller <ann@example.org>'
 
@@ -182,6 +182,25 @@ done
 is "an offset given is kept whatever TZ" \
     "$(TZ=Asia/Kolkata mime-compose --from "$FROM" --date '2024-01-15 09:30 -0800' "$T/body.txt" | sed -n 's/^Date: //p')" \
     'Mon, 15 Jan 2024 09:30:00 -0800'
+
+# --- addresses: every mailbox given is written, or the command refuses
+ok "property: 300 random address lists keep their mailboxes (Python's count)" \
+    "$PY" "$SRCDIR/tests/cli/address-prop.py" 300
+refused "an upper-case A-label that does not decode is refused, naming it" 65 "x@XN--ABC.example" \
+    mime-compose --from "$FROM" --to 'carol@x.example, x@XN--ABC.example' "$T/body.txt"
+run mime-compose --from "$FROM" --to 'carol@x.example, Dave <dave@XN--BCHER-KVA.EXAMPLE>' "$T/body.txt"
+is "an upper-case A-label that decodes is kept, lower case" "$(pycheck addresses To <"$T/out" | tr '\n' ' ')" \
+    'carol@x.example dave@xn--bcher-kva.example '
+refused "a list with ';' says to separate addresses with commas" 65 "separate addresses with commas" \
+    mime-compose --from "$FROM" --to 'a@x.example; b@y.example' "$T/body.txt"
+{ printf 'From: ann@example.org\nTo: '; for _ in $(seq 1000); do printf 'g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:'; done
+  printf 'a@b.example'; for _ in $(seq 1000); do printf ';;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;'; done; printf '\n\nbody\n'; } >"$T/deep.draft"
+refused "groups nested 50,000 deep are refused before parsing" 65 "a group inside a group" \
+    mime-compose --draft <"$T/deep.draft"
+{ printf 'From: ann@example.org\nCc: '; for _ in $(seq 1000); do printf '(((((((((((((((((((((((((((((((((((((((((((((((((('; done
+  printf 'a@b.example'; for _ in $(seq 1000); do printf '))))))))))))))))))))))))))))))))))))))))))))))))))'; done; printf '\n\nbody\n'; } >"$T/deep.draft"
+refused "comments nested 50,000 deep are refused before parsing" 65 "comments nested deeper than" \
+    mime-compose --draft <"$T/deep.draft"
 
 # --- any locale: arguments are UTF-8 bytes under cron's bare environment
 BARE=(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$BUILDDIR/tools/mime-compose")
