@@ -113,6 +113,35 @@ mp_header_is_address (const char *name)
 	return FALSE;
 }
 
+gboolean
+mp_header_is_single (const char *name)
+{
+	/* RFC 5322 3.6 (max 1), RFC 2045 and 2183 for the MIME fields */
+	static const char *const names[] = { "Date",
+					     "From",
+					     "Sender",
+					     "Reply-To",
+					     "To",
+					     "Cc",
+					     "Bcc",
+					     "Message-ID",
+					     "In-Reply-To",
+					     "References",
+					     "Subject",
+					     "MIME-Version",
+					     "Content-Type",
+					     "Content-Transfer-Encoding",
+					     "Content-ID",
+					     "Content-Description",
+					     "Content-Disposition",
+					     NULL };
+
+	for (guint i = 0; names[i]; i++)
+		if (g_ascii_strcasecmp (name, names[i]) == 0)
+			return TRUE;
+	return FALSE;
+}
+
 static gboolean
 is_msgid_header (const char *name)
 {

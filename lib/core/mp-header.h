@@ -34,6 +34,11 @@ gboolean mp_header_split (const char *field, char **name, char **value,
  * Sender and their Resent- forms). */
 gboolean mp_header_is_address (const char *name);
 
+/* TRUE when a message may hold at most one @name field: RFC 5322 3.6
+ * (Date, From, Sender, Reply-To, To, Cc, Bcc, Message-ID, In-Reply-To,
+ * References, Subject) and the MIME fields (MIME-Version, Content-*). */
+gboolean mp_header_is_single (const char *name);
+
 /* Formats "Name: value\n" for an unstructured header: words that need it
  * (non-ASCII, control characters, text that looks like an encoded word)
  * become RFC 2047 encoded words in UTF-8, at most 75 characters each; the

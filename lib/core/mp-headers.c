@@ -1206,22 +1206,89 @@ new_entry (MpHeaders *h, const char *name, const char *value, GError **error)
 	return e;
 }
 
+static gboolean
+name_is (Entry *e, const char *name)
+{
+	return e->name && g_ascii_strcasecmp (e->name, name) == 0;
+}
+
+/* The index of the first field named @name, or -1. */
+static int
+find_field (MpHeaders *h, const char *name)
+{
+	for (guint i = 0; i < h->entries->len; i++) {
+		Entry *e = g_ptr_array_index (h->entries, i);
+
+		if (!e->deleted && name_is (e, name))
+			return (int) i;
+	}
+	return -1;
+}
+
 gboolean
 mp_headers_add (MpHeaders *h, const char *name, const char *value,
 		GError **error)
 {
-	Entry *e = new_entry (h, name, value, error);
+	Entry *e;
 
+	if (mp_header_is_single (name) && find_field (h, name) >= 0) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s: the message has one already, and may have "
+			     "only one (RFC 5322 3.6; replace it with --set)",
+			     name);
+		return FALSE;
+	}
+	e = new_entry (h, name, value, error);
 	if (e == NULL)
 		return FALSE;
 	g_ptr_array_add (h->entries, e);
 	return TRUE;
 }
 
-static gboolean
-name_is (Entry *e, const char *name)
+/* A new Content-Type for a message whose Content-Type is multipart must
+ * keep its boundary, or the body's parts are lost to every reader:
+ * returns the value to write (the boundary added when @value gives
+ * none), or NULL with @error set. */
+static char *
+keep_boundary (MpHeaders *h, const char *value, GError **error)
 {
-	return e->name && g_ascii_strcasecmp (e->name, name) == 0;
+	int i = find_field (h, "Content-Type");
+	g_autofree char *raw = NULL;
+	g_autoptr (GMimeContentType) old = NULL;
+	g_autoptr (GMimeContentType) new = NULL;
+	const char *boundary, *given;
+
+	if (i < 0)
+		return g_strdup (value);
+	raw = mp_headers_get_raw_value (h, (guint) i);
+	old = g_mime_content_type_parse (NULL, raw);
+	boundary = old ? g_mime_content_type_get_parameter (old, "boundary") :
+			 NULL;
+	if (old == NULL ||
+	    !g_mime_content_type_is_type (old, "multipart", "*") ||
+	    boundary == NULL)
+		return g_strdup (value);
+	new = g_mime_content_type_parse (NULL, value);
+	if (new == NULL ||
+	    !g_mime_content_type_is_type (new, "multipart", "*")) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "Content-Type: the message is %s/%s: a type that "
+			     "is not multipart would hide its parts",
+			     g_mime_content_type_get_media_type (old),
+			     g_mime_content_type_get_media_subtype (old));
+		return NULL;
+	}
+	given = g_mime_content_type_get_parameter (new, "boundary");
+	if (given == NULL)
+		return g_strdup_printf ("%s; boundary=\"%s\"", value, boundary);
+	if (strcmp (given, boundary) != 0) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "Content-Type: the body's boundary is \"%s\", "
+			     "not \"%s\" (leave the boundary out to keep it)",
+			     boundary, given);
+		return NULL;
+	}
+	return g_strdup (value);
 }
 
 /* Drops the deleted entries in one pass: linear even for a block of
@@ -1246,10 +1313,18 @@ gboolean
 mp_headers_set (MpHeaders *h, const char *name, const char *value,
 		GError **error)
 {
-	Entry *e = new_entry (h, name, value, error);
+	g_autofree char *kept = NULL;
 	gboolean replaced = FALSE;
+	Entry *e;
 	guint i;
 
+	if (g_ascii_strcasecmp (name, "Content-Type") == 0) {
+		kept = keep_boundary (h, value, error);
+		if (kept == NULL)
+			return FALSE;
+		value = kept;
+	}
+	e = new_entry (h, name, value, error);
 	if (e == NULL)
 		return FALSE;
 	for (i = 0; i < h->entries->len; i++) {
@@ -1287,6 +1362,37 @@ mp_headers_delete (MpHeaders *h, const char *name)
 	if (n)
 		compact (h);
 	return n;
+}
+
+gboolean
+mp_headers_check_originator (MpHeaders *h, GError **error)
+{
+	guint n_from = 0, i;
+	gboolean sender = FALSE;
+
+	for (i = 0; i < h->entries->len; i++) {
+		Entry *e = g_ptr_array_index (h->entries, i);
+
+		if (name_is (e, "Sender"))
+			sender = TRUE;
+		if (name_is (e, "From")) {
+			g_autoptr (GPtrArray) specs =
+				g_ptr_array_new_with_free_func (g_free);
+			g_autofree char *raw = mp_headers_get_raw_value (h, i);
+
+			n_from += mp_headers_parse_addr_specs (raw, specs);
+		}
+	}
+	/* RFC 5322 3.6.2 */
+	if (n_from > 1 && !sender) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "From: %u mailboxes need a Sender naming the one "
+			     "who sends (RFC 5322 3.6.2; add --set "
+			     "'Sender: ...')",
+			     n_from);
+		return FALSE;
+	}
+	return TRUE;
 }
 
 /* ---- writing -------------------------------------------------------- */

@@ -363,6 +363,51 @@ append_addr (GString *h, MpCompose *c, int which, guint *count, GError **error)
 	return TRUE;
 }
 
+/* The addr-spec of the only mailbox of the address header @which
+ * (newly allocated), or NULL. */
+static char *
+only_mailbox (MpCompose *c, int which)
+{
+	char *found = NULL;
+
+	for (guint i = 0; i < c->addr[which]->len; i++) {
+		g_autoptr (InternetAddressList) l = mp_header_parse_addresses (
+			addr_names[which], c->addr[which]->pdata[i], NULL);
+
+		for (int j = 0; l && j < internet_address_list_length (l);
+		     j++) {
+			InternetAddress *a =
+				internet_address_list_get_address (l, j);
+
+			if (!INTERNET_ADDRESS_IS_MAILBOX (a) || found) {
+				g_free (found);
+				return NULL;
+			}
+			found = g_strdup (mp_header_mailbox_addr (
+				INTERNET_ADDRESS_MAILBOX (a)));
+		}
+	}
+	return found;
+}
+
+/* Whether Sender names the From mailbox: the local part as written, the
+ * domain in any case (RFC 5321 2.4). */
+static gboolean
+same_mailbox (MpCompose *c)
+{
+	g_autofree char *from = only_mailbox (c, A_FROM);
+	g_autofree char *sender = only_mailbox (c, A_SENDER);
+	const char *fa, *sa;
+
+	if (from == NULL || sender == NULL)
+		return FALSE;
+	fa = strrchr (from, '@');
+	sa = strrchr (sender, '@');
+	return fa && sa && fa - from == sa - sender &&
+	       strncmp (from, sender, (gsize) (fa - from)) == 0 &&
+	       g_ascii_strcasecmp (fa, sa) == 0;
+}
+
 static GMimeObject *
 build_body (MpCompose *c, MpRandom *random, GError **error)
 {
@@ -439,6 +484,7 @@ gboolean
 mp_compose_write (MpCompose *c, MpRandom *random, MpOutput *out, GError **error)
 {
 	g_autoptr (GString) h = g_string_new (NULL);
+	g_autoptr (GString) sender = g_string_new (NULL);
 	g_autoptr (GMimeObject) body = NULL;
 	g_autoptr (GDateTime) now = NULL;
 	g_autofree char *date = NULL;
@@ -453,7 +499,7 @@ mp_compose_write (MpCompose *c, MpRandom *random, MpOutput *out, GError **error)
 	date = format_date (c->date ? c->date : (now = default_date ()));
 	g_string_append_printf (h, "Date: %s\n", date);
 	if (!append_addr (h, c, A_FROM, &n_from, error) ||
-	    !append_addr (h, c, A_SENDER, &n_sender, error))
+	    !append_addr (sender, c, A_SENDER, &n_sender, error))
 		return FALSE;
 	/* RFC 5322 3.6.2 */
 	if (n_from == 0) {
@@ -473,6 +519,9 @@ mp_compose_write (MpCompose *c, MpRandom *random, MpOutput *out, GError **error)
 			     "Sender: must be exactly one mailbox");
 		return FALSE;
 	}
+	/* RFC 5322 3.6.2: no Sender when it is the one author */
+	if (!(n_from == 1 && n_sender == 1 && same_mailbox (c)))
+		g_string_append (h, sender->str);
 	for (i = A_REPLY_TO; i < N_ADDR; i++)
 		if (!append_addr (h, c, (int) i, &n, error))
 			return FALSE;

@@ -2,7 +2,7 @@
 # mime-compose: jobs 1 and 2 of DESIGN, every option, every refusal.
 . "$SRCDIR/tests/cli/lib.sh"
 
-plan 95
+plan 98
 
 FROM='Ann Müller <ann@example.org>'
 
@@ -201,6 +201,14 @@ refused "groups nested 50,000 deep are refused before parsing" 65 "a group insid
   printf 'a@b.example'; for _ in $(seq 1000); do printf '))))))))))))))))))))))))))))))))))))))))))))))))))'; done; printf '\n\nbody\n'; } >"$T/deep.draft"
 refused "comments nested 50,000 deep are refused before parsing" 65 "comments nested deeper than" \
     mime-compose --draft <"$T/deep.draft"
+
+# --- RFC 5322 3.6.2: no Sender that only repeats the one author
+run mime-compose --from "$FROM" --sender 'Ann <ann@EXAMPLE.org>' --to bob@example.com "$T/body.txt"
+is "a Sender equal to the one From is not written" "$rc|$(grep -c '^Sender:' "$T/out")" "0|0"
+run mime-compose --from "$FROM" --sender 'sec@example.org' --to bob@example.com "$T/body.txt"
+is "a Sender other than From is written" "$(pycheck header Sender <"$T/out")" "sec@example.org"
+run mime-compose --from 'a@example.org, b@example.org' --sender a@example.org "$T/body.txt"
+is "with several From, the Sender among them is written" "$(pycheck header Sender <"$T/out")" "a@example.org"
 
 # --- any locale: arguments are UTF-8 bytes under cron's bare environment
 BARE=(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$BUILDDIR/tools/mime-compose")
