@@ -109,7 +109,8 @@ mp_charset_lookup (const char *label, GError **error)
 	const Charset *c = find (label);
 
 	if (c == NULL) {
-		g_autofree char *shown = g_strescape (label ? label : "", NULL);
+		const char *shown =
+			label ? label : ""; /* mp_cli_fail() escapes */
 
 		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
 			     "\"%s\": unknown charset (give an IANA name such "

@@ -199,13 +199,57 @@ mp_cli_parse (const GOptionEntry *entries, const char *parameter_string,
 	return TRUE;
 }
 
+static gboolean
+must_escape (gunichar c)
+{
+	/* C0, DEL and C1 controls; line and paragraph separators; bidi
+	 * overrides and isolates, which reorder what follows them */
+	return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 ||
+	       c == 0x2029 || (c >= 0x202a && c <= 0x202e) ||
+	       (c >= 0x2066 && c <= 0x2069);
+}
+
+char *
+mp_cli_escape (const char *text)
+{
+	GString *s = g_string_sized_new (strlen (text));
+	const char *p = text;
+
+	while (*p) {
+		gunichar c = g_utf8_get_char_validated (p, -1);
+
+		if (c == (gunichar) -1 || c == (gunichar) -2) {
+			g_string_append_printf (s, "\\x%02x", (guchar) *p);
+			p++;
+			continue;
+		}
+		if (!must_escape (c))
+			g_string_append_len (s, p, g_utf8_next_char (p) - p);
+		else if (c == '\n')
+			g_string_append (s, "\\n");
+		else if (c == '\r')
+			g_string_append (s, "\\r");
+		else if (c == '\t')
+			g_string_append (s, "\\t");
+		else if (c < 0x80)
+			g_string_append_printf (s, "\\x%02x", c);
+		else
+			g_string_append_printf (s, "\\u%04x", c);
+		p = g_utf8_next_char (p);
+	}
+	return g_string_free (s, FALSE);
+}
+
 int
 mp_cli_fail (GError *error)
 {
 	int code = mp_error_exit_code (error);
+	g_autofree char *shown =
+		mp_cli_escape (error ? error->message : "unknown error");
 
-	fprintf (stderr, "%s: %s\n", g_get_prgname (),
-		 error ? error->message : "unknown error");
+	/* what the message quotes came from input: one line, and nothing
+	 * a terminal would act on */
+	fprintf (stderr, "%s: %s\n", g_get_prgname (), shown);
 	g_clear_error (&error);
 	return code;
 }

@@ -21,7 +21,7 @@ mp_header_check_name (const char *name, GError **error)
 		guchar c = (guchar) *p;
 
 		if (c < 33 || c > 126 || c == ':') {
-			g_autofree char *shown = g_strescape (name, NULL);
+			const char *shown = name; /* mp_cli_fail() escapes */
 
 			g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
 				     "\"%s\": invalid header name", shown);
@@ -79,7 +79,7 @@ mp_header_split (const char *field, char **name, char **value, GError **error)
 	g_autofree char *v = NULL;
 
 	if (colon == NULL) {
-		g_autofree char *shown = g_strescape (field, NULL);
+		const char *shown = field; /* mp_cli_fail() escapes */
 
 		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
 			     "\"%s\": expected \"Name: value\"", shown);
@@ -650,7 +650,7 @@ scan_list (const char *header, const char *value, GPtrArray *specs,
 {
 	const char *p = value;
 	gboolean in_group = FALSE;
-	g_autofree char *shown = g_strescape (value, NULL);
+	const char *shown = value; /* mp_cli_fail() escapes */
 
 	for (;;) {
 		gboolean quoted = FALSE, escaped = FALSE, seen_angle = FALSE;
@@ -819,7 +819,7 @@ parse_addresses (const char *name, const char *value, guint *count,
 	list = internet_address_list_parse (NULL, value);
 	if (list == NULL || internet_address_list_length (list) == 0 ||
 	    (guint) count_parsed (list) != specs->len) {
-		g_autofree char *shown = g_strescape (value, NULL);
+		const char *shown = value; /* mp_cli_fail() escapes */
 
 		g_clear_object (&list);
 		g_set_error (error, MP_ERROR, MP_ERROR_DATA,

@@ -2,7 +2,7 @@
 # mime-compose: jobs 1 and 2 of DESIGN, every option, every refusal.
 . "$SRCDIR/tests/cli/lib.sh"
 
-plan 98
+plan 101
 
 FROM='Ann Müller <ann@example.org>'
 
@@ -209,6 +209,13 @@ run mime-compose --from "$FROM" --sender 'sec@example.org' --to bob@example.com 
 is "a Sender other than From is written" "$(pycheck header Sender <"$T/out")" "sec@example.org"
 run mime-compose --from 'a@example.org, b@example.org' --sender a@example.org "$T/body.txt"
 is "with several From, the Sender among them is written" "$(pycheck header Sender <"$T/out")" "a@example.org"
+
+# --- control characters from input are escaped in error messages
+refused "a file name with control characters is shown escaped, on one line" 66 \
+    'nosuch\x1b]0;owned\x07\nline' mime-compose --from "$FROM" "$T/nosuch"$'\e]0;owned\a\nline'
+ok "... and stderr holds no control character" sh -c "! LC_ALL=C grep -q '[[:cntrl:]]' '$T/err'"
+refused "an address with a bidi override is shown escaped" 65 'x\u202e@example.org' \
+    mime-compose --from "$FROM" --to $'x\xe2\x80\xae@example.org' "$T/body.txt"
 
 # --- any locale: arguments are UTF-8 bytes under cron's bare environment
 BARE=(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$BUILDDIR/tools/mime-compose")

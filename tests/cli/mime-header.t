@@ -3,7 +3,7 @@
 # touch, decoding of real-world breakage, injection refused, bounded memory.
 . "$SRCDIR/tests/cli/lib.sh"
 
-plan 97
+plan 98
 
 # A message whose header has everything a re-serialiser would change:
 # folding with tabs, odd spacing, lower-case names, a repeated field.
@@ -203,6 +203,9 @@ refused "--set Content-Type with another boundary is refused" 65 "boundary" \
     mime-header --set 'Content-Type: multipart/mixed; boundary=zz' <"$T/multi.eml"
 refused "--add of a second Content-Type is refused" 65 "Content-Type" \
     mime-header --add 'Content-Type: text/plain' <"$T/multi.eml"
+
+refused "a field name with control characters is shown escaped" 64 'Bad\x1b[2JName' \
+    mime-header --delete $'Bad\e[2JName' <"$T/m.eml"
 
 # --- injection and bad names: refused, nothing on stdout
 refused "a value with LF is refused" 65 "line feed" mime-header --add $'X-A: a\nBcc: evil@example.com' <"$T/m.eml"
