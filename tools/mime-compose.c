@@ -164,7 +164,7 @@ compose (int argc, char **argv, MpCliCommon *common, GError **error)
 int
 main (int argc, char **argv)
 {
-	MpCliCommon common = { 0 };
+	static MpCliCommon common; /* static: its strings stay reachable */
 	GError *error = NULL;
 
 	mp_cli_init ("mime-compose");

@@ -22,7 +22,8 @@ static GArray *images;
 static gboolean
 on_image (const char *name, const char *value, gpointer data, GError **error)
 {
-	if (strcmp (name, "--image") == 0) {
+	/* GOption names the option as it was typed: -I or --image */
+	if (strcmp (name, "--image") == 0 || strcmp (name, "-I") == 0) {
 		Image im = { g_strdup (value), NULL };
 
 		g_array_append_val (images, im);
@@ -163,7 +164,7 @@ main (int argc, char **argv)
 	g_autoptr (MpOutput) out = NULL;
 	GError *error = NULL;
 	const GOptionEntry entries[] = {
-		{ "html", 'H', 0, G_OPTION_ARG_FILENAME, &html_path,
+		{ "html", 0, 0, G_OPTION_ARG_FILENAME, &html_path,
 		  "Add or replace the HTML alternative; embed its local "
 		  "images",
 		  "FILE" },
@@ -172,7 +173,7 @@ main (int argc, char **argv)
 		{ "image", 'I', G_OPTION_FLAG_FILENAME, G_OPTION_ARG_CALLBACK,
 		  (void *) on_image,
 		  "Add an inline image for a cid: link of the HTML", "FILE" },
-		{ "cid", 'c', 0, G_OPTION_ARG_CALLBACK, (void *) on_image,
+		{ "cid", 0, 0, G_OPTION_ARG_CALLBACK, (void *) on_image,
 		  "Content-ID of the --image before it (default: its file "
 		  "name)",
 		  "ID" },

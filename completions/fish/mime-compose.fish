@@ -1,4 +1,5 @@
 # fish completion for mime-compose(1)
+# Short options: only the letters of the table in mimepipe(7).
 
 set -l charsets utf-8 us-ascii iso-8859-1 iso-8859-2 iso-8859-15 \
     windows-1250 windows-1251 windows-1252 koi8-r koi8-u gb18030 gbk big5 \

@@ -185,8 +185,9 @@ mp_cli_parse (const GOptionEntry *entries, const char *parameter_string,
 	if (common->version) {
 		printf ("%s (mimepipe) %s\n", g_get_prgname (), MP_VERSION);
 		if (fflush (stdout) != 0 || ferror (stdout)) {
-			fprintf (stderr, "%s: stdout: %s\n", g_get_prgname (),
-				 g_strerror (errno));
+			if (errno != EPIPE)
+				fprintf (stderr, "%s: stdout: %s\n",
+					 g_get_prgname (), g_strerror (errno));
 			exit (74);
 		}
 		exit (0);
@@ -247,8 +248,14 @@ mp_cli_fail (GError *error)
 	g_autofree char *shown =
 		mp_cli_escape (error ? error->message : "unknown error");
 
-	/* what the message quotes came from input: one line, and nothing
-	 * a terminal would act on */
+	/* a reader that stopped reading (`| head -1`) needs no message */
+	if (g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_PIPE)) {
+		g_clear_error (&error);
+		return code;
+	}
+	/* DESIGN 7: what the message quotes came from outside (a file
+	 * name, a header, a recipient): one line, and nothing a terminal
+	 * would act on */
 	fprintf (stderr, "%s: %s\n", g_get_prgname (), shown);
 	g_clear_error (&error);
 	return code;

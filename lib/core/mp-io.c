@@ -608,6 +608,13 @@ output_failed (MpOutput *out, GError **error)
 {
 	int errsv = out->sink->errsv ? out->sink->errsv : EIO;
 
+	/* the reader has gone (`| head -1`): GLib's own code for it, so that
+	 * a tool can exit 74 without a message (mp_cli_fail()) */
+	if (errsv == EPIPE) {
+		g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_PIPE, "%s: %s",
+			     out->name, g_strerror (errsv));
+		return FALSE;
+	}
 	mp_error_set_errno (error, MP_ERROR_IO, errsv, out->name);
 	return FALSE;
 }

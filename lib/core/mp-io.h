@@ -91,7 +91,9 @@ gboolean mp_output_copy_stream (MpOutput *out, GMimeStream *stream,
 gboolean mp_output_check (MpOutput *out, gssize rv, GError **error);
 
 /* Flushes everything; for a file, fsyncs and renames it into place.
- * Errors: MP_ERROR_IO (e.g. "stdout: No space left on device"). */
+ * Errors: MP_ERROR_IO (e.g. "stdout: No space left on device").
+ * Every write to the output fails with G_FILE_ERROR_PIPE instead when its
+ * reader has closed the pipe (exit 74, like MP_ERROR_IO). */
 gboolean mp_output_close (MpOutput *out, GError **error);
 
 /* Frees @out; an -o file not closed successfully is removed. */
