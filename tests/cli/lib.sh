@@ -19,8 +19,8 @@ set -u
 if [ "${MP_TEST_LOCALE:-}" = C ] && [ -z "${_MP_TEST_BARE:-}" ]; then
     _env=(PATH=/usr/sbin:/usr/bin:/sbin:/bin "BUILDDIR=$BUILDDIR"
         "SRCDIR=$SRCDIR" MP_TEST_LOCALE=C _MP_TEST_BARE=1)
-    for _v in TMPDIR SMTP_ENGINE ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS \
-        MALLOC_PERTURB_; do
+    for _v in TMPDIR SMTP_ENGINE MAN_PAGES COMPLETION_FILES ASAN_OPTIONS \
+        UBSAN_OPTIONS LSAN_OPTIONS MALLOC_PERTURB_; do
         [ -n "${!_v+set}" ] && _env+=("$_v=${!_v}")
     done
     exec env -i "${_env[@]}" bash "$0" "$@"
