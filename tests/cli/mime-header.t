@@ -3,7 +3,7 @@
 # touch, decoding of real-world breakage, injection refused, bounded memory.
 . "$SRCDIR/tests/cli/lib.sh"
 
-plan 98
+plan 100
 
 # A message whose header has everything a re-serialiser would change:
 # folding with tabs, odd spacing, lower-case names, a repeated field.
@@ -206,6 +206,12 @@ refused "--add of a second Content-Type is refused" 65 "Content-Type" \
 
 refused "a field name with control characters is shown escaped" 64 'Bad\x1b[2JName' \
     mime-header --delete $'Bad\e[2JName' <"$T/m.eml"
+
+refused "an --add value that is not UTF-8 is refused naming the option (any locale)" 64 \
+    "--add: the value is not valid UTF-8" \
+    env -i PATH=/usr/bin:/bin "$BUILDDIR/tools/mime-header" --add "$(printf 'X-A: caf\351')" <"$T/m.eml"
+run env -i PATH=/usr/bin:/bin "$BUILDDIR/tools/mime-header" --set 'Subject: Grüße 季度' <"$T/m.eml"
+is "env -i: a non-ASCII --set value is read as UTF-8" "$rc|$(pycheck header Subject <"$T/out")" "0|Grüße 季度"
 
 # --- injection and bad names: refused, nothing on stdout
 refused "a value with LF is refused" 65 "line feed" mime-header --add $'X-A: a\nBcc: evil@example.com' <"$T/m.eml"
