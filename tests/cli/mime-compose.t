@@ -2,7 +2,7 @@
 # mime-compose: jobs 1 and 2 of DESIGN, every option, every refusal.
 . "$SRCDIR/tests/cli/lib.sh"
 
-plan 101
+plan 102
 
 FROM='Ann Müller <ann@example.org>'
 
@@ -46,7 +46,7 @@ ok "no line over 78 in the header" sh -c "sed '/^\$/q' '$T/job1.eml' | awk 'leng
 
 # --- job 2: HTML, alone and as an alternative
 printf '<p>Hello <b>Zoë</b></p>\n' >"$T/note.html"
-run mime-compose --from "$FROM" --to bob@example.com --subject html --html "$T/note.html" </dev/null
+run mime-compose --from "$FROM" --to bob@example.com --subject html --html "$T/note.html" --no-text </dev/null
 is "HTML only is a single text/html part" "$(pycheck tree <"$T/out")" 'text/html charset=utf-8'
 run mime-compose --from "$FROM" --to bob@example.com --subject both --html "$T/note.html" "$T/body.txt"
 cp "$T/out" "$T/job2.eml"
@@ -163,6 +163,11 @@ gb18030|gb18030|你好 季度報告 😀
 big5|big5|季度報告
 euc-kr|euc-kr|안녕하세요
 EOF
+printf '<p>caf\351 cr\350me</p>\n' >"$T/latin1.html"
+run mime-compose --charset latin1 --from "$FROM" --html "$T/latin1.html" </dev/null
+is "--charset with --html alone: the HTML labelled, the text rendered from it UTF-8" \
+    "$(pycheck tree <"$T/out" | tr '\n' '|')$(pycheck text 0 <"$T/out")" \
+    "multipart/alternative|  text/plain charset=utf-8|  text/html charset=iso-8859-1|café crème"
 refused "--charset: an unknown charset is refused" 64 "x-nonsense" \
     mime-compose --charset x-nonsense --from "$FROM" "$T/body.txt"
 
