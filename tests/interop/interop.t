@@ -81,7 +81,9 @@ compose note.txt >earlier.eml
 compose note.txt >job1.eml
 # job 2: HTML with text as the alternative; HTML alone
 compose --html plain.html note.txt >job2.eml
-compose --html plain.html >job2-html-only.eml
+compose --html plain.html --no-text >job2-html-only.eml
+# job 2, HTML alone: the text alternative rendered from it (format=flowed)
+compose --html plain.html >job2-rendered.eml
 # job 3: HTML with an image shown inline
 compose note.txt | mime-inline --seed "$SEED" --html note.html >job3.eml
 # job 4: attachments; forwarding
@@ -106,7 +108,7 @@ mime-attach --seed "$SEED" --message job4.eml <job4.eml >fwd-itself.eml
 } >long.eml
 compose note.txt | mime-attach --seed "$SEED" --message long.eml >fwd-long.eml 2>/dev/null
 
-messages="job1 job2 job2-html-only job3 job4 job5 job5-other-order job5-crlf
+messages="job1 job2 job2-html-only job2-rendered job3 job4 job5 job5-other-order job5-crlf
     fwd-itself fwd-long"
 
 # ---- every reader reads what Python's email reads ----------------------------

@@ -34,6 +34,8 @@ def view(msg):
             return
         if ctype == "text/plain" and disp != "attachment" and out["text"] is None:
             out["text"] = part.get_content()
+            # Python-only: compare.py knows a reader's flowed quirks by it
+            out["flowed"] = part.get_param("format") == "flowed"
             return
         if ctype == "text/html" and disp != "attachment" and out["html"] is None:
             out["html"] = part.get_content()
