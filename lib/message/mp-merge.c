@@ -1218,8 +1218,14 @@ render_chunks (MpMergeTemplate *t, const MpMergeData *data, guint row,
 		for (guint i = 0; wrap && i < t->fields->len; i++) {
 			Field *f = &g_array_index (t->fields, Field, i);
 
-			if (field_is_content (f))
-				emit_new (body, f->bytes, FALSE);
+			/* the field's own bytes: f->bytes is a slice of
+			 * the header block, not a string */
+			if (field_is_content (f)) {
+				Chunk c = { g_bytes_new (f->bytes, f->len),
+					    FALSE };
+
+				g_array_append_val (body, c);
+			}
 		}
 		if (!render_body (t, data, row, wrap ? NULL : parts, body,
 				  error))

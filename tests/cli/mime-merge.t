@@ -19,7 +19,7 @@ name,email,invoice,note
 Zoë Ünal,zoe@example.org,B-2,<b>due</b>
 EOF
 
-plan 48
+plan 49
 
 # ---- the batch read back ----------------------------------------------------
 run mime-merge tmpl.eml data.csv
@@ -139,6 +139,16 @@ is "a Cc column adds Cc; an empty one none" \
 ok "--attach-column attaches each row's file" MB file rows.mbox 2 b.txt files/b.txt
 is "a one-part template becomes multipart/mixed with no defect" \
     "$(MB defects rows.mbox) $(MB text rows.mbox 1 text/plain | head -1)" "0 Hi Ann"
+# a multipart/alternative template with fields after its Content-Type (a
+# later mime-header stage appends there): wrapped with an attachment, only
+# the Content-* fields go with the wrapped body, never a Bcc
+printf '<p>Hi {{name}}</p>\n' >b5.html
+mime-compose --from ann@example.org --to x@example.com --subject s --html b5.html b5.txt |
+    mime-header --set 'Bcc: boss@example.org' --set 'X-Priority: 1' >t6.eml
+run mime-merge --attach-column file t6.eml rows.csv
+is "a wrapped template body carries its Content-Type and no other field" \
+    "$rc $(MB defects "$T/out") $(MB fields "$T/out" 1 multipart/alternative | tr '\n' ' ')" \
+    "0 0 Content-Type "
 printf 'name,To,Cc,file\nAnn,ann@example.org,,/etc/passwd\n' >abs.csv
 refused "an attachment outside the current directory is refused" 65 \
     "abs.csv: row 2, column file" mime-merge --attach-column file t5.eml abs.csv
