@@ -19,7 +19,7 @@ name,email,invoice,note
 Zoë Ünal,zoe@example.org,B-2,<b>due</b>
 EOF
 
-plan 49
+plan 50
 
 # ---- the batch read back ----------------------------------------------------
 run mime-merge tmpl.eml data.csv
@@ -62,6 +62,11 @@ is "JSON lines make the same messages as CSV" \
 printf '{"name": "x", "email": "x@example.org", "invoice": "1", "note": ""}\n{"name": "x", "invoice": "1", "note": ""}\n' >noemail.jsonl
 refused "a JSON line without a key a placeholder needs: 65 naming the line" 65 \
     "noemail.jsonl: line 2: no key email" mime-merge tmpl.eml noemail.jsonl
+printf '{"name": 19.99, "email": "n@example.org", "invoice": -0.1, "note": 1.5e3}\n' >numbers.jsonl
+run mime-merge tmpl.eml numbers.jsonl
+is "JSON numbers are filled as written in shortest form (19.99, not 19.989999999999998)" \
+    "$rc $(MB field "$T/out" 1 Subject) $(MB text "$T/out" 1 text/html)" \
+    "0 Invoice -0.1 für 19.99 <p>Hallo <b>19.99</b>, invoice -0.1: 1500</p>"
 run mime-merge --json tmpl.eml - <data.jsonl
 is "--json reads JSON lines from stdin (DATA -)" "$rc $(MB count "$T/out")" "0 2"
 
