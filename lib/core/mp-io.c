@@ -230,6 +230,16 @@ mp_input_open (const char *path, GError **error)
 	}
 	in->name = g_strdup (path);
 	fd = open (path, O_RDONLY | O_CLOEXEC);
+	/* with stdin (or stdout, stderr) closed, open() hands out its
+	 * number: the file would then be read as the message on stdin */
+	if (fd >= 0 && fd <= STDERR_FILENO) {
+		int high = fcntl (fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+		int errsv = errno;
+
+		close (fd);
+		fd = high;
+		errno = errsv;
+	}
 	if (fd < 0) {
 		mp_error_set_errno (error, MP_ERROR_NO_INPUT, errno, path);
 		mp_input_free (in);
