@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* A template string compiled: literal text and placeholders. */
@@ -847,6 +848,7 @@ attachment_render (MpMergeTemplate *t, const MpMergeData *data, guint row,
 	char head[4096];
 	gssize n;
 	int fd;
+	struct stat st = { 0 };
 	char **parts = g_strsplit (path, "/", -1);
 	gboolean outside = g_path_is_absolute (path);
 
@@ -862,7 +864,16 @@ attachment_render (MpMergeTemplate *t, const MpMergeData *data, guint row,
 		return NULL;
 	}
 	full = g_build_filename (t->attach_dir, path, NULL);
-	fd = open (full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: a FIFO must not hang the run; a directory or a
+	 * device is no file to attach (a directory came out empty) */
+	fd = open (full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd >= 0 && (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))) {
+		close (fd);
+		fd = -1;
+		errno = S_ISDIR (st.st_mode) ? EISDIR : 0;
+	}
+	if (fd >= 0)
+		fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK);
 	if (fd < 0) {
 		int errsv = errno;
 
@@ -872,7 +883,7 @@ attachment_render (MpMergeTemplate *t, const MpMergeData *data, guint row,
 			     g_array_index (data->row_numbers, guint, row),
 			     data->json ? "key" : "column",
 			     (char *) data->columns->pdata[column], path,
-			     g_strerror (errsv));
+			     errsv ? g_strerror (errsv) : "not a regular file");
 		return NULL;
 	}
 	n = pread (fd, head, sizeof head, 0);

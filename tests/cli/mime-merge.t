@@ -19,7 +19,7 @@ name,email,invoice,note
 Zoë Ünal,zoe@example.org,B-2,<b>due</b>
 EOF
 
-plan 50
+plan 51
 
 # ---- the batch read back ----------------------------------------------------
 run mime-merge tmpl.eml data.csv
@@ -157,6 +157,10 @@ is "a wrapped template body carries its Content-Type and no other field" \
 printf 'name,To,Cc,file\nAnn,ann@example.org,,/etc/passwd\n' >abs.csv
 refused "an attachment outside the current directory is refused" 65 \
     "abs.csv: row 2, column file" mime-merge --attach-column file t5.eml abs.csv
+mkdir files/sub
+printf 'name,To,Cc,file\nAnn,ann@example.org,,files/sub\n' >dir.csv
+refused "a directory to attach is 66 naming row, column and file, not an empty part" 66 \
+    "dir.csv: row 2, column file: files/sub" mime-merge --attach-column file t5.eml dir.csv
 printf 'name,To,Cc,file\nAnn,ann@example.org,,files/none.txt\n' >none.csv
 refused "a missing attachment is 66 naming row, column and file" 66 \
     "none.csv: row 2, column file: files/none.txt" mime-merge --attach-column file t5.eml none.csv
