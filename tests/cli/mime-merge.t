@@ -19,7 +19,7 @@ name,email,invoice,note
 Zoë Ünal,zoe@example.org,B-2,<b>due</b>
 EOF
 
-plan 51
+plan 52
 
 # ---- the batch read back ----------------------------------------------------
 run mime-merge tmpl.eml data.csv
@@ -107,6 +107,7 @@ refused "a placeholder with no column stops the run, naming it" 65 \
     "{{invoice}}: short.csv has no column invoice" mime-merge tmpl.eml short.csv
 refused "a missing DATA file is 66" 66 "nope.csv" mime-merge tmpl.eml nope.csv
 refused "one argument is a usage error" 64 "TEMPLATE and DATA" mime-merge tmpl.eml
+refused "TEMPLATE and DATA both stdin is a usage error" 64 "stdin" mime-merge - - <tmpl.eml
 
 # ---- a value that holds a delimiter of the template ---------------------------
 mime-compose --from ann@example.org --to x@example.com --subject 'For {{name}}' body.txt |
