@@ -122,7 +122,8 @@ group_account_name (const char *group)
  * every error can name its line (GKeyFile's own errors do not). */
 static gboolean
 scan_config (const char *file, const char *data, gsize len,
-	     gboolean others_can_read, Scan *scan, GError **error)
+	     gboolean others_can_read, gboolean ours, Scan *scan,
+	     GError **error)
 {
 	g_auto (GStrv) lines = NULL;
 	g_autofree char *copy = g_strndup (data, len);
@@ -156,11 +157,13 @@ scan_config (const char *file, const char *data, gsize len,
 			g_autofree char *name = NULL;
 			guint first;
 
+			/* the line is not quoted: it may be a password
+			 * typed in the wrong place (issue 14) */
 			if (end == NULL || end[1] != '\0' ||
 			    strchr (line + 1, '[') != NULL) {
 				config_error (error, file, lineno,
-					      "malformed group line \"%s\"",
-					      line);
+					      "malformed group line (want "
+					      "[account NAME] alone)");
 				return FALSE;
 			}
 			*end = '\0';
@@ -188,10 +191,10 @@ scan_config (const char *file, const char *data, gsize len,
 		}
 		eq = strchr (line, '=');
 		if (eq == NULL) {
+			/* not quoted: "password hunter2" lands here */
 			config_error (error, file, lineno,
-				      "\"%s\" is not a \"key = value\" line, "
-				      "a [group] or a # comment",
-				      line);
+				      "not a \"key = value\" line, a [group] "
+				      "or a # comment");
 			return FALSE;
 		}
 		key = g_strstrip (g_strndup (line, (gsize) (eq - line)));
@@ -220,6 +223,12 @@ scan_config (const char *file, const char *data, gsize len,
 				      "password= in a file that group or "
 				      "others can read (chmod 600 %s)",
 				      file);
+			return FALSE;
+		}
+		if (g_str_equal (key, "password") && !ours) {
+			config_error (error, file, lineno,
+				      "password= in a file of another user, "
+				      "who can read it (chown it to yourself)");
 			return FALSE;
 		}
 		g_hash_table_insert (scan->lines, g_steal_pointer (&slot),
@@ -310,8 +319,15 @@ read_key (GKeyFile *kf, Scan *scan, const char *file, const char *group,
 
 	/* GKeyFile returns a value and an error for a bad escape */
 	if (value == NULL || local != NULL) {
+		/* GLib's message quotes the escape: a piece of a password */
+		if (value != NULL)
+			explicit_bzero (value, strlen (value));
 		config_error (error, file, line, "%s: %s", key,
-			      local ? local->message : "unreadable");
+			      g_str_equal (key, "password") ?
+				      "invalid escape sequence (write \\\\ "
+				      "for a backslash)" :
+			      local ? local->message :
+				      "unreadable");
 		return FALSE;
 	}
 	/* trailing blanks are a typing accident, except in a password */
@@ -519,14 +535,16 @@ mp_account_config_load (const char *path, GError **error)
 	scan.lines =
 		g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 	if (!scan_config (file, data, len,
-			  (st.st_mode & (S_IRGRP | S_IROTH)) != 0, &scan,
-			  error))
+			  (st.st_mode & (S_IRGRP | S_IROTH)) != 0,
+			  st.st_uid == geteuid () || S_ISCHR (st.st_mode),
+			  &scan, error))
 		goto out;
 
 	kf = g_key_file_new ();
 	if (!g_key_file_load_from_data (kf, data, len, G_KEY_FILE_NONE,
 					&local)) {
-		config_error (error, file, 0, "%s", local->message);
+		/* GLib's message may quote a line: a password, perhaps */
+		config_error (error, file, 0, "not a valid key file");
 		goto out;
 	}
 	for (guint i = 0; i < scan.groups->len; i++) {

@@ -32,6 +32,7 @@ struct _MpSmtp {
 	gboolean need_rset; /* a transaction was left half-way */
 	GTlsCertificateFlags cert_errors;
 	gboolean pin_failed;
+	gboolean handshake_failed; /* not for the certificate or a pin */
 	GPtrArray *results;
 	/* RFC 2920 across messages: the end of data of a message goes out
 	 * with the next message's commands */
@@ -40,9 +41,10 @@ struct _MpSmtp {
 				  for mp_smtp_finish() */
 	Reply prev_reply;
 	GError *prev_error;
-	gboolean lost;   /* the last send failed with the previous
+	gboolean lost;        /* the last send failed with the previous
 				  message's reply */
-	gint64 deadline; /* monotonic time by which the reply must be in */
+	gint64 deadline;      /* monotonic time by which the reply must be in */
+	gint64 auth_deadline; /* ... and the whole AUTH exchange; 0: none */
 };
 
 static void
@@ -120,6 +122,12 @@ net_error (MpSmtp *smtp, GError **error, GError *err, const char *what)
 	smtp->usable = FALSE;
 }
 
+static guint
+timeout_of (MpSmtp *smtp)
+{
+	return smtp->cfg->timeout ? smtp->cfg->timeout : 60;
+}
+
 static gboolean
 read_line (MpSmtp *smtp, char **line, GError **error)
 {
@@ -174,6 +182,16 @@ read_line (MpSmtp *smtp, char **line, GError **error)
 			return FALSE;
 		}
 		n = g_buffered_input_stream_fill (smtp->in, -1, NULL, &err);
+		if (n < 0 && smtp->auth_deadline != 0 &&
+		    g_error_matches (err, G_IO_ERROR, G_IO_ERROR_TIMED_OUT)) {
+			g_error_free (err);
+			g_set_error (error, MP_ERROR, MP_ERROR_TEMPFAIL,
+				     "%s: AUTH took longer than --timeout (%u "
+				     "seconds)",
+				     smtp->cfg->host, timeout_of (smtp));
+			smtp->usable = FALSE;
+			return FALSE;
+		}
 		if (n < 0) {
 			net_error (smtp, error, err, "reading reply");
 			return FALSE;
@@ -222,12 +240,6 @@ parse_enhanced (Reply *r, const char *text)
 	}
 }
 
-static guint
-timeout_of (MpSmtp *smtp)
-{
-	return smtp->cfg->timeout ? smtp->cfg->timeout : 60;
-}
-
 /* Reads one reply, all its lines.  Garbage (no three-digit code, codes
  * that change between lines, a code outside 2xx-5xx), a reply of more than
  * MAX_LINES lines or an over-long line is a protocol error (OpenSMTPD 2020:
@@ -239,6 +251,17 @@ read_reply (MpSmtp *smtp, Reply *r, GError **error)
 	r->lines = g_ptr_array_new_with_free_func (g_free);
 	smtp->deadline = g_get_monotonic_time () +
 			 (gint64) timeout_of (smtp) * G_USEC_PER_SEC;
+	if (smtp->auth_deadline != 0 && smtp->auth_deadline < smtp->deadline) {
+		gint64 left = smtp->auth_deadline - g_get_monotonic_time ();
+
+		smtp->deadline = smtp->auth_deadline;
+		/* each read may wait no longer than what is left */
+		g_socket_set_timeout (
+			g_socket_connection_get_socket (smtp->conn),
+			(guint) CLAMP ((left + G_USEC_PER_SEC - 1) /
+					       G_USEC_PER_SEC,
+				       1, timeout_of (smtp)));
+	}
 	for (guint n = 0;; n++) {
 		g_autofree char *line = NULL;
 		gsize len;
@@ -685,6 +708,7 @@ start_tls (MpSmtp *smtp, GError **error)
 			smtp->usable = FALSE;
 			return FALSE;
 		}
+		smtp->handshake_failed = TRUE;
 		net_error (smtp, error, err, "TLS handshake failed");
 		return FALSE;
 	}
@@ -932,6 +956,68 @@ auth_login (MpSmtp *smtp, Reply *r, GError **error)
 	return auth_result (smtp, r, "LOGIN", error);
 }
 
+/* RFC 7677 4 asks for at least 4096 iterations; a server asking for
+ * hundreds of millions makes the client hash for many minutes (issue 14:
+ * i=400000000 took about 1,000 s).  Above this the server is refused. */
+#define SCRAM_MAX_ITERATIONS 1000000
+
+/* The iteration count of a server-first message (base64), or 0. */
+static guint64
+scram_iterations (const char *challenge)
+{
+	gsize len = 0;
+	g_autofree char *raw = (char *) g_base64_decode (challenge, &len);
+	g_autofree char *text = g_strndup (raw, len);
+	g_auto (GStrv) attrs = g_strsplit (text, ",", -1);
+
+	for (guint i = 0; attrs[i] != NULL; i++) {
+		if (g_str_has_prefix (attrs[i], "i=")) {
+			const char *p = attrs[i] + 2;
+
+			if (*p == '\0' ||
+			    strspn (p, "0123456789") != strlen (p))
+				return 0;
+			/* a count too long to read is too many */
+			if (strlen (p) > 12)
+				return G_MAXUINT64;
+			return g_ascii_strtoull (p, NULL, 10);
+		}
+	}
+	return 0;
+}
+
+/* What -v shows of a client SCRAM message (base64 @b64): the message
+ * itself (RFC 5802: the user name and nonces), with the proof that
+ * could be attacked offline redacted. */
+static char *
+scram_shown (const char *prefix, const char *b64)
+{
+	gsize len = 0;
+	g_autofree char *raw = (char *) g_base64_decode (b64, &len);
+	g_autofree char *text = g_strndup (raw, len);
+	char *p = strstr (text, ",p=");
+
+	if (p != NULL)
+		strcpy (p, ",p=[redacted]");
+	for (char *c = text; *c != '\0'; c++)
+		if ((guchar) *c < 0x20 || *c == 0x7f)
+			*c = '?';
+	return g_strconcat (prefix, text, NULL);
+}
+
+static gboolean
+scram_late (MpSmtp *smtp, GError **error)
+{
+	if (g_get_monotonic_time () <= smtp->auth_deadline)
+		return FALSE;
+	g_set_error (error, MP_ERROR, MP_ERROR_TEMPFAIL,
+		     "%s: AUTH SCRAM-SHA-256 took longer than --timeout (%u "
+		     "seconds)",
+		     smtp->cfg->host, timeout_of (smtp));
+	smtp->usable = FALSE;
+	return TRUE;
+}
+
 static gboolean
 auth_scram (MpSmtp *smtp, Reply *r, GError **error)
 {
@@ -941,8 +1027,10 @@ auth_scram (MpSmtp *smtp, Reply *r, GError **error)
 	Gsasl_session *s = NULL;
 	char *out = NULL;
 	gboolean ok = FALSE;
+	gboolean first = TRUE;
 	int rc;
 	g_autofree char *line = NULL;
+	g_autofree char *shown = NULL;
 
 	if (gsasl_init (&ctx) != GSASL_OK ||
 	    gsasl_client_start (ctx, mech, &s) != GSASL_OK) {
@@ -959,12 +1047,14 @@ auth_scram (MpSmtp *smtp, Reply *r, GError **error)
 		goto out;
 	}
 	line = g_strdup_printf ("AUTH %s %s", mech, out);
+	shown = scram_shown ("AUTH SCRAM-SHA-256 ", out);
 	gsasl_free (out);
 	out = NULL;
-	if (!command (smtp, line, "AUTH SCRAM-SHA-256 [redacted]", r, error))
+	if (!command (smtp, line, shown, r, error))
 		goto out;
 	while (r->code == 334) {
 		const char *challenge = g_ptr_array_index (r->lines, 0);
+		guint64 iterations;
 
 		if (rc == GSASL_OK) {
 			g_set_error (error, MP_ERROR, MP_ERROR_PROTOCOL,
@@ -972,6 +1062,23 @@ auth_scram (MpSmtp *smtp, Reply *r, GError **error)
 				     cfg->host, mech);
 			goto out;
 		}
+		if (scram_late (smtp, error))
+			goto out;
+		if (first && (iterations = scram_iterations (challenge)) >
+				     SCRAM_MAX_ITERATIONS) {
+			/* RFC 4954 4: "*" cancels the exchange */
+			command (smtp, "*", NULL, r, NULL);
+			g_set_error (error, MP_ERROR, MP_ERROR_PROTOCOL,
+				     "%s: AUTH %s: the server asks for more "
+				     "than %d iterations (%s)",
+				     cfg->host, mech, SCRAM_MAX_ITERATIONS,
+				     iterations == G_MAXUINT64 ?
+					     "a count too long to read" :
+					     "refusing to spend minutes "
+					     "hashing");
+			goto out;
+		}
+		first = FALSE;
 		rc = gsasl_step64 (s, challenge, &out);
 		if (rc != GSASL_OK && rc != GSASL_NEEDS_MORE) {
 			/* RFC 4954 4: "*" cancels the exchange */
@@ -987,11 +1094,18 @@ auth_scram (MpSmtp *smtp, Reply *r, GError **error)
 					     gsasl_strerror (rc));
 			goto out;
 		}
-		if (!command (smtp, out, "[redacted]", r, error))
+		/* the hashing is part of the exchange --timeout bounds */
+		if (scram_late (smtp, error))
+			goto out;
+		g_free (shown);
+		shown = scram_shown ("", out);
+		if (!command (smtp, out, shown, r, error))
 			goto out;
 		gsasl_free (out);
 		out = NULL;
 	}
+	if (scram_late (smtp, error))
+		goto out;
 	if (r->code == 235 && rc != GSASL_OK) {
 		/* RFC 5802 5: the server-final message proves the server
 		 * holds the verifier; without it we may talk to an impostor */
@@ -1082,12 +1196,18 @@ authenticate (MpSmtp *smtp, GError **error)
 			     cfg->host);
 		return FALSE;
 	}
+	/* the whole exchange within --timeout, not each reply */
+	smtp->auth_deadline = g_get_monotonic_time () +
+			      (gint64) timeout_of (smtp) * G_USEC_PER_SEC;
 	if (g_str_equal (mech, "SCRAM-SHA-256"))
 		ok = auth_scram (smtp, &r, error);
 	else if (g_str_equal (mech, "LOGIN"))
 		ok = auth_login (smtp, &r, error);
 	else
 		ok = auth_simple (smtp, mech, &r, error);
+	smtp->auth_deadline = 0;
+	g_socket_set_timeout (g_socket_connection_get_socket (smtp->conn),
+			      timeout_of (smtp));
 	reply_clear (&r);
 	return ok;
 }
@@ -1153,6 +1273,101 @@ connect_with_timeout (MpSmtp *smtp, GError **error)
 	return c.conn;
 }
 
+/* --- the wrong kind of port ---------------------------------------- */
+
+/* How long a server may stay silent before we look whether it waits for
+ * a TLS ClientHello (issue 14: STARTTLS against port 465 hung for the
+ * whole --timeout), and how long each look may take. */
+#define GREETING_PATIENCE 5
+#define PROBE_TIMEOUT 3
+
+static gboolean
+probe_certificate (GTlsConnection *conn, GTlsCertificate *cert,
+		   GTlsCertificateFlags errors, gpointer data)
+{
+	*(gboolean *) data = TRUE;
+	return FALSE;
+}
+
+/* On a second connection: does the server answer a TLS handshake?  A
+ * certificate offered is enough; nothing is sent after it. */
+static gboolean
+port_speaks_tls (MpSmtp *smtp)
+{
+	const MpSmtpConfig *cfg = smtp->cfg;
+	g_autoptr (GSocketClient) client = g_socket_client_new ();
+	g_autoptr (GSocketConnection) conn = NULL;
+	g_autoptr (GSocketConnectable) identity = NULL;
+	g_autoptr (GIOStream) tls = NULL;
+	gboolean saw_cert = FALSE;
+	gboolean ok;
+
+	g_socket_client_set_enable_proxy (client, FALSE);
+	g_socket_client_set_timeout (client, PROBE_TIMEOUT);
+	conn = g_socket_client_connect_to_host (client, cfg->host, cfg->port,
+						NULL, NULL);
+	if (conn == NULL)
+		return FALSE;
+	identity = g_network_address_new (cfg->host, cfg->port);
+	tls = g_tls_client_connection_new (G_IO_STREAM (conn), identity, NULL);
+	if (tls == NULL)
+		return FALSE;
+	g_signal_connect (tls, "accept-certificate",
+			  G_CALLBACK (probe_certificate), &saw_cert);
+	ok = g_tls_connection_handshake (G_TLS_CONNECTION (tls), NULL, NULL);
+	g_io_stream_close (tls, NULL, NULL);
+	return ok || saw_cert;
+}
+
+/* On a second connection: does the server greet in clear ("220")? */
+static gboolean
+port_greets_in_clear (MpSmtp *smtp)
+{
+	const MpSmtpConfig *cfg = smtp->cfg;
+	g_autoptr (GSocketClient) client = g_socket_client_new ();
+	g_autoptr (GSocketConnection) conn = NULL;
+	char buf[4] = { 0 };
+	gsize got = 0;
+
+	g_socket_client_set_enable_proxy (client, FALSE);
+	g_socket_client_set_timeout (client, PROBE_TIMEOUT);
+	conn = g_socket_client_connect_to_host (client, cfg->host, cfg->port,
+						NULL, NULL);
+	if (conn == NULL)
+		return FALSE;
+	g_input_stream_read_all (
+		g_io_stream_get_input_stream (G_IO_STREAM (conn)), buf, 4, &got,
+		NULL, NULL);
+	g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
+	return got == 4 && memcmp (buf, "220", 3) == 0 &&
+	       (buf[3] == ' ' || buf[3] == '-');
+}
+
+/* Waits for the greeting; a server silent for GREETING_PATIENCE seconds
+ * that answers a TLS handshake on another connection waits for ours. */
+static gboolean
+wait_greeting (MpSmtp *smtp, GError **error)
+{
+	GSocket *sock = g_socket_connection_get_socket (smtp->conn);
+
+	if (timeout_of (smtp) <= GREETING_PATIENCE ||
+	    g_buffered_input_stream_get_available (smtp->in) > 0 ||
+	    g_socket_condition_timed_wait (sock, G_IO_IN,
+					   GREETING_PATIENCE * G_USEC_PER_SEC,
+					   NULL, NULL))
+		return TRUE;
+	if (!port_speaks_tls (smtp))
+		return TRUE; /* a slow server: wait on */
+	g_set_error (error, MP_ERROR, MP_ERROR_PROTOCOL,
+		     "%s: no greeting on port %u, but a TLS handshake: this "
+		     "port expects TLS from the first byte: use smtps://%s:%u "
+		     "(or --tls=implicit)",
+		     smtp->cfg->host, smtp->cfg->port, smtp->cfg->host,
+		     smtp->cfg->port);
+	smtp->usable = FALSE;
+	return FALSE;
+}
+
 /* --- connecting ---------------------------------------------------- */
 
 gboolean
@@ -1188,10 +1403,22 @@ mp_smtp_connect (MpSmtp *smtp, GError **error)
 	transcript (smtp, MP_SMTP_LINE_INFO, "connected to %s port %u",
 		    cfg->host, cfg->port);
 	if (cfg->tls == MP_SMTP_TLS_IMPLICIT) {
-		if (!start_tls (smtp, error))
+		if (!start_tls (smtp, error)) {
+			if (smtp->handshake_failed &&
+			    port_greets_in_clear (smtp)) {
+				g_clear_error (error);
+				g_set_error (error, MP_ERROR, MP_ERROR_PROTOCOL,
+					     "%s: TLS handshake failed: this "
+					     "port greets in clear: use "
+					     "smtp://%s:%u (STARTTLS)",
+					     cfg->host, cfg->host, cfg->port);
+			}
 			goto out;
+		}
 	} else {
 		use_stream (smtp, G_IO_STREAM (smtp->conn));
+		if (!wait_greeting (smtp, error))
+			goto out;
 	}
 	if (!read_reply (smtp, &r, error))
 		goto out;

@@ -19,6 +19,7 @@ import socket
 import ssl
 import sys
 import threading
+import time
 
 DEFAULTS = {
     "greeting": "220 test.example ESMTP\r\n",
@@ -38,6 +39,9 @@ DEFAULTS = {
     "starttls_extra": "",   # raw bytes sent right after the STARTTLS 220
     "user": "ann", "password": "secret",
     "scram_bad_proof": False,
+    "scram_iterations": 4096,  # the count the server asks for
+    "scram_delay": 0,       # seconds before each SCRAM challenge
+    "bdat": False,          # take BDAT (RFC 3030 CHUNKING)
     "client_ca": False,     # require a client certificate from the CA
     "starttls_fake": False,  # answer 220 to STARTTLS, then stay plaintext
     "per_conn": {},         # "N" -> replies ("reply" entries) for the Nth
@@ -291,11 +295,15 @@ class Conn:
             return False
         nonce = attrs["r"] + "srvnonce"
         salt = b"saltsaltsalt"
-        iters = 4096
+        iters = self.s["scram_iterations"]
         server_first = "r=%s,s=%s,i=%d" % (
             nonce, base64.b64encode(salt).decode(), iters)
-        final = base64.b64decode(
-            ask(base64.b64encode(server_first.encode()).decode())).decode()
+        time.sleep(self.s["scram_delay"])
+        resp = ask(base64.b64encode(server_first.encode()).decode())
+        if resp == "*":
+            self.send("501 5.7.0 cancelled\r\n")
+            return None
+        final = base64.b64decode(resp).decode()
         without_proof, proof = final.rsplit(",p=", 1)
         auth_msg = ",".join([bare, server_first, without_proof]).encode()
         salted = hashlib.pbkdf2_hmac("sha256", self.s["password"].encode(),
@@ -312,6 +320,7 @@ class Conn:
         ssig = hmac.new(server_key, auth_msg, "sha256").digest()
         if self.s["scram_bad_proof"]:
             ssig = bytes(32)
+        time.sleep(self.s["scram_delay"])
         resp = ask(base64.b64encode(
             b"v=" + base64.b64encode(ssig)).decode())
         if resp == "*":
