@@ -1865,7 +1865,11 @@ recipients_error (MpSmtp *smtp, GError **error, const Refusals *ref,
 	const Reply *r = ref->perm.lines ? &ref->perm : &ref->temp;
 	g_autofree char *text = reply_text (r);
 
-	if (ref->n == total)
+	if (total == 1)
+		g_set_error (error, MP_ERROR, reply_class (r, STAGE_RCPT),
+			     "%s: the recipient was refused: %s",
+			     smtp->cfg->host, text);
+	else if (ref->n == total)
 		g_set_error (error, MP_ERROR, reply_class (r, STAGE_RCPT),
 			     "%s: all %u recipients refused (first: %s)",
 			     smtp->cfg->host, total, text);
