@@ -27,6 +27,7 @@ static gboolean opt_plain_auth;
 static char *opt_from;
 static gboolean opt_header_rcpts;
 static gboolean opt_partial;
+static gboolean opt_strict_from;
 static char *opt_notify;
 static char *opt_ret;
 static char *opt_envid;
@@ -87,6 +88,10 @@ static const GOptionEntry entries[] = {
 	  "Add To, Cc and Bcc to the recipients given", NULL },
 	{ "allow-partial", 0, 0, G_OPTION_ARG_NONE, &opt_partial,
 	  "Send to the accepted recipients when some are refused", NULL },
+	{ "strict-from", 0, 0, G_OPTION_ARG_NONE, &opt_strict_from,
+	  "Refuse a From address the account does not own (from=, "
+	  "allowed-from=) instead of warning",
+	  NULL },
 	{ "dsn-notify", 0, 0, G_OPTION_ARG_STRING, &opt_notify,
 	  "DSN: NEVER or SUCCESS,FAILURE,DELAY", "WHEN" },
 	{ "dsn-return", 0, 0, G_OPTION_ARG_STRING, &opt_ret,
@@ -112,6 +117,17 @@ print_line (MpSmtpLineKind kind, const char *line, gpointer data)
 		if ((guchar) *p < 0x20 || *p == 0x7f)
 			*p = '?';
 	fprintf (stderr, "%s: %s %s\n", g_get_prgname (), dir, safe);
+}
+
+static void
+print_warning (const char *message, gpointer data)
+{
+	g_autofree char *safe = g_strdup (message);
+
+	for (char *p = safe; *p != '\0'; p++)
+		if ((guchar) *p < 0x20 || *p == 0x7f)
+			*p = '?';
+	fprintf (stderr, "%s: warning: %s\n", g_get_prgname (), safe);
 }
 
 static gboolean
@@ -362,6 +378,8 @@ main (int argc, char **argv)
 	o.header_recipients = opt_header_rcpts;
 	o.dsn = (MpSmtpDsn){ opt_notify, opt_ret, opt_envid };
 	o.allow_partial = opt_partial;
+	o.strict_from = opt_strict_from;
+	o.warn = print_warning;
 	if (opt_verbose)
 		o.transcript = print_line;
 	if (!check_options (&o, &error))

@@ -23,7 +23,8 @@ static const char *const known_keys[] = { "host",       "port",
 					  "auth",       "password-command",
 					  "password",   "ca-file",
 					  "pin-sha256", "from",
-					  "outbox",     NULL };
+					  "outbox",     "allowed-from",
+					  NULL };
 
 static void
 account_free (MpAccount *a)
@@ -42,6 +43,7 @@ account_free (MpAccount *a)
 	g_free (a->ca_file);
 	g_strfreev (a->pins);
 	g_free (a->from);
+	g_strfreev (a->allowed_from);
 	g_free (a->outbox);
 	g_free (a->file);
 	g_free (a);
@@ -417,6 +419,30 @@ read_key (GKeyFile *kf, Scan *scan, const char *file, const char *group,
 				      "commas");
 			return FALSE;
 		}
+	} else if (g_str_equal (key, "allowed-from")) {
+		g_auto (GStrv) words = g_strsplit_set (value, ",; \t", -1);
+		g_autoptr (GPtrArray) list =
+			g_ptr_array_new_with_free_func (g_free);
+
+		for (guint i = 0; words[i] != NULL; i++) {
+			const char *w = words[i];
+
+			if (*w == '\0')
+				continue;
+			if (!(w[0] == '@' && w[1] != '\0' &&
+			      is_token (w + 1, ".-")) &&
+			    !is_address (w)) {
+				config_error (error, file, line,
+					      "allowed-from: \"%s\" is neither "
+					      "an address nor @DOMAIN",
+					      w);
+				return FALSE;
+			}
+			g_ptr_array_add (list, g_strdup (w));
+		}
+		g_ptr_array_add (list, NULL);
+		a->allowed_from = (char **) g_ptr_array_free (
+			g_steal_pointer (&list), FALSE);
 	} else if (g_str_equal (key, "from")) {
 		if (!is_address (value)) {
 			config_error (error, file, line,
@@ -637,6 +663,33 @@ same_address (const char *x, const char *y)
 	dx = g_hostname_to_ascii (ax + 1);
 	dy = g_hostname_to_ascii (ay + 1);
 	return dx != NULL && dy != NULL && g_ascii_strcasecmp (dx, dy) == 0;
+}
+
+gboolean
+mp_account_allows_from (const MpAccount *a, const char *addr)
+{
+	const char *at = strrchr (addr, '@');
+
+	if (a->from == NULL && a->allowed_from == NULL)
+		return TRUE;
+	if (a->from != NULL && same_address (a->from, addr))
+		return TRUE;
+	for (guint i = 0; a->allowed_from != NULL && a->allowed_from[i]; i++) {
+		const char *w = a->allowed_from[i];
+
+		if (w[0] != '@') {
+			if (same_address (w, addr))
+				return TRUE;
+		} else if (at != NULL) {
+			g_autofree char *want = g_hostname_to_ascii (w + 1);
+			g_autofree char *got = g_hostname_to_ascii (at + 1);
+
+			if (want != NULL && got != NULL &&
+			    g_ascii_strcasecmp (want, got) == 0)
+				return TRUE;
+		}
+	}
+	return FALSE;
 }
 
 const MpAccount *

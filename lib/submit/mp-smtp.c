@@ -1689,16 +1689,18 @@ dsn_wanted (const MpSmtpDsn *dsn)
 }
 
 static char *
-mail_line (MpEnvelope *env, gboolean size, gboolean body8, gboolean utf8,
-	   const MpSmtpDsn *dsn)
+mail_line (MpEnvelope *env, gboolean size, gboolean body8, gboolean binary,
+	   gboolean utf8, const MpSmtpDsn *dsn)
 {
 	GString *s = g_string_new (NULL);
 
 	g_string_append_printf (s, "MAIL FROM:<%s>", env->sender);
 	if (size)
 		g_string_append_printf (s, " SIZE=%" G_GUINT64_FORMAT,
-					env->size);
-	if (body8)
+					binary ? env->bdat_size : env->size);
+	if (binary)
+		g_string_append (s, " BODY=BINARYMIME");
+	else if (body8)
 		g_string_append (s, " BODY=8BITMIME");
 	if (utf8)
 		g_string_append (s, " SMTPUTF8");
@@ -1880,6 +1882,36 @@ recipients_error (MpSmtp *smtp, GError **error, const Refusals *ref,
 			     smtp->cfg->host, ref->n, total);
 }
 
+/* RFC 3030: the whole message as one chunk, "BDAT n LAST", its octets
+ * counted beforehand (env->bdat_size); the reply ends the transaction. */
+static gboolean
+send_bdat (MpSmtp *smtp, MpEnvelope *env, Reply *r, GError **error)
+{
+	g_autofree char *line = g_strdup_printf (
+		"BDAT %" G_GUINT64_FORMAT " LAST", env->bdat_size);
+
+	queue (smtp, line, NULL);
+	transcript (smtp, MP_SMTP_LINE_CLIENT,
+		    "[%" G_GUINT64_FORMAT " octets of message data]",
+		    env->bdat_size);
+	if (!mp_envelope_write_bdat (env, write_data, smtp, error)) {
+		g_byte_array_set_size (smtp->wbuf, 0);
+		smtp->usable = FALSE;
+		return FALSE;
+	}
+	if (!write_out (smtp, error) ||
+	    !g_output_stream_flush (smtp->out, NULL, NULL) ||
+	    !read_reply (smtp, r, error)) {
+		if (error != NULL && *error == NULL)
+			g_set_error (error, MP_ERROR, MP_ERROR_TEMPFAIL,
+				     "%s: sending the message failed",
+				     smtp->cfg->host);
+		return FALSE;
+	}
+	smtp->need_rset = FALSE;
+	return end_reply (smtp, r, error);
+}
+
 gboolean
 mp_smtp_send (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 	      gboolean allow_partial, GError **error)
@@ -1896,7 +1928,8 @@ mp_smtp_send_pipelined (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 	const MpSmtpConfig *cfg = smtp->cfg;
 	gboolean pipelining = has_cap (smtp, "PIPELINING");
 	gboolean size_cap = has_cap (smtp, "SIZE");
-	gboolean body8 = env->eight_bit && has_cap (smtp, "8BITMIME");
+	gboolean bdat = env->binary_part != NULL;
+	gboolean body8 = env->eight_bit && !bdat && has_cap (smtp, "8BITMIME");
 	gboolean with_data; /* DATA in the same group as MAIL and RCPT */
 	gboolean had_pending = smtp->pending;
 	g_autofree char *mail = NULL;
@@ -1923,7 +1956,18 @@ mp_smtp_send_pipelined (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 			     cfg->host);
 		return FALSE;
 	}
-	if (env->eight_bit && !has_cap (smtp, "8BITMIME") &&
+	/* RFC 3030 3: binary content goes with BDAT and BINARYMIME, or not
+	 * at all: refused before MAIL, never a 500 in the middle of DATA */
+	if (bdat &&
+	    (!has_cap (smtp, "CHUNKING") || !has_cap (smtp, "BINARYMIME"))) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s: %s has Content-Transfer-Encoding binary and "
+			     "the server does not offer BINARYMIME with "
+			     "CHUNKING (RFC 3030); encode it as base64",
+			     cfg->host, env->binary_part);
+		return FALSE;
+	}
+	if (env->eight_bit && !bdat && !has_cap (smtp, "8BITMIME") &&
 	    !(env->smtputf8 && has_cap (smtp, "SMTPUTF8"))) {
 		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
 			     "%s: the message has 8-bit data and the server "
@@ -1937,12 +1981,13 @@ mp_smtp_send_pipelined (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 			g_hash_table_lookup (smtp->caps, "SIZE"), NULL, 10);
 
 		/* RFC 1870: SIZE 0 means no fixed limit */
-		if (limit > 0 && env->size > limit) {
+		if (limit > 0 && (bdat ? env->bdat_size : env->size) > limit) {
 			g_set_error (
 				error, MP_ERROR, MP_ERROR_DATA,
 				"%s: the message is %" G_GUINT64_FORMAT
 				" octets; the server takes at most %" G_GUINT64_FORMAT,
-				cfg->host, env->size, limit);
+				cfg->host, bdat ? env->bdat_size : env->size,
+				limit);
 			return FALSE;
 		}
 	}
@@ -1970,7 +2015,7 @@ mp_smtp_send_pipelined (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 		g_ptr_array_add (smtp->results, res);
 	}
 
-	mail = mail_line (env, size_cap, body8,
+	mail = mail_line (env, size_cap, body8, bdat,
 			  env->smtputf8 && has_cap (smtp, "SMTPUTF8"),
 			  dsn_wanted (dsn) ? dsn : NULL);
 	if (!pipelining)
@@ -2007,7 +2052,7 @@ mp_smtp_send_pipelined (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 	 * can leave a DATA open that we do not want: with one recipient (a
 	 * refusal leaves none, and the server must then refuse DATA with
 	 * 503 or 554) or when a partial delivery is wanted anyway. */
-	with_data = pipelining && deferred != NULL &&
+	with_data = pipelining && deferred != NULL && !bdat &&
 		    (allow_partial || smtp->results->len == 1);
 	if (with_data)
 		queue (smtp, "DATA", NULL);
@@ -2072,6 +2117,10 @@ mp_smtp_send_pipelined (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 	    (refusals.n == smtp->results->len || !allow_partial)) {
 		recipients_error (smtp, error, &refusals, smtp->results->len);
 		goto data_open;
+	}
+	if (bdat) {
+		ok = send_bdat (smtp, env, &r, error);
+		goto out;
 	}
 	if (!with_data && !command (smtp, "DATA", NULL, &r, error))
 		goto out;

@@ -2,6 +2,7 @@
 #include "mp-submit.h"
 #include "mp-error.h"
 
+#include <stdarg.h>
 #include <sysexits.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,6 +41,8 @@ struct _MpSubmit {
 	const MpSubmitOptions *opts;
 	MpAccountConfig *config;
 	GHashTable *conns; /* account name or "" -> Conn */
+	gboolean dry_run;  /* nothing goes out: no warnings about how it
+			      would be received */
 };
 
 static void
@@ -335,6 +338,9 @@ has_at (const char *s)
 	return s != NULL && strchr (s, '@') != NULL;
 }
 
+static gboolean complete (MpSubmit *s, const MpAccount *a, MpEnvelope *env,
+			  GError **error);
+
 /* Chooses the account and builds the envelope for @in. */
 static MpEnvelope *
 prepare (MpSubmit *s, MpInput *in, const Job *job, const MpAccount **account,
@@ -342,6 +348,7 @@ prepare (MpSubmit *s, MpInput *in, const Job *job, const MpAccount **account,
 {
 	const MpSubmitOptions *o = s->opts;
 	g_autofree char *header_from = NULL;
+	MpEnvelope *env;
 	const char *select_by = NULL;
 	const char *from = job->from;
 
@@ -373,9 +380,118 @@ prepare (MpSubmit *s, MpInput *in, const Job *job, const MpAccount **account,
 			return NULL;
 		}
 	}
-	return mp_envelope_new_full (
+	env = mp_envelope_new_full (
 		in, from, job->recipients, job->header_recipients,
 		o->local_names && *account ? (*account)->from : NULL, error);
+	if (env != NULL && !complete (s, *account, env, error))
+		g_clear_pointer (&env, mp_envelope_free);
+	return env;
+}
+
+static void warn (MpSubmit *s, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+warn (MpSubmit *s, const char *fmt, ...)
+{
+	g_autofree char *msg = NULL;
+	va_list ap;
+
+	if (s->opts->warn == NULL || s->dry_run)
+		return;
+	va_start (ap, fmt);
+	msg = g_strdup_vprintf (fmt, ap);
+	va_end (ap);
+	s->opts->warn (msg, s->opts->warn_data);
+}
+
+static void
+add_field (MpSubmit *s, MpEnvelope *env, const char *name, const char *value)
+{
+	mp_envelope_add_field (env, name, value);
+	if (s->opts->transcript != NULL) {
+		g_autofree char *line =
+			g_strdup_printf ("added %s: %s", name, value);
+
+		s->opts->transcript (MP_SMTP_LINE_INFO, line,
+				     s->opts->transcript_data);
+	}
+}
+
+/* A Date this far from now is a mistake (SOURCE_DATE_EPOCH left set
+ * when the message was written, a clock off by years). */
+#define DATE_SLACK (7 * 24 * 3600)
+
+/* What submission does to every message before the wire (RFC 6409 8):
+ * the From checked against the account, a far Date noticed, Date and
+ * Message-ID added when missing.  This is the one place the message is
+ * changed: a signature made at submission belongs after it. */
+static gboolean
+complete (MpSubmit *s, const MpAccount *a, MpEnvelope *env, GError **error)
+{
+	gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+	for (guint i = 0; a != NULL && i < env->from->len; i++) {
+		const char *addr = g_ptr_array_index (env->from, i);
+
+		/* cron's "From: root": a local name, the account's anyway */
+		if (s->opts->local_names && strchr (addr, '@') == NULL)
+			continue;
+		if (mp_account_allows_from (a, addr))
+			continue;
+		if (s->opts->strict_from) {
+			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+				     "From: %s is not an address of [account "
+				     "%s] (from=, allowed-from=): refused "
+				     "(--strict-from)",
+				     addr, a->name);
+			return FALSE;
+		}
+		warn (s,
+		      "From: %s is not an address of [account %s] (from=, "
+		      "allowed-from=): receivers may take it for a forgery",
+		      addr, a->name);
+	}
+	if (env->has_date && env->date != 0 &&
+	    (env->date > now + DATE_SLACK || env->date < now - DATE_SLACK))
+		warn (s,
+		      "Date: %" G_GINT64_FORMAT
+		      " days %s now (was SOURCE_DATE_EPOCH set when the "
+		      "message was written?)",
+		      ABS (env->date - now) / 86400,
+		      env->date > now ? "ahead of" : "before");
+	if (env->has_date && env->has_message_id)
+		return TRUE;
+	if (env->dkim_signed) {
+		warn (s,
+		      "the message is DKIM-signed and has no %s: nothing "
+		      "added (a field added after signing breaks the "
+		      "signature)",
+		      env->has_date       ? "Message-ID" :
+		      env->has_message_id ? "Date" :
+					    "Date and Message-ID");
+		return TRUE;
+	}
+	if (!env->has_message_id) {
+		const char *at = strrchr (env->sender, '@');
+		const char *domain = at ? at + 1 :
+				     a && a->from && strrchr (a->from, '@') ?
+					  strrchr (a->from, '@') + 1 :
+					  "localhost";
+		g_autofree char *id = g_mime_utils_generate_message_id (domain);
+		g_autofree char *value = g_strdup_printf ("<%s>", id);
+
+		add_field (s, env, "Message-ID", value);
+		env->has_message_id = TRUE;
+	}
+	if (!env->has_date) {
+		g_autoptr (GDateTime) d = g_date_time_new_now_local ();
+		g_autofree char *value = g_mime_utils_header_format_date (d);
+
+		add_field (s, env, "Date", value);
+		env->has_date = TRUE;
+		env->date = now;
+	}
+	return TRUE;
 }
 
 static void
@@ -607,7 +723,9 @@ mp_submit_dry_run (MpSubmit *submit, MpInput *in, MpEnvelopeWriteFunc write,
 	job.from = o->from;
 	job.recipients = o->recipients;
 	job.header_recipients = o->header_recipients;
+	submit->dry_run = TRUE;
 	env = prepare (submit, in, &job, &a, error);
+	submit->dry_run = FALSE;
 	return env != NULL && mp_smtp_dry_run (env, write, user_data, error);
 }
 

@@ -41,7 +41,6 @@ DEFAULTS = {
     "scram_bad_proof": False,
     "scram_iterations": 4096,  # the count the server asks for
     "scram_delay": 0,       # seconds before each SCRAM challenge
-    "bdat": False,          # take BDAT (RFC 3030 CHUNKING)
     "client_ca": False,     # require a client certificate from the CA
     "starttls_fake": False,  # answer 220 to STARTTLS, then stay plaintext
     "per_conn": {},         # "N" -> replies ("reply" entries) for the Nth
@@ -206,6 +205,26 @@ class Conn:
                 if r.startswith("354"):
                     self.data()
                 self.mail = False
+            elif verb == "BDAT":
+                # RFC 3030: SIZE octets follow the command line, as they are
+                words = line.split()
+                size = int(words[1])
+                while len(self.buf) < size:
+                    chunk = self.sock.recv(65536)
+                    if not chunk:
+                        raise EOFError
+                    self.buf += chunk
+                chunk, self.buf = self.buf[:size], self.buf[size:]
+                with open(self.datafile, "ab") as f:
+                    f.write(chunk)
+                if len(words) > 2 and words[2].upper() == "LAST":
+                    self.ends += 1
+                    self.mail = False
+                    key = "END:%d" % self.ends
+                    self.reply(key if key in self.s["reply"] else "END",
+                               "250 2.0.0 queued\r\n")
+                else:
+                    self.send("250 2.0.0 chunk\r\n")
             elif verb == "RSET":
                 self.mail = False
                 self.reply("RSET", "250 2.0.0 ok\r\n")
