@@ -773,6 +773,231 @@ mp_smtp_send (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 				       error);
 }
 
+/* The mail transaction (RFC 5321 3.3, RFC 2920, RFC 3030) as a state
+ * machine: each state does its part and names the next. */
+typedef enum {
+	TX_MAIL,      /* MAIL, and its reply without PIPELINING */
+	TX_RCPT,      /* each RCPT (and its reply without PIPELINING) */
+	TX_GROUP,     /* PIPELINING: the group goes out, behind the end of
+			 data of the message before; then the replies */
+	TX_DECIDE,    /* refused recipients: stop, or go on without them */
+	TX_DATA,      /* DATA and its 354 */
+	TX_BODY,      /* the data and its end (or the end left in flight) */
+	TX_BDAT,      /* BDAT n LAST with the data, and its reply */
+	TX_DATA_OPEN, /* stopped where a 354 may have opened DATA */
+	TX_DONE,
+	TX_FAILED,
+} TxState;
+
+typedef struct {
+	MpEnvelope *env;
+	const MpSmtpDsn *dsn; /* NULL when none is wanted */
+	const char *mail;
+	gboolean allow_partial;
+	gboolean *deferred;
+	gboolean pipelining;
+	gboolean bdat;
+	gboolean had_pending; /* a message's end of data was in flight */
+	gboolean with_data;   /* DATA in the same group as MAIL and RCPT */
+	Reply mail_reply;
+	Reply r;
+	Refusals refusals;
+} Tx;
+
+static TxState
+tx_mail (MpSmtp *smtp, Tx *tx, GError **error)
+{
+	if (!tx->pipelining)
+		settle (smtp); /* nothing waits without PIPELINING */
+	smtp->need_rset = TRUE;
+	mp_smtp_queue (smtp, tx->mail, NULL);
+	if (tx->pipelining)
+		return TX_RCPT;
+	if (!mp_smtp_flush (smtp, error) ||
+	    !mp_smtp_read_reply (smtp, &tx->mail_reply, error))
+		return TX_FAILED;
+	if (tx->mail_reply.code != 250) {
+		mp_smtp_reply_error (smtp, error, &tx->mail_reply, STAGE_MAIL,
+				     NULL);
+		return TX_FAILED;
+	}
+	return TX_RCPT;
+}
+
+static TxState
+tx_rcpt (MpSmtp *smtp, Tx *tx, GError **error)
+{
+	/* RFC 2920: MAIL and every RCPT in one write (behind the end of
+	 * data of the message before), then the replies in order. */
+	for (guint i = 0; i < smtp->results->len; i++) {
+		MpSmtpRecipient *res = g_ptr_array_index (smtp->results, i);
+		g_autofree char *line = rcpt_line (res->recipient, tx->dsn);
+
+		mp_smtp_queue (smtp, line, NULL);
+		if (tx->pipelining)
+			continue;
+		if (!mp_smtp_flush (smtp, error) ||
+		    !mp_smtp_read_reply (smtp, &tx->r, error) ||
+		    !rcpt_reply (smtp, res, &tx->r, &tx->refusals, error))
+			return TX_FAILED;
+	}
+	/* RFC 2920 3.1: DATA may end the group, but only where no refusal
+	 * can leave a DATA open that we do not want: with one recipient (a
+	 * refusal leaves none, and the server must then refuse DATA with
+	 * 503 or 554) or when a partial delivery is wanted anyway. */
+	tx->with_data = tx->pipelining && tx->deferred != NULL && !tx->bdat &&
+			(tx->allow_partial || smtp->results->len == 1);
+	if (tx->with_data)
+		mp_smtp_queue (smtp, "DATA", NULL);
+	return tx->pipelining ? TX_GROUP : TX_DECIDE;
+}
+
+static TxState
+tx_group (MpSmtp *smtp, Tx *tx, GError **error)
+{
+	GError *err = NULL;
+	gboolean sent = mp_smtp_flush (smtp, &err);
+
+	if (tx->had_pending) {
+		if (!sent) {
+			/* the end of data did not go either */
+			g_warn_if_fail (!smtp->prev_ready);
+			g_clear_error (&smtp->prev_error);
+			smtp->pending = FALSE;
+			smtp->prev_ready = TRUE;
+			smtp->prev_error = g_error_copy (err);
+		}
+		settle (smtp);
+		if (!smtp->usable) {
+			/* the previous message ended the session (421,
+			 * closed, timed out): nothing of this one was taken */
+			smtp->lost = TRUE;
+			if (sent)
+				g_set_error (&err, MP_ERROR, MP_ERROR_TEMPFAIL,
+					     "%s: connection lost with the "
+					     "message before",
+					     smtp->cfg->host);
+			g_propagate_error (error, err);
+			return TX_FAILED;
+		}
+	}
+	if (!sent) {
+		g_propagate_error (error, err);
+		return TX_FAILED;
+	}
+	if (!mp_smtp_read_reply (smtp, &tx->mail_reply, error))
+		return TX_FAILED;
+	if (tx->mail_reply.code == 421) {
+		mp_smtp_reply_error (smtp, error, &tx->mail_reply, STAGE_MAIL,
+				     NULL);
+		return TX_FAILED;
+	}
+	for (guint i = 0; i < smtp->results->len; i++) {
+		MpSmtpRecipient *res = g_ptr_array_index (smtp->results, i);
+
+		if (!mp_smtp_read_reply (smtp, &tx->r, error) ||
+		    !rcpt_reply (smtp, res, &tx->r, &tx->refusals, error))
+			return TX_FAILED;
+	}
+	if (tx->with_data && !mp_smtp_read_reply (smtp, &tx->r, error))
+		return TX_FAILED;
+	if (tx->mail_reply.code != 250) {
+		mp_smtp_reply_error (smtp, error, &tx->mail_reply, STAGE_MAIL,
+				     NULL);
+		return TX_DATA_OPEN;
+	}
+	return TX_DECIDE;
+}
+
+static TxState
+tx_decide (MpSmtp *smtp, Tx *tx, GError **error)
+{
+	const Refusals *ref = &tx->refusals;
+
+	if (ref->n > 0 &&
+	    (ref->n == smtp->results->len || !tx->allow_partial)) {
+		recipients_error (smtp, error, ref, smtp->results->len);
+		return TX_DATA_OPEN;
+	}
+	return tx->bdat ? TX_BDAT : TX_DATA;
+}
+
+static TxState
+tx_data (MpSmtp *smtp, Tx *tx, GError **error)
+{
+	if (!tx->with_data &&
+	    !mp_smtp_command (smtp, "DATA", NULL, &tx->r, error))
+		return TX_FAILED;
+	if (tx->r.code != 354) {
+		mp_smtp_reply_error (smtp, error, &tx->r, STAGE_DATA, NULL);
+		return TX_FAILED;
+	}
+	return TX_BODY;
+}
+
+static TxState
+tx_body (MpSmtp *smtp, Tx *tx, GError **error)
+{
+	mp_smtp_transcript (smtp, MP_SMTP_LINE_CLIENT,
+			    "[%" G_GUINT64_FORMAT " octets of message data]",
+			    tx->env->size);
+	if (!mp_envelope_write_data (tx->env, write_data, smtp, error)) {
+		g_byte_array_set_size (smtp->wbuf, 0);
+		smtp->usable = FALSE;
+		return TX_FAILED;
+	}
+	if (tx->pipelining && tx->deferred != NULL) {
+		/* the end of data waits in the buffer for the next message's
+		 * commands; mp_smtp_finish() reads its reply */
+		smtp->pending = TRUE;
+		smtp->need_rset = FALSE;
+		*tx->deferred = TRUE;
+		return TX_DONE;
+	}
+	if (!write_out (smtp, error) ||
+	    !g_output_stream_flush (smtp->out, NULL, NULL) ||
+	    !mp_smtp_read_reply (smtp, &tx->r, error)) {
+		if (error != NULL && *error == NULL)
+			g_set_error (error, MP_ERROR, MP_ERROR_TEMPFAIL,
+				     "%s: sending the message failed",
+				     smtp->cfg->host);
+		return TX_FAILED;
+	}
+	smtp->need_rset = FALSE;
+	return end_reply (smtp, &tx->r, error) ? TX_DONE : TX_FAILED;
+}
+
+static TxState
+tx_step (MpSmtp *smtp, Tx *tx, TxState state, GError **error)
+{
+	switch (state) {
+	case TX_MAIL:
+		return tx_mail (smtp, tx, error);
+	case TX_RCPT:
+		return tx_rcpt (smtp, tx, error);
+	case TX_GROUP:
+		return tx_group (smtp, tx, error);
+	case TX_DECIDE:
+		return tx_decide (smtp, tx, error);
+	case TX_DATA:
+		return tx_data (smtp, tx, error);
+	case TX_BODY:
+		return tx_body (smtp, tx, error);
+	case TX_BDAT:
+		return send_bdat (smtp, tx->env, &tx->r, error) ? TX_DONE :
+								  TX_FAILED;
+	case TX_DATA_OPEN:
+		/* a server that opened DATA all the same (RFC 2920 says it
+		 * must not): the only way out without sending anything is to
+		 * drop the connection */
+		if (tx->with_data && tx->r.code == 354)
+			smtp->usable = FALSE;
+		return TX_FAILED;
+	default:
+		return state;
+	}
+}
+
 gboolean
 mp_smtp_send_pipelined (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 			gboolean allow_partial, gboolean *deferred,
@@ -784,13 +1009,10 @@ mp_smtp_send_pipelined (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 	gboolean bdat = env->binary_part != NULL;
 	gboolean body8 =
 		env->eight_bit && !bdat && mp_smtp_has_cap (smtp, "8BITMIME");
-	gboolean with_data; /* DATA in the same group as MAIL and RCPT */
 	gboolean had_pending = smtp->pending;
 	g_autofree char *mail = NULL;
-	Reply mail_reply = { 0 };
-	Reply r = { 0 };
-	Refusals refusals = { 0 };
-	gboolean ok = FALSE;
+	Tx tx = { 0 };
+	TxState state = TX_MAIL;
 
 	if (deferred != NULL)
 		*deferred = FALSE;
@@ -872,159 +1094,23 @@ mp_smtp_send_pipelined (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 	mail = mail_line (env, size_cap, body8, bdat,
 			  env->smtputf8 && mp_smtp_has_cap (smtp, "SMTPUTF8"),
 			  dsn_wanted (dsn) ? dsn : NULL);
-	if (!pipelining)
-		settle (smtp); /* nothing waits without PIPELINING */
-	smtp->need_rset = TRUE;
-	mp_smtp_queue (smtp, mail, NULL);
-	if (!pipelining) {
-		if (!mp_smtp_flush (smtp, error) ||
-		    !mp_smtp_read_reply (smtp, &mail_reply, error))
-			goto out;
-		if (mail_reply.code != 250) {
-			mp_smtp_reply_error (smtp, error, &mail_reply,
-					     STAGE_MAIL, NULL);
-			goto out;
-		}
-	}
-	/* RFC 2920: MAIL and every RCPT in one write (behind the end of
-	 * data of the message before), then the replies in order. */
-	for (guint i = 0; i < smtp->results->len; i++) {
-		MpSmtpRecipient *res = g_ptr_array_index (smtp->results, i);
-		g_autofree char *line = rcpt_line (
-			res->recipient, dsn_wanted (dsn) ? dsn : NULL);
-
-		mp_smtp_queue (smtp, line, NULL);
-		if (!pipelining) {
-			if (!mp_smtp_flush (smtp, error) ||
-			    !mp_smtp_read_reply (smtp, &r, error))
-				goto out;
-			if (!rcpt_reply (smtp, res, &r, &refusals, error))
-				goto out;
-		}
-	}
-	/* RFC 2920 3.1: DATA may end the group, but only where no refusal
-	 * can leave a DATA open that we do not want: with one recipient (a
-	 * refusal leaves none, and the server must then refuse DATA with
-	 * 503 or 554) or when a partial delivery is wanted anyway. */
-	with_data = pipelining && deferred != NULL && !bdat &&
-		    (allow_partial || smtp->results->len == 1);
-	if (with_data)
-		mp_smtp_queue (smtp, "DATA", NULL);
-	if (pipelining) {
-		GError *err = NULL;
-		gboolean sent = mp_smtp_flush (smtp, &err);
-
-		if (had_pending) {
-			if (!sent) {
-				/* the end of data did not go either */
-				g_warn_if_fail (!smtp->prev_ready);
-				g_clear_error (&smtp->prev_error);
-				smtp->pending = FALSE;
-				smtp->prev_ready = TRUE;
-				smtp->prev_error = g_error_copy (err);
-			}
-			settle (smtp);
-			if (!smtp->usable) {
-				/* the previous message ended the session
-				 * (421, closed, timed out): nothing of this
-				 * one was taken */
-				smtp->lost = TRUE;
-				if (sent)
-					g_set_error (&err, MP_ERROR,
-						     MP_ERROR_TEMPFAIL,
-						     "%s: connection lost "
-						     "with the message before",
-						     cfg->host);
-				g_propagate_error (error, err);
-				goto out;
-			}
-		}
-		if (!sent) {
-			g_propagate_error (error, err);
-			goto out;
-		}
-		if (!mp_smtp_read_reply (smtp, &mail_reply, error))
-			goto out;
-		if (mail_reply.code == 421) {
-			mp_smtp_reply_error (smtp, error, &mail_reply,
-					     STAGE_MAIL, NULL);
-			goto out;
-		}
-		for (guint i = 0; i < smtp->results->len; i++) {
-			MpSmtpRecipient *res =
-				g_ptr_array_index (smtp->results, i);
-
-			if (!mp_smtp_read_reply (smtp, &r, error))
-				goto out;
-			if (!rcpt_reply (smtp, res, &r, &refusals, error))
-				goto out;
-		}
-		if (with_data && !mp_smtp_read_reply (smtp, &r, error))
-			goto out;
-		if (mail_reply.code != 250) {
-			mp_smtp_reply_error (smtp, error, &mail_reply,
-					     STAGE_MAIL, NULL);
-			goto data_open;
-		}
-	}
-	if (refusals.n > 0 &&
-	    (refusals.n == smtp->results->len || !allow_partial)) {
-		recipients_error (smtp, error, &refusals, smtp->results->len);
-		goto data_open;
-	}
-	if (bdat) {
-		ok = send_bdat (smtp, env, &r, error);
-		goto out;
-	}
-	if (!with_data && !mp_smtp_command (smtp, "DATA", NULL, &r, error))
-		goto out;
-	if (r.code != 354) {
-		mp_smtp_reply_error (smtp, error, &r, STAGE_DATA, NULL);
-		goto out;
-	}
-	mp_smtp_transcript (smtp, MP_SMTP_LINE_CLIENT,
-			    "[%" G_GUINT64_FORMAT " octets of message data]",
-			    env->size);
-	if (!mp_envelope_write_data (env, write_data, smtp, error)) {
-		g_byte_array_set_size (smtp->wbuf, 0);
-		smtp->usable = FALSE;
-		goto out;
-	}
-	if (pipelining && deferred != NULL) {
-		/* the end of data waits in the buffer for the next message's
-		 * commands; mp_smtp_finish() reads its reply */
-		smtp->pending = TRUE;
-		smtp->need_rset = FALSE;
-		*deferred = TRUE;
-		ok = TRUE;
-		goto out;
-	}
-	if (!write_out (smtp, error) ||
-	    !g_output_stream_flush (smtp->out, NULL, NULL) ||
-	    !mp_smtp_read_reply (smtp, &r, error)) {
-		if (error != NULL && *error == NULL)
-			g_set_error (error, MP_ERROR, MP_ERROR_TEMPFAIL,
-				     "%s: sending the message failed",
-				     cfg->host);
-		goto out;
-	}
-	smtp->need_rset = FALSE;
-	ok = end_reply (smtp, &r, error);
-	goto out;
-data_open:
-	/* a server that opened DATA all the same (RFC 2920 says it must
-	 * not): the only way out without sending anything is to drop the
-	 * connection */
-	if (with_data && r.code == 354)
-		smtp->usable = FALSE;
-out:
-	mp_smtp_reply_clear (&r);
-	mp_smtp_reply_clear (&mail_reply);
-	mp_smtp_reply_clear (&refusals.perm);
-	mp_smtp_reply_clear (&refusals.temp);
-	if (!ok && smtp->need_rset)
+	tx.env = env;
+	tx.dsn = dsn_wanted (dsn) ? dsn : NULL;
+	tx.mail = mail;
+	tx.allow_partial = allow_partial;
+	tx.deferred = deferred;
+	tx.pipelining = pipelining;
+	tx.bdat = bdat;
+	tx.had_pending = had_pending;
+	while (state != TX_DONE && state != TX_FAILED)
+		state = tx_step (smtp, &tx, state, error);
+	mp_smtp_reply_clear (&tx.r);
+	mp_smtp_reply_clear (&tx.mail_reply);
+	mp_smtp_reply_clear (&tx.refusals.perm);
+	mp_smtp_reply_clear (&tx.refusals.temp);
+	if (state != TX_DONE && smtp->need_rset)
 		rset (smtp);
-	return ok;
+	return state == TX_DONE;
 }
 
 gboolean
