@@ -76,7 +76,7 @@ main (int argc, char **argv)
 	in = mp_input_open (argc == 2 ? argv[1] : NULL, &error);
 	if (in == NULL)
 		return mp_cli_fail (g_steal_pointer (&error));
-	show = mp_show_new (in, &error);
+	show = mp_show_new (in, FALSE, &error);
 	if (show == NULL)
 		return mp_cli_fail (g_steal_pointer (&error));
 	chosen = mp_extract_select (show, &req, &missing, &error);

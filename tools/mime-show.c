@@ -122,7 +122,7 @@ main (int argc, char **argv)
 	in = mp_input_open (argc == 2 ? argv[1] : NULL, &error);
 	if (in == NULL)
 		return mp_cli_fail (g_steal_pointer (&error));
-	show = mp_show_new (in, &error);
+	show = mp_show_new (in, TRUE, &error);
 	if (show == NULL)
 		return mp_cli_fail (g_steal_pointer (&error));
 	out = mp_output_open (common.output, FALSE, &error);

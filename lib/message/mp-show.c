@@ -16,6 +16,7 @@ struct _MpShow {
 	GMimeMessage *message;
 	GMimeParser *parser;
 	GPtrArray *parts; /* MpShowPart *, owned */
+	gboolean sizes;
 };
 
 static void
@@ -111,7 +112,9 @@ uu_data_line (const char *line, gsize len, guchar *out)
 	if (line[0] < ' ' || line[0] > '`')
 		return -1;
 	n = UU_DEC (line[0]);
-	if (n > 45 || (n + 2) / 3 * 4 + 1 > len + 1)
+	/* trailing blanks (zeros) are often lost on the way: missing
+	 * characters count as zeros */
+	if (n > 45)
 		return -1;
 	for (i = 1; o < n; i += 4) {
 		guchar c[4];
@@ -160,10 +163,8 @@ uu_line (Decoder *d, GError **error)
 		}
 		return TRUE;
 	}
-	while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t') &&
-	       !(len == 1 && line[0] == ' '))
-		len--;
-	if (len == 3 && memcmp (line, "end", 3) == 0) {
+	if (len >= 3 && memcmp (line, "end", 3) == 0 &&
+	    strspn (line + 3, " \t") == len - 3) {
 		if (d->found) {
 			UuBlock *b = g_new0 (UuBlock, 1);
 
@@ -238,11 +239,42 @@ part_encoding (GMimeObject *obj)
 		     GMIME_CONTENT_ENCODING_DEFAULT;
 }
 
-/* Reads the raw content of @stream and undoes @encoding. */
-static gboolean
-decode_stream (GMimeStream *stream, GMimeContentEncoding encoding, Decoder *d,
-	       const char *what, GError **error)
+/* The end of the content of @stream as RFC 2046 5.1.1 has it: the line
+ * break before a delimiter belongs to the delimiter.  GMime is one byte
+ * off when line endings are mixed: a bare LF before the delimiter in a
+ * message of CRLF lines (it takes the byte before the LF for a CR), a CR
+ * left in the part when the LF before the delimiter is bare.  Returns the
+ * corrected end, or -1 when GMime's is right. */
+static gint64
+content_end (GMimeStream *stream, GMimeStream *source)
 {
+	gint64 end = stream->bound_end;
+	char b[4], c;
+
+	if (source == NULL || end < 1 || end - 1 < stream->bound_start ||
+	    g_mime_stream_seek (source, end - 1, GMIME_STREAM_SEEK_SET) !=
+		    end - 1 ||
+	    g_mime_stream_read (source, &c, 1) != 1 ||
+	    g_mime_stream_read (source, b, 4) != 4)
+		return -1;
+	if (b[0] != '\r' && b[0] != '\n' && b[1] == '\n' && b[2] == '-' &&
+	    b[3] == '-')
+		return end + 1;
+	if (c == '\r' && b[0] == '\n' && b[1] == '-' && b[2] == '-')
+		return end - 1;
+	return -1;
+}
+
+/* Reads the raw content of @stream and undoes @encoding (but
+ * x-uuencode). */
+static gboolean
+decode_raw (GMimeStream *stream, GMimeStream *source,
+	    GMimeContentEncoding encoding, Decoder *d, const char *what,
+	    GError **error)
+{
+	gint64 end = content_end (stream, source);
+	g_autoptr (GMimeStream) fixed = NULL;
+
 	g_autofree char *in = g_malloc (CHUNK);
 	g_autofree char *out = NULL;
 	GMimeEncoding state;
@@ -251,13 +283,17 @@ decode_stream (GMimeStream *stream, GMimeContentEncoding encoding, Decoder *d,
 	switch (encoding) {
 	case GMIME_CONTENT_ENCODING_BASE64:
 	case GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE:
-	case GMIME_CONTENT_ENCODING_UUENCODE:
 		transform = TRUE;
 		g_mime_encoding_init_decode (&state, encoding);
 		out = g_malloc (g_mime_encoding_outlen (&state, CHUNK) + 16);
 		break;
 	default:
 		break;
+	}
+	if (end >= 0) {
+		fixed = g_mime_stream_substream (source, stream->bound_start,
+						 end);
+		stream = fixed;
 	}
 	if (g_mime_stream_reset (stream) < 0) {
 		g_set_error (error, MP_ERROR, MP_ERROR_IO, "%s: cannot read",
@@ -290,6 +326,19 @@ decode_stream (GMimeStream *stream, GMimeContentEncoding encoding, Decoder *d,
 	if (transform) {
 		gsize m = g_mime_encoding_flush (&state, in, 0, out);
 
+		/* a last group cut short (2 or 3 characters): its whole
+		 * bytes, as if padded, as Python's email returns them */
+		if (encoding == GMIME_CONTENT_ENCODING_BASE64 &&
+		    state.state >= 2) {
+			guint32 v = state.save;
+
+			if (state.state == 2) {
+				out[m++] = (char) (v >> 4);
+			} else {
+				out[m++] = (char) (v >> 10);
+				out[m++] = (char) (v >> 2);
+			}
+		}
 		if (!emit (d, out, m, error))
 			return FALSE;
 	}
@@ -297,6 +346,34 @@ decode_stream (GMimeStream *stream, GMimeContentEncoding encoding, Decoder *d,
 	if (d->scan && d->line_len > 0 && !uu_line (d, error))
 		return FALSE;
 	return TRUE;
+}
+
+static gboolean
+uu_forward (const char *data, gsize len, gpointer user_data, GError **error)
+{
+	return emit (user_data, data, len, error);
+}
+
+static gboolean
+decode_stream (GMimeStream *stream, GMimeStream *source,
+	       GMimeContentEncoding encoding, Decoder *d, const char *what,
+	       GError **error)
+{
+	Decoder uu = { 0 };
+	gboolean ok;
+
+	if (encoding != GMIME_CONTENT_ENCODING_UUENCODE)
+		return decode_raw (stream, source, encoding, d, what, error);
+	/* GMime's decoder loses lines that end in CRLF: the first block's
+	 * file, read by the scanner of text parts, as Python's email */
+	uu.scan = TRUE;
+	uu.uu_want = 1;
+	uu.uu_func = uu_forward;
+	uu.uu_data = d;
+	ok = decode_raw (stream, source, GMIME_CONTENT_ENCODING_DEFAULT, &uu,
+			 what, error);
+	g_free (uu.block_name);
+	return ok;
 }
 
 static gboolean
@@ -317,7 +394,8 @@ write_to_func (Decoder *d, GMimeObject *obj, GError **error)
 }
 
 static gboolean
-decode_object (GMimeObject *obj, Decoder *d, const char *what, GError **error)
+decode_object (GMimeObject *obj, GMimeStream *source, Decoder *d,
+	       const char *what, GError **error)
 {
 	if (GMIME_IS_PART (obj)) {
 		GMimeDataWrapper *content =
@@ -329,8 +407,8 @@ decode_object (GMimeObject *obj, Decoder *d, const char *what, GError **error)
 		stream = g_mime_data_wrapper_get_stream (content);
 		if (stream == NULL)
 			return TRUE;
-		return decode_stream (stream, part_encoding (obj), d, what,
-				      error);
+		return decode_stream (stream, source, part_encoding (obj), d,
+				      what, error);
 	}
 	if (GMIME_IS_MESSAGE_PART (obj)) {
 		GMimeMessage *m = g_mime_message_part_get_message (
@@ -361,12 +439,13 @@ mp_show_decode (MpShowPart *part, MpShowWriteFunc func, gpointer user_data,
 		d.uu_want = part->uu_index;
 		d.uu_func = func;
 		d.uu_data = user_data;
-		ok = decode_object (part->parent->object, &d, part->section,
-				    error);
+		ok = decode_object (part->parent->object, part->source, &d,
+				    part->section, error);
 	} else {
 		d.func = func;
 		d.user_data = user_data;
-		ok = decode_object (part->object, &d, part->section, error);
+		ok = decode_object (part->object, part->source, &d,
+				    part->section, error);
 	}
 	g_free (d.block_name);
 	return ok;
@@ -774,6 +853,7 @@ add_part (MpShow *s, GMimeObject *obj, MpShowPart *parent, char *section,
 	p->kind = kind;
 	p->parent = parent;
 	p->object = obj;
+	p->source = mp_input_get_stream (s->in);
 	p->size = -1;
 	if (ct) {
 		g_autofree char *mt = g_mime_content_type_get_mime_type (ct);
@@ -810,10 +890,12 @@ measure (MpShow *s, MpShowPart *p, GError **error)
 	guint i;
 
 	d.scan = p->kind == MP_SHOW_LEAF && g_str_equal (p->type, "text/plain");
+	if (!d.scan && !s->sizes)
+		return TRUE;
 	if (d.scan)
 		d.found = found =
 			g_ptr_array_new_with_free_func (uu_block_free);
-	if (!decode_object (p->object, &d, p->section, error)) {
+	if (!decode_object (p->object, p->source, &d, p->section, error)) {
 		g_free (d.block_name);
 		return FALSE;
 	}
@@ -833,6 +915,7 @@ measure (MpShow *s, MpShowPart *p, GError **error)
 		u->filename = g_steal_pointer (&name);
 		u->size = b->size;
 		u->parent = p;
+		u->source = p->source;
 		u->uu_index = i + 1;
 		u->uu_mode = b->mode;
 		g_ptr_array_add (s->parts, u);
@@ -914,12 +997,13 @@ walk_body (MpShow *s, GMimeObject *body, MpShowPart *parent, const char *prefix,
 }
 
 MpShow *
-mp_show_new (MpInput *in, GError **error)
+mp_show_new (MpInput *in, gboolean sizes, GError **error)
 {
 	g_autoptr (MpShow) s = g_new0 (MpShow, 1);
 	GMimeObject *body;
 
 	s->in = in;
+	s->sizes = sizes;
 	s->parts = g_ptr_array_new_with_free_func (part_free);
 	s->message = mp_input_parse_message (in, &s->parser, error);
 	if (s->message == NULL)

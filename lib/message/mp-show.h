@@ -44,17 +44,19 @@ struct _MpShowPart {
 	GMimeObject *object; /* the GMime object (NULL for a uuencoded block) */
 	guint uu_index;      /* for a uuencoded block: N */
 	guint uu_mode;       /* for a uuencoded block: its file mode */
+	GMimeStream *source; /* the whole input (borrowed) */
 };
 
 typedef struct _MpShow MpShow;
 
 /* Parses the message of @in (which must outlive the result) and lists its
- * parts, decoding each one once to learn its size and the uuencoded
- * blocks it holds.  Memory stays bounded (mp_input_parse_message()).
+ * parts, decoding each text/plain leaf once to find the uuencoded blocks
+ * it holds and, with @sizes, every part to learn its decoded size (else
+ * the size of parts other than those is -1).  Memory stays bounded (mp_input_parse_message()).
  * Errors: MP_ERROR_DATA naming the input when it is empty, not a message,
  * truncated (a multipart without its closing delimiter) or nested deeper
  * than MP_SHOW_MAX_DEPTH; MP_ERROR_IO on a read error. */
-MpShow *mp_show_new (MpInput *in, GError **error);
+MpShow *mp_show_new (MpInput *in, gboolean sizes, GError **error);
 void mp_show_free (MpShow *show);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MpShow, mp_show_free)
 
