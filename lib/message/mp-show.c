@@ -782,6 +782,8 @@ mp_show_decode_text (MpShowPart *part, MpShowWriteFunc func, gpointer user_data,
 	t.out = g_string_new (NULL);
 	t.tag = g_string_new (NULL);
 	t.html = g_str_equal (part->type, "text/html");
+	t.space = TRUE; /* no blank or empty line before the text */
+	t.newlines = 2;
 	ok = mp_show_decode (part, text_write, &t, error) &&
 	     text_convert (&t, "", 0, TRUE, error);
 	if (ok && t.cr) {

@@ -12,6 +12,9 @@ KIND is what the tool was asked to do (see hostile.t):
   text      mime-inline --text FILE: a text/plain leaf holds FILE
   compose   mime-compose ... < INPUT: the one text leaf holds INPUT
   draft     mime-compose --draft: the draft's Subject survives
+  show      mime-show --tree: one line a part, section number then type
+  extract   mime-extract --part=1 -o -: the bytes of Python's first leaf
+            when that is the message's own body (part 1 in IMAP)
   smtp      smtp-send --dry-run: the DATA shown is the input with CRLF line
             endings, dot-stuffed, ended by "." CRLF
 Prints what is wrong and exits 1; exits 0 when the result is correct.
@@ -48,6 +51,24 @@ def check(kind, inp, out, att):
         extra = len(out) - len(inp)
         if extra not in (13, 14):
             return f"output is {extra} bytes longer than the input"
+        return None
+    if kind == "show":
+        for line in out.decode("utf-8").splitlines():
+            if not re.match(r"^(TEXT|[0-9]+(\.[0-9]+)*(\.TEXT|\.uu[0-9]+)?)"
+                            r" +[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+", line):
+                return f"not a part line: {line[:60]!r}"
+        return None
+    if kind == "extract":
+        top = email.message_from_bytes(inp, policy=email.policy.compat32)
+        part = top
+        if top.is_multipart():
+            part = top.get_payload(0) if top.get_content_maintype() == \
+                "multipart" else None
+        if part is None or part.is_multipart():
+            return None  # the structures differ: nothing to compare
+        want = part.get_payload(decode=True) or b""
+        if out != want:
+            return f"part 1 is {len(out)} bytes, Python's {len(want)}"
         return None
     msg = email.message_from_bytes(out, policy=email.policy.default)
     if kind == "attach":

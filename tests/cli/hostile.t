@@ -42,6 +42,8 @@ modes_for() {
         ;;
     smtp-send)
         echo "smtp stream --dry-run --from=a@example.org b@example.org" ;;
+    mime-show) echo "show stream --tree" ;;
+    mime-extract) echo "extract stream --part=1 -o -" ;;
     *) echo "unknown stream" ;;
     esac
 }
