@@ -5,7 +5,7 @@
 # bounded memory on a pipe.
 . "$SRCDIR/tests/cli/lib.sh"
 
-plan 49
+plan 52
 cd "$T" || exit 1
 
 printf '%%PDF-1.4 report\n' >report.pdf
@@ -196,6 +196,19 @@ mime-extract -C c1 m.eml && mime-extract --directory c2 m.eml
 ok "short_C_is_directory" diff -r c1 c2
 mime-extract -v -C c1 --part 2 m.eml 2>v1 && mime-extract --verbose -C c2 --part 2 m.eml 2>v2
 ok "short_v_is_verbose" cmp v1 v2
+
+# ---- the README's examples run as written --------------------------------
+awk '/<!-- examples: mime-show/ { f = 1; next }
+    f && /^```sh/ { g = 1; next } g && /^```/ { exit } g' \
+    "$SRCDIR/README.md" >readme.sh
+mkdir readme
+printf '\211PNG\r\n\032\n' >chart.png
+mime-attach chart.png <fwd.eml >readme/report.eml
+(cd readme && bash -e -o pipefail ../readme.sh >../readme.out 2>../readme.err)
+is "readme_examples_run" "$?:$(cat readme.err)" "0:$(printf '6\tchart-1.png')"
+ok "readme_examples_extracted_the_attachments" \
+    cmp readme/attachments/report.pdf report.pdf
+ok "readme_examples_json_reads" "$PY" -c 'import json; json.load(open("readme/report.json"))'
 
 # ---- bounded memory from a pipe -----------------------------------------------
 mb=${MIMEPIPE_BIG_MB:-32}
