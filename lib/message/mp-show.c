@@ -393,6 +393,15 @@ write_to_func (Decoder *d, GMimeObject *obj, GError **error)
 	return emit (d, (const char *) bytes->data, bytes->len, error);
 }
 
+/* A multipart with parts: one whose boundary never appears (or that has
+ * none) holds only text, and is shown as a leaf, as Python's email does. */
+static gboolean
+is_container (GMimeObject *obj)
+{
+	return GMIME_IS_MULTIPART (obj) &&
+	       g_mime_multipart_get_count (GMIME_MULTIPART (obj)) > 0;
+}
+
 static gboolean
 decode_object (GMimeObject *obj, GMimeStream *source, Decoder *d,
 	       const char *what, GError **error)
@@ -415,6 +424,13 @@ decode_object (GMimeObject *obj, GMimeStream *source, Decoder *d,
 			GMIME_MESSAGE_PART (obj));
 
 		return m ? write_to_func (d, GMIME_OBJECT (m), error) : TRUE;
+	}
+	if (!is_container (obj)) {
+		/* a multipart whose boundary never appears: its text */
+		const char *text =
+			g_mime_multipart_get_prologue (GMIME_MULTIPART (obj));
+
+		return text ? emit (d, text, strlen (text), error) : TRUE;
 	}
 	g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
 		     "part %s is a multipart: choose one of its parts", what);
@@ -951,7 +967,7 @@ walk_part (MpShow *s, GMimeObject *obj, MpShowPart *parent, char *section,
 		g_free (section);
 		return FALSE;
 	}
-	if (GMIME_IS_MULTIPART (obj)) {
+	if (is_container (obj)) {
 		GMimeMultipart *mp = GMIME_MULTIPART (obj);
 		int i, n = g_mime_multipart_get_count (mp);
 
@@ -990,7 +1006,7 @@ walk_body (MpShow *s, GMimeObject *body, MpShowPart *parent, const char *prefix,
 {
 	char *section;
 
-	if (GMIME_IS_MULTIPART (body))
+	if (is_container (body))
 		section = *prefix ? g_strdup_printf ("%s.TEXT", prefix) :
 				    g_strdup ("TEXT");
 	else

@@ -73,6 +73,11 @@ KNOWN = {
         "the line.  Where the line is the whole of a forwarded "
         "'message' (no header at all), Python's answer is the better one "
         "and mime-extract's part is empty (noted in mime-extract(1))",
+    "eol-before-delimiter":
+        "a multipart whose own boundary never appears, read as a leaf by "
+        "both: Python keeps the line break before the enclosing "
+        "multipart's delimiter, which RFC 2046 5.1.1 says belongs to the "
+        "delimiter",
     "python-undecoded":
         "Python returns the raw text for an encoding it does not know "
         "(or a multipart it could not read); mime-extract too, except "
@@ -111,6 +116,9 @@ def children(mp, prefix, depth):
 
 
 def classify(part, ours, theirs):
+    if part.get_content_maintype() == "multipart" and \
+            theirs in (ours + b"\n", ours + b"\r\n"):
+        return "eol-before-delimiter"
     cte = (part.get("Content-Transfer-Encoding") or "").strip().lower()
     if cte == "base64":
         return "base64-garbage"
