@@ -55,6 +55,7 @@ mp_extract_select (MpShow *show, const MpExtractRequest *req, char **missing,
 {
 	GPtrArray *parts = mp_show_get_parts (show);
 	g_autoptr (GPtrArray) out = g_ptr_array_new ();
+	MpShowPart *cut = NULL;
 	guint i;
 
 	for (i = 0; req->parts && req->parts[i]; i++) {
@@ -92,7 +93,27 @@ mp_extract_select (MpShow *show, const MpExtractRequest *req, char **missing,
 			continue;
 		if (req->attachments && !is_attachment (p))
 			continue;
+		/* never a file that may be cut short */
+		if (p->truncated) {
+			if (named || cut == NULL)
+				cut = p;
+			if (!named)
+				continue;
+			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+				     "part %s is cut short: the message is "
+				     "truncated (a multipart lacks its "
+				     "closing delimiter)",
+				     p->section);
+			return NULL;
+		}
 		g_ptr_array_add (out, p);
+	}
+	if (out->len == 0 && cut) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "part %s is cut short: the message is truncated "
+			     "(a multipart lacks its closing delimiter)",
+			     cut->section);
+		return NULL;
 	}
 	return g_steal_pointer (&out);
 }

@@ -34,9 +34,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (MpExtracted, mp_extracted_free)
  * match one --part, one --filename and one --type when given, and be an
  * attachment with --attachments); with none, every leaf and uuencoded
  * block is chosen.  Multipart containers are never chosen; an embedded
- * message only when named by --part or matched by --type.  The array is
+ * message only when named by --part or matched by --type.  A part cut
+ * short by the end of a truncated message is left out.  The array is
  * empty when nothing matches.  Errors: MP_ERROR_USAGE when a --part names
- * a multipart; *@missing (when not NULL) receives the first --part that
+ * a multipart; MP_ERROR_DATA when it names a part cut short, or when the
+ * only parts chosen are; *@missing (when not NULL) receives the first --part that
  * names no part (newly allocated), and the array is then NULL. */
 GPtrArray *mp_extract_select (MpShow *show, const MpExtractRequest *req,
 			      char **missing, GError **error);

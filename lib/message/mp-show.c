@@ -17,6 +17,7 @@ struct _MpShow {
 	GMimeParser *parser;
 	GPtrArray *parts; /* MpShowPart *, owned */
 	gboolean sizes;
+	gboolean truncated;
 };
 
 static void
@@ -1023,12 +1024,25 @@ mp_show_new (MpInput *in, gboolean sizes, GError **error)
 	s->in = in;
 	s->sizes = sizes;
 	s->parts = g_ptr_array_new_with_free_func (part_free);
-	s->message = mp_input_parse_message (in, &s->parser, error);
+	s->message = mp_input_parse_message_truncated (in, &s->parser,
+						       &s->truncated, error);
 	if (s->message == NULL)
 		return NULL;
 	body = g_mime_message_get_mime_part (s->message);
 	if (body && !walk_body (s, body, NULL, "", 0, error))
 		return NULL;
+	if (s->truncated) {
+		/* the input ends inside the last part in document order:
+		 * that part and those around it are cut short */
+		guint i = s->parts->len;
+		MpShowPart *p = NULL;
+
+		while (i > 0 && (p = s->parts->pdata[--i]) &&
+		       p->kind == MP_SHOW_UUENCODED)
+			p = NULL;
+		for (; p; p = p->parent)
+			p->truncated = TRUE;
+	}
 	return g_steal_pointer (&s);
 }
 
@@ -1041,6 +1055,12 @@ mp_show_free (MpShow *s)
 	g_clear_object (&s->message);
 	g_clear_object (&s->parser);
 	g_free (s);
+}
+
+gboolean
+mp_show_is_truncated (MpShow *show)
+{
+	return show->truncated;
 }
 
 GPtrArray *
@@ -1239,6 +1259,8 @@ mp_show_write_tree (MpShow *show, MpOutput *out, GError **error)
 		if (p->size >= 0)
 			g_string_append_printf (s, " size=%" G_GINT64_FORMAT,
 						p->size);
+		if (p->truncated)
+			g_string_append (s, " truncated");
 		g_string_append_c (s, '\n');
 	}
 	return mp_output_write (out, s->str, s->len, error);
@@ -1305,6 +1327,8 @@ mp_show_write_json (MpShow *show, MpOutput *out, GError **error)
 	json_builder_set_member_name (b, "headers");
 	json_headers (b, headers);
 	json_string_or_null (b, "text", body ? body->section : NULL);
+	json_builder_set_member_name (b, "truncated");
+	json_builder_add_boolean_value (b, show->truncated);
 	json_builder_set_member_name (b, "parts");
 	json_builder_begin_array (b);
 	for (i = 0; i < show->parts->len; i++) {
@@ -1329,6 +1353,8 @@ mp_show_write_json (MpShow *show, MpOutput *out, GError **error)
 			json_builder_add_int_value (b, p->size);
 		else
 			json_builder_add_null_value (b);
+		json_builder_set_member_name (b, "truncated");
+		json_builder_add_boolean_value (b, p->truncated);
 		json_builder_set_member_name (b, "headers");
 		json_headers (b, ph);
 		json_builder_end_object (b);

@@ -45,6 +45,9 @@ struct _MpShowPart {
 	guint uu_index;      /* for a uuencoded block: N */
 	guint uu_mode;       /* for a uuencoded block: its file mode */
 	GMimeStream *source; /* the whole input (borrowed) */
+	/* the message is truncated (a multipart lacks its closing
+	 * delimiter) and this part runs to its end: it may be cut short */
+	gboolean truncated;
 };
 
 typedef struct _MpShow MpShow;
@@ -53,10 +56,15 @@ typedef struct _MpShow MpShow;
  * parts, decoding each text/plain leaf once to find the uuencoded blocks
  * it holds and, with @sizes, every part to learn its decoded size (else
  * the size of parts other than those is -1).  Memory stays bounded (mp_input_parse_message()).
+ * A truncated message (a multipart without its closing delimiter, as
+ * bounces often are) is read as far as it goes: the parts that run to its
+ * end are marked truncated.
  * Errors: MP_ERROR_DATA naming the input when it is empty, not a message,
- * truncated (a multipart without its closing delimiter) or nested deeper
- * than MP_SHOW_MAX_DEPTH; MP_ERROR_IO on a read error. */
+ * or nested deeper than MP_SHOW_MAX_DEPTH; MP_ERROR_IO on a read error. */
 MpShow *mp_show_new (MpInput *in, gboolean sizes, GError **error);
+
+/* TRUE when the message is truncated. */
+gboolean mp_show_is_truncated (MpShow *show);
 void mp_show_free (MpShow *show);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MpShow, mp_show_free)
 

@@ -5,7 +5,7 @@
 # bounded memory on a pipe.
 . "$SRCDIR/tests/cli/lib.sh"
 
-plan 52
+plan 54
 cd "$T" || exit 1
 
 printf '%%PDF-1.4 report\n' >report.pdf
@@ -188,7 +188,12 @@ refused "o_with_several_parts_exit_64" 64 "-o writes one" mime-extract -o - m.em
 refused "missing_file_exit_66" 66 "nope.eml" mime-extract nope.eml
 refused "empty_input_exit_65" 65 "empty input" mime-extract </dev/null
 printf 'From: a@example.org\nContent-Type: multipart/mixed; boundary="b"\n\n--b\n\nhi\n' >unclosed.eml
-refused "unclosed_boundary_exit_65" 65 "truncated" mime-extract -C all unclosed.eml
+refused "only_part_cut_short_exit_65" 65 "cut short" mime-extract -C all unclosed.eml
+printf 'From: a@example.org\nContent-Type: multipart/mixed; boundary="b"\n\n--b\n\nwhole\n--b\n\ncut\n' >cut.eml
+mkdir cut
+run mime-extract -v -C cut cut.eml
+is "truncated_message_complete_parts_written" "$rc:$(cat err):$(ls cut)" "$(printf '0:1\tpart-1.txt:part-1.txt')"
+refused "part_cut_short_named_exit_65" 65 "part 2 is cut short" mime-extract --part 2 -o - cut.eml
 
 # short options do what their long forms do
 mkdir c1 c2

@@ -4,7 +4,7 @@
 # safety), --json, and the errors a reader must give.
 . "$SRCDIR/tests/cli/lib.sh"
 
-plan 34
+plan 35
 cd "$T" || exit 1
 
 # A message with every kind of nesting RFC 3501 6.4.5 numbers.
@@ -154,7 +154,15 @@ is "uuencoded_block_listed" "$(sed -n 2p out)" \
 refused "missing_file_exit_66" 66 "nope.eml" mime-show nope.eml
 refused "empty_input_exit_65" 65 "empty input" mime-show </dev/null
 printf 'From: a@example.org\nContent-Type: multipart/mixed; boundary="b"\n\n--b\n\nhi\n' >unclosed.eml
-refused "unclosed_boundary_exit_65" 65 "truncated" mime-show unclosed.eml
+run mime-show --tree unclosed.eml
+is "truncated_message_shown_with_the_cut_parts_marked" "$rc:$(cat out)" \
+    "0:TEXT  multipart/mixed truncated
+1       text/plain size=3 truncated"
+run mime-show --json unclosed.eml
+is "truncated_in_json" "$("$PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(d["truncated"], [p["truncated"] for p in d["parts"]])' out)" "True [True, True]"
 "$PY" -c '
 import sys
 n = 1000
