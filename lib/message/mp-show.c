@@ -1145,8 +1145,14 @@ mp_show_get_headers (MpShow *show, const char *const *names)
 	if (g_mime_stream_read (stream, block, (size_t) end) != end)
 		return out;
 	h = mp_headers_parse (block, (gsize) end, NULL);
-	if (h == NULL)
-		return out;
+	if (h == NULL) {
+		/* a block mp-headers refuses (a bare CR): GMime's reading */
+		g_ptr_array_unref (out);
+		return decode_header_list (
+			g_mime_object_get_header_list (
+				GMIME_OBJECT (show->message)),
+			names);
+	}
 	n = mp_headers_get_n_entries (h);
 	for (i = 0; i < n; i++) {
 		const char *name = mp_headers_get_name (h, i);

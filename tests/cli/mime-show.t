@@ -4,7 +4,7 @@
 # safety), --json, and the errors a reader must give.
 . "$SRCDIR/tests/cli/lib.sh"
 
-plan 35
+plan 36
 cd "$T" || exit 1
 
 # A message with every kind of nesting RFC 3501 6.4.5 numbers.
@@ -144,6 +144,12 @@ printf 'From: a@example.org\nSubject: =?utf-8?q?x=1B[31my?=\n\nred \033[31m here
 run mime-show esc.eml
 is "escape_in_text_and_subject_replaced" "$(grep -c $'\033' out):$(grep -c 'red �\[31m here' out)" "0:1"
 is "crlf_text_shown_with_lf" "$(grep -c $'\r' out)" 0
+
+# a header block mime-header refuses (a bare CR) is still shown
+printf 'From: a@example.org\nSubject: bare\rcr\nTo: b@example.org\n\nhi\n' >cr.eml
+run mime-show cr.eml
+is "bare_cr_header_block_still_shown" "$rc:$(sed -n '1p;3p' out | tr '\n' '|')" \
+    "0:From: a@example.org|To: b@example.org|"
 
 # a uuencoded block inside a text part is listed as a part
 printf 'From: a@example.org\n\nSee the file.\nbegin 644 hi.txt\n#:&D*\n`\nend\nbye\n' >uu.eml
