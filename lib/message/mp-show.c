@@ -2,6 +2,7 @@
 #include "mp-error.h"
 #include "mp-header.h"
 #include "mp-headers.h"
+#include "mp-render.h"
 
 #include <errno.h>
 #include <iconv.h>
@@ -10,6 +11,9 @@
 
 #define CHUNK (256 * 1024)
 #define UU_LINE_MAX 1024
+/* HTML larger than this is shown through a simple tag stripper rather
+ * than mp-render, which holds the document */
+#define MP_SHOW_HTML_MAX (16 * 1024 * 1024)
 
 struct _MpShow {
 	MpInput *in;
@@ -592,8 +596,8 @@ html_entity (Text *t)
 		html_char (t, e + i, 1);
 }
 
-/* One UTF-8 character of HTML text: a minimal tag stripper (the full
- * renderer is mp-render's, see the report of issue 16). */
+/* One UTF-8 character of HTML text: a minimal tag stripper, for HTML too
+ * big for mp-render. */
 static void
 html_feed (Text *t, const char *s, gsize len)
 {
@@ -780,16 +784,55 @@ iconv_charset (const char *charset)
 	return g_mime_charset_iconv_name (charset);
 }
 
+/* The decoded HTML, while it stays under MP_SHOW_HTML_MAX. */
+static gboolean
+collect_html (const char *data, gsize len, gpointer user_data, GError **error)
+{
+	GByteArray *a = user_data;
+
+	if (a->len + len > MP_SHOW_HTML_MAX) {
+		g_set_error_literal (error, MP_ERROR, MP_ERROR_DATA, "too big");
+		return FALSE;
+	}
+	g_byte_array_append (a, (const guint8 *) data, (guint) len);
+	return TRUE;
+}
+
+/* @part's HTML rendered as text by mp-render (UTF-8, newly allocated), or
+ * NULL when it is too big to hold (then streamed through the tag
+ * stripper) or cannot be read. */
+static char *
+render_html (MpShowPart *part)
+{
+	g_autoptr (GByteArray) a = g_byte_array_new ();
+	MpRenderOptions opts = { 0, FALSE };
+	char *text;
+
+	if (!mp_show_decode (part, collect_html, a, NULL))
+		return NULL;
+	text = mp_render_html ((const char *) a->data, a->len, part->charset,
+			       &opts, NULL);
+	/* a charset this system cannot convert: as a browser would */
+	if (text == NULL)
+		text = mp_render_html ((const char *) a->data, a->len, NULL,
+				       &opts, NULL);
+	return text;
+}
+
 gboolean
 mp_show_decode_text (MpShowPart *part, MpShowWriteFunc func, gpointer user_data,
 		     GError **error)
 {
 	Text t = { 0 };
+	g_autofree char *rendered = NULL;
 	gboolean ok;
 
+	if (g_str_equal (part->type, "text/html"))
+		rendered = render_html (part);
 	t.func = func;
 	t.user_data = user_data;
-	t.cd = iconv_open ("UTF-8", iconv_charset (part->charset));
+	t.cd = iconv_open ("UTF-8",
+			   rendered ? "UTF-8" : iconv_charset (part->charset));
 	if (t.cd == (iconv_t) -1)
 		t.cd = iconv_open ("UTF-8", "UTF-8"); /* unknown: as UTF-8 */
 	if (t.cd == (iconv_t) -1) {
@@ -798,11 +841,15 @@ mp_show_decode_text (MpShowPart *part, MpShowWriteFunc func, gpointer user_data,
 	}
 	t.out = g_string_new (NULL);
 	t.tag = g_string_new (NULL);
-	t.html = g_str_equal (part->type, "text/html");
+	t.html = g_str_equal (part->type, "text/html") && rendered == NULL;
 	t.space = TRUE; /* no blank or empty line before the text */
 	t.newlines = 2;
-	ok = mp_show_decode (part, text_write, &t, error) &&
-	     text_convert (&t, "", 0, TRUE, error);
+	if (rendered)
+		ok = text_convert (&t, rendered, strlen (rendered), TRUE,
+				   error);
+	else
+		ok = mp_show_decode (part, text_write, &t, error) &&
+		     text_convert (&t, "", 0, TRUE, error);
 	if (ok && t.cr) {
 		text_put (&t, "\n", 1);
 		ok = text_flush (&t, error);

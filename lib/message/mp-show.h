@@ -112,8 +112,10 @@ gboolean mp_show_decode (MpShowPart *part, MpShowWriteFunc func,
  * charset (US-ASCII when none; bytes invalid in it become U+FFFD), CRLF
  * turned into LF and control characters other than TAB and LF into
  * U+FFFD, so that the result is safe to print on a terminal.  An HTML
- * part is rendered as text (tags removed, entities decoded, blocks on
- * lines of their own).  Errors: as mp_show_decode(). */
+ * part is rendered as text by mp-render (mp_render_html(), unwrapped by
+ * format=flowed) when it is under 16 MiB, else with its tags stripped
+ * (entities decoded, blocks on lines of their own).
+ * Errors: as mp_show_decode(). */
 gboolean mp_show_decode_text (MpShowPart *part, MpShowWriteFunc func,
 			      gpointer user_data, GError **error);
 
