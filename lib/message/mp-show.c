@@ -46,6 +46,7 @@ typedef struct {
 	char *name;
 	guint mode;
 	gint64 size;
+	guint index; /* its number among the "begin" lines, complete or not */
 } UuBlock;
 
 static void
@@ -176,6 +177,7 @@ uu_line (Decoder *d, GError **error)
 			b->name = g_steal_pointer (&d->block_name);
 			b->mode = d->block_mode;
 			b->size = d->block_size;
+			b->index = d->block;
 			g_ptr_array_add (d->found, b);
 		}
 		d->in_block = FALSE;
@@ -982,7 +984,7 @@ measure (MpShow *s, MpShowPart *p, GError **error)
 		u->size = b->size;
 		u->parent = p;
 		u->source = p->source;
-		u->uu_index = i + 1;
+		u->uu_index = b->index;
 		u->uu_mode = b->mode;
 		g_ptr_array_add (s->parts, u);
 	}

@@ -42,7 +42,9 @@ struct _MpShowPart {
 	gint64 size;        /* decoded size in bytes, -1 for containers */
 	MpShowPart *parent; /* NULL for the body */
 	GMimeObject *object; /* the GMime object (NULL for a uuencoded block) */
-	guint uu_index;      /* for a uuencoded block: N */
+	guint uu_index;      /* for a uuencoded block: its "begin" line's
+				number in the text (blocks left unfinished
+				count too) */
 	guint uu_mode;       /* for a uuencoded block: its file mode */
 	GMimeStream *source; /* the whole input (borrowed) */
 	/* the message is truncated (a multipart lacks its closing

@@ -188,6 +188,30 @@ test_uuencoded_block (void)
 	mp_input_free (in);
 }
 
+/* Found by fuzz-extract: a "begin" line whose block is never finished
+ * before a complete one; the part listed is the complete block, and
+ * decoding it gives the size listed. */
+static void
+test_unfinished_block_first (void)
+{
+	MpInput *in = NULL;
+	MpShow *show = show_of ("From: a@example.org\n\n"
+				"begin 644 broken.txt\nnot uuencoded\n"
+				"begin 644 hi.txt\n#:&D*\n`\nend\n",
+				&in);
+	MpShowPart *u1 = mp_show_find (show, "1.uu1");
+	g_autoptr (GString) s = g_string_new (NULL);
+
+	g_assert_nonnull (u1);
+	g_assert_null (mp_show_find (show, "1.uu2"));
+	g_assert_cmpstr (u1->filename, ==, "hi.txt");
+	g_assert_true (mp_show_decode (u1, collect, s, NULL));
+	g_assert_cmpstr (s->str, ==, "hi\n");
+	g_assert_cmpint ((gint64) s->len, ==, u1->size);
+	mp_show_free (show);
+	mp_input_free (in);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -199,5 +223,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/extract/numbered-names", test_numbered_names);
 	g_test_add_func ("/extract/imap-sections", test_sections);
 	g_test_add_func ("/extract/uuencoded-block", test_uuencoded_block);
+	g_test_add_func ("/extract/unfinished-block-first",
+			 test_unfinished_block_first);
 	return g_test_run ();
 }
