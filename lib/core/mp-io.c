@@ -343,6 +343,31 @@ has_multipart (GMimeObject *object)
 GMimeMessage *
 mp_input_parse_message (MpInput *in, GMimeParser **parser_out, GError **error)
 {
+	gboolean truncated = FALSE;
+	GMimeMessage *message = mp_input_parse_message_truncated (
+		in, parser_out, &truncated, error);
+
+	/* GMime also says "truncated" of a message that ends inside its
+	 * header block; only a multipart missing its closing delimiter is
+	 * the sign of a failed stage we refuse */
+	if (message && truncated) {
+		g_object_unref (message);
+		if (parser_out)
+			g_clear_object (parser_out);
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s: message is truncated (a multipart lacks "
+			     "its closing delimiter; did an earlier stage "
+			     "fail?)",
+			     in->name);
+		return NULL;
+	}
+	return message;
+}
+
+GMimeMessage *
+mp_input_parse_message_truncated (MpInput *in, GMimeParser **parser_out,
+				  gboolean *truncated, GError **error)
+{
 	g_autoptr (GMimeParser) parser = NULL;
 	GMimeParserOptions *options;
 	GMimeMessage *message;
@@ -367,18 +392,7 @@ mp_input_parse_message (MpInput *in, GMimeParser **parser_out, GError **error)
 			     "%s: not a mail message", in->name);
 		return NULL;
 	}
-	/* GMime also says "truncated" of a message that ends inside its
-	 * header block; only a multipart missing its closing delimiter is
-	 * the sign of a failed stage we refuse */
-	if (st.truncated && has_multipart (GMIME_OBJECT (message))) {
-		g_object_unref (message);
-		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-			     "%s: message is truncated (a multipart lacks "
-			     "its closing delimiter; did an earlier stage "
-			     "fail?)",
-			     in->name);
-		return NULL;
-	}
+	*truncated = st.truncated && has_multipart (GMIME_OBJECT (message));
 	if (parser_out)
 		*parser_out = g_steal_pointer (&parser);
 	return message;
