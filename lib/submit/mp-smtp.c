@@ -43,6 +43,8 @@ struct _MpSmtp {
 	GError *prev_error;
 	gboolean lost;        /* the last send failed with the previous
 				  message's reply */
+	char *final_reply;    /* the end-of-data reply of the message last
+			      concluded, for mp_smtp_get_final_reply() */
 	gint64 deadline;      /* monotonic time by which the reply must be in */
 	gint64 auth_deadline; /* ... and the whole AUTH exchange; 0: none */
 };
@@ -454,6 +456,7 @@ mp_smtp_free (MpSmtp *smtp)
 	g_ptr_array_unref (smtp->results);
 	reply_clear (&smtp->prev_reply);
 	g_clear_error (&smtp->prev_error);
+	g_free (smtp->final_reply);
 	g_free (smtp);
 }
 
@@ -1782,6 +1785,8 @@ settle (MpSmtp *smtp)
 static gboolean
 end_reply (MpSmtp *smtp, const Reply *r, GError **error)
 {
+	g_free (smtp->final_reply);
+	smtp->final_reply = r->lines != NULL ? reply_text (r) : NULL;
 	if (r->code == 250)
 		return TRUE;
 	reply_error (smtp, error, r, STAGE_END, "message refused after DATA");
@@ -1793,6 +1798,7 @@ mp_smtp_finish (MpSmtp *smtp, GError **error)
 {
 	gboolean ok;
 
+	g_clear_pointer (&smtp->final_reply, g_free);
 	if (!smtp->prev_ready && !smtp->pending)
 		return TRUE;
 	if (!smtp->prev_ready)
@@ -1806,6 +1812,12 @@ mp_smtp_finish (MpSmtp *smtp, GError **error)
 	ok = end_reply (smtp, &smtp->prev_reply, error);
 	reply_clear (&smtp->prev_reply);
 	return ok;
+}
+
+const char *
+mp_smtp_get_final_reply (MpSmtp *smtp)
+{
+	return smtp->final_reply;
 }
 
 gboolean
@@ -1941,6 +1953,7 @@ mp_smtp_send_pipelined (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 	if (deferred != NULL)
 		*deferred = FALSE;
 	smtp->lost = FALSE;
+	g_clear_pointer (&smtp->final_reply, g_free);
 	/* a new array: a caller may keep (ref) the previous one */
 	g_ptr_array_unref (smtp->results);
 	smtp->results = g_ptr_array_new_with_free_func (recipient_free);
