@@ -6,7 +6,7 @@
 # exactly once, as the server's received set shows), --rate,
 # --reconnect-after, and a stream that is not an mbox.
 . "$SRCDIR/tests/smtp/lib.sh"
-plan 51
+plan 55
 start_server
 
 export HOME=$T/home
@@ -87,6 +87,17 @@ is "--mbox: pipelined (the next commands came with each end of data)" \
 is "--mbox: one report line per message" \
     "$(grep -c '^smtp-send: stdin: message [1-6]: sent to 1 recipient$' "$T/err")" 6
 ok "--mbox: nothing on stdout" test ! -s "$T/out"
+
+# --jobs 3: three connections share the stream, each message once
+C=$(($(connections) + 1))
+run smtp-send "${SRV_ARGS[@]}" --mbox --jobs 3 --log logj <batch.mbox
+wait_conns 3
+code "--mbox --jobs 3" 0
+is "--mbox --jobs 3: three connections" "$(($(connections) - C + 1))" 3
+is "--mbox --jobs 3: every row accepted once, to its own recipient" \
+    "$(accepted "$C" | sort)" "$(sort want)"
+is "--mbox --jobs 3: six log lines, each message once" \
+    "$(cut -d, -f2 logj | sort -u | wc -l)" 6
 
 # recipients given on the command line replace the messages' own
 C=$(($(connections) + 1))
