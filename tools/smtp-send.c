@@ -518,8 +518,9 @@ main (int argc, char **argv)
 		argv = sm_view;
 	}
 	if (!mp_cli_parse (entries, "[--] [RECIPIENT... | FILE...]",
-			   "Submit the message on standard input, or the "
-			   "message FILEs, over SMTP.",
+			   "Submit the message on standard input, the "
+			   "message FILEs, or (--mbox) each message of the "
+			   "mbox stream on standard input, over SMTP.",
 			   FALSE, &common, &argc, &argv, &error))
 		return mp_cli_fail (error);
 	/* GOption leaves a "--" that a dash argument follows */
