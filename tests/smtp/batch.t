@@ -6,7 +6,7 @@
 # exactly once, as the server's received set shows), --rate,
 # --reconnect-after, and a stream that is not an mbox.
 . "$SRCDIR/tests/smtp/lib.sh"
-plan 55
+plan 57
 start_server
 
 export HOME=$T/home
@@ -256,6 +256,10 @@ is "FILE... --resume: only the new file sent" "$(rcpts "$C")" "f3@example.com"
 
 # ---- bad input: nothing is sent ----------------------------------------------
 n=$(connections)
+run smtp-send --dry-run --mbox <batch.mbox
+code "--dry-run --mbox" 0
+is "--dry-run --mbox: each message's envelope, its own recipient" \
+    "$(sed -n 's/^RCPT TO:<\(.*\)>\r$/\1/p' "$T/out" | tr '\n' ' ')" "$(tr '\n' ' ' <emails)"
 printf 'From: ann@example.org\nTo: bob@example.com\nSubject: x\n\nbody\n' >plain.eml
 refused "not an mbox (no From line): 65" 65 'stdin: not an mbox' \
     smtp-send "${SRV_ARGS[@]}" --mbox <plain.eml
