@@ -51,8 +51,13 @@ checked_cid (const Image *im, GError **error)
 	const char *p;
 
 	if (v == NULL) {
+		/* RFC 2392: a file name no Content-ID can hold, "grün.gif",
+		 * is percent-encoded, as the cid: links naming it are */
+		g_autofree char *name = NULL;
+
 		base = g_path_get_basename (im->path);
-		v = base;
+		name = g_filename_to_utf8 (base, -1, NULL, NULL, NULL);
+		return mp_html_content_id (name ? name : base);
 	}
 	len = strlen (v);
 	if (len >= 2 && v[0] == '<' && v[len - 1] == '>') {
@@ -98,6 +103,12 @@ text_leaf (const char *path, const char *subtype, const char *text,
 	return part ? mp_part_leaf_new_part (part) : NULL;
 }
 
+static char *
+new_cid (gpointer tree)
+{
+	return mp_tree_new_content_id (tree);
+}
+
 static gboolean
 edit (MpTree *tree, GError **error)
 {
@@ -115,7 +126,8 @@ edit (MpTree *tree, GError **error)
 		g_autofree char *html = NULL;
 		MpLeaf *leaf;
 
-		html = mp_html_embed_file (html_path, tree, found, error);
+		html = mp_html_embed_file (html_path, new_cid, tree, found,
+					   error);
 		if (html == NULL)
 			return FALSE;
 		leaf = text_leaf (html_path, "html", html, error);

@@ -16,6 +16,7 @@ complete -c mime-compose -s H -l header -x -d "Add a header field 'Name: value'"
 complete -c mime-compose -l in-reply-to -x -d 'Message-ID of the message answered'
 complete -c mime-compose -l references -x -d 'Message-IDs of the thread'
 complete -c mime-compose -l html -r -F -d 'HTML body file'
+complete -c mime-compose -l no-text -d 'With --html: no text rendered from the HTML'
 complete -c mime-compose -l charset -x -a "$charsets" -d 'Charset of the body files'
 complete -c mime-compose -l 8bit -d 'Allow 8bit transfer encoding'
 complete -c mime-compose -l date -x -d 'Date (RFC 5322, ISO 8601, @SECONDS)'
