@@ -510,10 +510,12 @@ sink_write (GMimeStream *stream, const char *buf, size_t len)
 
 	if (s->errsv)
 		goto fail;
-	if (s->used + len > SINK_BUFSIZE) {
+	/* a large write (an encoder's output) goes out as it is rather
+	 * than through one more copy */
+	if (s->used + len > SINK_BUFSIZE || len >= SINK_BUFSIZE / 2) {
 		if (!sink_drain (s))
 			goto fail;
-		if (len >= SINK_BUFSIZE) {
+		if (len >= SINK_BUFSIZE / 2) {
 			if (!mp_io_write_all (s->fd, buf, len, &s->errsv))
 				goto fail;
 			s->written += (gint64) len;
