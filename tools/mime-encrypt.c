@@ -78,6 +78,12 @@ main (int argc, char **argv)
 			"%s is for OpenPGP, not --smime (CMS names every "
 			"recipient's certificate)",
 			autocrypt ? "--autocrypt" : "--hidden-recipient"));
+	if (smime && (passphrase_file || passphrase_fd >= 0))
+		return mp_cli_fail (g_error_new (
+			MP_ERROR, MP_ERROR_USAGE,
+			"--passphrase-file and --passphrase-fd are for "
+			"OpenPGP keys; gpgsm asks the agent for an S/MIME "
+			"key's passphrase"));
 	opts.protocol = smime ? MP_CRYPTO_SMIME : MP_CRYPTO_OPENPGP;
 	opts.recipients = recipients;
 	opts.hidden = hidden;

@@ -61,6 +61,12 @@ main (int argc, char **argv)
 		return mp_cli_fail (g_error_new (
 			MP_ERROR, MP_ERROR_USAGE,
 			"--autocrypt is for OpenPGP keys, not --smime"));
+	if (smime && (passphrase_file || passphrase_fd >= 0))
+		return mp_cli_fail (g_error_new (
+			MP_ERROR, MP_ERROR_USAGE,
+			"--passphrase-file and --passphrase-fd are for "
+			"OpenPGP keys; gpgsm asks the agent for an S/MIME "
+			"key's passphrase"));
 	opts.protocol = smime ? MP_CRYPTO_SMIME : MP_CRYPTO_OPENPGP;
 	opts.local_user = local_user;
 	opts.homedir = homedir;

@@ -536,6 +536,15 @@ set_gpg_error (GError **error, gpgme_error_t err, const char *what)
 	case GPG_ERR_CANCELED:
 		code = MP_ERROR_NO_PERM;
 		break;
+	case GPG_ERR_ENOTTY:
+	case GPG_ERR_NO_PIN_ENTRY:
+	case GPG_ERR_NO_PIN:
+		g_set_error (error, MP_ERROR, MP_ERROR_NO_PERM,
+			     "%s: the key needs a passphrase and the agent "
+			     "cannot ask for it here (give --passphrase-file "
+			     "or --passphrase-fd)",
+			     what);
+		return;
 	case GPG_ERR_INV_ENGINE:
 	case GPG_ERR_ENGINE_TOO_OLD:
 	case GPG_ERR_NOT_SUPPORTED:
@@ -582,7 +591,9 @@ ctx_new (const MpCryptoOptions *opts, MpCryptoProtocol protocol,
 	/* no CRL or OCSP look-ups: a filter must not hang on the network */
 	if (protocol == MP_CRYPTO_SMIME)
 		gpgme_set_offline (ctx, 1);
-	if (pass && pass->pass) {
+	/* gpgsm's passphrase inquiry in loopback mode is not answered by
+	 * GPGME 1.18 ("Not implemented"): S/MIME keys ask the agent */
+	if (pass && pass->pass && protocol == MP_CRYPTO_OPENPGP) {
 		gpgme_set_pinentry_mode (ctx, GPGME_PINENTRY_MODE_LOOPBACK);
 		gpgme_set_passphrase_cb (ctx, passphrase_cb, pass);
 	}
@@ -643,6 +654,32 @@ feed_read (void *handle, void *buffer, size_t size)
 }
 
 static struct gpgme_data_cbs feed_cbs = { feed_read, NULL, NULL, NULL };
+
+/* What GPGME writes goes to a spool file through a callback: given the
+ * descriptor itself, GPGME passes it to gpgsm and closes it. */
+static ssize_t
+spool_write (void *handle, const void *buffer, size_t size)
+{
+	int errsv;
+
+	if (!mp_io_write_all (GPOINTER_TO_INT (handle), buffer, size, &errsv)) {
+		errno = errsv;
+		return -1;
+	}
+	return (ssize_t) size;
+}
+
+static struct gpgme_data_cbs spool_cbs = { NULL, spool_write, NULL, NULL };
+
+static gpgme_data_t
+spool_data (int fd)
+{
+	gpgme_data_t d = NULL;
+
+	if (gpgme_data_new_from_cbs (&d, &spool_cbs, GINT_TO_POINTER (fd)) != 0)
+		g_error ("gpgme_data_new_from_cbs failed");
+	return d;
+}
 
 static gpgme_data_t
 feed_data (Feed *f, GMimeStream *stream, gboolean canon)
@@ -1674,7 +1711,7 @@ mp_crypto_encrypt (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 		goto out;
 	gpgme_set_armor (ctx, !smime);
 	plain = feed_data (&f, plainsrc, TRUE);
-	gpgme_data_new_from_fd (&cd, cfd);
+	cd = spool_data (cfd);
 	if (!smime) {
 		GString *rs = g_string_new (NULL);
 
@@ -1839,7 +1876,8 @@ collect_signatures (gpgme_ctx_t ctx, GPtrArray *sigs)
 		if (s->fpr && gpgme_get_key (ctx, s->fpr, &key, 0) == 0) {
 			for (gpgme_user_id_t u = key->uids; u; u = u->next)
 				if (u->email && *u->email) {
-					sig->signer = g_strdup (u->email);
+					/* gpgsm gives "<addr>" */
+					sig->signer = addr_of (u->email);
 					break;
 				}
 			gpgme_key_unref (key);
@@ -2030,7 +2068,7 @@ decrypt_to_spool (Msg *m, const MpCryptoOptions *opts, Passphrase *pass,
 		return NULL;
 	}
 	cd = feed_data (&f, src, FALSE);
-	gpgme_data_new_from_fd (&pd, fd);
+	pd = spool_data (fd);
 	if (p == MP_CRYPTO_OPENPGP)
 		err = gpgme_op_decrypt_verify (ctx, cd, pd);
 	else
