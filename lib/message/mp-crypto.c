@@ -991,6 +991,9 @@ tree_needs_encoding (GMimeStream *s, Entity *e, gboolean *needs, GError **error)
 static void
 encode_leaves (GMimeObject *obj)
 {
+	/* RFC 2045 6.4: a container is as 7bit as its parts now are */
+	if (GMIME_IS_MULTIPART (obj) || GMIME_IS_MESSAGE_PART (obj))
+		g_mime_object_remove_header (obj, "Content-Transfer-Encoding");
 	if (GMIME_IS_MULTIPART (obj)) {
 		int n = g_mime_multipart_get_count (GMIME_MULTIPART (obj));
 
@@ -1361,6 +1364,10 @@ sign_detached (Msg *m, const MpCryptoOptions *opts, Passphrase *pass,
 	gpgme_key_unref (key);
 	gpgme_set_armor (ctx, !smime);
 	gpgme_set_textmode (ctx, 0);
+	/* every certificate, the signer's even when it is its own root,
+	 * so that a reader without it can check (RFC 8551 2.4.1) */
+	if (smime)
+		gpgme_set_include_certs (ctx, -1);
 	plain = feed_data (&f, inner, TRUE);
 	gpgme_data_new (&sig);
 	err = gpgme_op_sign (ctx, plain, sig, GPGME_SIG_MODE_DETACH);
