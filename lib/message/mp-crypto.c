@@ -1318,11 +1318,31 @@ write_outer (Msg *m, MpOutput *out, const char *autocrypt, GError **error)
 	return TRUE;
 }
 
+static gboolean
+boundary_used (Entity *e, const char *b)
+{
+	const char *own = type_is (e, "multipart", "*") ?
+				  g_mime_content_type_get_parameter (
+					  e->type, "boundary") :
+				  NULL;
+
+	/* one is a prefix of the other: a delimiter line of one could be
+	 * read as the other's (RFC 2046 5.1.1) */
+	if (own && (g_str_has_prefix (own, b) || g_str_has_prefix (b, own)))
+		return TRUE;
+	for (guint i = 0; e->kids && i < e->kids->len; i++)
+		if (boundary_used (e->kids->pdata[i], b))
+			return TRUE;
+	return FALSE;
+}
+
+/* A boundary no multipart inside uses ("=_" occurs in neither base64 nor
+ * quoted-printable text).  Reproducible with a seed: fed with what is
+ * signed or encrypted, so that signing a signed message gives another. */
 static char *
 new_boundary (Msg *m, const MpCryptoOptions *opts)
 {
 	g_autoptr (MpRandom) r = mp_random_new (opts->seed);
-	g_autofree char *tok = NULL;
 	guint n = mp_headers_get_n_entries (m->headers);
 
 	for (guint i = 0; i < n; i++) {
@@ -1331,10 +1351,21 @@ new_boundary (Msg *m, const MpCryptoOptions *opts)
 
 		mp_random_feed (r, p, len);
 	}
+	if (m->inner_head) {
+		gsize len;
+		const char *p = g_bytes_get_data (m->inner_head, &len);
+
+		mp_random_feed (r, p, len);
+	}
 	mp_random_feed (r, opts->sign ? "s" : "-", 1);
-	tok = mp_random_token (r, 24);
-	/* "=_" cannot occur in base64 or quoted-printable text */
-	return g_strdup_printf ("=_mp-%s", tok);
+	for (;;) {
+		g_autofree char *tok = mp_random_token (r, 24);
+		char *b = g_strdup_printf ("=_mp-%s", tok);
+
+		if (!boundary_used (m->top, b))
+			return b;
+		g_free (b);
+	}
 }
 
 /* RFC 3156 5 and RFC 8551 3.4.3.2: "pgp-sha256", "sha-256". */
@@ -2045,8 +2076,10 @@ static gboolean
 verify_tree (GMimeStream *s, Entity *e, const MpCryptoOptions *opts,
 	     GPtrArray *sigs, GError **error)
 {
+	/* a signed message signed again: the inner signature too */
 	if (type_is (e, "multipart", "signed"))
-		return verify_signed (s, e, opts, sigs, error);
+		return verify_signed (s, e, opts, sigs, error) &&
+		       verify_tree (s, e->kids->pdata[0], opts, sigs, error);
 	for (guint i = 0; e->kids && i < e->kids->len; i++)
 		if (!verify_tree (s, e->kids->pdata[i], opts, sigs, error))
 			return FALSE;

@@ -18,7 +18,7 @@ echo allow-loopback-pinentry >"$GH/gpg-agent.conf"
 echo disable-crl-checks >"$GH/gpgsm.conf"
 GPG() { gpg --batch --quiet --no-tty "$@"; }
 
-plan 41
+plan 43
 
 # ---- keys, made now ---------------------------------------------------------
 GPG --passphrase '' --quick-gen-key 'Ann <ann@example.org>' rsa2048 sign,encrypt never
@@ -206,3 +206,14 @@ job | mime-encrypt >job-e.eml && CC payload job-e.eml job-e.asc &&
     gpg --batch --decrypt job-e.asc 2>/dev/null | grep -q '^Content-Type: multipart/mixed' &&
     jobs_ok=$((jobs_ok + 1))
 is "README job 5 (text, HTML, image, file, forward) signed and encrypted: gpg and openssl agree" "$jobs_ok" 3
+
+# ---- the README's example block runs as written ---------------------------------
+mkdir -p readme && cd readme || exit 1
+cp ../pass.txt . && printf 'Hello Bob.\n' >note.txt
+printf '%%PDF-1.4\n%%\342\343\317\323\n' >report.pdf
+sed -n '/^<!-- crypto-example/,/^```$/p' "$SRCDIR/README.md" | sed '1,2d;$d' >example.sh
+run bash -e -o pipefail example.sh
+is "README: the signing and encryption examples run" "$rc" 0
+ok "README: the example's outputs verify" \
+    bash -c "mime-verify <signed.eml && mime-verify <smime.eml && mime-verify <carol.eml && grep -qx 'Salaries 2027' '$T/out'"
+cd .. || exit 1
