@@ -1101,6 +1101,8 @@ encoded_body (Msg *m, gboolean protect, GError **error)
 {
 	g_autoptr (GMimeFormatOptions) fo = g_mime_format_options_new ();
 	g_autoptr (GMimeStream) sp = NULL;
+	g_autoptr (GMimeStream) fs = NULL;
+	g_autoptr (GMimeFilter) from = NULL;
 	GMimeObject *body;
 
 	m->message = mp_input_parse_message (m->in, &m->parser, error);
@@ -1124,8 +1126,13 @@ encoded_body (Msg *m, gboolean protect, GError **error)
 	if (m->spool < 0)
 		return NULL;
 	sp = g_mime_stream_fs_new (dup (m->spool));
-	if (g_mime_object_write_to_stream (body, fo, sp) < 0 ||
-	    g_mime_stream_flush (sp) < 0) {
+	/* every leaf is now base64 or quoted-printable: a line starting
+	 * "From " becomes "=46rom ", which no mbox on the way alters */
+	fs = g_mime_stream_filter_new (sp);
+	from = g_mime_filter_from_new (GMIME_FILTER_FROM_MODE_ARMOR);
+	g_mime_stream_filter_add (GMIME_STREAM_FILTER (fs), from);
+	if (g_mime_object_write_to_stream (body, fo, fs) < 0 ||
+	    g_mime_stream_flush (fs) < 0) {
 		g_set_error (error, MP_ERROR, MP_ERROR_IO,
 			     "temporary file: write error");
 		return NULL;
