@@ -74,7 +74,7 @@ ok "sign: micalg and protocol (RFC 3156 5)" \
 ok "sign: gpg --verify on the extracted part and signature" \
     GPG --verify s1/sig s1/signed
 ok "sign: 8bit text became quoted-printable, trailing blanks and From encoded" \
-    bash -c '! LC_ALL=C grep -q "[^ -~]" signed.eml && grep -q "^Content-Transfer-Encoding: quoted-printable" s1/signed && ! grep -q " \r\$" s1/signed'
+    bash -c '! LC_ALL=C grep -q "[^ -~]" signed.eml && grep -q "^Content-Transfer-Encoding: quoted-printable" s1/signed && ! grep -q " \r\$" s1/signed && grep -q "^=46rom here" s1/signed'
 is "sign: untouched header fields stay byte-identical" \
     "$(sed -n '1,/^Content-Type/p' signed.eml | sed '/^MIME-Version/q')" \
     "$(sed '/^MIME-Version/q' outer.want)"
