@@ -3,11 +3,13 @@
  * Per-file options (--type, --name, --description, --inline, --fd) apply
  * to the FILE (or --message FILE) that follows them. */
 #include "mp-cli.h"
+#include "mp-crypto.h"
 #include "mp-error.h"
 #include "mp-io.h"
 #include "mp-part.h"
 #include "mp-tree.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,6 +143,7 @@ run (MpCliCommon *common)
 	g_autoptr (MpTree) tree = NULL;
 	g_autoptr (MpOutput) out = NULL;
 	GError *error = NULL;
+	MpCryptoKind kind;
 	guint i;
 
 	/* every file is opened and read before any output (DESIGN 2) */
@@ -175,6 +178,12 @@ run (MpCliCommon *common)
 	in = mp_input_open (NULL, &error);
 	if (in == NULL)
 		return mp_cli_fail (error);
+	/* a file attached to an encrypted message would travel in the
+	 * clear; to a signed one it is added outside (issue 17) */
+	kind = mp_crypto_kind_of_input (in, &error);
+	if (error || (kind == MP_CRYPTO_ENCRYPTED &&
+		      !mp_crypto_refuse (kind, "attaching a file", &error)))
+		return mp_cli_fail (error);
 	tree = mp_tree_new (in, seed, &error);
 	if (tree == NULL)
 		return mp_cli_fail (error);
@@ -186,6 +195,10 @@ run (MpCliCommon *common)
 	if (out == NULL || !mp_tree_write (tree, out, &error) ||
 	    !mp_output_close (out, &error))
 		return mp_cli_fail (error);
+	if (kind == MP_CRYPTO_SIGNED)
+		fprintf (stderr,
+			 "mime-attach: warning: the message is signed; the "
+			 "attached files are outside the signature\n");
 	return 0;
 }
 

@@ -422,6 +422,23 @@ done:
 	return kind;
 }
 
+MpCryptoKind
+mp_crypto_kind_of_headers (MpHeaders *h)
+{
+	guint n = mp_headers_get_n_entries (h);
+
+	for (guint i = 0; i < n; i++) {
+		const char *name = mp_headers_get_name (h, i);
+
+		if (name && g_ascii_strcasecmp (name, "Content-Type") == 0) {
+			g_autofree char *v = mp_headers_get_raw_value (h, i);
+
+			return mp_crypto_kind_of_type (v);
+		}
+	}
+	return MP_CRYPTO_PLAIN;
+}
+
 gboolean
 mp_crypto_refuse (MpCryptoKind kind, const char *what, GError **error)
 {

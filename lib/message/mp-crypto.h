@@ -11,6 +11,7 @@
 #pragma once
 
 #include "mp-autoptr.h"
+#include "mp-headers.h"
 #include "mp-io.h"
 
 G_BEGIN_DECLS
@@ -101,6 +102,9 @@ MpCryptoKind mp_crypto_kind_of_type (const char *content_type);
  * stage wrapped).  Reads only the header blocks; @in stays usable.
  * Errors: MP_ERROR_IO on a read error. */
 MpCryptoKind mp_crypto_kind_of_input (MpInput *in, GError **error);
+
+/* What the top-level Content-Type of the header block @h says. */
+MpCryptoKind mp_crypto_kind_of_headers (MpHeaders *h);
 
 /* The one message for a stage that would change signed or encrypted
  * content: sets MP_ERROR_DATA "...: add parts before signing" and

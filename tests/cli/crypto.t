@@ -18,7 +18,7 @@ echo allow-loopback-pinentry >"$GH/gpg-agent.conf"
 echo disable-crl-checks >"$GH/gpgsm.conf"
 GPG() { gpg --batch --quiet --no-tty "$@"; }
 
-plan 43
+plan 51
 
 # ---- keys, made now ---------------------------------------------------------
 GPG --passphrase '' --quick-gen-key 'Ann <ann@example.org>' rsa2048 sign,encrypt never
@@ -217,3 +217,25 @@ is "README: the signing and encryption examples run" "$rc" 0
 ok "README: the example's outputs verify" \
     bash -c "mime-verify <signed.eml && mime-verify <smime.eml && mime-verify <carol.eml && grep -qx 'Salaries 2027' '$T/out'"
 cd .. || exit 1
+
+# ---- later stages keep a signature, or refuse (DESIGN 3) ------------------------
+printf 'more data\n' >more.txt
+run mime-attach more.txt <signed.eml
+cp "$T/out" signed-attached.eml
+ok "attach to signed: done, with a warning that the file is outside the signature" \
+    bash -c "[ $rc = 0 ] && grep -q 'outside the signature' '$T/err'"
+ok "attach to signed: the signature still verifies" \
+    bash -c 'mime-verify <signed-attached.eml | grep -q "^good ann@example.org "'
+refused "attach to encrypted: refused (65), nothing written" 65 "add parts before signing" \
+    mime-attach more.txt <enc.eml
+refused "inline on signed: refused (65)" 65 "add parts before signing" \
+    mime-inline --html note.html <signed.eml
+refused "inline on encrypted: refused (65)" 65 "add parts before signing" \
+    mime-inline --html note.html <enc.eml
+refused "header: a Content-Type edit of a signed message is refused (65)" 65 \
+    "add parts before signing" mime-header --set 'Content-Type: text/plain' <signed.eml
+refused "header: a Content-Type edit of an encrypted message is refused (65)" 65 \
+    "add parts before signing" mime-header --delete Content-Type <enc.eml
+mime-header --set 'X-Priority: 1' <signed.eml >prio.eml
+ok "header: other edits keep the signature valid" \
+    bash -c 'grep -q "^X-Priority: 1" prio.eml && mime-verify <prio.eml >/dev/null'
