@@ -1830,8 +1830,9 @@ mp_crypto_encrypt (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 				r->hidden ? "--hidden" : "--no-hidden", r->fpr);
 		}
 		if (opts->sign) {
-			gpgme_key_t sk = find_key (
-				ctx, signer_of (&m, opts, error), TRUE, error);
+			const char *who = signer_of (&m, opts, error);
+			gpgme_key_t sk =
+				who ? find_key (ctx, who, TRUE, error) : NULL;
 
 			if (sk == NULL) {
 				g_string_free (rs, TRUE);
@@ -2310,7 +2311,6 @@ mp_crypto_decrypt (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 		eolf = g_mime_filter_dos2unix_new (FALSE);
 	if (ih) {
 		g_autoptr (GMimeStream) hs = g_mime_stream_mem_new ();
-		Sink hk = { hs, NULL };
 		GString *s = g_string_new (NULL);
 
 		n = mp_headers_get_n_entries (ih);
@@ -2324,7 +2324,6 @@ mp_crypto_decrypt (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 		}
 		g_mime_stream_write (hs, s->str, s->len);
 		g_string_free (s, TRUE);
-		(void) hk;
 		if (!copy (&k, hs, eolf, NULL, error))
 			goto out;
 	}
