@@ -18,7 +18,7 @@ echo allow-loopback-pinentry >"$GH/gpg-agent.conf"
 echo disable-crl-checks >"$GH/gpgsm.conf"
 GPG() { gpg --batch --quiet --no-tty "$@"; }
 
-plan 53
+plan 54
 
 # ---- keys, made now ---------------------------------------------------------
 GPG --passphrase '' --quick-gen-key 'Ann <ann@example.org>' rsa2048 sign,encrypt never
@@ -162,6 +162,10 @@ run mime-decrypt <prot.eml
 ok "decrypt: the protected Subject is restored" \
     bash -c "grep -q '^Subject: =?UTF-8?Q?Quarterly' '$T/out' && ! grep -q 'Subject: \\[' '$T/out'"
 
+mime-sign --protect-headers <plain.eml >ph.eml
+mkdir -p s7 && CC split ph.eml s7 >/dev/null
+ok "sign --protect-headers: the signed part carries the header fields (RFC 9788)" \
+    bash -c "grep -q '^Subject: =?UTF-8?Q?Quarterly' s7/signed && grep -q 'protected-headers=\"\\?v1' s7/signed && gpg --batch --verify s7/sig s7/signed"
 mime-sign --autocrypt <plain.eml >ac.eml
 ok "sign --autocrypt: the Autocrypt keydata is Ann's key" \
     bash -c "$PY -c 'import email,email.policy,sys,base64; m=email.message_from_binary_file(open(\"ac.eml\",\"rb\"),policy=email.policy.compat32); v=\"\".join(m[\"Autocrypt\"].split()); sys.stdout.buffer.write(base64.b64decode(v.split(\"keydata=\")[1]))' | gpg --batch --with-colons --show-keys 2>/dev/null | grep -q $ANN"
