@@ -374,6 +374,14 @@ mp_crypto_kind_of_type (const char *content_type)
 	return MP_CRYPTO_PLAIN;
 }
 
+static MpCryptoKind
+entity_kind (GMimeContentType *type)
+{
+	g_autofree char *v = g_mime_content_type_encode (type, NULL);
+
+	return mp_crypto_kind_of_type (v);
+}
+
 MpCryptoKind
 mp_crypto_kind_of_input (MpInput *in, GError **error)
 {
@@ -2144,8 +2152,7 @@ decrypt_to_spool (Msg *m, const MpCryptoOptions *opts, Passphrase *pass,
 		c = top->kids->pdata[1];
 		src = g_mime_stream_substream (m->stream, c->body, c->end);
 		p = MP_CRYPTO_OPENPGP;
-	} else if (mp_crypto_kind_of_type (g_mime_content_type_get_mime_type (
-			   top->type)) == MP_CRYPTO_ENCRYPTED &&
+	} else if (entity_kind (top->type) == MP_CRYPTO_ENCRYPTED &&
 		   !type_is (top, "multipart", "*")) {
 		g_autoptr (GMimeStream) sub =
 			g_mime_stream_substream (m->stream, top->body, m->size);
@@ -2222,8 +2229,7 @@ mp_crypto_verify (MpInput *in, const MpCryptoOptions *opts, GError **error)
 		return NULL;
 	if (!msg_open (&m, in, error))
 		goto out;
-	if (mp_crypto_kind_of_type (g_mime_content_type_get_mime_type (
-		    m.top->type)) == MP_CRYPTO_ENCRYPTED &&
+	if (entity_kind (m.top->type) == MP_CRYPTO_ENCRYPTED &&
 	    !type_is (m.top, "multipart", "signed")) {
 		g_autoptr (GMimeStream) plain =
 			decrypt_to_spool (&m, opts, &pass, sigs, error);
