@@ -2062,8 +2062,10 @@ verify_signed (GMimeStream *s, Entity *e, const MpCryptoOptions *opts,
 			     e->kids->len);
 		return FALSE;
 	}
+	/* x-pgp-signature: what some clients wrote before RFC 3156 */
 	if (proto &&
-	    g_ascii_strcasecmp (proto, "application/pgp-signature") == 0)
+	    (g_ascii_strcasecmp (proto, "application/pgp-signature") == 0 ||
+	     g_ascii_strcasecmp (proto, "application/x-pgp-signature") == 0))
 		p = MP_CRYPTO_OPENPGP;
 	else if (proto &&
 		 (g_ascii_strcasecmp (proto, "application/pkcs7-signature") ==
