@@ -18,7 +18,7 @@ echo allow-loopback-pinentry >"$GH/gpg-agent.conf"
 echo disable-crl-checks >"$GH/gpgsm.conf"
 GPG() { gpg --batch --quiet --no-tty "$@"; }
 
-plan 54
+plan 55
 
 # ---- keys, made now ---------------------------------------------------------
 GPG --passphrase '' --quick-gen-key 'Ann <ann@example.org>' rsa2048 sign,encrypt never
@@ -181,6 +181,8 @@ ok "sign --smime: openssl cms -verify" \
     -CAfile smime.crt -purpose any -out /dev/null
 run mime-verify <smime.eml
 is "verify --smime signature: good" "$(cut -d' ' -f1-2 "$T/out")" "good ann@example.org"
+refused "sign --smime --passphrase-file: refused (64), gpgsm asks the agent" 64 \
+    "--passphrase-file" mime-sign --smime --passphrase-file pass.txt <plain.eml
 mime-encrypt --smime --recipient ann@example.org <plain.eml >smime-enc.eml
 CC payload smime-enc.eml smime.p7m
 ok "encrypt --smime: openssl cms -decrypt opens it" \
