@@ -9,7 +9,6 @@
 #include "mp-part.h"
 #include "mp-tree.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,9 +66,20 @@ take_file (const char *path, gboolean message, GError **error)
 	return TRUE;
 }
 
+/* GOption names the option as it was typed, "-m" or "--message": both
+ * are read as the long form */
+static const GOptionEntry *option_entries;
+
 static gboolean
 on_option (const char *name, const char *value, gpointer data, GError **error)
 {
+	g_autofree char *long_form = NULL;
+
+	for (const GOptionEntry *e = option_entries;
+	     name[1] != '-' && e->long_name != NULL; e++)
+		if (e->short_name == name[1])
+			name = long_form =
+				g_strconcat ("--", e->long_name, NULL);
 	if (strcmp (name, "--message") == 0)
 		return take_file (value, TRUE, error);
 	pending_set = TRUE;
@@ -142,6 +152,8 @@ run (MpCliCommon *common)
 	g_autoptr (MpInput) in = NULL;
 	g_autoptr (MpTree) tree = NULL;
 	g_autoptr (MpOutput) out = NULL;
+	/* what was changed in a forwarded message, said once all is written */
+	g_autoptr (GPtrArray) said = g_ptr_array_new_with_free_func (g_free);
 	GError *error = NULL;
 	MpCryptoKind kind;
 	guint i;
@@ -152,7 +164,9 @@ run (MpCliCommon *common)
 		MpPartFileOptions opts = { 0 };
 		MpInput *file;
 		MpLeaf *leaf;
+		GPtrArray *notes;
 		g_autofree char *fdname = NULL;
+		guint j;
 
 		if (!check_utf8 (it, &error))
 			return mp_cli_fail (error);
@@ -173,6 +187,9 @@ run (MpCliCommon *common)
 		if (leaf == NULL)
 			return mp_cli_fail (error);
 		g_ptr_array_add (leaves, leaf);
+		notes = mp_part_leaf_get_notes (leaf);
+		for (j = 0; j < notes->len; j++)
+			g_ptr_array_add (said, g_strdup (notes->pdata[j]));
 	}
 
 	in = mp_input_open (NULL, &error);
@@ -195,10 +212,13 @@ run (MpCliCommon *common)
 	if (out == NULL || !mp_tree_write (tree, out, &error) ||
 	    !mp_output_close (out, &error))
 		return mp_cli_fail (error);
+	for (i = 0; i < said->len; i++)
+		g_printerr ("%s: %s\n", g_get_prgname (),
+			    (char *) said->pdata[i]);
 	if (kind == MP_CRYPTO_SIGNED)
-		fprintf (stderr,
-			 "mime-attach: warning: the message is signed; the "
-			 "attached files are outside the signature\n");
+		g_printerr ("%s: warning: the message is signed; the attached "
+			    "files are outside the signature\n",
+			    g_get_prgname ());
 	return 0;
 }
 
@@ -211,12 +231,12 @@ main (int argc, char **argv)
 	/* file names, --name and --description as given (file names need
 	 * not be UTF-8; check_utf8() says which option is not) */
 	const GOptionEntry entries[] = {
-		{ "type", 't', 0, G_OPTION_ARG_CALLBACK, (void *) on_option,
+		{ "type", 0, 0, G_OPTION_ARG_CALLBACK, (void *) on_option,
 		  "Media type of the next FILE (default: detected)", "TYPE" },
-		{ "name", 'n', G_OPTION_FLAG_FILENAME, G_OPTION_ARG_CALLBACK,
+		{ "name", 0, G_OPTION_FLAG_FILENAME, G_OPTION_ARG_CALLBACK,
 		  (void *) on_option, "File name shown for the next FILE",
 		  "NAME" },
-		{ "description", 'd', G_OPTION_FLAG_FILENAME,
+		{ "description", 0, G_OPTION_FLAG_FILENAME,
 		  G_OPTION_ARG_CALLBACK, (void *) on_option,
 		  "Content-Description of the next FILE", "TEXT" },
 		{ "inline", 'i', G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK,
@@ -235,6 +255,7 @@ main (int argc, char **argv)
 
 	mp_cli_init ("mime-attach");
 	items = g_ptr_array_new_with_free_func ((GDestroyNotify) item_free);
+	option_entries = entries;
 	if (!mp_cli_parse (entries, NULL,
 			   "Add files as attachments to the message on stdin.\n"
 			   "Per-file options apply to the FILE that follows "

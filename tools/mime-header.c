@@ -44,9 +44,9 @@ collect (const char *option, const char *arg, gpointer data, GError **error)
 {
 	Op op = { 0, NULL, NULL };
 
-	if (strcmp (option, "--add") == 0 || strcmp (option, "-a") == 0)
+	if (strcmp (option, "--add") == 0)
 		op.kind = OP_ADD;
-	else if (strcmp (option, "--set") == 0 || strcmp (option, "-s") == 0)
+	else if (strcmp (option, "--set") == 0)
 		op.kind = OP_SET;
 	else if (strcmp (option, "--delete") == 0 || strcmp (option, "-d") == 0)
 		op.kind = OP_DELETE;
@@ -80,9 +80,9 @@ collect (const char *option, const char *arg, gpointer data, GError **error)
 }
 
 static const GOptionEntry entries[] = {
-	{ "add", 'a', 0, G_OPTION_ARG_CALLBACK, collect,
+	{ "add", 0, 0, G_OPTION_ARG_CALLBACK, collect,
 	  "Add the field at the end of the header", "'NAME: VALUE'" },
-	{ "set", 's', 0, G_OPTION_ARG_CALLBACK, collect,
+	{ "set", 0, 0, G_OPTION_ARG_CALLBACK, collect,
 	  "Replace every NAME field by this one (added when absent)",
 	  "'NAME: VALUE'" },
 	{ "delete", 'd', 0, G_OPTION_ARG_CALLBACK, collect,
@@ -155,7 +155,7 @@ main (int argc, char **argv)
 	g_autoptr (MpOutput) out = NULL;
 	g_autoptr (GString) printed = g_string_new (NULL);
 	g_autofree char *output_path = NULL;
-	gboolean queries = FALSE, all_found = TRUE;
+	gboolean queries = FALSE, all_found = TRUE, originator_edited = FALSE;
 	guint i;
 
 	mp_cli_init ("mime-header");
@@ -228,7 +228,14 @@ main (int argc, char **argv)
 		}
 		if (!ok)
 			return mp_cli_fail (g_steal_pointer (&error));
+		if (op->kind <= OP_DELETE &&
+		    (g_ascii_strcasecmp (op->name, "From") == 0 ||
+		     g_ascii_strcasecmp (op->name, "Sender") == 0))
+			originator_edited = TRUE;
 	}
+	/* what was edited must follow RFC 5322 3.6.2 once all is done */
+	if (originator_edited && !mp_headers_check_originator (h, &error))
+		return mp_cli_fail (g_steal_pointer (&error));
 
 	if (queries) {
 		if (!mp_headers_drain (h, &error) ||
