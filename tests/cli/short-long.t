@@ -75,6 +75,8 @@ declare -A IN=(
     [mime-compose]=note.txt [mime-attach]=msg.eml [mime-inline]=msg.eml
     [mime-header]=msg.eml [smtp-send]=msg.eml [mime-extract]=attached.eml
     [mime-merge]=/dev/null [mime-dkim]=msg.eml [mime-show]=attached.eml
+    [mime-sign]=msg.eml [mime-encrypt]=msg.eml [mime-verify]=msg.eml
+    [mime-decrypt]=msg.eml
 )
 declare -A CASE=(
     [--help]='@'
@@ -115,6 +117,10 @@ declare -A CASE=(
     [mime-merge --dry-run]='@ template.eml rows.csv'
     [mime-dkim --verbose]='--verify --dns-txt /dev/null @'
     [mime-dkim --output]='--verify --dns-txt /dev/null @ out.eml'
+    [mime-sign --output]='@ out.eml'
+    [mime-encrypt --output]='@ out.eml'
+    [mime-verify --output]='@ out.eml'
+    [mime-decrypt --output]='@ out.eml'
 )
 declare -A CASE_IN=()
 

@@ -102,6 +102,14 @@ make_inputs() {
 
 cd "$T/work" || exit 1
 make_inputs
+# keys for mime-sign(1) and its kin, in a short GnuPG home whose agent
+# is stopped at the end
+GNUPGHOME=$(mktemp -d /tmp/mpg.XXXXXX)
+export GNUPGHOME
+trap 'gpgconf --homedir "$GNUPGHOME" --kill all; rm -rf "$GNUPGHOME" "$T"' EXIT
+for u in ann@example.org bob@example.com carl@example.net dora@example.net; do
+    gpg --batch --quiet --passphrase '' --quick-gen-key "$u" future-default default never
+done
 export HOME=$T/home
 # the account the examples name, as mimepipe.conf(5) describes it
 cat >"$T/config" <<EOF
