@@ -2,6 +2,7 @@
 #include "mp-charset.h"
 #include "mp-error.h"
 #include "mp-header.h"
+#include "mp-placeholder.h"
 #include "mp-part.h"
 #include "mp-render.h"
 
@@ -24,6 +25,7 @@ static const char *const addr_names[N_ADDR] = {
 
 struct _MpCompose {
 	GPtrArray *addr[N_ADDR]; /* raw user values */
+	gboolean template_mode;  /* {{name}} may stand for checked values */
 	char *subject;
 	char *message_id;
 	char *in_reply_to;
@@ -94,9 +96,21 @@ mp_compose_add_header (MpCompose *c, const char *name, const char *value,
 		return FALSE;
 	for (i = 0; i < N_ADDR; i++) {
 		if (g_ascii_strcasecmp (name, addr_names[i]) == 0) {
-			g_autoptr (InternetAddressList) l =
-				mp_header_parse_addresses (addr_names[i], value,
-							   error);
+			g_autoptr (InternetAddressList) l = NULL;
+			g_autofree char *checked = NULL;
+
+			/* a template's placeholders are checked by
+			 * mime-merge once filled; the rest now */
+			if (c->template_mode && strstr (value, "{{")) {
+				checked = mp_placeholder_format_header (
+					addr_names[i], value, error);
+				if (checked == NULL)
+					return FALSE;
+				g_ptr_array_add (c->addr[i], g_strdup (value));
+				return TRUE;
+			}
+			l = mp_header_parse_addresses (addr_names[i], value,
+						       error);
 			if (l == NULL)
 				return FALSE;
 			g_ptr_array_add (c->addr[i], g_strdup (value));
@@ -142,7 +156,10 @@ mp_compose_add_header (MpCompose *c, const char *name, const char *value,
 			     name);
 		return FALSE;
 	} else {
-		char *line = mp_header_format (name, value, error);
+		char *line = c->template_mode ?
+				     mp_placeholder_format_header (name, value,
+								   error) :
+				     mp_header_format (name, value, error);
 
 		if (line == NULL)
 			return FALSE;
@@ -354,6 +371,23 @@ append_addr (GString *h, MpCompose *c, int which, guint *count, GError **error)
 		*count = 0;
 		return TRUE;
 	}
+	if (c->template_mode) {
+		g_autofree char *joined = NULL;
+
+		g_ptr_array_add (c->addr[which], NULL);
+		joined = g_strjoinv (", ", (char **) c->addr[which]->pdata);
+		g_ptr_array_remove_index (c->addr[which],
+					  c->addr[which]->len - 1);
+		line = mp_placeholder_format_header (addr_names[which], joined,
+						     error);
+		if (line == NULL)
+			return FALSE;
+		/* mime-merge checks the filled field; one mailbox is
+		 * what a template's field stands for */
+		*count = 1;
+		g_string_append (h, line);
+		return TRUE;
+	}
 	g_ptr_array_add (c->addr[which], NULL);
 	line = mp_header_format_addresses (
 		addr_names[which], (const char *const *) c->addr[which]->pdata,
@@ -408,6 +442,12 @@ same_mailbox (MpCompose *c)
 	return fa && sa && fa - from == sa - sender &&
 	       strncmp (from, sender, (gsize) (fa - from)) == 0 &&
 	       g_ascii_strcasecmp (fa, sa) == 0;
+}
+
+void
+mp_compose_set_template (MpCompose *c, gboolean template_mode)
+{
+	c->template_mode = template_mode;
 }
 
 void
