@@ -256,22 +256,26 @@ mp_compose_set_text_options (MpCompose *c, const char *charset,
 	c->allow_8bit = allow_8bit;
 }
 
+static void
+set_body (GMimeStream **slot, char **name_slot, GMimeStream *stream,
+	  const char *name)
+{
+	g_clear_object (slot);
+	*slot = stream ? g_object_ref (stream) : NULL;
+	g_free (*name_slot);
+	*name_slot = g_strdup (name);
+}
+
 void
 mp_compose_set_text (MpCompose *c, GMimeStream *text, const char *text_name)
 {
-	g_clear_object (&c->text);
-	c->text = text ? g_object_ref (text) : NULL;
-	g_free (c->text_name);
-	c->text_name = g_strdup (text_name);
+	set_body (&c->text, &c->text_name, text, text_name);
 }
 
 void
 mp_compose_set_html (MpCompose *c, GMimeStream *html, const char *html_name)
 {
-	g_clear_object (&c->html);
-	c->html = html ? g_object_ref (html) : NULL;
-	g_free (c->html_name);
-	c->html_name = g_strdup (html_name);
+	set_body (&c->html, &c->html_name, html, html_name);
 }
 
 /* The domain of the first mailbox of @from, for the Message-ID. */
