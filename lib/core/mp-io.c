@@ -773,67 +773,67 @@ mp_output_copy_stream (MpOutput *out, GMimeStream *stream, gint64 start,
 	return TRUE;
 }
 
+typedef enum {
+	KERNEL_DONE,
+	KERNEL_FALLBACK,
+	KERNEL_FAILED
+} KernelCopy;
+
+/* Copies @fd to the sink inside the kernel: with sendfile(2) from *@off
+ * when @off is given (a file to a file or pipe), else with splice(2) (a
+ * pipe at one end).  *@len bytes, or all when -1; what is left stays in
+ * *@len.  KERNEL_FALLBACK: the kernel cannot, copy by read/write. */
+static KernelCopy
+kernel_copy (MpOutput *out, int fd, off_t *off, gint64 *len)
+{
+	while (*len != 0) {
+		size_t want = *len < 0 || *len > (1 << 30) ? (1 << 30) :
+							     (size_t) *len;
+		ssize_t n = off ? sendfile (out->sink->fd, fd, off, want) :
+				  splice (fd, NULL, out->sink->fd, NULL, want,
+					  SPLICE_F_MOVE | SPLICE_F_MORE);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EINVAL || errno == ENOSYS))
+			return KERNEL_FALLBACK;
+		if (n < 0) {
+			out->sink->errsv = errno;
+			return KERNEL_FAILED;
+		}
+		if (n == 0)
+			return KERNEL_DONE;
+		if (*len > 0)
+			*len -= n;
+	}
+	return KERNEL_DONE;
+}
+
 gboolean
 mp_output_copy_fd (MpOutput *out, int fd, gint64 offset, gint64 len,
 		   const char *in_name, GError **error)
 {
 	g_autofree char *buf = NULL;
 	gboolean direct = GMIME_STREAM (out->sink) == out->stream;
+	KernelCopy k = KERNEL_FALLBACK;
 
 	if (direct && g_mime_stream_flush (out->stream) < 0)
 		return output_failed (out, error);
 
-	/* sendfile copies inside the kernel from a file to a file or pipe */
+	/* sendfile copies inside the kernel from a file to a file or pipe;
+	 * splice moves the data of a pipe inside the kernel too */
 	if (direct && offset >= 0) {
 		off_t off = offset;
 
-		while (len != 0) {
-			size_t want = len < 0 || len > (1 << 30) ? (1 << 30) :
-								   (size_t) len;
-			ssize_t n = sendfile (out->sink->fd, fd, &off, want);
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0 && (errno == EINVAL || errno == ENOSYS))
-				break; /* fall back to read/write */
-			if (n < 0) {
-				out->sink->errsv = errno;
-				return output_failed (out, error);
-			}
-			if (n == 0)
-				return TRUE;
-			if (len > 0)
-				len -= n;
-		}
-		if (len == 0)
-			return TRUE;
+		k = kernel_copy (out, fd, &off, &len);
 		offset = off;
+	} else if (direct) {
+		k = kernel_copy (out, fd, NULL, &len);
 	}
-
-	/* splice moves the data of a pipe inside the kernel too */
-	if (direct && offset < 0) {
-		while (len != 0) {
-			size_t want = len < 0 || len > (1 << 30) ? (1 << 30) :
-								   (size_t) len;
-			ssize_t n = splice (fd, NULL, out->sink->fd, NULL, want,
-					    SPLICE_F_MOVE | SPLICE_F_MORE);
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0 && (errno == EINVAL || errno == ENOSYS))
-				break; /* neither end is a pipe */
-			if (n < 0) {
-				out->sink->errsv = errno;
-				return output_failed (out, error);
-			}
-			if (n == 0)
-				return TRUE;
-			if (len > 0)
-				len -= n;
-		}
-		if (len == 0)
-			return TRUE;
-	}
+	if (k == KERNEL_FAILED)
+		return output_failed (out, error);
+	if (k == KERNEL_DONE)
+		return TRUE;
 
 	buf = g_malloc (COPY_CHUNK);
 	while (len != 0) {

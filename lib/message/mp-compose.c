@@ -1,5 +1,6 @@
 #include "mp-compose.h"
 #include "mp-charset.h"
+#include "mp-date.h"
 #include "mp-error.h"
 #include "mp-header.h"
 #include "mp-placeholder.h"
@@ -272,61 +273,26 @@ mp_compose_set_text_options (MpCompose *c, const char *charset,
 	c->allow_8bit = allow_8bit;
 }
 
+static void
+set_body (GMimeStream **slot, char **name_slot, GMimeStream *stream,
+	  const char *name)
+{
+	g_clear_object (slot);
+	*slot = stream ? g_object_ref (stream) : NULL;
+	g_free (*name_slot);
+	*name_slot = g_strdup (name);
+}
+
 void
 mp_compose_set_text (MpCompose *c, GMimeStream *text, const char *text_name)
 {
-	g_clear_object (&c->text);
-	c->text = text ? g_object_ref (text) : NULL;
-	g_free (c->text_name);
-	c->text_name = g_strdup (text_name);
+	set_body (&c->text, &c->text_name, text, text_name);
 }
 
 void
 mp_compose_set_html (MpCompose *c, GMimeStream *html, const char *html_name)
 {
-	g_clear_object (&c->html);
-	c->html = html ? g_object_ref (html) : NULL;
-	g_free (c->html_name);
-	c->html_name = g_strdup (html_name);
-}
-
-/* RFC 5322 3.3, with English names whatever the locale */
-static char *
-format_date (GDateTime *d)
-{
-	static const char *const days[] = { "Mon", "Tue", "Wed", "Thu",
-					    "Fri", "Sat", "Sun" };
-	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr",
-					      "May", "Jun", "Jul", "Aug",
-					      "Sep", "Oct", "Nov", "Dec" };
-	gint64 off = g_date_time_get_utc_offset (d) / G_TIME_SPAN_MINUTE;
-	char sign = off < 0 ? '-' : '+';
-
-	if (off < 0)
-		off = -off;
-	return g_strdup_printf (
-		"%s, %d %s %d %02d:%02d:%02d %c%02d%02d",
-		days[g_date_time_get_day_of_week (d) - 1],
-		g_date_time_get_day_of_month (d),
-		months[g_date_time_get_month (d) - 1], g_date_time_get_year (d),
-		g_date_time_get_hour (d), g_date_time_get_minute (d),
-		g_date_time_get_second (d), sign, (int) (off / 60),
-		(int) (off % 60));
-}
-
-static GDateTime *
-default_date (void)
-{
-	const char *epoch = g_getenv ("SOURCE_DATE_EPOCH");
-
-	if (epoch && *epoch) {
-		char *end;
-		gint64 secs = g_ascii_strtoll (epoch, &end, 10);
-
-		if (*end == '\0' && end != epoch)
-			return g_date_time_new_from_unix_utc (secs);
-	}
-	return g_date_time_new_now_local ();
+	set_body (&c->html, &c->html_name, html, html_name);
 }
 
 /* The domain of the first mailbox of @from, for the Message-ID. */
@@ -583,7 +549,7 @@ mp_compose_write (MpCompose *c, MpRandom *random, MpOutput *out, GError **error)
 			     "From: no sender address (give --from)");
 		return FALSE;
 	}
-	date = format_date (c->date ? c->date : (now = default_date ()));
+	date = mp_date_format (c->date ? c->date : (now = mp_date_default ()));
 	g_string_append_printf (h, "Date: %s\n", date);
 	if (!append_addr (h, c, A_FROM, &n_from, error) ||
 	    !append_addr (sender, c, A_SENDER, &n_sender, error))
