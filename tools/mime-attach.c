@@ -3,6 +3,7 @@
  * Per-file options (--type, --name, --description, --inline, --fd) apply
  * to the FILE (or --message FILE) that follows them. */
 #include "mp-cli.h"
+#include "mp-crypto.h"
 #include "mp-error.h"
 #include "mp-io.h"
 #include "mp-part.h"
@@ -154,6 +155,7 @@ run (MpCliCommon *common)
 	/* what was changed in a forwarded message, said once all is written */
 	g_autoptr (GPtrArray) said = g_ptr_array_new_with_free_func (g_free);
 	GError *error = NULL;
+	MpCryptoKind kind;
 	guint i;
 
 	/* every file is opened and read before any output (DESIGN 2) */
@@ -193,6 +195,12 @@ run (MpCliCommon *common)
 	in = mp_input_open (NULL, &error);
 	if (in == NULL)
 		return mp_cli_fail (error);
+	/* a file attached to an encrypted message would travel in the
+	 * clear; to a signed one it is added outside (issue 17) */
+	kind = mp_crypto_kind_of_input (in, &error);
+	if (error || (kind == MP_CRYPTO_ENCRYPTED &&
+		      !mp_crypto_refuse (kind, "attaching a file", &error)))
+		return mp_cli_fail (error);
 	tree = mp_tree_new (in, seed, &error);
 	if (tree == NULL)
 		return mp_cli_fail (error);
@@ -207,6 +215,10 @@ run (MpCliCommon *common)
 	for (i = 0; i < said->len; i++)
 		g_printerr ("%s: %s\n", g_get_prgname (),
 			    (char *) said->pdata[i]);
+	if (kind == MP_CRYPTO_SIGNED)
+		g_printerr ("%s: warning: the message is signed; the attached "
+			    "files are outside the signature\n",
+			    g_get_prgname ());
 	return 0;
 }
 

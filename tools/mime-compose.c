@@ -11,7 +11,7 @@ static char **from, **to, **cc, **bcc, **reply_to, **sender, **headers,
 	**references;
 static char *subject, *in_reply_to, *html_file, *charset, *date, *seed,
 	*message_id;
-static gboolean allow_8bit, no_message_id, draft, no_text;
+static gboolean allow_8bit, no_message_id, draft, no_text, template_mode;
 
 static const GOptionEntry entries[] = {
 	{ "from", 0, 0, G_OPTION_ARG_STRING_ARRAY, &from,
@@ -51,6 +51,10 @@ static const GOptionEntry entries[] = {
 	  "Use this Message-ID", "ID" },
 	{ "no-message-id", 0, 0, G_OPTION_ARG_NONE, &no_message_id,
 	  "Add no Message-ID", NULL },
+	{ "template", 0, 0, G_OPTION_ARG_NONE, &template_mode,
+	  "Make a template for mime-merge: {{column}} may stand for a "
+	  "name or an address",
+	  NULL },
 	{ "draft", 0, 0, G_OPTION_ARG_NONE, &draft,
 	  "The input is a draft: headers, a blank line, the body", NULL },
 	{ NULL }
@@ -70,6 +74,7 @@ add_options (MpCompose *c, GError **error)
 {
 	char *single[] = { NULL, NULL };
 
+	mp_compose_set_template (c, template_mode);
 	if (!add_all (c, "From", from, error) ||
 	    !add_all (c, "To", to, error) || !add_all (c, "Cc", cc, error) ||
 	    !add_all (c, "Bcc", bcc, error) ||

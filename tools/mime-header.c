@@ -1,6 +1,7 @@
 /* mime-header: read and edit the header of a message without touching
  * anything else (DESIGN 5). */
 #include "mp-cli.h"
+#include "mp-crypto.h"
 #include "mp-error.h"
 #include "mp-header.h"
 #include "mp-headers.h"
@@ -192,6 +193,19 @@ main (int argc, char **argv)
 	h = mp_headers_read_fd (STDIN_FILENO, "stdin", &error);
 	if (h == NULL)
 		return mp_cli_fail (g_steal_pointer (&error));
+	/* a Content-Type edit would break a signature or expose what was
+	 * encrypted (issue 17) */
+	for (i = 0; i < ops->len; i++) {
+		const Op *op = &g_array_index (ops, Op, i);
+		MpCryptoKind kind = mp_crypto_kind_of_headers (h);
+
+		if (op->kind < OP_GET &&
+		    g_ascii_strcasecmp (op->name, "Content-Type") == 0 &&
+		    kind != MP_CRYPTO_PLAIN) {
+			mp_crypto_refuse (kind, "a Content-Type edit", &error);
+			return mp_cli_fail (g_steal_pointer (&error));
+		}
+	}
 
 	for (i = 0; i < ops->len; i++) {
 		const Op *op = &g_array_index (ops, Op, i);

@@ -2,6 +2,7 @@
  * with its local images embedded, the plain text alternative, inline
  * images for cid: links (DESIGN 5). */
 #include "mp-cli.h"
+#include "mp-crypto.h"
 #include "mp-error.h"
 #include "mp-html.h"
 #include "mp-io.h"
@@ -218,7 +219,16 @@ main (int argc, char **argv)
 		return mp_cli_fail (error);
 
 	in = mp_input_open (NULL, &error);
-	if (in)
+	/* HTML or images beside a signed or encrypted body would mislead
+	 * (issue 17) */
+	if (in) {
+		MpCryptoKind kind = mp_crypto_kind_of_input (in, &error);
+
+		if (!error && kind != MP_CRYPTO_PLAIN)
+			mp_crypto_refuse (kind, "adding HTML, text or images",
+					  &error);
+	}
+	if (in && !error)
 		tree = mp_tree_new (in, seed, &error);
 	if (tree == NULL || !edit (tree, &error))
 		return mp_cli_fail (error);

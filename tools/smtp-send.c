@@ -4,12 +4,16 @@
 #include "mp-cli.h"
 #include "mp-error.h"
 #include "mp-io.h"
+#include "mp-mbox.h"
+#include "mp-rate.h"
 #include "mp-sendmail.h"
 #include "mp-smtp.h"
 #include "mp-submit.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static char *opt_server;
 static char *opt_tls;
@@ -27,6 +31,7 @@ static gboolean opt_plain_auth;
 static char *opt_from;
 static gboolean opt_header_rcpts;
 static gboolean opt_partial;
+static gboolean opt_strict_from;
 static char *opt_notify;
 static char *opt_ret;
 static char *opt_envid;
@@ -36,6 +41,11 @@ static char *opt_account;
 static char *opt_outbox;
 static gboolean opt_flush;
 static int opt_jobs = 1;
+static gboolean opt_mbox;
+static char *opt_rate;
+static char *opt_log;
+static char *opt_resume;
+static int opt_reconnect_after;
 static MpCliCommon common; /* static: its strings stay reachable */
 
 static const GOptionEntry entries[] = {
@@ -47,7 +57,20 @@ static const GOptionEntry entries[] = {
 	{ "flush", 'q', 0, G_OPTION_ARG_NONE, &opt_flush,
 	  "Send what the outbox holds, oldest first", NULL },
 	{ "jobs", 'j', 0, G_OPTION_ARG_INT, &opt_jobs,
-	  "Send message files over N connections (default 1)", "N" },
+	  "Send a batch over N connections (default 1)", "N" },
+	{ "mbox", 0, 0, G_OPTION_ARG_NONE, &opt_mbox,
+	  "Send each message of the mbox stream on standard input (what "
+	  "mime-merge writes)",
+	  NULL },
+	{ "rate", 0, 0, G_OPTION_ARG_STRING, &opt_rate,
+	  "Send at most this many messages per second, minute or hour",
+	  "N/s|N/min|N/h" },
+	{ "log", 0, 0, G_OPTION_ARG_FILENAME, &opt_log,
+	  "Append one JSON line per message of a batch to FILE", "FILE" },
+	{ "resume", 0, 0, G_OPTION_ARG_FILENAME, &opt_resume,
+	  "Skip what the log FILE shows accepted, and log to it", "FILE" },
+	{ "reconnect-after", 0, 0, G_OPTION_ARG_INT, &opt_reconnect_after,
+	  "Start a new connection after N messages of a batch", "N" },
 	{ "server", 0, 0, G_OPTION_ARG_STRING, &opt_server,
 	  "Submit to this server", "[smtp://|smtps://]HOST[:PORT]" },
 	{ "tls", 0, 0, G_OPTION_ARG_STRING, &opt_tls,
@@ -87,6 +110,10 @@ static const GOptionEntry entries[] = {
 	  "Add To, Cc and Bcc to the recipients given", NULL },
 	{ "allow-partial", 0, 0, G_OPTION_ARG_NONE, &opt_partial,
 	  "Send to the accepted recipients when some are refused", NULL },
+	{ "strict-from", 0, 0, G_OPTION_ARG_NONE, &opt_strict_from,
+	  "Refuse a From address the account does not own (from=, "
+	  "allowed-from=) instead of warning",
+	  NULL },
 	{ "dsn-notify", 0, 0, G_OPTION_ARG_STRING, &opt_notify,
 	  "DSN: NEVER or SUCCESS,FAILURE,DELAY", "WHEN" },
 	{ "dsn-return", 0, 0, G_OPTION_ARG_STRING, &opt_ret,
@@ -112,6 +139,17 @@ print_line (MpSmtpLineKind kind, const char *line, gpointer data)
 		if ((guchar) *p < 0x20 || *p == 0x7f)
 			*p = '?';
 	fprintf (stderr, "%s: %s %s\n", g_get_prgname (), dir, safe);
+}
+
+static void
+print_warning (const char *message, gpointer data)
+{
+	g_autofree char *safe = g_strdup (message);
+
+	for (char *p = safe; *p != '\0'; p++)
+		if ((guchar) *p < 0x20 || *p == 0x7f)
+			*p = '?';
+	fprintf (stderr, "%s: warning: %s\n", g_get_prgname (), safe);
 }
 
 static gboolean
@@ -226,28 +264,222 @@ check_options (MpSubmitOptions *o, GError **error)
 	return *error == NULL;
 }
 
-/* Positional arguments: recipients, or message files when none has an '@'
- * and one at least exists; sendmail's are always recipients. */
+/* The batch options (--mbox, --rate, --log, --resume, --reconnect-after)
+ * against what is being sent; @files: the operands are message files.
+ * Parses --rate into @rate. */
+static gboolean
+check_batch_options (gboolean files, MpRate *rate, GError **error)
+{
+	gboolean batch = files || opt_mbox;
+	const char *what = opt_log                  ? "--log" :
+			   opt_resume               ? "--resume" :
+			   opt_rate                 ? "--rate" :
+			   opt_reconnect_after != 0 ? "--reconnect-after" :
+						      NULL;
+
+	if (opt_mbox && files)
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "--mbox reads standard input: give recipients "
+			     "or nothing, not message files");
+	else if (opt_mbox && opt_flush)
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "--mbox and --flush do not go together");
+	else if (what != NULL && !batch)
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "%s is for a batch: --mbox, or message FILEs",
+			     what);
+	else if (opt_dry_run && (opt_log || opt_resume))
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "--dry-run sends nothing: no --log or --resume");
+	else if (opt_log && opt_resume && !g_str_equal (opt_log, opt_resume))
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "--resume FILE logs to FILE: no other --log");
+	else if (opt_reconnect_after < 0)
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "--reconnect-after: want a number of messages");
+	else if (opt_rate != NULL)
+		mp_rate_parse (opt_rate, rate, error);
+	return *error == NULL;
+}
+
+static volatile sig_atomic_t stop_flag;
+
+static void
+on_signal (int sig)
+{
+	(void) sig;
+	stop_flag = 1;
+}
+
+/* SIGTERM and SIGINT stop a batch between messages; with SA_RESETHAND a
+ * second one ends the command at once. */
+static void
+catch_stop_signals (void)
+{
+	struct sigaction sa;
+
+	memset (&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset (&sa.sa_mask);
+	sigaction (SIGTERM, &sa, NULL);
+	sigaction (SIGINT, &sa, NULL);
+}
+
+/* --mbox or FILE...: a batch, logged and paced when asked. */
+static int
+run_batch (const MpSubmitOptions *o, MpAccountConfig *config, char **files,
+	   MpRate *rate)
+{
+	const char *log_path = opt_resume ? opt_resume : opt_log;
+	const char *prog = g_get_prgname ();
+	g_autoptr (MpSubmitSource) src = NULL;
+	g_autoptr (MpSendLog) log = NULL;
+	MpSubmitBatchOptions bo = { 0 };
+	MpSubmitBatchStats stats;
+	GError *error = NULL;
+	int rc;
+
+	if (log_path != NULL) {
+		log = mp_send_log_open (log_path, opt_resume != NULL, &error);
+		if (log == NULL)
+			return mp_cli_fail (error);
+	}
+	src = files ? mp_submit_source_new_files (files,
+						  g_strv_length (files)) :
+		      mp_submit_source_new_mbox (STDIN_FILENO, "stdin");
+	bo.jobs = (guint) opt_jobs;
+	bo.reconnect_after = (guint) opt_reconnect_after;
+	bo.rate = opt_rate ? rate : NULL;
+	bo.log = log;
+	bo.stop = &stop_flag;
+	bo.report = report_file;
+	catch_stop_signals ();
+	rc = mp_submit_run (o, config, src, &bo, &stats);
+	if (log != NULL && !mp_send_log_sync (log, &error))
+		rc = mp_submit_worse (rc, mp_cli_fail (error));
+	if (stats.error != NULL)
+		mp_cli_fail (stats.error);
+	if (stats.skipped > 0)
+		fprintf (stderr,
+			 "%s: %u message%s already accepted in %s: "
+			 "not sent again\n",
+			 prog, stats.skipped, stats.skipped == 1 ? "" : "s",
+			 log_path);
+	if (stats.stopped && log_path != NULL)
+		fprintf (stderr,
+			 "%s: stopped by a signal: %u sent, %u not "
+			 "accepted, the rest not sent; smtp-send --resume %s "
+			 "continues\n",
+			 prog, stats.sent, stats.failed, log_path);
+	else if (stats.stopped)
+		fprintf (stderr,
+			 "%s: stopped by a signal: %u sent, %u not "
+			 "accepted, the rest not sent (without --log nothing "
+			 "says which: use --log FILE next time)\n",
+			 prog, stats.sent, stats.failed);
+	return rc;
+}
+
+/* --dry-run --mbox: what would be sent, message after message. */
+static int
+dry_run_mbox (MpSubmit *submit, MpOutput *out)
+{
+	g_autoptr (MpMboxReader) r = mp_mbox_reader_new (STDIN_FILENO, "stdin");
+	GError *error = NULL;
+	MpInput *in;
+
+	for (;;) {
+		if (!mp_mbox_reader_next (r, &in, &error))
+			return mp_cli_fail (error);
+		if (in == NULL)
+			break;
+		if (!mp_submit_dry_run (submit, in, write_stdout, out,
+					&error)) {
+			mp_input_free (in);
+			return mp_cli_fail (error);
+		}
+		mp_input_free (in);
+	}
+	if (mp_mbox_reader_get_count (r) == 0)
+		return mp_cli_fail (g_error_new (MP_ERROR, MP_ERROR_DATA,
+						 "stdin: empty: no message to "
+						 "send"));
+	if (!mp_output_close (out, &error))
+		return mp_cli_fail (error);
+	return 0;
+}
+
+/* Operands.  In sendmail mode every one is a recipient.  As smtp-send,
+ * one with '@' is a recipient and one with '/' a message file; a bare
+ * name ("root", "postmaster") that is also a file here is refused, for a
+ * typo would send the file to the wrong place or the message to nobody
+ * (issue 14).  Returns TRUE when the operands are message files. */
 static gboolean
 are_files (char **args, gboolean sendmail, GError **error)
 {
-	guint with_at = 0;
-	guint exist = 0;
-	guint n = g_strv_length (args);
+	guint rcpts = 0;
+	guint files = 0;
 
-	if (sendmail || n == 0)
+	if (sendmail)
 		return FALSE;
-	for (guint i = 0; i < n; i++) {
-		with_at += strchr (args[i], '@') != NULL;
-		exist += g_file_test (args[i], G_FILE_TEST_EXISTS);
+	for (guint i = 0; args[i] != NULL; i++) {
+		const char *a = args[i];
+
+		if (strchr (a, '@') != NULL) {
+			rcpts++;
+		} else if (strchr (a, '/') != NULL) {
+			files++;
+		} else if (g_file_test (a, G_FILE_TEST_EXISTS)) {
+			g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+				     "%s: both a file here and a local name: "
+				     "write ./%s (after --) for the file, "
+				     "%s@HOST for a recipient",
+				     a, a, a);
+			return FALSE;
+		}
 	}
-	if (with_at == n || exist == 0)
-		return FALSE;
-	if (with_at != 0)
+	if (files != 0 && rcpts != 0) {
 		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
 			     "give recipients (local@domain) or message "
 			     "files, not both");
-	return with_at == 0;
+		return FALSE;
+	}
+	return files != 0;
+}
+
+/* "-oFILE": GOption takes a short option's value only as the next
+ * argument; a value of -o that is not one of sendmail's options is our
+ * -o FILE (issue 14).  Returns a new argv with each such "-oFILE" as
+ * "--output=FILE", or NULL when there is none. */
+static gboolean
+is_attached_output (const char *arg)
+{
+	return g_str_has_prefix (arg, "-o") && arg[2] != '\0' &&
+	       !mp_sendmail_is_o_option (arg + 2);
+}
+
+static char **
+attached_output (int argc, char **argv)
+{
+	gboolean any = FALSE;
+	gboolean options = TRUE;
+	char **out;
+
+	for (int i = 1; i < argc && !g_str_equal (argv[i], "--"); i++)
+		any |= is_attached_output (argv[i]);
+	if (!any)
+		return NULL;
+	out = g_new0 (char *, argc + 1);
+	out[0] = g_strdup (argv[0]);
+	for (int i = 1; i < argc; i++) {
+		if (options && is_attached_output (argv[i]))
+			out[i] = g_strconcat ("--output=", argv[i] + 2, NULL);
+		else
+			out[i] = g_strdup (argv[i]);
+		options &= !g_str_equal (argv[i], "--");
+	}
+	return out;
 }
 
 int
@@ -262,6 +494,7 @@ main (int argc, char **argv)
 	g_autofree char **sm_view = NULL;
 	MpSubmitOptions o = { 0 };
 	MpSubmitResult res = { 0 };
+	MpRate rate = { 0 };
 	char **args;
 	gboolean files;
 	int rc;
@@ -279,10 +512,15 @@ main (int argc, char **argv)
 		sm_view = g_memdup2 (sm_argv,
 				     sizeof (char *) * (gsize) (argc + 1));
 		argv = sm_view;
+	} else if ((sm_argv = attached_output (argc, argv)) != NULL) {
+		sm_view = g_memdup2 (sm_argv,
+				     sizeof (char *) * (gsize) (argc + 1));
+		argv = sm_view;
 	}
 	if (!mp_cli_parse (entries, "[--] [RECIPIENT... | FILE...]",
-			   "Submit the message on standard input, or the "
-			   "message FILEs, over SMTP.",
+			   "Submit the message on standard input, the "
+			   "message FILEs, or (--mbox) each message of the "
+			   "mbox stream on standard input, over SMTP.",
 			   FALSE, &common, &argc, &argv, &error))
 		return mp_cli_fail (error);
 	/* GOption leaves a "--" that a dash argument follows */
@@ -310,12 +548,14 @@ main (int argc, char **argv)
 	o.header_recipients = opt_header_rcpts;
 	o.dsn = (MpSmtpDsn){ opt_notify, opt_ret, opt_envid };
 	o.allow_partial = opt_partial;
+	o.strict_from = opt_strict_from;
+	o.warn = print_warning;
 	if (opt_verbose)
 		o.transcript = print_line;
 	if (!check_options (&o, &error))
 		return mp_cli_fail (error);
 	files = are_files (args, sm != NULL, &error);
-	if (error != NULL)
+	if (error != NULL || !check_batch_options (files, &rate, &error))
 		return mp_cli_fail (error);
 	if ((opt_flush || opt_dry_run) && files)
 		return mp_cli_fail (g_error_new (
@@ -336,9 +576,14 @@ main (int argc, char **argv)
 		return mp_cli_fail (error);
 	if (opt_flush)
 		return flush (&o, config);
-	if (files)
-		return mp_submit_batch (&o, config, args, g_strv_length (args),
-					(guint) opt_jobs, report_file, NULL);
+	if (opt_mbox && opt_dry_run) {
+		g_autoptr (MpOutput) out =
+			mp_output_open (common.output, FALSE, &error);
+
+		return out ? dry_run_mbox (submit, out) : mp_cli_fail (error);
+	}
+	if (files || opt_mbox)
+		return run_batch (&o, config, files ? args : NULL, &rate);
 
 	/* the whole message is checked before anything is sent */
 	in = mp_input_open (NULL, &error);

@@ -1,5 +1,6 @@
-/* mp-error: the one error domain of mimepipe and the one mapping from
- * errors to exit codes (sysexits.h). */
+/* mp-error: the one error domain of mimepipe, and the class every error
+ * the library returns belongs to.  Which exit code a class gets is the
+ * tools' business (tools/common/mp-cli.c, mp_cli_exit_code()). */
 #pragma once
 
 #include <glib.h>
@@ -9,7 +10,8 @@ G_BEGIN_DECLS
 #define MP_ERROR (mp_error_quark ())
 
 /* What went wrong, in the classes a caller (a shell script, cron, mutt)
- * can act on.  Each maps to one sysexits code, see mp_error_exit_code(). */
+ * can act on.  The tools give each one sysexits code (the number beside
+ * it), see mp_cli_exit_code(). */
 typedef enum {
 	MP_ERROR_USAGE,       /* 64: bad options or arguments */
 	MP_ERROR_DATA,        /* 65: bad input data (message, header value) */
@@ -29,9 +31,17 @@ typedef enum {
 
 GQuark mp_error_quark (void);
 
-/* Returns the sysexits code for @error: 0 when @error is NULL.  Errors of
- * other domains (GIO, GLib file errors, GMime parser) are mapped too; this
- * is the only place in mimepipe where an exit code is chosen. */
+/* The class of @error (not NULL): its code in the MP_ERROR domain; for the
+ * other domains the library passes on, the class they belong to (GIO
+ * G_IO_ERROR, G_FILE_ERROR, G_RESOLVER_ERROR, G_TLS_ERROR,
+ * G_CONVERT_ERROR, G_KEY_FILE_ERROR, G_OPTION_ERROR); MP_ERROR_SOFTWARE
+ * for any other domain. */
+MpErrorCode mp_error_class (const GError *error);
+
+/* Transitional, for lib/submit only (MpSubmitResult.exit_code): the
+ * sysexits code of @error, 0 when @error is NULL, as the tools' table
+ * mp_cli_exit_code() gives it (tests/unit/test-error.c checks that they
+ * agree).  It goes when lib/submit reports a GError; no tool calls it. */
 int mp_error_exit_code (const GError *error);
 
 /* Sets @error from errno @errsv, prefixed with @what (a file name or

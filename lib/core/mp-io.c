@@ -353,6 +353,31 @@ has_multipart (GMimeObject *object)
 GMimeMessage *
 mp_input_parse_message (MpInput *in, GMimeParser **parser_out, GError **error)
 {
+	gboolean truncated = FALSE;
+	GMimeMessage *message = mp_input_parse_message_truncated (
+		in, parser_out, &truncated, error);
+
+	/* GMime also says "truncated" of a message that ends inside its
+	 * header block; only a multipart missing its closing delimiter is
+	 * the sign of a failed stage we refuse */
+	if (message && truncated) {
+		g_object_unref (message);
+		if (parser_out)
+			g_clear_object (parser_out);
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s: message is truncated (a multipart lacks "
+			     "its closing delimiter; did an earlier stage "
+			     "fail?)",
+			     in->name);
+		return NULL;
+	}
+	return message;
+}
+
+GMimeMessage *
+mp_input_parse_message_truncated (MpInput *in, GMimeParser **parser_out,
+				  gboolean *truncated, GError **error)
+{
 	g_autoptr (GMimeParser) parser = NULL;
 	GMimeParserOptions *options;
 	GMimeMessage *message;
@@ -377,18 +402,7 @@ mp_input_parse_message (MpInput *in, GMimeParser **parser_out, GError **error)
 			     "%s: not a mail message", in->name);
 		return NULL;
 	}
-	/* GMime also says "truncated" of a message that ends inside its
-	 * header block; only a multipart missing its closing delimiter is
-	 * the sign of a failed stage we refuse */
-	if (st.truncated && has_multipart (GMIME_OBJECT (message))) {
-		g_object_unref (message);
-		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-			     "%s: message is truncated (a multipart lacks "
-			     "its closing delimiter; did an earlier stage "
-			     "fail?)",
-			     in->name);
-		return NULL;
-	}
+	*truncated = st.truncated && has_multipart (GMIME_OBJECT (message));
 	if (parser_out)
 		*parser_out = g_steal_pointer (&parser);
 	return message;
@@ -506,10 +520,12 @@ sink_write (GMimeStream *stream, const char *buf, size_t len)
 
 	if (s->errsv)
 		goto fail;
-	if (s->used + len > SINK_BUFSIZE) {
+	/* a large write (an encoder's output) goes out as it is rather
+	 * than through one more copy */
+	if (s->used + len > SINK_BUFSIZE || len >= SINK_BUFSIZE / 2) {
 		if (!sink_drain (s))
 			goto fail;
-		if (len >= SINK_BUFSIZE) {
+		if (len >= SINK_BUFSIZE / 2) {
 			if (!mp_io_write_all (s->fd, buf, len, &s->errsv))
 				goto fail;
 			s->written += (gint64) len;
@@ -767,67 +783,67 @@ mp_output_copy_stream (MpOutput *out, GMimeStream *stream, gint64 start,
 	return TRUE;
 }
 
+typedef enum {
+	KERNEL_DONE,
+	KERNEL_FALLBACK,
+	KERNEL_FAILED
+} KernelCopy;
+
+/* Copies @fd to the sink inside the kernel: with sendfile(2) from *@off
+ * when @off is given (a file to a file or pipe), else with splice(2) (a
+ * pipe at one end).  *@len bytes, or all when -1; what is left stays in
+ * *@len.  KERNEL_FALLBACK: the kernel cannot, copy by read/write. */
+static KernelCopy
+kernel_copy (MpOutput *out, int fd, off_t *off, gint64 *len)
+{
+	while (*len != 0) {
+		size_t want = *len < 0 || *len > (1 << 30) ? (1 << 30) :
+							     (size_t) *len;
+		ssize_t n = off ? sendfile (out->sink->fd, fd, off, want) :
+				  splice (fd, NULL, out->sink->fd, NULL, want,
+					  SPLICE_F_MOVE | SPLICE_F_MORE);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EINVAL || errno == ENOSYS))
+			return KERNEL_FALLBACK;
+		if (n < 0) {
+			out->sink->errsv = errno;
+			return KERNEL_FAILED;
+		}
+		if (n == 0)
+			return KERNEL_DONE;
+		if (*len > 0)
+			*len -= n;
+	}
+	return KERNEL_DONE;
+}
+
 gboolean
 mp_output_copy_fd (MpOutput *out, int fd, gint64 offset, gint64 len,
 		   const char *in_name, GError **error)
 {
 	g_autofree char *buf = NULL;
 	gboolean direct = GMIME_STREAM (out->sink) == out->stream;
+	KernelCopy k = KERNEL_FALLBACK;
 
 	if (direct && g_mime_stream_flush (out->stream) < 0)
 		return output_failed (out, error);
 
-	/* sendfile copies inside the kernel from a file to a file or pipe */
+	/* sendfile copies inside the kernel from a file to a file or pipe;
+	 * splice moves the data of a pipe inside the kernel too */
 	if (direct && offset >= 0) {
 		off_t off = offset;
 
-		while (len != 0) {
-			size_t want = len < 0 || len > (1 << 30) ? (1 << 30) :
-								   (size_t) len;
-			ssize_t n = sendfile (out->sink->fd, fd, &off, want);
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0 && (errno == EINVAL || errno == ENOSYS))
-				break; /* fall back to read/write */
-			if (n < 0) {
-				out->sink->errsv = errno;
-				return output_failed (out, error);
-			}
-			if (n == 0)
-				return TRUE;
-			if (len > 0)
-				len -= n;
-		}
-		if (len == 0)
-			return TRUE;
+		k = kernel_copy (out, fd, &off, &len);
 		offset = off;
+	} else if (direct) {
+		k = kernel_copy (out, fd, NULL, &len);
 	}
-
-	/* splice moves the data of a pipe inside the kernel too */
-	if (direct && offset < 0) {
-		while (len != 0) {
-			size_t want = len < 0 || len > (1 << 30) ? (1 << 30) :
-								   (size_t) len;
-			ssize_t n = splice (fd, NULL, out->sink->fd, NULL, want,
-					    SPLICE_F_MOVE | SPLICE_F_MORE);
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0 && (errno == EINVAL || errno == ENOSYS))
-				break; /* neither end is a pipe */
-			if (n < 0) {
-				out->sink->errsv = errno;
-				return output_failed (out, error);
-			}
-			if (n == 0)
-				return TRUE;
-			if (len > 0)
-				len -= n;
-		}
-		if (len == 0)
-			return TRUE;
-	}
+	if (k == KERNEL_FAILED)
+		return output_failed (out, error);
+	if (k == KERNEL_DONE)
+		return TRUE;
 
 	buf = g_malloc (COPY_CHUNK);
 	while (len != 0) {

@@ -107,8 +107,24 @@ mp_placeholder_format_header (const char *name, const char *value,
 	}
 	g_string_append (v, value + pos);
 	formatted = mp_header_format (name, v->str, error);
-	if (formatted == NULL)
+	if (formatted == NULL) {
+		/* the error quotes the value: as the user wrote it */
+		if (error && *error) {
+			GString *m = g_string_new ((*error)->message);
+
+			for (guint i = 0; i < phs->len; i++) {
+				MpPlaceholder *ph =
+					&g_array_index (phs, MpPlaceholder, i);
+				g_autofree char *orig = g_strndup (
+					value + ph->start, ph->end - ph->start);
+
+				g_string_replace (m, stands->pdata[i], orig, 0);
+			}
+			g_free ((*error)->message);
+			(*error)->message = g_string_free (m, FALSE);
+		}
 		return NULL;
+	}
 	/* the stand-ins are atoms: formatting kept them as they are */
 	out = g_string_new (formatted);
 	g_free (formatted);

@@ -1,7 +1,9 @@
 #include "mp-compose.h"
 #include "mp-charset.h"
+#include "mp-date.h"
 #include "mp-error.h"
 #include "mp-header.h"
+#include "mp-placeholder.h"
 #include "mp-part.h"
 #include "mp-render.h"
 
@@ -24,6 +26,7 @@ static const char *const addr_names[N_ADDR] = {
 
 struct _MpCompose {
 	GPtrArray *addr[N_ADDR]; /* raw user values */
+	gboolean template_mode;  /* {{name}} may stand for checked values */
 	char *subject;
 	char *message_id;
 	char *in_reply_to;
@@ -94,9 +97,21 @@ mp_compose_add_header (MpCompose *c, const char *name, const char *value,
 		return FALSE;
 	for (i = 0; i < N_ADDR; i++) {
 		if (g_ascii_strcasecmp (name, addr_names[i]) == 0) {
-			g_autoptr (InternetAddressList) l =
-				mp_header_parse_addresses (addr_names[i], value,
-							   error);
+			g_autoptr (InternetAddressList) l = NULL;
+			g_autofree char *checked = NULL;
+
+			/* a template's placeholders are checked by
+			 * mime-merge once filled; the rest now */
+			if (c->template_mode && strstr (value, "{{")) {
+				checked = mp_placeholder_format_header (
+					addr_names[i], value, error);
+				if (checked == NULL)
+					return FALSE;
+				g_ptr_array_add (c->addr[i], g_strdup (value));
+				return TRUE;
+			}
+			l = mp_header_parse_addresses (addr_names[i], value,
+						       error);
 			if (l == NULL)
 				return FALSE;
 			g_ptr_array_add (c->addr[i], g_strdup (value));
@@ -142,7 +157,10 @@ mp_compose_add_header (MpCompose *c, const char *name, const char *value,
 			     name);
 		return FALSE;
 	} else {
-		char *line = mp_header_format (name, value, error);
+		char *line = c->template_mode ?
+				     mp_placeholder_format_header (name, value,
+								   error) :
+				     mp_header_format (name, value, error);
 
 		if (line == NULL)
 			return FALSE;
@@ -255,61 +273,26 @@ mp_compose_set_text_options (MpCompose *c, const char *charset,
 	c->allow_8bit = allow_8bit;
 }
 
+static void
+set_body (GMimeStream **slot, char **name_slot, GMimeStream *stream,
+	  const char *name)
+{
+	g_clear_object (slot);
+	*slot = stream ? g_object_ref (stream) : NULL;
+	g_free (*name_slot);
+	*name_slot = g_strdup (name);
+}
+
 void
 mp_compose_set_text (MpCompose *c, GMimeStream *text, const char *text_name)
 {
-	g_clear_object (&c->text);
-	c->text = text ? g_object_ref (text) : NULL;
-	g_free (c->text_name);
-	c->text_name = g_strdup (text_name);
+	set_body (&c->text, &c->text_name, text, text_name);
 }
 
 void
 mp_compose_set_html (MpCompose *c, GMimeStream *html, const char *html_name)
 {
-	g_clear_object (&c->html);
-	c->html = html ? g_object_ref (html) : NULL;
-	g_free (c->html_name);
-	c->html_name = g_strdup (html_name);
-}
-
-/* RFC 5322 3.3, with English names whatever the locale */
-static char *
-format_date (GDateTime *d)
-{
-	static const char *const days[] = { "Mon", "Tue", "Wed", "Thu",
-					    "Fri", "Sat", "Sun" };
-	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr",
-					      "May", "Jun", "Jul", "Aug",
-					      "Sep", "Oct", "Nov", "Dec" };
-	gint64 off = g_date_time_get_utc_offset (d) / G_TIME_SPAN_MINUTE;
-	char sign = off < 0 ? '-' : '+';
-
-	if (off < 0)
-		off = -off;
-	return g_strdup_printf (
-		"%s, %d %s %d %02d:%02d:%02d %c%02d%02d",
-		days[g_date_time_get_day_of_week (d) - 1],
-		g_date_time_get_day_of_month (d),
-		months[g_date_time_get_month (d) - 1], g_date_time_get_year (d),
-		g_date_time_get_hour (d), g_date_time_get_minute (d),
-		g_date_time_get_second (d), sign, (int) (off / 60),
-		(int) (off % 60));
-}
-
-static GDateTime *
-default_date (void)
-{
-	const char *epoch = g_getenv ("SOURCE_DATE_EPOCH");
-
-	if (epoch && *epoch) {
-		char *end;
-		gint64 secs = g_ascii_strtoll (epoch, &end, 10);
-
-		if (*end == '\0' && end != epoch)
-			return g_date_time_new_from_unix_utc (secs);
-	}
-	return g_date_time_new_now_local ();
+	set_body (&c->html, &c->html_name, html, html_name);
 }
 
 /* The domain of the first mailbox of @from, for the Message-ID. */
@@ -352,6 +335,23 @@ append_addr (GString *h, MpCompose *c, int which, guint *count, GError **error)
 
 	if (c->addr[which]->len == 0) {
 		*count = 0;
+		return TRUE;
+	}
+	if (c->template_mode) {
+		g_autofree char *joined = NULL;
+
+		g_ptr_array_add (c->addr[which], NULL);
+		joined = g_strjoinv (", ", (char **) c->addr[which]->pdata);
+		g_ptr_array_remove_index (c->addr[which],
+					  c->addr[which]->len - 1);
+		line = mp_placeholder_format_header (addr_names[which], joined,
+						     error);
+		if (line == NULL)
+			return FALSE;
+		/* mime-merge checks the filled field; one mailbox is
+		 * what a template's field stands for */
+		*count = 1;
+		g_string_append (h, line);
 		return TRUE;
 	}
 	g_ptr_array_add (c->addr[which], NULL);
@@ -408,6 +408,12 @@ same_mailbox (MpCompose *c)
 	return fa && sa && fa - from == sa - sender &&
 	       strncmp (from, sender, (gsize) (fa - from)) == 0 &&
 	       g_ascii_strcasecmp (fa, sa) == 0;
+}
+
+void
+mp_compose_set_template (MpCompose *c, gboolean template_mode)
+{
+	c->template_mode = template_mode;
 }
 
 void
@@ -543,7 +549,7 @@ mp_compose_write (MpCompose *c, MpRandom *random, MpOutput *out, GError **error)
 			     "From: no sender address (give --from)");
 		return FALSE;
 	}
-	date = format_date (c->date ? c->date : (now = default_date ()));
+	date = mp_date_format (c->date ? c->date : (now = mp_date_default ()));
 	g_string_append_printf (h, "Date: %s\n", date);
 	if (!append_addr (h, c, A_FROM, &n_from, error) ||
 	    !append_addr (sender, c, A_SENDER, &n_sender, error))

@@ -56,6 +56,11 @@ void mp_compose_set_html (MpCompose *c, GMimeStream *html,
  * from it (mp_render_html(), format=flowed) unless @html_only. */
 void mp_compose_set_html_only (MpCompose *c, gboolean html_only);
 
+/* Template mode (mime-merge): a placeholder {{name}} may stand where a
+ * checked value goes (a display name, an address, a word); what is not a
+ * placeholder is still checked.  Call before adding header fields. */
+void mp_compose_set_template (MpCompose *c, gboolean template_mode);
+
 /* Checks the whole message (From present, Sender when From has several
  * mailboxes, valid bodies) and writes it to @out.  Tokens come from
  * @random (fed with everything first, so a reproducible generator gives

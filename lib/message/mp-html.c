@@ -321,10 +321,12 @@ mp_html_content_id (const char *id)
 	return g_string_free (s, FALSE);
 }
 
-GPtrArray *
-mp_html_cid_links (const char *html)
+/* Every URL in the links of @html (of images only when @images_only),
+ * stripped, in document order.  Newly allocated. */
+static GPtrArray *
+link_urls (const char *html, gboolean images_only)
 {
-	GPtrArray *links = g_ptr_array_new_with_free_func (g_free);
+	GPtrArray *urls = g_ptr_array_new_with_free_func (g_free);
 	gsize len = strlen (html);
 	GumboOutput *out = parse (html, len);
 	g_autoptr (GArray) refs = collect_refs (out, html, len);
@@ -332,23 +334,40 @@ mp_html_cid_links (const char *html)
 
 	for (i = 0; i < refs->len; i++) {
 		const Ref *r = &g_array_index (refs, Ref, i);
-		g_autoptr (GArray) spans = ref_urls (r);
+		g_autoptr (GArray) spans = NULL;
 
+		if (images_only && !r->image)
+			continue;
+		spans = ref_urls (r);
 		for (j = 0; j < spans->len; j++) {
 			const Span *sp = &g_array_index (spans, Span, j);
-			g_autofree char *url = g_strndup (r->value + sp->start,
-							  sp->end - sp->start);
-			char *id, *s = g_strstrip (url);
 
-			if (g_ascii_strncasecmp (s, "cid:", 4) != 0 ||
-			    s[4] == '\0')
-				continue;
-			id = g_uri_unescape_string (s + 4, NULL);
-			add_once (links, mp_html_content_id (id ? id : s + 4));
-			g_free (id);
+			g_ptr_array_add (urls, g_strstrip (g_strndup (
+						       r->value + sp->start,
+						       sp->end - sp->start)));
 		}
 	}
 	gumbo_destroy_output (&kGumboDefaultOptions, out);
+	return urls;
+}
+
+GPtrArray *
+mp_html_cid_links (const char *html)
+{
+	GPtrArray *links = g_ptr_array_new_with_free_func (g_free);
+	g_autoptr (GPtrArray) urls = link_urls (html, FALSE);
+	guint i;
+
+	for (i = 0; i < urls->len; i++) {
+		const char *s = urls->pdata[i];
+		char *id;
+
+		if (g_ascii_strncasecmp (s, "cid:", 4) != 0 || s[4] == '\0')
+			continue;
+		id = g_uri_unescape_string (s + 4, NULL);
+		add_once (links, mp_html_content_id (id ? id : s + 4));
+		g_free (id);
+	}
 	return links;
 }
 
@@ -439,29 +458,15 @@ GPtrArray *
 mp_html_local_images (const char *html)
 {
 	GPtrArray *found = g_ptr_array_new_with_free_func (g_free);
-	gsize len = strlen (html);
-	GumboOutput *out = parse (html, len);
-	g_autoptr (GArray) refs = collect_refs (out, html, len);
-	guint i, j;
+	g_autoptr (GPtrArray) urls = link_urls (html, TRUE);
+	guint i;
 
-	for (i = 0; i < refs->len; i++) {
-		const Ref *r = &g_array_index (refs, Ref, i);
-		g_autoptr (GArray) spans = NULL;
+	for (i = 0; i < urls->len; i++) {
+		g_autofree char *path = url_path (urls->pdata[i]);
 
-		if (!r->image)
-			continue;
-		spans = ref_urls (r);
-		for (j = 0; j < spans->len; j++) {
-			const Span *sp = &g_array_index (spans, Span, j);
-			g_autofree char *url = g_strndup (r->value + sp->start,
-							  sp->end - sp->start);
-			g_autofree char *path = url_path (url);
-
-			if (path)
-				add_once (found, g_strdup (g_strstrip (url)));
-		}
+		if (path)
+			add_once (found, g_strdup (urls->pdata[i]));
 	}
-	gumbo_destroy_output (&kGumboDefaultOptions, out);
 	return found;
 }
 

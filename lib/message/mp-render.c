@@ -708,6 +708,15 @@ typedef struct {
 	gboolean right;
 } Cell;
 
+/* The width of @c's first line, in columns. */
+static guint
+cell_width (const Cell *c)
+{
+	return c->lines->len ?
+		       columns (((Line *) c->lines->pdata[0])->text, -1) :
+		       0;
+}
+
 static void
 collect_rows (GumboNode *n, GPtrArray *rows, GPtrArray *captions)
 {
@@ -837,11 +846,7 @@ render_table (Box *b, GumboNode *n)
 
 		for (j = 0; j < cells->len; j++) {
 			Cell *c = &g_array_index (cells, Cell, j);
-			guint w = c->lines->len ?
-					  columns (((Line *) c->lines->pdata[0])
-							   ->text,
-						   -1) :
-					  0;
+			guint w = cell_width (c);
 
 			if (col + c->span > widths->len)
 				g_array_set_size (widths, col + c->span);
@@ -859,11 +864,7 @@ render_table (Box *b, GumboNode *n)
 
 		for (j = 0; j < cells->len; j++) {
 			Cell *c = &g_array_index (cells, Cell, j);
-			guint w = c->lines->len ?
-					  columns (((Line *) c->lines->pdata[0])
-							   ->text,
-						   -1) :
-					  0;
+			guint w = cell_width (c);
 			guint k, have = 2 * (c->span - 1);
 
 			for (k = col; k < col + c->span; k++)

@@ -1047,24 +1047,12 @@ mp_tree_free (MpTree *t)
 	g_free (t);
 }
 
-MpRandom *
-mp_tree_get_random (MpTree *t)
-{
-	return t->random;
-}
-
 char *
 mp_tree_new_content_id (MpTree *t)
 {
 	g_autofree char *token = mp_random_token (t->random, 16);
 
 	return g_strdup_printf ("%s@mimepipe", token);
-}
-
-gboolean
-mp_tree_is_crlf (MpTree *t)
-{
-	return t->crlf;
 }
 
 static Node *

@@ -43,14 +43,8 @@ MpTree *mp_tree_new (MpInput *in, const char *seed, GError **error);
 void mp_tree_free (MpTree *tree);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MpTree, mp_tree_free)
 
-/* The token generator for Content-IDs (borrowed). */
-MpRandom *mp_tree_get_random (MpTree *tree);
-
 /* A new Content-ID (without angle brackets), newly allocated. */
 char *mp_tree_new_content_id (MpTree *tree);
-
-/* TRUE when the message uses CRLF line endings (new bytes follow it). */
-gboolean mp_tree_is_crlf (MpTree *tree);
 
 /* Appends @leaf (ownership taken) as an attachment: to the top-level
  * multipart/mixed, or, when there is none, to a new one whose first part

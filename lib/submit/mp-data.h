@@ -16,9 +16,10 @@ typedef struct {
 	guint64 out_bytes;   /* output bytes produced */
 	gboolean eight_bit;  /* some input byte was >= 0x80 */
 	gboolean nul;        /* some input byte was NUL */
+	gboolean no_dots;    /* BDAT (RFC 3030): CRLF only, no stuffing */
 } MpDataEncoder;
 
-/* Sets @enc to the start of a message. */
+/* Sets @enc to the start of a message (no_dots FALSE: DATA). */
 void mp_data_encoder_init (MpDataEncoder *enc);
 
 /* Canonicalises @len bytes of @in, appending the result to @out (which

@@ -8,10 +8,9 @@ cd "$T" || exit 1
 printf 'Hallo {{name}},\n\nyour invoice {{invoice}} is attached. Grüße\n' >body.txt
 printf '<p>Hallo <b>{{name}}</b>, invoice {{invoice}}: {{{note}}}</p>\n' >body.html
 head -c 100000 /dev/urandom >report.bin
-mime-compose --from 'Ann Müller <ann@example.org>' --to x@example.com \
-    --subject 'Invoice {{invoice}} für {{name}}' body.txt |
-    mime-inline --html body.html | mime-attach report.bin |
-    sed 's/^To: x@example.com$/To: {{name}} <{{email}}>/' >tmpl.eml
+mime-compose --template --from 'Ann Müller <ann@example.org>' \
+    --to '{{name}} <{{email}}>' --subject 'Invoice {{invoice}} für {{name}}' body.txt |
+    mime-inline --html body.html | mime-attach report.bin >tmpl.eml
 
 cat >data.csv <<'EOF'
 name,email,invoice,note
@@ -19,7 +18,7 @@ name,email,invoice,note
 Zoë Ünal,zoe@example.org,B-2,<b>due</b>
 EOF
 
-plan 52
+plan 57
 
 # ---- the batch read back ----------------------------------------------------
 run mime-merge tmpl.eml data.csv
@@ -195,5 +194,25 @@ run mime-merge -n tmpl.eml data.csv
 is "-n is --dry-run" "$(cat "$T/out")" "$(mime-merge --dry-run tmpl.eml data.csv)"
 run mime-merge -o merged.mbox tmpl.eml data.csv
 ok "-o FILE writes the stream to FILE" cmp -s merged.mbox batch.mbox
+
+# ---- mime-compose --template ---------------------------------------------------
+is "--template writes placeholders where addresses go, as written" \
+    "$(grep -E '^(To|Subject):' tmpl.eml)" \
+    "$(printf 'To: {{name}} <{{email}}>\nSubject: Invoice {{invoice}} =?UTF-8?Q?f=C3=BCr?= {{name}}')"
+refused "without --template a placeholder is not an address (65)" 65 "{{email}}" \
+    mime-compose --from ann@example.org --to '{{name}} <{{email}}>' b5.txt
+refused "--template still checks what is not a placeholder, quoting it as written" 65 \
+    '"{{name}} <not an address>"' \
+    mime-compose --template --from ann@example.org --to '{{name}} <not an address>' b5.txt
+run mime-compose --template --from ann@example.org --to '{{email}}' --cc 'Boss <boss@example.org>, {{copy}}' \
+    -H 'X-Ref: {{n}}' --subject s b5.txt
+is "a placeholder stands for a whole address or a list element; other fields too" \
+    "$(grep -E '^(To|Cc|X-Ref):' "$T/out")" \
+    "$(printf 'To: {{email}}\nCc: Boss <boss@example.org>, {{copy}}\nX-Ref: {{n}}')"
+cp "$T/out" t6.eml
+printf 'email,copy,n,name\nann@example.org,c@example.org,7,Ann\n' >six.csv
+run mime-merge t6.eml six.csv
+is "and mime-merge fills it" "$(MB addresses "$T/out" 1 Cc | tr '\n' ' ')$(MB field "$T/out" 1 X-Ref)" \
+    "boss@example.org c@example.org 7"
 
 done_testing

@@ -75,6 +75,8 @@ declare -A IN=(
     [mime-compose]=note.txt [mime-attach]=msg.eml [mime-inline]=msg.eml
     [mime-header]=msg.eml [smtp-send]=msg.eml [mime-extract]=attached.eml
     [mime-merge]=/dev/null [mime-dkim]=msg.eml [mime-show]=attached.eml
+    [mime-sign]=msg.eml [mime-encrypt]=msg.eml [mime-verify]=msg.eml
+    [mime-decrypt]=msg.eml
 )
 declare -A CASE=(
     [--help]='@'
@@ -97,7 +99,7 @@ declare -A CASE=(
     [mime-header --output]="--add 'X-Tag: one' @ out.eml"
     [smtp-send --account]='@ work --dry-run bob@example.com'
     [smtp-send --flush]='--outbox outbox --server smtp://127.0.0.1:1 --tls=off @'
-    [smtp-send --jobs]='@ 2 --server smtp://127.0.0.1:1 --tls=off --timeout 5 msg.eml'
+    [smtp-send --jobs]='@ 2 --server smtp://127.0.0.1:1 --tls=off --timeout 5 ./msg.eml'
     [smtp-send --user]='--dry-run @ ann bob@example.com'
     [smtp-send --from]='@ bounce@example.org --dry-run bob@example.com'
     [smtp-send --read-recipients]='--dry-run @ dora@example.net'
@@ -115,6 +117,10 @@ declare -A CASE=(
     [mime-merge --dry-run]='@ template.eml rows.csv'
     [mime-dkim --verbose]='--verify --dns-txt /dev/null @'
     [mime-dkim --output]='--verify --dns-txt /dev/null @ out.eml'
+    [mime-sign --output]='@ out.eml'
+    [mime-encrypt --output]='@ out.eml'
+    [mime-verify --output]='@ out.eml'
+    [mime-decrypt --output]='@ out.eml'
 )
 declare -A CASE_IN=()
 

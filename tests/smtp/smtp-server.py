@@ -7,7 +7,8 @@ Listens on 127.0.0.1, on a port the kernel picks, and prints "PORT" on
 stdout; after each connection it prints "done N".  Each connection follows
 DIR/scenario.json as it is when the connection arrives (see DEFAULTS), logs
 what the client sent to DIR/N.log (one "C: line" per line, "== TLS" when TLS
-starts) and every DATA it received, raw, to DIR/N.data.  CERTDIR holds the
+starts) and every DATA it received, raw, to DIR/N.data, and each message
+whose end of data it answered with 250 to DIR/N.accepted.  CERTDIR holds the
 certificates made by mkcerts.sh (NAME.crt, NAME.key).
 """
 import base64
@@ -19,6 +20,9 @@ import socket
 import ssl
 import sys
 import threading
+import time
+
+PRINT_LOCK = threading.Lock()
 
 DEFAULTS = {
     "greeting": "220 test.example ESMTP\r\n",
@@ -35,9 +39,14 @@ DEFAULTS = {
                             # "TLSCLOSE[:partial reply]" (TLS
                             # close_notify, after the partial reply)
                             # or "SLOW:reply" (sent a byte at a time)
+                            # or "GATE:reply" (prints "gate N", waits
+                            # until a writer opens and closes the FIFO
+                            # DIR/gate, then does what reply says)
     "starttls_extra": "",   # raw bytes sent right after the STARTTLS 220
     "user": "ann", "password": "secret",
     "scram_bad_proof": False,
+    "scram_iterations": 4096,  # the count the server asks for
+    "scram_delay": 0,       # seconds before each SCRAM challenge
     "client_ca": False,     # require a client certificate from the CA
     "starttls_fake": False,  # answer 220 to STARTTLS, then stay plaintext
     "per_conn": {},         # "N" -> replies ("reply" entries) for the Nth
@@ -47,6 +56,7 @@ DEFAULTS = {
 
 class Conn:
     def __init__(self, sock, n, scen, workdir, certdir):
+        self.workdir = workdir
         self.sock = sock
         self.buf = b""
         self.n = n
@@ -56,6 +66,7 @@ class Conn:
         self.log = open(os.path.join(workdir, "%d.log" % n), "w",
                         encoding="latin-1")
         self.datafile = os.path.join(workdir, "%d.data" % n)
+        self.acceptedfile = os.path.join(workdir, "%d.accepted" % n)
         self.mail = False   # a transaction is open
         self.rcpts = 0      # recipients accepted in it
         self.ends = 0       # messages whose data ended
@@ -90,6 +101,13 @@ class Conn:
 
     def reply(self, key, default):
         r = self.s["reply"].get(key, default)
+        if r.startswith("GATE:"):
+            # the test acts (a signal, a kill) while this reply waits
+            r = r[5:]
+            with PRINT_LOCK:
+                print("gate %d" % self.n, flush=True)
+            with open(os.path.join(self.workdir, "gate"), "rb") as g:
+                g.read()
         if r == "SILENT":
             self.silent()
         if r == "ENDLESS":
@@ -202,6 +220,26 @@ class Conn:
                 if r.startswith("354"):
                     self.data()
                 self.mail = False
+            elif verb == "BDAT":
+                # RFC 3030: SIZE octets follow the command line, as they are
+                words = line.split()
+                size = int(words[1])
+                while len(self.buf) < size:
+                    chunk = self.sock.recv(65536)
+                    if not chunk:
+                        raise EOFError
+                    self.buf += chunk
+                chunk, self.buf = self.buf[:size], self.buf[size:]
+                with open(self.datafile, "ab") as f:
+                    f.write(chunk)
+                if len(words) > 2 and words[2].upper() == "LAST":
+                    self.ends += 1
+                    self.mail = False
+                    key = "END:%d" % self.ends
+                    self.reply(key if key in self.s["reply"] else "END",
+                               "250 2.0.0 queued\r\n")
+                else:
+                    self.send("250 2.0.0 chunk\r\n")
             elif verb == "RSET":
                 self.mail = False
                 self.reply("RSET", "250 2.0.0 ok\r\n")
@@ -214,10 +252,12 @@ class Conn:
                 self.send("500 5.5.1 unknown command\r\n")
 
     def data(self):
+        msg = []
         with open(self.datafile, "ab") as f:
             while True:
                 raw = self.readline()
                 f.write(raw)
+                msg.append(raw)
                 if raw == b".\r\n":
                     if self.buf:
                         # RFC 2920: commands came with the end of data
@@ -225,8 +265,11 @@ class Conn:
                     break
         self.ends += 1
         key = "END:%d" % self.ends
-        self.reply(key if key in self.s["reply"] else "END",
-                   "250 2.0.0 queued\r\n")
+        r = self.reply(key if key in self.s["reply"] else "END",
+                       "250 2.0.0 queued\r\n")
+        if r.startswith("250"):
+            with open(self.acceptedfile, "ab") as f:
+                f.write(b"".join(msg))
 
     def auth_fail(self):
         self.reply("AUTH", "535 5.7.8 authentication failed\r\n")
@@ -291,11 +334,15 @@ class Conn:
             return False
         nonce = attrs["r"] + "srvnonce"
         salt = b"saltsaltsalt"
-        iters = 4096
+        iters = self.s["scram_iterations"]
         server_first = "r=%s,s=%s,i=%d" % (
             nonce, base64.b64encode(salt).decode(), iters)
-        final = base64.b64decode(
-            ask(base64.b64encode(server_first.encode()).decode())).decode()
+        time.sleep(self.s["scram_delay"])
+        resp = ask(base64.b64encode(server_first.encode()).decode())
+        if resp == "*":
+            self.send("501 5.7.0 cancelled\r\n")
+            return None
+        final = base64.b64decode(resp).decode()
         without_proof, proof = final.rsplit(",p=", 1)
         auth_msg = ",".join([bare, server_first, without_proof]).encode()
         salted = hashlib.pbkdf2_hmac("sha256", self.s["password"].encode(),
@@ -312,6 +359,7 @@ class Conn:
         ssig = hmac.new(server_key, auth_msg, "sha256").digest()
         if self.s["scram_bad_proof"]:
             ssig = bytes(32)
+        time.sleep(self.s["scram_delay"])
         resp = ask(base64.b64encode(
             b"v=" + base64.b64encode(ssig)).decode())
         if resp == "*":
@@ -326,7 +374,6 @@ def main():
     lsock.bind(("127.0.0.1", 0))
     lsock.listen(16)
     print(lsock.getsockname()[1], flush=True)
-    lock = threading.Lock()
     count = [0]
 
     def handle(sock, n):
@@ -346,7 +393,7 @@ def main():
                 c.sock.close()
             except OSError:
                 pass
-            with lock:
+            with PRINT_LOCK:
                 print("done %d" % n, flush=True)
 
     while True:

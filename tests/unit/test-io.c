@@ -1,4 +1,5 @@
 /* mp-io: inputs from files and pipes, bounded spooling, atomic output. */
+#include "mp-cli.h"
 #include "mp-error.h"
 #include "mp-io.h"
 
@@ -82,7 +83,7 @@ test_missing_file_is_no_input (void)
 
 	g_assert_null (in);
 	g_assert_error (error, MP_ERROR, MP_ERROR_NO_INPUT);
-	g_assert_cmpint (mp_error_exit_code (error), ==, 66);
+	g_assert_cmpint (mp_cli_exit_code (error), ==, 66);
 	g_assert_true (
 		g_str_has_prefix (error->message, "/nonexistent/x.txt: "));
 	g_clear_error (&error);
@@ -248,7 +249,7 @@ test_full_disk_is_reported (void)
 	close (full);
 	g_assert_false (ok);
 	g_assert_error (error, MP_ERROR, MP_ERROR_IO);
-	g_assert_cmpint (mp_error_exit_code (error), ==, 74);
+	g_assert_cmpint (mp_cli_exit_code (error), ==, 74);
 	g_assert_nonnull (strstr (error->message, "stdout"));
 }
 

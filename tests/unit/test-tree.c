@@ -423,6 +423,67 @@ test_refuses_what_readers_disagree_on (void)
 	}
 }
 
+/* Attaching to a single part wraps it in a new multipart/mixed, the body
+ * first and byte for byte; to a mixed one, appends; the new bytes follow
+ * the message's line ends (LF or CRLF). */
+static void
+test_attach_shapes_and_line_ends (void)
+{
+	static const struct {
+		const char *in;
+		guint parts;   /* of the top multipart/mixed after */
+		gboolean crlf; /* every line end of the result is CRLF */
+	} cases[] = {
+		{ "From: a@example.org\nSubject: s\n\nbody\n", 2, FALSE },
+		{ "From: a@example.org\r\nSubject: s\r\n\r\nbody\r\n", 2,
+		  TRUE },
+		{ "From: a@example.org\nMIME-Version: 1.0\n"
+		  "Content-Type: multipart/mixed; boundary=b\n\n"
+		  "--b\n\none\n--b\n\ntwo\n--b--\n",
+		  3, FALSE },
+		{ "From: a@example.org\r\nMIME-Version: 1.0\r\n"
+		  "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+		  "--b\r\n\r\none\r\n--b--\r\n",
+		  2, TRUE },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+		g_autoptr (GBytes) in =
+			g_bytes_new_static (cases[i].in, strlen (cases[i].in));
+		g_autoptr (GError) error = NULL;
+		g_autoptr (GBytes) out = attach (in, &error);
+		g_autoptr (GMimeStream) s = NULL;
+		g_autoptr (GMimeParser) p = NULL;
+		g_autoptr (GMimeMessage) m = NULL;
+		GMimeObject *top, *last;
+		gsize len;
+		const char *d;
+		g_autofree char *text = NULL;
+
+		g_assert_no_error (error);
+		d = g_bytes_get_data (out, &len);
+		/* "From:" stays where it was, as it was */
+		g_assert_true (g_str_has_prefix (d, "From: a@example.org"));
+		for (gsize j = 0; j < len; j++)
+			if (d[j] == '\n')
+				g_assert_true ((j > 0 && d[j - 1] == '\r') ==
+					       cases[i].crlf);
+		s = g_mime_stream_mem_new_with_buffer (d, len);
+		p = g_mime_parser_new_with_stream (s);
+		m = g_mime_parser_construct_message (p, NULL);
+		top = g_mime_message_get_mime_part (m);
+		g_assert_true (GMIME_IS_MULTIPART (top));
+		g_assert_cmpint (
+			g_mime_multipart_get_count (GMIME_MULTIPART (top)), ==,
+			cases[i].parts);
+		last = g_mime_multipart_get_part (GMIME_MULTIPART (top),
+						  (int) cases[i].parts - 1);
+		text = g_mime_text_part_get_text (GMIME_TEXT_PART (last));
+		g_assert_cmpstr (text, ==,
+				 cases[i].crlf ? "note\r\n" : "note\n");
+	}
+}
+
 int
 main (int argc, char **argv)
 {
@@ -431,6 +492,8 @@ main (int argc, char **argv)
 	g_test_add_func ("/tree/delimiter-at-every-buffer-offset",
 			 test_delimiter_at_every_buffer_offset);
 	g_test_add_func ("/tree/long-lines", test_long_lines);
+	g_test_add_func ("/tree/attach-shapes-and-line-ends",
+			 test_attach_shapes_and_line_ends);
 	g_test_add_func ("/tree/refuses-truncated-and-empty",
 			 test_refuses_truncated_and_empty);
 	g_test_add_func ("/tree/header-without-blank-line",

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 
 void
 mp_cli_init (const char *prog)
@@ -188,9 +189,9 @@ mp_cli_parse (const GOptionEntry *entries, const char *parameter_string,
 			if (errno != EPIPE)
 				fprintf (stderr, "%s: stdout: %s\n",
 					 g_get_prgname (), g_strerror (errno));
-			exit (74);
+			exit (EX_IOERR);
 		}
-		exit (0);
+		exit (EX_OK);
 	}
 	if (!with_crlf && common->crlf) {
 		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
@@ -241,10 +242,53 @@ mp_cli_escape (const char *text)
 	return g_string_free (s, FALSE);
 }
 
+/* DESIGN 7: the one table from what went wrong to the exit code */
+static int
+class_exit_code (MpErrorCode class)
+{
+	switch (class) {
+	case MP_ERROR_USAGE:
+		return EX_USAGE;
+	case MP_ERROR_DATA:
+		return EX_DATAERR;
+	case MP_ERROR_NO_INPUT:
+		return EX_NOINPUT;
+	case MP_ERROR_NO_USER:
+		return EX_NOUSER;
+	case MP_ERROR_NO_HOST:
+		return EX_NOHOST;
+	case MP_ERROR_UNAVAILABLE:
+		return EX_UNAVAILABLE;
+	case MP_ERROR_SOFTWARE:
+		return EX_SOFTWARE;
+	case MP_ERROR_OS:
+		return EX_OSERR;
+	case MP_ERROR_CANT_CREATE:
+		return EX_CANTCREAT;
+	case MP_ERROR_IO:
+		return EX_IOERR;
+	case MP_ERROR_TEMPFAIL:
+		return EX_TEMPFAIL;
+	case MP_ERROR_PROTOCOL:
+		return EX_PROTOCOL;
+	case MP_ERROR_NO_PERM:
+		return EX_NOPERM;
+	case MP_ERROR_CONFIG:
+		return EX_CONFIG;
+	}
+	return EX_SOFTWARE;
+}
+
+int
+mp_cli_exit_code (const GError *error)
+{
+	return error ? class_exit_code (mp_error_class (error)) : EX_OK;
+}
+
 int
 mp_cli_fail (GError *error)
 {
-	int code = mp_error_exit_code (error);
+	int code = mp_cli_exit_code (error);
 	g_autofree char *shown =
 		mp_cli_escape (error ? error->message : "unknown error");
 

@@ -1,5 +1,7 @@
-/* mp-cli: what every command shares: start-up, option parsing, --version,
- * and one-line "prog: what: why" error messages. */
+/* mp-cli: what every command shares, and only commands: start-up, option
+ * parsing, --version, one-line "prog: what: why" error messages and the
+ * one table from errors to exit codes (sysexits.h).  The library reports
+ * a GError and never prints or exits; this is where a tool does both. */
 #pragma once
 
 #include <glib.h>
@@ -20,7 +22,7 @@ void mp_cli_init (const char *prog);
 
 /* Parses the command line with @entries plus the common options (--version,
  * -o/--output, and --crlf when @with_crlf).  Handles --version itself
- * (prints and exits 0).  @parameter_string and @summary are shown by --help.
+ * (prints and exits 0, or 74 when stdout fails).  @parameter_string and @summary are shown by --help.
  * Errors: MP_ERROR_USAGE. */
 gboolean mp_cli_parse (const GOptionEntry *entries,
 		       const char *parameter_string, const char *summary,
@@ -33,9 +35,15 @@ gboolean mp_cli_parse (const GOptionEntry *entries,
  * allocated. */
 char *mp_cli_escape (const char *text);
 
+/* The exit code of @error (sysexits.h): the code of its class
+ * (mp_error_class(), the number written beside each MpErrorCode); 0 when
+ * @error is NULL.  The only place in mimepipe where an exit code is
+ * chosen for an error. */
+int mp_cli_exit_code (const GError *error);
+
 /* Prints "prog: message" for @error on stderr, the message escaped with
  * mp_cli_escape() (\n, \x1b, \u009b, \xff), frees it and returns its exit
- * code (mp_error_exit_code()).  A closed stdout (G_FILE_ERROR_PIPE,
+ * code (mp_cli_exit_code()).  A closed stdout (G_FILE_ERROR_PIPE,
  * `| head -1`) is not worth a message: only its code (74) is returned. */
 int mp_cli_fail (GError *error);
 
