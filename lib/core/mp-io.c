@@ -408,6 +408,59 @@ mp_input_parse_message_truncated (MpInput *in, GMimeParser **parser_out,
 	return message;
 }
 
+/* ---- a file below a folder ------------------------------------------ */
+
+/* one component at a time: see mp-io.h */
+int
+mp_io_open_below (int dirfd, const char *rel, const char *shown,
+		  const char *link_hint, GError **error)
+{
+	g_auto (GStrv) parts = g_strsplit (rel, "/", -1);
+	int fd = dirfd;
+	guint i;
+	struct stat st;
+
+	if (parts[0] == NULL) { /* "." names the folder itself */
+		g_set_error (error, MP_ERROR, MP_ERROR_NO_INPUT,
+			     "%s: not a regular file", shown);
+		return -1;
+	}
+
+	for (i = 0; parts[i]; i++) {
+		gboolean last = parts[i + 1] == NULL;
+		int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+			    (last ? O_NONBLOCK : O_DIRECTORY);
+		int next = openat (fd, parts[i], flags);
+		int errsv = errno;
+
+		if (fd != dirfd)
+			close (fd);
+		if (next < 0) {
+			if (errsv == ELOOP ||
+			    (errsv == ENOTDIR &&
+			     fstatat (dirfd, rel, &st, AT_SYMLINK_NOFOLLOW) ==
+				     0)) {
+				g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+					     "%s: a symbolic link; %s", shown,
+					     link_hint);
+				return -1;
+			}
+			mp_error_set_errno (error, MP_ERROR_NO_INPUT, errsv,
+					    shown);
+			return -1;
+		}
+		fd = next;
+	}
+	if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode)) {
+		close (fd);
+		g_set_error (error, MP_ERROR, MP_ERROR_NO_INPUT,
+			     "%s: not a regular file", shown);
+		return -1;
+	}
+	fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK);
+	return fd;
+}
+
 /* ---- spool: an input written in pieces ---------------------------- */
 
 struct _MpSpool {

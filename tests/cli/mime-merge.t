@@ -18,7 +18,7 @@ name,email,invoice,note
 Zoë Ünal,zoe@example.org,B-2,<b>due</b>
 EOF
 
-plan 57
+plan 61
 
 # ---- the batch read back ----------------------------------------------------
 run mime-merge tmpl.eml data.csv
@@ -161,6 +161,21 @@ mkdir files/sub
 printf 'name,To,Cc,file\nAnn,ann@example.org,,files/sub\n' >dir.csv
 refused "a directory to attach is 66 naming row, column and file, not an empty part" 66 \
     "dir.csv: row 2, column file: files/sub" mime-merge --attach-column file t5.eml dir.csv
+ln -s /etc etclink
+printf 'name,To,Cc,file\nAnn,ann@example.org,,etclink/passwd\n' >link.csv
+refused "a symbolic link on the way out of the current directory is refused" 65 \
+    "link.csv: row 2, column file: etclink/passwd: a symbolic link" \
+    mime-merge --attach-column file t5.eml link.csv
+printf 'x\n' >"files/Übersicht.txt"
+printf 'name,To,Cc,file\nAnn,ann@example.org,,files/Übersicht.txt\n' >uml.csv
+run mime-merge --attach-column file t5.eml uml.csv
+is "a non-ASCII file name is RFC 2231 in UTF-8 and read back" \
+    "$(grep -c "filename\*=UTF-8''%C3%9Cbersicht.txt" "$T/out") $(MB defects "$T/out")" "1 0"
+ok "  ... and Python finds the attachment by that name" MB file "$T/out" 1 Übersicht.txt "files/Übersicht.txt"
+printf 'name,To,Cc,file\nAnn,ann@example.org,,"files/a\nb.txt"\n' >ctl.csv
+refused "a file name with a control character is refused" 65 \
+    "ctl.csv: row 2, column file: files/a\\nb.txt: a file name with a control character" \
+    mime-merge --attach-column file t5.eml ctl.csv
 printf 'name,To,Cc,file\nAnn,ann@example.org,,files/none.txt\n' >none.csv
 refused "a missing attachment is 66 naming row, column and file" 66 \
     "none.csv: row 2, column file: files/none.txt" mime-merge --attach-column file t5.eml none.csv
