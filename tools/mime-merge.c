@@ -4,6 +4,8 @@
 #include "mp-error.h"
 #include "mp-merge.h"
 
+#include <string.h>
+
 int
 main (int argc, char **argv)
 {
@@ -53,6 +55,10 @@ main (int argc, char **argv)
 		return mp_cli_fail (g_error_new (MP_ERROR, MP_ERROR_USAGE,
 						 "need TEMPLATE and DATA "
 						 "(see --help)"));
+	if (strcmp (argv[1], "-") == 0 && strcmp (argv[2], "-") == 0)
+		return mp_cli_fail (g_error_new (MP_ERROR, MP_ERROR_USAGE,
+						 "TEMPLATE and DATA cannot "
+						 "both be stdin (-)"));
 	if (limit < 0)
 		return mp_cli_fail (g_error_new (MP_ERROR, MP_ERROR_USAGE,
 						 "--limit: not a count: %d",

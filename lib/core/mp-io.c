@@ -230,6 +230,16 @@ mp_input_open (const char *path, GError **error)
 	}
 	in->name = g_strdup (path);
 	fd = open (path, O_RDONLY | O_CLOEXEC);
+	/* with stdin (or stdout, stderr) closed, open() hands out its
+	 * number: the file would then be read as the message on stdin */
+	if (fd >= 0 && fd <= STDERR_FILENO) {
+		int high = fcntl (fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+		int errsv = errno;
+
+		close (fd);
+		fd = high;
+		errno = errsv;
+	}
 	if (fd < 0) {
 		mp_error_set_errno (error, MP_ERROR_NO_INPUT, errno, path);
 		mp_input_free (in);
@@ -396,6 +406,59 @@ mp_input_parse_message_truncated (MpInput *in, GMimeParser **parser_out,
 	if (parser_out)
 		*parser_out = g_steal_pointer (&parser);
 	return message;
+}
+
+/* ---- a file below a folder ------------------------------------------ */
+
+/* one component at a time: see mp-io.h */
+int
+mp_io_open_below (int dirfd, const char *rel, const char *shown,
+		  const char *link_hint, GError **error)
+{
+	g_auto (GStrv) parts = g_strsplit (rel, "/", -1);
+	int fd = dirfd;
+	guint i;
+	struct stat st;
+
+	if (parts[0] == NULL) { /* "." names the folder itself */
+		g_set_error (error, MP_ERROR, MP_ERROR_NO_INPUT,
+			     "%s: not a regular file", shown);
+		return -1;
+	}
+
+	for (i = 0; parts[i]; i++) {
+		gboolean last = parts[i + 1] == NULL;
+		int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+			    (last ? O_NONBLOCK : O_DIRECTORY);
+		int next = openat (fd, parts[i], flags);
+		int errsv = errno;
+
+		if (fd != dirfd)
+			close (fd);
+		if (next < 0) {
+			if (errsv == ELOOP ||
+			    (errsv == ENOTDIR &&
+			     fstatat (dirfd, rel, &st, AT_SYMLINK_NOFOLLOW) ==
+				     0)) {
+				g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+					     "%s: a symbolic link; %s", shown,
+					     link_hint);
+				return -1;
+			}
+			mp_error_set_errno (error, MP_ERROR_NO_INPUT, errsv,
+					    shown);
+			return -1;
+		}
+		fd = next;
+	}
+	if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode)) {
+		close (fd);
+		g_set_error (error, MP_ERROR, MP_ERROR_NO_INPUT,
+			     "%s: not a regular file", shown);
+		return -1;
+	}
+	fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK);
+	return fd;
 }
 
 /* ---- spool: an input written in pieces ---------------------------- */

@@ -62,6 +62,17 @@ GMimeMessage *mp_input_parse_message_truncated (MpInput *in,
  * body given to mime-compose.  Errors: MP_ERROR_IO. */
 GBytes *mp_input_read_all (MpInput *in, GError **error);
 
+/* Opens @rel (relative, normalized, no "..") below the folder @dirfd for
+ * reading, one component at a time and following no symbolic link, so a
+ * path swapped for a link between a look and the open is refused rather
+ * than followed; the result is a regular file (a FIFO does not block).
+ * @shown names it in errors; @link_hint says what to do about a link.
+ * Errors: MP_ERROR_DATA for a symbolic link, MP_ERROR_NO_INPUT when it
+ * cannot be opened or is not a regular file.  Returns the descriptor or
+ * -1. */
+int mp_io_open_below (int dirfd, const char *rel, const char *shown,
+		      const char *link_hint, GError **error);
+
 /* An input made by writing it in pieces (a message read from an mbox):
  * kept in memory up to MP_INPUT_MEMORY_LIMIT, then in an unlinked
  * temporary file.  @name is used in error messages. */

@@ -625,60 +625,6 @@ typedef struct {
 	GHashTable *seen; /* normalized relative path -> cid */
 } Embed;
 
-/* Opens @rel (normalized, relative, no "..") below @dirfd one component
- * at a time, following no symbolic link, so a path swapped for a link
- * between our look and our open is refused rather than followed. */
-static int
-open_below (int dirfd, const char *rel, const char *shown, GError **error)
-{
-	g_auto (GStrv) parts = g_strsplit (rel, "/", -1);
-	int fd = dirfd;
-	guint i;
-	struct stat st;
-
-	if (parts[0] == NULL) { /* "." names the folder itself */
-		g_set_error (error, MP_ERROR, MP_ERROR_NO_INPUT,
-			     "%s: not a regular file", shown);
-		return -1;
-	}
-
-	for (i = 0; parts[i]; i++) {
-		gboolean last = parts[i + 1] == NULL;
-		int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
-			    (last ? O_NONBLOCK : O_DIRECTORY);
-		int next = openat (fd, parts[i], flags);
-		int errsv = errno;
-
-		if (fd != dirfd)
-			close (fd);
-		if (next < 0) {
-			if (errsv == ELOOP ||
-			    (errsv == ENOTDIR &&
-			     fstatat (dirfd, rel, &st, AT_SYMLINK_NOFOLLOW) ==
-				     0)) {
-				g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-					     "%s: a symbolic link; copy the "
-					     "image into the HTML file's "
-					     "folder",
-					     shown);
-				return -1;
-			}
-			mp_error_set_errno (error, MP_ERROR_NO_INPUT, errsv,
-					    shown);
-			return -1;
-		}
-		fd = next;
-	}
-	if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode)) {
-		close (fd);
-		g_set_error (error, MP_ERROR, MP_ERROR_NO_INPUT,
-			     "%s: not a regular file", shown);
-		return -1;
-	}
-	fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK);
-	return fd;
-}
-
 /* The path of @src relative to the HTML's folder, or NULL with @error
  * set when it lies outside. */
 static char *
@@ -739,7 +685,9 @@ embed_image (const char *src, gpointer user_data, GError **error)
 	if (known)
 		return g_strconcat ("cid:", known, NULL);
 	shown = g_build_filename (e->base_dir, rel, NULL);
-	fd = open_below (e->dirfd, rel, shown, error);
+	fd = mp_io_open_below (e->dirfd, rel, shown,
+			       "copy the image into the HTML file's folder",
+			       error);
 	if (fd < 0)
 		return NULL;
 	in = mp_input_open_fd (fd, shown, error);

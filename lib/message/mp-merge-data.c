@@ -3,6 +3,7 @@
 #include "mp-error.h"
 
 #include <csv.h>
+#include <math.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
 
@@ -173,6 +174,30 @@ mp_merge_data_read_csv (GBytes *bytes, const char *name, const char *encoding,
 	return g_steal_pointer (&d);
 }
 
+/* The shortest text that reads back as @d, as JSON writers print it:
+ * 19.99, not g_ascii_dtostr()'s 19.989999999999998 */
+static char *
+shortest_double (double d)
+{
+	char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+	/* a whole number as digits (1500, not 1.5e+03), up to where
+	 * JavaScript too switches to an exponent */
+	if (d == floor (d) && fabs (d) < 1e21) {
+		g_ascii_formatd (buf, sizeof buf, "%.0f", d);
+		return g_strdup (buf);
+	}
+	for (int prec = 1; prec < 17; prec++) {
+		char fmt[8];
+
+		g_snprintf (fmt, sizeof fmt, "%%.%dg", prec);
+		g_ascii_formatd (buf, sizeof buf, fmt, d);
+		if (g_ascii_strtod (buf, NULL) == d)
+			return g_strdup (buf);
+	}
+	return g_strdup (g_ascii_dtostr (buf, sizeof buf, d));
+}
+
 static char *
 json_value_text (JsonNode *node)
 {
@@ -189,12 +214,8 @@ json_value_text (JsonNode *node)
 	case G_TYPE_BOOLEAN:
 		return g_strdup (json_node_get_boolean (node) ? "true" :
 								"false");
-	case G_TYPE_DOUBLE: {
-		char buf[G_ASCII_DTOSTR_BUF_SIZE];
-
-		return g_strdup (g_ascii_dtostr (buf, sizeof buf,
-						 json_node_get_double (node)));
-	}
+	case G_TYPE_DOUBLE:
+		return shortest_double (json_node_get_double (node));
 	default:
 		return NULL;
 	}

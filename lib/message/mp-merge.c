@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* A template string compiled: literal text and placeholders. */
@@ -861,19 +862,43 @@ attachment_render (MpMergeTemplate *t, const MpMergeData *data, guint row,
 			   path, t->attach_dir);
 		return NULL;
 	}
+	for (const char *c = base; *c; c++)
+		if ((guchar) *c < 0x20 || *c == 0x7f) {
+			row_error (error, data, row, column,
+				   "%s: a file name with a control character",
+				   path);
+			return NULL;
+		}
 	full = g_build_filename (t->attach_dir, path, NULL);
-	fd = open (full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		int errsv = errno;
+	{
+		GError *err = NULL;
+		int dirfd = open (t->attach_dir,
+				  O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-		g_set_error (error, MP_ERROR, MP_ERROR_NO_INPUT,
-			     "%s: %s %u, %s %s: %s: %s", data->name,
-			     data->json ? "line" : "row",
-			     g_array_index (data->row_numbers, guint, row),
-			     data->json ? "key" : "column",
-			     (char *) data->columns->pdata[column], path,
-			     g_strerror (errsv));
-		return NULL;
+		/* below the folder one component at a time, following no
+		 * link: a link in the path could lead anywhere */
+		fd = dirfd < 0 ? -1 :
+				 mp_io_open_below (dirfd, path, path,
+						   "copy the file into the "
+						   "current directory",
+						   &err);
+		if (dirfd < 0)
+			mp_error_set_errno (&err, MP_ERROR_NO_INPUT, errno,
+					    t->attach_dir);
+		if (dirfd >= 0)
+			close (dirfd);
+		if (fd < 0) {
+			g_set_error (
+				error, MP_ERROR, err->code,
+				"%s: %s %u, %s %s: %s", data->name,
+				data->json ? "line" : "row",
+				g_array_index (data->row_numbers, guint, row),
+				data->json ? "key" : "column",
+				(char *) data->columns->pdata[column],
+				err->message);
+			g_error_free (err);
+			return NULL;
+		}
 	}
 	n = pread (fd, head, sizeof head, 0);
 	type = mp_part_guess_type (base, (const guchar *) head,
@@ -910,6 +935,25 @@ attachment_render (MpMergeTemplate *t, const MpMergeData *data, guint row,
 	g_mime_part_set_content_encoding (part, GMIME_CONTENT_ENCODING_BASE64);
 	g_mime_object_set_disposition (GMIME_OBJECT (part), "attachment");
 	g_mime_part_set_filename (part, base);
+	/* DESIGN 4: RFC 2231 in UTF-8 (GMime would pick iso-8859-1) */
+	{
+		GMimeParamList *lists[] = {
+			g_mime_content_disposition_get_parameters (
+				g_mime_object_get_content_disposition (
+					GMIME_OBJECT (part))),
+			g_mime_content_type_get_parameters (
+				g_mime_object_get_content_type (
+					GMIME_OBJECT (part))),
+		};
+
+		for (guint l = 0; l < G_N_ELEMENTS (lists); l++)
+			for (int i = 0; i < g_mime_param_list_length (lists[l]);
+			     i++)
+				g_mime_param_set_charset (
+					g_mime_param_list_get_parameter_at (
+						lists[l], i),
+					"utf-8");
+	}
 	{
 		char *out = serialize (GMIME_OBJECT (part));
 		gsize len = strlen (out);
@@ -1218,8 +1262,14 @@ render_chunks (MpMergeTemplate *t, const MpMergeData *data, guint row,
 		for (guint i = 0; wrap && i < t->fields->len; i++) {
 			Field *f = &g_array_index (t->fields, Field, i);
 
-			if (field_is_content (f))
-				emit_new (body, f->bytes, FALSE);
+			/* the field's own bytes: f->bytes is a slice of
+			 * the header block, not a string */
+			if (field_is_content (f)) {
+				Chunk c = { g_bytes_new (f->bytes, f->len),
+					    FALSE };
+
+				g_array_append_val (body, c);
+			}
 		}
 		if (!render_body (t, data, row, wrap ? NULL : parts, body,
 				  error))

@@ -734,8 +734,10 @@ mp_envelope_add_field (MpEnvelope *env, const char *name, const char *value)
 	g_mime_stream_cat_add_source (GMIME_STREAM_CAT (cat), env->data);
 	g_object_unref (env->data);
 	env->data = cat;
-	/* canonical CRLF; a field starts no line with a dot */
+	/* canonical CRLF; a field starts no line with a dot; BDAT counts
+	 * the same octets (RFC 3030 2: its size is what follows) */
 	env->size += strlen (name) + 2 + strlen (value) + 2;
+	env->bdat_size += strlen (name) + 2 + strlen (value) + 2;
 	env->head_len += strlen (line);
 }
 

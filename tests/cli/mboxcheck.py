@@ -11,6 +11,8 @@ usage: mboxcheck.py COMMAND MBOX ARGS...
   addresses MBOX I NAME      the addr-specs of field NAME, one per line
   text MBOX I TYPE           the decoded content of message I's first
                              TYPE part (text/plain, text/html)
+  fields MBOX I TYPE         the field names of message I's first TYPE
+                             part, one per line
   file MBOX I NAME PATH      exit 0 when the attachment NAME of message I
                              holds exactly the bytes of PATH
   eml PATH                   like defects, for one .eml file
@@ -81,6 +83,13 @@ def main():
         for part in msgs[int(args[1]) - 1].walk():
             if part.get_content_type() == args[2]:
                 sys.stdout.write(part.get_content())
+                return 0
+        return 1
+    elif cmd == "fields":
+        for part in msgs[int(args[1]) - 1].walk():
+            if part.get_content_type() == args[2]:
+                for name in part.keys():
+                    print(name)
                 return 0
         return 1
     elif cmd == "file":

@@ -130,7 +130,7 @@ name3='quote "me" \ back.txt'
 printf 'q\n' >"$name3"
 mkdir adir
 
-plan 100
+plan 101
 
 # ---- a single part becomes the first part of a new multipart/mixed ----
 run mime-attach figures.csv <plain.eml
@@ -436,6 +436,10 @@ fi
 run mime-attach -o out.eml figures.csv nosuch.pdf <plain.eml
 ok "missing_file_leaves_no_output_file" test "$rc" = 66 -a ! -e out.eml
 refused "no_file_is_usage_error" 64 "FILE" mime-attach <plain.eml
+# a closed stdin: the first file opened must not take descriptor 0 and be
+# read as the message (it came out with itself attached, exit 0)
+refused "closed_stdin_is_66_not_a_file_read_as_the_message" 66 "stdin" \
+	mime-attach plain.eml <&-
 # a text --type on data that is not UTF-8: no charset to label it with
 printf 'Gr\374\337e\n' >latin1.txt
 refused "text_type_on_non_utf8_without_charset_is_65" 65 "latin1.txt" \

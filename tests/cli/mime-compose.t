@@ -2,7 +2,7 @@
 # mime-compose: jobs 1 and 2 of DESIGN, every option, every refusal.
 . "$SRCDIR/tests/cli/lib.sh"
 
-plan 102
+plan 103
 
 FROM='Ann Müller <ann@example.org>'
 
@@ -48,6 +48,8 @@ ok "no line over 78 in the header" sh -c "sed '/^\$/q' '$T/job1.eml' | awk 'leng
 printf '<p>Hello <b>Zoë</b></p>\n' >"$T/note.html"
 run mime-compose --from "$FROM" --to bob@example.com --subject html --html "$T/note.html" --no-text </dev/null
 is "HTML only is a single text/html part" "$(pycheck tree <"$T/out")" 'text/html charset=utf-8'
+refused "a closed stdin with --html is refused, not the HTML read as the text body" 66 "stdin" \
+    mime-compose --from "$FROM" --to bob@example.com --subject html --html "$T/note.html" <&-
 run mime-compose --from "$FROM" --to bob@example.com --subject both --html "$T/note.html" "$T/body.txt"
 cp "$T/out" "$T/job2.eml"
 is "text and HTML are alternatives, HTML last" "$(pycheck tree <"$T/job2.eml" | tr '\n' '|')" \

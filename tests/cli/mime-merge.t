@@ -18,7 +18,7 @@ name,email,invoice,note
 Zoë Ünal,zoe@example.org,B-2,<b>due</b>
 EOF
 
-plan 53
+plan 61
 
 # ---- the batch read back ----------------------------------------------------
 run mime-merge tmpl.eml data.csv
@@ -61,6 +61,11 @@ is "JSON lines make the same messages as CSV" \
 printf '{"name": "x", "email": "x@example.org", "invoice": "1", "note": ""}\n{"name": "x", "invoice": "1", "note": ""}\n' >noemail.jsonl
 refused "a JSON line without a key a placeholder needs: 65 naming the line" 65 \
     "noemail.jsonl: line 2: no key email" mime-merge tmpl.eml noemail.jsonl
+printf '{"name": 19.99, "email": "n@example.org", "invoice": -0.1, "note": 1.5e3}\n' >numbers.jsonl
+run mime-merge tmpl.eml numbers.jsonl
+is "JSON numbers are filled as written in shortest form (19.99, not 19.989999999999998)" \
+    "$rc $(MB field "$T/out" 1 Subject) $(MB text "$T/out" 1 text/html)" \
+    "0 Invoice -0.1 für 19.99 <p>Hallo <b>19.99</b>, invoice -0.1: 1500</p>"
 run mime-merge --json tmpl.eml - <data.jsonl
 is "--json reads JSON lines from stdin (DATA -)" "$rc $(MB count "$T/out")" "0 2"
 
@@ -101,6 +106,7 @@ refused "a placeholder with no column stops the run, naming it" 65 \
     "{{invoice}}: short.csv has no column invoice" mime-merge tmpl.eml short.csv
 refused "a missing DATA file is 66" 66 "nope.csv" mime-merge tmpl.eml nope.csv
 refused "one argument is a usage error" 64 "TEMPLATE and DATA" mime-merge tmpl.eml
+refused "TEMPLATE and DATA both stdin is a usage error" 64 "stdin" mime-merge - - <tmpl.eml
 
 # ---- a value that holds a delimiter of the template ---------------------------
 mime-compose --from ann@example.org --to x@example.com --subject 'For {{name}}' body.txt |
@@ -138,9 +144,38 @@ is "a Cc column adds Cc; an empty one none" \
 ok "--attach-column attaches each row's file" MB file rows.mbox 2 b.txt files/b.txt
 is "a one-part template becomes multipart/mixed with no defect" \
     "$(MB defects rows.mbox) $(MB text rows.mbox 1 text/plain | head -1)" "0 Hi Ann"
+# a multipart/alternative template with fields after its Content-Type (a
+# later mime-header stage appends there): wrapped with an attachment, only
+# the Content-* fields go with the wrapped body, never a Bcc
+printf '<p>Hi {{name}}</p>\n' >b5.html
+mime-compose --from ann@example.org --to x@example.com --subject s --html b5.html b5.txt |
+    mime-header --set 'Bcc: boss@example.org' --set 'X-Priority: 1' >t6.eml
+run mime-merge --attach-column file t6.eml rows.csv
+is "a wrapped template body carries its Content-Type and no other field" \
+    "$rc $(MB defects "$T/out") $(MB fields "$T/out" 1 multipart/alternative | tr '\n' ' ')" \
+    "0 0 Content-Type "
 printf 'name,To,Cc,file\nAnn,ann@example.org,,/etc/passwd\n' >abs.csv
 refused "an attachment outside the current directory is refused" 65 \
     "abs.csv: row 2, column file" mime-merge --attach-column file t5.eml abs.csv
+mkdir files/sub
+printf 'name,To,Cc,file\nAnn,ann@example.org,,files/sub\n' >dir.csv
+refused "a directory to attach is 66 naming row, column and file, not an empty part" 66 \
+    "dir.csv: row 2, column file: files/sub" mime-merge --attach-column file t5.eml dir.csv
+ln -s /etc etclink
+printf 'name,To,Cc,file\nAnn,ann@example.org,,etclink/passwd\n' >link.csv
+refused "a symbolic link on the way out of the current directory is refused" 65 \
+    "link.csv: row 2, column file: etclink/passwd: a symbolic link" \
+    mime-merge --attach-column file t5.eml link.csv
+printf 'x\n' >"files/Übersicht.txt"
+printf 'name,To,Cc,file\nAnn,ann@example.org,,files/Übersicht.txt\n' >uml.csv
+run mime-merge --attach-column file t5.eml uml.csv
+is "a non-ASCII file name is RFC 2231 in UTF-8 and read back" \
+    "$(grep -c "filename\*=UTF-8''%C3%9Cbersicht.txt" "$T/out") $(MB defects "$T/out")" "1 0"
+ok "  ... and Python finds the attachment by that name" MB file "$T/out" 1 Übersicht.txt "files/Übersicht.txt"
+printf 'name,To,Cc,file\nAnn,ann@example.org,,"files/a\nb.txt"\n' >ctl.csv
+refused "a file name with a control character is refused" 65 \
+    "ctl.csv: row 2, column file: files/a\\nb.txt: a file name with a control character" \
+    mime-merge --attach-column file t5.eml ctl.csv
 printf 'name,To,Cc,file\nAnn,ann@example.org,,files/none.txt\n' >none.csv
 refused "a missing attachment is 66 naming row, column and file" 66 \
     "none.csv: row 2, column file: files/none.txt" mime-merge --attach-column file t5.eml none.csv

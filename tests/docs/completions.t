@@ -196,6 +196,9 @@ else
         report.pdf
     bash_complete mime-attach --type = text/cs
     has "bash: mime-attach --type=TYPE completes too" text/csv
+    # ./run-tests under env -i: no HOME (bash-complete.sh runs with set -u)
+    (unset HOME XDG_DATA_HOME && bash_complete mime-attach --type application/pd)
+    has "bash: mime-attach --type offers MIME types with HOME unset" application/pdf
 fi
 if built mime-attach && have fish; then
     fish_complete "mime-attach --type application/pd"
@@ -301,6 +304,9 @@ CONF
             MIMEPIPE_CONFIG=$T/config bash_complete smtp-send --account ''
             is "bash: smtp-send --account offers the config's accounts" \
                 "$(sort "$T/got" | tr '\n' ' ')" "default work "
+            (unset HOME XDG_CONFIG_HOME MIMEPIPE_CONFIG &&
+                bash_complete smtp-send --account '')
+            is "bash: smtp-send --account with HOME unset: no error" "$(cat "$T/err")" ""
         fi
         if [ -n "$have_zpty" ]; then
             MIMEPIPE_CONFIG=$T/config timeout 60 zsh -f "$HERE/zsh-complete.zsh" \

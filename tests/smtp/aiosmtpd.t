@@ -2,7 +2,7 @@
 # smtp-send against aiosmtpd (Debian's python3-aiosmtpd): STARTTLS and
 # implicit TLS with a login, checked with Python's email parser.
 . "$SRCDIR/tests/smtp/lib.sh"
-plan 18
+plan 20
 
 printf '%s\n' 'From: Ann <ann@example.org>' 'To: Bob <bob@example.com>' \
     'Cc: carol@example.com' 'Bcc: dave@example.net' \
@@ -45,4 +45,6 @@ for m in "" --implicit; do
     code "demo-send.sh ${m:-(STARTTLS)}" 0
     ok "demo-send.sh ${m:-(STARTTLS)}: shows the envelope and the message" \
         sh -c "grep -q '^RCPT TO:<dave@example.net>' '$T/out' && grep -q '^Grüße' '$T/out' && ! grep -q '^Bcc' '$T/out'"
+    # ./demo ends with it: a clean end, no Python complaint on stderr
+    is "demo-send.sh ${m:-(STARTTLS)}: nothing on stderr" "$(cat "$T/err")" ""
 done

@@ -6,7 +6,7 @@
 # with --strict-from; Content-Transfer-Encoding binary sent with BDAT and
 # BINARYMIME (RFC 3030), or refused before MAIL naming the part.
 . "$SRCDIR/tests/smtp/lib.sh"
-plan 36
+plan 39
 start_server
 
 export HOME=$T/home
@@ -136,6 +136,16 @@ binmsg 'NUL\x00inside\r\n.\r\n'
 through
 code "a binary part holding a NUL, BINARYMIME offered: sent" 0
 ok "... the NUL arrived" contains "$DATA" "$T/blob"
+
+# Date and Message-ID added at submission count in BDAT's size too
+binmsg 'bin\x80\r\n'
+sed -i '/^Date:/d; /^Message-ID:/d' "$MSG"
+through
+code "a binary message without Date and Message-ID: sent" 0
+is "... BDAT's count covers the fields added" \
+    "$(sed -n 's/^C: BDAT \([0-9]*\) LAST$/\1/p' "$LOG" | tail -1)" "$(wc -c <"$DATA")"
+ok "... and they arrived, the message whole" \
+    sh -c "grep -q '^Message-ID: ' '$DATA' && tail -c 9 '$DATA' | grep -q -- '--b--'"
 
 scenario '{"ehlo": ["PIPELINING", "8BITMIME", "STARTTLS", "CHUNKING"]}'
 binmsg '\xff\xfe\rbare CR\nbare LF'
