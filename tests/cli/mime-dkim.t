@@ -35,7 +35,7 @@ all_verifiers() {
 	return 0
 }
 
-plan 86
+plan 88
 
 # ---- RFC 8463 Appendix A, byte for byte ----------------------------------
 # its Ed25519 key is the raw seed of RFC 8032 7.1 test 1: wrapped in PKCS#8
@@ -283,6 +283,14 @@ refused "bad_domain_64" 64 "not a domain name" \
 refused "body_without_empty_line_65" 65 "not ended by an empty line" \
 	"${SIGN[@]}" <(printf 'From: a@example.org\nno colon here\n')
 refused "empty_input_65" 65 "empty input" "${SIGN[@]}" /dev/null
+
+# ---- the README's section on publishing the key, run as written ----------
+mkdir readme && awk '/^<!-- this block runs as a test: tests\/cli\/mime-dkim.t -->/ { want = 1; next }
+	want && /^```sh/ { on = 1; next } on && /^```/ { exit } on { print }' \
+	"$SRCDIR/README.md" >readme/publish.sh
+(cd readme && bash -e publish.sh) >readme.out 2>&1
+is "readme_publish_block_runs" "$?:$(grep -c '^pass ' readme.out)" "0:2"
+is "readme_publish_block_prints_records" "$(grep -c '^[a-z0-9]*._domainkey.example.org v=DKIM1; k=' readme.out)" 2
 
 # ---- bounded memory -------------------------------------------------------
 mb=${MIMEPIPE_BIG_MB:-32}
