@@ -295,13 +295,13 @@ is "readme_publish_block_prints_records" "$(grep -c '^[a-z0-9]*._domainkey.examp
 # ---- bounded memory -------------------------------------------------------
 mb=${MIMEPIPE_BIG_MB:-32}
 { printf 'From: a@example.org\nSubject: big\n\n'; head -c $((mb * 1024 * 768)) /dev/urandom | base64; } >big.eml
-asan=""
-if ldd "$BUILDDIR/tools/mime-dkim" 2>/dev/null | grep -q 'lib[at]san'; then
-	asan=" # SKIP memory is not measured under sanitizers"
-fi
 read -r rss brc < <("$PY" "$SRCDIR/tests/cli/mimecheck.py" rsspipe big.eml big.signed "${SIGN[@]}")
 echo "# mime-dkim on a $mb MiB message from a pipe: peak RSS ${rss} KiB"
 is "big_message_signed" "$brc" 0
-ok "big_message_under_16_MiB$asan" test "$rss" -lt 16384
+if ldd "$BUILDDIR/tools/mime-dkim" 2>/dev/null | grep -q 'lib[at]san'; then
+	skip "big_message_under_16_MiB" "memory is not measured under sanitizers"
+else
+	ok "big_message_under_16_MiB" test "$rss" -lt 16384
+fi
 ok "big_message_verifies" mime-dkim --verify --dns-txt dns.txt big.signed
 done_testing
