@@ -357,17 +357,41 @@ bh_put_crlfs (BodyHash *b)
 	}
 }
 
-/* @p: CRLF lines (the output of wire_form's encoder) */
+static void
+bh_put_run (BodyHash *b, const guint8 *p, gsize n)
+{
+	while (n > 0) {
+		gsize room = sizeof b->buf - b->used;
+
+		if (room == 0) {
+			bh_flush (b);
+			room = sizeof b->buf;
+		}
+		if (room > n)
+			room = n;
+		memcpy (b->buf + b->used, p, room);
+		b->used += room;
+		p += room;
+		n -= room;
+	}
+	b->any = TRUE;
+}
+
+/* @p: CRLF lines (the output of wire_form's encoder, where a CR is always
+ * followed by an LF) */
 static void
 bh_update (BodyHash *b, const guint8 *p, gsize len)
 {
 	const guint8 *end = p + len;
 
-	for (; p < end; p++) {
+	while (p < end) {
+		const guint8 *run;
 		guint8 c = *p;
 
-		if (c == '\r')
-			continue; /* always followed by LF here */
+		if (c == '\r') {
+			p++;
+			continue;
+		}
 		if (c == '\n') {
 			if (b->line_content) {
 				bh_put (b, '\r');
@@ -377,10 +401,12 @@ bh_update (BodyHash *b, const guint8 *p, gsize len)
 			}
 			b->line_content = FALSE;
 			b->pending_space = FALSE;
+			p++;
 			continue;
 		}
 		if (b->relaxed && is_wsp (c)) {
 			b->pending_space = TRUE;
+			p++;
 			continue;
 		}
 		if (b->pending_crlf)
@@ -389,7 +415,17 @@ bh_update (BodyHash *b, const guint8 *p, gsize len)
 			bh_put (b, ' ');
 			b->pending_space = FALSE;
 		}
-		bh_put (b, c);
+		/* the rest of the line's text, up to its CR or a blank */
+		run = p;
+		if (!b->relaxed) {
+			p = memchr (p, '\r', (gsize) (end - p));
+			if (p == NULL)
+				p = end;
+		} else {
+			while (p < end && *p != '\r' && *p != ' ' && *p != '\t')
+				p++;
+		}
+		bh_put_run (b, run, (gsize) (p - run));
 		b->line_content = TRUE;
 	}
 }
