@@ -1124,6 +1124,43 @@ add_missing (MpDkimSigner *s, MpHeaders *h, GString *added, GError **error)
 	return TRUE;
 }
 
+/* RFC 6376 5.4: From is always signed; and the fields are put in front
+ * of the block, where a first line that continues nothing would become
+ * part of the last signature. */
+static gboolean
+signable (Block *b, const char *name, GError **error)
+{
+	guint n = mp_headers_get_n_entries (b->h), first = 0;
+
+	if (n > 0 && mp_headers_get_name (b->h, 0) == NULL) {
+		gsize len;
+		const char *p = mp_headers_get_bytes (b->h, 0, &len);
+
+		if (len < 5 || memcmp (p, "From ", 5) != 0) {
+			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+				     "%s: the first line of the header is not "
+				     "a field",
+				     name);
+			return FALSE;
+		}
+		first = 1;
+	}
+	if (n > first && mp_headers_get_name (b->h, first) == NULL) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s: the first line of the header is not a field",
+			     name);
+		return FALSE;
+	}
+	if (!has_field (b->h, "From")) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s: no From field: DKIM signs for the From "
+			     "address",
+			     name);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 gboolean
 mp_dkim_sign_message (MpDkimSigner *s, MpInput *in, MpOutput *out, char **added,
 		      GError **error)
@@ -1136,7 +1173,8 @@ mp_dkim_sign_message (MpDkimSigner *s, MpInput *in, MpOutput *out, char **added,
 	guint i = 0, n;
 	gboolean ok = FALSE;
 
-	if (!read_block (stream, mp_input_get_name (in), &b, error))
+	if (!read_block (stream, mp_input_get_name (in), &b, error) ||
+	    !signable (&b, mp_input_get_name (in), error))
 		goto out;
 	if (!add_missing (s, b.h, added_names, error))
 		goto out;
@@ -1203,6 +1241,7 @@ mp_dkim_sign_bytes (MpDkimSigner *s, const char *data, gsize len,
 		g_mime_stream_mem_set_byte_array (GMIME_STREAM_MEM (stream),
 						  arr);
 		if (read_block (stream, "message", &b, error) &&
+		    signable (&b, "message", error) &&
 		    g_mime_stream_seek (stream, b.body_start,
 					GMIME_STREAM_SEEK_SET) >= 0)
 			fields = mp_dkim_signer_sign (s, b.h, stream, "\r\n",

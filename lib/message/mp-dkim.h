@@ -102,8 +102,9 @@ char *mp_dkim_signer_sign (MpDkimSigner *s, MpHeaders *h, GMimeStream *body,
  * signed.  The body is read twice from @in (seekable), never held whole.
  * @added (may be NULL) receives the names of the fields added, "" when
  * none ("Date, Message-ID").
- * Errors: MP_ERROR_DATA for input that is not a message or whose header
- * block is not ended by an empty line; as mp_dkim_signer_sign(); those of
+ * Errors: MP_ERROR_DATA for input that is not a message, has no From
+ * field, starts with a line that is not a field, or whose header block is
+ * not ended by an empty line; as mp_dkim_signer_sign(); those of
  * mp_output_write(). */
 gboolean mp_dkim_sign_message (MpDkimSigner *s, MpInput *in, MpOutput *out,
 			       char **added, GError **error);
@@ -111,7 +112,7 @@ gboolean mp_dkim_sign_message (MpDkimSigner *s, MpInput *in, MpOutput *out,
 /* Signs the final bytes of a message about to be sent (@data, @len: any
  * line endings, Date and Message-ID already present): returns the
  * DKIM-Signature fields, CRLF-terminated, to be sent before @data.
- * Errors: MP_ERROR_DATA when @data is not a message; as
+ * Errors: MP_ERROR_DATA as mp_dkim_sign_message(); as
  * mp_dkim_signer_sign(). */
 char *mp_dkim_sign_bytes (MpDkimSigner *s, const char *data, gsize len,
 			  GError **error);

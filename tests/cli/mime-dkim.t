@@ -35,7 +35,7 @@ all_verifiers() {
 	return 0
 }
 
-plan 88
+plan 90
 
 # ---- RFC 8463 Appendix A, byte for byte ----------------------------------
 # its Ed25519 key is the raw seed of RFC 8032 7.1 test 1: wrapped in PKCS#8
@@ -283,6 +283,10 @@ refused "bad_domain_64" 64 "not a domain name" \
 refused "body_without_empty_line_65" 65 "not ended by an empty line" \
 	"${SIGN[@]}" <(printf 'From: a@example.org\nno colon here\n')
 refused "empty_input_65" 65 "empty input" "${SIGN[@]}" /dev/null
+refused "no_from_65" 65 "no From field" "${SIGN[@]}" <(printf 'To: b@example.com\n\nx\n')
+# it would become part of the signature put in front of it
+refused "first_line_continues_nothing_65" 65 "first line of the header is not a field" \
+	"${SIGN[@]}" <(printf ' From: a@example.org\nTo: b@example.com\n\nx\n')
 
 # ---- the README's section on publishing the key, run as written ----------
 mkdir readme && awk '/^<!-- this block runs as a test: tests\/cli\/mime-dkim.t -->/ { want = 1; next }
