@@ -65,9 +65,20 @@ take_file (const char *path, gboolean message, GError **error)
 	return TRUE;
 }
 
+/* GOption names the option as it was typed, "-m" or "--message": both
+ * are read as the long form */
+static const GOptionEntry *option_entries;
+
 static gboolean
 on_option (const char *name, const char *value, gpointer data, GError **error)
 {
+	g_autofree char *long_form = NULL;
+
+	for (const GOptionEntry *e = option_entries;
+	     name[1] != '-' && e->long_name != NULL; e++)
+		if (e->short_name == name[1])
+			name = long_form =
+				g_strconcat ("--", e->long_name, NULL);
 	if (strcmp (name, "--message") == 0)
 		return take_file (value, TRUE, error);
 	pending_set = TRUE;
@@ -198,12 +209,12 @@ main (int argc, char **argv)
 	/* file names, --name and --description as given (file names need
 	 * not be UTF-8; check_utf8() says which option is not) */
 	const GOptionEntry entries[] = {
-		{ "type", 't', 0, G_OPTION_ARG_CALLBACK, (void *) on_option,
+		{ "type", 0, 0, G_OPTION_ARG_CALLBACK, (void *) on_option,
 		  "Media type of the next FILE (default: detected)", "TYPE" },
-		{ "name", 'n', G_OPTION_FLAG_FILENAME, G_OPTION_ARG_CALLBACK,
+		{ "name", 0, G_OPTION_FLAG_FILENAME, G_OPTION_ARG_CALLBACK,
 		  (void *) on_option, "File name shown for the next FILE",
 		  "NAME" },
-		{ "description", 'd', G_OPTION_FLAG_FILENAME,
+		{ "description", 0, G_OPTION_FLAG_FILENAME,
 		  G_OPTION_ARG_CALLBACK, (void *) on_option,
 		  "Content-Description of the next FILE", "TEXT" },
 		{ "inline", 'i', G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK,
@@ -222,6 +233,7 @@ main (int argc, char **argv)
 
 	mp_cli_init ("mime-attach");
 	items = g_ptr_array_new_with_free_func ((GDestroyNotify) item_free);
+	option_entries = entries;
 	if (!mp_cli_parse (entries, NULL,
 			   "Add files as attachments to the message on stdin.\n"
 			   "Per-file options apply to the FILE that follows "

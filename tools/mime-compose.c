@@ -3,6 +3,7 @@
 #include "mp-compose.h"
 #include "mp-error.h"
 #include "mp-header.h"
+#include "mp-html.h"
 
 #include <unistd.h>
 
@@ -10,7 +11,7 @@ static char **from, **to, **cc, **bcc, **reply_to, **sender, **headers,
 	**references;
 static char *subject, *in_reply_to, *html_file, *charset, *date, *seed,
 	*message_id;
-static gboolean allow_8bit, no_message_id, draft;
+static gboolean allow_8bit, no_message_id, draft, no_text;
 
 static const GOptionEntry entries[] = {
 	{ "from", 0, 0, G_OPTION_ARG_STRING_ARRAY, &from,
@@ -33,7 +34,11 @@ static const GOptionEntry entries[] = {
 	{ "references", 0, 0, G_OPTION_ARG_STRING_ARRAY, &references,
 	  "Message-IDs of the thread (repeatable)", "ID" },
 	{ "html", 0, 0, G_OPTION_ARG_FILENAME, &html_file,
-	  "HTML body (with a text body: alternatives)", "FILE" },
+	  "HTML body; the text alternative is the text body, or rendered "
+	  "from the HTML",
+	  "FILE" },
+	{ "no-text", 0, 0, G_OPTION_ARG_NONE, &no_text,
+	  "With --html and no text body: HTML only, no rendered text", NULL },
 	{ "charset", 0, 0, G_OPTION_ARG_STRING, &charset,
 	  "Charset of the body files (default: UTF-8, validated)", "CHARSET" },
 	{ "8bit", 0, 0, G_OPTION_ARG_NONE, &allow_8bit,
@@ -101,6 +106,41 @@ add_options (MpCompose *c, GError **error)
 	return TRUE;
 }
 
+/* Images the HTML shows from local files are not in the message: only
+ * mime-inline embeds them.  Say so rather than send broken images. */
+static void
+warn_local_images (MpInput *html_in)
+{
+	g_autoptr (GBytes) bytes = mp_input_read_all (html_in, NULL);
+	g_autoptr (GPtrArray) found = NULL;
+	g_autofree char *html = NULL;
+	g_autofree char *list = NULL;
+	g_autofree char *name = NULL;
+	g_autofree char *safe = NULL;
+	char keep[0x83] = { 0 };
+
+	if (bytes == NULL)
+		return;
+	html = g_strndup (g_bytes_get_data (bytes, NULL),
+			  g_bytes_get_size (bytes));
+	found = mp_html_local_images (html);
+	if (found->len == 0)
+		return;
+	g_ptr_array_add (found, NULL);
+	list = g_strjoinv (", ", (char **) found->pdata);
+	/* one line whatever the names hold: control characters escaped */
+	for (guint i = 0x80; i <= 0xff; i++)
+		keep[i - 0x80] = (char) i;
+	keep[0x80] = '"';
+	keep[0x81] = '\\';
+	name = g_strescape (html_file, keep);
+	safe = g_strescape (list, keep);
+	g_printerr ("mime-compose: %s: warning: local images will not travel "
+		    "with the message (%s); embed them with mime-inline "
+		    "--html\n",
+		    name, safe);
+}
+
 static gboolean
 compose (int argc, char **argv, MpCliCommon *common, GError **error)
 {
@@ -149,14 +189,18 @@ compose (int argc, char **argv, MpCliCommon *common, GError **error)
 		return FALSE;
 	if (body && (html_in == NULL || g_mime_stream_length (body) > 0))
 		mp_compose_set_text (c, body, body_name);
-	if (html_in)
+	if (html_in) {
 		mp_compose_set_html (c, mp_input_get_stream (html_in),
 				     html_file);
+		mp_compose_set_html_only (c, no_text);
+	}
 
 	random = mp_random_new (seed);
 	out = mp_output_open (common->output, common->crlf, error);
 	if (out == NULL)
 		return FALSE;
+	if (html_in)
+		warn_local_images (html_in);
 	return mp_compose_write (c, random, out, error) &&
 	       mp_output_close (out, error);
 }
@@ -164,7 +208,7 @@ compose (int argc, char **argv, MpCliCommon *common, GError **error)
 int
 main (int argc, char **argv)
 {
-	MpCliCommon common = { 0 };
+	static MpCliCommon common; /* static: its strings stay reachable */
 	GError *error = NULL;
 
 	mp_cli_init ("mime-compose");

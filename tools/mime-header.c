@@ -43,9 +43,9 @@ collect (const char *option, const char *arg, gpointer data, GError **error)
 {
 	Op op = { 0, NULL, NULL };
 
-	if (strcmp (option, "--add") == 0 || strcmp (option, "-a") == 0)
+	if (strcmp (option, "--add") == 0)
 		op.kind = OP_ADD;
-	else if (strcmp (option, "--set") == 0 || strcmp (option, "-s") == 0)
+	else if (strcmp (option, "--set") == 0)
 		op.kind = OP_SET;
 	else if (strcmp (option, "--delete") == 0 || strcmp (option, "-d") == 0)
 		op.kind = OP_DELETE;
@@ -79,9 +79,9 @@ collect (const char *option, const char *arg, gpointer data, GError **error)
 }
 
 static const GOptionEntry entries[] = {
-	{ "add", 'a', 0, G_OPTION_ARG_CALLBACK, collect,
+	{ "add", 0, 0, G_OPTION_ARG_CALLBACK, collect,
 	  "Add the field at the end of the header", "'NAME: VALUE'" },
-	{ "set", 's', 0, G_OPTION_ARG_CALLBACK, collect,
+	{ "set", 0, 0, G_OPTION_ARG_CALLBACK, collect,
 	  "Replace every NAME field by this one (added when absent)",
 	  "'NAME: VALUE'" },
 	{ "delete", 'd', 0, G_OPTION_ARG_CALLBACK, collect,

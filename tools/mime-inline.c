@@ -22,7 +22,8 @@ static GArray *images;
 static gboolean
 on_image (const char *name, const char *value, gpointer data, GError **error)
 {
-	if (strcmp (name, "--image") == 0) {
+	/* GOption names the option as it was typed: -I or --image */
+	if (strcmp (name, "--image") == 0 || strcmp (name, "-I") == 0) {
 		Image im = { g_strdup (value), NULL };
 
 		g_array_append_val (images, im);
@@ -50,8 +51,13 @@ checked_cid (const Image *im, GError **error)
 	const char *p;
 
 	if (v == NULL) {
+		/* RFC 2392: a file name no Content-ID can hold, "grün.gif",
+		 * is percent-encoded, as the cid: links naming it are */
+		g_autofree char *name = NULL;
+
 		base = g_path_get_basename (im->path);
-		v = base;
+		name = g_filename_to_utf8 (base, -1, NULL, NULL, NULL);
+		return mp_html_content_id (name ? name : base);
 	}
 	len = strlen (v);
 	if (len >= 2 && v[0] == '<' && v[len - 1] == '>') {
@@ -97,6 +103,12 @@ text_leaf (const char *path, const char *subtype, const char *text,
 	return part ? mp_part_leaf_new_part (part) : NULL;
 }
 
+static char *
+new_cid (gpointer tree)
+{
+	return mp_tree_new_content_id (tree);
+}
+
 static gboolean
 edit (MpTree *tree, GError **error)
 {
@@ -114,7 +126,8 @@ edit (MpTree *tree, GError **error)
 		g_autofree char *html = NULL;
 		MpLeaf *leaf;
 
-		html = mp_html_embed_file (html_path, tree, found, error);
+		html = mp_html_embed_file (html_path, new_cid, tree, found,
+					   error);
 		if (html == NULL)
 			return FALSE;
 		leaf = text_leaf (html_path, "html", html, error);
@@ -163,7 +176,7 @@ main (int argc, char **argv)
 	g_autoptr (MpOutput) out = NULL;
 	GError *error = NULL;
 	const GOptionEntry entries[] = {
-		{ "html", 'H', 0, G_OPTION_ARG_FILENAME, &html_path,
+		{ "html", 0, 0, G_OPTION_ARG_FILENAME, &html_path,
 		  "Add or replace the HTML alternative; embed its local "
 		  "images",
 		  "FILE" },
@@ -172,7 +185,7 @@ main (int argc, char **argv)
 		{ "image", 'I', G_OPTION_FLAG_FILENAME, G_OPTION_ARG_CALLBACK,
 		  (void *) on_image,
 		  "Add an inline image for a cid: link of the HTML", "FILE" },
-		{ "cid", 'c', 0, G_OPTION_ARG_CALLBACK, (void *) on_image,
+		{ "cid", 0, 0, G_OPTION_ARG_CALLBACK, (void *) on_image,
 		  "Content-ID of the --image before it (default: its file "
 		  "name)",
 		  "ID" },

@@ -48,7 +48,7 @@ static const GOptionEntry entries[] = {
 	  "Send what the outbox holds, oldest first", NULL },
 	{ "jobs", 'j', 0, G_OPTION_ARG_INT, &opt_jobs,
 	  "Send message files over N connections (default 1)", "N" },
-	{ "server", 's', 0, G_OPTION_ARG_STRING, &opt_server,
+	{ "server", 0, 0, G_OPTION_ARG_STRING, &opt_server,
 	  "Submit to this server", "[smtp://|smtps://]HOST[:PORT]" },
 	{ "tls", 0, 0, G_OPTION_ARG_STRING, &opt_tls,
 	  "starttls (default), implicit (default on 465 and smtps://) or off",

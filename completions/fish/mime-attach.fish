@@ -1,4 +1,5 @@
 # fish completion for mime-attach(1)
+# Short options: only the letters of the table in mimepipe(7).
 
 function __mime_attach_types
     set -l data_home $XDG_DATA_HOME
@@ -13,9 +14,9 @@ function __mime_attach_types
 end
 
 # per-file options apply to the FILE that follows them
-complete -c mime-attach -s t -l type -x -a '(__mime_attach_types)' -d 'Media type of the next FILE'
-complete -c mime-attach -s n -l name -x -d 'File name shown for the next FILE'
-complete -c mime-attach -s d -l description -x -d 'Content-Description of the next FILE'
+complete -c mime-attach -l type -x -a '(__mime_attach_types)' -d 'Media type of the next FILE'
+complete -c mime-attach -l name -x -d 'File name shown for the next FILE'
+complete -c mime-attach -l description -x -d 'Content-Description of the next FILE'
 complete -c mime-attach -s i -l inline -d 'Show the next FILE inline'
 complete -c mime-attach -l fd -x -d 'The next FILE, given as -, is read from descriptor N'
 complete -c mime-attach -s m -l message -r -F -d 'Forward a message as message/rfc822'

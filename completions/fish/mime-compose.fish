@@ -1,4 +1,5 @@
 # fish completion for mime-compose(1)
+# Short options: only the letters of the table in mimepipe(7).
 
 set -l charsets utf-8 us-ascii iso-8859-1 iso-8859-2 iso-8859-15 \
     windows-1250 windows-1251 windows-1252 koi8-r koi8-u gb18030 gbk big5 \
@@ -15,6 +16,7 @@ complete -c mime-compose -s H -l header -x -d "Add a header field 'Name: value'"
 complete -c mime-compose -l in-reply-to -x -d 'Message-ID of the message answered'
 complete -c mime-compose -l references -x -d 'Message-IDs of the thread'
 complete -c mime-compose -l html -r -F -d 'HTML body file'
+complete -c mime-compose -l no-text -d 'With --html: no text rendered from the HTML'
 complete -c mime-compose -l charset -x -a "$charsets" -d 'Charset of the body files'
 complete -c mime-compose -l 8bit -d 'Allow 8bit transfer encoding'
 complete -c mime-compose -l date -x -d 'Date (RFC 5322, ISO 8601, @SECONDS)'

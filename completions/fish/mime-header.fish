@@ -1,4 +1,5 @@
 # fish completion for mime-header(1)
+# Short options: only the letters of the table in mimepipe(7).
 
 set -l addresses From Sender Reply-To To Cc Bcc Resent-From Resent-Sender \
     Resent-To Resent-Cc Resent-Bcc
@@ -11,8 +12,8 @@ set -l names $addresses Subject Date Message-ID In-Reply-To References \
 
 # the message is read from standard input: no file arguments
 complete -c mime-header -f
-complete -c mime-header -s a -l add -x -a "$names" -d "Add a field 'Name: value' at the end"
-complete -c mime-header -s s -l set -x -a "$names" -d "Replace every field of that name"
+complete -c mime-header -l add -x -a "$names" -d "Add a field 'Name: value' at the end"
+complete -c mime-header -l set -x -a "$names" -d "Replace every field of that name"
 complete -c mime-header -s d -l delete -x -a "$names" -d 'Delete every field of that name'
 complete -c mime-header -s g -l get -x -a "$names" -d 'Print the decoded values of a field'
 complete -c mime-header -l addresses -x -a "$addresses" -d 'Print the addresses in a field'

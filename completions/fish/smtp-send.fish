@@ -1,4 +1,5 @@
 # fish completion for smtp-send(1)
+# Short options: only the letters of the table in mimepipe(7).
 
 # [smtp://|smtps://]HOST[:PORT]: each host bare and after each scheme
 # (fish keeps those that match what is typed)
@@ -30,7 +31,7 @@ complete -c smtp-send -s a -l account -x -a '(__smtp_send_accounts)' -d 'Use thi
 complete -c smtp-send -l outbox -x -a '(__fish_complete_directories)' -d 'Keep a message that meets a temporary failure here'
 complete -c smtp-send -s q -l flush -d 'Send what the outbox holds'
 complete -c smtp-send -s j -l jobs -x -d 'Send message files over N connections'
-complete -c smtp-send -s s -l server -x -a '(__smtp_send_servers)' -d 'Server [smtp://|smtps://]HOST[:PORT]'
+complete -c smtp-send -l server -x -a '(__smtp_send_servers)' -d 'Server [smtp://|smtps://]HOST[:PORT]'
 complete -c smtp-send -l tls -x -a 'starttls\t"STARTTLS required (default)" implicit\t"TLS from the first byte (465)" off\t"Plain text"' -d 'How the connection is protected'
 complete -c smtp-send -l ca-file -r -F -d 'Trust the CAs in this PEM file'
 complete -c smtp-send -l pin-sha256 -x -d 'Accept only this public key (base64 SHA-256)'

@@ -62,8 +62,9 @@ mp_cli_parse (const GOptionEntry *entries, const char *parameter_string,
 	if (common->version) {
 		printf ("%s (mimepipe) %s\n", g_get_prgname (), MP_VERSION);
 		if (fflush (stdout) != 0 || ferror (stdout)) {
-			fprintf (stderr, "%s: stdout: %s\n", g_get_prgname (),
-				 g_strerror (errno));
+			if (errno != EPIPE)
+				fprintf (stderr, "%s: stdout: %s\n",
+					 g_get_prgname (), g_strerror (errno));
 			exit (74);
 		}
 		exit (0);
@@ -76,13 +77,51 @@ mp_cli_parse (const GOptionEntry *entries, const char *parameter_string,
 	return TRUE;
 }
 
+/* DESIGN 7: a message quotes what came from outside (a file name, a
+ * header, a recipient): its control characters (C0, DEL, C1) and bytes
+ * that are not UTF-8 are escaped, so it stays one line and cannot drive
+ * the terminal */
+static void
+print_escaped (FILE *f, const char *s)
+{
+	while (*s != '\0') {
+		gunichar c = g_utf8_get_char_validated (s, -1);
+		const char *next;
+
+		if (c == (gunichar) -1 || c == (gunichar) -2) {
+			fprintf (f, "\\x%02x", (guchar) *s++);
+			continue;
+		}
+		next = g_utf8_next_char (s);
+		if (c == '\n')
+			fputs ("\\n", f);
+		else if (c == '\r')
+			fputs ("\\r", f);
+		else if (c == '\t')
+			fputs ("\\t", f);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf (f, "\\x%02x", (guint) c);
+		else if (c >= 0x80 && c < 0xa0)
+			fprintf (f, "\\u%04x", (guint) c);
+		else
+			fwrite (s, 1, (gsize) (next - s), f);
+		s = next;
+	}
+}
+
 int
 mp_cli_fail (GError *error)
 {
 	int code = mp_error_exit_code (error);
 
-	fprintf (stderr, "%s: %s\n", g_get_prgname (),
-		 error ? error->message : "unknown error");
+	/* a reader that stopped reading (`| head -1`) needs no message */
+	if (g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_PIPE)) {
+		g_clear_error (&error);
+		return code;
+	}
+	fprintf (stderr, "%s: ", g_get_prgname ());
+	print_escaped (stderr, error ? error->message : "unknown error");
+	fputc ('\n', stderr);
 	g_clear_error (&error);
 	return code;
 }

@@ -14,7 +14,8 @@ typedef struct {
 } MpCliCommon;
 
 /* Sets the program name, the locale, ignores SIGPIPE (a closed downstream
- * reader becomes a write error we report) and initialises GMime. */
+ * reader becomes a write error: exit 74, quietly, see mp_cli_fail()) and
+ * initialises GMime. */
 void mp_cli_init (const char *prog);
 
 /* Parses the command line with @entries plus the common options (--version,
@@ -26,8 +27,10 @@ gboolean mp_cli_parse (const GOptionEntry *entries,
 		       gboolean with_crlf, MpCliCommon *common, int *argc,
 		       char ***argv, GError **error);
 
-/* Prints "prog: message" for @error on stderr, frees it and returns its
- * exit code (mp_error_exit_code()). */
+/* Prints "prog: message" for @error on stderr, its control characters
+ * and non-UTF-8 bytes escaped (\n, \x1b, \u009b, \xff), frees it and
+ * returns its exit code (mp_error_exit_code()).  A closed stdout (G_FILE_ERROR_PIPE,
+ * `| head -1`) is not worth a message: only its code (74) is returned. */
 int mp_cli_fail (GError *error);
 
 G_END_DECLS

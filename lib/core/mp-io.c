@@ -164,6 +164,21 @@ spool (MpInput *in, int fd, GError **error)
 	return TRUE;
 }
 
+static void
+input_make_stream (MpInput *in)
+{
+	if (in->bytes) {
+		in->stream = g_mime_stream_mem_new_with_buffer (
+			g_bytes_get_data (in->bytes, NULL),
+			g_bytes_get_size (in->bytes));
+	} else {
+		in->stream = g_mime_stream_fs_new_with_bounds (
+			in->fd, in->start, in->start + in->size);
+		g_mime_stream_fs_set_owner (GMIME_STREAM_FS (in->stream),
+					    FALSE);
+	}
+}
+
 static MpInput *
 input_from_fd (MpInput *in, int fd, gboolean own, GError **error)
 {
@@ -191,16 +206,7 @@ input_from_fd (MpInput *in, int fd, gboolean own, GError **error)
 			close (fd);
 	}
 
-	if (in->bytes) {
-		in->stream = g_mime_stream_mem_new_with_buffer (
-			g_bytes_get_data (in->bytes, NULL),
-			g_bytes_get_size (in->bytes));
-	} else {
-		in->stream = g_mime_stream_fs_new_with_bounds (
-			in->fd, in->start, in->start + in->size);
-		g_mime_stream_fs_set_owner (GMIME_STREAM_FS (in->stream),
-					    FALSE);
-	}
+	input_make_stream (in);
 	return in;
 
 fail:
@@ -376,6 +382,82 @@ mp_input_parse_message (MpInput *in, GMimeParser **parser_out, GError **error)
 	if (parser_out)
 		*parser_out = g_steal_pointer (&parser);
 	return message;
+}
+
+/* ---- spool: an input written in pieces ---------------------------- */
+
+struct _MpSpool {
+	MpInput *in;
+	GByteArray *mem; /* until MP_INPUT_MEMORY_LIMIT */
+};
+
+MpSpool *
+mp_spool_new (const char *name)
+{
+	MpSpool *s = g_new0 (MpSpool, 1);
+
+	s->in = g_new0 (MpInput, 1);
+	s->in->fd = -1;
+	s->in->name = g_strdup (name);
+	s->mem = g_byte_array_new ();
+	return s;
+}
+
+gboolean
+mp_spool_write (MpSpool *s, const void *data, gsize len, GError **error)
+{
+	int errsv = 0;
+
+	if (s->mem && s->mem->len + len <= MP_INPUT_MEMORY_LIMIT) {
+		g_byte_array_append (s->mem, data, (guint) len);
+		return TRUE;
+	}
+	if (s->mem) {
+		int fd = open_spool_file (error);
+
+		if (fd < 0)
+			return FALSE;
+		s->in->fd = fd;
+		s->in->own_fd = TRUE;
+		if (!mp_io_write_all (fd, s->mem->data, s->mem->len, &errsv)) {
+			mp_error_set_errno (error, MP_ERROR_IO, errsv,
+					    "spool file");
+			return FALSE;
+		}
+		s->in->size = s->mem->len;
+		g_clear_pointer (&s->mem, g_byte_array_unref);
+	}
+	if (!mp_io_write_all (s->in->fd, data, len, &errsv)) {
+		mp_error_set_errno (error, MP_ERROR_IO, errsv, "spool file");
+		return FALSE;
+	}
+	s->in->size += (gint64) len;
+	return TRUE;
+}
+
+MpInput *
+mp_spool_finish (MpSpool *s)
+{
+	MpInput *in = s->in;
+
+	if (s->mem) {
+		in->size = s->mem->len;
+		in->bytes = g_byte_array_free_to_bytes (s->mem);
+	}
+	input_make_stream (in);
+	g_free (s);
+	return in;
+}
+
+void
+mp_spool_free (MpSpool *s)
+{
+	if (s == NULL)
+		return;
+	mp_input_free (s->in);
+	if (s->mem)
+		g_byte_array_unref (s->mem);
+	g_free (s);
 }
 
 /* ---- output: a buffered fd stream that remembers its first error ---- */
@@ -608,6 +690,13 @@ output_failed (MpOutput *out, GError **error)
 {
 	int errsv = out->sink->errsv ? out->sink->errsv : EIO;
 
+	/* the reader has gone (`| head -1`): GLib's own code for it, so that
+	 * a tool can exit 74 without a message (mp_cli_fail()) */
+	if (errsv == EPIPE) {
+		g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_PIPE, "%s: %s",
+			     out->name, g_strerror (errsv));
+		return FALSE;
+	}
 	mp_error_set_errno (error, MP_ERROR_IO, errsv, out->name);
 	return FALSE;
 }

@@ -54,6 +54,25 @@ GMimeMessage *mp_input_parse_message (MpInput *in, GMimeParser **parser_out,
  * body given to mime-compose.  Errors: MP_ERROR_IO. */
 GBytes *mp_input_read_all (MpInput *in, GError **error);
 
+/* An input made by writing it in pieces (a message read from an mbox):
+ * kept in memory up to MP_INPUT_MEMORY_LIMIT, then in an unlinked
+ * temporary file.  @name is used in error messages. */
+typedef struct _MpSpool MpSpool;
+
+MpSpool *mp_spool_new (const char *name);
+
+/* Appends @len bytes.  Errors: MP_ERROR_IO when the spool file cannot be
+ * created or written. */
+gboolean mp_spool_write (MpSpool *s, const void *data, gsize len,
+			 GError **error);
+
+/* The input written so far, positioned at its start; frees @s. */
+MpInput *mp_spool_finish (MpSpool *s);
+
+/* Frees an unfinished spool. */
+void mp_spool_free (MpSpool *s);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MpSpool, mp_spool_free)
+
 /* Writes all @len bytes of @data to @fd, retrying on EINTR and short
  * writes.  On failure returns FALSE with the errno in *@errsv. */
 gboolean mp_io_write_all (int fd, const void *data, gsize len, int *errsv);
@@ -91,7 +110,9 @@ gboolean mp_output_copy_stream (MpOutput *out, GMimeStream *stream,
 gboolean mp_output_check (MpOutput *out, gssize rv, GError **error);
 
 /* Flushes everything; for a file, fsyncs and renames it into place.
- * Errors: MP_ERROR_IO (e.g. "stdout: No space left on device"). */
+ * Errors: MP_ERROR_IO (e.g. "stdout: No space left on device").
+ * Every write to the output fails with G_FILE_ERROR_PIPE instead when its
+ * reader has closed the pipe (exit 74, like MP_ERROR_IO). */
 gboolean mp_output_close (MpOutput *out, GError **error);
 
 /* Frees @out; an -o file not closed successfully is removed. */

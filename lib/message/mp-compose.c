@@ -2,6 +2,7 @@
 #include "mp-error.h"
 #include "mp-header.h"
 #include "mp-part.h"
+#include "mp-render.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@ struct _MpCompose {
 	gboolean allow_8bit;
 	GMimeStream *text, *html;
 	char *text_name, *html_name;
+	gboolean html_only; /* no text part rendered from the HTML */
 };
 
 MpCompose *
@@ -383,6 +385,46 @@ append_addr (GString *h, MpCompose *c, int which, guint *count, GError **error)
 	return TRUE;
 }
 
+void
+mp_compose_set_html_only (MpCompose *c, gboolean html_only)
+{
+	c->html_only = html_only;
+}
+
+/* The text alternative of an HTML body without one (mp-render):
+ * format=flowed UTF-8, RFC 3676. */
+static GMimePart *
+rendered_text (MpCompose *c, GError **error)
+{
+	g_autoptr (GByteArray) html = g_byte_array_new ();
+	g_autoptr (GMimeStream) mem =
+		g_mime_stream_mem_new_with_byte_array (html);
+	g_autoptr (GBytes) bytes = NULL;
+	GMimePart *part;
+	char *text;
+
+	g_mime_stream_mem_set_owner (GMIME_STREAM_MEM (mem), FALSE);
+	if (g_mime_stream_write_to_stream (c->html, mem) < 0) {
+		g_set_error (error, MP_ERROR, MP_ERROR_IO, "%s: read error",
+			     c->html_name ? c->html_name : "html");
+		return NULL;
+	}
+	g_mime_stream_reset (c->html);
+	/* the HTML part is labelled with this charset, which a reader
+	 * prefers to a <meta> of the document */
+	text = mp_render_html ((const char *) html->data, html->len,
+			       c->charset ? c->charset : "utf-8", NULL, error);
+	if (text == NULL)
+		return NULL;
+	bytes = g_bytes_new_take (text, strlen (text));
+	part = mp_part_new_text ("plain", bytes, NULL, c->allow_8bit,
+				 c->html_name ? c->html_name : "html", error);
+	if (part)
+		g_mime_object_set_content_type_parameter (GMIME_OBJECT (part),
+							  "format", "flowed");
+	return part;
+}
+
 static GMimeObject *
 build_body (MpCompose *c, MpRandom *random, GError **error)
 {
@@ -398,6 +440,10 @@ build_body (MpCompose *c, MpRandom *random, GError **error)
 			"plain", c->text ? c->text : empty, c->charset,
 			c->allow_8bit, c->text_name ? c->text_name : "body",
 			error);
+		if (text == NULL)
+			return NULL;
+	} else if (!c->html_only) {
+		text = rendered_text (c, error);
 		if (text == NULL)
 			return NULL;
 	}

@@ -52,6 +52,10 @@ void mp_compose_set_text (MpCompose *c, GMimeStream *text,
 void mp_compose_set_html (MpCompose *c, GMimeStream *html,
 			  const char *html_name);
 
+/* An HTML body without a text body gets a text alternative rendered
+ * from it (mp_render_html(), format=flowed) unless @html_only. */
+void mp_compose_set_html_only (MpCompose *c, gboolean html_only);
+
 /* Checks the whole message (From present, Sender when From has several
  * mailboxes, valid bodies) and writes it to @out.  Tokens come from
  * @random (fed with everything first, so a reproducible generator gives

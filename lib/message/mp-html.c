@@ -1,8 +1,36 @@
 #include "mp-html.h"
 #include "mp-error.h"
 
+#include <gumbo.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* What a span of the source holds. */
+typedef enum {
+	REF_URL,    /* an attribute value that is one URL (src, background) */
+	REF_SRCSET, /* an attribute value that is a srcset */
+	REF_STYLE,  /* an attribute value that is CSS */
+	REF_CSS,    /* the text of a <style> element */
+} RefKind;
+
+typedef struct {
+	RefKind kind;
+	gsize start, end;  /* the span of the source, quotes included */
+	const char *value; /* decoded (borrowed from the gumbo tree) */
+	gsize value_len;
+	gboolean raw;   /* value is the source text itself (no entities) */
+	char quote;     /* the attribute's quote, 0 when unquoted */
+	gboolean image; /* an image reference (not just any attribute) */
+} Ref;
+
+/* A URL inside a string: [start, end). */
+typedef struct {
+	gsize start, end;
+} Span;
 
 static gboolean
 is_space (char c)
@@ -10,157 +38,539 @@ is_space (char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
 }
 
+/* CSS url(...) tokens (CSS Syntax 3, 4.3.6), comments skipped; backslash
+ * escapes are left as written. */
+static void
+css_urls (const char *s, gsize len, GArray *spans)
+{
+	gsize i = 0;
+
+	while (i < len) {
+		gsize j;
+
+		if (s[i] == '/' && i + 1 < len && s[i + 1] == '*') {
+			const char *e = g_strstr_len (
+				s + i + 2, (gssize) (len - i - 2), "*/");
+
+			i = e ? (gsize) (e - s) + 2 : len;
+			continue;
+		}
+		if (i + 4 > len ||
+		    g_ascii_strncasecmp (s + i, "url(", 4) != 0 ||
+		    (i > 0 && (g_ascii_isalnum (s[i - 1]) || s[i - 1] == '-' ||
+			       s[i - 1] == '_'))) {
+			i++;
+			continue;
+		}
+		j = i + 4;
+		while (j < len && is_space (s[j]))
+			j++;
+		if (j < len && (s[j] == '"' || s[j] == '\'')) {
+			char q = s[j];
+			gsize k = j + 1;
+
+			while (k < len && s[k] != q && s[k] != '\n')
+				k += s[k] == '\\' && k + 1 < len ? 2 : 1;
+			if (k < len && s[k] == q) {
+				Span sp = { j + 1, k };
+
+				g_array_append_val (spans, sp);
+			}
+			i = k + 1;
+		} else {
+			gsize k = j;
+
+			while (k < len && s[k] != ')' && !is_space (s[k]) &&
+			       s[k] != '"' && s[k] != '\'')
+				k++;
+			if (k > j) {
+				Span sp = { j, k };
+
+				g_array_append_val (spans, sp);
+			}
+			i = k;
+		}
+	}
+}
+
+/* The URLs of a srcset (HTML 4.8.4.3.10, "parse a srcset attribute"):
+ * candidates split at commas, each a URL and optional descriptors. */
+static void
+srcset_urls (const char *s, gsize len, GArray *spans)
+{
+	gsize i = 0;
+
+	while (i < len) {
+		gsize start, end;
+		int depth = 0;
+
+		while (i < len && (is_space (s[i]) || s[i] == ','))
+			i++;
+		if (i >= len)
+			break;
+		start = i;
+		while (i < len && !is_space (s[i]))
+			i++;
+		end = i;
+		if (s[end - 1] == ',') {
+			while (end > start && s[end - 1] == ',')
+				end--;
+		} else {
+			/* descriptors, up to a comma outside parentheses */
+			while (i < len && (depth > 0 || s[i] != ',')) {
+				if (s[i] == '(')
+					depth++;
+				else if (s[i] == ')' && depth > 0)
+					depth--;
+				i++;
+			}
+		}
+		if (end > start) {
+			Span sp = { start, end };
+
+			g_array_append_val (spans, sp);
+		}
+	}
+}
+
+/* The URLs of a reference, relative to its value. */
+static GArray *
+ref_urls (const Ref *r)
+{
+	GArray *spans = g_array_new (FALSE, FALSE, sizeof (Span));
+
+	switch (r->kind) {
+	case REF_URL: {
+		Span sp = { 0, r->value_len };
+
+		g_array_append_val (spans, sp);
+		break;
+	}
+	case REF_SRCSET:
+		srcset_urls (r->value, r->value_len, spans);
+		break;
+	case REF_STYLE:
+	case REF_CSS:
+		css_urls (r->value, r->value_len, spans);
+		break;
+	}
+	return spans;
+}
+
+static int
+ref_cmp (gconstpointer a, gconstpointer b)
+{
+	const Ref *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static gboolean
+attr_is (const GumboAttribute *a, const char *name)
+{
+	return a->attr_namespace == GUMBO_ATTR_NAMESPACE_NONE &&
+	       g_ascii_strcasecmp (a->name, name) == 0;
+}
+
+static void
+add_attr_ref (GArray *refs, const char *html, gsize len,
+	      const GumboAttribute *a, RefKind kind, gboolean image)
+{
+	const GumboStringPiece *ov = &a->original_value;
+	Ref r = { 0 };
+	gsize inner;
+
+	/* an attribute copied by the parser (adoption agency) points at the
+	 * same source as the original: it is the same reference */
+	if (ov->length == 0 || ov->data < html ||
+	    ov->data + ov->length > html + len)
+		return;
+	r.kind = kind;
+	r.start = (gsize) (ov->data - html);
+	r.end = r.start + ov->length;
+	r.value = a->value;
+	r.value_len = strlen (a->value);
+	r.image = image;
+	if (ov->data[0] == '"' || ov->data[0] == '\'')
+		r.quote = ov->data[0];
+	inner = r.quote ? (ov->length >= 2 ? ov->length - 2 : 0) : ov->length;
+	r.raw = inner == r.value_len &&
+		memcmp (ov->data + (r.quote ? 1 : 0), r.value, inner) == 0;
+	g_array_append_val (refs, r);
+}
+
+/* Every reference of the document, sorted by position, each once. */
+static GArray *
+collect_refs (GumboOutput *out, const char *html, gsize len)
+{
+	GArray *refs = g_array_new (FALSE, FALSE, sizeof (Ref));
+	g_autoptr (GPtrArray) stack = g_ptr_array_new ();
+	guint i, k;
+
+	g_ptr_array_add (stack, out->root);
+	while (stack->len > 0) {
+		GumboNode *n =
+			g_ptr_array_steal_index_fast (stack, stack->len - 1);
+		const GumboVector *kids;
+		GumboTag tag;
+
+		if (n->type != GUMBO_NODE_ELEMENT &&
+		    n->type != GUMBO_NODE_TEMPLATE)
+			continue;
+		tag = n->v.element.tag;
+		kids = &n->v.element.children;
+		for (i = 0; i < kids->length; i++)
+			g_ptr_array_add (stack, kids->data[i]);
+		if (n->v.element.tag_namespace != GUMBO_NAMESPACE_HTML)
+			continue;
+		if (tag == GUMBO_TAG_STYLE) {
+			for (i = 0; i < kids->length; i++) {
+				GumboNode *t = kids->data[i];
+				const GumboStringPiece *ot;
+				Ref r = { 0 };
+
+				if (t->type != GUMBO_NODE_TEXT &&
+				    t->type != GUMBO_NODE_WHITESPACE)
+					continue;
+				ot = &t->v.text.original_text;
+				if (ot->length == 0 || ot->data < html ||
+				    ot->data + ot->length > html + len)
+					continue;
+				r.kind = REF_CSS;
+				r.start = (gsize) (ot->data - html);
+				r.end = r.start + ot->length;
+				r.value = ot->data;
+				r.value_len = ot->length;
+				r.raw = TRUE;
+				r.image = TRUE;
+				g_array_append_val (refs, r);
+			}
+		}
+		for (i = 0; i < n->v.element.attributes.length; i++) {
+			const GumboAttribute *a =
+				n->v.element.attributes.data[i];
+
+			if (attr_is (a, "style"))
+				add_attr_ref (refs, html, len, a, REF_STYLE,
+					      TRUE);
+			else if (attr_is (a, "srcset") &&
+				 (tag == GUMBO_TAG_IMG ||
+				  tag == GUMBO_TAG_SOURCE))
+				add_attr_ref (refs, html, len, a, REF_SRCSET,
+					      TRUE);
+			else if (attr_is (a, "background") ||
+				 (attr_is (a, "src") &&
+				  (tag == GUMBO_TAG_IMG ||
+				   tag == GUMBO_TAG_INPUT)) ||
+				 (attr_is (a, "poster") &&
+				  tag == GUMBO_TAG_VIDEO))
+				add_attr_ref (refs, html, len, a, REF_URL,
+					      TRUE);
+			else
+				add_attr_ref (refs, html, len, a, REF_URL,
+					      FALSE);
+		}
+	}
+	g_array_sort (refs, ref_cmp);
+	for (i = 0, k = 0; i < refs->len; i++) {
+		Ref *r = &g_array_index (refs, Ref, i);
+
+		if (k > 0 && g_array_index (refs, Ref, k - 1).start == r->start)
+			continue;
+		g_array_index (refs, Ref, k++) = *r;
+	}
+	g_array_set_size (refs, k);
+	return refs;
+}
+
+static GumboOutput *
+parse (const char *html, gsize len)
+{
+	GumboOptions opts = kGumboDefaultOptions;
+
+	opts.max_errors = 0; /* parse errors are not kept: memory */
+	return gumbo_parse_with_options (&opts, html, len);
+}
+
+static void
+add_once (GPtrArray *list, char *s)
+{
+	guint i;
+
+	for (i = 0; i < list->len; i++) {
+		if (strcmp (list->pdata[i], s) == 0) {
+			g_free (s);
+			return;
+		}
+	}
+	g_ptr_array_add (list, s);
+}
+
+char *
+mp_html_content_id (const char *id)
+{
+	GString *s = g_string_new (NULL);
+	const guchar *p;
+
+	for (p = (const guchar *) id; *p; p++) {
+		if (*p <= 0x20 || *p >= 0x7f || strchr ("<>\"()[]\\,;:", *p))
+			g_string_append_printf (s, "%%%02X", *p);
+		else
+			g_string_append_c (s, (char) *p);
+	}
+	return g_string_free (s, FALSE);
+}
+
 GPtrArray *
 mp_html_cid_links (const char *html)
 {
 	GPtrArray *links = g_ptr_array_new_with_free_func (g_free);
-	const char *p = html;
+	gsize len = strlen (html);
+	GumboOutput *out = parse (html, len);
+	g_autoptr (GArray) refs = collect_refs (out, html, len);
+	guint i, j;
 
-	while (*p) {
-		const char *end;
-		char *raw, *id;
-		guint i;
-		gboolean seen = FALSE;
+	for (i = 0; i < refs->len; i++) {
+		const Ref *r = &g_array_index (refs, Ref, i);
+		g_autoptr (GArray) spans = ref_urls (r);
 
-		if (strncmp (p, "<!--", 4) == 0) {
-			const char *c = strstr (p + 4, "-->");
+		for (j = 0; j < spans->len; j++) {
+			const Span *sp = &g_array_index (spans, Span, j);
+			g_autofree char *url = g_strndup (r->value + sp->start,
+							  sp->end - sp->start);
+			char *id, *s = g_strstrip (url);
 
-			p = c ? c + 3 : p + strlen (p);
-			continue;
-		}
-		/* a URL starts a value: after a quote, '=' or "url(" */
-		if (g_ascii_strncasecmp (p, "cid:", 4) != 0 || p == html ||
-		    strchr ("\"'=(", p[-1]) == NULL) {
-			p++;
-			continue;
-		}
-		p += 4;
-		end = p;
-		while (*end && !is_space (*end) && !strchr ("\"'()<>", *end))
-			end++;
-		raw = g_strndup (p, (gsize) (end - p));
-		id = g_uri_unescape_string (raw, NULL);
-		if (id == NULL)
-			id = g_strdup (raw);
-		g_free (raw);
-		for (i = 0; i < links->len; i++)
-			seen = seen || strcmp (links->pdata[i], id) == 0;
-		if (*id && !seen)
-			g_ptr_array_add (links, id);
-		else
+			if (g_ascii_strncasecmp (s, "cid:", 4) != 0 ||
+			    s[4] == '\0')
+				continue;
+			id = g_uri_unescape_string (s + 4, NULL);
+			add_once (links, mp_html_content_id (id ? id : s + 4));
 			g_free (id);
-		p = end;
+		}
 	}
+	gumbo_destroy_output (&kGumboDefaultOptions, out);
 	return links;
 }
 
-char *
-mp_html_local_path (const char *src, const char *base_dir)
+/* The path of a local URL, decoded, or NULL when it has a scheme. */
+static char *
+url_path (const char *src)
 {
 	g_autofree char *s = g_strstrip (g_strdup (src));
-	g_autofree char *path = NULL;
-	char *unescaped, *full;
-	const char *p;
+	char *p, *path;
 
 	if (*s == '\0' || g_str_has_prefix (s, "//"))
 		return NULL;
-	if (g_ascii_strncasecmp (s, "file:", 5) == 0)
-		return g_filename_from_uri (s, NULL, NULL);
-	/* RFC 3986 3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
-	if (g_ascii_isalpha (*s)) {
+	if (g_ascii_strncasecmp (s, "file:", 5) == 0) {
+		/* file:///abs, file:/abs, file://localhost/abs */
+		p = s + 5;
+		if (g_str_has_prefix (p, "//")) {
+			p += 2;
+			if (g_ascii_strncasecmp (p, "localhost/", 10) == 0)
+				p += 9;
+			else if (*p != '/')
+				return NULL;
+		}
+		memmove (s, p, strlen (p) + 1);
+	} else if (g_ascii_isalpha (*s)) {
+		/* RFC 3986 3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" /
+		 * "." ) ":" */
 		for (p = s; g_ascii_isalnum (*p) || (*p && strchr ("+-.", *p));
 		     p++)
 			;
 		if (*p == ':')
 			return NULL;
 	}
-	full = g_path_is_absolute (s) ? g_strdup (s) :
-					g_build_filename (base_dir, s, NULL);
-	if (g_file_test (full, G_FILE_TEST_EXISTS))
-		return full;
-	/* a URL path: %20 for a space */
-	unescaped = g_uri_unescape_string (s, NULL);
-	if (unescaped && strcmp (unescaped, s) != 0) {
-		path = g_path_is_absolute (unescaped) ?
-			       g_strdup (unescaped) :
-			       g_build_filename (base_dir, unescaped, NULL);
-		if (g_file_test (path, G_FILE_TEST_EXISTS)) {
-			g_free (full);
-			full = g_steal_pointer (&path);
-		}
-	}
-	g_free (unescaped);
-	return full;
+	/* RFC 3986 3.4, 3.5: the query and fragment are not the path */
+	s[strcspn (s, "?#")] = '\0';
+	if (*s == '\0')
+		return NULL;
+	path = g_uri_unescape_string (s, "/");
+	return path ? path : g_strdup (s);
 }
 
-/* Decodes the character references an attribute value may hold. */
+/* Removes "." and empty components and resolves ".." lexically; a
+ * relative path that climbs out keeps its leading "..". */
 static char *
-decode_entities (const char *s, gsize len)
+normalize (const char *path)
 {
-	static const struct {
-		const char *name;
-		const char *text;
-	} named[] = { { "amp;", "&" },
-		      { "lt;", "<" },
-		      { "gt;", ">" },
-		      { "quot;", "\"" },
-		      { "apos;", "'" } };
-	GString *out = g_string_sized_new (len);
-	gsize i = 0, k;
+	g_auto (GStrv) parts = g_strsplit (path, "/", -1);
+	g_autoptr (GPtrArray) out = g_ptr_array_new ();
+	gboolean abs = path[0] == '/';
+	GString *s = g_string_new (abs ? "/" : "");
+	guint i;
 
-	while (i < len) {
-		gboolean done = FALSE;
+	for (i = 0; parts[i]; i++) {
+		const char *c = parts[i];
 
-		if (s[i] != '&') {
-			g_string_append_c (out, s[i++]);
+		if (*c == '\0' || strcmp (c, ".") == 0)
+			continue;
+		if (strcmp (c, "..") == 0 && out->len > 0 &&
+		    strcmp (out->pdata[out->len - 1], "..") != 0) {
+			g_ptr_array_set_size (out, out->len - 1);
 			continue;
 		}
-		for (k = 0; k < G_N_ELEMENTS (named) && !done; k++) {
-			gsize n = strlen (named[k].name);
-
-			if (i + 1 + n <= len &&
-			    strncmp (s + i + 1, named[k].name, n) == 0) {
-				g_string_append (out, named[k].text);
-				i += 1 + n;
-				done = TRUE;
-			}
-		}
-		if (!done && i + 2 < len && s[i + 1] == '#') {
-			gboolean hex = s[i + 2] == 'x' || s[i + 2] == 'X';
-			gsize j = i + (hex ? 3 : 2);
-			gunichar c = 0;
-
-			while (j < len &&
-			       (hex ? g_ascii_isxdigit (s[j]) :
-				      g_ascii_isdigit (s[j])) &&
-			       c < 0x110000) {
-				c = c * (hex ? 16 : 10) +
-				    (gunichar) (hex ? g_ascii_xdigit_value (
-							      s[j]) :
-						      g_ascii_digit_value (
-							      s[j]));
-				j++;
-			}
-			if (j < len && s[j] == ';' && c > 0 &&
-			    g_unichar_validate (c)) {
-				g_string_append_unichar (out, c);
-				i = j + 1;
-				done = TRUE;
-			}
-		}
-		if (!done)
-			g_string_append_c (out, s[i++]);
+		if (strcmp (c, "..") == 0 && abs)
+			continue;
+		g_ptr_array_add (out, (gpointer) c);
 	}
-	return g_string_free (out, FALSE);
+	for (i = 0; i < out->len; i++) {
+		if (i > 0)
+			g_string_append_c (s, '/');
+		g_string_append (s, out->pdata[i]);
+	}
+	return g_string_free (s, FALSE);
 }
 
-static gboolean
-tag_is (const char *p, const char *name)
+char *
+mp_html_local_path (const char *src, const char *base_dir)
 {
-	gsize n = strlen (name);
+	g_autofree char *path = url_path (src);
+	g_autofree char *joined = NULL;
 
-	return g_ascii_strncasecmp (p, name, n) == 0 &&
-	       (is_space (p[n]) || p[n] == '/' || p[n] == '>');
+	if (path == NULL)
+		return NULL;
+	if (!g_path_is_absolute (path))
+		joined = g_build_filename (base_dir, path, NULL);
+	return normalize (joined ? joined : path);
+}
+
+GPtrArray *
+mp_html_local_images (const char *html)
+{
+	GPtrArray *found = g_ptr_array_new_with_free_func (g_free);
+	gsize len = strlen (html);
+	GumboOutput *out = parse (html, len);
+	g_autoptr (GArray) refs = collect_refs (out, html, len);
+	guint i, j;
+
+	for (i = 0; i < refs->len; i++) {
+		const Ref *r = &g_array_index (refs, Ref, i);
+		g_autoptr (GArray) spans = NULL;
+
+		if (!r->image)
+			continue;
+		spans = ref_urls (r);
+		for (j = 0; j < spans->len; j++) {
+			const Span *sp = &g_array_index (spans, Span, j);
+			g_autofree char *url = g_strndup (r->value + sp->start,
+							  sp->end - sp->start);
+			g_autofree char *path = url_path (url);
+
+			if (path)
+				add_once (found, g_strdup (g_strstrip (url)));
+		}
+	}
+	gumbo_destroy_output (&kGumboDefaultOptions, out);
+	return found;
+}
+
+/* Appends @s escaped for an attribute value quoted with @quote. */
+static void
+append_attr_text (GString *out, const char *s, gsize len, char quote)
+{
+	gsize i;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] == '&')
+			g_string_append (out, "&amp;");
+		else if (s[i] == quote)
+			g_string_append (out,
+					 quote == '"' ? "&quot;" : "&#39;");
+		else
+			g_string_append_c (out, s[i]);
+	}
+}
+
+/* A URL put back into CSS: quoted when it would end an unquoted url(). */
+static void
+append_css_url (GString *out, const char *url, char quote)
+{
+	const char *p;
+
+	if (quote || url[strcspn (url, " \t\r\n\f\"'()\\")] == '\0') {
+		for (p = url; *p; p++) {
+			if (quote && (*p == quote || *p == '\\'))
+				g_string_append_c (out, '\\');
+			g_string_append_c (out, *p);
+		}
+		return;
+	}
+	g_string_append_c (out, '"');
+	for (p = url; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			g_string_append_c (out, '\\');
+		if (*p == '\n')
+			g_string_append (out, "\\a ");
+		else
+			g_string_append_c (out, *p);
+	}
+	g_string_append_c (out, '"');
+}
+
+/* Rewrites the URLs of one reference; FALSE with @error set when @func
+ * stops.  *@changed tells whether anything was replaced. */
+static gboolean
+rewrite_ref (GString *out, const Ref *r, MpHtmlImageFunc func,
+	     gpointer user_data, gboolean *changed, GError **error)
+{
+	g_autoptr (GArray) spans = ref_urls (r);
+	g_autoptr (GString) value = g_string_new (NULL);
+	gsize copied = 0;
+	guint j;
+
+	*changed = FALSE;
+	for (j = 0; j < spans->len; j++) {
+		const Span *sp = &g_array_index (spans, Span, j);
+		g_autofree char *url =
+			g_strndup (r->value + sp->start, sp->end - sp->start);
+		g_autoptr (GError) local = NULL;
+		g_autofree char *repl = func (url, user_data, &local);
+		char q = 0;
+
+		if (local) {
+			g_propagate_error (error, g_steal_pointer (&local));
+			return FALSE;
+		}
+		if (repl == NULL)
+			continue;
+		g_string_append_len (value, r->value + copied,
+				     sp->start - copied);
+		if (r->kind == REF_STYLE || r->kind == REF_CSS) {
+			if (sp->start > 0 && (r->value[sp->start - 1] == '"' ||
+					      r->value[sp->start - 1] == '\''))
+				q = r->value[sp->start - 1];
+			append_css_url (value, repl, q);
+		} else {
+			g_string_append (value, repl);
+		}
+		copied = sp->end;
+		*changed = TRUE;
+	}
+	if (!*changed)
+		return TRUE;
+	g_string_append_len (value, r->value + copied, r->value_len - copied);
+	if (r->kind == REF_CSS) {
+		/* <style> is raw text: only "</style" could end it early */
+		if (strstr (value->str, "</") == NULL) {
+			g_string_append_len (out, value->str, value->len);
+			return TRUE;
+		}
+		*changed = FALSE;
+		return TRUE;
+	}
+	if (r->kind != REF_URL && r->raw && r->quote) {
+		/* in place: the attribute keeps its quotes and the rest of
+		 * its bytes */
+		g_string_append_c (out, r->quote);
+		append_attr_text (out, value->str, value->len, r->quote);
+		g_string_append_c (out, r->quote);
+		return TRUE;
+	}
+	g_string_append_c (out, '"');
+	append_attr_text (out, value->str, value->len, '"');
+	g_string_append_c (out, '"');
+	return TRUE;
 }
 
 char *
@@ -168,173 +578,203 @@ mp_html_rewrite_images (const char *html, MpHtmlImageFunc func,
 			gpointer user_data, GError **error)
 {
 	g_autoptr (GString) out = g_string_new (NULL);
-	const char *copied = html, *p = html;
+	gsize len = strlen (html), copied = 0;
+	GumboOutput *doc = parse (html, len);
+	g_autoptr (GArray) refs = collect_refs (doc, html, len);
+	gboolean ok = TRUE;
+	guint i;
 
-	while ((p = strchr (p, '<')) != NULL) {
-		const char *vs = NULL, *ve = NULL, *qs = NULL, *qe = NULL;
+	for (i = 0; i < refs->len && ok; i++) {
+		const Ref *r = &g_array_index (refs, Ref, i);
+		gsize mark = out->len;
+		gboolean changed;
 
-		if (strncmp (p, "<!--", 4) == 0) {
-			const char *c = strstr (p + 4, "-->");
-
-			if (c == NULL)
-				break;
-			p = c + 3;
+		if (!r->image || r->start < copied)
 			continue;
-		}
-		if (!tag_is (p + 1, "img")) {
-			p++;
-			continue;
-		}
-		p += 4;
-		for (;;) {
-			const char *ns, *ne;
-
-			while (is_space (*p) || *p == '/')
-				p++;
-			if (*p == '\0' || *p == '>')
-				break;
-			ns = p;
-			while (*p && !is_space (*p) && !strchr ("=>/", *p))
-				p++;
-			ne = p;
-			if (ne == ns) {
-				p++;
-				continue;
-			}
-			while (is_space (*p))
-				p++;
-			if (*p != '=')
-				continue;
-			p++;
-			while (is_space (*p))
-				p++;
-			if (*p == '"' || *p == '\'') {
-				char q = *p;
-				const char *e = strchr (p + 1, q);
-
-				if (e == NULL)
-					break;
-				if (ne - ns == 3 &&
-				    g_ascii_strncasecmp (ns, "src", 3) == 0) {
-					qs = p;
-					vs = p + 1;
-					ve = e;
-					qe = e + 1;
-				}
-				p = e + 1;
-			} else {
-				const char *s = p;
-
-				while (*p && !is_space (*p) && *p != '>')
-					p++;
-				if (ne - ns == 3 &&
-				    g_ascii_strncasecmp (ns, "src", 3) == 0) {
-					qs = vs = s;
-					qe = ve = p;
-				}
-			}
-		}
-		if (vs) {
-			g_autofree char *src =
-				decode_entities (vs, (gsize) (ve - vs));
-			g_autoptr (GError) local = NULL;
-			g_autofree char *repl = func (src, user_data, &local);
-
-			if (local) {
-				g_propagate_error (error,
-						   g_steal_pointer (&local));
-				return NULL;
-			}
-			if (repl) {
-				g_autofree char *esc =
-					g_markup_escape_text (repl, -1);
-
-				g_string_append_len (out, copied,
-						     (gssize) (qs - copied));
-				g_string_append_printf (out, "\"%s\"", esc);
-				copied = qe;
-			}
+		g_string_append_len (out, html + copied, r->start - copied);
+		mark = out->len;
+		ok = rewrite_ref (out, r, func, user_data, &changed, error);
+		if (ok && changed) {
+			copied = r->end;
+		} else {
+			g_string_truncate (out, mark);
+			g_string_append_len (out, html + r->start,
+					     r->end - r->start);
+			copied = r->end;
 		}
 	}
-	g_string_append (out, copied);
+	gumbo_destroy_output (&kGumboDefaultOptions, doc);
+	if (!ok)
+		return NULL;
+	g_string_append_len (out, html + copied, len - copied);
 	return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
 typedef struct {
-	MpTree *tree;
-	char *base_dir;
+	MpHtmlCidFunc new_cid;
+	gpointer cid_data;
+	char *base_dir;  /* as given, for messages */
+	char *base_real; /* realpath of base_dir */
+	int dirfd;
 	GPtrArray *images;
-	GHashTable *seen; /* path -> cid */
+	GHashTable *seen; /* normalized relative path -> cid */
 } Embed;
 
-/* TRUE when @path (an existing file) lies in @dir or below it. */
-static gboolean
-inside_dir (const char *path, const char *dir)
+/* Opens @rel (normalized, relative, no "..") below @dirfd one component
+ * at a time, following no symbolic link, so a path swapped for a link
+ * between our look and our open is refused rather than followed. */
+static int
+open_below (int dirfd, const char *rel, const char *shown, GError **error)
 {
-	g_autofree char *rp = realpath (path, NULL);
-	g_autofree char *rd = realpath (dir, NULL);
-	gsize n;
+	g_auto (GStrv) parts = g_strsplit (rel, "/", -1);
+	int fd = dirfd;
+	guint i;
+	struct stat st;
 
-	if (rp == NULL || rd == NULL)
-		return rp == NULL; /* a missing file is reported when opened */
-	n = strlen (rd);
-	if (n == 1) /* the HTML lives in / */
-		return TRUE;
-	return strncmp (rp, rd, n) == 0 && rp[n] == '/';
+	if (parts[0] == NULL) { /* "." names the folder itself */
+		g_set_error (error, MP_ERROR, MP_ERROR_NO_INPUT,
+			     "%s: not a regular file", shown);
+		return -1;
+	}
+
+	for (i = 0; parts[i]; i++) {
+		gboolean last = parts[i + 1] == NULL;
+		int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+			    (last ? O_NONBLOCK : O_DIRECTORY);
+		int next = openat (fd, parts[i], flags);
+		int errsv = errno;
+
+		if (fd != dirfd)
+			close (fd);
+		if (next < 0) {
+			if (errsv == ELOOP ||
+			    (errsv == ENOTDIR &&
+			     fstatat (dirfd, rel, &st, AT_SYMLINK_NOFOLLOW) ==
+				     0)) {
+				g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+					     "%s: a symbolic link; copy the "
+					     "image into the HTML file's "
+					     "folder",
+					     shown);
+				return -1;
+			}
+			mp_error_set_errno (error, MP_ERROR_NO_INPUT, errsv,
+					    shown);
+			return -1;
+		}
+		fd = next;
+	}
+	if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode)) {
+		close (fd);
+		g_set_error (error, MP_ERROR, MP_ERROR_NO_INPUT,
+			     "%s: not a regular file", shown);
+		return -1;
+	}
+	fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK);
+	return fd;
+}
+
+/* The path of @src relative to the HTML's folder, or NULL with @error
+ * set when it lies outside. */
+static char *
+relative_path (Embed *e, const char *src, const char *path, GError **error)
+{
+	g_autofree char *base_abs = NULL;
+	const char *rel = NULL;
+
+	if (!g_path_is_absolute (path)) {
+		if (strcmp (path, "..") != 0 && !g_str_has_prefix (path, "../"))
+			return g_strdup (path);
+	} else if (e->base_real) {
+		gsize n = strlen (e->base_real);
+
+		base_abs = g_canonicalize_filename (e->base_dir, NULL);
+		if (n == 1)
+			rel = path + 1;
+		else if (strncmp (path, e->base_real, n) == 0 && path[n] == '/')
+			rel = path + n + 1;
+		else if (g_str_has_prefix (path, base_abs) &&
+			 path[strlen (base_abs)] == '/')
+			rel = path + strlen (base_abs) + 1;
+		if (rel && *rel)
+			return g_strdup (rel);
+	}
+	/* HTML from a template or another person must not be able to mail
+	 * away ~/.ssh/id_rsa: only files in the HTML's folder or below */
+	g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+		     "\"%s\": not in the HTML file's folder (%s); copy the "
+		     "image there",
+		     src, e->base_dir);
+	return NULL;
 }
 
 static char *
 embed_image (const char *src, gpointer user_data, GError **error)
 {
 	Embed *e = user_data;
-	g_autofree char *path = mp_html_local_path (src, e->base_dir);
+	g_autofree char *url = url_path (src);
+	g_autofree char *path = NULL;
+	g_autofree char *rel = NULL;
+	g_autofree char *shown = NULL;
+	g_autofree char *base = NULL;
 	MpPartFileOptions opts = { 0 };
 	const char *known;
 	MpInput *in;
 	MpLeaf *leaf;
 	char *cid;
+	int fd;
 
-	if (path == NULL)
+	if (url == NULL)
 		return NULL; /* http:, data:, cid: stay as they are */
-	/* HTML from a template or another person must not be able to mail
-	 * away ~/.ssh/id_rsa: only files in the HTML's folder (or below it,
-	 * symbolic links resolved) are embedded */
-	if (!inside_dir (path, e->base_dir)) {
-		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-			     "<img src=\"%s\">: not in the HTML file's folder "
-			     "(%s); copy the image there",
-			     src, e->base_dir);
+	path = normalize (url);
+	rel = relative_path (e, src, path, error);
+	if (rel == NULL)
 		return NULL;
-	}
-	known = g_hash_table_lookup (e->seen, path);
+	known = g_hash_table_lookup (e->seen, rel);
 	if (known)
 		return g_strconcat ("cid:", known, NULL);
-	in = mp_input_open (path, error);
-	if (in == NULL)
+	shown = g_build_filename (e->base_dir, rel, NULL);
+	fd = open_below (e->dirfd, rel, shown, error);
+	if (fd < 0)
 		return NULL;
-	cid = mp_tree_new_content_id (e->tree);
+	in = mp_input_open_fd (fd, shown, error);
+	if (in == NULL) {
+		close (fd);
+		return NULL;
+	}
+	/* the input reads the file in place: let its stream own the
+	 * descriptor, so it is closed with the part */
+	if (GMIME_IS_STREAM_FS (mp_input_get_stream (in)))
+		g_mime_stream_fs_set_owner (
+			GMIME_STREAM_FS (mp_input_get_stream (in)), TRUE);
+	else
+		close (fd);
+	base = g_path_get_basename (rel);
+	cid = e->new_cid (e->cid_data);
 	opts.inline_disposition = TRUE;
 	opts.content_id = cid;
+	opts.name = g_filename_to_utf8 (base, -1, NULL, NULL, NULL);
 	leaf = mp_part_leaf_new_file (in, &opts, error);
+	g_free ((char *) opts.name);
 	if (leaf == NULL) {
 		g_free (cid);
 		return NULL;
 	}
 	g_ptr_array_add (e->images, leaf);
-	g_hash_table_insert (e->seen, g_steal_pointer (&path), cid);
+	g_hash_table_insert (e->seen, g_steal_pointer (&rel), cid);
 	return g_strconcat ("cid:", cid, NULL);
 }
 
 char *
-mp_html_embed_file (const char *path, MpTree *tree, GPtrArray *images,
-		    GError **error)
+mp_html_embed_file (const char *path, MpHtmlCidFunc new_cid, gpointer cid_data,
+		    GPtrArray *images, GError **error)
 {
 	g_autoptr (MpInput) in = NULL;
 	g_autoptr (GBytes) bytes = NULL;
 	g_autofree char *text = NULL;
 	const char *data, *end;
 	gsize len;
-	Embed e = { tree, NULL, images, NULL };
+	Embed e = { new_cid, cid_data, NULL, NULL, -1, images, NULL };
 	char *html;
 
 	in = mp_input_open (path, error);
@@ -357,10 +797,20 @@ mp_html_embed_file (const char *path, MpTree *tree, GPtrArray *images,
 	}
 	text = g_strndup (data, len);
 	e.base_dir = g_path_get_dirname (path);
+	e.dirfd = open (e.base_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (e.dirfd < 0) {
+		mp_error_set_errno (error, MP_ERROR_NO_INPUT, errno,
+				    e.base_dir);
+		g_free (e.base_dir);
+		return NULL;
+	}
+	e.base_real = realpath (e.base_dir, NULL);
 	e.seen =
 		g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 	html = mp_html_rewrite_images (text, embed_image, &e, error);
 	g_hash_table_unref (e.seen);
+	close (e.dirfd);
+	free (e.base_real);
 	g_free (e.base_dir);
 	return html;
 }

@@ -7,7 +7,7 @@
 # tests/cli/hostile-check.py) or a clean error (a documented exit code,
 # one line on stderr, nothing on stdout), within a time limit and a memory
 # bound, and leaves no file in TMPDIR.  Then:
-# SIGPIPE from a closed reader is an error message and exit 74, spool files
+# SIGPIPE from a closed reader is exit 74 without a message, spool files
 # are unlinked and private, and -o leaves nothing behind when a run fails.
 #
 # The commands are found by listing build/tools, so a new one is covered;
@@ -150,9 +150,10 @@ output_removed_on_failure() {
     fi
 }
 
-# SIGPIPE: a reader that goes away early is a write error the command
-# reports (exit 74, "Broken pipe"), not a death by signal.  env resets
-# SIGPIPE to its default so that an ignoring parent cannot hide a death.
+# SIGPIPE: a reader that goes away early is a write error (exit 74, as
+# the README says), not a death by signal, and not worth a message: the
+# user of `| head` asked for it (issue 13).  env resets SIGPIPE to its
+# default so that an ignoring parent cannot hide a death.
 sigpipe_clean() {
     local tool=$1 input=$2 name
     name=$(basename "$tool")
@@ -160,11 +161,10 @@ sigpipe_clean() {
     env --default-signal=PIPE "$tool" "$@" <"$T/in/$input" 2>"$T/err" |
         head -c 10 >/dev/null
     rc=${PIPESTATUS[0]}
-    if [ "$rc" = 74 ] && [ "$(wc -l <"$T/err")" = 1 ] &&
-        grep -q "^$name: .*Broken pipe" "$T/err"; then
-        _report 0 "$name: closed reader gives exit 74 and one message"
+    if [ "$rc" = 74 ] && [ ! -s "$T/err" ]; then
+        _report 0 "$name: closed reader gives exit 74 and no message"
     else
-        _report 1 "$name: closed reader gives exit 74 and one message"
+        _report 1 "$name: closed reader gives exit 74 and no message"
         echo "# exit $rc"
         sed 's/^/# stderr: /' "$T/err" | head -3
     fi

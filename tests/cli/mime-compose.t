@@ -46,7 +46,7 @@ ok "no line over 78 in the header" sh -c "sed '/^\$/q' '$T/job1.eml' | awk 'leng
 
 # --- job 2: HTML, alone and as an alternative
 printf '<p>Hello <b>Zoë</b></p>\n' >"$T/note.html"
-run mime-compose --from "$FROM" --to bob@example.com --subject html --html "$T/note.html" </dev/null
+run mime-compose --from "$FROM" --to bob@example.com --subject html --html "$T/note.html" --no-text </dev/null
 is "HTML only is a single text/html part" "$(pycheck tree <"$T/out")" 'text/html charset=utf-8'
 run mime-compose --from "$FROM" --to bob@example.com --subject both --html "$T/note.html" "$T/body.txt"
 cp "$T/out" "$T/job2.eml"

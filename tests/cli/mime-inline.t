@@ -180,7 +180,42 @@ old
 EOF
 sed -n '/^boundary=/,$p' brokenalt.eml >brokenalt-body.raw
 
-plan 49
+# modern HTML: srcset, <picture>, background=, CSS url(), one file named
+# several ways (./, //, ?query, #fragment)
+printf '\211PNG\r\n\032\n\0\0\0\rIHDR 2x' >'site/img/logo@2x.png'
+printf '\211PNG\r\n\032\n\0\0\0\rIHDR hero' >site/img/hero.png
+printf 'GIF89a bg' >site/img/bg.gif
+cat >site/modern.html <<'EOF'
+<html><head><style>
+.hero { background-image: url("img/hero.png"); }
+.remote { background: url(https://example.org/bg.png); }
+</style></head><body background="img/bg.gif">
+<picture><source srcset="img/logo.png 1x, img/logo@2x.png 2x" type="image/png"><img src="img/logo.png" srcset="./img/logo.png 1x, img//logo@2x.png 2x" alt="logo"></picture>
+<div style="background-image:url('img/hero.png?v=3#top')">Hero &amp; more</div>
+<table><tr><td background='./img/bg.gif'>cell</td></tr></table>
+<p>Tail text kept: <a href="img/logo.png">a link is not an image</a></p>
+</body></html>
+EOF
+sed -e 's#img/hero\.png?v=3\#top#CID#; s#img/hero\.png#CID#; s#\x27\./img/bg\.gif\x27#"CID"#; s#img/bg\.gif#CID#' \
+    -e 's#\./img/logo\.png#CID#; s#img//logo@2x\.png#CID#; s#img/logo@2x\.png#CID#' \
+    -e '/<a href/!s#img/logo\.png#CID#g' site/modern.html >modern.expected
+mkdir -p "site/img/ü"
+printf '\211PNG\r\n\032\n\0\0\0\rIHDR umlaut' >'site/img/ü/grün.png'
+printf '<p><img src="img/ü/grün.png"></p>\n' >site/umlaut.html
+ln -s img site/imglink
+printf '<p><img src="imglink/logo.png"></p>\n' >site/symdir.html
+cp chart.gif 'grün.gif'
+cat >cidutf8.eml <<'EOF'
+From: Ann <ann@example.org>
+Subject: chart
+MIME-Version: 1.0
+Content-Type: text/html; charset=utf-8
+Content-Transfer-Encoding: 8bit
+
+<p>chart: <img src="cid:grün.gif"></p>
+EOF
+
+plan 63
 
 # ---- job 3: HTML with local images embedded ----
 run mime-inline --html site/note.html <plain.eml
@@ -323,6 +358,40 @@ printf '<p><img src="link.png"></p>\n' >site/symlink.html
 refused "image_above_the_html_folder_is_65" 65 '../outside.txt' mime-inline --html site/escape.html <plain.eml
 refused "absolute_image_outside_the_folder_is_65" 65 'outside.txt' mime-inline --html site/absolute.html <plain.eml
 refused "symlink_out_of_the_folder_is_65" 65 'link.png' mime-inline --html site/symlink.html <plain.eml
+# ---- srcset, <picture>, background=, CSS url() (issue 19) ----
+run mime-inline --html site/modern.html <plain.eml
+is "modern_html_images_embedded_once_each" "$rc:$(pycheck tree <"$T/out")" \
+"0:multipart/related
+  multipart/alternative
+    text/plain charset=utf-8
+    text/html charset=utf-8
+  image/png inline filename=hero.png cid
+  image/gif inline filename=bg.gif cid
+  image/png inline filename=logo.png cid
+  image/png inline filename=logo@2x.png cid"
+ok "modern_html_no_defects" pycheck defects <"$T/out"
+MC html 1 <"$T/out" | sed -E 's#cid:[A-Za-z0-9._@%-]+#CID#g' >modern.out
+ok "only_image_references_rewritten_rest_byte_identical" diff modern.expected modern.out
+ok "same_file_named_four_ways_is_one_cid" test "$(MC html 1 <"$T/out" | grep -o 'cid:[a-z0-9]*@mimepipe' | sort -u | wc -l)" = 4
+run mime-inline --html site/umlaut.html <plain.eml
+ok "non_ascii_image_name_embedded_with_ascii_content_id" sh -c "[ $rc = 0 ] && grep -q '^Content-ID: <[a-z0-9]*@mimepipe>' '$T/out'"
+is "non_ascii_image_name_decodes" "$(pycheck tree <"$T/out" | grep image/)" "  image/png inline filename=grün.png cid"
+run mime-inline --image grün.gif <cidutf8.eml
+ok "non_ascii_image_file_gives_valid_content_id" sh -c "[ $rc = 0 ] && grep -q '^Content-ID: <gr%C3%BCn.gif>' '$T/out'"
+ok "non_ascii_content_id_no_defects" pycheck defects <"$T/out"
+refused "symlinked_folder_inside_is_65" 65 'imglink/logo.png' mime-inline --html site/symdir.html <plain.eml
+printf '<p><img src="img/"></p>\n' >site/folder.html
+refused "image_naming_a_folder_is_66" 66 'not a regular file' mime-inline --html site/folder.html <plain.eml
+
+# ---- mime-compose --html without mime-inline: local images stay behind ----
+run mime-compose --from ann@example.org --to bob@example.com --html site/modern.html </dev/null
+ok "compose_warns_local_images_will_not_travel" sh -c "[ $rc = 0 ] && grep -q 'will not travel' '$T/err' && grep -q 'img/hero.png' '$T/err' && [ \$(wc -l <'$T/err') = 1 ]"
+ok "compose_warning_leaves_the_message_whole" pycheck defects <"$T/out"
+run mime-compose --from ann@example.org --to bob@example.com --html site/v2.html </dev/null
+is "compose_no_local_images_no_warning" "$rc:$(cat "$T/err")" "0:"
+run mime-compose --from ann@example.org --to bob@example.com --html site/cid.html </dev/null
+ok "compose_warning_names_no_remote_or_cid" sh -c "! grep -q 'cid:\|https:' '$T/err'"
+
 # ---- every option of --help is in the man page ----
 missing=""
 for o in $(mime-inline --help | grep -o -- '--[a-z0-9-]*' | sort -u); do
