@@ -1,5 +1,6 @@
 #include "mp-dkim.h"
 #include "mp-data.h"
+#include "mp-date.h"
 #include "mp-error.h"
 #include "mp-header.h"
 #include "mp-random.h"
@@ -112,16 +113,9 @@ gnutls_b64 (const gnutls_datum_t *d)
 static gint64
 default_time (void)
 {
-	const char *epoch = g_getenv ("SOURCE_DATE_EPOCH");
+	g_autoptr (GDateTime) d = mp_date_default ();
 
-	if (epoch && *epoch) {
-		char *end;
-		gint64 secs = g_ascii_strtoll (epoch, &end, 10);
-
-		if (*end == '\0' && end != epoch && secs >= 0)
-			return secs;
-	}
-	return g_get_real_time () / G_USEC_PER_SEC;
+	return g_date_time_to_unix (d);
 }
 
 /* g_mime_stream_read(), but 0 at the end: a bounded GMimeStreamFs
@@ -1105,9 +1099,8 @@ static gboolean
 add_missing (MpDkimSigner *s, MpHeaders *h, GString *added, GError **error)
 {
 	if (!has_field (h, "Date")) {
-		g_autoptr (GDateTime) d =
-			g_date_time_new_from_unix_utc (s->time);
-		g_autofree char *v = g_mime_utils_header_format_date (d);
+		g_autoptr (GDateTime) d = mp_date_default ();
+		g_autofree char *v = mp_date_format (d);
 
 		if (!mp_headers_add (h, "Date", v, error))
 			return FALSE;
