@@ -1,4 +1,5 @@
 #include "mp-dkim.h"
+#include "mp-dkim-tags.h"
 #include "mp-data.h"
 #include "mp-date.h"
 #include "mp-error.h"
@@ -126,110 +127,6 @@ stream_read (GMimeStream *stream, char *buf, gsize len)
 	if (g_mime_stream_eos (stream))
 		return 0;
 	return g_mime_stream_read (stream, buf, len);
-}
-
-/* ---- tag lists (RFC 6376 3.2) --------------------------------------- */
-
-typedef struct {
-	char *name;
-	char *value;        /* FWS at both ends removed */
-	gsize eq;           /* just after its '=' in the parsed text */
-	gsize vstart, vend; /* the value's bytes in the parsed text */
-} Tag;
-
-static void
-tag_clear (gpointer p)
-{
-	Tag *t = p;
-
-	g_free (t->name);
-	g_free (t->value);
-}
-
-/* Parses "a=1; b=2;" into an array of Tag; NULL with *why set when it is
- * not a tag list (a tag without '=', a bad name, a repeated tag). */
-static GArray *
-parse_tags (const char *text, gsize len, const char **why)
-{
-	g_autoptr (GArray) tags = g_array_new (FALSE, TRUE, sizeof (Tag));
-	gsize i = 0;
-
-	g_array_set_clear_func (tags, tag_clear);
-	while (i < len) {
-		gsize ns, ne, vs, ve, end;
-		Tag t = { 0 };
-		guint k;
-
-		for (end = i; end < len && text[end] != ';'; end++)
-			;
-		for (ns = i; ns < end && is_fws (text[ns]); ns++)
-			;
-		if (ns == end) {
-			/* an empty spec: allowed only after the last ';' */
-			if (end < len) {
-				*why = "empty tag";
-				return NULL;
-			}
-			break;
-		}
-		for (ne = ns; ne < end &&
-			      (g_ascii_isalnum (text[ne]) || text[ne] == '_');
-		     ne++)
-			;
-		if (ne == ns || !g_ascii_isalpha (text[ns])) {
-			*why = "bad tag name";
-			return NULL;
-		}
-		for (vs = ne; vs < end && is_fws (text[vs]); vs++)
-			;
-		if (vs == end || text[vs] != '=') {
-			*why = "tag without '='";
-			return NULL;
-		}
-		t.eq = ++vs;
-		for (; vs < end && is_fws (text[vs]); vs++)
-			;
-		for (ve = end; ve > vs && is_fws (text[ve - 1]); ve--)
-			;
-		t.name = g_strndup (text + ns, ne - ns);
-		for (k = 0; k < tags->len; k++)
-			if (strcmp (g_array_index (tags, Tag, k).name,
-				    t.name) == 0) {
-				g_free (t.name);
-				*why = "repeated tag";
-				return NULL;
-			}
-		t.value = g_strndup (text + vs, ve - vs);
-		if (strlen (t.value) != ve - vs) {
-			tag_clear (&t);
-			*why = "NUL in a tag";
-			return NULL;
-		}
-		t.vstart = vs;
-		t.vend = ve;
-		g_array_append_val (tags, t);
-		i = end + 1;
-	}
-	return g_steal_pointer (&tags);
-}
-
-static const Tag *
-find_tag (GArray *tags, const char *name)
-{
-	guint i;
-
-	for (i = 0; i < tags->len; i++)
-		if (strcmp (g_array_index (tags, Tag, i).name, name) == 0)
-			return &g_array_index (tags, Tag, i);
-	return NULL;
-}
-
-static const char *
-tag_value (GArray *tags, const char *name)
-{
-	const Tag *t = find_tag (tags, name);
-
-	return t ? t->value : NULL;
 }
 
 /* ---- canonicalisation (RFC 6376 3.4) -------------------------------- */
@@ -598,32 +495,6 @@ hash_selected (MpHeaders *h, char **names, gboolean relaxed, GByteArray *out)
 	}
 }
 
-/* Splits an h= value into lowercase names.  NULL when a name is empty. */
-static char **
-split_names (const char *value)
-{
-	g_auto (GStrv) parts = g_strsplit (value, ":", -1);
-	g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-
-	for (char **p = parts; *p; p++) {
-		char *s = g_strstrip (g_ascii_strdown (*p, -1));
-
-		/* FWS inside a value: folded h= lists */
-		for (char *q = s; *q; q++)
-			if (is_fws (*q)) {
-				g_free (s);
-				return NULL;
-			}
-		if (*s == '\0') {
-			g_free (s);
-			return NULL;
-		}
-		g_ptr_array_add (names, s);
-	}
-	g_ptr_array_add (names, NULL);
-	return (char **) g_ptr_array_free (g_steal_pointer (&names), FALSE);
-}
-
 /* ---- keys ----------------------------------------------------------- */
 
 struct _MpDkimKey {
@@ -922,7 +793,7 @@ mp_dkim_signer_set_canon (MpDkimSigner *s, const char *canon, GError **error)
 gboolean
 mp_dkim_signer_set_headers (MpDkimSigner *s, const char *list, GError **error)
 {
-	g_auto (GStrv) names = split_names (list);
+	g_auto (GStrv) names = mp_dkim_tags_split_names (list);
 	gboolean from = FALSE;
 
 	if (names == NULL) {
@@ -1362,27 +1233,27 @@ check_tags (Check *c, MpHeaders *h, gint64 now)
 	static const char *const required[] = { "v", "a", "b", "bh",
 						"d", "h", "s", NULL };
 
-	c->tags =
-		parse_tags (colon + 1, len - (gsize) (colon + 1 - field), &why);
+	c->tags = mp_dkim_tags_parse (colon + 1,
+				      len - (gsize) (colon + 1 - field), &why);
 	if (c->tags == NULL) {
 		check_fail (c, MP_DKIM_FAIL, "malformed signature: %s", why);
 		return;
 	}
-	c->res->domain = g_strdup (tag_value (c->tags, "d"));
-	c->res->selector = g_strdup (tag_value (c->tags, "s"));
-	c->res->algorithm = g_strdup (tag_value (c->tags, "a"));
+	c->res->domain = g_strdup (mp_dkim_tags_value (c->tags, "d"));
+	c->res->selector = g_strdup (mp_dkim_tags_value (c->tags, "s"));
+	c->res->algorithm = g_strdup (mp_dkim_tags_value (c->tags, "a"));
 	for (const char *const *r = required; *r; r++)
-		if (tag_value (c->tags, *r) == NULL) {
+		if (mp_dkim_tags_value (c->tags, *r) == NULL) {
 			check_fail (c, MP_DKIM_FAIL,
 				    "malformed signature: no %s= tag", *r);
 			return;
 		}
-	if (strcmp (tag_value (c->tags, "v"), "1") != 0) {
+	if (strcmp (mp_dkim_tags_value (c->tags, "v"), "1") != 0) {
 		check_fail (c, MP_DKIM_FAIL, "unknown version v=%s",
-			    tag_value (c->tags, "v"));
+			    mp_dkim_tags_value (c->tags, "v"));
 		return;
 	}
-	v = tag_value (c->tags, "a");
+	v = mp_dkim_tags_value (c->tags, "a");
 	if (strcmp (v, "rsa-sha256") == 0)
 		c->alg = MP_DKIM_RSA_SHA256;
 	else if (strcmp (v, "ed25519-sha256") == 0)
@@ -1395,7 +1266,7 @@ check_tags (Check *c, MpHeaders *h, gint64 now)
 		check_fail (c, MP_DKIM_FAIL, "unknown algorithm a=%s", v);
 		return;
 	}
-	v = tag_value (c->tags, "c");
+	v = mp_dkim_tags_value (c->tags, "c");
 	if (v && !parse_canon (v, &c->head_relaxed, &body_relaxed)) {
 		check_fail (c, MP_DKIM_FAIL, "unknown canonicalisation c=%s",
 			    v);
@@ -1406,14 +1277,14 @@ check_tags (Check *c, MpHeaders *h, gint64 now)
 			    "malformed signature: bad d= or s=");
 		return;
 	}
-	c->names = split_names (tag_value (c->tags, "h"));
+	c->names = mp_dkim_tags_split_names (mp_dkim_tags_value (c->tags, "h"));
 	if (c->names == NULL ||
 	    !g_strv_contains ((const char *const *) c->names, "from")) {
 		check_fail (c, MP_DKIM_FAIL,
 			    "malformed signature: h= does not name From");
 		return;
 	}
-	if ((v = tag_value (c->tags, "i")) != NULL) {
+	if ((v = mp_dkim_tags_value (c->tags, "i")) != NULL) {
 		const char *at = strrchr (v, '@');
 		gsize dl = strlen (c->res->domain), il;
 
@@ -1427,12 +1298,12 @@ check_tags (Check *c, MpHeaders *h, gint64 now)
 			return;
 		}
 	}
-	if ((v = tag_value (c->tags, "q")) != NULL &&
+	if ((v = mp_dkim_tags_value (c->tags, "q")) != NULL &&
 	    strstr (v, "dns/txt") == NULL) {
 		check_fail (c, MP_DKIM_FAIL, "unknown query method q=%s", v);
 		return;
 	}
-	if ((v = tag_value (c->tags, "l")) != NULL) {
+	if ((v = mp_dkim_tags_value (c->tags, "l")) != NULL) {
 		char *end;
 		guint64 l = g_ascii_strtoull (v, &end, 10);
 
@@ -1442,10 +1313,10 @@ check_tags (Check *c, MpHeaders *h, gint64 now)
 		}
 		limit = (gint64) l;
 	}
-	if ((v = tag_value (c->tags, "x")) != NULL) {
+	if ((v = mp_dkim_tags_value (c->tags, "x")) != NULL) {
 		char *end;
 		gint64 x = g_ascii_strtoll (v, &end, 10);
-		const char *t = tag_value (c->tags, "t");
+		const char *t = mp_dkim_tags_value (c->tags, "t");
 
 		if (*v == '\0' || *end != '\0') {
 			check_fail (c, MP_DKIM_FAIL, "malformed x=%s", v);
@@ -1519,7 +1390,8 @@ static gnutls_pubkey_t
 import_key (Check *c, const char *record)
 {
 	const char *why = NULL, *v;
-	g_autoptr (GArray) tags = parse_tags (record, strlen (record), &why);
+	g_autoptr (GArray) tags =
+		mp_dkim_tags_parse (record, strlen (record), &why);
 	g_autoptr (GBytes) raw = NULL;
 	gnutls_pubkey_t pub = NULL;
 	gnutls_datum_t d;
@@ -1530,13 +1402,13 @@ import_key (Check *c, const char *record)
 		check_fail (c, MP_DKIM_FAIL, "malformed key record: %s", why);
 		return NULL;
 	}
-	if ((v = tag_value (tags, "v")) != NULL &&
+	if ((v = mp_dkim_tags_value (tags, "v")) != NULL &&
 	    (strcmp (v, "DKIM1") != 0 ||
-	     strcmp (g_array_index (tags, Tag, 0).name, "v") != 0)) {
+	     strcmp (g_array_index (tags, MpDkimTag, 0).name, "v") != 0)) {
 		check_fail (c, MP_DKIM_FAIL, "malformed key record: v=%s", v);
 		return NULL;
 	}
-	v = tag_value (tags, "k");
+	v = mp_dkim_tags_value (tags, "k");
 	if (v == NULL)
 		v = "rsa";
 	if (strcmp (v, c->alg == MP_DKIM_RSA_SHA256 ? "rsa" : "ed25519")) {
@@ -1545,19 +1417,19 @@ import_key (Check *c, const char *record)
 			    c->res->algorithm);
 		return NULL;
 	}
-	if ((v = tag_value (tags, "h")) != NULL &&
+	if ((v = mp_dkim_tags_value (tags, "h")) != NULL &&
 	    strstr (v, "sha256") == NULL) {
 		check_fail (c, MP_DKIM_FAIL, "the key record allows h=%s only",
 			    v);
 		return NULL;
 	}
-	if ((v = tag_value (tags, "s")) != NULL && strstr (v, "*") == NULL &&
-	    strstr (v, "email") == NULL) {
+	if ((v = mp_dkim_tags_value (tags, "s")) != NULL &&
+	    strstr (v, "*") == NULL && strstr (v, "email") == NULL) {
 		check_fail (c, MP_DKIM_FAIL, "the key is not for email (s=%s)",
 			    v);
 		return NULL;
 	}
-	v = tag_value (tags, "p");
+	v = mp_dkim_tags_value (tags, "p");
 	if (v == NULL) {
 		check_fail (c, MP_DKIM_FAIL, "malformed key record: no p=");
 		return NULL;
@@ -1618,7 +1490,7 @@ canon_self (Check *c, MpHeaders *h, gboolean relaxed, GByteArray *out)
 	gsize len;
 	const char *field = mp_headers_get_bytes (h, c->entry, &len);
 	const char *colon = memchr (field, ':', len);
-	const Tag *b = find_tag (c->tags, "b");
+	const MpDkimTag *b = mp_dkim_tags_find (c->tags, "b");
 	gsize off;
 	g_autoptr (GString) s = NULL;
 
@@ -1637,9 +1509,10 @@ check_signature (Check *c, MpHeaders *h, MpDkimTable *table, GHashTable *cache)
 {
 	g_autofree char *bh = bh_finish (&c->body);
 	g_autofree char *record = NULL;
-	g_autoptr (GBytes) want = decode_b64 (tag_value (c->tags, "bh"));
+	g_autoptr (GBytes) want =
+		decode_b64 (mp_dkim_tags_value (c->tags, "bh"));
 	g_autoptr (GBytes) got = NULL;
-	g_autoptr (GBytes) sig = decode_b64 (tag_value (c->tags, "b"));
+	g_autoptr (GBytes) sig = decode_b64 (mp_dkim_tags_value (c->tags, "b"));
 	g_autoptr (GByteArray) data = g_byte_array_new ();
 	gnutls_pubkey_t pub;
 	gnutls_datum_t in, sd;
@@ -1763,30 +1636,4 @@ out:
 	}
 	block_clear (&b);
 	return ret;
-}
-
-gboolean
-mp_dkim_headers_signed (MpHeaders *h, const char *name)
-{
-	for (guint i = 0; i < mp_headers_get_n_entries (h); i++) {
-		const char *n = mp_headers_get_name (h, i);
-		g_autofree char *value = NULL;
-		g_autoptr (GArray) tags = NULL;
-		g_auto (GStrv) names = NULL;
-		g_autofree char *lower = NULL;
-		const char *why, *hv;
-
-		if (n == NULL || g_ascii_strcasecmp (n, "DKIM-Signature") != 0)
-			continue;
-		value = mp_headers_get_raw_value (h, i);
-		tags = parse_tags (value, strlen (value), &why);
-		if (tags == NULL || (hv = tag_value (tags, "h")) == NULL)
-			continue;
-		names = split_names (hv);
-		lower = g_ascii_strdown (name, -1);
-		if (names &&
-		    g_strv_contains ((const char *const *) names, lower))
-			return TRUE;
-	}
-	return FALSE;
 }
