@@ -35,7 +35,7 @@ all_verifiers() {
 	return 0
 }
 
-plan 90
+plan 93
 
 # ---- RFC 8463 Appendix A, byte for byte ----------------------------------
 # its Ed25519 key is the raw seed of RFC 8032 7.1 test 1: wrapped in PKCS#8
@@ -174,6 +174,14 @@ run mime-dkim --verify --dns-txt dns.txt body.eml
 is "body_change_named" "$rc:$(grep -c 'body hash mismatch' "$T/out")" "1:2"
 sed 's/^X-Priority: 1/X-Priority: 5/' job5.signed >unsigned-field.eml
 ok "unsigned_header_changed_still_passes" all_verifiers yes dns.txt unsigned-field.eml
+
+# ---- mime-header warns when it edits a signed field -----------------------
+run mime-header --set "Subject: changed" <job1.signed
+is "mime_header_warns_on_signed_field" "$rc:$(grep -c 'Subject is signed by DKIM' "$T/err")" "0:1"
+run mime-header --add "Cc: carl@example.net" <job1.signed
+is "mime_header_warns_on_added_over_signed_field" "$(grep -c 'Cc is signed by DKIM' "$T/err")" 1
+run mime-header --set "X-Priority: 2" <job5.signed
+is "mime_header_quiet_on_unsigned_field" "$rc:$(wc -c <"$T/err")" "0:0"
 
 # ---- Date and Message-ID, line endings, canonicalisations ----------------
 printf 'From: ann@example.org\nTo: bob@example.com\nSubject: bare\n\nno date\n' >bare.eml
