@@ -6,6 +6,7 @@
 cd "$T" || exit 1
 
 dkimpy() { "$PY" "$SRCDIR/tests/cli/dkim-verify.py" "$@"; }
+not_() { ! "$@"; }
 MAILAUTH_MODULES=${MAILAUTH_MODULES:-$SRCDIR/tests/node/node_modules}
 have_mailauth=no
 if command -v node >/dev/null && [ -d "$MAILAUTH_MODULES/mailauth" ]; then
@@ -35,7 +36,7 @@ all_verifiers() {
 	return 0
 }
 
-plan 93
+plan 98
 
 # ---- RFC 8463 Appendix A, byte for byte ----------------------------------
 # its Ed25519 key is the raw seed of RFC 8032 7.1 test 1: wrapped in PKCS#8
@@ -145,6 +146,32 @@ if [ $have_mailauth = no ]; then
 else
 	ok "mailauth_checked" mailauth dns.txt <job1.signed
 fi
+
+# ---- the other way round: dkimpy signs, we verify -------------------------
+dkimpy_sign() { # KEY SELECTOR CANON ALG [LENGTH] < message > signed
+	"$PY" -c '
+import re, sys, dkim
+msg = re.sub(rb"\r\n|\r|\n", b"\r\n", sys.stdin.buffer.read())
+key = open(sys.argv[1], "rb").read()
+if sys.argv[4] == "ed25519-sha256":  # dkimpy wants the raw seed, base64
+    import base64, subprocess
+    der = subprocess.run(["openssl", "pkey", "-in", sys.argv[1], "-outform", "DER"],
+                         capture_output=True, check=True).stdout
+    key = base64.b64encode(der[-32:])
+sig = dkim.sign(msg, sys.argv[2].encode(), b"example.org", key,
+                canonicalize=tuple(c.encode() for c in sys.argv[3].split("/")),
+                signature_algorithm=sys.argv[4].encode(), length=len(sys.argv) > 5)
+sys.stdout.buffer.write(sig + msg)' "$@"
+}
+dkimpy_sign rsa.pem r1 relaxed/simple rsa-sha256 <job4.eml >py-rsa.eml
+ok "dkimpy_rsa_signature_passes_ours" mime-dkim --verify --dns-txt dns.txt py-rsa.eml
+dkimpy_sign ed.pem e1 simple/simple ed25519-sha256 <job3.eml >py-ed.eml
+ok "dkimpy_ed25519_signature_passes_ours" mime-dkim --verify --dns-txt dns.txt py-ed.eml
+dkimpy_sign rsa.pem r1 relaxed/relaxed rsa-sha256 length <job2.eml >py-l.eml
+ok "dkimpy_l_tag_signature_passes_ours" mime-dkim --verify --dns-txt dns.txt py-l.eml
+sed 's/^Subject: Chart/Subject: Chard/' py-ed.eml >py-ed-bad.eml
+ok "dkimpy_changed_copy_differs" not_ cmp -s py-ed.eml py-ed-bad.eml
+ok "dkimpy_signature_changed_fails_ours" not_ mime-dkim --verify --dns-txt dns.txt py-ed-bad.eml
 
 # ---- what is signed ------------------------------------------------------
 h_of() { tag h <"$1" | tr ':' '\n' | tr '\n' ' '; }
