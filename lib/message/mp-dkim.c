@@ -700,7 +700,8 @@ typedef struct {
 
 struct _MpDkimSigner {
 	char *domain;
-	GArray *sigs; /* Signature */
+	GArray *sigs;     /* Signature */
+	GPtrArray *owned; /* MpDkimKey: those of add_key_file */
 	gboolean head_relaxed, body_relaxed;
 	char **headers; /* NULL: the default, over-signed */
 	gint64 time;
@@ -726,6 +727,8 @@ mp_dkim_signer_new (const char *domain, GError **error)
 	s->domain = g_ascii_strdown (domain, -1);
 	s->sigs = g_array_new (FALSE, TRUE, sizeof (Signature));
 	g_array_set_clear_func (s->sigs, signature_clear);
+	s->owned = g_ptr_array_new_with_free_func (
+		(GDestroyNotify) mp_dkim_key_free);
 	s->head_relaxed = s->body_relaxed = TRUE;
 	s->time = default_time ();
 	return s;
@@ -738,6 +741,7 @@ mp_dkim_signer_free (MpDkimSigner *s)
 		return;
 	g_free (s->domain);
 	g_array_unref (s->sigs);
+	g_ptr_array_unref (s->owned);
 	g_strfreev (s->headers);
 	g_free (s);
 }
@@ -759,6 +763,18 @@ mp_dkim_signer_add_key (MpDkimSigner *s, const char *selector, MpDkimKey *key,
 	sig.key = key;
 	g_array_append_val (s->sigs, sig);
 	return TRUE;
+}
+
+gboolean
+mp_dkim_signer_add_key_file (MpDkimSigner *s, const char *selector,
+			     const char *path, GError **error)
+{
+	MpDkimKey *key = mp_dkim_key_load (path, error);
+
+	if (key == NULL)
+		return FALSE;
+	g_ptr_array_add (s->owned, key);
+	return mp_dkim_signer_add_key (s, selector, key, error);
 }
 
 static gboolean
@@ -874,12 +890,13 @@ fold_append (GString *f, gsize *col, const char *text)
 	}
 }
 
-char *
-mp_dkim_signer_sign (MpDkimSigner *s, MpHeaders *h, GMimeStream *body,
-		     const char *eol, GError **error)
+/* The DKIM-Signature fields for the message (@h, then @body from its
+ * position), one per key, folded with CRLF and ending with it. */
+static GPtrArray *
+sign_fields (MpDkimSigner *s, MpHeaders *h, GMimeStream *body, GError **error)
 {
 	g_autoptr (GPtrArray) hashes = g_ptr_array_new ();
-	g_autoptr (GString) fields = g_string_new (NULL);
+	g_autoptr (GPtrArray) fields = g_ptr_array_new_with_free_func (g_free);
 	g_auto (GStrv) names = NULL;
 	g_autofree char *hlist = NULL;
 	g_autofree char *bh = NULL;
@@ -936,16 +953,29 @@ mp_dkim_signer_sign (MpDkimSigner *s, MpHeaders *h, GMimeStream *body,
 					     (gssize) MIN (72, len - at));
 		}
 		g_string_append (f, "\r\n");
-		if (strcmp (eol, "\r\n") != 0) {
-			g_auto (GStrv) lines = g_strsplit (f->str, "\r\n", -1);
-			g_autofree char *joined = g_strjoinv (eol, lines);
-
-			g_string_append (fields, joined);
-		} else {
-			g_string_append (fields, f->str);
-		}
+		g_ptr_array_add (fields,
+				 g_string_free (g_steal_pointer (&f), FALSE));
 	}
-	return g_string_free (g_steal_pointer (&fields), FALSE);
+	return g_steal_pointer (&fields);
+}
+
+char *
+mp_dkim_signer_sign (MpDkimSigner *s, MpHeaders *h, GMimeStream *body,
+		     const char *eol, GError **error)
+{
+	g_autoptr (GPtrArray) fields = sign_fields (s, h, body, error);
+	g_autoptr (GString) out = g_string_new (NULL);
+
+	if (fields == NULL)
+		return NULL;
+	for (guint i = 0; i < fields->len; i++) {
+		g_auto (GStrv) lines =
+			g_strsplit (fields->pdata[i], "\r\n", -1);
+		g_autofree char *joined = g_strjoinv (eol, lines);
+
+		g_string_append (out, joined);
+	}
+	return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
 static char *
@@ -1088,34 +1118,41 @@ out:
 	return ok;
 }
 
-char *
-mp_dkim_sign_bytes (MpDkimSigner *s, const char *data, gsize len,
-		    GError **error)
+char **
+mp_dkim_sign_stream (MpDkimSigner *s, GMimeStream *message, GError **error)
 {
-	g_autoptr (GMimeStream) stream = NULL;
+	g_autoptr (GPtrArray) fields = NULL;
+	GPtrArray *values;
 	Block b = { 0 };
-	char *fields = NULL;
 
-	/* a stream over the caller's bytes, not a copy of them */
-	stream = g_mime_stream_mem_new ();
-	g_mime_stream_mem_set_owner (GMIME_STREAM_MEM (stream), FALSE);
-	{
-		GByteArray *arr = g_byte_array_new_take ((guint8 *) data, len);
-
-		g_mime_stream_mem_set_byte_array (GMIME_STREAM_MEM (stream),
-						  arr);
-		if (read_block (stream, "message", &b, error) &&
-		    signable (&b, "message", error) &&
-		    g_mime_stream_seek (stream, b.body_start,
-					GMIME_STREAM_SEEK_SET) >= 0)
-			fields = mp_dkim_signer_sign (s, b.h, stream, "\r\n",
-						      error);
-		g_object_unref (g_steal_pointer (&stream));
-		g_byte_array_steal (arr, NULL);
-		g_byte_array_unref (arr);
+	if (!read_block (message, "message", &b, error) ||
+	    !signable (&b, "message", error))
+		goto fail;
+	if (g_mime_stream_seek (message, b.body_start, GMIME_STREAM_SEEK_SET) <
+	    0) {
+		g_set_error (error, MP_ERROR, MP_ERROR_IO,
+			     "message: cannot seek in the data");
+		goto fail;
 	}
+	fields = sign_fields (s, b.h, message, error);
+	if (fields == NULL)
+		goto fail;
 	block_clear (&b);
-	return fields;
+	values = g_ptr_array_new ();
+	for (guint i = 0; i < fields->len; i++) {
+		const char *f = fields->pdata[i];
+		const char *v = f + strlen ("DKIM-Signature:");
+
+		while (*v == ' ')
+			v++;
+		g_ptr_array_add (values,
+				 g_strndup (v, strlen (v) - 2)); /* the CRLF */
+	}
+	g_ptr_array_add (values, NULL);
+	return (char **) g_ptr_array_free (values, FALSE);
+fail:
+	block_clear (&b);
+	return NULL;
 }
 
 /* ---- verifying ------------------------------------------------------ */

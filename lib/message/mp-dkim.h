@@ -68,6 +68,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (MpDkimSigner, mp_dkim_signer_free)
 gboolean mp_dkim_signer_add_key (MpDkimSigner *s, const char *selector,
 				 MpDkimKey *key, GError **error);
 
+/* Like mp_dkim_signer_add_key() with the key read from @path
+ * (mp_dkim_key_load()), kept by @s.  Errors: as both. */
+gboolean mp_dkim_signer_add_key_file (MpDkimSigner *s, const char *selector,
+				      const char *path, GError **error);
+
 /* Sets the canonicalisation, "HEADER/BODY" or "HEADER" (body simple), each
  * "simple" or "relaxed"; the default is relaxed/relaxed.
  * Errors: MP_ERROR_USAGE. */
@@ -109,13 +114,15 @@ char *mp_dkim_signer_sign (MpDkimSigner *s, MpHeaders *h, GMimeStream *body,
 gboolean mp_dkim_sign_message (MpDkimSigner *s, MpInput *in, MpOutput *out,
 			       char **added, GError **error);
 
-/* Signs the final bytes of a message about to be sent (@data, @len: any
- * line endings, Date and Message-ID already present): returns the
- * DKIM-Signature fields, CRLF-terminated, to be sent before @data.
+/* Signs the final form of a message about to be sent, read from the
+ * start of @message (any line endings; Date and Message-ID already
+ * there): returns the values of the DKIM-Signature fields to add at the
+ * top, one per key, folded with CRLF and a space, without the name and
+ * the final line ending (a NULL-terminated vector, g_strfreev()).
  * Errors: MP_ERROR_DATA as mp_dkim_sign_message(); as
  * mp_dkim_signer_sign(). */
-char *mp_dkim_sign_bytes (MpDkimSigner *s, const char *data, gsize len,
-			  GError **error);
+char **mp_dkim_sign_stream (MpDkimSigner *s, GMimeStream *message,
+			    GError **error);
 
 /* ---- verifying ------------------------------------------------------ */
 

@@ -5,6 +5,7 @@
 #include "mp-error.h"
 
 #include <gmime/gmime.h>
+#include <glib/gstdio.h>
 #include <string.h>
 
 /* RFC 8463's Ed25519 key (RFC 8032 7.1 test 1), in PKCS#8 */
@@ -176,6 +177,58 @@ test_bad_keys (void)
 	}
 }
 
+/* what smtp-send signs with: the data as a stream, the values to add */
+static void
+test_sign_stream (void)
+{
+	static const char msg[] = "From: a@example.org\nTo: b@example.com\n"
+				  "Subject: s\n\n.dot\nbody  \n\n";
+	g_autoptr (GError) error = NULL;
+	g_autofree char *dir = g_dir_make_tmp ("test-dkim-XXXXXX", &error);
+	g_autofree char *keyfile = g_build_filename (dir, "k.pem", NULL);
+	g_autofree char *dns = g_build_filename (dir, "dns.txt", NULL);
+	g_autofree char *eml = g_build_filename (dir, "m.eml", NULL);
+	g_autoptr (MpDkimSigner) s = mp_dkim_signer_new ("example.org", &error);
+	g_autoptr (GMimeStream) data =
+		g_mime_stream_mem_new_with_buffer (msg, strlen (msg));
+	g_auto (GStrv) values = NULL;
+	g_autoptr (GString) signed_msg = g_string_new (NULL);
+	g_autoptr (MpDkimKey) key = NULL;
+	g_autofree char *record = NULL;
+	g_autoptr (MpDkimTable) table = NULL;
+	g_autoptr (MpInput) in = NULL;
+	g_autoptr (GPtrArray) results = NULL;
+
+	g_assert_no_error (error);
+	g_assert_true (g_file_set_contents (keyfile, key_pem, -1, NULL));
+	g_assert_true (mp_dkim_signer_add_key_file (s, "s", keyfile, &error));
+	values = mp_dkim_sign_stream (s, data, &error);
+	g_assert_no_error (error);
+	g_assert_cmpuint (g_strv_length (values), ==, 1);
+	g_assert_true (g_str_has_prefix (values[0], "v=1; a=ed25519-sha256;"));
+	g_string_append_printf (signed_msg, "DKIM-Signature: %s\r\n%s",
+				values[0], msg);
+	g_assert_true (g_file_set_contents (eml, signed_msg->str, -1, NULL));
+
+	key = mp_dkim_key_new_from_pem (key_pem, strlen (key_pem), "k", &error);
+	record = mp_dkim_key_dns_record (key, "s", "example.org", &error);
+	g_assert_no_error (error);
+	g_assert_true (g_file_set_contents (dns, record, -1, NULL));
+	table = mp_dkim_table_load (dns, &error);
+	g_assert_no_error (error);
+	in = mp_input_open (eml, &error);
+	g_assert_no_error (error);
+	results = mp_dkim_verify_message (in, table, &error);
+	g_assert_no_error (error);
+	g_assert_cmpuint (results->len, ==, 1);
+	g_assert_cmpint (((MpDkimResult *) results->pdata[0])->status, ==,
+			 MP_DKIM_PASS);
+	g_unlink (keyfile);
+	g_unlink (dns);
+	g_unlink (eml);
+	g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -189,5 +242,6 @@ main (int argc, char **argv)
 	}
 	g_test_add_func ("/dkim/signed-names", test_signed_names);
 	g_test_add_func ("/dkim/bad-keys", test_bad_keys);
+	g_test_add_func ("/dkim/sign-stream", test_sign_stream);
 	return g_test_run ();
 }
