@@ -151,6 +151,8 @@ run (MpCliCommon *common)
 	g_autoptr (MpInput) in = NULL;
 	g_autoptr (MpTree) tree = NULL;
 	g_autoptr (MpOutput) out = NULL;
+	/* what was changed in a forwarded message, said once all is written */
+	g_autoptr (GPtrArray) said = g_ptr_array_new_with_free_func (g_free);
 	GError *error = NULL;
 	guint i;
 
@@ -160,7 +162,9 @@ run (MpCliCommon *common)
 		MpPartFileOptions opts = { 0 };
 		MpInput *file;
 		MpLeaf *leaf;
+		GPtrArray *notes;
 		g_autofree char *fdname = NULL;
+		guint j;
 
 		if (!check_utf8 (it, &error))
 			return mp_cli_fail (error);
@@ -181,6 +185,9 @@ run (MpCliCommon *common)
 		if (leaf == NULL)
 			return mp_cli_fail (error);
 		g_ptr_array_add (leaves, leaf);
+		notes = mp_part_leaf_get_notes (leaf);
+		for (j = 0; j < notes->len; j++)
+			g_ptr_array_add (said, g_strdup (notes->pdata[j]));
 	}
 
 	in = mp_input_open (NULL, &error);
@@ -197,6 +204,9 @@ run (MpCliCommon *common)
 	if (out == NULL || !mp_tree_write (tree, out, &error) ||
 	    !mp_output_close (out, &error))
 		return mp_cli_fail (error);
+	for (i = 0; i < said->len; i++)
+		g_printerr ("%s: %s\n", g_get_prgname (),
+			    (char *) said->pdata[i]);
 	return 0;
 }
 

@@ -155,7 +155,7 @@ main (int argc, char **argv)
 	g_autoptr (MpOutput) out = NULL;
 	g_autoptr (GString) printed = g_string_new (NULL);
 	g_autofree char *output_path = NULL;
-	gboolean queries = FALSE, all_found = TRUE;
+	gboolean queries = FALSE, all_found = TRUE, originator_edited = FALSE;
 	guint i;
 
 	mp_cli_init ("mime-header");
@@ -221,7 +221,14 @@ main (int argc, char **argv)
 		}
 		if (!ok)
 			return mp_cli_fail (g_steal_pointer (&error));
+		if (op->kind <= OP_DELETE &&
+		    (g_ascii_strcasecmp (op->name, "From") == 0 ||
+		     g_ascii_strcasecmp (op->name, "Sender") == 0))
+			originator_edited = TRUE;
 	}
+	/* what was edited must follow RFC 5322 3.6.2 once all is done */
+	if (originator_edited && !mp_headers_check_originator (h, &error))
+		return mp_cli_fail (g_steal_pointer (&error));
 
 	if (queries) {
 		if (!mp_headers_drain (h, &error) ||

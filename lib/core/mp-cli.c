@@ -13,9 +13,125 @@ void
 mp_cli_init (const char *prog)
 {
 	setlocale (LC_ALL, "");
+	/* arguments, file names and header values are UTF-8 whatever the
+	 * locale (cron, systemd, env -i run in C): with a locale whose
+	 * character set is not UTF-8, read and print text as C.UTF-8 does
+	 * (GLib would otherwise convert to and from ASCII) */
+	if (!g_get_charset (NULL))
+		setlocale (LC_CTYPE, "C.UTF-8");
 	g_set_prgname (prog);
 	signal (SIGPIPE, SIG_IGN);
 	g_mime_init ();
+}
+
+/* The entries of the current mp_cli_parse(), as given: GOption converts
+ * string values from the locale's character set, so mp_cli_parse() hands
+ * it a copy where they are raw bytes (FILENAME kinds) and checks them
+ * itself; callbacks go through check_callback(), which finds the
+ * original entry by the option's name. */
+static const GOptionEntry *parse_entries;
+
+static const GOptionEntry *
+find_entry (const char *option_name)
+{
+	const GOptionEntry *e;
+
+	for (e = parse_entries; e && e->long_name; e++) {
+		if (option_name[0] != '-') {
+			/* G_OPTION_REMAINING: the operands */
+			if (*e->long_name == '\0')
+				return e;
+		} else if (option_name[1] == '-') {
+			if (strcmp (option_name + 2, e->long_name) == 0)
+				return e;
+		} else if (e->short_name != 0 &&
+			   option_name[1] == e->short_name) {
+			return e;
+		}
+	}
+	return NULL;
+}
+
+static gboolean
+check_utf8 (const char *option, const char *value, GError **error)
+{
+	const char *end;
+
+	if (value == NULL || g_utf8_validate (value, -1, &end))
+		return TRUE;
+	g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+		     "%s: the value is not valid UTF-8 (at byte %u)", option,
+		     (guint) (end - value));
+	return FALSE;
+}
+
+static gboolean
+check_callback (const char *option_name, const char *value, gpointer data,
+		GError **error)
+{
+	const GOptionEntry *e = find_entry (option_name);
+	GOptionArgFunc func;
+
+	g_return_val_if_fail (e != NULL, FALSE);
+	if (!(e->flags & G_OPTION_FLAG_FILENAME) &&
+	    !check_utf8 (option_name, value, error))
+		return FALSE;
+	func = (GOptionArgFunc) e->arg_data;
+	return func (option_name, value, data, error);
+}
+
+/* A copy of @entries that GOption does not convert (see parse_entries). */
+static GOptionEntry *
+raw_entries (const GOptionEntry *entries)
+{
+	gsize n = 0, i;
+	GOptionEntry *copy;
+
+	while (entries[n].long_name)
+		n++;
+	copy = g_new0 (GOptionEntry, n + 1);
+	for (i = 0; i < n; i++) {
+		copy[i] = entries[i];
+		switch (entries[i].arg) {
+		case G_OPTION_ARG_STRING:
+			copy[i].arg = G_OPTION_ARG_FILENAME;
+			break;
+		case G_OPTION_ARG_STRING_ARRAY:
+			copy[i].arg = G_OPTION_ARG_FILENAME_ARRAY;
+			break;
+		case G_OPTION_ARG_CALLBACK:
+			copy[i].flags |= G_OPTION_FLAG_FILENAME;
+			copy[i].arg_data = (gpointer) check_callback;
+			break;
+		default:
+			break;
+		}
+	}
+	return copy;
+}
+
+/* Checks what GOption stored for the string options of @entries. */
+static gboolean
+check_string_values (const GOptionEntry *entries, GError **error)
+{
+	const GOptionEntry *e;
+
+	for (e = entries; e->long_name; e++) {
+		g_autofree char *option =
+			g_strdup_printf ("--%s", e->long_name);
+
+		if (e->arg == G_OPTION_ARG_STRING) {
+			if (!check_utf8 (option, *(char **) e->arg_data, error))
+				return FALSE;
+		} else if (e->arg == G_OPTION_ARG_STRING_ARRAY) {
+			char **v = *(char ***) e->arg_data;
+
+			for (; v && *v; v++)
+				if (!check_utf8 (option, *v, error))
+					return FALSE;
+		}
+	}
+	return TRUE;
 }
 
 gboolean
@@ -36,10 +152,17 @@ mp_cli_parse (const GOptionEntry *entries, const char *parameter_string,
 		{ NULL }
 	};
 
+	g_autofree GOptionEntry *raw = raw_entries (entries);
+	gboolean parsed;
+
 	g_option_context_set_summary (ctx, summary);
-	g_option_context_add_main_entries (ctx, entries, NULL);
+	g_option_context_add_main_entries (ctx, raw, NULL);
 	g_option_context_add_main_entries (ctx, common_entries, NULL);
-	if (!g_option_context_parse (ctx, argc, argv, error)) {
+	parse_entries = entries;
+	parsed = g_option_context_parse (ctx, argc, argv, error) &&
+		 check_string_values (entries, error);
+	parse_entries = NULL;
+	if (!parsed) {
 		if (*error && (*error)->domain != MP_ERROR) {
 			GError *e = *error;
 
@@ -77,51 +200,63 @@ mp_cli_parse (const GOptionEntry *entries, const char *parameter_string,
 	return TRUE;
 }
 
-/* DESIGN 7: a message quotes what came from outside (a file name, a
- * header, a recipient): its control characters (C0, DEL, C1) and bytes
- * that are not UTF-8 are escaped, so it stays one line and cannot drive
- * the terminal */
-static void
-print_escaped (FILE *f, const char *s)
+static gboolean
+must_escape (gunichar c)
 {
-	while (*s != '\0') {
-		gunichar c = g_utf8_get_char_validated (s, -1);
-		const char *next;
+	/* C0, DEL and C1 controls; line and paragraph separators; bidi
+	 * overrides and isolates, which reorder what follows them */
+	return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 ||
+	       c == 0x2029 || (c >= 0x202a && c <= 0x202e) ||
+	       (c >= 0x2066 && c <= 0x2069);
+}
+
+char *
+mp_cli_escape (const char *text)
+{
+	GString *s = g_string_sized_new (strlen (text));
+	const char *p = text;
+
+	while (*p) {
+		gunichar c = g_utf8_get_char_validated (p, -1);
 
 		if (c == (gunichar) -1 || c == (gunichar) -2) {
-			fprintf (f, "\\x%02x", (guchar) *s++);
+			g_string_append_printf (s, "\\x%02x", (guchar) *p);
+			p++;
 			continue;
 		}
-		next = g_utf8_next_char (s);
-		if (c == '\n')
-			fputs ("\\n", f);
+		if (!must_escape (c))
+			g_string_append_len (s, p, g_utf8_next_char (p) - p);
+		else if (c == '\n')
+			g_string_append (s, "\\n");
 		else if (c == '\r')
-			fputs ("\\r", f);
+			g_string_append (s, "\\r");
 		else if (c == '\t')
-			fputs ("\\t", f);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf (f, "\\x%02x", (guint) c);
-		else if (c >= 0x80 && c < 0xa0)
-			fprintf (f, "\\u%04x", (guint) c);
+			g_string_append (s, "\\t");
+		else if (c < 0x80)
+			g_string_append_printf (s, "\\x%02x", c);
 		else
-			fwrite (s, 1, (gsize) (next - s), f);
-		s = next;
+			g_string_append_printf (s, "\\u%04x", c);
+		p = g_utf8_next_char (p);
 	}
+	return g_string_free (s, FALSE);
 }
 
 int
 mp_cli_fail (GError *error)
 {
 	int code = mp_error_exit_code (error);
+	g_autofree char *shown =
+		mp_cli_escape (error ? error->message : "unknown error");
 
 	/* a reader that stopped reading (`| head -1`) needs no message */
 	if (g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_PIPE)) {
 		g_clear_error (&error);
 		return code;
 	}
-	fprintf (stderr, "%s: ", g_get_prgname ());
-	print_escaped (stderr, error ? error->message : "unknown error");
-	fputc ('\n', stderr);
+	/* DESIGN 7: what the message quotes came from outside (a file
+	 * name, a header, a recipient): one line, and nothing a terminal
+	 * would act on */
+	fprintf (stderr, "%s: %s\n", g_get_prgname (), shown);
 	g_clear_error (&error);
 	return code;
 }

@@ -27,9 +27,15 @@ gboolean mp_cli_parse (const GOptionEntry *entries,
 		       gboolean with_crlf, MpCliCommon *common, int *argc,
 		       char ***argv, GError **error);
 
-/* Prints "prog: message" for @error on stderr, its control characters
- * and non-UTF-8 bytes escaped (\n, \x1b, \u009b, \xff), frees it and
- * returns its exit code (mp_error_exit_code()).  A closed stdout (G_FILE_ERROR_PIPE,
+/* @text made safe for one line on a terminal: control characters (C0,
+ * DEL, C1), line separators and bidi controls as \n, \r, \t, \xNN or
+ * \uNNNN, bytes that are not UTF-8 as \xNN; the rest as it is.  Newly
+ * allocated. */
+char *mp_cli_escape (const char *text);
+
+/* Prints "prog: message" for @error on stderr, the message escaped with
+ * mp_cli_escape() (\n, \x1b, \u009b, \xff), frees it and returns its exit
+ * code (mp_error_exit_code()).  A closed stdout (G_FILE_ERROR_PIPE,
  * `| head -1`) is not worth a message: only its code (74) is returned. */
 int mp_cli_fail (GError *error);
 

@@ -21,7 +21,7 @@ mp_header_check_name (const char *name, GError **error)
 		guchar c = (guchar) *p;
 
 		if (c < 33 || c > 126 || c == ':') {
-			g_autofree char *shown = g_strescape (name, NULL);
+			const char *shown = name; /* mp_cli_fail() escapes */
 
 			g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
 				     "\"%s\": invalid header name", shown);
@@ -79,7 +79,7 @@ mp_header_split (const char *field, char **name, char **value, GError **error)
 	g_autofree char *v = NULL;
 
 	if (colon == NULL) {
-		g_autofree char *shown = g_strescape (field, NULL);
+		const char *shown = field; /* mp_cli_fail() escapes */
 
 		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
 			     "\"%s\": expected \"Name: value\"", shown);
@@ -108,6 +108,35 @@ mp_header_is_address (const char *name)
 	if (g_ascii_strncasecmp (name, "Resent-", 7) == 0)
 		name += 7;
 	for (i = 0; names[i]; i++)
+		if (g_ascii_strcasecmp (name, names[i]) == 0)
+			return TRUE;
+	return FALSE;
+}
+
+gboolean
+mp_header_is_single (const char *name)
+{
+	/* RFC 5322 3.6 (max 1), RFC 2045 and 2183 for the MIME fields */
+	static const char *const names[] = { "Date",
+					     "From",
+					     "Sender",
+					     "Reply-To",
+					     "To",
+					     "Cc",
+					     "Bcc",
+					     "Message-ID",
+					     "In-Reply-To",
+					     "References",
+					     "Subject",
+					     "MIME-Version",
+					     "Content-Type",
+					     "Content-Transfer-Encoding",
+					     "Content-ID",
+					     "Content-Description",
+					     "Content-Disposition",
+					     NULL };
+
+	for (guint i = 0; names[i]; i++)
 		if (g_ascii_strcasecmp (name, names[i]) == 0)
 			return TRUE;
 	return FALSE;
@@ -468,6 +497,29 @@ valid_hostname (const char *d)
 	}
 }
 
+/* RFC 5891 4.2.3: every A-label (xn--, in any case) of @domain decodes to
+ * a U-label that encodes back to it; else no one can deliver to it. */
+static gboolean
+valid_a_labels (const char *domain)
+{
+	g_auto (GStrv) labels = g_strsplit (domain, ".", -1);
+
+	for (guint i = 0; labels[i]; i++) {
+		g_autofree char *u = NULL;
+		g_autofree char *back = NULL;
+		g_autofree char *lower = NULL;
+
+		if (g_ascii_strncasecmp (labels[i], "xn--", 4) != 0)
+			continue;
+		u = g_hostname_to_unicode (labels[i]);
+		back = u && *u ? g_hostname_to_ascii (u) : NULL;
+		lower = g_ascii_strdown (labels[i], -1);
+		if (back == NULL || strcmp (back, lower) != 0)
+			return FALSE;
+	}
+	return TRUE;
+}
+
 /* Checks an addr-spec and returns it with an A-label domain, or NULL with
  * @error set. */
 static char *
@@ -520,7 +572,8 @@ normalize_addr_spec (const char *header, const char *addr, GError **error)
 	} else {
 		/* RFC 5891: IDN domains travel as A-labels */
 		domain = g_hostname_to_ascii (at + 1);
-		if (domain == NULL || !valid_hostname (domain)) {
+		if (domain == NULL || !valid_hostname (domain) ||
+		    !valid_a_labels (domain)) {
 			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
 				     "%s: \"%s\": invalid domain", header,
 				     addr);
@@ -530,9 +583,14 @@ normalize_addr_spec (const char *header, const char *addr, GError **error)
 	return g_strdup_printf ("%s@%s", local, domain);
 }
 
+#define SPEC_KEY "mp-addr-spec"
+
+/* Checks each mailbox of @list, in order, against the addr-spec read
+ * from the text (@specs, from @index on) and keeps the normalized one on
+ * it (mp_header_mailbox_addr()). */
 static gboolean
-validate_list (const char *header, InternetAddressList *list, guint *count,
-	       gboolean in_group, GError **error)
+validate_list (const char *header, InternetAddressList *list, GPtrArray *specs,
+	       guint *index, gboolean in_group, GError **error)
 {
 	int i, n = internet_address_list_length (list);
 
@@ -551,60 +609,84 @@ validate_list (const char *header, InternetAddressList *list, guint *count,
 					header);
 				return FALSE;
 			}
-			if (!validate_list (header, members, count, TRUE,
+			if (!validate_list (header, members, specs, index, TRUE,
 					    error))
 				return FALSE;
 		} else {
-			InternetAddressMailbox *mb =
-				INTERNET_ADDRESS_MAILBOX (a);
-			g_autofree char *norm = normalize_addr_spec (
-				header, internet_address_mailbox_get_addr (mb),
-				error);
+			char *norm;
+
+			g_return_val_if_fail (*index < specs->len, FALSE);
+			norm = normalize_addr_spec (
+				header, specs->pdata[(*index)++], error);
 			if (norm == NULL)
 				return FALSE;
-			internet_address_mailbox_set_addr (mb, norm);
-			(*count)++;
+			g_object_set_data_full (G_OBJECT (a), SPEC_KEY, norm,
+						g_free);
 		}
 	}
 	return TRUE;
 }
 
+const char *
+mp_header_mailbox_addr (InternetAddressMailbox *mailbox)
+{
+	const char *spec = g_object_get_data (G_OBJECT (mailbox), SPEC_KEY);
+
+	return spec ? spec : internet_address_mailbox_get_idn_addr (mailbox);
+}
+
 /* GMime's parser is lenient: it drops what it cannot read ("bob@exa
- * mple.com" becomes bob@exa).  Before trusting it, check the shape of
- * each comma-separated item ourselves: quotes, comments and angle brackets
- * balanced, and an address (bare or in <>) without whitespace outside
- * quotes.  Returns the number of mailboxes seen, or -1. */
-static int
-count_mailboxes_strictly (const char *value)
+ * mple.com" becomes bob@exa), and what it keeps of a domain is its own
+ * decoding (an A-label it cannot decode is lost).  Before trusting it,
+ * read the shape of each comma-separated item ourselves, without
+ * recursion: quotes, comments and angle brackets balanced, comments
+ * nested at most MP_HEADER_MAX_NESTING deep, groups not nested, and an
+ * address (bare or in <>) without whitespace outside quotes.  Appends
+ * the addr-spec of each mailbox, as written but for comments, to @specs.
+ * Errors: MP_ERROR_DATA naming @header. */
+static gboolean
+scan_list (const char *header, const char *value, GPtrArray *specs,
+	   GError **error)
 {
 	const char *p = value;
-	int mailboxes = 0;
 	gboolean in_group = FALSE;
+	const char *shown = value; /* mp_cli_fail() escapes */
 
 	for (;;) {
 		gboolean quoted = FALSE, escaped = FALSE, seen_angle = FALSE;
 		gboolean in_angle = FALSE, after_angle = FALSE, text = FALSE;
 		gboolean space_after_text = FALSE, bad = FALSE;
+		gboolean words = FALSE; /* text, blank, text */
 		int depth = 0;
+		g_autoptr (GString) bare = g_string_new (NULL);
+		g_autoptr (GString) angle = g_string_new (NULL);
 
 		for (; *p; p++) {
 			char c = *p;
+			GString *spec = in_angle ? angle : bare;
 
 			if (escaped) {
 				escaped = FALSE;
+				if (depth == 0)
+					g_string_append_c (spec, c);
 				continue;
 			}
 			if (c == '\\') {
 				escaped = TRUE;
+				if (depth == 0)
+					g_string_append_c (spec, c);
 				continue;
 			}
 			if (quoted) {
 				if (c == '"')
 					quoted = FALSE;
+				g_string_append_c (spec, c);
 				continue;
 			}
 			if (depth > 0) {
 				depth += c == '(' ? 1 : c == ')' ? -1 : 0;
+				if (depth > MP_HEADER_MAX_NESTING)
+					break;
 				continue;
 			}
 			if (c == '(') {
@@ -613,8 +695,11 @@ count_mailboxes_strictly (const char *value)
 			}
 			if (c == '"') {
 				quoted = TRUE;
-				if (!in_angle)
+				if (!in_angle) {
+					words |= space_after_text;
 					text = TRUE;
+				}
+				g_string_append_c (spec, c);
 				continue;
 			}
 			if (in_angle) {
@@ -623,14 +708,25 @@ count_mailboxes_strictly (const char *value)
 					after_angle = TRUE;
 				} else if (c == ' ' || c == '\t' || c == '<')
 					bad = TRUE;
+				else
+					g_string_append_c (angle, c);
 				continue;
 			}
 			if (c == ',' || c == ';')
 				break;
-			if (c == ':' && !seen_angle && !in_group) {
+			if (c == ':' && !seen_angle) {
+				if (in_group) {
+					g_set_error (error, MP_ERROR,
+						     MP_ERROR_DATA,
+						     "%s: \"%s\": a group "
+						     "inside a group",
+						     header, shown);
+					return FALSE;
+				}
 				/* a group's display name */
 				in_group = TRUE;
-				text = space_after_text = FALSE;
+				text = space_after_text = words = FALSE;
+				g_string_truncate (bare, 0);
 				continue;
 			}
 			if (c == '<') {
@@ -646,27 +742,48 @@ count_mailboxes_strictly (const char *value)
 			}
 			if (after_angle || c == '>')
 				bad = TRUE;
-			if (space_after_text && !seen_angle)
-				text = TRUE; /* a phrase, needs <addr> */
+			words |= space_after_text;
 			text = TRUE;
+			g_string_append_c (bare, c);
 		}
-		if (quoted || depth > 0 || in_angle || bad)
-			return -1;
+		if (depth > MP_HEADER_MAX_NESTING) {
+			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+				     "%s: comments nested deeper than %d",
+				     header, MP_HEADER_MAX_NESTING);
+			return FALSE;
+		}
 		/* a bare addr-spec holds no whitespace */
-		if (!seen_angle && space_after_text)
-			return -1;
+		if (quoted || depth > 0 || in_angle || bad ||
+		    (!seen_angle && words))
+			goto unreadable;
 		if (seen_angle || text)
-			mailboxes++;
+			g_ptr_array_add (
+				specs,
+				g_strdup (seen_angle ? angle->str : bare->str));
 		if (*p == ';') {
-			if (!in_group)
-				return -1;
+			if (!in_group) {
+				/* RFC 5322 3.4: address-list */
+				g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+					     "%s: \"%s\": separate addresses "
+					     "with commas (a@example.org, "
+					     "b@example.org); ';' only ends "
+					     "a group (name: a, b;)",
+					     header, shown);
+				return FALSE;
+			}
 			in_group = FALSE;
 		}
 		if (*p == '\0')
 			break;
 		p++;
 	}
-	return in_group ? -1 : mailboxes;
+	if (!in_group)
+		return TRUE;
+unreadable:
+	g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+		     "%s: \"%s\": cannot parse the address list", header,
+		     shown);
+	return FALSE;
 }
 
 static int
@@ -692,23 +809,29 @@ static InternetAddressList *
 parse_addresses (const char *name, const char *value, guint *count,
 		 GError **error)
 {
+	g_autoptr (GPtrArray) specs = g_ptr_array_new_with_free_func (g_free);
 	InternetAddressList *list;
+	guint index = 0;
 
-	if (!mp_header_check_value (name, value, -1, error))
+	if (!mp_header_check_value (name, value, -1, error) ||
+	    !scan_list (name, value, specs, error))
 		return NULL;
 	list = internet_address_list_parse (NULL, value);
 	if (list == NULL || internet_address_list_length (list) == 0 ||
-	    count_mailboxes_strictly (value) != count_parsed (list)) {
+	    (guint) count_parsed (list) != specs->len) {
+		const char *shown = value; /* mp_cli_fail() escapes */
+
 		g_clear_object (&list);
 		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
 			     "%s: \"%s\": cannot parse the address list", name,
-			     value);
+			     shown);
 		return NULL;
 	}
-	if (!validate_list (name, list, count, FALSE, error)) {
+	if (!validate_list (name, list, specs, &index, FALSE, error)) {
 		g_object_unref (list);
 		return NULL;
 	}
+	*count += index;
 	return list;
 }
 
@@ -726,14 +849,9 @@ emit_mailbox (Folder *f, const char *ws, InternetAddress *a, gboolean last)
 	const char *name = internet_address_get_name (a);
 	/* GMime keeps IDN domains decoded and its own A-label conversion
 	 * can fail; the wire wants the A-labels validate_list() checked */
-	g_autofree char *addr =
-		normalize_addr_spec ("",
-				     internet_address_mailbox_get_addr (
-					     INTERNET_ADDRESS_MAILBOX (a)),
-				     NULL);
+	const char *addr =
+		mp_header_mailbox_addr (INTERNET_ADDRESS_MAILBOX (a));
 	g_autofree char *tok = NULL;
-
-	g_return_if_fail (addr != NULL);
 
 	if (name && *name) {
 		emit_phrase (f, ws, name);
@@ -761,7 +879,11 @@ emit_list (Folder *f, InternetAddressList *list, gboolean last_list)
 				internet_address_group_get_members (
 					INTERNET_ADDRESS_GROUP (a));
 			emit_phrase (f, " ", gname ? gname : "");
-			folder_add (f, "", ":", 1);
+			/* RFC 2047 5(3): an encoded word ends at whitespace */
+			if (gname && needs_encoded_phrase (gname))
+				folder_add (f, " ", ":", 1);
+			else
+				folder_add (f, "", ":", 1);
 			emit_list (f, members, TRUE);
 			folder_add (f, "", last ? ";" : ";,", last ? 1 : 2);
 		} else {
@@ -857,12 +979,56 @@ mp_header_format_msgids (const char *name, const char *const *values,
 	return folder_finish (&f);
 }
 
+/* Whether an RFC 5322 date names its zone: the zone is its last token
+ * (a comment may follow), the time the token before. */
+static gboolean
+names_zone (const char *value)
+{
+	g_autofree char *v = g_strstrip (g_strdup (value));
+	const char *last = strrchr (v, ' ');
+
+	last = last ? last + 1 : v;
+	return last[0] == '(' || strchr (last, ':') == NULL;
+}
+
+/* A date without an offset, and @SECONDS, are local time as TZ says
+ * (date(1) reads them so) */
+GDateTime *
+mp_header_parse_date (const char *value)
+{
+	g_autoptr (GTimeZone) local = g_time_zone_new_local ();
+	g_autoptr (GDateTime) utc = NULL;
+	char *end;
+
+	if (value[0] == '@') {
+		gint64 secs = g_ascii_strtoll (value + 1, &end, 10);
+
+		if (end != value + 1 && *end == '\0')
+			return g_date_time_new_from_unix_local (secs);
+		return NULL;
+	}
+	{
+		GDateTime *d = g_date_time_new_from_iso8601 (value, local);
+
+		if (d)
+			return d;
+	}
+	utc = g_mime_utils_header_decode_date (value);
+	if (utc == NULL || names_zone (value))
+		return g_steal_pointer (&utc);
+	/* GMime reads a date without a zone as UTC */
+	return g_date_time_new (
+		local, g_date_time_get_year (utc), g_date_time_get_month (utc),
+		g_date_time_get_day_of_month (utc), g_date_time_get_hour (utc),
+		g_date_time_get_minute (utc), g_date_time_get_seconds (utc));
+}
+
 /* RFC 5322 3.3: a date-time, written the way it wants whatever form
- * GMime could read */
+ * we could read */
 static char *
 format_date (const char *name, const char *value, GError **error)
 {
-	g_autoptr (GDateTime) d = g_mime_utils_header_decode_date (value);
+	g_autoptr (GDateTime) d = mp_header_parse_date (value);
 	g_autofree char *s = NULL;
 
 	if (d == NULL) {

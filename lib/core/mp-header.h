@@ -9,6 +9,9 @@
 G_BEGIN_DECLS
 
 #define MP_HEADER_FOLD_WIDTH 78
+/* Comments nested deeper than this in an address list are refused before
+ * any parsing (a parser that recurses must not meet 50,000 of them). */
+#define MP_HEADER_MAX_NESTING 16
 
 /* Checks a field name: one or more printable US-ASCII characters except
  * the colon (RFC 5322 2.2).  Errors: MP_ERROR_USAGE naming it. */
@@ -31,6 +34,11 @@ gboolean mp_header_split (const char *field, char **name, char **value,
  * Sender and their Resent- forms). */
 gboolean mp_header_is_address (const char *name);
 
+/* TRUE when a message may hold at most one @name field: RFC 5322 3.6
+ * (Date, From, Sender, Reply-To, To, Cc, Bcc, Message-ID, In-Reply-To,
+ * References, Subject) and the MIME fields (MIME-Version, Content-*). */
+gboolean mp_header_is_single (const char *name);
+
 /* Formats "Name: value\n" for an unstructured header: words that need it
  * (non-ASCII, control characters, text that looks like an encoded word)
  * become RFC 2047 encoded words in UTF-8, at most 75 characters each; the
@@ -47,17 +55,30 @@ char *mp_header_format_addresses (const char *name, const char *const *values,
 				  guint *n_mailboxes, GError **error);
 
 /* Parses @value into a validated list whose mailbox addresses have ASCII
- * (A-label) domains: read them with internet_address_mailbox_get_idn_addr(),
- * as get_addr() gives GMime's decoded (UTF-8) domain.
+ * (A-label) domains: read them with mp_header_mailbox_addr(), as GMime's
+ * get_addr() gives its decoded (UTF-8) domain and get_idn_addr() its own
+ * re-encoding, which loses what it could not decode.  Every mailbox
+ * written is in the list, or the list is refused: groups may not nest,
+ * comments not deeper than MP_HEADER_MAX_NESTING, and ';' outside a
+ * group is refused with a hint to separate addresses with commas.
  * Errors: as mp_header_format_addresses(). */
 InternetAddressList *
 mp_header_parse_addresses (const char *name, const char *value, GError **error);
+
+/* The addr-spec of a mailbox of a list from mp_header_parse_addresses(),
+ * as checked there (A-label domain).  Borrowed. */
+const char *mp_header_mailbox_addr (InternetAddressMailbox *mailbox);
 
 /* Formats a header of message identifiers (Message-ID, In-Reply-To,
  * References): each "<id>" (angle brackets added when missing), checked to
  * be id-left@id-right without spaces.  Errors: MP_ERROR_DATA. */
 char *mp_header_format_msgids (const char *name, const char *const *values,
 			       GError **error);
+
+/* Reads a date given by a user: RFC 5322 (as GMime reads it), ISO 8601,
+ * or "@SECONDS" since the epoch; without an offset, and for @SECONDS, in
+ * local time as TZ says.  Newly allocated; NULL when it is not a date. */
+GDateTime *mp_header_parse_date (const char *value);
 
 /* Formats any header from a checked UTF-8 value, choosing the rule by its
  * name: addresses, message identifiers, dates (Date, Resent-Date: read as

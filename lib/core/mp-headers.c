@@ -1,4 +1,5 @@
 #include "mp-headers.h"
+#include "mp-charset.h"
 #include "mp-error.h"
 #include "mp-header.h"
 
@@ -452,64 +453,26 @@ append_utf8 (GString *out, const char *p, gsize len)
 	g_string_append (out, valid);
 }
 
-static gboolean
-is_charset (const char *cs, const char *name)
-{
-	return g_ascii_strcasecmp (cs, name) == 0;
-}
-
 /* Converts @len bytes in @charset to UTF-8; what cannot be converted
  * becomes U+FFFD. */
 static void
 append_converted (GString *out, const char *charset, const char *p, gsize len)
 {
-	iconv_t cd;
-	char obuf[1024];
+	const char *mime = mp_charset_mime_name (charset);
 
-	if (is_charset (charset, "utf-8") || is_charset (charset, "utf8") ||
-	    is_charset (charset, "us-ascii") || is_charset (charset, "ascii") ||
-	    *charset == '\0') {
+	if (*charset == '\0' || g_strcmp0 (mime, "utf-8") == 0 ||
+	    g_strcmp0 (mime, "us-ascii") == 0) {
 		append_utf8 (out, p, len);
 		return;
 	}
 	/* what is labelled Latin-1 is in practice windows-1252, its superset
 	 * (the WHATWG encoding standard reads it so): quotes and dashes in
 	 * 0x80-0x9f instead of invisible control characters */
-	if (is_charset (charset, "iso-8859-1") ||
-	    is_charset (charset, "iso_8859-1") ||
-	    is_charset (charset, "latin1") || is_charset (charset, "l1"))
+	if (g_strcmp0 (mime, "iso-8859-1") == 0)
 		charset = "windows-1252";
-	cd = g_mime_iconv_open ("UTF-8", charset);
-	if (cd == (iconv_t) -1) {
-		/* unknown: keep what reads as UTF-8 (common in practice) */
+	/* unknown: keep what reads as UTF-8 (common in practice) */
+	if (!mp_charset_append_utf8 (out, charset, p, len))
 		append_utf8 (out, p, len);
-		return;
-	}
-	while (len > 0) {
-		char *in = (char *) p, *o = obuf;
-		size_t inleft = len, outleft = sizeof obuf;
-		size_t rv = iconv (cd, &in, &inleft, &o, &outleft);
-		int errsv = errno;
-
-		append_utf8 (out, obuf, (gsize) (o - obuf));
-		p = in;
-		len = inleft;
-		if (rv == (size_t) -1 && errsv != E2BIG) {
-			/* EILSEQ or EINVAL (incomplete at the end) */
-			g_string_append (out, "\xef\xbf\xbd");
-			p++;
-			len--;
-			iconv (cd, NULL, NULL, NULL, NULL);
-		}
-	}
-	{
-		char *o = obuf;
-		size_t outleft = sizeof obuf;
-
-		iconv (cd, NULL, NULL, &o, &outleft);
-		append_utf8 (out, obuf, (gsize) (o - obuf));
-	}
-	g_mime_iconv_close (cd);
 }
 
 static int
@@ -1243,22 +1206,89 @@ new_entry (MpHeaders *h, const char *name, const char *value, GError **error)
 	return e;
 }
 
+static gboolean
+name_is (Entry *e, const char *name)
+{
+	return e->name && g_ascii_strcasecmp (e->name, name) == 0;
+}
+
+/* The index of the first field named @name, or -1. */
+static int
+find_field (MpHeaders *h, const char *name)
+{
+	for (guint i = 0; i < h->entries->len; i++) {
+		Entry *e = g_ptr_array_index (h->entries, i);
+
+		if (!e->deleted && name_is (e, name))
+			return (int) i;
+	}
+	return -1;
+}
+
 gboolean
 mp_headers_add (MpHeaders *h, const char *name, const char *value,
 		GError **error)
 {
-	Entry *e = new_entry (h, name, value, error);
+	Entry *e;
 
+	if (mp_header_is_single (name) && find_field (h, name) >= 0) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s: the message has one already, and may have "
+			     "only one (RFC 5322 3.6; replace it with --set)",
+			     name);
+		return FALSE;
+	}
+	e = new_entry (h, name, value, error);
 	if (e == NULL)
 		return FALSE;
 	g_ptr_array_add (h->entries, e);
 	return TRUE;
 }
 
-static gboolean
-name_is (Entry *e, const char *name)
+/* A new Content-Type for a message whose Content-Type is multipart must
+ * keep its boundary, or the body's parts are lost to every reader:
+ * returns the value to write (the boundary added when @value gives
+ * none), or NULL with @error set. */
+static char *
+keep_boundary (MpHeaders *h, const char *value, GError **error)
 {
-	return e->name && g_ascii_strcasecmp (e->name, name) == 0;
+	int i = find_field (h, "Content-Type");
+	g_autofree char *raw = NULL;
+	g_autoptr (GMimeContentType) old = NULL;
+	g_autoptr (GMimeContentType) new = NULL;
+	const char *boundary, *given;
+
+	if (i < 0)
+		return g_strdup (value);
+	raw = mp_headers_get_raw_value (h, (guint) i);
+	old = g_mime_content_type_parse (NULL, raw);
+	boundary = old ? g_mime_content_type_get_parameter (old, "boundary") :
+			 NULL;
+	if (old == NULL ||
+	    !g_mime_content_type_is_type (old, "multipart", "*") ||
+	    boundary == NULL)
+		return g_strdup (value);
+	new = g_mime_content_type_parse (NULL, value);
+	if (new == NULL ||
+	    !g_mime_content_type_is_type (new, "multipart", "*")) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "Content-Type: the message is %s/%s: a type that "
+			     "is not multipart would hide its parts",
+			     g_mime_content_type_get_media_type (old),
+			     g_mime_content_type_get_media_subtype (old));
+		return NULL;
+	}
+	given = g_mime_content_type_get_parameter (new, "boundary");
+	if (given == NULL)
+		return g_strdup_printf ("%s; boundary=\"%s\"", value, boundary);
+	if (strcmp (given, boundary) != 0) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "Content-Type: the body's boundary is \"%s\", "
+			     "not \"%s\" (leave the boundary out to keep it)",
+			     boundary, given);
+		return NULL;
+	}
+	return g_strdup (value);
 }
 
 /* Drops the deleted entries in one pass: linear even for a block of
@@ -1283,10 +1313,18 @@ gboolean
 mp_headers_set (MpHeaders *h, const char *name, const char *value,
 		GError **error)
 {
-	Entry *e = new_entry (h, name, value, error);
+	g_autofree char *kept = NULL;
 	gboolean replaced = FALSE;
+	Entry *e;
 	guint i;
 
+	if (g_ascii_strcasecmp (name, "Content-Type") == 0) {
+		kept = keep_boundary (h, value, error);
+		if (kept == NULL)
+			return FALSE;
+		value = kept;
+	}
+	e = new_entry (h, name, value, error);
 	if (e == NULL)
 		return FALSE;
 	for (i = 0; i < h->entries->len; i++) {
@@ -1324,6 +1362,37 @@ mp_headers_delete (MpHeaders *h, const char *name)
 	if (n)
 		compact (h);
 	return n;
+}
+
+gboolean
+mp_headers_check_originator (MpHeaders *h, GError **error)
+{
+	guint n_from = 0, i;
+	gboolean sender = FALSE;
+
+	for (i = 0; i < h->entries->len; i++) {
+		Entry *e = g_ptr_array_index (h->entries, i);
+
+		if (name_is (e, "Sender"))
+			sender = TRUE;
+		if (name_is (e, "From")) {
+			g_autoptr (GPtrArray) specs =
+				g_ptr_array_new_with_free_func (g_free);
+			g_autofree char *raw = mp_headers_get_raw_value (h, i);
+
+			n_from += mp_headers_parse_addr_specs (raw, specs);
+		}
+	}
+	/* RFC 5322 3.6.2 */
+	if (n_from > 1 && !sender) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "From: %u mailboxes need a Sender naming the one "
+			     "who sends (RFC 5322 3.6.2; add --set "
+			     "'Sender: ...')",
+			     n_from);
+		return FALSE;
+	}
+	return TRUE;
 }
 
 /* ---- writing -------------------------------------------------------- */

@@ -106,18 +106,28 @@ guint mp_headers_parse_addr_specs (const char *raw, GPtrArray *out);
 
 /* Appends the field @name: @value (checked and encoded by
  * mp_header_format()) at the end of the block.
- * Errors: MP_ERROR_USAGE for a bad name, MP_ERROR_DATA for a bad value. */
+ * Errors: MP_ERROR_USAGE for a bad name, MP_ERROR_DATA for a bad value
+ * or for a second field of a name that may occur once
+ * (mp_header_is_single()). */
 gboolean mp_headers_add (MpHeaders *h, const char *name, const char *value,
 			 GError **error);
 
 /* Replaces the first field named @name (case-insensitive) in place by
  * @name: @value and deletes the others; appends it when there is none.
- * Errors: as mp_headers_add(). */
+ * A Content-Type replacing a multipart one keeps its boundary: added when
+ * @value names none, refused when it names another or @value is not
+ * multipart.
+ * Errors: MP_ERROR_USAGE for a bad name, MP_ERROR_DATA for a bad value
+ * or a Content-Type that would lose the boundary. */
 gboolean mp_headers_set (MpHeaders *h, const char *name, const char *value,
 			 GError **error);
 
 /* Deletes every field named @name (case-insensitive).  Returns how many. */
 guint mp_headers_delete (MpHeaders *h, const char *name);
+
+/* Checks the rule of RFC 5322 3.6.2: From fields holding more than one
+ * mailbox in all need a Sender field.  Errors: MP_ERROR_DATA. */
+gboolean mp_headers_check_originator (MpHeaders *h, GError **error);
 
 /* Writes the message: the header block (entries not changed as their
  * original bytes, new ones with mp_headers_get_eol()), then everything

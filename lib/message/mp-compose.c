@@ -1,4 +1,5 @@
 #include "mp-compose.h"
+#include "mp-charset.h"
 #include "mp-error.h"
 #include "mp-header.h"
 #include "mp-part.h"
@@ -222,31 +223,10 @@ mp_compose_read_draft (MpCompose *c, GBytes *draft, GError **error)
 	}
 }
 
-static GDateTime *
-parse_date (const char *value)
-{
-	char *end;
-
-	if (value[0] == '@') {
-		gint64 secs = g_ascii_strtoll (value + 1, &end, 10);
-
-		if (end != value + 1 && *end == '\0')
-			return g_date_time_new_from_unix_utc (secs);
-		return NULL;
-	}
-	{
-		GDateTime *d = g_date_time_new_from_iso8601 (value, NULL);
-
-		if (d)
-			return d;
-	}
-	return g_mime_utils_header_decode_date (value);
-}
-
 gboolean
 mp_compose_set_date (MpCompose *c, const char *value, GError **error)
 {
-	GDateTime *d = parse_date (value);
+	GDateTime *d = mp_header_parse_date (value);
 
 	if (d == NULL) {
 		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
@@ -344,9 +324,9 @@ msgid_domain (const char *from)
 	while (l && internet_address_list_length (l) > 0) {
 		a = internet_address_list_get_address (l, 0);
 		if (INTERNET_ADDRESS_IS_MAILBOX (a)) {
-			/* get_addr() gives GMime's decoded IDN domain: the
-			 * header must stay ASCII */
-			addr = internet_address_mailbox_get_idn_addr (
+			/* GMime's get_addr() gives the decoded IDN domain:
+			 * the header must stay ASCII */
+			addr = mp_header_mailbox_addr (
 				INTERNET_ADDRESS_MAILBOX (a));
 			at = strrchr (addr, '@');
 			if (at && at[1] != '[')
@@ -383,6 +363,51 @@ append_addr (GString *h, MpCompose *c, int which, guint *count, GError **error)
 		return FALSE;
 	g_string_append (h, line);
 	return TRUE;
+}
+
+/* The addr-spec of the only mailbox of the address header @which
+ * (newly allocated), or NULL. */
+static char *
+only_mailbox (MpCompose *c, int which)
+{
+	char *found = NULL;
+
+	for (guint i = 0; i < c->addr[which]->len; i++) {
+		g_autoptr (InternetAddressList) l = mp_header_parse_addresses (
+			addr_names[which], c->addr[which]->pdata[i], NULL);
+
+		for (int j = 0; l && j < internet_address_list_length (l);
+		     j++) {
+			InternetAddress *a =
+				internet_address_list_get_address (l, j);
+
+			if (!INTERNET_ADDRESS_IS_MAILBOX (a) || found) {
+				g_free (found);
+				return NULL;
+			}
+			found = g_strdup (mp_header_mailbox_addr (
+				INTERNET_ADDRESS_MAILBOX (a)));
+		}
+	}
+	return found;
+}
+
+/* Whether Sender names the From mailbox: the local part as written, the
+ * domain in any case (RFC 5321 2.4). */
+static gboolean
+same_mailbox (MpCompose *c)
+{
+	g_autofree char *from = only_mailbox (c, A_FROM);
+	g_autofree char *sender = only_mailbox (c, A_SENDER);
+	const char *fa, *sa;
+
+	if (from == NULL || sender == NULL)
+		return FALSE;
+	fa = strrchr (from, '@');
+	sa = strrchr (sender, '@');
+	return fa && sa && fa - from == sa - sender &&
+	       strncmp (from, sender, (gsize) (fa - from)) == 0 &&
+	       g_ascii_strcasecmp (fa, sa) == 0;
 }
 
 void
@@ -432,12 +457,21 @@ build_body (MpCompose *c, MpRandom *random, GError **error)
 	g_autoptr (GMimePart) html = NULL;
 	g_autofree char *boundary = NULL;
 	GMimeMultipart *alt;
+	const char *mime_cs = NULL, *iconv_cs = NULL;
 
+	if (c->charset) {
+		mime_cs = mp_charset_lookup (c->charset, error);
+		if (mime_cs == NULL) {
+			g_prefix_error (error, "--charset: ");
+			return NULL;
+		}
+		iconv_cs = mp_charset_iconv_name (mime_cs);
+	}
 	if (c->text || c->html == NULL) {
 		g_autoptr (GMimeStream) empty = g_mime_stream_mem_new ();
 
 		text = mp_part_new_text_from_stream (
-			"plain", c->text ? c->text : empty, c->charset,
+			"plain", c->text ? c->text : empty, iconv_cs,
 			c->allow_8bit, c->text_name ? c->text_name : "body",
 			error);
 		if (text == NULL)
@@ -449,11 +483,20 @@ build_body (MpCompose *c, MpRandom *random, GError **error)
 	}
 	if (c->html) {
 		html = mp_part_new_text_from_stream (
-			"html", c->html, c->charset, c->allow_8bit,
+			"html", c->html, iconv_cs, c->allow_8bit,
 			c->html_name ? c->html_name : "html", error);
 		if (html == NULL)
 			return NULL;
 	}
+	/* label the parts read in @charset with the IANA name every reader
+	 * knows (GMime's names are not all that: windows-cp1252); a text
+	 * rendered from the HTML is UTF-8 */
+	if (mime_cs && text && (c->text || c->html == NULL))
+		g_mime_object_set_content_type_parameter (GMIME_OBJECT (text),
+							  "charset", mime_cs);
+	if (mime_cs && html)
+		g_mime_object_set_content_type_parameter (GMIME_OBJECT (html),
+							  "charset", mime_cs);
 	if (html == NULL)
 		return GMIME_OBJECT (g_steal_pointer (&text));
 	if (text == NULL)
@@ -488,6 +531,7 @@ gboolean
 mp_compose_write (MpCompose *c, MpRandom *random, MpOutput *out, GError **error)
 {
 	g_autoptr (GString) h = g_string_new (NULL);
+	g_autoptr (GString) sender = g_string_new (NULL);
 	g_autoptr (GMimeObject) body = NULL;
 	g_autoptr (GDateTime) now = NULL;
 	g_autofree char *date = NULL;
@@ -502,7 +546,7 @@ mp_compose_write (MpCompose *c, MpRandom *random, MpOutput *out, GError **error)
 	date = format_date (c->date ? c->date : (now = default_date ()));
 	g_string_append_printf (h, "Date: %s\n", date);
 	if (!append_addr (h, c, A_FROM, &n_from, error) ||
-	    !append_addr (h, c, A_SENDER, &n_sender, error))
+	    !append_addr (sender, c, A_SENDER, &n_sender, error))
 		return FALSE;
 	/* RFC 5322 3.6.2 */
 	if (n_from == 0) {
@@ -522,6 +566,9 @@ mp_compose_write (MpCompose *c, MpRandom *random, MpOutput *out, GError **error)
 			     "Sender: must be exactly one mailbox");
 		return FALSE;
 	}
+	/* RFC 5322 3.6.2: no Sender when it is the one author */
+	if (!(n_from == 1 && n_sender == 1 && same_mailbox (c)))
+		g_string_append (h, sender->str);
 	for (i = A_REPLY_TO; i < N_ADDR; i++)
 		if (!append_addr (h, c, (int) i, &n, error))
 			return FALSE;

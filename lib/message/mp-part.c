@@ -266,6 +266,7 @@ struct _MpLeaf {
 	GMimeContentEncoding encoding;
 	gboolean message; /* message/rfc822: line endings normalised */
 	char *mime_type;
+	GPtrArray *notes; /* char *: what was changed in a forwarded message */
 };
 
 /* GMimeStreamFs returns -1, not 0, when read at the end of its bounds */
@@ -472,6 +473,440 @@ message_content (GMimeStream *stream)
 					stream->bound_end);
 }
 
+/* A stream that reads its sources one after the other, the sources read
+ * to their end (GMimeStreamCat seeks each source, which a filtered one
+ * cannot, and takes the -1 GMimeStreamFs answers at its end for an
+ * error). */
+#define MP_TYPE_SEQ (mp_seq_get_type ())
+G_DECLARE_FINAL_TYPE (MpSeq, mp_seq, MP, SEQ, GMimeStream)
+
+struct _MpSeq {
+	GMimeStream parent;
+	GPtrArray *sources;
+	guint cur;
+};
+
+G_DEFINE_TYPE (MpSeq, mp_seq, GMIME_TYPE_STREAM)
+
+static ssize_t
+seq_read (GMimeStream *stream, char *buf, size_t len)
+{
+	MpSeq *q = MP_SEQ (stream);
+
+	while (q->cur < q->sources->len) {
+		ssize_t n = stream_read (q->sources->pdata[q->cur], buf, len);
+
+		if (n != 0)
+			return n;
+		q->cur++;
+	}
+	return 0;
+}
+
+static gboolean
+seq_eos (GMimeStream *stream)
+{
+	MpSeq *q = MP_SEQ (stream);
+
+	return q->cur >= q->sources->len;
+}
+
+static int
+seq_reset (GMimeStream *stream)
+{
+	MpSeq *q = MP_SEQ (stream);
+	guint i;
+
+	for (i = 0; i < q->sources->len; i++)
+		if (g_mime_stream_reset (q->sources->pdata[i]) < 0)
+			return -1;
+	q->cur = 0;
+	return 0;
+}
+
+static void
+mp_seq_finalize (GObject *object)
+{
+	g_ptr_array_unref (MP_SEQ (object)->sources);
+	G_OBJECT_CLASS (mp_seq_parent_class)->finalize (object);
+}
+
+static void
+mp_seq_class_init (MpSeqClass *klass)
+{
+	GMimeStreamClass *sc = GMIME_STREAM_CLASS (klass);
+
+	G_OBJECT_CLASS (klass)->finalize = mp_seq_finalize;
+	sc->read = seq_read;
+	sc->eos = seq_eos;
+	sc->reset = seq_reset;
+}
+
+static void
+mp_seq_init (MpSeq *q)
+{
+	q->sources = g_ptr_array_new_with_free_func (g_object_unref);
+}
+
+static GMimeStream *
+seq_new (void)
+{
+	GMimeStream *s = g_object_new (MP_TYPE_SEQ, NULL);
+
+	g_mime_stream_construct (s, 0, -1);
+	return s;
+}
+
+/* Adds @source (a reference is taken). */
+static void
+seq_add (GMimeStream *seq, GMimeStream *source)
+{
+	g_ptr_array_add (MP_SEQ (seq)->sources, g_object_ref (source));
+}
+
+/* ---- forwarding: a message/rfc822 part is 7bit or 8bit ---------------- */
+
+/* A change to the bytes of a forwarded message: [start, end) is replaced
+ * by @with (NULL: removed). */
+typedef struct {
+	gint64 start, end;
+	GMimeStream *with;
+} Edit;
+
+typedef struct {
+	GMimeStream *stream; /* the forwarded message */
+	const char *what;
+	GArray *edits; /* Edit, in stream order */
+	GPtrArray *notes;
+} Repair;
+
+static void
+edit_clear (gpointer p)
+{
+	Edit *e = p;
+
+	g_clear_object (&e->with);
+}
+
+/* Statistics of [start, end) of @stream. */
+static gboolean
+range_stats (GMimeStream *stream, gint64 start, gint64 end, MpPartStats *stats,
+	     const char *what, GError **error)
+{
+	g_autofree guchar *buf = g_malloc (CHUNK_SIZE);
+	gsize line = 0;
+	gboolean cr = FALSE;
+
+	memset (stats, 0, sizeof *stats);
+	while (start < end) {
+		gsize want = (gsize) MIN ((gint64) CHUNK_SIZE, end - start);
+		ssize_t n;
+
+		if (g_mime_stream_seek (stream, start, GMIME_STREAM_SEEK_SET) !=
+			    start ||
+		    (n = g_mime_stream_read (stream, (char *) buf, want)) <=
+			    0) {
+			g_set_error (error, MP_ERROR, MP_ERROR_IO,
+				     "%s: read error", what);
+			return FALSE;
+		}
+		mp_part_stats_update (stats, &line, &cr, buf, (gsize) n);
+		start += n;
+	}
+	if (cr)
+		stats->bare_cr++;
+	return TRUE;
+}
+
+/* Where the header field at @off ends: after its line ending and any
+ * continuation lines, at most @limit. */
+static gint64
+field_end (GMimeStream *stream, gint64 off, gint64 limit)
+{
+	char c;
+	gboolean eol = FALSE;
+
+	if (g_mime_stream_seek (stream, off, GMIME_STREAM_SEEK_SET) != off)
+		return -1;
+	for (; off < limit; off++) {
+		if (g_mime_stream_read (stream, &c, 1) != 1)
+			return -1;
+		if (eol && c != ' ' && c != '\t')
+			return off;
+		eol = c == '\n';
+	}
+	return limit;
+}
+
+/* The line ending of the blank line that ends a header block at @body:
+ * "\n" or "\r\n", or NULL when the block does not end so. */
+static const char *
+blank_line_before (GMimeStream *stream, gint64 body, gint64 floor)
+{
+	char b[3] = { 0 };
+	gint64 at = MAX (body - 3, floor);
+	gssize n = (gssize) (body - at);
+
+	if (n < 2 ||
+	    g_mime_stream_seek (stream, at, GMIME_STREAM_SEEK_SET) != at ||
+	    g_mime_stream_read (stream, b, (gsize) n) != n)
+		return NULL;
+	if (n == 3 && memcmp (b, "\n\r\n", 3) == 0)
+		return "\r\n";
+	if (memcmp (b + n - 2, "\n\n", 2) == 0)
+		return "\n";
+	return NULL;
+}
+
+static void
+add_edit (Repair *r, gint64 start, gint64 end, GMimeStream *with)
+{
+	Edit e = { start, end, with };
+
+	g_array_append_val (r->edits, e);
+}
+
+/* A leaf of the forwarded message whose body is no valid 7bit or 8bit
+ * (RFC 5322 2.1.1: lines of at most 998 octets; RFC 2045 2.7, 2.8: no NUL,
+ * CR only before LF) gets its body encoded again, quoted-printable for
+ * text, base64 else, and its Content-Transfer-Encoding changed to say so.
+ * Every other byte stays. */
+static gboolean
+repair_leaf (Repair *r, GMimePart *part, const char *section, GError **error)
+{
+	GMimeObject *obj = GMIME_OBJECT (part);
+	GMimeDataWrapper *w = g_mime_part_get_content (part);
+	GMimeStream *body = w ? g_mime_data_wrapper_get_stream (w) : NULL;
+	GMimeHeaderList *headers = g_mime_object_get_header_list (obj);
+	GMimeContentEncoding from = g_mime_part_get_content_encoding (part);
+	GMimeContentEncoding to;
+	g_autofree char *type = NULL;
+	g_autoptr (GMimeStream) filtered = NULL;
+	g_autofree char *field = NULL;
+	MpPartStats stats;
+	const char *eol, *why;
+	int i;
+
+	if (body == NULL || body->bound_end < body->bound_start)
+		return TRUE;
+	if (!range_stats (r->stream, body->bound_start, body->bound_end, &stats,
+			  r->what, error))
+		return FALSE;
+	if (stats.max_line <= 998 && stats.nul == 0 && stats.bare_cr == 0)
+		return TRUE;
+	eol = blank_line_before (r->stream, body->bound_start,
+				 r->stream->bound_start);
+	if (eol == NULL) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s: part %s: no blank line before its body "
+			     "(cannot forward it)",
+			     r->what, section);
+		return FALSE;
+	}
+	type = g_mime_content_type_get_mime_type (
+		g_mime_object_get_content_type (obj));
+	to = g_ascii_strncasecmp (type, "text/", 5) == 0 && stats.nul == 0 &&
+			     stats.bare_cr == 0 ?
+		     GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE :
+		     GMIME_CONTENT_ENCODING_BASE64;
+	why = stats.nul     ? "it holds NUL bytes" :
+	      stats.bare_cr ? "it holds a CR without LF" :
+			      "a line is over 998 octets";
+
+	/* the old Content-Transfer-Encoding fields go, the new one comes
+	 * last in the header block */
+	for (i = 0; i < g_mime_header_list_get_count (headers); i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at (headers, i);
+		gint64 off = g_mime_header_get_offset (h), end;
+
+		if (g_ascii_strcasecmp (g_mime_header_get_name (h),
+					"Content-Transfer-Encoding") != 0)
+			continue;
+		end = off < 0 ? -1 :
+				field_end (r->stream, off, body->bound_start);
+		if (end < 0) {
+			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+				     "%s: part %s: cannot find its "
+				     "Content-Transfer-Encoding (cannot "
+				     "forward it)",
+				     r->what, section);
+			return FALSE;
+		}
+		add_edit (r, off, end, NULL);
+	}
+	field = g_strdup_printf ("Content-Transfer-Encoding: %s%s",
+				 g_mime_content_encoding_to_string (to), eol);
+	{
+		gint64 at = body->bound_start - (gint64) strlen (eol);
+
+		add_edit (r, at, at,
+			  g_mime_stream_mem_new_with_buffer (field,
+							     strlen (field)));
+	}
+
+	{
+		g_autoptr (GMimeStream) sub = g_mime_stream_substream (
+			r->stream, body->bound_start, body->bound_end);
+
+		filtered = g_mime_stream_filter_new (sub);
+	}
+	if (from == GMIME_CONTENT_ENCODING_BASE64 ||
+	    from == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+	    from == GMIME_CONTENT_ENCODING_UUENCODE) {
+		g_autoptr (GMimeFilter) dec =
+			g_mime_filter_basic_new (from, FALSE);
+
+		g_mime_stream_filter_add (GMIME_STREAM_FILTER (filtered), dec);
+	}
+	if (to == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE) {
+		/* text: its line breaks stay line breaks */
+		g_autoptr (GMimeFilter) d2u =
+			g_mime_filter_dos2unix_new (FALSE);
+
+		g_mime_stream_filter_add (GMIME_STREAM_FILTER (filtered), d2u);
+	}
+	{
+		g_autoptr (GMimeFilter) enc =
+			g_mime_filter_basic_new (to, TRUE);
+
+		g_mime_stream_filter_add (GMIME_STREAM_FILTER (filtered), enc);
+	}
+	add_edit (r, body->bound_start, body->bound_end,
+		  g_steal_pointer (&filtered));
+	g_ptr_array_add (
+		r->notes,
+		g_strdup_printf ("%s: part %s (%s) encoded as %s: %s", r->what,
+				 section, type,
+				 g_mime_content_encoding_to_string (to), why));
+	return TRUE;
+}
+
+/* Walks the forwarded message's parts; @section is the IMAP section
+ * number of @obj (RFC 3501 6.4.5). */
+static gboolean
+repair_walk (Repair *r, GMimeObject *obj, const char *section, GError **error)
+{
+	if (GMIME_IS_MULTIPART (obj)) {
+		GMimeMultipart *mp = GMIME_MULTIPART (obj);
+		int i, n = g_mime_multipart_get_count (mp);
+
+		for (i = 0; i < n; i++) {
+			g_autofree char *s =
+				*section ? g_strdup_printf ("%s.%d", section,
+							    i + 1) :
+					   g_strdup_printf ("%d", i + 1);
+
+			if (!repair_walk (r, g_mime_multipart_get_part (mp, i),
+					  s, error))
+				return FALSE;
+		}
+		return TRUE;
+	}
+	if (GMIME_IS_MESSAGE_PART (obj)) {
+		GMimeMessage *m = g_mime_message_part_get_message (
+			GMIME_MESSAGE_PART (obj));
+		GMimeObject *body = m ? g_mime_message_get_mime_part (m) : NULL;
+		g_autofree char *s = NULL;
+
+		if (body == NULL)
+			return TRUE;
+		s = GMIME_IS_MULTIPART (body) ?
+			    g_strdup (section) :
+			    g_strdup_printf ("%s.1", section);
+		return repair_walk (r, body, s, error);
+	}
+	if (GMIME_IS_PART (obj))
+		return repair_leaf (r, GMIME_PART (obj),
+				    *section ? section : "1", error);
+	return TRUE;
+}
+
+static int
+edit_cmp (gconstpointer a, gconstpointer b)
+{
+	const Edit *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	/* an insertion before the removal or body starting there */
+	return (x->end > x->start) - (y->end > y->start);
+}
+
+/* The forwarded message @msg read from @stream from @start on, with every
+ * leaf whose body is not valid 7bit or 8bit encoded again (a new stream,
+ * reading @stream), or a new reference to the bytes as they are when all
+ * is valid.  Each leaf encoded again adds a line to @notes.  Errors:
+ * MP_ERROR_DATA when a line outside any leaf's body is still not valid
+ * (a header line over 998 octets, a NUL in a preamble). */
+/* The forwarded message @msg read from @stream from @start on, with every
+ * leaf whose body is not valid 7bit or 8bit encoded again (a new stream
+ * reading @stream), or its bytes as they are when every body is valid.
+ * Each leaf encoded again adds a line to @notes.  @scan holds the
+ * statistics of @stream and, on return, of the result.  Errors:
+ * MP_ERROR_DATA when a line outside the leaves' bodies is not valid (a
+ * header line over 998 octets, a NUL in a preamble), MP_ERROR_IO. */
+static GMimeStream *
+forwarded_content (GMimeStream *stream, gint64 start, GMimeMessage *msg,
+		   const char *what, GPtrArray *notes, Scan *scan,
+		   GError **error)
+{
+	g_autoptr (GArray) edits = g_array_new (FALSE, FALSE, sizeof (Edit));
+	g_autoptr (GMimeStream) cat = NULL;
+	Repair r = { stream, what, edits, notes };
+	GMimeObject *body = g_mime_message_get_mime_part (msg);
+	const MpPartStats *st = &scan->stats;
+	gint64 at = start;
+	guint i;
+
+	g_array_set_clear_func (edits, edit_clear);
+	if (st->max_line > 998 || st->nul > 0 || st->bare_cr > 0) {
+		if (body && !repair_walk (&r, body, "", error))
+			return NULL;
+	}
+	if (edits->len == 0) {
+		cat = g_mime_stream_substream (stream, start,
+					       stream->bound_end);
+	} else {
+		g_array_sort (edits, edit_cmp);
+		cat = seq_new ();
+		for (i = 0; i < edits->len; i++) {
+			Edit *e = &g_array_index (edits, Edit, i);
+
+			if (e->start > at) {
+				g_autoptr (GMimeStream) sub =
+					g_mime_stream_substream (stream, at,
+								 e->start);
+
+				seq_add (cat, sub);
+			}
+			if (e->with)
+				seq_add (cat, e->with);
+			at = MAX (at, e->end);
+		}
+		if (at < stream->bound_end) {
+			g_autoptr (GMimeStream) sub = g_mime_stream_substream (
+				stream, at, stream->bound_end);
+
+			seq_add (cat, sub);
+		}
+		if (!scan_stream (cat, scan, what, error))
+			return NULL;
+	}
+	/* what is left (header fields, preambles) must be valid as it is */
+	if (st->max_line > 998 || st->nul > 0 || st->bare_cr > 0) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s: %s outside the body of a part (cannot "
+			     "forward it)",
+			     what,
+			     st->nul     ? "a NUL byte" :
+			     st->bare_cr ? "a CR without LF" :
+					   "a line over 998 octets");
+		return NULL;
+	}
+	g_mime_stream_reset (cat);
+	return g_steal_pointer (&cat);
+}
+
 static char *
 display_name (MpInput *in)
 {
@@ -482,12 +917,21 @@ display_name (MpInput *in)
 	return utf8 ? utf8 : g_filename_display_name (base);
 }
 
+static MpLeaf *
+leaf_new (void)
+{
+	MpLeaf *leaf = g_new0 (MpLeaf, 1);
+
+	leaf->notes = g_ptr_array_new_with_free_func (g_free);
+	return leaf;
+}
+
 MpLeaf *
 mp_part_leaf_new_file (MpInput *in, const MpPartFileOptions *opts,
 		       GError **error)
 {
 	g_autoptr (MpInput) input = in;
-	g_autoptr (MpLeaf) leaf = g_new0 (MpLeaf, 1);
+	g_autoptr (MpLeaf) leaf = leaf_new ();
 	g_autoptr (GMimeContentType) ctype = NULL;
 	g_autofree char *name = NULL;
 	g_autofree char *mime = NULL;
@@ -546,14 +990,22 @@ mp_part_leaf_new_file (MpInput *in, const MpPartFileOptions *opts,
 				     "%s (cannot forward it)", local->message);
 			return NULL;
 		}
-		/* RFC 2046 5.2.1: message/rfc822 is 7bit, 8bit or binary */
-		if (scan.stats.non_ascii == 0 && scan.stats.nul == 0 &&
-		    scan.stats.max_line <= 998)
-			leaf->encoding = GMIME_CONTENT_ENCODING_7BIT;
-		else if (scan.stats.nul == 0 && scan.stats.max_line <= 998)
-			leaf->encoding = GMIME_CONTENT_ENCODING_8BIT;
-		else
-			leaf->encoding = GMIME_CONTENT_ENCODING_BINARY;
+		/* RFC 2046 5.2.1: message/rfc822 is 7bit, 8bit or binary,
+		 * and binary is what no server takes without BINARYMIME
+		 * (RFC 3030): the leaves that are not 7bit or 8bit are
+		 * encoded again, the rest is kept */
+		{
+			g_autoptr (GMimeStream) from = message_content (stream);
+
+			leaf->content = forwarded_content (
+				stream, from->bound_start, msg, what,
+				leaf->notes, &scan, error);
+		}
+		if (leaf->content == NULL)
+			return NULL;
+		leaf->encoding = scan.stats.non_ascii == 0 ?
+					 GMIME_CONTENT_ENCODING_7BIT :
+					 GMIME_CONTENT_ENCODING_8BIT;
 		leaf->message = TRUE;
 		g_free (mime);
 		mime = g_strdup ("message/rfc822");
@@ -575,20 +1027,19 @@ mp_part_leaf_new_file (MpInput *in, const MpPartFileOptions *opts,
 				     "(--type '%s; charset=...')",
 				     what, mime);
 			return NULL;
-		} else {
-			if (scan.utf8 && !g_mime_content_type_get_parameter (
-						 ctype, "charset"))
-				g_mime_content_type_set_parameter (
-					ctype, "charset", "utf-8");
-			leaf->encoding = scan.has_cr ?
-						 GMIME_CONTENT_ENCODING_BASE64 :
-						 mp_part_best_encoding (
-							 &scan.stats, TRUE,
-							 opts->allow_8bit);
+		} else if (scan.utf8 && !g_mime_content_type_get_parameter (
+						ctype, "charset")) {
+			g_mime_content_type_set_parameter (ctype, "charset",
+							   "utf-8");
 		}
-	} else {
-		leaf->encoding = GMIME_CONTENT_ENCODING_BASE64;
 	}
+	/* DESIGN 4: an attached file is base64 whatever its type, as Gmail,
+	 * Outlook and Python's add_attachment() write it.  A 7bit or QP
+	 * text loses its last line ending to the delimiter in some readers
+	 * (postal-mime gave a 7bit data.csv back with one more newline),
+	 * and its lines can hold a delimiter of the parts around it */
+	if (!is_message)
+		leaf->encoding = GMIME_CONTENT_ENCODING_BASE64;
 
 	{
 		g_autoptr (GString) h = g_string_new ("Content-Type: ");
@@ -634,8 +1085,8 @@ mp_part_leaf_new_file (MpInput *in, const MpPartFileOptions *opts,
 		leaf->headers = g_string_free (g_steal_pointer (&h), FALSE);
 	}
 	leaf->mime_type = g_steal_pointer (&mime);
-	leaf->content = leaf->message ? message_content (stream) :
-					g_object_ref (stream);
+	if (leaf->content == NULL)
+		leaf->content = g_object_ref (stream);
 	leaf->input = g_steal_pointer (&input);
 	return g_steal_pointer (&leaf);
 }
@@ -643,7 +1094,7 @@ mp_part_leaf_new_file (MpInput *in, const MpPartFileOptions *opts,
 MpLeaf *
 mp_part_leaf_new_part (GMimePart *part)
 {
-	MpLeaf *leaf = g_new0 (MpLeaf, 1);
+	MpLeaf *leaf = leaf_new ();
 	GMimeDataWrapper *w = g_mime_part_get_content (part);
 	g_autoptr (GMimeFormatOptions) fmt = g_mime_format_options_new ();
 	const char *cid = g_mime_object_get_content_id (GMIME_OBJECT (part));
@@ -672,6 +1123,7 @@ mp_part_leaf_free (MpLeaf *leaf)
 	g_clear_object (&leaf->content);
 	g_clear_pointer (&leaf->input, mp_input_free);
 	g_free (leaf->mime_type);
+	g_clear_pointer (&leaf->notes, g_ptr_array_unref);
 	g_free (leaf);
 }
 
@@ -691,6 +1143,72 @@ GMimeContentEncoding
 mp_part_leaf_get_encoding (MpLeaf *leaf)
 {
 	return leaf->encoding;
+}
+
+gboolean
+mp_part_leaf_is_message (MpLeaf *leaf)
+{
+	return leaf->message;
+}
+
+GPtrArray *
+mp_part_leaf_get_notes (MpLeaf *leaf)
+{
+	return leaf->notes;
+}
+
+static GMimeFilter *
+encoder_new (GMimeContentEncoding encoding)
+{
+	/* our base64 encoder is several times faster than GMime's and
+	 * writes the same bytes (tests/unit/test-base64.c) */
+	if (encoding == GMIME_CONTENT_ENCODING_BASE64)
+		return mp_filter_base64_new ();
+	if (encoding == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+	    encoding == GMIME_CONTENT_ENCODING_UUENCODE)
+		return g_mime_filter_basic_new (encoding, TRUE);
+	return NULL;
+}
+
+GMimeStream *
+mp_part_leaf_open_content (MpLeaf *leaf)
+{
+	g_autoptr (GMimeFilter) enc = encoder_new (leaf->encoding);
+	GMimeStream *s;
+
+	g_mime_stream_reset (leaf->content);
+	s = g_mime_stream_filter_new (leaf->content);
+	if (enc)
+		g_mime_stream_filter_add (GMIME_STREAM_FILTER (s), enc);
+	return s;
+}
+
+void
+mp_part_leaf_set_base64 (MpLeaf *leaf)
+{
+	g_autoptr (GString) h = g_string_new (NULL);
+	const char *p = leaf->headers;
+	gboolean skip = FALSE;
+
+	g_return_if_fail (!leaf->message);
+	while (*p) {
+		const char *nl = strchr (p, '\n');
+		gsize len = nl ? (gsize) (nl - p) + 1 : strlen (p);
+
+		if (*p != ' ' && *p != '\t')
+			skip = g_ascii_strncasecmp (
+				       p, "Content-Transfer-Encoding:", 26) ==
+			       0;
+		if (!skip)
+			g_string_append_len (h, p, (gssize) len);
+		p += len;
+	}
+	if (h->len && h->str[h->len - 1] != '\n')
+		g_string_append_c (h, '\n');
+	g_string_append (h, "Content-Transfer-Encoding: base64\n");
+	g_free (leaf->headers);
+	leaf->headers = g_string_free (g_steal_pointer (&h), FALSE);
+	leaf->encoding = GMIME_CONTENT_ENCODING_BASE64;
 }
 
 static char *
@@ -732,12 +1250,7 @@ mp_part_leaf_write (MpLeaf *leaf, MpOutput *out, gboolean crlf, GError **error)
 		 leaf->encoding == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
 		 leaf->encoding == GMIME_CONTENT_ENCODING_UUENCODE;
 	if (encode) {
-		/* our base64 encoder is several times faster than GMime's and
-		 * writes the same bytes (tests/unit/test-base64.c) */
-		g_autoptr (GMimeFilter) enc =
-			leaf->encoding == GMIME_CONTENT_ENCODING_BASE64 ?
-				mp_filter_base64_new () :
-				g_mime_filter_basic_new (leaf->encoding, TRUE);
+		g_autoptr (GMimeFilter) enc = encoder_new (leaf->encoding);
 
 		g_mime_stream_filter_add (f, enc);
 	}

@@ -70,23 +70,26 @@ typedef struct {
 	gboolean inline_disposition; /* inline instead of attachment */
 	const char *content_id;      /* Content-ID without <>, NULL: none */
 	gboolean message;            /* forward as message/rfc822 (7bit/8bit) */
-	gboolean allow_8bit;         /* 8bit text parts allowed */
 } MpPartFileOptions;
 
 /* Makes an attachment part from @in (ownership taken, also on failure):
  * the type from @opts or detected; text types must be valid UTF-8 and are
  * labelled charset=utf-8 (a detected text type whose data is not UTF-8
- * becomes application/octet-stream); the transfer encoding chosen from
- * the whole data (mp_part_best_encoding(); text holding CR goes base64 so
- * its bytes come back exactly); a message/rfc822 part is never base64.
+ * becomes application/octet-stream); the content is base64 whatever its
+ * type, so every reader returns the file's exact bytes (DESIGN 4).
+ * A forwarded message (@opts->message or a detected message/rfc822) is
+ * never base64 (RFC 2046 5.2.1): its bytes are kept when they are valid
+ * 7bit or 8bit, else each leaf whose body is not is encoded again
+ * (quoted-printable for text, base64 else; mp_part_leaf_get_notes()).
  * The file name goes in Content-Disposition's filename= and, for old
  * clients, Content-Type's name=: a quoted string when it is short ASCII,
  * else RFC 2231 (utf-8'', with continuations cut between characters).
  * Not RFC 2047 in name="...": RFC 2047 5 forbids encoded words in a
  * quoted string, and Python's email reports them as defects.
  * Errors: MP_ERROR_DATA naming the input when a forwarded message is not
- * a message or an explicit --type is malformed, MP_ERROR_IO on a read
- * error.  Free with mp_part_leaf_free(). */
+ * a message, or holds a line over 998 octets, a NUL or a bare CR outside
+ * a leaf's body, or an explicit --type is malformed; MP_ERROR_IO on a
+ * read error.  Free with mp_part_leaf_free(). */
 MpLeaf *mp_part_leaf_new_file (MpInput *in, const MpPartFileOptions *opts,
 			       GError **error);
 
@@ -106,6 +109,23 @@ const char *mp_part_leaf_get_content_id (MpLeaf *leaf);
 
 /* The Content-Transfer-Encoding the leaf is written with. */
 GMimeContentEncoding mp_part_leaf_get_encoding (MpLeaf *leaf);
+
+/* TRUE for a forwarded message (message/rfc822, never base64). */
+gboolean mp_part_leaf_is_message (MpLeaf *leaf);
+
+/* What was changed in a forwarded message to make it valid 7bit or 8bit,
+ * one line each ("earlier.eml: part 2 (text/plain) encoded as
+ * quoted-printable: a line is over 998 octets"); borrowed, never NULL. */
+GPtrArray *mp_part_leaf_get_notes (MpLeaf *leaf);
+
+/* A new stream of the leaf's content as it is written, transfer-encoded,
+ * with the line endings of its source (to look for delimiters in it).
+ * It reads the leaf's content: use it before mp_part_leaf_write(). */
+GMimeStream *mp_part_leaf_open_content (MpLeaf *leaf);
+
+/* Makes the leaf (not a forwarded message) base64, its
+ * Content-Transfer-Encoding field changed to say so. */
+void mp_part_leaf_set_base64 (MpLeaf *leaf);
 
 /* Writes the leaf (header fields, blank line, encoded content) to @out,
  * with CRLF line endings when @crlf, else LF.  A forwarded message keeps

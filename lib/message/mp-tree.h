@@ -30,8 +30,15 @@ typedef struct _MpTree MpTree;
  * body and containers.  Memory stays bounded: only offsets are kept.
  * Boundaries and Content-IDs come from a generator seeded by @seed (or
  * SOURCE_DATE_EPOCH, see mp-random.h) and fed with the message's header.
- * Errors: MP_ERROR_DATA when the input is empty, not a message, or holds
- * a multipart whose closing delimiter is missing. */
+ * A structure readers disagree on is refused rather than edited (DESIGN
+ * 2), outside attached messages: a Content-Type given twice, a multipart's
+ * Content-Type with a comment, a quoted pair, a fold inside quotes, a
+ * boundary in RFC 2231 form or a parameter given twice (any part's), a
+ * CR without LF in the header or, when the message holds a multipart,
+ * anywhere, a nested multipart that reuses a boundary around it.
+ * Errors: MP_ERROR_DATA when the input is empty, not a message, holds
+ * a multipart whose closing delimiter is missing, or one of the above;
+ * the message names the part ("part 2.1") and why. */
 MpTree *mp_tree_new (MpInput *in, const char *seed, GError **error);
 void mp_tree_free (MpTree *tree);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MpTree, mp_tree_free)
@@ -72,7 +79,14 @@ char *mp_tree_get_html (MpTree *tree, GError **error);
 
 /* Writes the message to @out.  Before writing anything it checks that
  * every cid: link of the HTML is answered by a part, and that every
- * inline part added is linked from the HTML.
+ * inline part added is linked from the HTML.  No boundary occurs in what
+ * it encloses (RFC 2046 5.1.1): a new container's boundary is neither a
+ * prefix of a boundary of the message nor has one as prefix, and starts
+ * no line of the input or of a new part; else it is drawn again, the
+ * same way for the same input.  A new text part holding the delimiter of
+ * a container of the message goes base64; a forwarded message holding
+ * that of the top multipart/mixed goes with the other attachments into
+ * a new multipart/mixed around the message.
  * Errors: MP_ERROR_DATA for a dangling cid: link or an unlinked image,
  * MP_ERROR_IO when reading the input or writing fails. */
 gboolean mp_tree_write (MpTree *tree, MpOutput *out, GError **error);

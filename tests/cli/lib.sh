@@ -9,14 +9,29 @@
 #   skip NAME REASON       a test that cannot run here, and why
 #
 # Environment from meson: BUILDDIR (the build tree), SRCDIR (the source tree).
+# MP_TEST_LOCALE=C runs the script again in an environment as bare as cron's
+# or `env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin` gives (no LANG, no LC_*):
+# the tools must take arguments, file names and values as UTF-8 bytes then
+# too.  Otherwise the tests run with LC_ALL=C.UTF-8.
 
 set -u
 : "${BUILDDIR:?}" "${SRCDIR:?}"
+if [ "${MP_TEST_LOCALE:-}" = C ] && [ -z "${_MP_TEST_BARE:-}" ]; then
+    _env=(PATH=/usr/sbin:/usr/bin:/sbin:/bin "BUILDDIR=$BUILDDIR"
+        "SRCDIR=$SRCDIR" MP_TEST_LOCALE=C _MP_TEST_BARE=1)
+    for _v in TMPDIR SMTP_ENGINE MAN_PAGES COMPLETION_FILES ASAN_OPTIONS \
+        UBSAN_OPTIONS LSAN_OPTIONS MALLOC_PERTURB_; do
+        [ -n "${!_v+set}" ] && _env+=("$_v=${!_v}")
+    done
+    exec env -i "${_env[@]}" bash "$0" "$@"
+fi
 PATH="$BUILDDIR/tools:$PATH"
 PY=/usr/bin/python3
 T=$(mktemp -d "${TMPDIR:-/tmp}/mimepipe-test.XXXXXX")
 trap 'rm -rf "$T"' EXIT
-export LC_ALL=C.UTF-8
+if [ "${MP_TEST_LOCALE:-}" != C ]; then
+    export LC_ALL=C.UTF-8
+fi
 export SOURCE_DATE_EPOCH=1700000000
 _n=0
 _failed=0

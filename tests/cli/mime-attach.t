@@ -130,7 +130,7 @@ name3='quote "me" \ back.txt'
 printf 'q\n' >"$name3"
 mkdir adir
 
-plan 78
+plan 100
 
 # ---- a single part becomes the first part of a new multipart/mixed ----
 run mime-attach figures.csv <plain.eml
@@ -314,6 +314,101 @@ if command -v mshow >/dev/null; then
 else
 	ok "mshow_extracts_every_file_by_name_with_its_bytes # SKIP mblaze not installed" true
 fi
+
+# ---- every reader sees the same message (issue 13) ----
+# an attached file is base64 whatever its type: a 7bit data.csv came back
+# from postal-mime with one more newline
+printf 'a,b\n1,2\n' >data.csv
+run mime-attach data.csv <plain.eml
+is "text_attachment_is_base64" \
+	"$(grep -A4 '^Content-Type: text/csv' "$T/out" | grep -i '^Content-Transfer-Encoding')" \
+	"Content-Transfer-Encoding: base64"
+ok "text_attachment_bytes_exact" cmp <(pycheck part 1 <"$T/out") data.csv
+
+# a forwarded message built with the same seed: the same header gives the
+# same first draw, which its delimiters hold
+env -u SOURCE_DATE_EPOCH mime-attach --seed s figures.csv <plain.eml >seeded.eml
+run env -u SOURCE_DATE_EPOCH mime-attach --seed s --message seeded.eml <plain.eml
+is "forwarding_a_message_of_the_same_seed_keeps_its_tree" "$(pycheck tree <"$T/out")" \
+"multipart/mixed
+  text/plain charset=utf-8
+  message/rfc822 attachment filename=seeded.eml
+    multipart/mixed
+      text/plain charset=utf-8
+      text/csv attachment filename=figures.csv charset=utf-8"
+ok "forwarding_a_message_of_the_same_seed_no_defects" pycheck defects <"$T/out"
+ok "forwarding_a_message_of_the_same_seed_keeps_its_bytes" MC contains "$T/out" seeded.eml
+run env -u SOURCE_DATE_EPOCH mime-attach --seed s --message seeded.eml <plain.eml
+cp "$T/out" seeded-fwd1.eml
+run env -u SOURCE_DATE_EPOCH mime-attach --seed s --message seeded.eml <plain.eml
+ok "redrawn_boundary_is_still_reproducible" cmp seeded-fwd1.eml "$T/out"
+# forwarded into itself: the message's own mixed cannot take it (its
+# delimiter is inside), a new mixed goes around both
+run env -u SOURCE_DATE_EPOCH mime-attach --seed s --message seeded.eml <seeded.eml
+is "forwarding_a_message_into_itself_wraps_it" "$(pycheck tree <"$T/out")" \
+"multipart/mixed
+  multipart/mixed
+    text/plain charset=utf-8
+    text/csv attachment filename=figures.csv charset=utf-8
+  message/rfc822 attachment filename=seeded.eml
+    multipart/mixed
+      text/plain charset=utf-8
+      text/csv attachment filename=figures.csv charset=utf-8"
+ok "forwarding_a_message_into_itself_no_defects" pycheck defects <"$T/out"
+
+# a forwarded message with lines over 998 octets: only those leaves are
+# encoded again, the rest kept, and stderr says so
+"$PY" - <<'PYEOF'
+long = "x" * 1200
+open("long.eml", "w", encoding="utf-8").write(
+    "From: a@example.org\nSubject: long\nMIME-Version: 1.0\n"
+    "Content-Type: multipart/mixed; boundary=BB\n\n"
+    "--BB\nContent-Type: text/plain; charset=utf-8\n\nshort and kept\n"
+    "--BB\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"
+    "Gr\u00fc\u00dfe " + long + "\nend\n"
+    "--BB\nContent-Type: application/octet-stream\n\n" + long + "\n--BB--\n")
+PYEOF
+run mime-attach --message long.eml <plain.eml
+is "forward_with_long_lines_exits_0" "$rc" 0
+is "forward_with_long_lines_has_no_line_over_998" "$(awk 'length > 998' "$T/out" | wc -l)" 0
+is "forward_with_long_lines_is_not_binary" \
+	"$(grep -A3 '^Content-Type: message/rfc822' "$T/out" | grep '^Content-Transfer-Encoding')" \
+	"Content-Transfer-Encoding: 7bit"
+is "forward_with_long_lines_says_which_parts" "$(cat "$T/err")" \
+"mime-attach: long.eml: part 2 (text/plain) encoded as quoted-printable: a line is over 998 octets
+mime-attach: long.eml: part 3 (application/octet-stream) encoded as base64: a line is over 998 octets"
+is "forward_with_long_lines_same_decoded_parts" "$("$PY" -c '
+import email, email.policy, sys
+def leaves(m):
+    return [(p.get_content_type(), p.get_payload(decode=True)) for p in m.walk() if not p.is_multipart()]
+out = email.message_from_bytes(open(sys.argv[1], "rb").read(), policy=email.policy.default)
+fwd = [p for p in out.walk() if p.get_content_type() == "message/rfc822"][0].get_content()
+orig = email.message_from_bytes(open("long.eml", "rb").read(), policy=email.policy.default)
+print(leaves(fwd) == leaves(orig))' "$T/out")" True
+sed -n '/^--BB$/,/^short and kept$/{p;/^short and kept$/q;}' long.eml >long-kept.raw
+ok "forward_with_long_lines_keeps_the_valid_part" MC contains "$T/out" long-kept.raw
+printf 'From: a@example.org\nX-Long: %s\n\nbody\n' "$(head -c 1200 /dev/zero | tr '\0' y)" >longhdr.eml
+refused "forward_with_a_header_line_over_998_is_65" 65 "outside the body of a part" \
+	mime-attach --message longhdr.eml <plain.eml
+
+# structures readers disagree on are refused, not edited
+amb() { printf 'From: a@example.org\nMIME-Version: 1.0\n%s\n\n--value\nContent-Type: text/plain\n\nhi\n--value--\n' "$1"; }
+amb 'Content-Type: multipart/mixed; boundary=(c)value' >amb1.eml
+refused "boundary_with_a_comment_is_65" 65 "a comment" mime-attach figures.csv <amb1.eml
+amb 'Content-Type: multipart/mixed; boundary="value"; boundary="other"' >amb2.eml
+refused "boundary_given_twice_is_65" 65 "boundary given twice" mime-attach figures.csv <amb2.eml
+amb "$(printf 'Content-Type: multipart/mixed; boundary="value"\nContent-Type: text/plain')" >amb3.eml
+refused "two_content_type_fields_is_65" 65 "2 Content-Type fields" mime-attach figures.csv <amb3.eml
+printf 'From: a@example.org\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=value\n\n--value\nContent-Type: text/plain\n\nhi\r--value--\r\n--value--\n' >amb4.eml
+refused "bare_cr_inside_a_multipart_is_65" 65 "CR without LF inside a multipart" mime-attach figures.csv <amb4.eml
+# a single part becomes a part of a multipart: the same holds (fuzz-edit)
+printf 'From: a@example.org\nSubject: cr\n\nline\rmore\n' >cr-body.eml
+refused "bare_cr_in_a_body_we_would_wrap_is_65" 65 "CR without LF in the body" mime-attach figures.csv <cr-body.eml
+printf 'From: a@example.org\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=outer\n\n--outer\nContent-Type: multipart/alternative; boundary=inner\n\n--inner\nContent-Type: text/plain\n\ny\n--outer\nContent-Type: text/plain\n\nz\n--outer--\n' >amb5.eml
+refused "nested_multipart_without_closing_delimiter_is_65" 65 '"--inner--"' mime-attach figures.csv <amb5.eml
+printf 'From: a@example.org\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=value\n\n--value\nContent-Type: text/plain; name="a.txt"; name="b.exe"\n\nhi\n--value--\n' >amb6.eml
+refused "parameter_given_twice_in_a_part_is_65" 65 "part 1: Content-Type with the parameter name given twice" \
+	mime-attach figures.csv <amb6.eml
 
 # ---- errors: nothing on stdout ----
 refused "empty_input_is_65" 65 "empty input" mime-attach figures.csv </dev/null

@@ -2,7 +2,7 @@
 # mime-compose: jobs 1 and 2 of DESIGN, every option, every refusal.
 . "$SRCDIR/tests/cli/lib.sh"
 
-plan 42
+plan 102
 
 FROM='Ann Müller <ann@example.org>'
 
@@ -113,6 +113,126 @@ ok "--8bit allows 8bit text" grep -q '^Content-Transfer-Encoding: 8bit$' "$T/out
 printf 'un caf\xe9 cr\xe8me br\xfbl\xe9e pour la table\n' >"$T/latin1.txt"
 run mime-compose --charset iso-8859-1 --from "$FROM" --to bob@example.com "$T/latin1.txt"
 is "--charset labels the body and it decodes" "$(pycheck text 0 <"$T/out")" 'un café crème brûlée pour la table'
+
+# --- charsets: labelled with the IANA name Python and iconv both read
+while IFS='|' read -r cs label sample; do
+    printf '%s\n' "$sample" | iconv -f UTF-8 -t "$cs" >"$T/cs.txt"
+    run mime-compose --charset "$cs" --from "$FROM" --to bob@example.com "$T/cs.txt"
+    got="$rc|$(pycheck tree <"$T/out")|$(pycheck defects <"$T/out")"
+    got="$got|$(pycheck text 0 <"$T/out")|$(pycheck part 0 <"$T/out" | iconv -f "$label" -t UTF-8)"
+    is "--charset $cs: labelled $label, Python and iconv read the text back" \
+        "$got" "0|text/plain charset=$label||$sample|$sample"
+done <<'EOF'
+utf-8|utf-8|Grüße 季度 ☃
+UTF8|utf-8|Grüße
+iso-8859-1|iso-8859-1|café crème brûlée
+latin1|iso-8859-1|café
+iso-8859-2|iso-8859-2|Łódź žluťoučký kůň
+iso-8859-3|iso-8859-3|Ħal Ġħaxaq ŭ
+iso-8859-4|iso-8859-4|Ģirts ķēniņš
+iso-8859-5|iso-8859-5|Привет, мир
+iso-8859-6|iso-8859-6|مرحبا
+iso-8859-7|iso-8859-7|Καλημέρα κόσμε
+iso-8859-8|iso-8859-8|שלום עולם
+iso-8859-9|iso-8859-9|Günaydın şğ
+iso-8859-10|iso-8859-10|Þórður ŋ ĸ
+iso-8859-11|iso-8859-11|สวัสดี
+iso-8859-13|iso-8859-13|Ąžuolas ė „x”
+iso-8859-14|iso-8859-14|Ŵŷ ḃ ẁ
+iso-8859-15|iso-8859-15|€ œ Ÿ
+iso-8859-16|iso-8859-16|Știință ț €
+windows-1250|windows-1250|Łódź „x” €
+windows-1251|windows-1251|Привет „мир“ €
+windows-1252|windows-1252|café – “x” €
+cp1252|windows-1252|€ œ
+windows-1253|windows-1253|Καλημέρα €
+windows-1254|windows-1254|Günaydın €
+windows-1255|windows-1255|שלום ₪
+windows-1256|windows-1256|مرحبا €
+windows-1257|windows-1257|Ąžuolas €
+windows-1258|windows-1258|Đ ơ ư ₫ €
+koi8-r|koi8-r|Привет, мир
+koi8-u|koi8-u|Привіт ґ
+shift_jis|shift_jis|こんにちは 日本語
+sjis|shift_jis|日本
+euc-jp|euc-jp|こんにちは 日本語
+iso-2022-jp|iso-2022-jp|こんにちは 日本語
+gb2312|gb2312|你好 季度报告
+gbk|gbk|你好 季度報告
+gb18030|gb18030|你好 季度報告 😀
+big5|big5|季度報告
+euc-kr|euc-kr|안녕하세요
+EOF
+printf '<p>caf\351 cr\350me</p>\n' >"$T/latin1.html"
+run mime-compose --charset latin1 --from "$FROM" --html "$T/latin1.html" </dev/null
+is "--charset with --html alone: the HTML labelled, the text rendered from it UTF-8" \
+    "$(pycheck tree <"$T/out" | tr '\n' '|')$(pycheck text 0 <"$T/out")" \
+    "multipart/alternative|  text/plain charset=utf-8|  text/html charset=iso-8859-1|café crème"
+refused "--charset: an unknown charset is refused" 64 "x-nonsense" \
+    mime-compose --charset x-nonsense --from "$FROM" "$T/body.txt"
+
+# --- --date without an offset and @SECONDS are local time per TZ
+for tz in 'UTC|+0000|+0000|+0000' 'America/New_York|-0500|-0400|-0500' 'Asia/Kolkata|+0530|+0530|+0530'; do
+    IFS='|' read -r zone jan jul sec <<<"$tz"
+    got=
+    for d in '2024-01-15 09:30' '2024-07-15T09:30:00' 'Mon, 15 Jan 2024 09:30:00' '@1705311000'; do
+        got="$got|$(TZ=$zone mime-compose --from "$FROM" --date "$d" "$T/body.txt" | sed -n 's/^Date: //p')"
+    done
+    case $zone in
+    UTC) at=09:30:00 ;; America/New_York) at=04:30:00 ;; *) at=15:00:00 ;;
+    esac
+    is "TZ=$zone: --date without an offset and @SECONDS are local time" "$got" \
+        "|Mon, 15 Jan 2024 09:30:00 $jan|Mon, 15 Jul 2024 09:30:00 $jul|Mon, 15 Jan 2024 09:30:00 $jan|Mon, 15 Jan 2024 $at $sec"
+done
+is "an offset given is kept whatever TZ" \
+    "$(TZ=Asia/Kolkata mime-compose --from "$FROM" --date '2024-01-15 09:30 -0800' "$T/body.txt" | sed -n 's/^Date: //p')" \
+    'Mon, 15 Jan 2024 09:30:00 -0800'
+
+# --- addresses: every mailbox given is written, or the command refuses
+ok "property: 300 random address lists keep their mailboxes (Python's count)" \
+    "$PY" "$SRCDIR/tests/cli/address-prop.py" 300
+refused "an upper-case A-label that does not decode is refused, naming it" 65 "x@XN--ABC.example" \
+    mime-compose --from "$FROM" --to 'carol@x.example, x@XN--ABC.example' "$T/body.txt"
+run mime-compose --from "$FROM" --to 'carol@x.example, Dave <dave@XN--BCHER-KVA.EXAMPLE>' "$T/body.txt"
+is "an upper-case A-label that decodes is kept, lower case" "$(pycheck addresses To <"$T/out" | tr '\n' ' ')" \
+    'carol@x.example dave@xn--bcher-kva.example '
+refused "a list with ';' says to separate addresses with commas" 65 "separate addresses with commas" \
+    mime-compose --from "$FROM" --to 'a@x.example; b@y.example' "$T/body.txt"
+{ printf 'From: ann@example.org\nTo: '; for _ in $(seq 1000); do printf 'g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:g:'; done
+  printf 'a@b.example'; for _ in $(seq 1000); do printf ';;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;;'; done; printf '\n\nbody\n'; } >"$T/deep.draft"
+refused "groups nested 50,000 deep are refused before parsing" 65 "a group inside a group" \
+    mime-compose --draft <"$T/deep.draft"
+{ printf 'From: ann@example.org\nCc: '; for _ in $(seq 1000); do printf '(((((((((((((((((((((((((((((((((((((((((((((((((('; done
+  printf 'a@b.example'; for _ in $(seq 1000); do printf '))))))))))))))))))))))))))))))))))))))))))))))))))'; done; printf '\n\nbody\n'; } >"$T/deep.draft"
+refused "comments nested 50,000 deep are refused before parsing" 65 "comments nested deeper than" \
+    mime-compose --draft <"$T/deep.draft"
+
+# --- RFC 5322 3.6.2: no Sender that only repeats the one author
+run mime-compose --from "$FROM" --sender 'Ann <ann@EXAMPLE.org>' --to bob@example.com "$T/body.txt"
+is "a Sender equal to the one From is not written" "$rc|$(grep -c '^Sender:' "$T/out")" "0|0"
+run mime-compose --from "$FROM" --sender 'sec@example.org' --to bob@example.com "$T/body.txt"
+is "a Sender other than From is written" "$(pycheck header Sender <"$T/out")" "sec@example.org"
+run mime-compose --from 'a@example.org, b@example.org' --sender a@example.org "$T/body.txt"
+is "with several From, the Sender among them is written" "$(pycheck header Sender <"$T/out")" "a@example.org"
+
+# --- control characters from input are escaped in error messages
+refused "a file name with control characters is shown escaped, on one line" 66 \
+    'nosuch\x1b]0;owned\x07\nline' mime-compose --from "$FROM" "$T/nosuch"$'\e]0;owned\a\nline'
+ok "... and stderr holds no control character" sh -c "! LC_ALL=C grep -q '[[:cntrl:]]' '$T/err'"
+refused "an address with a bidi override is shown escaped" 65 'x\u202e@example.org' \
+    mime-compose --from "$FROM" --to $'x\xe2\x80\xae@example.org' "$T/body.txt"
+
+# --- any locale: arguments are UTF-8 bytes under cron's bare environment
+BARE=(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$BUILDDIR/tools/mime-compose")
+run "${BARE[@]}" --from "$FROM" --to 'Zoë <zoe@bücher.example>' --subject 'Grüße 季度' "$T/body.txt"
+is "env -i (no LANG): non-ASCII arguments are read as UTF-8" \
+    "$rc|$(pycheck header From <"$T/out")|$(pycheck header Subject <"$T/out")" \
+    "0|Ann Müller <ann@example.org>|Grüße 季度"
+refused "env -i: an argument that is not UTF-8 is refused naming the option" 64 \
+    "--subject: the value is not valid UTF-8" \
+    "${BARE[@]}" --from "$FROM" --subject "$(printf 'caf\xe9')" "$T/body.txt"
+refused "a --to that is not UTF-8 is refused naming the option" 64 "--to:" \
+    mime-compose --from "$FROM" --to "$(printf 'b\xffb@example.com')" "$T/body.txt"
 
 # --- refusals: documented code, one clear line, nothing on stdout
 refused "header injection in --subject" 65 "Subject" \

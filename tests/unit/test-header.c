@@ -1,4 +1,6 @@
 /* mp-header: encoding, folding, address parsing, IDN, injection. */
+#include "mp-charset.h"
+#include "mp-cli.h"
 #include "mp-error.h"
 #include "mp-header.h"
 
@@ -234,6 +236,12 @@ static const char *const bad_addresses[] = {
 	"",
 	/* RFC 5321 4.5.3.1.1: found by fuzz-header as a 1000-octet line */
 	"\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"@x.org",
+	/* an A-label that does not decode: GMime dropped the mailbox */
+	"c@x.example, x@XN--ABC.example",
+	"x@xn--zz.example",
+	"a@x.example; b@y.example",
+	"g: h: a@b.example;;",
+	"(((((((((((((((((((a)))))))))))))))))) a@b.example",
 };
 
 static void
@@ -331,6 +339,165 @@ test_format_dispatch (void)
 	g_assert_cmpstr (t, ==, "X-Note: =?UTF-8?Q?na=C3=AFve?=\n");
 }
 
+/* Each mailbox given is written with its addr-spec as written (A-labels
+ * lower case), never dropped */
+static void
+test_addresses_keep_mailboxes (void)
+{
+	static const struct {
+		const char *in, *out;
+		guint n;
+	} cases[] = {
+		{ "carol@x.example, Dave <dave@XN--BCHER-KVA.EXAMPLE>",
+		  "To: carol@x.example, Dave <dave@xn--bcher-kva.example>\n",
+		  2 },
+		{ "(c) bob@y.example (Bob)", "To: Bob <bob@y.example>\n", 1 },
+		{ "\"a,b\"@example.org, g: \"q\\\"x\"@example.org;",
+		  "To: \"a,b\"@example.org, g: \"q\\\"x\"@example.org;\n", 2 },
+		{ "Zo\xc3\xab: ;", "To: =?UTF-8?Q?Zo=C3=AB?= :;\n", 0 },
+		{ "((a (b) c)) x@y.example", "To: x@y.example\n", 1 },
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+		const char *values[] = { cases[i].in, NULL };
+		g_autoptr (GError) error = NULL;
+		guint n = 99;
+		g_autofree char *f =
+			mp_header_format_addresses ("To", values, &n, &error);
+
+		g_test_message ("%s", cases[i].in);
+		g_assert_no_error (error);
+		g_assert_cmpstr (f, ==, cases[i].out);
+		g_assert_cmpuint (n, ==, cases[i].n);
+	}
+}
+
+/* what the refusals say */
+static void
+test_address_errors (void)
+{
+	static const struct {
+		const char *in, *says;
+	} cases[] = {
+		{ "a@x.example; b@y.example",
+		  "separate addresses with commas" },
+		{ "g: h: a@b.example;;", "a group inside a group" },
+		{ "((((((((((((((((((a)))))))))))))))))) a@b.example",
+		  "comments nested deeper than 16" },
+		{ "x@XN--ABC.example",
+		  "\"x@XN--ABC.example\": invalid domain" },
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+		g_autoptr (GError) error = NULL;
+		g_autoptr (InternetAddressList) l =
+			mp_header_parse_addresses ("To", cases[i].in, &error);
+
+		g_test_message ("%s", cases[i].in);
+		g_assert_null (l);
+		g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
+		g_assert_nonnull (strstr (error->message, cases[i].says));
+	}
+}
+
+/* 50,000 nested groups or comments: refused without recursion */
+static void
+test_deep_nesting_refused (void)
+{
+	for (int kind = 0; kind < 2; kind++) {
+		g_autoptr (GString) s = g_string_new (NULL);
+		g_autoptr (GError) error = NULL;
+		g_autoptr (InternetAddressList) l = NULL;
+
+		for (int i = 0; i < 50000; i++)
+			g_string_append (s, kind ? "(" : "g:");
+		g_string_append (s, "a@b.example");
+		for (int i = 0; i < 50000; i++)
+			g_string_append (s, kind ? ")" : ";");
+		l = mp_header_parse_addresses ("To", s->str, &error);
+		g_assert_null (l);
+		g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
+	}
+}
+
+/* mp_cli_escape: control characters, bidi controls and bytes that are
+ * not UTF-8 escaped, the rest untouched */
+static void
+test_cli_escape (void)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "Zo\xc3\xab \"q\" \\", "Zo\xc3\xab \"q\" \\" },
+		{ "a\nb\rc\td", "a\\nb\\rc\\td" },
+		{ "\x1b]0;x\x07", "\\x1b]0;x\\x07" },
+		{ "\x7f\xc2\x85", "\\x7f\\u0085" },
+		{ "x\xe2\x80\xaey", "x\\u202ey" },
+		{ "\xff\xc3", "\\xff\\xc3" },
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+		g_autofree char *got = mp_cli_escape (cases[i].in);
+
+		g_assert_cmpstr (got, ==, cases[i].out);
+	}
+}
+
+/* mp-charset: labels map to IANA preferred MIME names, aliases too, and
+ * unknown labels are refused for writing */
+static void
+test_charset_names (void)
+{
+	static const struct {
+		const char *label, *mime;
+	} cases[] = {
+		{ "UTF-8", "utf-8" },
+		{ "utf8", "utf-8" },
+		{ "latin1", "iso-8859-1" },
+		{ "ISO_8859-15", "iso-8859-15" },
+		{ "cp1252", "windows-1252" },
+		{ "Windows-1252", "windows-1252" },
+		{ "SJIS", "shift_jis" },
+		{ "Shift_JIS", "shift_jis" },
+		{ "gb2312", "gb2312" },
+		{ "EUC-CN", "gb2312" },
+		{ "GBK", "gbk" },
+		{ "ks_c_5601-1987", "euc-kr" },
+		{ "iso-8859-12", NULL },
+		{ "x-unknown", NULL },
+		{ "utf-16", NULL },
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+		g_autoptr (GError) error = NULL;
+		const char *got = mp_charset_lookup (cases[i].label, &error);
+
+		g_test_message ("%s", cases[i].label);
+		g_assert_cmpstr (got, ==, cases[i].mime);
+		g_assert_cmpstr (mp_charset_mime_name (cases[i].label), ==,
+				 cases[i].mime);
+		if (cases[i].mime == NULL)
+			g_assert_error (error, MP_ERROR, MP_ERROR_USAGE);
+	}
+}
+
+/* conversion never fails: what cannot be converted is U+FFFD */
+static void
+test_charset_convert (void)
+{
+	g_autoptr (GString) s = g_string_new (NULL);
+
+	g_assert_true (
+		mp_charset_append_utf8 (s, "windows-1252", "caf\xe9 \x80", 6));
+	g_assert_cmpstr (s->str, ==, "caf\xc3\xa9 \xe2\x82\xac");
+	g_string_truncate (s, 0);
+	g_assert_true (mp_charset_append_utf8 (s, "utf-8", "a\xff", 2));
+	g_assert_cmpstr (s->str, ==, "a\xef\xbf\xbd");
+	g_string_truncate (s, 0);
+	g_assert_false (mp_charset_append_utf8 (s, "x-unknown", "a", 1));
+	g_assert_cmpstr (s->str, ==, "");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -350,5 +517,13 @@ main (int argc, char **argv)
 	g_test_add_func ("/header/split-and-names", test_split_and_names);
 	g_test_add_func ("/header/msgids", test_msgids);
 	g_test_add_func ("/header/format-dispatch", test_format_dispatch);
+	g_test_add_func ("/header/addresses-keep-mailboxes",
+			 test_addresses_keep_mailboxes);
+	g_test_add_func ("/header/address-errors", test_address_errors);
+	g_test_add_func ("/header/deep-nesting-refused",
+			 test_deep_nesting_refused);
+	g_test_add_func ("/cli/escape", test_cli_escape);
+	g_test_add_func ("/charset/names", test_charset_names);
+	g_test_add_func ("/charset/convert", test_charset_convert);
 	return g_test_run ();
 }

@@ -381,6 +381,12 @@ static const EditCase edit_cases[] = {
 	  "=From: b@y", "From x\nFrom: b@y\n\n" },
 	{ "a non-ASCII value is encoded", "A: 1\n\n", "+Subject: é",
 	  "A: 1\nSubject: =?UTF-8?Q?=C3=A9?=\n\n" },
+	{ "a multipart Content-Type keeps its boundary",
+	  "Content-Type: multipart/mixed; boundary=\"b0\"\n\n",
+	  "=Content-Type: multipart/alternative",
+	  "Content-Type: multipart/alternative; boundary=\"b0\"\n\n" },
+	{ "a field that may repeat is added again", "Received: a\n\n",
+	  "+Received: b", "Received: a\nReceived: b\n\n" },
 	{ "a folded new value gets CRLF throughout", "A: 1\r\n\r\n",
 	  "+X: aaaaaaaaaa bbbbbbbbbb cccccccccc dddddddddd eeeeeeeeee "
 	  "ffffffffff gggggggggg",
@@ -459,6 +465,42 @@ test_refused (void)
 	g_assert_cmpuint (mp_headers_get_n_entries (h), ==, 1);
 }
 
+/* RFC 5322 3.6 and 3.6.2, and the boundary of a multipart */
+static void
+test_header_rules (void)
+{
+	static const char msg[] =
+		"From: a@x.example, b@x.example\nSubject: s\n"
+		"Content-Type: multipart/mixed; boundary=b0\n\n";
+	g_autoptr (GError) error = NULL;
+	g_autoptr (MpHeaders) h = mp_headers_parse (msg, strlen (msg), &error);
+
+	g_assert_no_error (error);
+	/* several From, no Sender */
+	g_assert_false (mp_headers_check_originator (h, &error));
+	g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
+	g_clear_error (&error);
+	g_assert_true (mp_headers_add (h, "Sender", "a@x.example", &error));
+	g_assert_true (mp_headers_check_originator (h, &error));
+	g_assert_false (mp_headers_add (h, "subject", "again", &error));
+	g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
+	g_clear_error (&error);
+	g_assert_false (mp_headers_add (h, "Sender", "b@x.example", &error));
+	g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
+	g_clear_error (&error);
+	g_assert_false (
+		mp_headers_set (h, "Content-Type", "text/plain", &error));
+	g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
+	g_clear_error (&error);
+	g_assert_false (mp_headers_set (
+		h, "Content-Type", "multipart/mixed; boundary=zz", &error));
+	g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
+	g_clear_error (&error);
+	g_assert_true (mp_headers_set (
+		h, "Content-Type", "multipart/mixed; boundary=\"b0\"", &error));
+	g_assert_no_error (error);
+}
+
 /* A header block that never ends is refused once it passes the limit,
  * instead of growing without bound. */
 static void
@@ -494,6 +536,7 @@ main (int argc, char **argv)
 	g_test_add_func ("/headers/edit/table-keeps-other-bytes",
 			 test_edit_table);
 	g_test_add_func ("/headers/edit/refused", test_refused);
+	g_test_add_func ("/headers/edit/rules", test_header_rules);
 	g_test_add_func ("/headers/read/block-limit", test_block_limit);
 	return g_test_run ();
 }

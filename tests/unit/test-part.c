@@ -3,6 +3,7 @@
 #include "mp-part.h"
 
 #include <string.h>
+#include <unistd.h>
 
 static const struct {
 	const char *name;
@@ -195,6 +196,112 @@ test_crlf_becomes_lf (void)
 	g_assert_true (g_str_has_suffix (out, "\n\na\nb\n"));
 }
 
+/* A leaf made from a file holding @data, written as a part (LF). */
+static char *
+leaf_from_file (const char *data, gsize len, gboolean message,
+		GPtrArray **notes, GError **error)
+{
+	g_autofree char *dir = g_dir_make_tmp ("test-part-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename (dir, "data.csv", NULL);
+	g_autofree char *out_path = g_build_filename (dir, "out", NULL);
+	MpPartFileOptions opts = { 0 };
+	g_autoptr (MpLeaf) leaf = NULL;
+	g_autoptr (MpOutput) out = NULL;
+	MpInput *in;
+	char *written = NULL;
+
+	g_assert_true (g_file_set_contents (path, data, (gssize) len, NULL));
+	in = mp_input_open (path, error);
+	g_assert_nonnull (in);
+	opts.message = message;
+	leaf = mp_part_leaf_new_file (in, &opts, error);
+	if (leaf) {
+		if (notes)
+			*notes =
+				g_ptr_array_ref (mp_part_leaf_get_notes (leaf));
+		out = mp_output_open (out_path, FALSE, error);
+		g_assert_nonnull (out);
+		g_assert_true (mp_part_leaf_write (leaf, out, FALSE, error));
+		g_assert_true (mp_output_close (out, error));
+		g_assert_true (
+			g_file_get_contents (out_path, &written, NULL, NULL));
+	}
+	unlink (path);
+	unlink (out_path);
+	rmdir (dir);
+	return written;
+}
+
+/* DESIGN 4, issue 13: an attached file is base64 whatever its type, so
+ * no reader can add or drop a line ending */
+static void
+test_text_file_is_base64 (void)
+{
+	g_autoptr (GError) error = NULL;
+	g_autofree char *out =
+		leaf_from_file ("a,b\n1,2\n", 8, FALSE, NULL, &error);
+
+	g_assert_no_error (error);
+	g_assert_nonnull (strstr (out, "Content-Type: text/csv"));
+	g_assert_nonnull (strstr (out, "Content-Transfer-Encoding: base64\n"));
+	g_assert_true (g_str_has_suffix (out, "\n\nYSxiCjEsMgo=\n"));
+}
+
+/* A forwarded message is never binary: the leaf whose lines are over 998
+ * octets is encoded again, quoted-printable for text, the rest kept */
+static void
+test_forwarded_long_lines_encoded_per_leaf (void)
+{
+	g_autoptr (GString) m = g_string_new (
+		"From: a@example.org\nMIME-Version: 1.0\n"
+		"Content-Type: multipart/mixed; boundary=b\n\n"
+		"--b\nContent-Type: text/plain\n\nkept as it is\n"
+		"--b\nContent-Type: text/plain\nContent-Transfer-Encoding: "
+		"8bit\n\n");
+	g_autoptr (GPtrArray) notes = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autofree char *out = NULL;
+	char **lines;
+	guint i;
+
+	for (i = 0; i < 1500; i++)
+		g_string_append_c (m, 'x');
+	g_string_append (m, "\n--b--\n");
+	out = leaf_from_file (m->str, m->len, TRUE, &notes, &error);
+	g_assert_no_error (error);
+	g_assert_nonnull (strstr (out, "Content-Transfer-Encoding: 7bit\n"));
+	g_assert_nonnull (strstr (
+		out, "--b\nContent-Type: text/plain\n\nkept as it is\n"));
+	g_assert_nonnull (strstr (
+		out, "Content-Type: text/plain\n"
+		     "Content-Transfer-Encoding: quoted-printable\n\n"));
+	g_assert_null (strstr (out, "8bit"));
+	lines = g_strsplit (out, "\n", -1);
+	for (i = 0; lines[i]; i++)
+		g_assert_cmpuint (strlen (lines[i]), <=, 998);
+	g_strfreev (lines);
+	g_assert_cmpuint (notes->len, ==, 1);
+	g_assert_nonnull (strstr (notes->pdata[0], "part 2 (text/plain)"));
+}
+
+/* what is outside every leaf's body cannot be encoded again */
+static void
+test_forwarded_long_header_refused (void)
+{
+	g_autoptr (GString) m = g_string_new ("From: a@example.org\nX-Long: ");
+	g_autoptr (GError) error = NULL;
+	g_autofree char *out = NULL;
+	guint i;
+
+	for (i = 0; i < 1200; i++)
+		g_string_append_c (m, 'y');
+	g_string_append (m, "\n\nbody\n");
+	out = leaf_from_file (m->str, m->len, TRUE, NULL, &error);
+	g_assert_null (out);
+	g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
+	g_assert_nonnull (strstr (error->message, "over 998"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -213,5 +320,10 @@ main (int argc, char **argv)
 			 test_unknown_charset_is_usage);
 	g_test_add_func ("/part/crlf-becomes-lf", test_crlf_becomes_lf);
 	g_test_add_func ("/part/chunk-edges", test_chunk_edges);
+	g_test_add_func ("/part/text-file-is-base64", test_text_file_is_base64);
+	g_test_add_func ("/part/forwarded-long-lines-encoded-per-leaf",
+			 test_forwarded_long_lines_encoded_per_leaf);
+	g_test_add_func ("/part/forwarded-long-header-refused",
+			 test_forwarded_long_header_refused);
 	return g_test_run ();
 }

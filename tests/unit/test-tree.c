@@ -7,14 +7,24 @@
 #include <string.h>
 #include <unistd.h>
 
+static GBytes *attach_text (GBytes *input, const char *text, GError **error);
+
 /* Runs mp-tree on @input, appending a small text attachment. */
 static GBytes *
 attach (GBytes *input, GError **error)
 {
+	return attach_text (input, "note\n", error);
+}
+
+/* Runs mp-tree on @input, appending a text part (7bit when it can be)
+ * holding @text. */
+static GBytes *
+attach_text (GBytes *input, const char *text, GError **error)
+{
 	g_autofree char *dir = g_dir_make_tmp ("test-tree-XXXXXX", NULL);
 	g_autofree char *in_path = g_build_filename (dir, "in.eml", NULL);
 	g_autofree char *out_path = g_build_filename (dir, "out.eml", NULL);
-	g_autoptr (GBytes) note = g_bytes_new_static ("note\n", 5);
+	g_autoptr (GBytes) note = g_bytes_new_static (text, strlen (text));
 	g_autoptr (MpInput) in = NULL;
 	g_autoptr (MpTree) tree = NULL;
 	g_autoptr (MpOutput) out = NULL;
@@ -291,6 +301,128 @@ test_new_boundary_avoids_copied_lines (void)
 	}
 }
 
+/* The parts GMime reads in @msg: their count, and the first's text. */
+static int
+count_parts (GBytes *msg, char **first)
+{
+	g_autoptr (GMimeStream) stream = g_mime_stream_mem_new_with_buffer (
+		g_bytes_get_data (msg, NULL), g_bytes_get_size (msg));
+	g_autoptr (GMimeParser) parser = g_mime_parser_new_with_stream (stream);
+	g_autoptr (GMimeMessage) m =
+		g_mime_parser_construct_message (parser, NULL);
+	GMimeObject *body = m ? g_mime_message_get_mime_part (m) : NULL;
+
+	g_assert_nonnull (body);
+	if (!GMIME_IS_MULTIPART (body))
+		return 1;
+	if (first)
+		*first = g_mime_object_to_string (
+			g_mime_multipart_get_part (GMIME_MULTIPART (body), 0),
+			NULL);
+	return g_mime_multipart_get_count (GMIME_MULTIPART (body));
+}
+
+/* The new parts are checked too, not only the input (issue 13): a 7bit
+ * text we add holding the delimiter the tree draws first split the
+ * message; the same input still gives the same bytes. */
+static void
+test_new_part_holding_the_drawn_delimiter (void)
+{
+	const char *m = "From: a@example.org\nSubject: t\n\nbody\n";
+	g_autoptr (GBytes) in = g_bytes_new_static (m, strlen (m));
+	g_autoptr (GError) error = NULL;
+	g_autoptr (GBytes) out1 = attach (in, &error);
+	g_autofree char *drawn = NULL, *text = NULL, *used = NULL;
+	g_autoptr (GBytes) out2 = NULL, out3 = NULL;
+
+	g_assert_no_error (error);
+	drawn = top_boundary (out1);
+	text = g_strdup_printf ("quoted:\n--%s--\n", drawn);
+	out2 = attach_text (in, text, &error);
+	g_assert_no_error (error);
+	used = top_boundary (out2);
+	g_assert_cmpstr (used, !=, drawn);
+	g_assert_cmpint (count_parts (out2, NULL), ==, 2);
+	out3 = attach_text (in, text, &error);
+	g_assert_no_error (error);
+	g_assert_true (g_bytes_equal (out2, out3));
+}
+
+/* A boundary of the message that every "=_..." starts with: another
+ * prefix is drawn, so no delimiter of ours starts with one of its. */
+static void
+test_new_boundary_not_prefixed_by_an_old_one (void)
+{
+	const char *m = "From: a@example.org\nMIME-Version: 1.0\n"
+			"Content-Type: multipart/alternative; boundary=\"=\"\n"
+			"\n--=\nContent-Type: text/plain\n\nhi\n"
+			"--=\nContent-Type: text/html\n\n<p>hi</p>\n--=--\n";
+	g_autoptr (GBytes) in = g_bytes_new_static (m, strlen (m));
+	g_autoptr (GError) error = NULL;
+	g_autoptr (GBytes) out = attach (in, &error);
+	g_autofree char *b = NULL;
+
+	g_assert_no_error (error);
+	b = top_boundary (out);
+	g_assert_false (g_str_has_prefix (b, "="));
+	g_assert_cmpint (count_parts (out, NULL), ==, 2);
+}
+
+/* DESIGN 2: what readers disagree on is refused, naming why; the same
+ * message written plainly is edited. */
+static void
+test_refuses_what_readers_disagree_on (void)
+{
+	static const struct {
+		const char *content_type, *body, *why;
+	} cases[] = {
+		{ "multipart/mixed; boundary=(c)b", NULL, "a comment" },
+		{ "multipart/mixed (c); boundary=b", NULL, "a comment" },
+		{ "multipart/mixed; boundary=\"b\"; boundary=\"c\"", NULL,
+		  "boundary given twice" },
+		{ "multipart/mixed; boundary*=utf-8''b", NULL, "RFC 2231" },
+		{ "multipart/mixed; boundary=\"b\"\nContent-Type: text/plain",
+		  NULL, "2 Content-Type fields" },
+		{ "multipart/mixed; boundary=b",
+		  "--b\nContent-Type: text/plain\n\nhi\r--b--\r\n--b--\n",
+		  "CR without LF inside a multipart" },
+		{ "multipart/mixed; boundary=b",
+		  "--b\nContent-Type: multipart/alternative; boundary=i\n\n"
+		  "--i\nContent-Type: text/plain\n\nhi\n--b--\n",
+		  "closing delimiter \"--i--\"" },
+		{ "multipart/mixed; boundary=b",
+		  "--b\nContent-Type: text/plain\nContent-Type: text/html\n"
+		  "\nhi\n--b--\n",
+		  "part 1: 2 Content-Type fields" },
+		{ "multipart/mixed; boundary=b", NULL, NULL },
+	};
+	guint i;
+
+	for (i = 0; i < G_N_ELEMENTS (cases); i++) {
+		g_autofree char *m = g_strdup_printf (
+			"From: a@example.org\nMIME-Version: 1.0\n"
+			"Content-Type: %s\n\n%s",
+			cases[i].content_type,
+			cases[i].body ? cases[i].body :
+					"--b\nContent-Type: text/plain\n\n"
+					"hi\n--b--\n");
+		g_autoptr (GBytes) in = g_bytes_new (m, strlen (m));
+		g_autoptr (GError) error = NULL;
+		g_autoptr (GBytes) out = attach (in, &error);
+
+		if (cases[i].why == NULL) {
+			g_assert_no_error (error);
+			g_assert_nonnull (out);
+			continue;
+		}
+		g_assert_null (out);
+		g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
+		if (strstr (error->message, cases[i].why) == NULL)
+			g_error ("case %u: \"%s\" does not say %s", i,
+				 error->message, cases[i].why);
+	}
+}
+
 int
 main (int argc, char **argv)
 {
@@ -305,5 +437,11 @@ main (int argc, char **argv)
 			 test_header_without_blank_line);
 	g_test_add_func ("/tree/new-boundary-avoids-copied-lines",
 			 test_new_boundary_avoids_copied_lines);
+	g_test_add_func ("/tree/new-part-holding-the-drawn-delimiter",
+			 test_new_part_holding_the_drawn_delimiter);
+	g_test_add_func ("/tree/new-boundary-not-prefixed-by-an-old-one",
+			 test_new_boundary_not_prefixed_by_an_old_one);
+	g_test_add_func ("/tree/refuses-what-readers-disagree-on",
+			 test_refuses_what_readers_disagree_on);
 	return g_test_run ();
 }
