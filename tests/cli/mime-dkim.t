@@ -1,21 +1,13 @@
 #!/bin/bash
 # mime-dkim: DKIM signatures (RFC 6376, RFC 8463) checked by three
-# verifiers: ours (--verify), dkimpy (python3-dkim) and, where Node and
-# tests/node's mailauth are there, mailauth; keys made here with openssl.
+# verifiers: ours (--verify), dkimpy (python3-dkim) and, where node and
+# npm are there, mailauth (tests/cli/dkim-lib.sh); keys made here with
+# openssl.
 . "$SRCDIR/tests/cli/lib.sh"
 cd "$T" || exit 1
 
-dkimpy() { "$PY" "$SRCDIR/tests/cli/dkim-verify.py" "$@"; }
+. "$SRCDIR/tests/cli/dkim-lib.sh"
 not_() { ! "$@"; }
-MAILAUTH_MODULES=${MAILAUTH_MODULES:-$SRCDIR/tests/node/node_modules}
-have_mailauth=no
-if command -v node >/dev/null && [ -d "$MAILAUTH_MODULES/mailauth" ]; then
-	have_mailauth=yes
-else
-	echo "# mailauth not checked: no node, or no $MAILAUTH_MODULES/mailauth" \
-		"(npm ci --prefix tests/node)"
-fi
-mailauth() { node "$SRCDIR/tests/cli/dkim-mailauth.js" "$MAILAUTH_MODULES" "$@"; }
 # every verifier passes ($1 = yes) or every one fails ($1 = no)
 all_verifiers() {
 	local want=$1 dns=$2 msg=$3 rc
@@ -142,7 +134,7 @@ for j in 1 2 3 4 5; do
 	ok "job${j}_no_defects" pycheck defects <job$j.signed
 done
 if [ $have_mailauth = no ]; then
-	skip "mailauth_checked" "no node or no tests/node/node_modules/mailauth"
+	skip "mailauth_checked" "no node, npm or registry"
 else
 	ok "mailauth_checked" mailauth dns.txt <job1.signed
 fi

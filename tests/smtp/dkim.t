@@ -16,15 +16,14 @@ openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa.pem 2>/dev
 openssl genpkey -algorithm ed25519 -out ed.pem 2>/dev/null
 mime-dkim --print-dns-record --domain example.org --selector r --key rsa.pem \
 	--selector e --key ed.pem >dns.txt
-MAILAUTH_MODULES=${MAILAUTH_MODULES:-$SRCDIR/tests/node/node_modules}
+. "$SRCDIR/tests/cli/dkim-lib.sh"
 # the message as the server got it: the final "." line gone, dots unstuffed
 received() { sed -e '$d' -e 's/^\.//' "$DATA" >"$1"; }
 verifiers() {
 	mime-dkim --verify --dns-txt dns.txt "$1" >/dev/null || { echo ours; return 1; }
-	"$PY" "$SRCDIR/tests/cli/dkim-verify.py" dns.txt <"$1" >/dev/null || { echo dkimpy; return 1; }
-	if command -v node >/dev/null && [ -d "$MAILAUTH_MODULES/mailauth" ]; then
-		node "$SRCDIR/tests/cli/dkim-mailauth.js" "$MAILAUTH_MODULES" dns.txt <"$1" >/dev/null ||
-			{ echo mailauth; return 1; }
+	dkimpy dns.txt <"$1" >/dev/null || { echo dkimpy; return 1; }
+	if [ $have_mailauth = yes ]; then
+		mailauth dns.txt <"$1" >/dev/null || { echo mailauth; return 1; }
 	fi
 }
 
