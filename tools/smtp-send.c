@@ -27,6 +27,7 @@ static gboolean opt_plain_auth;
 static char *opt_from;
 static gboolean opt_header_rcpts;
 static gboolean opt_partial;
+static gboolean opt_strict_from;
 static char *opt_notify;
 static char *opt_ret;
 static char *opt_envid;
@@ -87,6 +88,10 @@ static const GOptionEntry entries[] = {
 	  "Add To, Cc and Bcc to the recipients given", NULL },
 	{ "allow-partial", 0, 0, G_OPTION_ARG_NONE, &opt_partial,
 	  "Send to the accepted recipients when some are refused", NULL },
+	{ "strict-from", 0, 0, G_OPTION_ARG_NONE, &opt_strict_from,
+	  "Refuse a From address the account does not own (from=, "
+	  "allowed-from=) instead of warning",
+	  NULL },
 	{ "dsn-notify", 0, 0, G_OPTION_ARG_STRING, &opt_notify,
 	  "DSN: NEVER or SUCCESS,FAILURE,DELAY", "WHEN" },
 	{ "dsn-return", 0, 0, G_OPTION_ARG_STRING, &opt_ret,
@@ -112,6 +117,17 @@ print_line (MpSmtpLineKind kind, const char *line, gpointer data)
 		if ((guchar) *p < 0x20 || *p == 0x7f)
 			*p = '?';
 	fprintf (stderr, "%s: %s %s\n", g_get_prgname (), dir, safe);
+}
+
+static void
+print_warning (const char *message, gpointer data)
+{
+	g_autofree char *safe = g_strdup (message);
+
+	for (char *p = safe; *p != '\0'; p++)
+		if ((guchar) *p < 0x20 || *p == 0x7f)
+			*p = '?';
+	fprintf (stderr, "%s: warning: %s\n", g_get_prgname (), safe);
 }
 
 static gboolean
@@ -226,28 +242,76 @@ check_options (MpSubmitOptions *o, GError **error)
 	return *error == NULL;
 }
 
-/* Positional arguments: recipients, or message files when none has an '@'
- * and one at least exists; sendmail's are always recipients. */
+/* Operands.  In sendmail mode every one is a recipient.  As smtp-send,
+ * one with '@' is a recipient and one with '/' a message file; a bare
+ * name ("root", "postmaster") that is also a file here is refused, for a
+ * typo would send the file to the wrong place or the message to nobody
+ * (issue 14).  Returns TRUE when the operands are message files. */
 static gboolean
 are_files (char **args, gboolean sendmail, GError **error)
 {
-	guint with_at = 0;
-	guint exist = 0;
-	guint n = g_strv_length (args);
+	guint rcpts = 0;
+	guint files = 0;
 
-	if (sendmail || n == 0)
+	if (sendmail)
 		return FALSE;
-	for (guint i = 0; i < n; i++) {
-		with_at += strchr (args[i], '@') != NULL;
-		exist += g_file_test (args[i], G_FILE_TEST_EXISTS);
+	for (guint i = 0; args[i] != NULL; i++) {
+		const char *a = args[i];
+
+		if (strchr (a, '@') != NULL) {
+			rcpts++;
+		} else if (strchr (a, '/') != NULL) {
+			files++;
+		} else if (g_file_test (a, G_FILE_TEST_EXISTS)) {
+			g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+				     "%s: both a file here and a local name: "
+				     "write ./%s (after --) for the file, "
+				     "%s@HOST for a recipient",
+				     a, a, a);
+			return FALSE;
+		}
 	}
-	if (with_at == n || exist == 0)
-		return FALSE;
-	if (with_at != 0)
+	if (files != 0 && rcpts != 0) {
 		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
 			     "give recipients (local@domain) or message "
 			     "files, not both");
-	return with_at == 0;
+		return FALSE;
+	}
+	return files != 0;
+}
+
+/* "-oFILE": GOption takes a short option's value only as the next
+ * argument; a value of -o that is not one of sendmail's options is our
+ * -o FILE (issue 14).  Returns a new argv with each such "-oFILE" as
+ * "--output=FILE", or NULL when there is none. */
+static gboolean
+is_attached_output (const char *arg)
+{
+	return g_str_has_prefix (arg, "-o") && arg[2] != '\0' &&
+	       !mp_sendmail_is_o_option (arg + 2);
+}
+
+static char **
+attached_output (int argc, char **argv)
+{
+	gboolean any = FALSE;
+	gboolean options = TRUE;
+	char **out;
+
+	for (int i = 1; i < argc && !g_str_equal (argv[i], "--"); i++)
+		any |= is_attached_output (argv[i]);
+	if (!any)
+		return NULL;
+	out = g_new0 (char *, argc + 1);
+	out[0] = g_strdup (argv[0]);
+	for (int i = 1; i < argc; i++) {
+		if (options && is_attached_output (argv[i]))
+			out[i] = g_strconcat ("--output=", argv[i] + 2, NULL);
+		else
+			out[i] = g_strdup (argv[i]);
+		options &= !g_str_equal (argv[i], "--");
+	}
+	return out;
 }
 
 int
@@ -276,6 +340,10 @@ main (int argc, char **argv)
 		argc = (int) g_strv_length (sm_argv);
 		/* GOption drops what it parses from the array it is given:
 		 * give it a copy, so sm_argv still frees every string */
+		sm_view = g_memdup2 (sm_argv,
+				     sizeof (char *) * (gsize) (argc + 1));
+		argv = sm_view;
+	} else if ((sm_argv = attached_output (argc, argv)) != NULL) {
 		sm_view = g_memdup2 (sm_argv,
 				     sizeof (char *) * (gsize) (argc + 1));
 		argv = sm_view;
@@ -310,6 +378,8 @@ main (int argc, char **argv)
 	o.header_recipients = opt_header_rcpts;
 	o.dsn = (MpSmtpDsn){ opt_notify, opt_ret, opt_envid };
 	o.allow_partial = opt_partial;
+	o.strict_from = opt_strict_from;
+	o.warn = print_warning;
 	if (opt_verbose)
 		o.transcript = print_line;
 	if (!check_options (&o, &error))

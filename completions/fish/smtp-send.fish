@@ -47,6 +47,7 @@ complete -c smtp-send -l allow-plaintext-auth -d 'With --tls=off, allow AUTH wit
 complete -c smtp-send -s f -l from -x -d 'Envelope sender'
 complete -c smtp-send -s t -l read-recipients -d 'Add To, Cc and Bcc to the recipients'
 complete -c smtp-send -l allow-partial -d 'Send to the accepted recipients when some are refused'
+complete -c smtp-send -l strict-from -d 'Refuse a From address the account does not own'
 complete -c smtp-send -l dsn-notify -x -a '(__fish_complete_list , __smtp_send_dsn_notify)' -d 'When to send delivery notifications'
 complete -c smtp-send -l dsn-return -x -a 'FULL HDRS' -d 'What a notification returns'
 complete -c smtp-send -l envid -x -d 'DSN envelope identifier'

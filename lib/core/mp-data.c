@@ -9,7 +9,7 @@ mp_data_encoder_init (MpDataEncoder *enc)
 	enc->out_bytes = 0;
 	enc->eight_bit = FALSE;
 	enc->nul = FALSE;
-	enc->dot_stuffing = TRUE;
+	enc->no_dots = FALSE;
 }
 
 static inline void
@@ -51,7 +51,7 @@ mp_data_encode (MpDataEncoder *enc, const void *in, gsize len, GByteArray *out)
 		}
 		enc->after_cr = FALSE;
 		/* RFC 5321 4.5.2: transparency */
-		if (enc->line_start && *p == '.' && enc->dot_stuffing)
+		if (enc->line_start && *p == '.' && !enc->no_dots)
 			put (enc, out, ".", 1);
 		enc->line_start = FALSE;
 		while (p < end && *p != '\r' && *p != '\n') {

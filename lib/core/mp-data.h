@@ -16,12 +16,10 @@ typedef struct {
 	guint64 out_bytes;   /* output bytes produced */
 	gboolean eight_bit;  /* some input byte was >= 0x80 */
 	gboolean nul;        /* some input byte was NUL */
-	/* double a leading dot: TRUE after init; DKIM hashes the lines
-	 * before stuffing (RFC 6376 5.3) and sets it FALSE */
-	gboolean dot_stuffing;
+	gboolean no_dots;    /* BDAT (RFC 3030), DKIM: CRLF only, no stuffing */
 } MpDataEncoder;
 
-/* Sets @enc to the start of a message, with dot stuffing. */
+/* Sets @enc to the start of a message (no_dots FALSE: DATA). */
 void mp_data_encoder_init (MpDataEncoder *enc);
 
 /* Canonicalises @len bytes of @in, appending the result to @out (which

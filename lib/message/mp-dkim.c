@@ -139,7 +139,7 @@ wire_form (const char *p, gsize len, GByteArray *out)
 	MpDataEncoder enc;
 
 	mp_data_encoder_init (&enc);
-	enc.dot_stuffing = FALSE;
+	enc.no_dots = TRUE;
 	mp_data_encode (&enc, p, len, out);
 	if (!enc.line_start)
 		g_byte_array_append (out, (const guint8 *) "\r\n", 2);
@@ -355,7 +355,7 @@ hash_body_stream (GMimeStream *stream, GPtrArray *hashes, GError **error)
 	MpDataEncoder enc;
 
 	mp_data_encoder_init (&enc);
-	enc.dot_stuffing = FALSE;
+	enc.no_dots = TRUE;
 	for (;;) {
 		gssize n = stream_read (stream, buf, READ_CHUNK);
 		guint i;

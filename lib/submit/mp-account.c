@@ -23,7 +23,8 @@ static const char *const known_keys[] = { "host",       "port",
 					  "auth",       "password-command",
 					  "password",   "ca-file",
 					  "pin-sha256", "from",
-					  "outbox",     NULL };
+					  "outbox",     "allowed-from",
+					  NULL };
 
 static void
 account_free (MpAccount *a)
@@ -42,6 +43,7 @@ account_free (MpAccount *a)
 	g_free (a->ca_file);
 	g_strfreev (a->pins);
 	g_free (a->from);
+	g_strfreev (a->allowed_from);
 	g_free (a->outbox);
 	g_free (a->file);
 	g_free (a);
@@ -122,7 +124,8 @@ group_account_name (const char *group)
  * every error can name its line (GKeyFile's own errors do not). */
 static gboolean
 scan_config (const char *file, const char *data, gsize len,
-	     gboolean others_can_read, Scan *scan, GError **error)
+	     gboolean others_can_read, gboolean ours, Scan *scan,
+	     GError **error)
 {
 	g_auto (GStrv) lines = NULL;
 	g_autofree char *copy = g_strndup (data, len);
@@ -156,11 +159,13 @@ scan_config (const char *file, const char *data, gsize len,
 			g_autofree char *name = NULL;
 			guint first;
 
+			/* the line is not quoted: it may be a password
+			 * typed in the wrong place (issue 14) */
 			if (end == NULL || end[1] != '\0' ||
 			    strchr (line + 1, '[') != NULL) {
 				config_error (error, file, lineno,
-					      "malformed group line \"%s\"",
-					      line);
+					      "malformed group line (want "
+					      "[account NAME] alone)");
 				return FALSE;
 			}
 			*end = '\0';
@@ -188,10 +193,10 @@ scan_config (const char *file, const char *data, gsize len,
 		}
 		eq = strchr (line, '=');
 		if (eq == NULL) {
+			/* not quoted: "password hunter2" lands here */
 			config_error (error, file, lineno,
-				      "\"%s\" is not a \"key = value\" line, "
-				      "a [group] or a # comment",
-				      line);
+				      "not a \"key = value\" line, a [group] "
+				      "or a # comment");
 			return FALSE;
 		}
 		key = g_strstrip (g_strndup (line, (gsize) (eq - line)));
@@ -220,6 +225,12 @@ scan_config (const char *file, const char *data, gsize len,
 				      "password= in a file that group or "
 				      "others can read (chmod 600 %s)",
 				      file);
+			return FALSE;
+		}
+		if (g_str_equal (key, "password") && !ours) {
+			config_error (error, file, lineno,
+				      "password= in a file of another user, "
+				      "who can read it (chown it to yourself)");
 			return FALSE;
 		}
 		g_hash_table_insert (scan->lines, g_steal_pointer (&slot),
@@ -310,8 +321,15 @@ read_key (GKeyFile *kf, Scan *scan, const char *file, const char *group,
 
 	/* GKeyFile returns a value and an error for a bad escape */
 	if (value == NULL || local != NULL) {
+		/* GLib's message quotes the escape: a piece of a password */
+		if (value != NULL)
+			explicit_bzero (value, strlen (value));
 		config_error (error, file, line, "%s: %s", key,
-			      local ? local->message : "unreadable");
+			      g_str_equal (key, "password") ?
+				      "invalid escape sequence (write \\\\ "
+				      "for a backslash)" :
+			      local ? local->message :
+				      "unreadable");
 		return FALSE;
 	}
 	/* trailing blanks are a typing accident, except in a password */
@@ -401,6 +419,30 @@ read_key (GKeyFile *kf, Scan *scan, const char *file, const char *group,
 				      "commas");
 			return FALSE;
 		}
+	} else if (g_str_equal (key, "allowed-from")) {
+		g_auto (GStrv) words = g_strsplit_set (value, ",; \t", -1);
+		g_autoptr (GPtrArray) list =
+			g_ptr_array_new_with_free_func (g_free);
+
+		for (guint i = 0; words[i] != NULL; i++) {
+			const char *w = words[i];
+
+			if (*w == '\0')
+				continue;
+			if (!(w[0] == '@' && w[1] != '\0' &&
+			      is_token (w + 1, ".-")) &&
+			    !is_address (w)) {
+				config_error (error, file, line,
+					      "allowed-from: \"%s\" is neither "
+					      "an address nor @DOMAIN",
+					      w);
+				return FALSE;
+			}
+			g_ptr_array_add (list, g_strdup (w));
+		}
+		g_ptr_array_add (list, NULL);
+		a->allowed_from = (char **) g_ptr_array_free (
+			g_steal_pointer (&list), FALSE);
 	} else if (g_str_equal (key, "from")) {
 		if (!is_address (value)) {
 			config_error (error, file, line,
@@ -519,14 +561,16 @@ mp_account_config_load (const char *path, GError **error)
 	scan.lines =
 		g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 	if (!scan_config (file, data, len,
-			  (st.st_mode & (S_IRGRP | S_IROTH)) != 0, &scan,
-			  error))
+			  (st.st_mode & (S_IRGRP | S_IROTH)) != 0,
+			  st.st_uid == geteuid () || S_ISCHR (st.st_mode),
+			  &scan, error))
 		goto out;
 
 	kf = g_key_file_new ();
 	if (!g_key_file_load_from_data (kf, data, len, G_KEY_FILE_NONE,
 					&local)) {
-		config_error (error, file, 0, "%s", local->message);
+		/* GLib's message may quote a line: a password, perhaps */
+		config_error (error, file, 0, "not a valid key file");
 		goto out;
 	}
 	for (guint i = 0; i < scan.groups->len; i++) {
@@ -619,6 +663,33 @@ same_address (const char *x, const char *y)
 	dx = g_hostname_to_ascii (ax + 1);
 	dy = g_hostname_to_ascii (ay + 1);
 	return dx != NULL && dy != NULL && g_ascii_strcasecmp (dx, dy) == 0;
+}
+
+gboolean
+mp_account_allows_from (const MpAccount *a, const char *addr)
+{
+	const char *at = strrchr (addr, '@');
+
+	if (a->from == NULL && a->allowed_from == NULL)
+		return TRUE;
+	if (a->from != NULL && same_address (a->from, addr))
+		return TRUE;
+	for (guint i = 0; a->allowed_from != NULL && a->allowed_from[i]; i++) {
+		const char *w = a->allowed_from[i];
+
+		if (w[0] != '@') {
+			if (same_address (w, addr))
+				return TRUE;
+		} else if (at != NULL) {
+			g_autofree char *want = g_hostname_to_ascii (w + 1);
+			g_autofree char *got = g_hostname_to_ascii (at + 1);
+
+			if (want != NULL && got != NULL &&
+			    g_ascii_strcasecmp (want, got) == 0)
+				return TRUE;
+		}
+	}
+	return FALSE;
 }
 
 const MpAccount *

@@ -24,6 +24,11 @@
  *                              separated by ';', ',' or blanks)
  *   from = ann@example.org     the envelope sender; a message whose From
  *                              address is this selects the account
+ *   allowed-from = ann@example.net, @example.org
+ *                              other From addresses the account may send
+ *                              (an address, or @DOMAIN for any there);
+ *                              smtp-send warns about any other (RFC 6409
+ *                              8.1), --strict-from refuses it
  *   outbox = ~/Mail/outbox     a maildir for messages that could not be
  *                              sent yet
  *
@@ -51,9 +56,10 @@ typedef struct {
 	char *ca_file; /* with "~/" expanded */
 	char **pins;   /* NULL-terminated list, without "sha256//" */
 	char *from;
-	char *outbox; /* with "~/" expanded */
-	char *file;   /* the configuration file */
-	guint line;   /* the line of its [account NAME] */
+	char **allowed_from; /* NULL-terminated: addresses and "@DOMAIN" */
+	char *outbox;        /* with "~/" expanded */
+	char *file;          /* the configuration file */
+	guint line;          /* the line of its [account NAME] */
 } MpAccount;
 
 typedef struct _MpAccountConfig MpAccountConfig;
@@ -95,6 +101,12 @@ const MpAccount *mp_account_config_find (MpAccountConfig *config,
  * The result is borrowed from @config. */
 const MpAccount *mp_account_select (MpAccountConfig *config, const char *name,
 				    const char *from, GError **error);
+
+/* TRUE when @a may send a message whose From address is @addr: it has
+ * neither from= nor allowed-from=, or @addr is its from=, or an
+ * allowed-from= address, or in an allowed-from= @DOMAIN (addresses
+ * compared as mp_account_select() does). */
+gboolean mp_account_allows_from (const MpAccount *a, const char *addr);
 
 /* Runs @command with /bin/sh -c, stdin from /dev/null, stderr captured, and
  * returns its output without one trailing newline ("\n" or "\r\n").

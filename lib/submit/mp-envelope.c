@@ -145,6 +145,9 @@ mp_envelope_free (MpEnvelope *env)
 		return;
 	g_free (env->sender);
 	g_clear_pointer (&env->recipients, g_ptr_array_unref);
+	g_clear_pointer (&env->from, g_ptr_array_unref);
+	g_free (env->binary_part);
+	g_clear_pointer (&env->binary, g_array_unref);
 	g_clear_object (&env->data);
 	g_free (env);
 }
@@ -352,36 +355,204 @@ first_mailbox (InternetAddressList *list)
 	return NULL;
 }
 
+/* Calls @fn for each piece of env->data in order, @raw for the content
+ * of a binary part (which no canonicaliser may touch). */
+typedef gboolean (*PieceFunc) (const char *buf, gsize len, gboolean raw,
+			       gpointer data, GError **error);
+
 static gboolean
-scan_data (MpEnvelope *env, GError **error)
+each_piece (MpEnvelope *env, PieceFunc fn, gpointer data, GError **error)
 {
-	MpDataEncoder enc;
-	char buf[CHUNK];
+	g_autofree char *buf = g_malloc (CHUNK);
+	guint64 pos = 0; /* in env->data */
+	guint next = 0;  /* the next binary range */
 	gssize n;
 
-	mp_data_encoder_init (&enc);
 	g_mime_stream_seek (env->data, 0, GMIME_STREAM_SEEK_SET);
-	while ((n = g_mime_stream_read (env->data, buf, sizeof buf)) > 0)
-		mp_data_encode (&enc, buf, (gsize) n, NULL);
-	if (n < 0) {
+	while ((n = g_mime_stream_read (env->data, buf, CHUNK)) > 0) {
+		gsize off = 0;
+
+		while (off < (gsize) n) {
+			guint64 here = pos + off;
+			gsize len = (gsize) n - off;
+			gboolean raw = FALSE;
+
+			if (env->binary != NULL &&
+			    next * 2 < env->binary->len) {
+				guint64 s = env->head_len +
+					    g_array_index (env->binary, guint64,
+							   next * 2);
+				guint64 e = env->head_len +
+					    g_array_index (env->binary, guint64,
+							   next * 2 + 1);
+
+				if (here >= e) {
+					next++;
+					continue;
+				}
+				if (here >= s) {
+					raw = TRUE;
+					len = MIN (len, e - here);
+				} else {
+					len = MIN (len, s - here);
+				}
+			}
+			if (!fn (buf + off, len, raw, data, error))
+				return FALSE;
+			off += len;
+		}
+		pos += (guint64) n;
+	}
+	if (n < 0 && !g_mime_stream_eos (env->data)) {
 		g_set_error (error, MP_ERROR, MP_ERROR_IO,
 			     "error reading the message");
 		return FALSE;
 	}
-	mp_data_finish (&enc, NULL);
 	g_mime_stream_seek (env->data, 0, GMIME_STREAM_SEEK_SET);
+	return TRUE;
+}
+
+typedef struct {
+	MpDataEncoder data; /* for DATA */
+	MpDataEncoder bdat; /* for BDAT */
+	guint64 raw;        /* binary octets */
+	gboolean raw_8bit;
+	GByteArray *out; /* BDAT bytes, when writing */
+	MpEnvelopeWriteFunc write;
+	gpointer user_data;
+} Scan;
+
+static gboolean
+scan_piece (const char *buf, gsize len, gboolean raw, gpointer data,
+	    GError **error)
+{
+	Scan *sc = data;
+
+	if (raw) {
+		sc->raw += len;
+		sc->raw_8bit = TRUE;
+		/* a line break after the binary content is a new one */
+		sc->bdat.after_cr = FALSE;
+		sc->bdat.line_start = TRUE;
+		return TRUE;
+	}
+	mp_data_encode (&sc->data, buf, len, NULL);
+	mp_data_encode (&sc->bdat, buf, len, NULL);
+	return TRUE;
+}
+
+static gboolean
+scan_data (MpEnvelope *env, GError **error)
+{
+	Scan sc = { 0 };
+
+	mp_data_encoder_init (&sc.data);
+	mp_data_encoder_init (&sc.bdat);
+	sc.bdat.no_dots = TRUE;
+	if (!each_piece (env, scan_piece, &sc, error))
+		return FALSE;
+	mp_data_finish (&sc.data, NULL);
 	/* RFC 5321 and 6152 allow no NUL; a NUL before a dot is also one of
-	 * the SMTP smuggling end-of-data sequences. */
-	if (enc.nul) {
+	 * the SMTP smuggling end-of-data sequences.  Binary content may hold
+	 * any byte: it goes with BDAT, which has no end-of-data sequence. */
+	if (sc.data.nul) {
 		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
 			     "message contains a NUL byte; it cannot be sent "
 			     "over SMTP");
 		return FALSE;
 	}
-	env->eight_bit = enc.eight_bit;
-	env->size = enc.out_bytes;
+	env->eight_bit = sc.data.eight_bit || sc.raw_8bit;
+	env->size = sc.data.out_bytes;
+	env->bdat_size =
+		sc.bdat.out_bytes + sc.raw + (sc.bdat.line_start ? 0 : 2);
 	return TRUE;
 }
+
+static gboolean
+bdat_piece (const char *buf, gsize len, gboolean raw, gpointer data,
+	    GError **error)
+{
+	Scan *sc = data;
+
+	if (raw) {
+		g_byte_array_append (sc->out, (const guint8 *) buf,
+				     (guint) len);
+		sc->bdat.after_cr = FALSE;
+		sc->bdat.line_start = TRUE;
+	} else {
+		mp_data_encode (&sc->bdat, buf, len, sc->out);
+	}
+	if (sc->out->len < CHUNK)
+		return TRUE;
+	if (!sc->write (sc->out->data, sc->out->len, sc->user_data, error))
+		return FALSE;
+	g_byte_array_set_size (sc->out, 0);
+	return TRUE;
+}
+
+gboolean
+mp_envelope_write_bdat (MpEnvelope *env, MpEnvelopeWriteFunc write,
+			gpointer user_data, GError **error)
+{
+	g_autoptr (GByteArray) out = g_byte_array_sized_new (CHUNK * 2 + 8);
+	Scan sc = { 0 };
+
+	mp_data_encoder_init (&sc.bdat);
+	sc.bdat.no_dots = TRUE;
+	sc.out = out;
+	sc.write = write;
+	sc.user_data = user_data;
+	if (!each_piece (env, bdat_piece, &sc, error))
+		return FALSE;
+	if (!sc.bdat.line_start)
+		g_byte_array_append (out, (const guint8 *) "\r\n", 2);
+	return write (out->data, out->len, user_data, error);
+}
+
+typedef struct {
+	MpEnvelope *env;
+	gint64 body; /* absolute offset of the body in the input stream */
+	guint n;     /* parts seen */
+} BinaryWalk;
+
+/* RFC 3030 3: a part in Content-Transfer-Encoding binary needs BDAT and
+ * BINARYMIME; its content's place in the body, to leave it untouched. */
+static void
+find_binary (GMimeObject *parent, GMimeObject *part, gpointer data)
+{
+	BinaryWalk *w = data;
+	GMimeDataWrapper *content;
+	GMimeStream *cs;
+
+	w->n++;
+	if (!GMIME_IS_PART (part) ||
+	    g_mime_part_get_content_encoding (GMIME_PART (part)) !=
+		    GMIME_CONTENT_ENCODING_BINARY)
+		return;
+	if (w->env->binary_part == NULL) {
+		const char *name = g_mime_part_get_filename (GMIME_PART (part));
+
+		w->env->binary_part =
+			name ? g_strdup_printf ("part %u (%s)", w->n, name) :
+			       g_strdup_printf ("part %u", w->n);
+	}
+	content = g_mime_part_get_content (GMIME_PART (part));
+	cs = content ? g_mime_data_wrapper_get_stream (content) : NULL;
+	if (cs == NULL || cs->bound_start < w->body || cs->bound_end < 0 ||
+	    cs->bound_end < cs->bound_start)
+		return;
+	if (w->env->binary == NULL)
+		w->env->binary = g_array_new (FALSE, FALSE, sizeof (guint64));
+	{
+		guint64 s = (guint64) (cs->bound_start - w->body);
+		guint64 e = (guint64) (cs->bound_end - w->body);
+
+		g_array_append_val (w->env->binary, s);
+		g_array_append_val (w->env->binary, e);
+	}
+}
+
+static void submission_facts (MpEnvelope *env, GMimeMessage *msg);
 
 MpEnvelope *
 mp_envelope_new (MpInput *in, const char *from, const char *const *recipients,
@@ -486,6 +657,7 @@ mp_envelope_new_full (MpInput *in, const char *from,
 		}
 	}
 	headers = strip_bcc (block, &env->bcc_removed, &header_8bit);
+	env->head_len = headers->len;
 	/* RFC 6531 3.3: UTF-8 header fields need SMTPUTF8 */
 	env->smtputf8 = utf8 || header_8bit;
 
@@ -505,9 +677,66 @@ mp_envelope_new_full (MpInput *in, const char *from,
 		g_object_unref (part);
 	}
 	env->data = cat;
+	{
+		BinaryWalk w = { env, stream->bound_start + end, 0 };
+
+		g_mime_message_foreach (msg, find_binary, &w);
+	}
 	if (!scan_data (env, error))
 		return NULL;
+	env->crlf = g_strstr_len ((const char *) headers->data,
+				  (gssize) headers->len, "\r\n") != NULL;
+	submission_facts (env, msg);
 	return g_steal_pointer (&env);
+}
+
+/* Date, Message-ID, a signature and the From addresses, for the checks
+ * and additions of submission (RFC 6409 8). */
+static void
+submission_facts (MpEnvelope *env, GMimeMessage *msg)
+{
+	GMimeObject *obj = GMIME_OBJECT (msg);
+	GDateTime *date = g_mime_message_get_date (msg);
+	InternetAddressList *from = g_mime_message_get_from (msg);
+	int n = from ? internet_address_list_length (from) : 0;
+
+	env->has_date = g_mime_object_get_header (obj, "Date") != NULL;
+	env->date = date ? g_date_time_to_unix (date) : 0;
+	env->has_message_id =
+		g_mime_object_get_header (obj, "Message-ID") != NULL;
+	env->dkim_signed =
+		g_mime_object_get_header (obj, "DKIM-Signature") != NULL;
+	env->from = g_ptr_array_new_with_free_func (g_free);
+	for (int i = 0; i < n; i++) {
+		InternetAddress *ia =
+			internet_address_list_get_address (from, i);
+
+		if (INTERNET_ADDRESS_IS_MAILBOX (ia))
+			g_ptr_array_add (
+				env->from,
+				g_strdup (internet_address_mailbox_get_addr (
+					INTERNET_ADDRESS_MAILBOX (ia))));
+	}
+}
+
+void
+mp_envelope_add_field (MpEnvelope *env, const char *name, const char *value)
+{
+	g_autofree char *line = g_strdup_printf ("%s: %s%s", name, value,
+						 env->crlf ? "\r\n" : "\n");
+	GMimeStream *cat = g_mime_stream_cat_new ();
+	GMimeStream *part =
+		g_mime_stream_mem_new_with_buffer (line, strlen (line));
+
+	g_mime_stream_cat_add_source (GMIME_STREAM_CAT (cat), part);
+	g_object_unref (part);
+	g_mime_stream_seek (env->data, 0, GMIME_STREAM_SEEK_SET);
+	g_mime_stream_cat_add_source (GMIME_STREAM_CAT (cat), env->data);
+	g_object_unref (env->data);
+	env->data = cat;
+	/* canonical CRLF; a field starts no line with a dot */
+	env->size += strlen (name) + 2 + strlen (value) + 2;
+	env->head_len += strlen (line);
 }
 
 gboolean

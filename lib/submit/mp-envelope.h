@@ -32,7 +32,23 @@ typedef struct {
 	gboolean bcc_removed;  /* a Bcc field was dropped from the data */
 	guint64 size;          /* octets of the DATA as sent (CRLF, dot
 				  stuffing, final "." CRLF) */
-	GMimeStream *data;     /* the message as read, Bcc removed */
+	GMimeStream *data;     /* the message as read, Bcc removed, with
+				  the fields mp_envelope_add_field() added */
+	/* what submission looks at (RFC 6409 8) */
+	gboolean has_date; /* a Date field */
+	gint64 date;       /* its time (Unix seconds); 0: unreadable */
+	gboolean has_message_id;
+	gboolean dkim_signed; /* a DKIM-Signature field */
+	GPtrArray *from;      /* char *: the From field's addresses */
+	gboolean crlf;        /* the header block's lines end in CRLF */
+	/* Content-Transfer-Encoding: binary (RFC 3030) */
+	char *binary_part; /* the first such part ("part 2 (x.bin)"), or
+			      NULL; when set the message needs BINARYMIME */
+	GArray *binary;    /* guint64 pairs: [start, end) of binary content,
+			      as offsets in the body */
+	guint64 bdat_size; /* octets sent with BDAT: CRLF outside binary
+			      content, no stuffing, no "." line */
+	guint64 head_len;  /* bytes of @data before the body */
 } MpEnvelope;
 
 /* Builds the envelope of the message read from @in: the sender is @from,
@@ -58,6 +74,13 @@ MpEnvelope *mp_envelope_new_full (MpInput *in, const char *from,
 				  const char *local_to, GError **error);
 
 void mp_envelope_free (MpEnvelope *env);
+
+/* Adds the header field "@name: @value" (ASCII, no line break) at the top
+ * of the message data, in the message's line endings, and counts it in
+ * env->size.  For what submission adds (Date, Message-ID; a signature):
+ * everything added goes through here, before mp_envelope_write_data(). */
+void mp_envelope_add_field (MpEnvelope *env, const char *name,
+			    const char *value);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MpEnvelope, mp_envelope_free)
 
 /* Writes the DATA bytes of @env (canonical CRLF, dot-stuffed, ending in
@@ -66,6 +89,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (MpEnvelope, mp_envelope_free)
 typedef gboolean (*MpEnvelopeWriteFunc) (const void *data, gsize len,
 					 gpointer user_data, GError **error);
 gboolean mp_envelope_write_data (MpEnvelope *env, MpEnvelopeWriteFunc write,
+				 gpointer user_data, GError **error);
+
+/* Writes the BDAT bytes of @env (RFC 3030): the binary content as it is,
+ * everything else with canonical CRLF, no dot stuffing, no end marker;
+ * env->bdat_size octets in all.  Errors: as mp_envelope_write_data(). */
+gboolean mp_envelope_write_bdat (MpEnvelope *env, MpEnvelopeWriteFunc write,
 				 gpointer user_data, GError **error);
 
 G_END_DECLS

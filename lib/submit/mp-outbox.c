@@ -38,6 +38,9 @@ mp_outbox_envelope_free (MpOutboxEnvelope *env)
 	if (env == NULL)
 		return;
 	g_free (env->account);
+	g_free (env->server);
+	g_free (env->tls);
+	g_free (env->user);
 	g_free (env->sender);
 	g_ptr_array_unref (env->recipients);
 	g_free (env->notify);
@@ -46,6 +49,9 @@ mp_outbox_envelope_free (MpOutboxEnvelope *env)
 	g_free (env);
 }
 
+/* Makes @path when missing; it must then be a directory of ours that
+ * nobody else may use: a queue another user can write to is a queue of
+ * mail sent with our credentials. */
 static gboolean
 make_dir (const char *path, GError **error)
 {
@@ -57,6 +63,20 @@ make_dir (const char *path, GError **error)
 	}
 	if (!S_ISDIR (st.st_mode)) {
 		mp_error_set_errno (error, MP_ERROR_CANT_CREATE, ENOTDIR, path);
+		return FALSE;
+	}
+	if (st.st_uid != geteuid ()) {
+		g_set_error (error, MP_ERROR, MP_ERROR_CONFIG,
+			     "outbox %s: belongs to uid %u, not to you (uid "
+			     "%u): not used",
+			     path, (guint) st.st_uid, (guint) geteuid ());
+		return FALSE;
+	}
+	if ((st.st_mode & 077) != 0) {
+		g_set_error (error, MP_ERROR, MP_ERROR_CONFIG,
+			     "outbox %s: mode %04o lets others in: not used "
+			     "(chmod 700 %s)",
+			     path, (guint) (st.st_mode & 07777), path);
 		return FALSE;
 	}
 	return TRUE;
@@ -108,8 +128,10 @@ mp_outbox_lock (MpOutbox *outbox, gboolean wait, GError **error)
 	if (outbox->lock_fd >= 0)
 		return TRUE;
 	path = g_build_filename (outbox->dir, "mimepipe.lock", NULL);
-	outbox->lock_fd =
-		open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+	outbox->lock_fd = open (path,
+				O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY |
+					O_NOFOLLOW | O_NONBLOCK,
+				0600);
 	if (outbox->lock_fd < 0) {
 		mp_error_set_errno (error, MP_ERROR_CANT_CREATE, errno, path);
 		return FALSE;
@@ -158,6 +180,15 @@ format_block (const MpOutboxEnvelope *env, GString *out, GError **error)
 		{ "Ret", env->ret },
 		{ "Envid", env->envid },
 	};
+	const struct {
+		const char *field;
+		const char *value;
+	} conn[] = {
+		{ "Account", env->account },
+		{ "Server", env->server },
+		{ "Tls", env->tls },
+		{ "User", env->user },
+	};
 
 	if (env->recipients->len == 0) {
 		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
@@ -165,11 +196,13 @@ format_block (const MpOutboxEnvelope *env, GString *out, GError **error)
 		return FALSE;
 	}
 	g_string_append (out, FIELD_PREFIX "Envelope: 1\n");
-	if (env->account != NULL) {
-		if (!check_value ("account", env->account, error))
+	for (guint i = 0; i < G_N_ELEMENTS (conn); i++) {
+		if (conn[i].value == NULL)
+			continue;
+		if (!check_value (conn[i].field, conn[i].value, error))
 			return FALSE;
-		g_string_append_printf (out, FIELD_PREFIX "Account: %s\n",
-					env->account);
+		g_string_append_printf (out, FIELD_PREFIX "%s: %s\n",
+					conn[i].field, conn[i].value);
 	}
 	if (!check_value ("sender", env->sender ? env->sender : "", error))
 		return FALSE;
@@ -451,6 +484,15 @@ parse_block (const char *path, const char *text, MpOutboxEnvelope *env,
 		if (g_str_equal (field, "Account")) {
 			g_free (env->account);
 			env->account = g_strdup (value);
+		} else if (g_str_equal (field, "Server")) {
+			g_free (env->server);
+			env->server = g_strdup (value);
+		} else if (g_str_equal (field, "Tls")) {
+			g_free (env->tls);
+			env->tls = g_strdup (value);
+		} else if (g_str_equal (field, "User")) {
+			g_free (env->user);
+			env->user = g_strdup (value);
 		} else if (g_str_equal (field, "From") ||
 			   g_str_equal (field, "To")) {
 			gsize len = strlen (value);
@@ -500,6 +542,7 @@ mp_outbox_open_message (MpOutbox *outbox, const char *name,
 	g_autoptr (MpOutboxEnvelope) env = mp_outbox_envelope_new ();
 	const char *end_field = "\n" FIELD_PREFIX "End: 1\n";
 	const char *found = NULL;
+	struct stat st = { 0 };
 	int fd;
 
 	if (!valid_name (name)) {
@@ -508,9 +551,39 @@ mp_outbox_open_message (MpOutbox *outbox, const char *name,
 		return -1;
 	}
 	path = g_build_filename (outbox->dir, name, NULL);
-	fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* not following a link, not waiting on a FIFO (a flush holds the
+	 * lock): only a regular file of ours is a message we stored */
+	fd = open (path,
+		   O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0 && errno == ELOOP) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s: a symbolic link, not a message stored by "
+			     "smtp-send: not sent",
+			     path);
+		return -1;
+	}
 	if (fd < 0) {
 		mp_error_set_errno (error, MP_ERROR_NO_INPUT, errno, path);
+		return -1;
+	}
+	if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode) ||
+	    st.st_uid != geteuid ()) {
+		gboolean reg = S_ISREG (st.st_mode);
+
+		close (fd);
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s: %s, not a message stored by smtp-send: not "
+			     "sent",
+			     path,
+			     !reg ? "not a regular file" :
+				    "a file of another user");
+		return -1;
+	}
+	if (fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		int errsv = errno;
+
+		close (fd);
+		mp_error_set_errno (error, MP_ERROR_IO, errsv, path);
 		return -1;
 	}
 	/* read until the end field, which comes before any message byte

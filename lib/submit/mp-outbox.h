@@ -6,6 +6,9 @@
  *
  *   X-Mimepipe-Envelope: 1
  *   X-Mimepipe-Account: work             (when an account was used)
+ *   X-Mimepipe-Server: smtp.example.org:587  (where it was to go)
+ *   X-Mimepipe-Tls: starttls             (starttls, implicit or off)
+ *   X-Mimepipe-User: ann                 (the login, when there was one)
  *   X-Mimepipe-From: <ann@example.org>   (<> for the null sender)
  *   X-Mimepipe-To: <bob@example.com>     (one line per recipient)
  *   X-Mimepipe-Notify: SUCCESS,FAILURE   (DSN, when asked)
@@ -27,7 +30,14 @@
  * takes an exclusive flock(2) on DIR/mimepipe.lock for its whole run, so
  * two flushes never send the same message; storing needs no lock.  A
  * message that met a permanent failure while being flushed is moved to
- * DIR/failed/, outside the queue. */
+ * DIR/failed/, outside the queue.
+ *
+ * Nothing in the outbox is trusted that smtp-send did not write: the
+ * directory and its tmp/, new/ and cur/ must belong to the user and be
+ * private (no group or other permission bits, as ssh wants of ~/.ssh),
+ * and each message is opened with O_NOFOLLOW and O_NONBLOCK and must be a
+ * regular file owned by the user: a symbolic link, a FIFO or a file
+ * planted by someone else is never sent with the user's credentials. */
 #pragma once
 
 #include "mp-autoptr.h"
@@ -37,6 +47,9 @@ G_BEGIN_DECLS
 /* The envelope stored with a message. */
 typedef struct {
 	char *account;         /* account name, or NULL */
+	char *server;          /* "HOST:PORT" ("[V6]:PORT"), or NULL */
+	char *tls;             /* "starttls", "implicit", "off", or NULL */
+	char *user;            /* the login, or NULL */
 	char *sender;          /* "" for the null reverse-path */
 	GPtrArray *recipients; /* char *, at least one */
 	char *notify;          /* DSN NOTIFY, or NULL */
@@ -55,7 +68,8 @@ typedef struct _MpOutbox MpOutbox;
 /* Opens the outbox at @dir, creating it and its tmp/, new/ and cur/
  * (mode 0700) when missing.
  * Errors: MP_ERROR_CANT_CREATE naming the directory that cannot be made
- * or is not a directory.  Free with mp_outbox_free() (which releases the
+ * or is not a directory; MP_ERROR_CONFIG naming one that belongs to
+ * another user or that group or others may use (mode not 0700).  Free with mp_outbox_free() (which releases the
  * lock). */
 MpOutbox *mp_outbox_open (const char *dir, GError **error);
 
@@ -89,8 +103,9 @@ GPtrArray *mp_outbox_list (MpOutbox *outbox, GError **error);
  * it) positioned at the first byte of the message after the envelope
  * block, and the envelope in *@env.
  * Errors: MP_ERROR_NO_INPUT when it cannot be opened (another flush sent
- * it), MP_ERROR_DATA naming the file when its envelope block is
- * malformed. */
+ * it), MP_ERROR_DATA naming the file when it is not a regular file owned
+ * by the user (a symbolic link, a FIFO, another user's file) or its
+ * envelope block is malformed. */
 int mp_outbox_open_message (MpOutbox *outbox, const char *name,
 			    MpOutboxEnvelope **env, GError **error);
 

@@ -52,6 +52,30 @@ flag_kind (char c)
 	}
 }
 
+/* sendmail's own -o options as callers pass them (sendmail(8)): -oi,
+ * -om, -oo, -os, the error modes -oem -oep -oeq -oew -oee and the
+ * delivery modes -odb -odd -odi -odq.  Any other value attached to -o is
+ * smtp-send's -o FILE (issue 14: "-o/tmp/x" switched to sendmail mode,
+ * where it was ignored, and the message was really sent). */
+static const char *const sendmail_o_options[] = {
+	"i",  "m",  "o",  "s",  "em", "ep", "eq",
+	"ew", "ee", "db", "dd", "di", "dq", NULL,
+};
+
+gboolean
+mp_sendmail_is_o_option (const char *value)
+{
+	return value != NULL && g_strv_contains (sendmail_o_options, value);
+}
+
+static gboolean
+called_sendmail (const char *argv0)
+{
+	g_autofree char *base = argv0 ? g_path_get_basename (argv0) : NULL;
+
+	return base != NULL && g_str_equal (base, "sendmail");
+}
+
 /* Whether the long option "--NAME" (or "--NAME=...") takes its value from
  * the next argument. */
 static gboolean
@@ -93,12 +117,9 @@ short_kind (char c, const GOptionEntry *entries)
 gboolean
 mp_sendmail_detect (int argc, char **argv, const GOptionEntry *entries)
 {
-	g_autofree char *base = NULL;
-
 	if (argc < 1 || argv[0] == NULL)
 		return FALSE;
-	base = g_path_get_basename (argv[0]);
-	if (g_str_equal (base, "sendmail"))
+	if (called_sendmail (argv[0]))
 		return TRUE;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -112,12 +133,13 @@ mp_sendmail_detect (int argc, char **argv, const GOptionEntry *entries)
 		}
 		/* smtp-send's own short options (-f, -t, -v mean the same as
 		 * sendmail's) decide nothing, except -o with an attached
-		 * value: that is sendmail's -oi, -oem...; anything else is
-		 * sendmail's */
+		 * value that is one of sendmail's (-oi, -oem...; "-o/tmp/x"
+		 * is -o FILE); anything else is sendmail's */
 		for (const char *p = a + 1; *p != '\0'; p++) {
 			int kind = short_kind (*p, entries);
 
-			if (kind == 0 || (*p == 'o' && p[1] != '\0'))
+			if (kind == 0 ||
+			    (*p == 'o' && mp_sendmail_is_o_option (p + 1)))
 				return TRUE;
 			if (kind == 2) {
 				if (p[1] == '\0')
@@ -203,6 +225,13 @@ static gboolean
 apply_flag (MpSendmailArgs *args, char c, const char *value, GError **error)
 {
 	switch (c) {
+	case 'n':
+		/* sendmail's -n (no aliasing) means nothing to a submission
+		 * client; called as smtp-send, -n is the dry run, whatever
+		 * flag made this a sendmail command line */
+		if (!args->as_sendmail)
+			args->dry_run = TRUE;
+		break;
 	case 't':
 		args->read_recipients = TRUE;
 		break;
@@ -248,6 +277,8 @@ apply_flag (MpSendmailArgs *args, char c, const char *value, GError **error)
 		 * (-oem, -odi, -oep, ...) are about local delivery */
 		if (g_str_equal (value, "i"))
 			args->ignore_dots = TRUE;
+		else if (!args->as_sendmail && !mp_sendmail_is_o_option (value))
+			set_string (&args->output, value, FALSE);
 		break;
 	default:
 		/* ignored, with or without an argument */
@@ -265,6 +296,7 @@ mp_sendmail_parse (int argc, char **argv, const GOptionEntry *entries,
 
 	args->options = g_ptr_array_new_with_free_func (g_free);
 	args->recipients = g_ptr_array_new_with_free_func (g_free);
+	args->as_sendmail = argc > 0 && called_sendmail (argv[0]);
 
 	for (; i < argc; i++) {
 		const char *a = argv[i];
@@ -354,6 +386,11 @@ mp_sendmail_to_argv (const MpSendmailArgs *args, const char *argv0)
 		g_ptr_array_add (out, g_strdup ("--verbose"));
 	if (args->flush)
 		g_ptr_array_add (out, g_strdup ("--flush"));
+	if (args->dry_run)
+		g_ptr_array_add (out, g_strdup ("--dry-run"));
+	if (args->output != NULL)
+		g_ptr_array_add (out,
+				 g_strconcat ("--output=", args->output, NULL));
 	g_ptr_array_add (out, g_strdup ("--"));
 	for (guint i = 0; i < args->recipients->len; i++)
 		g_ptr_array_add (out, g_strdup (g_ptr_array_index (
@@ -373,6 +410,7 @@ mp_sendmail_args_free (MpSendmailArgs *args)
 	g_free (args->notify);
 	g_free (args->ret);
 	g_free (args->envid);
+	g_free (args->output);
 	if (args->options != NULL)
 		g_ptr_array_unref (args->options);
 	if (args->recipients != NULL)

@@ -17,10 +17,15 @@
  *                 the message's From)
  *   -B TYPE       body type (-B8BITMIME, -B7BIT): accepted and not used;
  *                 smtp-send sees 8-bit data itself and asks for 8BITMIME
- *   -o*, -O OPT   every other sendmail option (-oem, -odi, -oep, ...):
- *                 accepted and ignored
+ *   -oem -oep -oeq -oew -oee -odb -odd -odi -odq -om -oo -os, -O OPT:
+ *                 sendmail options about local delivery: accepted and
+ *                 ignored.  Called as sendmail, every -o is sendmail's and
+ *                 ignored; called as smtp-send, any other -o value is
+ *                 smtp-send's -o FILE (--output)
+ *   -n            called as sendmail: sendmail's "no aliasing", ignored;
+ *                 called as smtp-send: --dry-run
  *   -d X, -h N, -L TAG, -X FILE, -p PROTO, -A X, -M X: ignored with
- *                 their argument; -c -G -I -m -n -s -T -U: ignored
+ *                 their argument; -c -G -I -m -s -T -U: ignored
  *   --NAME[=VALUE]  smtp-send's own long options pass through unchanged
  *                 (so mutt's "smtp-send --account work" works)
  *   --            ends the options; so does the first argument that is not
@@ -47,6 +52,9 @@ typedef struct {
 	gboolean ignore_dots;     /* -i or -oi was given (no effect) */
 	gboolean verbose;         /* -v */
 	gboolean flush;           /* -q */
+	gboolean as_sendmail;     /* argv[0] is "sendmail" */
+	gboolean dry_run;         /* -n, called as smtp-send */
+	char *output;             /* -o FILE, called as smtp-send */
 	char *from;               /* -f or -r, else NULL */
 	char *full_name;          /* -F, else NULL (not used) */
 	char *body_type;          /* -B, else NULL (not used) */
@@ -58,10 +66,15 @@ typedef struct {
 	GPtrArray *recipients;    /* char *: recipient addresses, in order */
 } MpSendmailArgs;
 
+/* TRUE when @value, attached to -o, is one of sendmail's options
+ * (i, em, ep, eq, ew, ee, db, dd, di, dq, m, o, s). */
+gboolean mp_sendmail_is_o_option (const char *value);
+
 /* TRUE when smtp-send should read its command line as sendmail's: the
  * program is called "sendmail" (the basename of @argv[0]), or, before the
  * first recipient, a short option smtp-send does not have (-i, -F, -B, -N,
- * -R, -b, -r, -q, -O, ...) or -o with an attached value (-oi, -oem).
+ * -R, -b, -r, -q, -O, ...) or -o with one of sendmail's options attached
+ * (mp_sendmail_is_o_option(): -oi, -oem; "-o/tmp/x" is smtp-send's -o).
  * smtp-send's own short options (from @entries, plus -o FILE, -V, -h) and
  * long options are skipped with their values; -f, -t and -v mean the same
  * in both.  @entries may be NULL. */

@@ -2,13 +2,33 @@
 #include "mp-submit.h"
 #include "mp-error.h"
 
+#include <stdarg.h>
 #include <sysexits.h>
 #include <string.h>
 #include <unistd.h>
 
-/* One connection per account ("" for the command line alone). */
+/* What one message is sent as. */
+typedef struct {
+	const char *account; /* name, or NULL to choose */
+	const char *from;    /* envelope sender, or NULL */
+	gboolean from_fixed; /* @from is final (stored, may be "") */
+	/* where a stored message was to go (the command line wins) */
+	const char *server; /* "HOST:PORT", or NULL */
+	const char *tls;    /* with @server */
+	const char *user;
+	const char *const *recipients;
+	gboolean header_recipients;
+	const MpSmtpDsn *dsn;
+	gboolean allow_partial;
+	gboolean may_store; /* store in the outbox on a temporary
+				     failure */
+} Job;
+
+/* One connection per account ("" for the command line alone) and, for
+ * stored messages, per server and login they were stored with. */
 typedef struct {
 	const MpAccount *account;
+	const Job *job; /* during conn_setup() only */
 	MpSmtpConfig cfg;
 	char *host;
 	char *password;
@@ -21,6 +41,8 @@ struct _MpSubmit {
 	const MpSubmitOptions *opts;
 	MpAccountConfig *config;
 	GHashTable *conns; /* account name or "" -> Conn */
+	gboolean dry_run;  /* nothing goes out: no warnings about how it
+			      would be received */
 };
 
 static void
@@ -97,6 +119,19 @@ parse_tls (const char *s, MpSmtpTls *tls)
 	return TRUE;
 }
 
+static const char *
+tls_name (MpSmtpTls tls)
+{
+	switch (tls) {
+	case MP_SMTP_TLS_IMPLICIT:
+		return "implicit";
+	case MP_SMTP_TLS_OFF:
+		return "off";
+	default:
+		return "starttls";
+	}
+}
+
 static gboolean
 check_account (const MpAccount *a, GError **error)
 {
@@ -132,7 +167,14 @@ conn_setup (MpSubmit *s, Conn *c, GError **error)
 {
 	const MpSubmitOptions *o = s->opts;
 	const MpAccount *a = c->account;
-	const char *tls_s = o->tls ? o->tls : a ? a->tls : NULL;
+	const Job *job = c->job;
+	/* a stored server goes with its stored TLS mode, unless the command
+	 * line names another server */
+	const char *job_tls = o->server == NULL ? job->tls : NULL;
+	const char *tls_s = o->tls  ? o->tls :
+			    job_tls ? job_tls :
+			    a       ? a->tls :
+				      NULL;
 	g_autofree char *spec = NULL;
 	const char *pw_cmd;
 	const char *pw;
@@ -146,6 +188,8 @@ conn_setup (MpSubmit *s, Conn *c, GError **error)
 	}
 	if (o->server != NULL) {
 		spec = g_strdup (o->server);
+	} else if (job->server != NULL) {
+		spec = g_strdup (job->server);
 	} else if (a != NULL && a->host != NULL) {
 		gboolean v6 = strchr (a->host, ':') && a->host[0] != '[';
 
@@ -181,7 +225,10 @@ conn_setup (MpSubmit *s, Conn *c, GError **error)
 	c->cfg.client_key = o->client_key;
 	c->cfg.tls_min = o->tls_min;
 	c->cfg.allow_plaintext_auth = o->allow_plaintext_auth;
-	c->cfg.user = o->user ? o->user : a ? a->user : NULL;
+	c->cfg.user = o->user   ? o->user :
+		      job->user ? job->user :
+		      a         ? a->user :
+				  NULL;
 	c->cfg.auth = o->auth ? o->auth : a ? a->auth : NULL;
 	c->cfg.transcript = o->transcript;
 	c->cfg.transcript_data = o->transcript_data;
@@ -217,17 +264,35 @@ conn_setup (MpSubmit *s, Conn *c, GError **error)
 
 /* The usable connection for @a: opened on first use, opened again when the
  * server closed it; a failure to set up or connect is remembered. */
-static Conn *
-get_conn (MpSubmit *s, const MpAccount *a, GError **error)
+/* The connection a message goes over: its account, and the server, TLS
+ * mode and login stored with it that the command line does not override
+ * (messages stored for one place share a connection). */
+static char *
+conn_key (MpSubmit *s, const MpAccount *a, const Job *job)
 {
-	const char *key = a ? a->name : "";
+	const MpSubmitOptions *o = s->opts;
+	const char *server = o->server == NULL ? job->server : NULL;
+	const char *tls = o->server == NULL && o->tls == NULL ? job->tls : NULL;
+	const char *user = o->user == NULL ? job->user : NULL;
+
+	return g_strdup_printf ("%s\n%s\n%s\n%s", a ? a->name : "",
+				server ? server : "", tls ? tls : "",
+				user ? user : "");
+}
+
+static Conn *
+get_conn (MpSubmit *s, const MpAccount *a, const Job *job, GError **error)
+{
+	g_autofree char *key = conn_key (s, a, job);
 	Conn *c = g_hash_table_lookup (s->conns, key);
 
 	if (c == NULL) {
 		c = g_new0 (Conn, 1);
 		c->account = a;
-		g_hash_table_insert (s->conns, g_strdup (key), c);
+		g_hash_table_insert (s->conns, g_steal_pointer (&key), c);
+		c->job = job;
 		conn_setup (s, c, &c->failure);
+		c->job = NULL;
 	}
 	if (c->failure != NULL) {
 		g_propagate_error (error, g_error_copy (c->failure));
@@ -266,24 +331,15 @@ from_address (MpInput *in)
 	return NULL;
 }
 
-/* What one message is sent as. */
-typedef struct {
-	const char *account; /* name, or NULL to choose */
-	const char *from;    /* envelope sender, or NULL */
-	gboolean from_fixed; /* @from is final (stored, may be "") */
-	const char *const *recipients;
-	gboolean header_recipients;
-	const MpSmtpDsn *dsn;
-	gboolean allow_partial;
-	gboolean may_store; /* store in the outbox on a temporary
-				     failure */
-} Job;
 
 static gboolean
 has_at (const char *s)
 {
 	return s != NULL && strchr (s, '@') != NULL;
 }
+
+static gboolean complete (MpSubmit *s, const MpAccount *a, MpEnvelope *env,
+			  GError **error);
 
 /* Chooses the account and builds the envelope for @in. */
 static MpEnvelope *
@@ -292,6 +348,7 @@ prepare (MpSubmit *s, MpInput *in, const Job *job, const MpAccount **account,
 {
 	const MpSubmitOptions *o = s->opts;
 	g_autofree char *header_from = NULL;
+	MpEnvelope *env;
 	const char *select_by = NULL;
 	const char *from = job->from;
 
@@ -323,9 +380,118 @@ prepare (MpSubmit *s, MpInput *in, const Job *job, const MpAccount **account,
 			return NULL;
 		}
 	}
-	return mp_envelope_new_full (
+	env = mp_envelope_new_full (
 		in, from, job->recipients, job->header_recipients,
 		o->local_names && *account ? (*account)->from : NULL, error);
+	if (env != NULL && !complete (s, *account, env, error))
+		g_clear_pointer (&env, mp_envelope_free);
+	return env;
+}
+
+static void warn (MpSubmit *s, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+warn (MpSubmit *s, const char *fmt, ...)
+{
+	g_autofree char *msg = NULL;
+	va_list ap;
+
+	if (s->opts->warn == NULL || s->dry_run)
+		return;
+	va_start (ap, fmt);
+	msg = g_strdup_vprintf (fmt, ap);
+	va_end (ap);
+	s->opts->warn (msg, s->opts->warn_data);
+}
+
+static void
+add_field (MpSubmit *s, MpEnvelope *env, const char *name, const char *value)
+{
+	mp_envelope_add_field (env, name, value);
+	if (s->opts->transcript != NULL) {
+		g_autofree char *line =
+			g_strdup_printf ("added %s: %s", name, value);
+
+		s->opts->transcript (MP_SMTP_LINE_INFO, line,
+				     s->opts->transcript_data);
+	}
+}
+
+/* A Date this far from now is a mistake (SOURCE_DATE_EPOCH left set
+ * when the message was written, a clock off by years). */
+#define DATE_SLACK (7 * 24 * 3600)
+
+/* What submission does to every message before the wire (RFC 6409 8):
+ * the From checked against the account, a far Date noticed, Date and
+ * Message-ID added when missing.  This is the one place the message is
+ * changed: a signature made at submission belongs after it. */
+static gboolean
+complete (MpSubmit *s, const MpAccount *a, MpEnvelope *env, GError **error)
+{
+	gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+	for (guint i = 0; a != NULL && i < env->from->len; i++) {
+		const char *addr = g_ptr_array_index (env->from, i);
+
+		/* cron's "From: root": a local name, the account's anyway */
+		if (s->opts->local_names && strchr (addr, '@') == NULL)
+			continue;
+		if (mp_account_allows_from (a, addr))
+			continue;
+		if (s->opts->strict_from) {
+			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+				     "From: %s is not an address of [account "
+				     "%s] (from=, allowed-from=): refused "
+				     "(--strict-from)",
+				     addr, a->name);
+			return FALSE;
+		}
+		warn (s,
+		      "From: %s is not an address of [account %s] (from=, "
+		      "allowed-from=): receivers may take it for a forgery",
+		      addr, a->name);
+	}
+	if (env->has_date && env->date != 0 &&
+	    (env->date > now + DATE_SLACK || env->date < now - DATE_SLACK))
+		warn (s,
+		      "Date: %" G_GINT64_FORMAT
+		      " days %s now (was SOURCE_DATE_EPOCH set when the "
+		      "message was written?)",
+		      ABS (env->date - now) / 86400,
+		      env->date > now ? "ahead of" : "before");
+	if (env->has_date && env->has_message_id)
+		return TRUE;
+	if (env->dkim_signed) {
+		warn (s,
+		      "the message is DKIM-signed and has no %s: nothing "
+		      "added (a field added after signing breaks the "
+		      "signature)",
+		      env->has_date       ? "Message-ID" :
+		      env->has_message_id ? "Date" :
+					    "Date and Message-ID");
+		return TRUE;
+	}
+	if (!env->has_message_id) {
+		const char *at = strrchr (env->sender, '@');
+		const char *domain = at ? at + 1 :
+				     a && a->from && strrchr (a->from, '@') ?
+					  strrchr (a->from, '@') + 1 :
+					  "localhost";
+		g_autofree char *id = g_mime_utils_generate_message_id (domain);
+		g_autofree char *value = g_strdup_printf ("<%s>", id);
+
+		add_field (s, env, "Message-ID", value);
+		env->has_message_id = TRUE;
+	}
+	if (!env->has_date) {
+		g_autoptr (GDateTime) d = g_date_time_new_now_local ();
+		g_autofree char *value = g_mime_utils_header_format_date (d);
+
+		add_field (s, env, "Date", value);
+		env->has_date = TRUE;
+		env->date = now;
+	}
+	return TRUE;
 }
 
 static void
@@ -373,12 +539,25 @@ store (MpSubmit *s, const MpAccount *a, const Job *job, MpEnvelope *env,
 	g_autoptr (MpOutbox) outbox = NULL;
 	g_autoptr (MpOutboxEnvelope) oenv = NULL;
 	g_autoptr (GError) error = NULL;
+	g_autofree char *key = NULL;
+	Conn *c;
 	char *old;
 
 	if (dir == NULL)
 		return;
 	oenv = mp_outbox_envelope_new ();
 	oenv->account = a ? g_strdup (a->name) : NULL;
+	/* where it was to go, so that a flush sends it there (issue 14:
+	 * --server and --user were lost) */
+	key = conn_key (s, a, job);
+	c = g_hash_table_lookup (s->conns, key);
+	if (c != NULL && c->host != NULL) {
+		oenv->server = g_strdup_printf (
+			strchr (c->host, ':') ? "[%s]:%u" : "%s:%u", c->host,
+			c->cfg.port);
+		oenv->tls = g_strdup (tls_name (c->cfg.tls));
+		oenv->user = g_strdup (c->cfg.user);
+	}
 	oenv->sender = g_strdup (env->sender);
 	for (guint i = 0; i < env->recipients->len; i++)
 		g_ptr_array_add (
@@ -464,7 +643,7 @@ submit_start (MpSubmit *s, MpInput *in, const Job *job, MpSubmitResult *res,
 	}
 	*envp = env;
 	res->recipients = env->recipients->len;
-	c = get_conn (s, *ap, &error);
+	c = get_conn (s, *ap, job, &error);
 	if (c == NULL) {
 		fail (res, error);
 		if (res->exit_code == EX_TEMPFAIL && job->may_store)
@@ -544,7 +723,9 @@ mp_submit_dry_run (MpSubmit *submit, MpInput *in, MpEnvelopeWriteFunc write,
 	job.from = o->from;
 	job.recipients = o->recipients;
 	job.header_recipients = o->header_recipients;
+	submit->dry_run = TRUE;
 	env = prepare (submit, in, &job, &a, error);
+	submit->dry_run = FALSE;
 	return env != NULL && mp_smtp_dry_run (env, write, user_data, error);
 }
 
@@ -579,6 +760,73 @@ mp_submit_outboxes (MpSubmit *submit)
 	return (char **) g_ptr_array_free (dirs, FALSE);
 }
 
+/* Checks what was stored beside a message as the command line's values
+ * are checked (issue 14: a stored DSN value with a CR reached the wire).
+ * Errors: MP_ERROR_DATA naming @path and the value; MP_ERROR_CONFIG
+ * when the stored account is not in the configuration. */
+static gboolean
+check_stored (MpSubmit *s, const MpOutboxEnvelope *oenv, const char *path,
+	      GError **error)
+{
+	g_autoptr (GError) local = NULL;
+	g_autofree char *host = NULL;
+	g_autofree char *addr = NULL;
+	MpSmtpDsn dsn = { oenv->notify, oenv->ret, oenv->envid };
+	MpSmtpConfig cfg = { 0 };
+	MpSmtpTls tls;
+	guint16 port;
+	const char *what = NULL;
+
+	if (oenv->account != NULL) {
+		for (const char *p = oenv->account; *p != '\0'; p++)
+			if ((guchar) *p < 0x20 || *p == 0x7f)
+				what = "account";
+		if (what == NULL &&
+		    mp_account_config_find (s->config, oenv->account) == NULL) {
+			g_set_error (
+				error, MP_ERROR, MP_ERROR_CONFIG,
+				"%s: stored account: no [account %s] in %s",
+				path, oenv->account,
+				mp_account_config_get_file (s->config) ?
+					mp_account_config_get_file (s->config) :
+					"the configuration");
+			return FALSE;
+		}
+	}
+	if (what == NULL &&
+	    !mp_envelope_check_address ("sender", oenv->sender, TRUE,
+					MP_ERROR_DATA, &addr, NULL, &local))
+		what = "sender";
+	for (guint i = 0; what == NULL && i < oenv->recipients->len; i++) {
+		g_clear_pointer (&addr, g_free);
+		if (!mp_envelope_check_address (
+			    "recipient",
+			    g_ptr_array_index (oenv->recipients, i), FALSE,
+			    MP_ERROR_DATA, &addr, NULL, &local))
+			what = "recipient";
+	}
+	if (what == NULL && !mp_smtp_check_dsn (&dsn, &local))
+		what = "DSN";
+	if (what == NULL && oenv->tls != NULL && !parse_tls (oenv->tls, &tls))
+		what = "TLS mode";
+	if (what == NULL && oenv->tls != NULL && oenv->server == NULL)
+		what = "TLS mode without a server";
+	if (what == NULL && oenv->server != NULL &&
+	    (!parse_tls (oenv->tls, &tls) ||
+	     !mp_smtp_parse_server (oenv->server, tls, &host, &port, &tls,
+				    &local)))
+		what = "server";
+	cfg.user = oenv->user;
+	if (what == NULL && !mp_smtp_check_config (&cfg, &local))
+		what = "user";
+	if (what == NULL)
+		return TRUE;
+	g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+		     "%s: the stored %s is not valid%s%s: not sent", path, what,
+		     local ? ": " : "", local ? local->message : "");
+	return FALSE;
+}
+
 /* Sends the stored message @name; fills @res. */
 static void
 flush_one (MpSubmit *s, MpOutbox *outbox, const char *name, MpSubmitResult *res)
@@ -596,6 +844,10 @@ flush_one (MpSubmit *s, MpOutbox *outbox, const char *name, MpSubmitResult *res)
 
 	memset (res, 0, sizeof *res);
 	fd = mp_outbox_open_message (outbox, name, &oenv, &error);
+	if (fd >= 0 && !check_stored (s, oenv, path, &error)) {
+		close (fd);
+		fd = -1;
+	}
 	if (fd >= 0) {
 		in = mp_input_open_fd (fd, path, &error);
 		if (in == NULL)
@@ -623,6 +875,9 @@ flush_one (MpSubmit *s, MpOutbox *outbox, const char *name, MpSubmitResult *res)
 	job.account = oenv->account ? oenv->account : s->opts->account;
 	job.from = oenv->sender;
 	job.from_fixed = TRUE;
+	job.server = oenv->server;
+	job.tls = oenv->tls;
+	job.user = oenv->user;
 	job.recipients = (const char *const *) rcpts->pdata;
 	job.dsn = &dsn;
 	job.allow_partial = oenv->allow_partial;
@@ -776,7 +1031,7 @@ batch_send (MpSubmit *s, const Job *job, Batch *b, guint i, MpInput *in,
 		 * connection */
 		g_clear_error (&error);
 		retried = TRUE;
-		c = get_conn (s, a, &error);
+		c = get_conn (s, a, job, &error);
 		if (c == NULL) {
 			fail (res, error);
 			if (res->exit_code == EX_TEMPFAIL && job->may_store)

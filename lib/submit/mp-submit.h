@@ -11,6 +11,11 @@
 
 G_BEGIN_DECLS
 
+/* A warning about a message that is sent all the same (a From the
+ * account does not own, a Date far from now, fields not added to a
+ * signed message): one line, for stderr. */
+typedef void (*MpSubmitWarnFunc) (const char *message, gpointer user_data);
+
 /* The command line.  Strings are borrowed; NULL (0, FALSE) means "not
  * given": the account's value applies, then the built-in default. */
 typedef struct {
@@ -37,8 +42,12 @@ typedef struct {
 	gboolean header_recipients; /* -t */
 	MpSmtpDsn dsn;
 	gboolean allow_partial;
-	MpSmtpTranscriptFunc transcript;
+	gboolean strict_from; /* refuse a From the account does not own */
+	MpSmtpTranscriptFunc transcript; /* also told what submission adds
+					    (MP_SMTP_LINE_INFO) */
 	gpointer transcript_data;
+	MpSubmitWarnFunc warn;
+	gpointer warn_data;
 } MpSubmitOptions;
 
 /* What became of one message. */
@@ -80,7 +89,12 @@ gboolean mp_submit_check (MpSubmit *submit, GError **error);
 /* Sends the message in @in to the recipients of the options (or of its
  * header fields), through the account chosen for it: --account, else the
  * one whose from= is the message's From address, else [account default],
- * else the command line alone.  The connection of that account is opened
+ * else the command line alone.  Submission completes the message first
+ * (RFC 6409 8): a Date and a Message-ID are added when missing, unless it
+ * carries a DKIM-Signature (then nothing is added, and a warning says
+ * so); a From address the account does not allow (from=, allowed-from=)
+ * and a Date more than a week from now are warned about, and with
+ * strict_from the former is refused (MP_ERROR_DATA).  The connection of that account is opened
  * on first use and reused for the next message; after a failure the
  * transaction was reset (RSET), and a connection the server closed is
  * opened again for the next message.  A message that meets a temporary
@@ -91,7 +105,9 @@ gboolean mp_submit_check (MpSubmit *submit, GError **error);
 void mp_submit_message (MpSubmit *submit, MpInput *in, MpSubmitResult *res);
 
 /* Prints, through @write, the envelope and data smtp-send would send for
- * @in (--dry-run): the account is chosen as for mp_submit_message().
+ * @in (--dry-run): the account is chosen and the message completed as for
+ * mp_submit_message(), --strict-from applies, but nothing goes out, so
+ * nothing is warned about.
  * Errors: as mp_envelope_new() and @write. */
 gboolean mp_submit_dry_run (MpSubmit *submit, MpInput *in,
 			    MpEnvelopeWriteFunc write, gpointer user_data,

@@ -19,6 +19,7 @@ import socket
 import ssl
 import sys
 import threading
+import time
 
 DEFAULTS = {
     "greeting": "220 test.example ESMTP\r\n",
@@ -38,6 +39,8 @@ DEFAULTS = {
     "starttls_extra": "",   # raw bytes sent right after the STARTTLS 220
     "user": "ann", "password": "secret",
     "scram_bad_proof": False,
+    "scram_iterations": 4096,  # the count the server asks for
+    "scram_delay": 0,       # seconds before each SCRAM challenge
     "client_ca": False,     # require a client certificate from the CA
     "starttls_fake": False,  # answer 220 to STARTTLS, then stay plaintext
     "per_conn": {},         # "N" -> replies ("reply" entries) for the Nth
@@ -202,6 +205,26 @@ class Conn:
                 if r.startswith("354"):
                     self.data()
                 self.mail = False
+            elif verb == "BDAT":
+                # RFC 3030: SIZE octets follow the command line, as they are
+                words = line.split()
+                size = int(words[1])
+                while len(self.buf) < size:
+                    chunk = self.sock.recv(65536)
+                    if not chunk:
+                        raise EOFError
+                    self.buf += chunk
+                chunk, self.buf = self.buf[:size], self.buf[size:]
+                with open(self.datafile, "ab") as f:
+                    f.write(chunk)
+                if len(words) > 2 and words[2].upper() == "LAST":
+                    self.ends += 1
+                    self.mail = False
+                    key = "END:%d" % self.ends
+                    self.reply(key if key in self.s["reply"] else "END",
+                               "250 2.0.0 queued\r\n")
+                else:
+                    self.send("250 2.0.0 chunk\r\n")
             elif verb == "RSET":
                 self.mail = False
                 self.reply("RSET", "250 2.0.0 ok\r\n")
@@ -291,11 +314,15 @@ class Conn:
             return False
         nonce = attrs["r"] + "srvnonce"
         salt = b"saltsaltsalt"
-        iters = 4096
+        iters = self.s["scram_iterations"]
         server_first = "r=%s,s=%s,i=%d" % (
             nonce, base64.b64encode(salt).decode(), iters)
-        final = base64.b64decode(
-            ask(base64.b64encode(server_first.encode()).decode())).decode()
+        time.sleep(self.s["scram_delay"])
+        resp = ask(base64.b64encode(server_first.encode()).decode())
+        if resp == "*":
+            self.send("501 5.7.0 cancelled\r\n")
+            return None
+        final = base64.b64decode(resp).decode()
         without_proof, proof = final.rsplit(",p=", 1)
         auth_msg = ",".join([bare, server_first, without_proof]).encode()
         salted = hashlib.pbkdf2_hmac("sha256", self.s["password"].encode(),
@@ -312,6 +339,7 @@ class Conn:
         ssig = hmac.new(server_key, auth_msg, "sha256").digest()
         if self.s["scram_bad_proof"]:
             ssig = bytes(32)
+        time.sleep(self.s["scram_delay"])
         resp = ask(base64.b64encode(
             b"v=" + base64.b64encode(ssig)).decode())
         if resp == "*":

@@ -96,6 +96,8 @@ code "--pin-sha256 that is not a SHA-256 hash" 64
 
 scenario '{}'
 send --tls=implicit
+# smtp-send looked at the port on a second connection, for the hint
+read -r -t 20 _ev <&"${SRV[0]}"
 code "implicit TLS to a plaintext server" 76
 ok "implicit TLS to a plaintext server: nothing but the ClientHello" \
     not logged '^C: (EHLO|AUTH|MAIL)'

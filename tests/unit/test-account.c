@@ -98,7 +98,7 @@ typedef struct {
 
 static const ConfigCase config_cases[] = {
 	{ "junk_line", "[account a]\nhost = x\nthis is junk\n", 0600, 3,
-	  "\"this is junk\" is not a \"key = value\" line" },
+	  "not a \"key = value\" line" },
 	{ "unknown_group", "# c\n[smtp]\nhost = x\n", 0600, 2,
 	  "unknown group [smtp]" },
 	{ "account_without_name", "[account ]\n", 0600, 1, "unknown group" },
