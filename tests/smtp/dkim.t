@@ -3,7 +3,7 @@
 # receives (dot stuffing undone) verifies with mime-dkim --verify, dkimpy
 # and, where there, mailauth; Bcc is removed without breaking anything.
 . "$SRCDIR/tests/smtp/lib.sh"
-plan 8
+plan 16
 start_server
 export HOME=$T/home
 mkdir -p "$HOME"
@@ -48,6 +48,40 @@ send -t
 code "simple/simple sent" 0
 received got-simple.eml
 ok "simple_canon_verifies_after_smtp_send" verifiers got-simple.eml
+
+# ---- signed by smtp-send itself: an account's dkim-* keys ----------------
+cat >"$T/config" <<EOF
+[account signing]
+host = localhost
+port = $PORT
+tls = starttls
+ca-file = $CERTS/ca.crt
+from = ann@example.org
+dkim-domain = example.org
+dkim-selector = r, e
+dkim-key = $T/rsa.pem, $T/ed.pem
+EOF
+chmod 600 "$T/config"
+export MIMEPIPE_CONFIG=$T/config
+# no Date, no Message-ID: submission adds them, then signs
+printf 'From: Ann <ann@example.org>\nTo: bob@example.com\nBcc: hidden@example.net\nSubject: by account\n\n.dot\nHello.\n' | message
+run smtp-send --account signing --timeout 5 -t <"$MSG"
+read -r -t 20 _ev <&"${SRV[0]}" && DATA=$SD/${_ev#done }.data
+code "account signs" 0
+received acct.eml
+is "account_signs_twice" "$(grep -c '^DKIM-Signature:' acct.eml)" 2
+ok "account_signature_covers_added_date_and_message_id" \
+	sh -c "grep -q '^Date: ' acct.eml && grep -q '^Message-ID: ' acct.eml && grep -A3 '^DKIM-Signature' acct.eml | tr -d '\r\n' | grep -q 'date : message-id'"
+ok "account_signature_verifies_everywhere" verifiers acct.eml
+ok "account_bcc_not_sent" not grep -qi '^Bcc:' acct.eml
+run smtp-send --account signing --dry-run -t <"$MSG"
+is "dry_run_shows_the_signatures" "$(grep -c '^DKIM-Signature:' "$T/out")" 2
+printf '[account half]\nhost = localhost\ndkim-domain = example.org\n' >"$T/config"
+run smtp-send --account half --dry-run -t <"$MSG"
+is "dkim_domain_without_key_78" "$rc:$(grep -c 'go together' "$T/err")" "78:1"
+printf '[account nokey]\nhost = localhost\ndkim-domain = example.org\ndkim-selector = s\ndkim-key = %s/missing.pem\n' "$T" >"$T/config"
+run smtp-send --account nokey --dry-run -t <"$MSG"
+is "dkim_key_missing_78" "$rc:$(grep -c 'missing.pem' "$T/err")" "78:1"
 
 # and a change on the way is caught
 sed 's/^end/End/' got.eml >changed.eml
