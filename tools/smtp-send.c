@@ -5,12 +5,16 @@
 #include "mp-dkim.h"
 #include "mp-error.h"
 #include "mp-io.h"
+#include "mp-mbox.h"
+#include "mp-rate.h"
 #include "mp-sendmail.h"
 #include "mp-smtp.h"
 #include "mp-submit.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static char *opt_server;
 static char *opt_tls;
@@ -38,6 +42,11 @@ static char *opt_account;
 static char *opt_outbox;
 static gboolean opt_flush;
 static int opt_jobs = 1;
+static gboolean opt_mbox;
+static char *opt_rate;
+static char *opt_log;
+static char *opt_resume;
+static int opt_reconnect_after;
 static MpCliCommon common; /* static: its strings stay reachable */
 
 static const GOptionEntry entries[] = {
@@ -49,7 +58,20 @@ static const GOptionEntry entries[] = {
 	{ "flush", 'q', 0, G_OPTION_ARG_NONE, &opt_flush,
 	  "Send what the outbox holds, oldest first", NULL },
 	{ "jobs", 'j', 0, G_OPTION_ARG_INT, &opt_jobs,
-	  "Send message files over N connections (default 1)", "N" },
+	  "Send a batch over N connections (default 1)", "N" },
+	{ "mbox", 0, 0, G_OPTION_ARG_NONE, &opt_mbox,
+	  "Send each message of the mbox stream on standard input (what "
+	  "mime-merge writes)",
+	  NULL },
+	{ "rate", 0, 0, G_OPTION_ARG_STRING, &opt_rate,
+	  "Send at most this many messages per second, minute or hour",
+	  "N/s|N/min|N/h" },
+	{ "log", 0, 0, G_OPTION_ARG_FILENAME, &opt_log,
+	  "Append one JSON line per message of a batch to FILE", "FILE" },
+	{ "resume", 0, 0, G_OPTION_ARG_FILENAME, &opt_resume,
+	  "Skip what the log FILE shows accepted, and log to it", "FILE" },
+	{ "reconnect-after", 0, 0, G_OPTION_ARG_INT, &opt_reconnect_after,
+	  "Start a new connection after N messages of a batch", "N" },
 	{ "server", 0, 0, G_OPTION_ARG_STRING, &opt_server,
 	  "Submit to this server", "[smtp://|smtps://]HOST[:PORT]" },
 	{ "tls", 0, 0, G_OPTION_ARG_STRING, &opt_tls,
@@ -275,6 +297,152 @@ check_options (MpSubmitOptions *o, GError **error)
 	return *error == NULL;
 }
 
+/* The batch options (--mbox, --rate, --log, --resume, --reconnect-after)
+ * against what is being sent; @files: the operands are message files.
+ * Parses --rate into @rate. */
+static gboolean
+check_batch_options (gboolean files, MpRate *rate, GError **error)
+{
+	gboolean batch = files || opt_mbox;
+	const char *what = opt_log                  ? "--log" :
+			   opt_resume               ? "--resume" :
+			   opt_rate                 ? "--rate" :
+			   opt_reconnect_after != 0 ? "--reconnect-after" :
+						      NULL;
+
+	if (opt_mbox && files)
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "--mbox reads standard input: give recipients "
+			     "or nothing, not message files");
+	else if (opt_mbox && opt_flush)
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "--mbox and --flush do not go together");
+	else if (what != NULL && !batch)
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "%s is for a batch: --mbox, or message FILEs",
+			     what);
+	else if (opt_dry_run && (opt_log || opt_resume))
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "--dry-run sends nothing: no --log or --resume");
+	else if (opt_log && opt_resume && !g_str_equal (opt_log, opt_resume))
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "--resume FILE logs to FILE: no other --log");
+	else if (opt_reconnect_after < 0)
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "--reconnect-after: want a number of messages");
+	else if (opt_rate != NULL)
+		mp_rate_parse (opt_rate, rate, error);
+	return *error == NULL;
+}
+
+static volatile sig_atomic_t stop_flag;
+
+static void
+on_signal (int sig)
+{
+	(void) sig;
+	stop_flag = 1;
+}
+
+/* SIGTERM and SIGINT stop a batch between messages; with SA_RESETHAND a
+ * second one ends the command at once. */
+static void
+catch_stop_signals (void)
+{
+	struct sigaction sa;
+
+	memset (&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset (&sa.sa_mask);
+	sigaction (SIGTERM, &sa, NULL);
+	sigaction (SIGINT, &sa, NULL);
+}
+
+/* --mbox or FILE...: a batch, logged and paced when asked. */
+static int
+run_batch (const MpSubmitOptions *o, MpAccountConfig *config, char **files,
+	   MpRate *rate)
+{
+	const char *log_path = opt_resume ? opt_resume : opt_log;
+	const char *prog = g_get_prgname ();
+	g_autoptr (MpSubmitSource) src = NULL;
+	g_autoptr (MpSendLog) log = NULL;
+	MpSubmitBatchOptions bo = { 0 };
+	MpSubmitBatchStats stats;
+	GError *error = NULL;
+	int rc;
+
+	if (log_path != NULL) {
+		log = mp_send_log_open (log_path, opt_resume != NULL, &error);
+		if (log == NULL)
+			return mp_cli_fail (error);
+	}
+	src = files ? mp_submit_source_new_files (files,
+						  g_strv_length (files)) :
+		      mp_submit_source_new_mbox (STDIN_FILENO, "stdin");
+	bo.jobs = (guint) opt_jobs;
+	bo.reconnect_after = (guint) opt_reconnect_after;
+	bo.rate = opt_rate ? rate : NULL;
+	bo.log = log;
+	bo.stop = &stop_flag;
+	bo.report = report_file;
+	catch_stop_signals ();
+	rc = mp_submit_run (o, config, src, &bo, &stats);
+	if (log != NULL && !mp_send_log_sync (log, &error))
+		rc = mp_submit_worse (rc, mp_cli_fail (error));
+	if (stats.error != NULL)
+		mp_cli_fail (stats.error);
+	if (stats.skipped > 0)
+		fprintf (stderr,
+			 "%s: %u message%s already accepted in %s: "
+			 "not sent again\n",
+			 prog, stats.skipped, stats.skipped == 1 ? "" : "s",
+			 log_path);
+	if (stats.stopped && log_path != NULL)
+		fprintf (stderr,
+			 "%s: stopped by a signal: %u sent, %u not "
+			 "accepted, the rest not sent; smtp-send --resume %s "
+			 "continues\n",
+			 prog, stats.sent, stats.failed, log_path);
+	else if (stats.stopped)
+		fprintf (stderr,
+			 "%s: stopped by a signal: %u sent, %u not "
+			 "accepted, the rest not sent (without --log nothing "
+			 "says which: use --log FILE next time)\n",
+			 prog, stats.sent, stats.failed);
+	return rc;
+}
+
+/* --dry-run --mbox: what would be sent, message after message. */
+static int
+dry_run_mbox (MpSubmit *submit, MpOutput *out)
+{
+	g_autoptr (MpMboxReader) r = mp_mbox_reader_new (STDIN_FILENO, "stdin");
+	GError *error = NULL;
+	MpInput *in;
+
+	for (;;) {
+		if (!mp_mbox_reader_next (r, &in, &error))
+			return mp_cli_fail (error);
+		if (in == NULL)
+			break;
+		if (!mp_submit_dry_run (submit, in, write_stdout, out,
+					&error)) {
+			mp_input_free (in);
+			return mp_cli_fail (error);
+		}
+		mp_input_free (in);
+	}
+	if (mp_mbox_reader_get_count (r) == 0)
+		return mp_cli_fail (g_error_new (MP_ERROR, MP_ERROR_DATA,
+						 "stdin: empty: no message to "
+						 "send"));
+	if (!mp_output_close (out, &error))
+		return mp_cli_fail (error);
+	return 0;
+}
+
 /* Operands.  In sendmail mode every one is a recipient.  As smtp-send,
  * one with '@' is a recipient and one with '/' a message file; a bare
  * name ("root", "postmaster") that is also a file here is refused, for a
@@ -359,6 +527,7 @@ main (int argc, char **argv)
 	g_autofree char **sm_view = NULL;
 	MpSubmitOptions o = { 0 };
 	MpSubmitResult res = { 0 };
+	MpRate rate = { 0 };
 	char **args;
 	gboolean files;
 	int rc;
@@ -382,8 +551,9 @@ main (int argc, char **argv)
 		argv = sm_view;
 	}
 	if (!mp_cli_parse (entries, "[--] [RECIPIENT... | FILE...]",
-			   "Submit the message on standard input, or the "
-			   "message FILEs, over SMTP.",
+			   "Submit the message on standard input, the "
+			   "message FILEs, or (--mbox) each message of the "
+			   "mbox stream on standard input, over SMTP.",
 			   FALSE, &common, &argc, &argv, &error))
 		return mp_cli_fail (error);
 	/* GOption leaves a "--" that a dash argument follows */
@@ -421,7 +591,7 @@ main (int argc, char **argv)
 	if (!check_options (&o, &error))
 		return mp_cli_fail (error);
 	files = are_files (args, sm != NULL, &error);
-	if (error != NULL)
+	if (error != NULL || !check_batch_options (files, &rate, &error))
 		return mp_cli_fail (error);
 	if ((opt_flush || opt_dry_run) && files)
 		return mp_cli_fail (g_error_new (
@@ -442,9 +612,14 @@ main (int argc, char **argv)
 		return mp_cli_fail (error);
 	if (opt_flush)
 		return flush (&o, config);
-	if (files)
-		return mp_submit_batch (&o, config, args, g_strv_length (args),
-					(guint) opt_jobs, report_file, NULL);
+	if (opt_mbox && opt_dry_run) {
+		g_autoptr (MpOutput) out =
+			mp_output_open (common.output, FALSE, &error);
+
+		return out ? dry_run_mbox (submit, out) : mp_cli_fail (error);
+	}
+	if (files || opt_mbox)
+		return run_batch (&o, config, files ? args : NULL, &rate);
 
 	/* the whole message is checked before anything is sent */
 	in = mp_input_open (NULL, &error);

@@ -26,6 +26,10 @@ gsize mp_base64_encode_step (MpBase64State *state, const guchar *in, gsize len,
  * line; returns the bytes written (at most 5). */
 gsize mp_base64_encode_close (MpBase64State *state, char *out);
 
+/* For tests: with TRUE, encode without the SIMD path even where the CPU
+ * has it (the output is the same either way). */
+void mp_base64_force_scalar (gboolean scalar);
+
 /* A GMimeFilter encoding base64 with the encoder above; the output is
  * identical to g_mime_filter_basic_new (GMIME_CONTENT_ENCODING_BASE64,
  * TRUE).  New reference. */

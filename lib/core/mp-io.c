@@ -343,6 +343,31 @@ has_multipart (GMimeObject *object)
 GMimeMessage *
 mp_input_parse_message (MpInput *in, GMimeParser **parser_out, GError **error)
 {
+	gboolean truncated = FALSE;
+	GMimeMessage *message = mp_input_parse_message_truncated (
+		in, parser_out, &truncated, error);
+
+	/* GMime also says "truncated" of a message that ends inside its
+	 * header block; only a multipart missing its closing delimiter is
+	 * the sign of a failed stage we refuse */
+	if (message && truncated) {
+		g_object_unref (message);
+		if (parser_out)
+			g_clear_object (parser_out);
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s: message is truncated (a multipart lacks "
+			     "its closing delimiter; did an earlier stage "
+			     "fail?)",
+			     in->name);
+		return NULL;
+	}
+	return message;
+}
+
+GMimeMessage *
+mp_input_parse_message_truncated (MpInput *in, GMimeParser **parser_out,
+				  gboolean *truncated, GError **error)
+{
 	g_autoptr (GMimeParser) parser = NULL;
 	GMimeParserOptions *options;
 	GMimeMessage *message;
@@ -367,18 +392,7 @@ mp_input_parse_message (MpInput *in, GMimeParser **parser_out, GError **error)
 			     "%s: not a mail message", in->name);
 		return NULL;
 	}
-	/* GMime also says "truncated" of a message that ends inside its
-	 * header block; only a multipart missing its closing delimiter is
-	 * the sign of a failed stage we refuse */
-	if (st.truncated && has_multipart (GMIME_OBJECT (message))) {
-		g_object_unref (message);
-		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-			     "%s: message is truncated (a multipart lacks "
-			     "its closing delimiter; did an earlier stage "
-			     "fail?)",
-			     in->name);
-		return NULL;
-	}
+	*truncated = st.truncated && has_multipart (GMIME_OBJECT (message));
 	if (parser_out)
 		*parser_out = g_steal_pointer (&parser);
 	return message;
@@ -496,10 +510,12 @@ sink_write (GMimeStream *stream, const char *buf, size_t len)
 
 	if (s->errsv)
 		goto fail;
-	if (s->used + len > SINK_BUFSIZE) {
+	/* a large write (an encoder's output) goes out as it is rather
+	 * than through one more copy */
+	if (s->used + len > SINK_BUFSIZE || len >= SINK_BUFSIZE / 2) {
 		if (!sink_drain (s))
 			goto fail;
-		if (len >= SINK_BUFSIZE) {
+		if (len >= SINK_BUFSIZE / 2) {
 			if (!mp_io_write_all (s->fd, buf, len, &s->errsv))
 				goto fail;
 			s->written += (gint64) len;

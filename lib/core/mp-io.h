@@ -50,6 +50,14 @@ GBytes *mp_input_get_bytes (MpInput *in);
 GMimeMessage *mp_input_parse_message (MpInput *in, GMimeParser **parser_out,
 				      GError **error);
 
+/* Like mp_input_parse_message(), but a multipart whose closing delimiter
+ * is missing is no error: *@truncated is set instead (for readers, which
+ * show what is there; the last part runs to the end of the input). */
+GMimeMessage *mp_input_parse_message_truncated (MpInput *in,
+						GMimeParser **parser_out,
+						gboolean *truncated,
+						GError **error);
+
 /* Reads the whole input into memory, for small inputs such as a message
  * body given to mime-compose.  Errors: MP_ERROR_IO. */
 GBytes *mp_input_read_all (MpInput *in, GError **error);

@@ -45,6 +45,8 @@ struct _MpSmtp {
 	GError *prev_error;
 	gboolean lost;        /* the last send failed with the previous
 				  message's reply */
+	char *final_reply;    /* the end-of-data reply of the message last
+			      concluded, for mp_smtp_get_final_reply() */
 	gint64 deadline;      /* monotonic time by which the reply must be in */
 	gint64 auth_deadline; /* ... and the whole AUTH exchange; 0: none */
 };

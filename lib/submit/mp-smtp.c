@@ -57,6 +57,7 @@ mp_smtp_free (MpSmtp *smtp)
 	g_ptr_array_unref (smtp->results);
 	mp_smtp_reply_clear (&smtp->prev_reply);
 	g_clear_error (&smtp->prev_error);
+	g_free (smtp->final_reply);
 	g_free (smtp);
 }
 
@@ -631,6 +632,8 @@ settle (MpSmtp *smtp)
 static gboolean
 end_reply (MpSmtp *smtp, const Reply *r, GError **error)
 {
+	g_free (smtp->final_reply);
+	smtp->final_reply = r->lines != NULL ? mp_smtp_reply_text (r) : NULL;
 	if (r->code == 250)
 		return TRUE;
 	mp_smtp_reply_error (smtp, error, r, STAGE_END,
@@ -643,6 +646,7 @@ mp_smtp_finish (MpSmtp *smtp, GError **error)
 {
 	gboolean ok;
 
+	g_clear_pointer (&smtp->final_reply, g_free);
 	if (!smtp->prev_ready && !smtp->pending)
 		return TRUE;
 	if (!smtp->prev_ready)
@@ -656,6 +660,12 @@ mp_smtp_finish (MpSmtp *smtp, GError **error)
 	ok = end_reply (smtp, &smtp->prev_reply, error);
 	mp_smtp_reply_clear (&smtp->prev_reply);
 	return ok;
+}
+
+const char *
+mp_smtp_get_final_reply (MpSmtp *smtp)
+{
+	return smtp->final_reply;
 }
 
 gboolean
@@ -1017,6 +1027,7 @@ mp_smtp_send_pipelined (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 	if (deferred != NULL)
 		*deferred = FALSE;
 	smtp->lost = FALSE;
+	g_clear_pointer (&smtp->final_reply, g_free);
 	/* a new array: a caller may keep (ref) the previous one */
 	g_ptr_array_unref (smtp->results);
 	smtp->results = g_ptr_array_new_with_free_func (recipient_free);

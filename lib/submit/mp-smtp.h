@@ -152,6 +152,13 @@ gboolean mp_smtp_finish (MpSmtp *smtp, GError **error);
  * message before it ended the session. */
 gboolean mp_smtp_lost (MpSmtp *smtp);
 
+/* The server's reply to the end of data of the message the last
+ * mp_smtp_send(), mp_smtp_send_pipelined() (not deferred) or
+ * mp_smtp_finish() concluded, its lines joined ("250 2.0.0 Ok: queued as
+ * 4F1"), borrowed until the next of those calls; NULL when none came
+ * (refused before DATA, connection lost). */
+const char *mp_smtp_get_final_reply (MpSmtp *smtp);
+
 /* The recipients of the last mp_smtp_send() (MpSmtpRecipient *, borrowed;
  * valid until the next send or mp_smtp_free(), longer with a ref: each
  * send makes a new array). */

@@ -7,6 +7,8 @@
 #include "mp-account.h"
 #include "mp-io.h"
 #include "mp-outbox.h"
+#include "mp-rate.h"
+#include "mp-sendlog.h"
 #include "mp-smtp.h"
 
 G_BEGIN_DECLS
@@ -72,6 +74,8 @@ typedef struct {
 	GPtrArray *replies; /* char *: "rcpt: accepted|refused: reply", when
 			       some recipient was refused */
 	guint recipients;   /* recipients of the envelope */
+	char *reply; /* the server's reply to the end of data (batches), or
+			NULL when none came */
 } MpSubmitResult;
 
 void mp_submit_result_clear (MpSubmitResult *res);
@@ -125,16 +129,69 @@ gboolean mp_submit_dry_run (MpSubmit *submit, MpInput *in,
 			    GError **error);
 
 
-/* Sends the message files @files (@n of them) over @jobs connections per
- * account (1: one; file i goes over connection i mod @jobs), each as
- * mp_submit_message() does.  Calls @report (name, result, @report_data)
- * for each file: as it is done with one job, in the order of @files at
- * the end with more.  When the server offers PIPELINING, the end of data
- * of a message goes out with the next message's MAIL, RCPT and DATA (RFC
- * 2920 3.1) and its reply is read before theirs: each message's outcome,
- * report and outbox copy are what they are one at a time; a message sent
- * behind one whose reply ended the session goes on a new connection.
- * Returns the worst exit code (mp_submit_worse()). */
+/* The messages of a batch: message files, or the messages of an mbox
+ * stream (what mime-merge writes), read one at a time. */
+typedef struct _MpSubmitSource MpSubmitSource;
+
+/* The files @files (@n of them, borrowed: they must outlive the source);
+ * a file that cannot be read is reported as that message's failure. */
+MpSubmitSource *mp_submit_source_new_files (char **files, guint n);
+
+/* The messages of the mbox stream on @fd (not closed), @name in messages
+ * ("stdin").  A stream that is not an mbox, is empty, or cannot be read
+ * stops the batch (MpSubmitBatchStats.error). */
+MpSubmitSource *mp_submit_source_new_mbox (int fd, const char *name);
+
+void mp_submit_source_free (MpSubmitSource *src);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MpSubmitSource, mp_submit_source_free)
+
+/* How a batch goes.  Pointers are borrowed. */
+typedef struct {
+	guint jobs;            /* connections per account (0 or 1: one) */
+	guint reconnect_after; /* QUIT and connect again after this many
+				  messages on one connection; 0: never */
+	MpRate *rate;          /* pacing, or NULL */
+	MpSendLog *log;        /* one line per message as its final reply comes;
+			   opened with resume, what it shows accepted is
+			   skipped */
+	volatile int *stop;    /* set (by a signal handler): take no new
+			       message, wait for the replies in flight */
+	MpSubmitReportFunc report;
+	gpointer report_data;
+} MpSubmitBatchOptions;
+
+/* What a batch did. */
+typedef struct {
+	guint sent;       /* messages accepted */
+	guint failed;     /* messages not accepted */
+	guint skipped;    /* accepted in the resumed log: not sent again */
+	gboolean stopped; /* *stop ended it before the source's end */
+	GError *error;    /* the source or the log failed: the batch stopped
+			     there (free it) */
+} MpSubmitBatchStats;
+
+/* Sends the messages of @src over @bopts->jobs connections per account,
+ * each as mp_submit_message() does, and calls @bopts->report for each as
+ * it is done (from the worker's thread, one call at a time).  When the
+ * server offers PIPELINING, the end of data of a message goes out with
+ * the next message's MAIL, RCPT and DATA (RFC 2920 3.1) and its reply is
+ * read before theirs: each message's outcome, report, log line and
+ * outbox copy are what they are one at a time; a message sent behind one
+ * whose reply ended the session goes on a new connection.  A worker
+ * about to wait (for --rate, for a pipe, for another worker reading the
+ * source) first reads the reply in flight, so no end of data waits in a
+ * buffer.  Each message's log line is written when its final reply is
+ * in; one whose final reply never came is logged "deferred" (RFC 5321
+ * 4.1.1.4: it may be sent again).  Returns the worst exit code
+ * (mp_submit_worse()), that of @stats->error included, and EX_TEMPFAIL
+ * at least when stopped. */
+int mp_submit_run (const MpSubmitOptions *opts, MpAccountConfig *config,
+		   MpSubmitSource *src, const MpSubmitBatchOptions *bopts,
+		   MpSubmitBatchStats *stats);
+
+/* mp_submit_run() on the files @files, with @jobs, no log and no pacing:
+ * calls @report for each file as it is done.  Returns the worst exit
+ * code (mp_submit_worse()). */
 int mp_submit_batch (const MpSubmitOptions *opts, MpAccountConfig *config,
 		     char **files, guint n, guint jobs,
 		     MpSubmitReportFunc report, gpointer report_data);

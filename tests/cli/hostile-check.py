@@ -12,6 +12,13 @@ KIND is what the tool was asked to do (see hostile.t):
   text      mime-inline --text FILE: a text/plain leaf holds FILE
   compose   mime-compose ... < INPUT: the one text leaf holds INPUT
   draft     mime-compose --draft: the draft's Subject survives
+  show      mime-show --tree: one line a part, section number then type
+  showtext  mime-show --text: UTF-8 without control characters but TAB, LF
+  extract   mime-extract --part=1 -o -: the bytes of Python's first leaf
+            when that is the message's own body (part 1 in IMAP) and
+            Python found no line in the header that is not a field
+            (GMime skips it, Python starts the body there); empty for
+            CR-only input (no line break to RFC 5322)
   smtp      smtp-send --dry-run: the DATA shown is the input with CRLF line
             endings, dot-stuffed, ended by "." CRLF
 Prints what is wrong and exits 1; exits 0 when the result is correct.
@@ -48,6 +55,39 @@ def check(kind, inp, out, att):
         extra = len(out) - len(inp)
         if extra not in (13, 14):
             return f"output is {extra} bytes longer than the input"
+        return None
+    if kind == "show":
+        for line in out.decode("utf-8").splitlines():
+            if not re.match(r"^(TEXT|[0-9]+(\.[0-9]+)*(\.TEXT|\.uu[0-9]+)?)"
+                            r" +[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+", line):
+                return f"not a part line: {line[:60]!r}"
+        return None
+    if kind == "showtext":
+        try:
+            text = out.decode("utf-8")
+        except UnicodeDecodeError:
+            return "the text is not UTF-8"
+        if re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", text):
+            return "a control character reaches the terminal"
+        return None
+    if kind == "extract":
+        top = email.message_from_bytes(inp, policy=email.policy.compat32)
+        if any(type(d).__name__ == "MissingHeaderBodySeparatorDefect"
+               for d in top.defects):
+            return None
+        if b"\n" not in inp:
+            # bare CR: no line break to RFC 5322 2.2 (nor GMime), one to
+            # Python: the whole input is a header without a body for us
+            return None if out == b"" else "a body from CR-only input"
+        part = top
+        if top.is_multipart():
+            part = top.get_payload(0) if top.get_content_maintype() == \
+                "multipart" else None
+        if part is None or part.is_multipart():
+            return None  # the structures differ: nothing to compare
+        want = part.get_payload(decode=True) or b""
+        if out != want:
+            return f"part 1 is {len(out)} bytes, Python's {len(want)}"
         return None
     msg = email.message_from_bytes(out, policy=email.policy.default)
     if kind == "attach":

@@ -42,6 +42,11 @@ modes_for() {
         ;;
     smtp-send)
         echo "smtp stream --dry-run --from=a@example.org b@example.org" ;;
+    mime-show)
+        echo "show stream --tree"
+        echo "showtext stream --text"
+        ;;
+    mime-extract) echo "extract stream --part=1 -o -" ;;
     *) echo "unknown stream" ;;
     esac
 }
@@ -98,7 +103,9 @@ hostile_run() {
     elif [ "$rc" = 0 ]; then
         if [ -s "$T/err" ]; then
             why="exit 0 with a message"
-        elif [ ! -s "$T/out" ]; then
+        elif [ ! -s "$T/out" ] && [ "$kind" != extract ] &&
+            [ "$kind" != showtext ]; then
+            # (a part, a text, may be empty)
             why="exit 0 and no output"
         elif [ "$feed" = file ] &&
             ! "$PY" "$CHECK" "$kind" "$T/in/$input" "$T/out" \
@@ -246,9 +253,11 @@ for tool in "$BUILDDIR"/tools/*; do
             hostile_run "$tool" "$kind" "$mem" "$input" pipe "$@"
         done
         [ "$kind" = unknown ] && continue
+        # (the tree of a message is too short to meet a closed reader)
+        [ "$kind" = show ] && continue
         case $kind in
         compose) big="big-text" ;;
-        draft) big="big-draft" ;;
+        draft | showtext) big="big-draft" ;;
         *) big=base64-50mb ;;
         esac
         sigpipe_clean "$tool" "$big" "$@"

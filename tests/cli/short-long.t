@@ -97,7 +97,7 @@ declare -A CASE=(
     [mime-header --output]="--add 'X-Tag: one' @ out.eml"
     [smtp-send --account]='@ work --dry-run bob@example.com'
     [smtp-send --flush]='--outbox outbox --server smtp://127.0.0.1:1 --tls=off @'
-    [smtp-send --jobs]='@ 2 --server smtp://127.0.0.1:1 --tls=off --timeout 5 msg.eml'
+    [smtp-send --jobs]='@ 2 --server smtp://127.0.0.1:1 --tls=off --timeout 5 ./msg.eml'
     [smtp-send --user]='--dry-run @ ann bob@example.com'
     [smtp-send --from]='@ bounce@example.org --dry-run bob@example.com'
     [smtp-send --read-recipients]='--dry-run @ dora@example.net'

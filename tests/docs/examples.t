@@ -25,10 +25,38 @@ done
 # --dry-run: what it would send goes to $SENT/sent.N (default $T) and
 # nothing connects; --flush runs as it is (the outboxes are empty here)
 mkdir -p "$T/bin" "$T/work"
+# a batch (--mbox) is sent for real, to a local aiosmtpd server
+# (tests/smtp/demo-server.py) in place of the server the example names
+DEMO=$T/demo
+mkdir -p "$DEMO"
+mkfifo "$T/demo.fifo"
+"$PY" "$SRCDIR/tests/smtp/demo-server.py" "$DEMO/spool" >"$T/demo.fifo" &
+demo_pid=$!
+exec 7<"$T/demo.fifo"
+read -r -t 20 demo_port <&7
+trap 'kill "$demo_pid" 2>/dev/null; rm -rf "$T"' EXIT
+: >"$T/empty-config"
 cat >"$T/bin/smtp-send" <<EOF
 #!/bin/sh
 for a; do
     case \$a in --flush | -q) exec "$BUILDDIR/tools/smtp-send" "\$@" ;; esac
+done
+for a; do
+    case \$a in --mbox)
+        skip=
+        for b; do
+            shift
+            if [ -n "\$skip" ]; then skip=; continue; fi
+            case \$b in
+            --server | --tls | --ca-file) skip=1; continue ;;
+            --server=* | --tls=* | --ca-file=*) continue ;;
+            esac
+            set -- "\$@" "\$b"
+        done
+        MIMEPIPE_CONFIG=$T/empty-config exec "$BUILDDIR/tools/smtp-send" \
+            --server "localhost:$demo_port" --ca-file "$DEMO/spool/cert.pem" "\$@"
+        ;;
+    esac
 done
 d=\${SENT:-$T}
 n=\$(ls "\$d"/sent.* 2>/dev/null | wc -l)
@@ -64,6 +92,9 @@ make_inputs() {
     printf 'From: Ann <ann@example.org>\nTo: Bob <bob@example.com>\nCc: carl@example.net, Dora <dora@example.net>\nSubject: Quarterly report\nX-Mailer: Old 1.0\nDate: Tue, 14 Nov 2023 22:13:20 +0000\nMessage-ID: <doc.1@example.org>\n\nHello.\n' >msg.eml
     for f in in.eml message.eml draft.eml m; do cp msg.eml "$f"; done
     printf 'From: ann@example.org\nTo: bob@example.com\nSubject: From the editor\n\nHello Bob.\n' >draft.txt
+    # a mail merge template and its rows (smtp-send(1), mime-merge(1))
+    printf 'name,email,invoice\n"Doe, John",john@example.com,A-1\nZoë Ünal,zoe@example.org,B-2\n' >rows.csv
+    printf 'From: ann@example.org\nTo: {{name}} <{{email}}>\nSubject: Invoice {{invoice}}\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\nDear {{name}},\n\nyour invoice {{invoice}}.\n' >invoice.tmpl
     # mime-attach(1)'s generated data
     printf '#!/bin/sh\nprintf "day,mails\\n2026-11-01,3\\n"\n' >usage-report
     chmod +x usage-report
@@ -291,6 +322,13 @@ is "mime-header(1): the subject and every recipient" \
     "$(tr '\n' '|' <"$D/example.03.out")" \
     "Quarterly report|bob@example.com|carl@example.net|dora@example.net|"
 D=$T/page.smtp-send.1
+# accepted: a line per row; the resumed run sends nothing more
+log_statuses() { "$PY" -c '
+import json, sys
+print(" ".join(json.loads(l)["status"] + ":" + json.loads(l)["recipients"][0] for l in open(sys.argv[1])))' "$1"; }
+is "smtp-send(1): the batch is sent, a log line per row, and resumed without a second copy" \
+    "$(log_statuses "$D/batch.log")" \
+    "accepted:john@example.com accepted:zoe@example.org"
 is "smtp-send(1): the recipients given replace the message's" \
     "$(grep '^RCPT TO:' "$D/sent/sent.2" | tr -d '\r' | tr '\n' ' ')" \
     "RCPT TO:<bob@example.com> RCPT TO:<carl@example.net> "
@@ -365,6 +403,15 @@ for ex in "$D"/readme.*.sh; do
         ;;
     esac
 done
+is "README: the mail merge is sent, logged, and resumed without a second copy" \
+    "$(log_statuses "$D/batch.log")" \
+    "accepted:john@example.com accepted:zoe@example.org"
+is "README: the relay batch with --jobs 4 sends every row" \
+    "$(log_statuses "$D/batch-relay.log" | tr ' ' '\n' | sort | tr '\n' ' ')" \
+    "accepted:john@example.com accepted:zoe@example.org "
+is "README: two relays take two rows each" \
+    "$(log_statuses "$D/relay0.log" | tr ' ' '\n' | sort | tr '\n' ' ');$(log_statuses "$D/relay1.log" | tr ' ' '\n' | sort | tr '\n' ' ')" \
+    "accepted:r1@example.com accepted:r2@example.com ;accepted:r3@example.com accepted:r4@example.com "
 ok "README has shell examples" test "$n" -gt 0
 for f in *.eml outbox/*.eml; do
     ok "  ... README: $f has no defect" pycheck defects <"$f"

@@ -7,7 +7,8 @@ Listens on 127.0.0.1, on a port the kernel picks, and prints "PORT" on
 stdout; after each connection it prints "done N".  Each connection follows
 DIR/scenario.json as it is when the connection arrives (see DEFAULTS), logs
 what the client sent to DIR/N.log (one "C: line" per line, "== TLS" when TLS
-starts) and every DATA it received, raw, to DIR/N.data.  CERTDIR holds the
+starts) and every DATA it received, raw, to DIR/N.data, and each message
+whose end of data it answered with 250 to DIR/N.accepted.  CERTDIR holds the
 certificates made by mkcerts.sh (NAME.crt, NAME.key).
 """
 import base64
@@ -20,6 +21,8 @@ import ssl
 import sys
 import threading
 import time
+
+PRINT_LOCK = threading.Lock()
 
 DEFAULTS = {
     "greeting": "220 test.example ESMTP\r\n",
@@ -36,6 +39,9 @@ DEFAULTS = {
                             # "TLSCLOSE[:partial reply]" (TLS
                             # close_notify, after the partial reply)
                             # or "SLOW:reply" (sent a byte at a time)
+                            # or "GATE:reply" (prints "gate N", waits
+                            # until a writer opens and closes the FIFO
+                            # DIR/gate, then does what reply says)
     "starttls_extra": "",   # raw bytes sent right after the STARTTLS 220
     "user": "ann", "password": "secret",
     "scram_bad_proof": False,
@@ -50,6 +56,7 @@ DEFAULTS = {
 
 class Conn:
     def __init__(self, sock, n, scen, workdir, certdir):
+        self.workdir = workdir
         self.sock = sock
         self.buf = b""
         self.n = n
@@ -59,6 +66,7 @@ class Conn:
         self.log = open(os.path.join(workdir, "%d.log" % n), "w",
                         encoding="latin-1")
         self.datafile = os.path.join(workdir, "%d.data" % n)
+        self.acceptedfile = os.path.join(workdir, "%d.accepted" % n)
         self.mail = False   # a transaction is open
         self.rcpts = 0      # recipients accepted in it
         self.ends = 0       # messages whose data ended
@@ -93,6 +101,13 @@ class Conn:
 
     def reply(self, key, default):
         r = self.s["reply"].get(key, default)
+        if r.startswith("GATE:"):
+            # the test acts (a signal, a kill) while this reply waits
+            r = r[5:]
+            with PRINT_LOCK:
+                print("gate %d" % self.n, flush=True)
+            with open(os.path.join(self.workdir, "gate"), "rb") as g:
+                g.read()
         if r == "SILENT":
             self.silent()
         if r == "ENDLESS":
@@ -237,10 +252,12 @@ class Conn:
                 self.send("500 5.5.1 unknown command\r\n")
 
     def data(self):
+        msg = []
         with open(self.datafile, "ab") as f:
             while True:
                 raw = self.readline()
                 f.write(raw)
+                msg.append(raw)
                 if raw == b".\r\n":
                     if self.buf:
                         # RFC 2920: commands came with the end of data
@@ -248,8 +265,11 @@ class Conn:
                     break
         self.ends += 1
         key = "END:%d" % self.ends
-        self.reply(key if key in self.s["reply"] else "END",
-                   "250 2.0.0 queued\r\n")
+        r = self.reply(key if key in self.s["reply"] else "END",
+                       "250 2.0.0 queued\r\n")
+        if r.startswith("250"):
+            with open(self.acceptedfile, "ab") as f:
+                f.write(b"".join(msg))
 
     def auth_fail(self):
         self.reply("AUTH", "535 5.7.8 authentication failed\r\n")
@@ -354,7 +374,6 @@ def main():
     lsock.bind(("127.0.0.1", 0))
     lsock.listen(16)
     print(lsock.getsockname()[1], flush=True)
-    lock = threading.Lock()
     count = [0]
 
     def handle(sock, n):
@@ -374,7 +393,7 @@ def main():
                 c.sock.close()
             except OSError:
                 pass
-            with lock:
+            with PRINT_LOCK:
                 print("done %d" % n, flush=True)
 
     while True:
