@@ -2,6 +2,7 @@
  * anything else (DESIGN 5). */
 #include "mp-cli.h"
 #include "mp-crypto.h"
+#include "mp-dkim.h"
 #include "mp-error.h"
 #include "mp-header.h"
 #include "mp-headers.h"
@@ -211,6 +212,12 @@ main (int argc, char **argv)
 		const Op *op = &g_array_index (ops, Op, i);
 		gboolean ok = TRUE;
 
+		/* RFC 6376 5.4: a field named in h= edited, added or removed */
+		if (op->kind < OP_GET && mp_dkim_headers_signed (h, op->name))
+			g_printerr (
+				"%s: warning: %s is signed by DKIM: editing "
+				"it breaks the signature\n",
+				g_get_prgname (), op->name);
 		switch (op->kind) {
 		case OP_ADD:
 			ok = mp_headers_add (h, op->name, op->value, &error);

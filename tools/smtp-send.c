@@ -2,6 +2,7 @@
  * message files in one connection, or the outbox; also as sendmail. */
 #include "mp-account.h"
 #include "mp-cli.h"
+#include "mp-dkim.h"
 #include "mp-error.h"
 #include "mp-io.h"
 #include "mp-mbox.h"
@@ -205,6 +206,38 @@ static void
 report_file (const char *name, const MpSubmitResult *res, gpointer data)
 {
 	report (name, res, TRUE);
+}
+
+/* DKIM at submission (an account's dkim-* keys, mimepipe.conf(5)): the
+ * signer of lib/message, one per account, made on first use; --jobs
+ * sends from several threads. */
+static GHashTable *signers;
+static GMutex signers_lock;
+
+static char **
+dkim_sign (const MpAccount *a, GMimeStream *data, gpointer user_data,
+	   GError **error)
+{
+	g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&signers_lock);
+	MpDkimSigner *s = g_hash_table_lookup (signers, a->name);
+	g_autoptr (GError) local = NULL;
+
+	if (s == NULL) {
+		s = mp_dkim_signer_new (a->dkim_domain, &local);
+		for (guint i = 0; s != NULL && a->dkim_keys[i] != NULL; i++)
+			if (!mp_dkim_signer_add_key_file (
+				    s, a->dkim_selectors[i], a->dkim_keys[i],
+				    &local))
+				g_clear_pointer (&s, mp_dkim_signer_free);
+		if (s == NULL) {
+			g_set_error (error, MP_ERROR, MP_ERROR_CONFIG,
+				     "%s:%u: [account %s]: %s", a->file,
+				     a->line, a->name, local->message);
+			return NULL;
+		}
+		g_hash_table_insert (signers, g_strdup (a->name), s);
+	}
+	return mp_dkim_sign_stream (s, data, error);
 }
 
 static int
@@ -550,6 +583,9 @@ main (int argc, char **argv)
 	o.allow_partial = opt_partial;
 	o.strict_from = opt_strict_from;
 	o.warn = print_warning;
+	signers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+					 (GDestroyNotify) mp_dkim_signer_free);
+	o.sign = dkim_sign;
 	if (opt_verbose)
 		o.transcript = print_line;
 	if (!check_options (&o, &error))

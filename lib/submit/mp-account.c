@@ -18,13 +18,14 @@ struct _MpAccountConfig {
 	GPtrArray *accounts; /* MpAccount * */
 };
 
-static const char *const known_keys[] = { "host",       "port",
-					  "tls",        "user",
-					  "auth",       "password-command",
-					  "password",   "ca-file",
-					  "pin-sha256", "from",
-					  "outbox",     "allowed-from",
-					  NULL };
+static const char *const known_keys[] = { "host",        "port",
+					  "tls",         "user",
+					  "auth",        "password-command",
+					  "password",    "ca-file",
+					  "pin-sha256",  "from",
+					  "outbox",      "allowed-from",
+					  "dkim-domain", "dkim-selector",
+					  "dkim-key",    NULL };
 
 static void
 account_free (MpAccount *a)
@@ -44,6 +45,9 @@ account_free (MpAccount *a)
 	g_strfreev (a->pins);
 	g_free (a->from);
 	g_strfreev (a->allowed_from);
+	g_free (a->dkim_domain);
+	g_strfreev (a->dkim_selectors);
+	g_strfreev (a->dkim_keys);
 	g_free (a->outbox);
 	g_free (a->file);
 	g_free (a);
@@ -443,6 +447,51 @@ read_key (GKeyFile *kf, Scan *scan, const char *file, const char *group,
 		g_ptr_array_add (list, NULL);
 		a->allowed_from = (char **) g_ptr_array_free (
 			g_steal_pointer (&list), FALSE);
+	} else if (g_str_equal (key, "dkim-domain")) {
+		if (!is_token (value, ".-_")) {
+			config_error (error, file, line,
+				      "dkim-domain: \"%s\" is not a domain",
+				      value);
+			return FALSE;
+		}
+		a->dkim_domain = g_steal_pointer (&value);
+	} else if (g_str_equal (key, "dkim-selector") ||
+		   g_str_equal (key, "dkim-key")) {
+		/* several, for dual signing: "ed2026, rsa2026" */
+		g_auto (GStrv) words = g_strsplit_set (value, ", \t", -1);
+		g_autoptr (GPtrArray) list =
+			g_ptr_array_new_with_free_func (g_free);
+		gboolean keys = g_str_equal (key, "dkim-key");
+
+		for (guint i = 0; words[i] != NULL; i++) {
+			char *w;
+
+			if (*words[i] == '\0')
+				continue;
+			w = keys ? expand_path (words[i]) :
+				   (is_token (words[i], ".-_") ?
+					    g_strdup (words[i]) :
+					    NULL);
+			if (w == NULL) {
+				config_error (
+					error, file, line,
+					keys ? "dkim-key: \"%s\" is relative "
+					       "(write it absolute or starting "
+					       "with ~/)" :
+					       "dkim-selector: \"%s\" is not "
+					       "a selector",
+					words[i]);
+				return FALSE;
+			}
+			g_ptr_array_add (list, w);
+		}
+		g_ptr_array_add (list, NULL);
+		if (keys)
+			a->dkim_keys = (char **) g_ptr_array_free (
+				g_steal_pointer (&list), FALSE);
+		else
+			a->dkim_selectors = (char **) g_ptr_array_free (
+				g_steal_pointer (&list), FALSE);
 	} else if (g_str_equal (key, "from")) {
 		if (!is_address (value)) {
 			config_error (error, file, line,
@@ -587,6 +636,19 @@ mp_account_config_load (const char *path, GError **error)
 			if (!read_key (kf, &scan, file, group, keys[k], a,
 				       error))
 				goto out;
+		if ((a->dkim_domain != NULL) != (a->dkim_keys != NULL) ||
+		    (a->dkim_keys != NULL) != (a->dkim_selectors != NULL) ||
+		    (a->dkim_keys != NULL &&
+		     (g_strv_length (a->dkim_keys) !=
+			      g_strv_length (a->dkim_selectors) ||
+		      a->dkim_keys[0] == NULL))) {
+			config_error (error, file, a->line,
+				      "[%s]: dkim-domain, dkim-selector and "
+				      "dkim-key go together, one selector per "
+				      "key",
+				      group);
+			goto out;
+		}
 		if (a->password != NULL && a->password_command != NULL) {
 			config_error (error, file,
 				      scan_line_of (&scan, group, "password"),

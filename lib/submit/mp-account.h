@@ -58,8 +58,12 @@ typedef struct {
 	char *from;
 	char **allowed_from; /* NULL-terminated: addresses and "@DOMAIN" */
 	char *outbox;        /* with "~/" expanded */
-	char *file;          /* the configuration file */
-	guint line;          /* the line of its [account NAME] */
+	/* DKIM at submission: all three or none; a selector per key */
+	char *dkim_domain;
+	char **dkim_selectors; /* NULL-terminated */
+	char **dkim_keys;      /* NULL-terminated, "~/" expanded */
+	char *file;            /* the configuration file */
+	guint line;            /* the line of its [account NAME] */
 } MpAccount;
 
 typedef struct _MpAccountConfig MpAccountConfig;

@@ -348,6 +348,8 @@ has_at (const char *s)
 
 static gboolean complete (MpSubmit *s, const MpAccount *a, MpEnvelope *env,
 			  GError **error);
+static gboolean sign (MpSubmit *s, const MpAccount *a, MpEnvelope *env,
+		      GError **error);
 
 /* Chooses the account and builds the envelope for @in. */
 static MpEnvelope *
@@ -391,7 +393,8 @@ prepare (MpSubmit *s, MpInput *in, const Job *job, const MpAccount **account,
 	env = mp_envelope_new_full (
 		in, from, job->recipients, job->header_recipients,
 		o->local_names && *account ? (*account)->from : NULL, error);
-	if (env != NULL && !complete (s, *account, env, error))
+	if (env != NULL && (!complete (s, *account, env, error) ||
+			    !sign (s, *account, env, error)))
 		g_clear_pointer (&env, mp_envelope_free);
 	return env;
 }
@@ -498,6 +501,40 @@ complete (MpSubmit *s, const MpAccount *a, MpEnvelope *env, GError **error)
 		add_field (s, env, "Date", value);
 		env->has_date = TRUE;
 		env->date = now;
+	}
+	return TRUE;
+}
+
+/* The account's DKIM signatures, over the message once complete (RFC 6376
+ * 5: after the last change), added on top. */
+static gboolean
+sign (MpSubmit *s, const MpAccount *a, MpEnvelope *env, GError **error)
+{
+	g_auto (GStrv) values = NULL;
+
+	if (a == NULL || a->dkim_domain == NULL)
+		return TRUE;
+	if (s->opts->sign == NULL) {
+		g_set_error (error, MP_ERROR, MP_ERROR_CONFIG,
+			     "%s:%u: [account %s] signs with DKIM, which this "
+			     "program cannot do",
+			     a->file, a->line, a->name);
+		return FALSE;
+	}
+	g_mime_stream_seek (env->data, 0, GMIME_STREAM_SEEK_SET);
+	values = s->opts->sign (a, env->data, s->opts->sign_data, error);
+	if (values == NULL)
+		return FALSE;
+	for (guint i = 0; values[i] != NULL; i++) {
+		/* folded in the message's line endings; each break is a
+		 * CRLF on the wire */
+		g_auto (GStrv) lines = g_strsplit (values[i], "\r\n", -1);
+		g_autofree char *v =
+			g_strjoinv (env->crlf ? "\r\n" : "\n", lines);
+
+		add_field (s, env, "DKIM-Signature", v);
+		if (!env->crlf)
+			env->size += g_strv_length (lines) - 1;
 	}
 	return TRUE;
 }

@@ -50,6 +50,17 @@ typedef struct {
 	gpointer transcript_data;
 	MpSubmitWarnFunc warn;
 	gpointer warn_data;
+	/* DKIM at submission, for an account with dkim-domain: called with
+	 * the message as it will be sent (@data from its start: Bcc removed,
+	 * Date and Message-ID added), returns the values of the
+	 * DKIM-Signature fields to add on top (NULL-terminated, folded with
+	 * CRLF and a space; freed with g_strfreev), or NULL with @error set
+	 * (the message is then not sent).  NULL: such accounts are refused
+	 * (MP_ERROR_CONFIG).  lib/submit cannot sign: smtp-send hands it the
+	 * signer of lib/message. */
+	char **(*sign) (const MpAccount *account, GMimeStream *data,
+			gpointer user_data, GError **error);
+	gpointer sign_data;
 } MpSubmitOptions;
 
 /* What became of one message. */

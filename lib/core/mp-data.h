@@ -16,7 +16,7 @@ typedef struct {
 	guint64 out_bytes;   /* output bytes produced */
 	gboolean eight_bit;  /* some input byte was >= 0x80 */
 	gboolean nul;        /* some input byte was NUL */
-	gboolean no_dots;    /* BDAT (RFC 3030): CRLF only, no stuffing */
+	gboolean no_dots;    /* BDAT (RFC 3030), DKIM: CRLF only, no stuffing */
 } MpDataEncoder;
 
 /* Sets @enc to the start of a message (no_dots FALSE: DATA). */
