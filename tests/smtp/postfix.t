@@ -11,7 +11,7 @@ command -v postfix >/dev/null || skip_all "Postfix is not installed (apt-get ins
 [ "$(id -u)" = 0 ] || skip_all "a Postfix instance must be started as root"
 id postfix >/dev/null 2>&1 || skip_all "no postfix user"
 
-plan 26
+plan 32
 PF=$T/postfix
 mkdir -p "$PF/etc" "$PF/queue" "$PF/data"
 chmod 755 "$T" "$PF"
@@ -158,3 +158,43 @@ MIMEPIPE_PASSWORD=wrong run smtp-send --server "localhost:$PFAUTH" --ca-file "$C
 code "Postfix: wrong password" 77
 run smtp-send --server "localhost:$PFAUTH" --ca-file "$CERTS/ca.crt" <"$MSG"
 code "Postfix: no login, relay refused at RCPT" 69
+
+# ---- signed mail through Postfix still verifies (issues 17 and 20) ----------
+# postcat -bh: the message as Postfix holds it, its Received field on top
+held() { postcat -c "$PF/etc" -bh -q "$(queued)" >"$1" 2>/dev/null; }
+unset MIMEPIPE_PASSWORD
+printf '%s\n' 'From: Ann <ann@example.org>' 'To: Bob <bob@example.com>' \
+    'Subject: signed on the way' 'Date: Thu, 03 Dec 2026 06:00:00 +0000' \
+    'Message-ID: <pf-signed@example.org>' '' '.a dot line' 'From the start' \
+    'Grüße, trailing blanks:   ' >"$T/plain.eml"
+
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$T/rsa.pem" 2>/dev/null
+openssl genpkey -algorithm ed25519 -out "$T/ed.pem" 2>/dev/null
+mime-dkim --print-dns-record --domain example.org --selector r --key "$T/rsa.pem" \
+    --selector e --key "$T/ed.pem" >"$T/dns.txt"
+mime-dkim --domain example.org --selector r --key "$T/rsa.pem" \
+    --selector e --key "$T/ed.pem" <"$T/plain.eml" >"$MSG"
+run smtp-send --server "localhost:$PFPORT" --ca-file "$CERTS/ca.crt" -v <"$MSG"
+code "Postfix accepts a DKIM-signed message" 0
+held "$T/dkim-held.eml"
+is "DKIM through Postfix: both signatures pass mime-dkim --verify" \
+    "$(mime-dkim --verify --dns-txt "$T/dns.txt" "$T/dkim-held.eml" | cut -c1-4 | tr '\n' ' ')" "pass pass "
+ok "DKIM through Postfix: dkimpy passes them" \
+    "$PY" "$SRCDIR/tests/cli/dkim-verify.py" "$T/dns.txt" <"$T/dkim-held.eml"
+
+GH=$(mktemp -d /tmp/mpf.XXXXXX)
+chmod 700 "$GH"
+gpg --homedir "$GH" --batch --quiet --no-tty --passphrase '' \
+    --quick-gen-key 'Ann <ann@example.org>' rsa2048 sign,encrypt never 2>/dev/null
+GNUPGHOME=$GH mime-sign <"$T/plain.eml" >"$MSG"
+run smtp-send --server "localhost:$PFPORT" --ca-file "$CERTS/ca.crt" -v <"$MSG"
+code "Postfix accepts a PGP/MIME-signed message" 0
+held "$T/pgp-held.eml"
+ok "PGP/MIME through Postfix: mime-verify says good" \
+    sh -c "GNUPGHOME='$GH' mime-verify <'$T/pgp-held.eml' | grep -q '^good '"
+mkdir -p "$T/split"
+"$PY" "$SRCDIR/tests/cli/cryptocheck.py" split "$T/pgp-held.eml" "$T/split" >/dev/null
+ok "PGP/MIME through Postfix: gpg --verify on the part and signature as held" \
+    gpg --homedir "$GH" --batch --quiet --no-tty --verify "$T/split/sig" "$T/split/signed"
+gpgconf --homedir "$GH" --kill all 2>/dev/null
+rm -rf "$GH"
