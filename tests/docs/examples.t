@@ -30,7 +30,7 @@ mkdir -p "$T/bin" "$T/work"
 DEMO=$T/demo
 mkdir -p "$DEMO"
 mkfifo "$T/demo.fifo"
-"$PY" "$SRCDIR/tests/smtp/demo-server.py" "$DEMO/spool" >"$T/demo.fifo" &
+"$PY" "$SRCDIR/tests/smtp/demo-server.py" "$DEMO/spool" >"$T/demo.fifo" 2>"$T/demo.err" &
 demo_pid=$!
 exec 7<"$T/demo.fifo"
 read -r -t 20 demo_port <&7
@@ -106,7 +106,9 @@ make_inputs
 # is stopped at the end
 GNUPGHOME=$(mktemp -d /tmp/mpg.XXXXXX)
 export GNUPGHOME
-trap 'gpgconf --homedir "$GNUPGHOME" --kill all; rm -rf "$GNUPGHOME" "$T"' EXIT
+# (one trap for all: a second would drop the first's kill of the demo
+# server, which then held the test's output open until its timeout)
+trap 'kill "$demo_pid" 2>/dev/null; gpgconf --homedir "$GNUPGHOME" --kill all; rm -rf "$GNUPGHOME" "$T"' EXIT
 for u in ann@example.org bob@example.com carl@example.net dora@example.net; do
     gpg --batch --quiet --passphrase '' --quick-gen-key "$u" future-default default never
 done
