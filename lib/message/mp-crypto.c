@@ -1,6 +1,7 @@
 #include "mp-crypto.h"
 #include "mp-base64.h"
 #include "mp-error.h"
+#include "mp-lines.h"
 #include "mp-headers.h"
 #include "mp-random.h"
 
@@ -16,136 +17,6 @@
 #define MAX_DEPTH 32
 #define MAX_SIGNATURE (1024 * 1024) /* a detached signature is small */
 #define MAX_PASSPHRASE 4096
-
-/* ---- lines at offsets of a stream --------------------------------------- */
-
-typedef struct {
-	GMimeStream *stream;
-	char *buf;
-	gsize len, off;
-	gint64 pos;   /* offset of buf[0] */
-	gint64 limit; /* end of the range */
-} Reader;
-
-typedef struct {
-	gint64 start;     /* offset of the line */
-	gsize len;        /* without the line ending */
-	guint eol;        /* 0, 1 (LF) or 2 (CRLF) */
-	const char *data; /* its first avail bytes */
-	gsize avail;
-} Line;
-
-static void
-reader_init (Reader *r, GMimeStream *stream, gint64 start, gint64 limit)
-{
-	memset (r, 0, sizeof *r);
-	r->stream = stream;
-	r->buf = g_malloc (CHUNK);
-	r->pos = start;
-	r->limit = limit;
-}
-
-static void
-reader_clear (Reader *r)
-{
-	g_clear_pointer (&r->buf, g_free);
-}
-
-static gssize
-reader_fill (Reader *r, GError **error)
-{
-	gint64 at;
-	gsize want;
-	gssize n;
-
-	if (r->off > 0) {
-		memmove (r->buf, r->buf + r->off, r->len - r->off);
-		r->pos += (gint64) r->off;
-		r->len -= r->off;
-		r->off = 0;
-	}
-	at = r->pos + (gint64) r->len;
-	if (at >= r->limit || r->len == CHUNK)
-		return 0;
-	want = CHUNK - r->len;
-	if ((gint64) want > r->limit - at)
-		want = (gsize) (r->limit - at);
-	if (g_mime_stream_seek (r->stream, at, GMIME_STREAM_SEEK_SET) != at ||
-	    (n = g_mime_stream_read (r->stream, r->buf + r->len, want)) < 0) {
-		g_set_error (error, MP_ERROR, MP_ERROR_IO, "stdin: read error");
-		return -1;
-	}
-	r->len += (gsize) n;
-	return n;
-}
-
-/* The next line; FALSE at the end of the range or on error (@error set).
- * A line longer than the buffer comes with only its head in data. */
-static gboolean
-reader_next (Reader *r, Line *l, GError **error)
-{
-	for (;;) {
-		char *p = memchr (r->buf + r->off, '\n', r->len - r->off);
-		gssize n;
-
-		if (p) {
-			gsize end = (gsize) (p - r->buf);
-
-			l->start = r->pos + (gint64) r->off;
-			l->len = end - r->off;
-			l->eol = 1;
-			if (l->len > 0 && r->buf[end - 1] == '\r') {
-				l->len--;
-				l->eol = 2;
-			}
-			l->data = r->buf + r->off;
-			l->avail = l->len;
-			r->off = end + 1;
-			return TRUE;
-		}
-		if (r->off > 0 || r->len < CHUNK) {
-			n = reader_fill (r, error);
-			if (n < 0)
-				return FALSE;
-			if (n > 0)
-				continue;
-		}
-		if (r->len == r->off)
-			return FALSE;
-		if (r->len < CHUNK) {
-			l->start = r->pos + (gint64) r->off;
-			l->len = r->len - r->off;
-			l->eol = 0;
-			l->data = r->buf + r->off;
-			l->avail = l->len;
-			r->off = r->len;
-			return TRUE;
-		}
-		/* longer than the buffer: report its length, not its tail */
-		l->start = r->pos;
-		l->data = r->buf;
-		l->avail = 0;
-		for (;;) {
-			r->off = r->len;
-			n = reader_fill (r, error);
-			if (n < 0)
-				return FALSE;
-			p = memchr (r->buf, '\n', r->len);
-			if (p || n == 0) {
-				gint64 end = p ? r->pos + (p - r->buf) :
-						 r->pos + (gint64) r->len;
-
-				r->off = p ? (gsize) (p - r->buf) + 1 : r->len;
-				l->eol = p ? 1 : 0;
-				if (p && p > r->buf && p[-1] == '\r')
-					l->eol = 2;
-				l->len = (gsize) (end - l->start) -
-					 (l->eol == 2 ? 1 : 0);
-				return TRUE;
-			}
-		}
-	}
-}
 
 /* ---- the MIME structure as byte ranges ----------------------------------- */
 
@@ -193,16 +64,16 @@ static gboolean
 read_head (GMimeStream *s, gint64 start, gint64 end, char **type, char **cte,
 	   gint64 *body, gboolean *crlf, GError **error)
 {
-	Reader r;
-	Line l;
+	MpLines r;
+	MpLine l;
 	GString *cur = NULL;
 	GString *t = NULL, *c = NULL;
 	gboolean first = TRUE;
 	GError *err = NULL;
 
 	*body = end;
-	reader_init (&r, s, start, end);
-	while (reader_next (&r, &l, &err)) {
+	mp_lines_init (&r, s, start, end);
+	while (mp_lines_next (&r, &l, &err)) {
 		if (first && crlf)
 			*crlf = l.eol == 2;
 		first = FALSE;
@@ -231,7 +102,7 @@ read_head (GMimeStream *s, gint64 start, gint64 end, char **type, char **cte,
 			cur = c;
 		}
 	}
-	reader_clear (&r);
+	mp_lines_clear (&r);
 	if (err) {
 		g_propagate_error (error, err);
 		if (t)
@@ -254,7 +125,7 @@ read_head (GMimeStream *s, gint64 start, gint64 end, char **type, char **cte,
 
 /* The line @l is the delimiter of @boundary: 0 no, 1 delimiter, 2 close */
 static int
-delimiter (const Line *l, const char *boundary, gsize blen)
+delimiter (const MpLine *l, const char *boundary, gsize blen)
 {
 	const char *p;
 	gsize n;
@@ -280,8 +151,8 @@ entity_parse (GMimeStream *s, gint64 start, gint64 end, int depth,
 	g_autoptr (Entity) e = g_new0 (Entity, 1);
 	g_autofree char *type = NULL;
 	const char *boundary;
-	Reader r;
-	Line l;
+	MpLines r;
+	MpLine l;
 	gint64 part = -1;
 	guint prev_eol = 0;
 	gboolean closed = FALSE;
@@ -309,8 +180,8 @@ entity_parse (GMimeStream *s, gint64 start, gint64 end, int depth,
 		return NULL;
 	}
 	e->kids = g_ptr_array_new_with_free_func ((GDestroyNotify) entity_free);
-	reader_init (&r, s, e->body, end);
-	while (reader_next (&r, &l, &err)) {
+	mp_lines_init (&r, s, e->body, end);
+	while (mp_lines_next (&r, &l, &err)) {
 		int d = delimiter (&l, boundary, strlen (boundary));
 
 		if (d) {
@@ -334,7 +205,7 @@ entity_parse (GMimeStream *s, gint64 start, gint64 end, int depth,
 		}
 		prev_eol = l.eol;
 	}
-	reader_clear (&r);
+	mp_lines_clear (&r);
 	if (err) {
 		g_propagate_error (error, err);
 		return NULL;
@@ -393,8 +264,8 @@ mp_crypto_kind_of_input (MpInput *in, GError **error)
 	MpCryptoKind kind;
 	const char *boundary;
 	gint64 body, kbody;
-	Reader r;
-	Line l;
+	MpLines r;
+	MpLine l;
 	gint64 part = -1;
 	GError *err = NULL;
 
@@ -410,14 +281,14 @@ mp_crypto_kind_of_input (MpInput *in, GError **error)
 	boundary = g_mime_content_type_get_parameter (ct, "boundary");
 	if (boundary == NULL)
 		goto done;
-	reader_init (&r, s, body, size);
-	while (reader_next (&r, &l, &err)) {
+	mp_lines_init (&r, s, body, size);
+	while (mp_lines_next (&r, &l, &err)) {
 		if (delimiter (&l, boundary, strlen (boundary)) == 1) {
 			part = l.start + (gint64) l.len + l.eol;
 			break;
 		}
 	}
-	reader_clear (&r);
+	mp_lines_clear (&r);
 	if (err) {
 		g_propagate_error (error, err);
 		return MP_CRYPTO_PLAIN;
@@ -989,8 +860,8 @@ msg_open (Msg *m, MpInput *in, GError **error)
 static gboolean
 leaf_needs_encoding (GMimeStream *s, Entity *e, gboolean *needs, GError **error)
 {
-	Reader r;
-	Line l;
+	MpLines r;
+	MpLine l;
 	GError *err = NULL;
 
 	if (e->cte && (strcmp (e->cte, "base64") == 0 ||
@@ -1003,8 +874,8 @@ leaf_needs_encoding (GMimeStream *s, Entity *e, gboolean *needs, GError **error)
 			     e->cte);
 		return FALSE;
 	}
-	reader_init (&r, s, e->body, e->end);
-	while (!*needs && reader_next (&r, &l, &err)) {
+	mp_lines_init (&r, s, e->body, e->end);
+	while (!*needs && mp_lines_next (&r, &l, &err)) {
 		if (l.len > 998 || l.avail < l.len ||
 		    (l.len >= 5 && memcmp (l.data, "From ", 5) == 0) ||
 		    (l.len > 0 &&
@@ -1017,7 +888,7 @@ leaf_needs_encoding (GMimeStream *s, Entity *e, gboolean *needs, GError **error)
 				*needs = TRUE;
 		}
 	}
-	reader_clear (&r);
+	mp_lines_clear (&r);
 	if (err) {
 		g_propagate_error (error, err);
 		return FALSE;

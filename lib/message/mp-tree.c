@@ -1,153 +1,13 @@
 #include "mp-tree.h"
 #include "mp-error.h"
+#include "mp-lines.h"
 #include "mp-html.h"
 
 #include <string.h>
 
 #define READ_CHUNK (64 * 1024)
-#define LINE_HEAD 1024        /* bytes kept of a line longer than a chunk */
 #define MAX_FIELD (64 * 1024) /* longest header field value we read */
 #define SEED_HEADER_MAX (64 * 1024)
-
-/* ---- reading lines at offsets of the input --------------------------- */
-
-typedef struct {
-	GMimeStream *stream;
-	char *buf;
-	gsize len, off; /* bytes in buf, read index */
-	gint64 pos;     /* offset of buf[0] */
-	gint64 limit;   /* end of the range read */
-	char head[LINE_HEAD];
-} Reader;
-
-typedef struct {
-	gint64 start;     /* offset of the line */
-	gsize len;        /* its length without the line ending */
-	guint eol;        /* length of the line ending: 0, 1 (LF) or 2 (CRLF) */
-	const char *data; /* its first avail bytes */
-	gsize avail;
-} Line;
-
-static void
-reader_init (Reader *r, GMimeStream *stream, gint64 start, gint64 limit)
-{
-	memset (r, 0, sizeof *r);
-	r->stream = stream;
-	r->buf = g_malloc (READ_CHUNK);
-	r->pos = start;
-	r->limit = limit;
-}
-
-static void
-reader_clear (Reader *r)
-{
-	g_clear_pointer (&r->buf, g_free);
-}
-
-/* Reads more into the buffer; returns the number of bytes read, 0 at the
- * end of the range, -1 on error. */
-static gssize
-reader_fill (Reader *r, GError **error)
-{
-	gint64 at;
-	gsize want;
-	ssize_t n;
-
-	if (r->off > 0) {
-		memmove (r->buf, r->buf + r->off, r->len - r->off);
-		r->pos += (gint64) r->off;
-		r->len -= r->off;
-		r->off = 0;
-	}
-	at = r->pos + (gint64) r->len;
-	if (at >= r->limit || r->len == READ_CHUNK)
-		return 0;
-	want = READ_CHUNK - r->len;
-	if ((gint64) want > r->limit - at)
-		want = (gsize) (r->limit - at);
-	if (g_mime_stream_seek (r->stream, at, GMIME_STREAM_SEEK_SET) != at ||
-	    (n = g_mime_stream_read (r->stream, r->buf + r->len, want)) < 0) {
-		g_set_error (error, MP_ERROR, MP_ERROR_IO, "stdin: read error");
-		return -1;
-	}
-	r->len += (gsize) n;
-	return n;
-}
-
-/* The next line; FALSE at the end of the range or on error (@error set). */
-static gboolean
-reader_next (Reader *r, Line *l, GError **error)
-{
-	for (;;) {
-		char *p = memchr (r->buf + r->off, '\n', r->len - r->off);
-		gssize n;
-
-		if (p) {
-			gsize end = (gsize) (p - r->buf);
-
-			l->start = r->pos + (gint64) r->off;
-			l->len = end - r->off;
-			l->eol = 1;
-			if (l->len > 0 && r->buf[end - 1] == '\r') {
-				l->len--;
-				l->eol = 2;
-			}
-			l->data = r->buf + r->off;
-			l->avail = l->len;
-			r->off = end + 1;
-			return TRUE;
-		}
-		if (r->off > 0 || r->len < READ_CHUNK) {
-			n = reader_fill (r, error);
-			if (n < 0)
-				return FALSE;
-			if (n > 0)
-				continue;
-		}
-		if (r->len == r->off)
-			return FALSE;
-		if (r->len < READ_CHUNK) {
-			/* the last line, without a line ending */
-			l->start = r->pos + (gint64) r->off;
-			l->len = r->len - r->off;
-			l->eol = 0;
-			l->data = r->buf + r->off;
-			l->avail = l->len;
-			r->off = r->len;
-			return TRUE;
-		}
-		/* a line longer than the buffer: keep its head, skip the rest */
-		memcpy (r->head, r->buf, LINE_HEAD);
-		l->start = r->pos;
-		l->data = r->head;
-		l->avail = LINE_HEAD;
-		l->eol = 0;
-		for (;;) {
-			p = memchr (r->buf + r->off, '\n', r->len - r->off);
-			if (p) {
-				r->off = (gsize) (p - r->buf) + 1;
-				l->eol = 1;
-				l->len = (gsize) (r->pos +
-						  (gint64) (p - r->buf) -
-						  l->start);
-				if (p > r->buf && p[-1] == '\r') {
-					l->eol = 2;
-					l->len--;
-				}
-				return TRUE;
-			}
-			r->off = r->len;
-			n = reader_fill (r, error);
-			if (n < 0)
-				return FALSE;
-			if (n == 0) {
-				l->len = (gsize) (r->pos + (gint64) r->len -
-						  l->start);
-				return TRUE;
-			}
-		}
-	}
-}
 
 /* ---- the tree --------------------------------------------------------- */
 
@@ -301,7 +161,7 @@ node_take_field (Node *n, const char *name, gsize name_len, const char *value)
 /* Python's email parser and GMime take a line as a header field when it
  * starts with printable characters up to a colon. */
 static gboolean
-is_field_line (const Line *l, gsize *name_len)
+is_field_line (const MpLine *l, gsize *name_len)
 {
 	gsize i;
 
@@ -370,10 +230,10 @@ finish_field (Node *n, GArray *fields, GString *field, gsize name_len,
  * Reads on from @first to the first blank line; FALSE with @error set
  * when a line there could be a field or a delimiter. */
 static gboolean
-skipped_lines_agree (MpTree *t, Node *n, Reader *r, const Line *first,
+skipped_lines_agree (MpTree *t, Node *n, MpLines *r, const MpLine *first,
 		     GError **error)
 {
-	Line l = *first;
+	MpLine l = *first;
 
 	do {
 		if (l.len == 0 && l.eol > 0)
@@ -394,7 +254,7 @@ skipped_lines_agree (MpTree *t, Node *n, Reader *r, const Line *first,
 				     shown);
 			return FALSE;
 		}
-	} while (reader_next (r, &l, error));
+	} while (mp_lines_next (r, &l, error));
 	return *error == NULL;
 }
 
@@ -408,12 +268,12 @@ parse_headers (MpTree *t, Node *n, const char *default_type, GArray *fields,
 	gboolean first = TRUE;
 	gsize name_len = 0;
 	gint64 fstart = n->start, fend = n->start;
-	Reader r;
-	Line l;
+	MpLines r;
+	MpLine l;
 
 	n->body = n->end;
-	reader_init (&r, t->stream, n->start, n->end);
-	while (reader_next (&r, &l, &local)) {
+	mp_lines_init (&r, t->stream, n->start, n->end);
+	while (mp_lines_next (&r, &l, &local)) {
 		gsize nl = 0;
 
 		if (first && n->top)
@@ -459,7 +319,7 @@ parse_headers (MpTree *t, Node *n, const char *default_type, GArray *fields,
 				     (gssize) MIN (l.avail, MAX_FIELD));
 	}
 	finish_field (n, fields, field, name_len, fstart, fend);
-	reader_clear (&r);
+	mp_lines_clear (&r);
 	if (local) {
 		g_propagate_error (error, g_steal_pointer (&local));
 		return FALSE;
@@ -495,8 +355,8 @@ scan_children (MpTree *t, Node *n, GError **error)
 	guint prev_eol = 0;
 	gsize dlen;
 	Node *cur = NULL;
-	Reader r;
-	Line l;
+	MpLines r;
+	MpLine l;
 	guint i;
 
 	if (n->scanned)
@@ -510,8 +370,8 @@ scan_children (MpTree *t, Node *n, GError **error)
 	dlen = strlen (delim);
 	prev_after = n->body;
 	n->preamble_end = n->body;
-	reader_init (&r, t->stream, n->body, n->end);
-	while (reader_next (&r, &l, &local)) {
+	mp_lines_init (&r, t->stream, n->body, n->end);
+	while (mp_lines_next (&r, &l, &local)) {
 		gboolean close = FALSE;
 		gint64 lead;
 
@@ -548,7 +408,7 @@ scan_children (MpTree *t, Node *n, GError **error)
 next:
 		prev_eol = l.eol;
 	}
-	reader_clear (&r);
+	mp_lines_clear (&r);
 	if (local) {
 		g_propagate_error (error, g_steal_pointer (&local));
 		return FALSE;
