@@ -67,23 +67,6 @@ main (int argc, char **argv)
 						 "%s: unexpected argument "
 						 "(use --recipient)",
 						 argv[1]));
-	if (passphrase_file && passphrase_fd >= 0)
-		return mp_cli_fail (g_error_new (
-			MP_ERROR, MP_ERROR_USAGE,
-			"--passphrase-file and --passphrase-fd exclude each "
-			"other"));
-	if (smime && (autocrypt || hidden))
-		return mp_cli_fail (g_error_new (
-			MP_ERROR, MP_ERROR_USAGE,
-			"%s is for OpenPGP, not --smime (CMS names every "
-			"recipient's certificate)",
-			autocrypt ? "--autocrypt" : "--hidden-recipient"));
-	if (smime && (passphrase_file || passphrase_fd >= 0))
-		return mp_cli_fail (g_error_new (
-			MP_ERROR, MP_ERROR_USAGE,
-			"--passphrase-file and --passphrase-fd are for "
-			"OpenPGP keys; gpgsm asks the agent for an S/MIME "
-			"key's passphrase"));
 	opts.protocol = smime ? MP_CRYPTO_SMIME : MP_CRYPTO_OPENPGP;
 	opts.recipients = recipients;
 	opts.hidden = hidden;
@@ -97,6 +80,8 @@ main (int argc, char **argv)
 	opts.autocrypt = autocrypt;
 	opts.seed = seed;
 
+	if (!mp_crypto_check_options (&opts, &error))
+		return mp_cli_fail (error);
 	in = mp_input_open (NULL, &error);
 	if (in == NULL)
 		return mp_cli_fail (error);

@@ -52,21 +52,6 @@ main (int argc, char **argv)
 						 "(the message is read from "
 						 "stdin)",
 						 argv[1]));
-	if (passphrase_file && passphrase_fd >= 0)
-		return mp_cli_fail (g_error_new (
-			MP_ERROR, MP_ERROR_USAGE,
-			"--passphrase-file and --passphrase-fd exclude each "
-			"other"));
-	if (autocrypt && smime)
-		return mp_cli_fail (g_error_new (
-			MP_ERROR, MP_ERROR_USAGE,
-			"--autocrypt is for OpenPGP keys, not --smime"));
-	if (smime && (passphrase_file || passphrase_fd >= 0))
-		return mp_cli_fail (g_error_new (
-			MP_ERROR, MP_ERROR_USAGE,
-			"--passphrase-file and --passphrase-fd are for "
-			"OpenPGP keys; gpgsm asks the agent for an S/MIME "
-			"key's passphrase"));
 	opts.protocol = smime ? MP_CRYPTO_SMIME : MP_CRYPTO_OPENPGP;
 	opts.local_user = local_user;
 	opts.homedir = homedir;
@@ -76,6 +61,8 @@ main (int argc, char **argv)
 	opts.autocrypt = autocrypt;
 	opts.seed = seed;
 
+	if (!mp_crypto_check_options (&opts, &error))
+		return mp_cli_fail (error);
 	in = mp_input_open (NULL, &error);
 	if (in == NULL)
 		return mp_cli_fail (error);

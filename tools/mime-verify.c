@@ -48,15 +48,12 @@ main (int argc, char **argv)
 						 "(the message is read from "
 						 "stdin)",
 						 argv[1]));
-	if (passphrase_file && passphrase_fd >= 0)
-		return mp_cli_fail (g_error_new (
-			MP_ERROR, MP_ERROR_USAGE,
-			"--passphrase-file and --passphrase-fd exclude each "
-			"other"));
 	opts.homedir = homedir;
 	opts.passphrase_file = passphrase_file;
 	opts.passphrase_fd = passphrase_fd;
 
+	if (!mp_crypto_check_options (&opts, &error))
+		return mp_cli_fail (error);
 	in = mp_input_open (NULL, &error);
 	if (in == NULL)
 		return mp_cli_fail (error);

@@ -18,6 +18,39 @@
 #define MAX_SIGNATURE (1024 * 1024) /* a detached signature is small */
 #define MAX_PASSPHRASE 4096
 
+/* ---- options ------------------------------------------------------------ */
+
+gboolean
+mp_crypto_check_options (const MpCryptoOptions *opts, GError **error)
+{
+	gboolean pass = opts->passphrase_file || opts->passphrase_fd >= 0;
+
+	if (opts->passphrase_file && opts->passphrase_fd >= 0) {
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "--passphrase-file and --passphrase-fd exclude "
+			     "each other");
+		return FALSE;
+	}
+	if (opts->protocol != MP_CRYPTO_SMIME)
+		return TRUE;
+	if (opts->autocrypt || (opts->hidden && opts->hidden[0])) {
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "%s is for OpenPGP, not --smime (CMS names every "
+			     "recipient's certificate)",
+			     opts->autocrypt ? "--autocrypt" :
+					       "--hidden-recipient");
+		return FALSE;
+	}
+	if (pass) {
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "--passphrase-file and --passphrase-fd are for "
+			     "OpenPGP keys; gpgsm asks the agent for an S/MIME "
+			     "key's passphrase");
+		return FALSE;
+	}
+	return TRUE;
+}
+
 /* ---- the MIME structure as byte ranges ----------------------------------- */
 
 typedef struct _Entity Entity;

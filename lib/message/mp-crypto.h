@@ -45,6 +45,12 @@ typedef struct {
 	const char *seed;  /* boundaries, see mp-random.h */
 } MpCryptoOptions;
 
+/* Checks that the options go together: one passphrase source; no
+ * passphrase file or descriptor, --autocrypt or hidden recipients with
+ * S/MIME (gpgsm asks the agent; CMS names every recipient).
+ * Errors: MP_ERROR_USAGE naming the options. */
+gboolean mp_crypto_check_options (const MpCryptoOptions *opts, GError **error);
+
 /* Signs the message of @in and writes the multipart/signed message to
  * @out.  8bit and binary leaves are transfer-encoded first (quoted-
  * printable for text, base64 otherwise).  The signer is

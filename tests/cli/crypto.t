@@ -18,7 +18,7 @@ echo allow-loopback-pinentry >"$GH/gpg-agent.conf"
 echo disable-crl-checks >"$GH/gpgsm.conf"
 GPG() { gpg --batch --quiet --no-tty "$@"; }
 
-plan 55
+plan 62
 
 # ---- keys, made now ---------------------------------------------------------
 GPG --passphrase '' --quick-gen-key 'Ann <ann@example.org>' rsa2048 sign,encrypt never
@@ -255,3 +255,15 @@ refused "header: a Content-Type edit of an encrypted message is refused (65)" 65
 mime-header --set 'X-Priority: 1' <signed.eml >prio.eml
 ok "header: other edits keep the signature valid" \
     bash -c 'grep -q "^X-Priority: 1" prio.eml && mime-verify <prio.eml >/dev/null'
+
+# options that do not go together: one check in mp-crypto for every tool
+for t in mime-sign mime-encrypt mime-verify mime-decrypt; do
+    refused "$t: --passphrase-file with --passphrase-fd is a usage error (64)" 64 \
+        "exclude each other" $t --passphrase-file pass.txt --passphrase-fd 0 <plain.eml
+done
+refused "mime-sign --smime with a passphrase file (64): gpgsm asks the agent" 64 \
+    "are for OpenPGP keys" mime-sign --smime --passphrase-file pass.txt <plain.eml
+refused "mime-sign --smime --autocrypt (64)" 64 "--autocrypt is for OpenPGP" \
+    mime-sign --smime --autocrypt <plain.eml
+refused "mime-encrypt --smime --hidden-recipient (64)" 64 "--hidden-recipient is for OpenPGP" \
+    mime-encrypt --smime --hidden-recipient bob@example.com <plain.eml
