@@ -79,7 +79,7 @@ mp_smtp_net_error (MpSmtp *smtp, GError **error, GError *err, const char *what)
 guint
 mp_smtp_timeout (MpSmtp *smtp)
 {
-	return smtp->cfg->timeout ? smtp->cfg->timeout : 60;
+	return smtp->cfg->timeout > 0 ? (guint) smtp->cfg->timeout : 60;
 }
 
 static gboolean

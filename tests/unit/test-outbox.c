@@ -1,6 +1,7 @@
 /* mp-outbox: messages stored durably with their envelope, read back byte
  * for byte, listed oldest first, removed, and locked against a second
  * flush. */
+#include "mp-cli.h"
 #include "mp-error.h"
 #include "mp-outbox.h"
 
@@ -274,7 +275,7 @@ test_lock_is_exclusive (void)
 	g_assert_true (mp_outbox_lock (first, FALSE, &error));
 	g_assert_false (mp_outbox_lock (second, FALSE, &error));
 	g_assert_error (error, MP_ERROR, MP_ERROR_TEMPFAIL);
-	g_assert_cmpint (mp_error_exit_code (error), ==, 75);
+	g_assert_cmpint (mp_cli_exit_code (error), ==, 75);
 	g_clear_error (&error);
 	/* freeing the holder releases it */
 	g_clear_pointer (&first, mp_outbox_free);
