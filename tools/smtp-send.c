@@ -99,29 +99,36 @@ static const GOptionEntry entries[] = {
 	{ NULL }
 };
 
+/* @text with control characters as '?': it came from the server or the
+ * message.  Newly allocated. */
+static char *
+safe (const char *text)
+{
+	char *copy = g_strdup (text);
+
+	for (char *p = copy; *p != '\0'; p++)
+		if ((guchar) *p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return copy;
+}
+
 static void
 print_line (MpSmtpLineKind kind, const char *line, gpointer data)
 {
 	const char *dir = kind == MP_SMTP_LINE_CLIENT ? "->" :
 			  kind == MP_SMTP_LINE_SERVER ? "<-" :
 							"==";
-	g_autofree char *safe = g_strdup (line);
+	g_autofree char *shown = safe (line);
 
-	for (char *p = safe; *p != '\0'; p++)
-		if ((guchar) *p < 0x20 || *p == 0x7f)
-			*p = '?';
-	fprintf (stderr, "%s: %s %s\n", g_get_prgname (), dir, safe);
+	fprintf (stderr, "%s: %s %s\n", g_get_prgname (), dir, shown);
 }
 
 static void
 print_warning (const char *message, gpointer data)
 {
-	g_autofree char *safe = g_strdup (message);
+	g_autofree char *shown = safe (message);
 
-	for (char *p = safe; *p != '\0'; p++)
-		if ((guchar) *p < 0x20 || *p == 0x7f)
-			*p = '?';
-	fprintf (stderr, "%s: warning: %s\n", g_get_prgname (), safe);
+	fprintf (stderr, "%s: warning: %s\n", g_get_prgname (), shown);
 }
 
 static gboolean
@@ -285,45 +292,11 @@ dry_run (MpSubmit *submit)
 	return 0;
 }
 
-/* "-oFILE": GOption takes a short option's value only as the next
- * argument; a value of -o that is not one of sendmail's options is our
- * -o FILE (issue 14).  Returns a new argv with each such "-oFILE" as
- * "--output=FILE", or NULL when there is none. */
-static gboolean
-is_attached_output (const char *arg)
-{
-	return g_str_has_prefix (arg, "-o") && arg[2] != '\0' &&
-	       !mp_sendmail_is_o_option (arg + 2);
-}
-
-static char **
-attached_output (int argc, char **argv)
-{
-	gboolean any = FALSE;
-	gboolean options = TRUE;
-	char **out;
-
-	for (int i = 1; i < argc && !g_str_equal (argv[i], "--"); i++)
-		any |= is_attached_output (argv[i]);
-	if (!any)
-		return NULL;
-	out = g_new0 (char *, argc + 1);
-	out[0] = g_strdup (argv[0]);
-	for (int i = 1; i < argc; i++) {
-		if (options && is_attached_output (argv[i]))
-			out[i] = g_strconcat ("--output=", argv[i] + 2, NULL);
-		else
-			out[i] = g_strdup (argv[i]);
-		options &= !g_str_equal (argv[i], "--");
-	}
-	return out;
-}
-
 int
 main (int argc, char **argv)
 {
 	GError *error = NULL;
-	g_autoptr (MpSendmailArgs) sm = NULL;
+	gboolean sendmail;
 	g_autoptr (MpAccountConfig) config = NULL;
 	g_autoptr (MpSubmit) submit = NULL;
 	g_autoptr (MpInput) in = NULL;
@@ -334,19 +307,15 @@ main (int argc, char **argv)
 	int rc;
 
 	mp_cli_init ("smtp-send");
-	/* called as sendmail, or with sendmail's flags (mutt, git, cron) */
-	if (mp_sendmail_detect (argc, argv, entries)) {
-		sm = mp_sendmail_parse (argc, argv, entries, &error);
-		if (sm == NULL)
-			return mp_cli_fail (error);
-		sm_argv = mp_sendmail_to_argv (sm, argv[0]);
+	/* called as sendmail, or with sendmail's flags (mutt, git, cron);
+	 * "-oFILE" */
+	if (!mp_sendmail_rewrite_argv (argc, argv, entries, &sm_argv, &sendmail,
+				       &error))
+		return mp_cli_fail (error);
+	if (sm_argv != NULL) {
 		argc = (int) g_strv_length (sm_argv);
 		/* GOption drops what it parses from the array it is given:
 		 * give it a copy, so sm_argv still frees every string */
-		sm_view = g_memdup2 (sm_argv,
-				     sizeof (char *) * (gsize) (argc + 1));
-		argv = sm_view;
-	} else if ((sm_argv = attached_output (argc, argv)) != NULL) {
 		sm_view = g_memdup2 (sm_argv,
 				     sizeof (char *) * (gsize) (argc + 1));
 		argv = sm_view;
@@ -364,7 +333,7 @@ main (int argc, char **argv)
 
 	/* what the options did not write into the request */
 	req.output = common.output;
-	req.local_names = sm != NULL;
+	req.local_names = sendmail;
 	req.warn = print_warning;
 	signers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
 					 (GDestroyNotify) mp_dkim_signer_free);
