@@ -18,8 +18,9 @@ G_BEGIN_DECLS
  * signed message): one line, for stderr. */
 typedef void (*MpSubmitWarnFunc) (const char *message, gpointer user_data);
 
-/* What called mp_submit_run() for each message of a batch or a flush:
- * @name is its file, or its name in the outbox. */
+/* Called by mp_submit_run() and mp_submit_flush() for each message once
+ * it is done: @name is its file (or "stdin: message N" in an mbox), or
+ * its path in the outbox; @res what became of it (borrowed). */
 typedef struct _MpSubmitResult MpSubmitResult;
 typedef void (*MpSubmitReportFunc) (const char *name, const MpSubmitResult *res,
 				    gpointer user_data);
