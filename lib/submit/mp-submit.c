@@ -4,6 +4,9 @@
 
 #include "mp-headers.h"
 #include "mp-mbox.h"
+#include "mp-outbox.h"
+#include "mp-rate.h"
+#include "mp-sendlog.h"
 
 #include <poll.h>
 #include <stdarg.h>

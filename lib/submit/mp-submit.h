@@ -6,9 +6,6 @@
 
 #include "mp-account.h"
 #include "mp-io.h"
-#include "mp-outbox.h"
-#include "mp-rate.h"
-#include "mp-sendlog.h"
 #include "mp-smtp.h"
 
 G_BEGIN_DECLS
