@@ -60,10 +60,12 @@ typedef struct {
 	gboolean local_names; /* sendmail mode: a bare local name
 				 ("root") is the account's from, every
 				 operand a recipient */
-	/* per message, for messages read from stdin or files */
-	const char *const *recipients; /* set by mp_submit_options_check() */
-	char **files;               /* message files (operands), or NULL: set by
-			 mp_submit_options_check() */
+	/* the operands, as mp_submit_options_check() sorts them: the
+	 * recipients of each message read from stdin or files (none given:
+	 * those of its header fields), or the message files of a batch
+	 * (else NULL) */
+	const char *const *recipients;
+	char **files;
 	gboolean header_recipients; /* -t */
 	MpSmtpDsn dsn;
 	gboolean allow_partial;
