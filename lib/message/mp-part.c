@@ -1,7 +1,7 @@
 #include "mp-part.h"
 #include "mp-base64.h"
 #include "mp-error.h"
-#include "mp-header.h"
+#include "mp-field.h"
 
 #include <gio/gio.h>
 #include <errno.h>
@@ -1075,7 +1075,7 @@ mp_part_leaf_new_file (MpInput *in, const MpPartFileOptions *opts,
 						opts->content_id);
 		}
 		if (opts->description && *opts->description) {
-			g_autofree char *d = mp_header_format_text (
+			g_autofree char *d = mp_field_format_text (
 				"Content-Description", opts->description);
 
 			g_string_append (h, d);
