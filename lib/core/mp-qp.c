@@ -2,6 +2,11 @@
 
 #include <string.h>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <emmintrin.h>
+#define HAVE_SSE2_PATH 1
+#endif
+
 static const char hex[] = "0123456789ABCDEF";
 
 /* Byte classes: PLAIN is written as it is, BLANK (space, tab) too unless
@@ -42,6 +47,40 @@ put_hex (char *o, guint c)
 	return o + 3;
 }
 
+/* The number of bytes from @in on that are written as they are inside a
+ * line: printable ASCII but "=", and blanks (RFC 2045 6.7 (2), (3)). */
+static inline gsize
+literal_run (const guint8 *cls, const guchar *in, const guchar *end)
+{
+	const guchar *p = in;
+
+#ifdef HAVE_SSE2_PATH
+	/* sixteen at a time: 0x20..0x7e but 0x3d, or a tab (bytes from
+	 * 0x80 are negative in the signed comparisons) */
+	while (end - p >= 16) {
+		__m128i v = _mm_loadu_si128 ((const __m128i *) p);
+		__m128i lit = _mm_or_si128 (
+			_mm_andnot_si128 (
+				_mm_cmpeq_epi8 (v, _mm_set1_epi8 ('=')),
+				_mm_and_si128 (
+					_mm_cmpgt_epi8 (v,
+							_mm_set1_epi8 (0x1f)),
+					_mm_cmplt_epi8 (v,
+							_mm_set1_epi8 (0x7f)))),
+			_mm_cmpeq_epi8 (v, _mm_set1_epi8 ('\t')));
+		guint mask = (guint) _mm_movemask_epi8 (lit);
+
+		if (mask != 0xffff)
+			return (gsize) (p - in) +
+			       (gsize) __builtin_ctz (~mask & 0xffff);
+		p += 16;
+	}
+#endif
+	while (p < end && cls[*p] <= BLANK)
+		p++;
+	return (gsize) (p - in);
+}
+
 gsize
 mp_qp_encode_step (MpQpState *st, const guchar *in, gsize len, char *out)
 {
@@ -52,8 +91,36 @@ mp_qp_encode_step (MpQpState *st, const guchar *in, gsize len, char *out)
 	char *o = out;
 
 	while (in < end) {
-		guint c = *in++;
+		guint c;
 
+		if (held < 0) {
+			/* the common case: a run of bytes written as they
+			 * are, a soft break before the 76th column; a blank
+			 * at its end waits for what follows */
+			gsize n = literal_run (cls, in, end);
+
+			while (n > 0 && cls[in[n - 1]] == BLANK)
+				n--;
+			while (n > 0) {
+				gsize k;
+
+				if (col > 74) {
+					o[0] = '=';
+					o[1] = '\n';
+					o += 2;
+					col = 0;
+				}
+				k = MIN (n, 75 - col);
+				memcpy (o, in, k);
+				o += k;
+				in += k;
+				col += (guint) k;
+				n -= k;
+			}
+			if (in == end)
+				break;
+		}
+		c = *in++;
 		switch (cls[c]) {
 		case PLAIN:
 			if (held >= 0) {
