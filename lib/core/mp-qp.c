@@ -81,6 +81,24 @@ literal_run (const guint8 *cls, const guchar *in, const guchar *end)
 	return (gsize) (p - in);
 }
 
+/* memcpy() of a short run, sixteen bytes at a time where the input
+ * allows: it may write up to 15 bytes past @o + @len, which
+ * MP_QP_ENCODE_LEN leaves room for */
+static inline void
+copy_run (char *o, const guchar *in, gsize len, const guchar *end)
+{
+#ifdef HAVE_SSE2_PATH
+	if ((gsize) (end - in) >= ((len + 15) & ~(gsize) 15)) {
+		for (gsize j = 0; j < len; j += 16)
+			_mm_storeu_si128 (
+				(__m128i *) (o + j),
+				_mm_loadu_si128 ((const __m128i *) (in + j)));
+		return;
+	}
+#endif
+	memcpy (o, in, len);
+}
+
 gsize
 mp_qp_encode_step (MpQpState *st, const guchar *in, gsize len, char *out)
 {
@@ -111,7 +129,7 @@ mp_qp_encode_step (MpQpState *st, const guchar *in, gsize len, char *out)
 					col = 0;
 				}
 				k = MIN (n, 75 - col);
-				memcpy (o, in, k);
+				copy_run (o, in, k, end);
 				o += k;
 				in += k;
 				col += (guint) k;

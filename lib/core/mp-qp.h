@@ -20,10 +20,11 @@ typedef struct {
 		0, -1 \
 	}
 
-/* The most bytes mp_qp_encode_step() can write for @len input bytes
- * (each byte at most "=XX" plus its share of soft breaks, and the byte
- * held from before); mp_qp_encode_close() writes at most 5. */
-#define MP_QP_ENCODE_LEN(len) ((len) *4 + 8)
+/* The room mp_qp_encode_step() needs for @len input bytes: each byte at
+ * most "=XX" plus its share of soft breaks, the byte held from before,
+ * and 16 bytes it may scribble past its output; mp_qp_encode_close()
+ * writes at most 5. */
+#define MP_QP_ENCODE_LEN(len) ((len) *4 + 32)
 
 /* Encodes @len bytes into @out (room for MP_QP_ENCODE_LEN(len)), holding
  * back a trailing blank or CR in @state; returns the bytes written. */

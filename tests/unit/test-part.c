@@ -326,11 +326,12 @@ trickle_read (GMimeStream *stream, char *buf, size_t len)
 	Trickle *t = T_TRICKLE (stream);
 	gsize size, n;
 	const char *d = g_bytes_get_data (t->data, &size);
-
 	gsize piece = (gsize) g_rand_int_range (t->rand, 1, t->max + 1);
 
 	n = MIN (len, size - t->pos);
 	n = MIN (n, piece);
+	if (n == 0)
+		return 0;
 	memcpy (buf, d + t->pos, n);
 	t->pos += n;
 	stream->position = (gint64) t->pos;

@@ -25,21 +25,25 @@ our_qp (const guchar *data, gsize len, GRand *rand, gint32 max_chunk)
 {
 	GByteArray *out = g_byte_array_new ();
 	MpQpState st = MP_QP_STATE_INIT;
-	g_autofree char *buf = g_malloc (MP_QP_ENCODE_LEN ((gsize) max_chunk));
 	gsize pos = 0, n;
+	char last[5];
 
 	while (pos < len) {
 		gsize step = (gsize) g_rand_int_range (rand, 1, max_chunk);
 
+		/* exactly the room promised, for ASan to check */
+		g_autofree char *buf = NULL;
+
 		step = MIN (step, len - pos);
+		buf = g_malloc (MP_QP_ENCODE_LEN (step));
 		n = mp_qp_encode_step (&st, data + pos, step, buf);
 		g_assert_cmpuint (n, <=, MP_QP_ENCODE_LEN (step));
 		g_byte_array_append (out, (guchar *) buf, (guint) n);
 		pos += step;
 	}
-	n = mp_qp_encode_close (&st, buf);
+	n = mp_qp_encode_close (&st, last);
 	g_assert_cmpuint (n, <=, 5);
-	g_byte_array_append (out, (guchar *) buf, (guint) n);
+	g_byte_array_append (out, (guchar *) last, (guint) n);
 	return out;
 }
 
