@@ -214,15 +214,21 @@ mp_qp_encode_step (MpQpState *st, const guchar *in, gsize len, char *out)
 				}
 				held = -1;
 			}
-			if (col > 72) {
-				o[0] = '=';
-				o[1] = '\n';
-				o += 2;
-				col = 3;
-			} else {
-				col += 3;
+			/* the bytes of a UTF-8 character come together */
+			for (;;) {
+				if (col > 72) {
+					o[0] = '=';
+					o[1] = '\n';
+					o += 2;
+					col = 3;
+				} else {
+					col += 3;
+				}
+				o = put_hex (o, c);
+				if (in == end || cls[*in] != OTHER)
+					break;
+				c = *in++;
 			}
-			o = put_hex (o, c);
 			break;
 		}
 	}
