@@ -638,8 +638,5 @@ mp_compose_write (MpCompose *c, MpRandom *random, MpOutput *out, GError **error)
 
 	if (!mp_output_write (out, h->str, h->len, error))
 		return FALSE;
-	return mp_output_check (out,
-				g_mime_object_write_to_stream (
-					body, NULL, mp_output_get_stream (out)),
-				error);
+	return mp_part_write (body, out, error);
 }
