@@ -321,12 +321,14 @@ mp_html_content_id (const char *id)
 	return g_string_free (s, FALSE);
 }
 
-/* Every URL in the links of @html (of images only when @images_only),
- * stripped, in document order.  Newly allocated. */
+/* What @pick makes of every URL in the links of @html (of images only
+ * when @images_only), stripped, in document order, each once; a URL it
+ * makes NULL of is left out.  Newly allocated. */
 static GPtrArray *
-link_urls (const char *html, gboolean images_only)
+pick_urls (const char *html, gboolean images_only,
+	   char *(*pick) (const char *) )
 {
-	GPtrArray *urls = g_ptr_array_new_with_free_func (g_free);
+	GPtrArray *picked = g_ptr_array_new_with_free_func (g_free);
 	gsize len = strlen (html);
 	GumboOutput *out = parse (html, len);
 	g_autoptr (GArray) refs = collect_refs (out, html, len);
@@ -341,34 +343,34 @@ link_urls (const char *html, gboolean images_only)
 		spans = ref_urls (r);
 		for (j = 0; j < spans->len; j++) {
 			const Span *sp = &g_array_index (spans, Span, j);
+			g_autofree char *url = g_strstrip (g_strndup (
+				r->value + sp->start, sp->end - sp->start));
+			char *p = pick (url);
 
-			g_ptr_array_add (urls, g_strstrip (g_strndup (
-						       r->value + sp->start,
-						       sp->end - sp->start)));
+			if (p != NULL)
+				add_once (picked, p);
 		}
 	}
 	gumbo_destroy_output (&kGumboDefaultOptions, out);
-	return urls;
+	return picked;
+}
+
+/* The Content-ID a "cid:" URL links to, or NULL. */
+static char *
+cid_link (const char *url)
+{
+	g_autofree char *id = NULL;
+
+	if (g_ascii_strncasecmp (url, "cid:", 4) != 0 || url[4] == '\0')
+		return NULL;
+	id = g_uri_unescape_string (url + 4, NULL);
+	return mp_html_content_id (id ? id : url + 4);
 }
 
 GPtrArray *
 mp_html_cid_links (const char *html)
 {
-	GPtrArray *links = g_ptr_array_new_with_free_func (g_free);
-	g_autoptr (GPtrArray) urls = link_urls (html, FALSE);
-	guint i;
-
-	for (i = 0; i < urls->len; i++) {
-		const char *s = urls->pdata[i];
-		char *id;
-
-		if (g_ascii_strncasecmp (s, "cid:", 4) != 0 || s[4] == '\0')
-			continue;
-		id = g_uri_unescape_string (s + 4, NULL);
-		add_once (links, mp_html_content_id (id ? id : s + 4));
-		g_free (id);
-	}
-	return links;
+	return pick_urls (html, FALSE, cid_link);
 }
 
 /* The path of a local URL, decoded, or NULL when it has a scheme. */
@@ -454,20 +456,19 @@ mp_html_local_path (const char *src, const char *base_dir)
 	return normalize (joined ? joined : path);
 }
 
+/* @url itself when it is local (has a path and no scheme), else NULL. */
+static char *
+local_url (const char *url)
+{
+	g_autofree char *path = url_path (url);
+
+	return path ? g_strdup (url) : NULL;
+}
+
 GPtrArray *
 mp_html_local_images (const char *html)
 {
-	GPtrArray *found = g_ptr_array_new_with_free_func (g_free);
-	g_autoptr (GPtrArray) urls = link_urls (html, TRUE);
-	guint i;
-
-	for (i = 0; i < urls->len; i++) {
-		g_autofree char *path = url_path (urls->pdata[i]);
-
-		if (path)
-			add_once (found, g_strdup (urls->pdata[i]));
-	}
-	return found;
+	return pick_urls (html, TRUE, local_url);
 }
 
 /* Appends @s escaped for an attribute value quoted with @quote. */
