@@ -785,25 +785,34 @@ emit_lines (Box *b, GPtrArray *lines)
 }
 
 static void
-render_table (Box *b, GumboNode *n)
+cells_free (gpointer p)
 {
-	g_autoptr (GPtrArray) rows = g_ptr_array_new ();
-	g_autoptr (GPtrArray) captions = g_ptr_array_new ();
-	g_autoptr (GPtrArray) grid = g_ptr_array_new (); /* GArray of Cell */
-	g_autoptr (GArray) widths = g_array_new (FALSE, TRUE, sizeof (guint));
-	guint avail = b->width > b->indent + 10 ? b->width - b->indent : 10;
-	gboolean aligned = TRUE, prev_single = TRUE;
-	guint i, j, total = 0, ncols = 0;
+	GArray *cells = p;
 
-	collect_rows (n, rows, captions);
-	for (i = 0; i < captions->len; i++) {
-		g_autoptr (GPtrArray) lines =
-			render_apart (b, captions->pdata[i], avail);
+	for (guint j = 0; j < cells->len; j++)
+		g_ptr_array_unref (g_array_index (cells, Cell, j).lines);
+	g_array_unref (cells);
+}
 
-		block_edge (b, 1);
-		open_block (b);
-		emit_lines (b, lines);
-	}
+/* The room of @c at column @col: its columns and the gaps between them. */
+static guint
+span_width (GArray *widths, const Cell *c, guint col)
+{
+	guint k, w = 2 * (c->span - 1);
+
+	for (k = col; k < col + c->span; k++)
+		w += g_array_index (widths, guint, k);
+	return w;
+}
+
+/* The rows of a table as arrays of cells rendered apart, rows without
+ * text left out; *@aligned is cleared when a cell holds several lines. */
+static GPtrArray *
+table_grid (Box *b, GPtrArray *rows, guint avail, gboolean *aligned)
+{
+	GPtrArray *grid = g_ptr_array_new_with_free_func (cells_free);
+	guint i, j;
+
 	for (i = 0; i < rows->len; i++) {
 		GumboNode *tr = rows->pdata[i];
 		GArray *cells = g_array_new (FALSE, TRUE, sizeof (Cell));
@@ -827,54 +836,122 @@ render_table (Box *b, GumboNode *n)
 					1;
 			c.right = cell_right (td);
 			empty = empty && c.lines->len == 0;
-			aligned = aligned && c.lines->len <= 1;
+			*aligned = *aligned && c.lines->len <= 1;
 			g_array_append_val (cells, c);
 		}
-		if (empty) {
-			for (j = 0; j < cells->len; j++)
-				g_ptr_array_unref (
-					g_array_index (cells, Cell, j).lines);
-			g_array_unref (cells);
+		if (empty)
+			cells_free (cells);
+		else
+			g_ptr_array_add (grid, cells);
+	}
+	return grid;
+}
+
+/* The width of each column of @grid: that of its widest cell spanning
+ * it alone, then (second pass) a spanning cell wider than its columns
+ * widens the last of them. */
+static GArray *
+column_widths (GPtrArray *grid)
+{
+	GArray *widths = g_array_new (FALSE, TRUE, sizeof (guint));
+
+	for (guint pass = 0; pass < 2; pass++) {
+		for (guint i = 0; i < grid->len; i++) {
+			GArray *cells = grid->pdata[i];
+			guint col = 0;
+
+			for (guint j = 0; j < cells->len; j++) {
+				Cell *c = &g_array_index (cells, Cell, j);
+				guint w = cell_width (c);
+				guint have;
+
+				if (pass == 0) {
+					if (col + c->span > widths->len)
+						g_array_set_size (
+							widths, col + c->span);
+					if (c->span == 1)
+						g_array_index (widths, guint,
+							       col) =
+							MAX (g_array_index (
+								     widths,
+								     guint,
+								     col),
+							     w);
+				} else {
+					have = span_width (widths, c, col);
+					if (w > have)
+						g_array_index (widths, guint,
+							       col + c->span -
+								       1) +=
+							w - have;
+				}
+				col += c->span;
+			}
+		}
+	}
+	return widths;
+}
+
+/* One row of an aligned table: each cell's line padded to its columns
+ * (right-aligned when asked), two blanks between columns. */
+static void
+emit_aligned_row (Box *b, GArray *cells, GArray *widths)
+{
+	GString *row = g_string_new (NULL);
+	gboolean any = FALSE;
+	guint col = 0;
+
+	for (guint j = 0; j < cells->len; j++) {
+		Cell *c = &g_array_index (cells, Cell, j);
+		const char *t = c->lines->len ?
+					((Line *) c->lines->pdata[0])->text :
+					"";
+		guint w = span_width (widths, c, col), tw;
+
+		tw = columns (t, -1);
+		col += c->span;
+		/* a column empty in every row takes no room */
+		if (w == 0)
 			continue;
-		}
-		g_ptr_array_add (grid, cells);
+		if (any)
+			g_string_append (row, "  ");
+		any = TRUE;
+		if (c->right)
+			g_string_append_printf (row, "%*s", (int) (w - tw), "");
+		g_string_append (row, t);
+		if (!c->right)
+			g_string_append_printf (row, "%*s", (int) (w - tw), "");
 	}
-	/* column widths from the cells spanning one column */
-	for (i = 0; aligned && i < grid->len; i++) {
-		GArray *cells = grid->pdata[i];
-		guint col = 0;
+	while (row->len > 0 && row->str[row->len - 1] == ' ')
+		g_string_truncate (row, row->len - 1);
+	open_block (b);
+	emit (b, row->str, FALSE, 0)->stuff = TRUE;
+	g_string_free (row, TRUE);
+}
 
-		for (j = 0; j < cells->len; j++) {
-			Cell *c = &g_array_index (cells, Cell, j);
-			guint w = cell_width (c);
+static void
+render_table (Box *b, GumboNode *n)
+{
+	g_autoptr (GPtrArray) rows = g_ptr_array_new ();
+	g_autoptr (GPtrArray) captions = g_ptr_array_new ();
+	g_autoptr (GPtrArray) grid = NULL; /* GArray of Cell */
+	g_autoptr (GArray) widths = NULL;
+	guint avail = b->width > b->indent + 10 ? b->width - b->indent : 10;
+	gboolean aligned = TRUE, prev_single = TRUE;
+	guint i, j, total = 0;
 
-			if (col + c->span > widths->len)
-				g_array_set_size (widths, col + c->span);
-			if (c->span == 1)
-				g_array_index (widths, guint, col) = MAX (
-					g_array_index (widths, guint, col), w);
-			col += c->span;
-		}
-		ncols = MAX (ncols, col);
+	collect_rows (n, rows, captions);
+	for (i = 0; i < captions->len; i++) {
+		g_autoptr (GPtrArray) lines =
+			render_apart (b, captions->pdata[i], avail);
+
+		block_edge (b, 1);
+		open_block (b);
+		emit_lines (b, lines);
 	}
-	/* a spanning cell wider than its columns widens the last */
-	for (i = 0; aligned && i < grid->len; i++) {
-		GArray *cells = grid->pdata[i];
-		guint col = 0;
-
-		for (j = 0; j < cells->len; j++) {
-			Cell *c = &g_array_index (cells, Cell, j);
-			guint w = cell_width (c);
-			guint k, have = 2 * (c->span - 1);
-
-			for (k = col; k < col + c->span; k++)
-				have += g_array_index (widths, guint, k);
-			if (w > have)
-				g_array_index (widths, guint,
-					       col + c->span - 1) += w - have;
-			col += c->span;
-		}
-	}
+	grid = table_grid (b, rows, avail, &aligned);
+	widths = aligned ? column_widths (grid) :
+			   g_array_new (FALSE, TRUE, sizeof (guint));
 	for (i = 0; i < widths->len; i++)
 		if (g_array_index (widths, guint, i) > 0)
 			total += g_array_index (widths, guint, i) +
@@ -890,42 +967,7 @@ render_table (Box *b, GumboNode *n)
 			single = single &&
 				 g_array_index (cells, Cell, j).lines->len <= 1;
 		if (aligned) {
-			GString *row = g_string_new (NULL);
-			gboolean any = FALSE;
-			guint col = 0;
-
-			for (j = 0; j < cells->len; j++) {
-				Cell *c = &g_array_index (cells, Cell, j);
-				const char *t =
-					c->lines->len ?
-						((Line *) c->lines->pdata[0])
-							->text :
-						"";
-				guint k, w = 2 * (c->span - 1), tw;
-
-				for (k = col; k < col + c->span; k++)
-					w += g_array_index (widths, guint, k);
-				tw = columns (t, -1);
-				col += c->span;
-				/* a column empty in every row takes no room */
-				if (w == 0)
-					continue;
-				if (any)
-					g_string_append (row, "  ");
-				any = TRUE;
-				if (c->right)
-					g_string_append_printf (
-						row, "%*s", (int) (w - tw), "");
-				g_string_append (row, t);
-				if (!c->right)
-					g_string_append_printf (
-						row, "%*s", (int) (w - tw), "");
-			}
-			while (row->len > 0 && row->str[row->len - 1] == ' ')
-				g_string_truncate (row, row->len - 1);
-			open_block (b);
-			emit (b, row->str, FALSE, 0)->stuff = TRUE;
-			g_string_free (row, TRUE);
+			emit_aligned_row (b, cells, widths);
 		} else if (single) {
 			/* one row per line, wrapped when long */
 			if (!prev_single)
@@ -958,14 +1000,6 @@ render_table (Box *b, GumboNode *n)
 		prev_single = single;
 		if (!aligned && single)
 			b->margin = MAX (b->margin, 1);
-	}
-	for (i = 0; i < grid->len; i++) {
-		GArray *cells = grid->pdata[i];
-
-		for (j = 0; j < cells->len; j++)
-			g_ptr_array_unref (
-				g_array_index (cells, Cell, j).lines);
-		g_array_unref (cells);
 	}
 	b->margin = MAX (b->margin, 2);
 }
