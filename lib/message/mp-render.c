@@ -847,9 +847,29 @@ table_grid (Box *b, GPtrArray *rows, guint avail, gboolean *aligned)
 	return grid;
 }
 
-/* The width of each column of @grid: that of its widest cell spanning
- * it alone, then (second pass) a spanning cell wider than its columns
- * widens the last of them. */
+/* Pass 0: a cell spanning one column makes it at least as wide as
+ * itself; pass 1: a spanning cell wider than its columns widens the
+ * last of them. */
+static void
+widen (GArray *widths, const Cell *c, guint col, guint pass)
+{
+	guint w = cell_width (c), have;
+	guint *last;
+
+	if (pass == 0 && col + c->span > widths->len)
+		g_array_set_size (widths, col + c->span);
+	last = &g_array_index (widths, guint, col + c->span - 1);
+	if (pass == 0) {
+		if (c->span == 1)
+			*last = MAX (*last, w);
+		return;
+	}
+	have = span_width (widths, c, col);
+	if (w > have)
+		*last += w - have;
+}
+
+/* The width of each column of @grid (widen()'s two passes). */
 static GArray *
 column_widths (GPtrArray *grid)
 {
@@ -862,29 +882,8 @@ column_widths (GPtrArray *grid)
 
 			for (guint j = 0; j < cells->len; j++) {
 				Cell *c = &g_array_index (cells, Cell, j);
-				guint w = cell_width (c);
-				guint have;
 
-				if (pass == 0) {
-					if (col + c->span > widths->len)
-						g_array_set_size (
-							widths, col + c->span);
-					if (c->span == 1)
-						g_array_index (widths, guint,
-							       col) =
-							MAX (g_array_index (
-								     widths,
-								     guint,
-								     col),
-							     w);
-				} else {
-					have = span_width (widths, c, col);
-					if (w > have)
-						g_array_index (widths, guint,
-							       col + c->span -
-								       1) +=
-							w - have;
-				}
+				widen (widths, c, col, pass);
 				col += c->span;
 			}
 		}
