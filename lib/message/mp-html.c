@@ -172,6 +172,22 @@ attr_is (const GumboAttribute *a, const char *name)
 	       g_ascii_strcasecmp (a->name, name) == 0;
 }
 
+/* A reference of @kind at @piece of the source: FALSE when @piece is not
+ * in @html (made up by the parser). */
+static gboolean
+ref_at (Ref *r, const char *html, gsize len, const GumboStringPiece *piece,
+	RefKind kind, gboolean image)
+{
+	if (piece->length == 0 || piece->data < html ||
+	    piece->data + piece->length > html + len)
+		return FALSE;
+	r->kind = kind;
+	r->start = (gsize) (piece->data - html);
+	r->end = r->start + piece->length;
+	r->image = image;
+	return TRUE;
+}
+
 static void
 add_attr_ref (GArray *refs, const char *html, gsize len,
 	      const GumboAttribute *a, RefKind kind, gboolean image)
@@ -182,21 +198,61 @@ add_attr_ref (GArray *refs, const char *html, gsize len,
 
 	/* an attribute copied by the parser (adoption agency) points at the
 	 * same source as the original: it is the same reference */
-	if (ov->length == 0 || ov->data < html ||
-	    ov->data + ov->length > html + len)
+	if (!ref_at (&r, html, len, ov, kind, image))
 		return;
-	r.kind = kind;
-	r.start = (gsize) (ov->data - html);
-	r.end = r.start + ov->length;
 	r.value = a->value;
 	r.value_len = strlen (a->value);
-	r.image = image;
 	if (ov->data[0] == '"' || ov->data[0] == '\'')
 		r.quote = ov->data[0];
 	inner = r.quote ? (ov->length >= 2 ? ov->length - 2 : 0) : ov->length;
 	r.raw = inner == r.value_len &&
 		memcmp (ov->data + (r.quote ? 1 : 0), r.value, inner) == 0;
 	g_array_append_val (refs, r);
+}
+
+/* The text of a <style> element: CSS, its url()s images. */
+static void
+add_style_refs (GArray *refs, const char *html, gsize len,
+		const GumboVector *kids)
+{
+	for (guint i = 0; i < kids->length; i++) {
+		GumboNode *t = kids->data[i];
+		const GumboStringPiece *ot = &t->v.text.original_text;
+		Ref r = { 0 };
+
+		if ((t->type != GUMBO_NODE_TEXT &&
+		     t->type != GUMBO_NODE_WHITESPACE) ||
+		    !ref_at (&r, html, len, ot, REF_CSS, TRUE))
+			continue;
+		r.value = ot->data;
+		r.value_len = ot->length;
+		r.raw = TRUE;
+		g_array_append_val (refs, r);
+	}
+}
+
+/* The attributes of an element: style, srcset, image URLs, other URLs. */
+static void
+add_element_refs (GArray *refs, const char *html, gsize len, GumboNode *n)
+{
+	GumboTag tag = n->v.element.tag;
+
+	for (guint i = 0; i < n->v.element.attributes.length; i++) {
+		const GumboAttribute *a = n->v.element.attributes.data[i];
+
+		if (attr_is (a, "style"))
+			add_attr_ref (refs, html, len, a, REF_STYLE, TRUE);
+		else if (attr_is (a, "srcset") &&
+			 (tag == GUMBO_TAG_IMG || tag == GUMBO_TAG_SOURCE))
+			add_attr_ref (refs, html, len, a, REF_SRCSET, TRUE);
+		else if (attr_is (a, "background") ||
+			 (attr_is (a, "src") &&
+			  (tag == GUMBO_TAG_IMG || tag == GUMBO_TAG_INPUT)) ||
+			 (attr_is (a, "poster") && tag == GUMBO_TAG_VIDEO))
+			add_attr_ref (refs, html, len, a, REF_URL, TRUE);
+		else
+			add_attr_ref (refs, html, len, a, REF_URL, FALSE);
+	}
 }
 
 /* Every reference of the document, sorted by position, each once. */
@@ -212,64 +268,18 @@ collect_refs (GumboOutput *out, const char *html, gsize len)
 		GumboNode *n =
 			g_ptr_array_steal_index_fast (stack, stack->len - 1);
 		const GumboVector *kids;
-		GumboTag tag;
 
 		if (n->type != GUMBO_NODE_ELEMENT &&
 		    n->type != GUMBO_NODE_TEMPLATE)
 			continue;
-		tag = n->v.element.tag;
 		kids = &n->v.element.children;
 		for (i = 0; i < kids->length; i++)
 			g_ptr_array_add (stack, kids->data[i]);
 		if (n->v.element.tag_namespace != GUMBO_NAMESPACE_HTML)
 			continue;
-		if (tag == GUMBO_TAG_STYLE) {
-			for (i = 0; i < kids->length; i++) {
-				GumboNode *t = kids->data[i];
-				const GumboStringPiece *ot;
-				Ref r = { 0 };
-
-				if (t->type != GUMBO_NODE_TEXT &&
-				    t->type != GUMBO_NODE_WHITESPACE)
-					continue;
-				ot = &t->v.text.original_text;
-				if (ot->length == 0 || ot->data < html ||
-				    ot->data + ot->length > html + len)
-					continue;
-				r.kind = REF_CSS;
-				r.start = (gsize) (ot->data - html);
-				r.end = r.start + ot->length;
-				r.value = ot->data;
-				r.value_len = ot->length;
-				r.raw = TRUE;
-				r.image = TRUE;
-				g_array_append_val (refs, r);
-			}
-		}
-		for (i = 0; i < n->v.element.attributes.length; i++) {
-			const GumboAttribute *a =
-				n->v.element.attributes.data[i];
-
-			if (attr_is (a, "style"))
-				add_attr_ref (refs, html, len, a, REF_STYLE,
-					      TRUE);
-			else if (attr_is (a, "srcset") &&
-				 (tag == GUMBO_TAG_IMG ||
-				  tag == GUMBO_TAG_SOURCE))
-				add_attr_ref (refs, html, len, a, REF_SRCSET,
-					      TRUE);
-			else if (attr_is (a, "background") ||
-				 (attr_is (a, "src") &&
-				  (tag == GUMBO_TAG_IMG ||
-				   tag == GUMBO_TAG_INPUT)) ||
-				 (attr_is (a, "poster") &&
-				  tag == GUMBO_TAG_VIDEO))
-				add_attr_ref (refs, html, len, a, REF_URL,
-					      TRUE);
-			else
-				add_attr_ref (refs, html, len, a, REF_URL,
-					      FALSE);
-		}
+		if (n->v.element.tag == GUMBO_TAG_STYLE)
+			add_style_refs (refs, html, len, kids);
+		add_element_refs (refs, html, len, n);
 	}
 	g_array_sort (refs, ref_cmp);
 	for (i = 0, k = 0; i < refs->len; i++) {
