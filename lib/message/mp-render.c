@@ -406,9 +406,18 @@ typedef enum {
 	PARA,  /* a blank line before and after */
 } Kind;
 
+/* <h1> to <h6> (consecutive in gumbo's tag enum) */
+static gboolean
+is_heading (GumboTag tag)
+{
+	return tag >= GUMBO_TAG_H1 && tag <= GUMBO_TAG_H6;
+}
+
 static Kind
 kind_of (GumboTag tag)
 {
+	if (is_heading (tag))
+		return PARA;
 	switch (tag) {
 	case GUMBO_TAG_HEAD:
 	case GUMBO_TAG_SCRIPT:
@@ -435,12 +444,6 @@ kind_of (GumboTag tag)
 	case GUMBO_TAG_TRACK:
 		return SKIP;
 	case GUMBO_TAG_P:
-	case GUMBO_TAG_H1:
-	case GUMBO_TAG_H2:
-	case GUMBO_TAG_H3:
-	case GUMBO_TAG_H4:
-	case GUMBO_TAG_H5:
-	case GUMBO_TAG_H6:
 	case GUMBO_TAG_DL:
 	case GUMBO_TAG_BLOCKQUOTE:
 	case GUMBO_TAG_PRE:
@@ -1023,6 +1026,16 @@ render_element (Box *b, GumboNode *n, List *list)
 		return;
 	}
 	b->depth++;
+	if (is_heading (tag)) {
+		block_edge (b, 2);
+		render_children (b, n, NULL);
+		b->heading = 1 + (int) (tag - GUMBO_TAG_H1);
+		flush (b);
+		b->heading = 0;
+		b->margin = 2;
+		b->depth--;
+		return;
+	}
 	switch (tag) {
 	case GUMBO_TAG_BR:
 		g_string_append_c (b->para, '\n');
@@ -1088,19 +1101,6 @@ render_element (Box *b, GumboNode *n, List *list)
 		render_children (b, n, NULL);
 		flush (b);
 		b->pre--;
-		b->margin = 2;
-		break;
-	case GUMBO_TAG_H1:
-	case GUMBO_TAG_H2:
-	case GUMBO_TAG_H3:
-	case GUMBO_TAG_H4:
-	case GUMBO_TAG_H5:
-	case GUMBO_TAG_H6:
-		block_edge (b, 2);
-		render_children (b, n, NULL);
-		b->heading = 1 + (int) (tag - GUMBO_TAG_H1);
-		flush (b);
-		b->heading = 0;
 		b->margin = 2;
 		break;
 	case GUMBO_TAG_HR: {
