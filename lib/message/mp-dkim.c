@@ -839,12 +839,6 @@ mp_dkim_signer_set_headers (MpDkimSigner *s, const char *list, GError **error)
 	return TRUE;
 }
 
-void
-mp_dkim_signer_set_time (MpDkimSigner *s, gint64 t)
-{
-	s->time = t;
-}
-
 /* The h= list for @h: each default field as many times as it occurs, then
  * each once more (over-signing, also for fields absent). */
 static char **
