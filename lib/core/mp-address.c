@@ -143,6 +143,140 @@ mp_address_check_spec (const char *header, const char *addr, GError **error)
 	return g_strdup_printf ("%s@%s", local, domain);
 }
 
+/* RFC 5321 4.1.2 Mailbox as it goes in MAIL FROM and RCPT TO: what
+ * smtp-send writes on the wire, apart from what a header may hold. */
+gboolean
+mp_address_check_envelope (const char *what, const char *value,
+			   gboolean allow_empty, MpErrorCode code, char **out,
+			   gboolean *needs_utf8, GError **error)
+{
+	g_autofree char *domain = NULL;
+	const char *at;
+	gsize len;
+	gboolean utf8 = FALSE;
+
+	*out = NULL;
+	if (needs_utf8 != NULL)
+		*needs_utf8 = FALSE;
+	if (value == NULL)
+		value = "";
+	len = strlen (value);
+	if (len == 0) {
+		if (allow_empty) {
+			*out = g_strdup ("");
+			return TRUE;
+		}
+		g_set_error (error, MP_ERROR, code, "%s: empty address", what);
+		return FALSE;
+	}
+	/* lettre CVE-2020-28247: a value starting with '-' becomes an
+	 * option of whatever the address is handed to next. */
+	if (value[0] == '-') {
+		g_set_error (error, MP_ERROR, code,
+			     "%s: %s: an address may not start with '-'", what,
+			     value);
+		return FALSE;
+	}
+	for (const char *p = value; *p != '\0'; p++) {
+		guchar c = (guchar) *p;
+
+		/* msmtp, curl, swaks: CR LF in an address injected a
+		 * second command into the session. */
+		if (c == '\r' || c == '\n') {
+			g_set_error (error, MP_ERROR, code,
+				     "%s: address contains a line break", what);
+			return FALSE;
+		}
+		if (c < 0x20 || c == 0x7f) {
+			g_set_error (error, MP_ERROR, code,
+				     "%s: address contains a control character",
+				     what);
+			return FALSE;
+		}
+		if (c == ' ' || c == '<' || c == '>' || c == '"' || c == ',' ||
+		    c == '\\' || c == '(' || c == ')') {
+			g_set_error (error, MP_ERROR, code,
+				     "%s: %s: '%c' is not allowed in an "
+				     "envelope address",
+				     what, value, c);
+			return FALSE;
+		}
+		if (c >= 0x80)
+			utf8 = TRUE;
+	}
+	if (utf8 && !g_utf8_validate (value, -1, NULL)) {
+		g_set_error (error, MP_ERROR, code,
+			     "%s: address is not valid UTF-8", what);
+		return FALSE;
+	}
+	at = strrchr (value, '@');
+	if (at == NULL || at == value || at[1] == '\0') {
+		g_set_error (error, MP_ERROR, code,
+			     "%s: %s: not an address (local@domain)", what,
+			     value);
+		return FALSE;
+	}
+	if (at - value > 64) {
+		g_set_error (error, MP_ERROR, code,
+			     "%s: %s: local part longer than 64 octets", what,
+			     value);
+		return FALSE;
+	}
+	if (at[1] == '[') {
+		domain = g_strdup (at + 1);
+		if (domain[strlen (domain) - 1] != ']' ||
+		    strchr (domain + 1, '[') != NULL) {
+			g_set_error (error, MP_ERROR, code,
+				     "%s: %s: bad address literal", what,
+				     value);
+			return FALSE;
+		}
+	} else {
+		domain = g_hostname_to_ascii (at + 1);
+		if (domain == NULL) {
+			g_set_error (error, MP_ERROR, code,
+				     "%s: %s: invalid domain", what, value);
+			return FALSE;
+		}
+		for (const char *p = domain; *p != '\0'; p++) {
+			if (!g_ascii_isalnum (*p) && *p != '-' && *p != '.') {
+				g_set_error (error, MP_ERROR, code,
+					     "%s: %s: invalid domain", what,
+					     value);
+				return FALSE;
+			}
+		}
+		if (domain[0] == '.' || domain[0] == '-' ||
+		    strstr (domain, "..") != NULL) {
+			g_set_error (error, MP_ERROR, code,
+				     "%s: %s: invalid domain", what, value);
+			return FALSE;
+		}
+	}
+	if (strlen (domain) > 255) {
+		g_set_error (error, MP_ERROR, code,
+			     "%s: %s: domain longer than 255 octets", what,
+			     value);
+		return FALSE;
+	}
+	/* local part ASCII or UTF-8 (which needs SMTPUTF8), domain ASCII */
+	utf8 = FALSE;
+	for (const char *p = value; p < at; p++)
+		if ((guchar) *p >= 0x80)
+			utf8 = TRUE;
+	*out = g_strdup_printf ("%.*s@%s", (int) (at - value), value, domain);
+	if (strlen (*out) > 254) {
+		g_set_error (error, MP_ERROR, code,
+			     "%s: %s: address longer than 254 octets", what,
+			     value);
+		g_clear_pointer (out, g_free);
+		return FALSE;
+	}
+	if (needs_utf8 != NULL)
+		*needs_utf8 = utf8;
+	return TRUE;
+}
+
 #define SPEC_KEY "mp-addr-spec"
 
 /* Checks each mailbox of @list, in order, against the addr-spec read
