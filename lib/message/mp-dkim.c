@@ -1427,19 +1427,15 @@ fetch_key (Check *c, MpDkimTable *table, GHashTable *cache)
 	return g_string_free (txt, FALSE);
 }
 
-/* Imports the public key of a key record (RFC 6376 3.6.1).  NULL after
- * check_fail. */
-static gnutls_pubkey_t
-import_key (Check *c, const char *record)
+/* The p= of a key record that fits the signature of @c (v=, k=, h=, s=
+ * checked, RFC 6376 3.6.1), decoded.  NULL after check_fail. */
+static GBytes *
+key_record_p (Check *c, const char *record)
 {
 	const char *why = NULL, *v;
 	g_autoptr (GArray) tags =
 		mp_dkim_tags_parse (record, strlen (record), &why);
-	g_autoptr (GBytes) raw = NULL;
-	gnutls_pubkey_t pub = NULL;
-	gnutls_datum_t d;
-	unsigned bits = 0;
-	int rv;
+	GBytes *raw;
 
 	if (tags == NULL) {
 		check_fail (c, MP_DKIM_FAIL, "malformed key record: %s", why);
@@ -1482,11 +1478,25 @@ import_key (Check *c, const char *record)
 		return NULL;
 	}
 	raw = decode_b64 (v);
-	if (raw == NULL) {
+	if (raw == NULL)
 		check_fail (c, MP_DKIM_FAIL,
 			    "malformed key record: p= is not base64");
+	return raw;
+}
+
+/* Imports the public key of a key record (RFC 6376 3.6.1).  NULL after
+ * check_fail. */
+static gnutls_pubkey_t
+import_key (Check *c, const char *record)
+{
+	g_autoptr (GBytes) raw = key_record_p (c, record);
+	gnutls_pubkey_t pub = NULL;
+	gnutls_datum_t d;
+	unsigned bits = 0;
+	int rv;
+
+	if (raw == NULL)
 		return NULL;
-	}
 	d.data = (unsigned char *) g_bytes_get_data (raw, NULL);
 	d.size = (unsigned) g_bytes_get_size (raw);
 	if ((rv = gnutls_pubkey_init (&pub)) < 0)
