@@ -1008,13 +1008,57 @@ render_table (Box *b, GumboNode *n)
 
 /* ---- elements ---- */
 
+/* A link: its text, then its number (link_end()). */
+static void
+render_link (Box *b, GumboNode *n)
+{
+	guint flushes;
+	gsize start;
+
+	if (b->space && b->para->len > 0 &&
+	    b->para->str[b->para->len - 1] != '\n') {
+		g_string_append_c (b->para, ' ');
+		b->space = FALSE;
+	}
+	start = b->para->len;
+	flushes = b->flushes;
+	render_children (b, n, NULL);
+	link_end (b, n, start, flushes);
+}
+
+/* <hr>: a line of dashes across the box. */
+static void
+render_rule (Box *b)
+{
+	guint w = b->width > b->indent + 10 ? b->width - b->indent : 10;
+	char *rule = g_malloc (w + 1);
+
+	block_edge (b, 2);
+	open_block (b);
+	memset (rule, '-', w);
+	rule[w] = '\0';
+	emit (b, rule, FALSE, 0);
+	g_free (rule);
+	b->margin = 2;
+}
+
+/* <h1> to <h6>: a paragraph of its own, marked by its level. */
+static void
+render_heading (Box *b, GumboNode *n, GumboTag tag)
+{
+	block_edge (b, 2);
+	render_children (b, n, NULL);
+	b->heading = 1 + (int) (tag - GUMBO_TAG_H1);
+	flush (b);
+	b->heading = 0;
+	b->margin = 2;
+}
+
 static void
 render_element (Box *b, GumboNode *n, List *list)
 {
 	GumboTag tag = n->v.element.tag;
 	Kind kind = kind_of (tag);
-	guint flushes;
-	gsize start;
 
 	if (n->v.element.tag_namespace != GUMBO_NAMESPACE_HTML ||
 	    kind == SKIP || hidden (n))
@@ -1026,16 +1070,6 @@ render_element (Box *b, GumboNode *n, List *list)
 		return;
 	}
 	b->depth++;
-	if (is_heading (tag)) {
-		block_edge (b, 2);
-		render_children (b, n, NULL);
-		b->heading = 1 + (int) (tag - GUMBO_TAG_H1);
-		flush (b);
-		b->heading = 0;
-		b->margin = 2;
-		b->depth--;
-		return;
-	}
 	switch (tag) {
 	case GUMBO_TAG_BR:
 		g_string_append_c (b->para, '\n');
@@ -1049,15 +1083,7 @@ render_element (Box *b, GumboNode *n, List *list)
 		break;
 	}
 	case GUMBO_TAG_A:
-		if (b->space && b->para->len > 0 &&
-		    b->para->str[b->para->len - 1] != '\n') {
-			g_string_append_c (b->para, ' ');
-			b->space = FALSE;
-		}
-		start = b->para->len;
-		flushes = b->flushes;
-		render_children (b, n, NULL);
-		link_end (b, n, start, flushes);
+		render_link (b, n);
 		break;
 	case GUMBO_TAG_Q:
 		append_text (b, "\"");
@@ -1103,25 +1129,17 @@ render_element (Box *b, GumboNode *n, List *list)
 		b->pre--;
 		b->margin = 2;
 		break;
-	case GUMBO_TAG_HR: {
-		guint w = b->width > b->indent + 10 ? b->width - b->indent : 10;
-		char *rule = g_malloc (w + 1);
-
-		block_edge (b, 2);
-		open_block (b);
-		memset (rule, '-', w);
-		rule[w] = '\0';
-		emit (b, rule, FALSE, 0);
-		g_free (rule);
-		b->margin = 2;
+	case GUMBO_TAG_HR:
+		render_rule (b);
 		break;
-	}
 	case GUMBO_TAG_TABLE:
 		block_edge (b, 2);
 		render_table (b, n);
 		break;
 	default:
-		if (kind == INLINE) {
+		if (is_heading (tag)) {
+			render_heading (b, n, tag);
+		} else if (kind == INLINE) {
 			render_children (b, n, NULL);
 		} else {
 			block_edge (b, kind == PARA ? 2 : 1);
