@@ -1054,6 +1054,31 @@ render_heading (Box *b, GumboNode *n, GumboTag tag)
 	b->margin = 2;
 }
 
+/* <dd>: its lines indented by four. */
+static void
+render_definition (Box *b, GumboNode *n)
+{
+	guint indent = b->indent;
+
+	block_edge (b, 1);
+	b->indent += 4;
+	render_children (b, n, NULL);
+	block_edge (b, 1);
+	b->indent = indent;
+}
+
+/* <pre> and its old forms: lines as they are. */
+static void
+render_pre (Box *b, GumboNode *n)
+{
+	block_edge (b, 2);
+	b->pre++;
+	render_children (b, n, NULL);
+	flush (b);
+	b->pre--;
+	b->margin = 2;
+}
+
 static void
 render_element (Box *b, GumboNode *n, List *list)
 {
@@ -1101,16 +1126,9 @@ render_element (Box *b, GumboNode *n, List *list)
 	case GUMBO_TAG_LI:
 		render_item (b, n, list);
 		break;
-	case GUMBO_TAG_DD: {
-		guint indent = b->indent;
-
-		block_edge (b, 1);
-		b->indent += 4;
-		render_children (b, n, NULL);
-		block_edge (b, 1);
-		b->indent = indent;
+	case GUMBO_TAG_DD:
+		render_definition (b, n);
 		break;
-	}
 	case GUMBO_TAG_BLOCKQUOTE:
 		block_edge (b, 2);
 		b->quote++;
@@ -1122,12 +1140,7 @@ render_element (Box *b, GumboNode *n, List *list)
 	case GUMBO_TAG_LISTING:
 	case GUMBO_TAG_XMP:
 	case GUMBO_TAG_PLAINTEXT:
-		block_edge (b, 2);
-		b->pre++;
-		render_children (b, n, NULL);
-		flush (b);
-		b->pre--;
-		b->margin = 2;
+		render_pre (b, n);
 		break;
 	case GUMBO_TAG_HR:
 		render_rule (b);
