@@ -758,6 +758,15 @@ cell_right (GumboNode *n)
 	       g_strcmp0 (ta, "right") == 0;
 }
 
+/* Removes the empty lines at the end of @lines. */
+static void
+drop_empty_tail (GPtrArray *lines)
+{
+	while (lines->len > 0 &&
+	       *((Line *) lines->pdata[lines->len - 1])->text == '\0')
+		g_ptr_array_set_size (lines, lines->len - 1);
+}
+
 /* Renders @n's children in a box of their own. */
 static GPtrArray *
 render_apart (Box *b, GumboNode *n, guint width)
@@ -767,9 +776,7 @@ render_apart (Box *b, GumboNode *n, guint width)
 
 	render_children (c, n, NULL);
 	flush (c);
-	while (c->lines->len > 0 &&
-	       *((Line *) c->lines->pdata[c->lines->len - 1])->text == '\0')
-		g_ptr_array_set_size (c->lines, c->lines->len - 1);
+	drop_empty_tail (c->lines);
 	lines = g_ptr_array_ref (c->lines);
 	box_free (c);
 	return lines;
@@ -1333,6 +1340,34 @@ write_line (GString *out, const Line *l, gboolean flowed)
 	g_string_append_c (out, '\n');
 }
 
+/* The charset of a document given without one: its <meta>'s when this
+ * system knows it (HTML 13.2.3.2: a <meta> read as ASCII cannot say
+ * UTF-16), else UTF-8 when the bytes are, else windows-1252.  *@meta
+ * receives what the <meta> said (to free). */
+static const char *
+document_charset (GumboOutput *doc, const char *html, gsize len, char **meta)
+{
+	const char *cs;
+
+	*meta = meta_charset (doc->root);
+	cs = *meta;
+	if (cs && g_ascii_strncasecmp (cs, "utf-16", 6) == 0)
+		cs = "UTF-8";
+	if (cs && strcmp (charset_alias (cs), "UTF-8") != 0) {
+		/* a label this system does not know is ignored */
+		GIConv cd = g_iconv_open ("UTF-8", charset_alias (cs));
+
+		if (cd == (GIConv) -1)
+			cs = NULL;
+		else
+			g_iconv_close (cd);
+	}
+	if (cs == NULL)
+		cs = g_utf8_validate_len (html, len, NULL) ? "UTF-8" :
+							     "WINDOWS-1252";
+	return cs;
+}
+
 char *
 mp_render_html (const char *html, gsize len, const char *charset,
 		const MpRenderOptions *opts, GError **error)
@@ -1352,27 +1387,8 @@ mp_render_html (const char *html, gsize len, const char *charset,
 		opts = &defaults;
 	gopts.max_errors = 0; /* parse errors are not kept: memory */
 	doc = gumbo_parse_with_options (&gopts, html, len);
-	if (cs == NULL || *cs == '\0') {
-		meta = meta_charset (doc->root);
-		cs = meta;
-		/* HTML 13.2.3.2: a <meta> was read as ASCII, so UTF-16 it is
-		 * not */
-		if (cs && g_ascii_strncasecmp (cs, "utf-16", 6) == 0)
-			cs = "UTF-8";
-		if (cs && strcmp (charset_alias (cs), "UTF-8") != 0) {
-			/* a label this system does not know is ignored */
-			GIConv cd = g_iconv_open ("UTF-8", charset_alias (cs));
-
-			if (cd == (GIConv) -1)
-				cs = NULL;
-			else
-				g_iconv_close (cd);
-		}
-		if (cs == NULL)
-			cs = g_utf8_validate_len (html, len, NULL) ?
-				     "UTF-8" :
-				     "WINDOWS-1252";
-	}
+	if (cs == NULL || *cs == '\0')
+		cs = document_charset (doc, html, len, &meta);
 	if (strcmp (charset_alias (cs), "UTF-8") != 0) {
 		gsize clen = 0;
 
@@ -1398,9 +1414,7 @@ mp_render_html (const char *html, gsize len, const char *charset,
 	gumbo_destroy_output (&kGumboDefaultOptions, doc);
 
 	out = g_string_new (NULL);
-	while (b->lines->len > 0 &&
-	       *((Line *) b->lines->pdata[b->lines->len - 1])->text == '\0')
-		g_ptr_array_set_size (b->lines, b->lines->len - 1);
+	drop_empty_tail (b->lines);
 	for (i = 0; i < b->lines->len; i++)
 		write_line (out, b->lines->pdata[i], opts->flowed);
 	if (d.links->len > 0) {
