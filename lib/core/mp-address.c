@@ -143,6 +143,166 @@ mp_address_check_spec (const char *header, const char *addr, GError **error)
 	return g_strdup_printf ("%s@%s", local, domain);
 }
 
+/* RFC 5321 4.1.2 Mailbox as it goes in MAIL FROM and RCPT TO: what
+ * smtp-send writes on the wire, apart from what a header may hold. */
+/* No option look-alike, no line break, control character or character
+ * that would end the path or start a parameter; valid UTF-8.  *@utf8 is
+ * set when there is a non-ASCII byte. */
+static gboolean
+envelope_chars (const char *what, const char *value, MpErrorCode code,
+		gboolean *utf8, GError **error)
+{
+	/* lettre CVE-2020-28247: a value starting with '-' becomes an
+	 * option of whatever the address is handed to next. */
+	if (value[0] == '-') {
+		g_set_error (error, MP_ERROR, code,
+			     "%s: %s: an address may not start with '-'", what,
+			     value);
+		return FALSE;
+	}
+	for (const char *p = value; *p != '\0'; p++) {
+		guchar c = (guchar) *p;
+
+		/* msmtp, curl, swaks: CR LF in an address injected a
+		 * second command into the session. */
+		if (c == '\r' || c == '\n') {
+			g_set_error (error, MP_ERROR, code,
+				     "%s: address contains a line break", what);
+			return FALSE;
+		}
+		if (c < 0x20 || c == 0x7f) {
+			g_set_error (error, MP_ERROR, code,
+				     "%s: address contains a control character",
+				     what);
+			return FALSE;
+		}
+		if (c == ' ' || c == '<' || c == '>' || c == '"' || c == ',' ||
+		    c == '\\' || c == '(' || c == ')') {
+			g_set_error (error, MP_ERROR, code,
+				     "%s: %s: '%c' is not allowed in an "
+				     "envelope address",
+				     what, value, c);
+			return FALSE;
+		}
+		if (c >= 0x80)
+			*utf8 = TRUE;
+	}
+	if (*utf8 && !g_utf8_validate (value, -1, NULL)) {
+		g_set_error (error, MP_ERROR, code,
+			     "%s: address is not valid UTF-8", what);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* The domain after @at: an address literal, or a host name as A-labels
+ * (at most 255 octets).  NULL with @error set. */
+static char *
+envelope_domain (const char *what, const char *value, const char *at,
+		 MpErrorCode code, GError **error)
+{
+	g_autofree char *domain = NULL;
+
+	if (at[1] == '[') {
+		domain = g_strdup (at + 1);
+		if (domain[strlen (domain) - 1] != ']' ||
+		    strchr (domain + 1, '[') != NULL) {
+			g_set_error (error, MP_ERROR, code,
+				     "%s: %s: bad address literal", what,
+				     value);
+			return NULL;
+		}
+	} else {
+		domain = g_hostname_to_ascii (at + 1);
+		if (domain == NULL) {
+			g_set_error (error, MP_ERROR, code,
+				     "%s: %s: invalid domain", what, value);
+			return NULL;
+		}
+		for (const char *p = domain; *p != '\0'; p++) {
+			if (!g_ascii_isalnum (*p) && *p != '-' && *p != '.') {
+				g_set_error (error, MP_ERROR, code,
+					     "%s: %s: invalid domain", what,
+					     value);
+				return NULL;
+			}
+		}
+		if (domain[0] == '.' || domain[0] == '-' ||
+		    strstr (domain, "..") != NULL) {
+			g_set_error (error, MP_ERROR, code,
+				     "%s: %s: invalid domain", what, value);
+			return NULL;
+		}
+	}
+	if (strlen (domain) > 255) {
+		g_set_error (error, MP_ERROR, code,
+			     "%s: %s: domain longer than 255 octets", what,
+			     value);
+		return NULL;
+	}
+	return g_steal_pointer (&domain);
+}
+
+gboolean
+mp_address_check_envelope (const char *what, const char *value,
+			   gboolean allow_empty, MpErrorCode code, char **out,
+			   gboolean *needs_utf8, GError **error)
+{
+	g_autofree char *domain = NULL;
+	const char *at;
+	gsize len;
+	gboolean utf8 = FALSE;
+
+	*out = NULL;
+	if (needs_utf8 != NULL)
+		*needs_utf8 = FALSE;
+	if (value == NULL)
+		value = "";
+	len = strlen (value);
+	if (len == 0) {
+		if (allow_empty) {
+			*out = g_strdup ("");
+			return TRUE;
+		}
+		g_set_error (error, MP_ERROR, code, "%s: empty address", what);
+		return FALSE;
+	}
+	if (!envelope_chars (what, value, code, &utf8, error))
+		return FALSE;
+	at = strrchr (value, '@');
+	if (at == NULL || at == value || at[1] == '\0') {
+		g_set_error (error, MP_ERROR, code,
+			     "%s: %s: not an address (local@domain)", what,
+			     value);
+		return FALSE;
+	}
+	if (at - value > 64) {
+		g_set_error (error, MP_ERROR, code,
+			     "%s: %s: local part longer than 64 octets", what,
+			     value);
+		return FALSE;
+	}
+	domain = envelope_domain (what, value, at, code, error);
+	if (domain == NULL)
+		return FALSE;
+	/* local part ASCII or UTF-8 (which needs SMTPUTF8), domain ASCII */
+	utf8 = FALSE;
+	for (const char *p = value; p < at; p++)
+		if ((guchar) *p >= 0x80)
+			utf8 = TRUE;
+	*out = g_strdup_printf ("%.*s@%s", (int) (at - value), value, domain);
+	if (strlen (*out) > 254) {
+		g_set_error (error, MP_ERROR, code,
+			     "%s: %s: address longer than 254 octets", what,
+			     value);
+		g_clear_pointer (out, g_free);
+		return FALSE;
+	}
+	if (needs_utf8 != NULL)
+		*needs_utf8 = utf8;
+	return TRUE;
+}
+
 #define SPEC_KEY "mp-addr-spec"
 
 /* Checks each mailbox of @list, in order, against the addr-spec read
@@ -204,6 +364,114 @@ mp_address_mailbox_addr (InternetAddressMailbox *mailbox)
  * address (bare or in <>) without whitespace outside quotes.  Appends
  * the addr-spec of each mailbox, as written but for comments, to @specs.
  * Errors: MP_ERROR_DATA naming @header. */
+/* What scan_list() knows of one item of an address list. */
+typedef struct {
+	gboolean quoted, escaped, seen_angle, in_angle, after_angle, text;
+	gboolean space_after_text, bad;
+	gboolean words; /* text, blank, text */
+	int depth;
+	GString *bare;  /* the addr-spec written bare, comments left out */
+	GString *angle; /* the addr-spec in <> */
+} Item;
+
+/* Reads one item of an address list from *@pp up to the ',' or ';' that
+ * ends it, the end of the value, or comments nested deeper than
+ * MP_ADDRESS_MAX_NESTING; *@pp is left there.  A ':' starts a group
+ * (*@in_group).  Errors: MP_ERROR_DATA for a group inside a group. */
+static gboolean
+scan_item (const char *header, const char *shown, const char **pp, Item *it,
+	   gboolean *in_group, GError **error)
+{
+	const char *p = *pp;
+
+	for (; *p; p++) {
+		char c = *p;
+		GString *spec = it->in_angle ? it->angle : it->bare;
+
+		if (it->escaped) {
+			it->escaped = FALSE;
+			if (it->depth == 0)
+				g_string_append_c (spec, c);
+			continue;
+		}
+		if (c == '\\') {
+			it->escaped = TRUE;
+			if (it->depth == 0)
+				g_string_append_c (spec, c);
+			continue;
+		}
+		if (it->quoted) {
+			if (c == '"')
+				it->quoted = FALSE;
+			g_string_append_c (spec, c);
+			continue;
+		}
+		if (it->depth > 0) {
+			it->depth += c == '(' ? 1 : c == ')' ? -1 : 0;
+			if (it->depth > MP_ADDRESS_MAX_NESTING)
+				break;
+			continue;
+		}
+		if (c == '(') {
+			it->depth++;
+			continue;
+		}
+		if (c == '"') {
+			it->quoted = TRUE;
+			if (!it->in_angle) {
+				it->words |= it->space_after_text;
+				it->text = TRUE;
+			}
+			g_string_append_c (spec, c);
+			continue;
+		}
+		if (it->in_angle) {
+			if (c == '>') {
+				it->in_angle = FALSE;
+				it->after_angle = TRUE;
+			} else if (c == ' ' || c == '\t' || c == '<')
+				it->bad = TRUE;
+			else
+				g_string_append_c (it->angle, c);
+			continue;
+		}
+		if (c == ',' || c == ';')
+			break;
+		if (c == ':' && !it->seen_angle) {
+			if (*in_group) {
+				g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+					     "%s: \"%s\": a group "
+					     "inside a group",
+					     header, shown);
+				return FALSE;
+			}
+			/* a group's display name */
+			*in_group = TRUE;
+			it->text = it->space_after_text = it->words = FALSE;
+			g_string_truncate (it->bare, 0);
+			continue;
+		}
+		if (c == '<') {
+			if (it->seen_angle)
+				it->bad = TRUE;
+			it->seen_angle = it->in_angle = TRUE;
+			continue;
+		}
+		if (c == ' ' || c == '\t') {
+			if (it->text)
+				it->space_after_text = TRUE;
+			continue;
+		}
+		if (it->after_angle || c == '>')
+			it->bad = TRUE;
+		it->words |= it->space_after_text;
+		it->text = TRUE;
+		g_string_append_c (it->bare, c);
+	}
+	*pp = p;
+	return TRUE;
+}
+
 static gboolean
 scan_list (const char *header, const char *value, GPtrArray *specs,
 	   GError **error)
@@ -213,113 +481,27 @@ scan_list (const char *header, const char *value, GPtrArray *specs,
 	const char *shown = value; /* mp_cli_fail() escapes */
 
 	for (;;) {
-		gboolean quoted = FALSE, escaped = FALSE, seen_angle = FALSE;
-		gboolean in_angle = FALSE, after_angle = FALSE, text = FALSE;
-		gboolean space_after_text = FALSE, bad = FALSE;
-		gboolean words = FALSE; /* text, blank, text */
-		int depth = 0;
 		g_autoptr (GString) bare = g_string_new (NULL);
 		g_autoptr (GString) angle = g_string_new (NULL);
+		Item item = { .bare = bare, .angle = angle };
+		const Item *it = &item;
 
-		for (; *p; p++) {
-			char c = *p;
-			GString *spec = in_angle ? angle : bare;
-
-			if (escaped) {
-				escaped = FALSE;
-				if (depth == 0)
-					g_string_append_c (spec, c);
-				continue;
-			}
-			if (c == '\\') {
-				escaped = TRUE;
-				if (depth == 0)
-					g_string_append_c (spec, c);
-				continue;
-			}
-			if (quoted) {
-				if (c == '"')
-					quoted = FALSE;
-				g_string_append_c (spec, c);
-				continue;
-			}
-			if (depth > 0) {
-				depth += c == '(' ? 1 : c == ')' ? -1 : 0;
-				if (depth > MP_ADDRESS_MAX_NESTING)
-					break;
-				continue;
-			}
-			if (c == '(') {
-				depth++;
-				continue;
-			}
-			if (c == '"') {
-				quoted = TRUE;
-				if (!in_angle) {
-					words |= space_after_text;
-					text = TRUE;
-				}
-				g_string_append_c (spec, c);
-				continue;
-			}
-			if (in_angle) {
-				if (c == '>') {
-					in_angle = FALSE;
-					after_angle = TRUE;
-				} else if (c == ' ' || c == '\t' || c == '<')
-					bad = TRUE;
-				else
-					g_string_append_c (angle, c);
-				continue;
-			}
-			if (c == ',' || c == ';')
-				break;
-			if (c == ':' && !seen_angle) {
-				if (in_group) {
-					g_set_error (error, MP_ERROR,
-						     MP_ERROR_DATA,
-						     "%s: \"%s\": a group "
-						     "inside a group",
-						     header, shown);
-					return FALSE;
-				}
-				/* a group's display name */
-				in_group = TRUE;
-				text = space_after_text = words = FALSE;
-				g_string_truncate (bare, 0);
-				continue;
-			}
-			if (c == '<') {
-				if (seen_angle)
-					bad = TRUE;
-				seen_angle = in_angle = TRUE;
-				continue;
-			}
-			if (c == ' ' || c == '\t') {
-				if (text)
-					space_after_text = TRUE;
-				continue;
-			}
-			if (after_angle || c == '>')
-				bad = TRUE;
-			words |= space_after_text;
-			text = TRUE;
-			g_string_append_c (bare, c);
-		}
-		if (depth > MP_ADDRESS_MAX_NESTING) {
+		if (!scan_item (header, shown, &p, &item, &in_group, error))
+			return FALSE;
+		if (it->depth > MP_ADDRESS_MAX_NESTING) {
 			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
 				     "%s: comments nested deeper than %d",
 				     header, MP_ADDRESS_MAX_NESTING);
 			return FALSE;
 		}
 		/* a bare addr-spec holds no whitespace */
-		if (quoted || depth > 0 || in_angle || bad ||
-		    (!seen_angle && words))
+		if (it->quoted || it->depth > 0 || it->in_angle || it->bad ||
+		    (!it->seen_angle && it->words))
 			goto unreadable;
-		if (seen_angle || text)
-			g_ptr_array_add (
-				specs,
-				g_strdup (seen_angle ? angle->str : bare->str));
+		if (it->seen_angle || it->text)
+			g_ptr_array_add (specs,
+					 g_strdup (it->seen_angle ? angle->str :
+								    bare->str));
 		if (*p == ';') {
 			if (!in_group) {
 				/* RFC 5322 3.4: address-list */

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "mp-autoptr.h"
+#include "mp-error.h"
 
 G_BEGIN_DECLS
 
@@ -23,6 +24,23 @@ gboolean mp_address_is_atext (guchar c);
  * Errors: MP_ERROR_DATA naming @header and @addr. */
 char *mp_address_check_spec (const char *header, const char *addr,
 			     GError **error);
+
+/* Checks one envelope address (RFC 5321 4.1.2: MAIL FROM, RCPT TO) and
+ * returns it as it goes on the wire (newly allocated, in *@out): no CR,
+ * LF, NUL or other control character, no leading '-', no space, '<' or
+ * '>', a local part and a domain (RFC 5321 4.5.3.1 lengths), an IDN
+ * domain turned into its A-label form.  An empty @value (the null
+ * reverse-path "<>") is accepted when @allow_empty.  *@needs_utf8 (may
+ * be NULL) is set when the local part is non-ASCII, which needs
+ * SMTPUTF8.  @what names the value in messages ("--from", "recipient",
+ * "From header").  Unlike mp_address_check_spec() it takes a UTF-8
+ * local part and refuses '_' in a domain.
+ * Errors: @code (MP_ERROR_USAGE for the command line, MP_ERROR_DATA for
+ * headers) naming @what and the value. */
+gboolean mp_address_check_envelope (const char *what, const char *value,
+				    gboolean allow_empty, MpErrorCode code,
+				    char **out, gboolean *needs_utf8,
+				    GError **error);
 
 /* Parses @value (a value of header @name, already checked with
  * mp_field_check_value()) into a validated list whose mailbox addresses

@@ -269,6 +269,18 @@ check_bare_cr (MpHeaders *h, GError **error)
 	return TRUE;
 }
 
+/* A block that has fields (or ends with an empty line) and no bare CR. */
+static gboolean
+check_block (MpHeaders *h, GError **error)
+{
+	if (h->n_fields == 0 && !h->separator) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s: not a message: no header fields", h->name);
+		return FALSE;
+	}
+	return check_bare_cr (h, error);
+}
+
 gboolean
 mp_headers_finish (MpHeaders *h, GError **error)
 {
@@ -280,12 +292,7 @@ mp_headers_finish (MpHeaders *h, GError **error)
 	}
 	if (!scan (h, TRUE, error))
 		return FALSE;
-	if (h->n_fields == 0 && !h->separator) {
-		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-			     "%s: not a message: no header fields", h->name);
-		return FALSE;
-	}
-	return check_bare_cr (h, error);
+	return check_block (h, error);
 }
 
 gboolean
@@ -341,12 +348,7 @@ mp_headers_read_fd (int fd, const char *name, GError **error)
 		if (!scan (h, FALSE, error))
 			return NULL;
 	}
-	if (h->n_fields == 0 && !h->separator) {
-		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-			     "%s: not a message: no header fields", h->name);
-		return NULL;
-	}
-	if (!check_bare_cr (h, error))
+	if (!check_block (h, error))
 		return NULL;
 	return g_steal_pointer (&h);
 }

@@ -221,6 +221,45 @@ mp_rfc2047_make_safe (GString *s)
 	return g_string_free (clean, FALSE);
 }
 
+/* @raw without the blanks after the colon (those after a line break
+ * stay, as Python's email has it) and unfolded (RFC 5322 2.2.3: line
+ * breaks go, the blanks stay).  *@n receives the length. */
+static char *
+unfold (const char *raw, gsize len, gsize *n)
+{
+	char *s = g_malloc (len + 1);
+	gsize i;
+
+	for (i = 0; i < len && is_blank (raw[i]); i++)
+		;
+	*n = 0;
+	for (; i < len; i++)
+		if (raw[i] != '\r' && raw[i] != '\n')
+			s[(*n)++] = raw[i];
+	s[*n] = '\0';
+	return s;
+}
+
+/* The end of plain text starting at @p: a blank, or an encoded word
+ * inside it. */
+static const char *
+plain_end (const char *p, const char *end, EndCache *cache)
+{
+	const char *q;
+
+	for (q = p + 1; q < end && !is_blank (*q); q++) {
+		PendingWord probe = { NULL, NULL };
+
+		if (q[0] == '=' && q + 1 < end && q[1] == '?' &&
+		    parse_encoded_word (q, end, cache, &probe)) {
+			g_byte_array_unref (probe.bytes);
+			g_free (probe.charset);
+			break;
+		}
+	}
+	return q;
+}
+
 char *
 mp_rfc2047_decode_text (const char *raw, gssize len)
 {
@@ -230,21 +269,12 @@ mp_rfc2047_decode_text (const char *raw, gssize len)
 	PendingWord word = { NULL, NULL };
 	EndCache cache = { NULL, NULL };
 	const char *ws = NULL; /* blanks after an encoded word, held back */
-	gsize wslen = 0, n = 0, i;
+	gsize wslen = 0, n = 0;
 	gboolean utf8;
 
 	if (len < 0)
 		len = (gssize) strlen (raw);
-	/* blanks after the colon go; those after a line break stay, as
-	 * Python's email has it */
-	for (i = 0; i < (gsize) len && is_blank (raw[i]); i++)
-		;
-	/* unfold (RFC 5322 2.2.3): line breaks go, the blanks stay */
-	s = g_malloc ((gsize) len + 1);
-	for (; i < (gsize) len; i++)
-		if (raw[i] != '\r' && raw[i] != '\n')
-			s[n++] = raw[i];
-	s[n] = '\0';
+	s = unfold (raw, (gsize) len, &n);
 	p = s;
 	end = s + n;
 	utf8 = g_utf8_validate_len (p, (gsize) (end - p), NULL);
@@ -283,17 +313,7 @@ mp_rfc2047_decode_text (const char *raw, gssize len)
 			p = next;
 			continue;
 		}
-		/* plain text up to a blank or to an encoded word inside it */
-		for (q = p + 1; q < end && !is_blank (*q); q++) {
-			PendingWord probe = { NULL, NULL };
-
-			if (q[0] == '=' && q + 1 < end && q[1] == '?' &&
-			    parse_encoded_word (q, end, &cache, &probe)) {
-				g_byte_array_unref (probe.bytes);
-				g_free (probe.charset);
-				break;
-			}
-		}
+		q = plain_end (p, end, &cache);
 		flush_word (out, &word);
 		if (ws)
 			g_string_append_len (out, ws, (gssize) wslen);

@@ -839,12 +839,6 @@ mp_dkim_signer_set_headers (MpDkimSigner *s, const char *list, GError **error)
 	return TRUE;
 }
 
-void
-mp_dkim_signer_set_time (MpDkimSigner *s, gint64 t)
-{
-	s->time = t;
-}
-
 /* The h= list for @h: each default field as many times as it occurs, then
  * each once more (over-signing, also for fields absent). */
 static char **
@@ -1257,6 +1251,63 @@ check_fail (Check *c, MpDkimStatus status, const char *fmt, ...)
 	va_end (ap);
 }
 
+/* The optional tags of a signature: i= within d=, q=, l=, x= (RFC 6376
+ * 3.5).  *@limit receives l= (-1 without it).  FALSE after check_fail. */
+static gboolean
+check_optional_tags (Check *c, gint64 now, gint64 *limit)
+{
+	const char *v;
+
+	if ((v = mp_dkim_tags_value (c->tags, "i")) != NULL) {
+		const char *at = strrchr (v, '@');
+		gsize dl = strlen (c->res->domain), il;
+
+		il = at ? strlen (at + 1) : 0;
+		if (at == NULL || il < dl ||
+		    g_ascii_strcasecmp (at + 1 + il - dl, c->res->domain) ||
+		    (il > dl && at[il - dl] != '.')) {
+			check_fail (c, MP_DKIM_FAIL,
+				    "i=%s is not in the domain d=%s", v,
+				    c->res->domain);
+			return FALSE;
+		}
+	}
+	if ((v = mp_dkim_tags_value (c->tags, "q")) != NULL &&
+	    strstr (v, "dns/txt") == NULL) {
+		check_fail (c, MP_DKIM_FAIL, "unknown query method q=%s", v);
+		return FALSE;
+	}
+	if ((v = mp_dkim_tags_value (c->tags, "l")) != NULL) {
+		char *end;
+		guint64 l = g_ascii_strtoull (v, &end, 10);
+
+		if (*v == '\0' || *end != '\0' || strlen (v) > 18) {
+			check_fail (c, MP_DKIM_FAIL, "malformed l=%s", v);
+			return FALSE;
+		}
+		*limit = (gint64) l;
+	}
+	if ((v = mp_dkim_tags_value (c->tags, "x")) != NULL) {
+		char *end;
+		gint64 x = g_ascii_strtoll (v, &end, 10);
+		const char *t = mp_dkim_tags_value (c->tags, "t");
+
+		if (*v == '\0' || *end != '\0') {
+			check_fail (c, MP_DKIM_FAIL, "malformed x=%s", v);
+			return FALSE;
+		}
+		if (t && x < g_ascii_strtoll (t, NULL, 10)) {
+			check_fail (c, MP_DKIM_FAIL, "x= is before t=");
+			return FALSE;
+		}
+		if (x < now) {
+			check_fail (c, MP_DKIM_FAIL, "the signature expired");
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
 /* Checks the tags of a signature (RFC 6376 3.5, 6.1.1). */
 static void
 check_tags (Check *c, MpHeaders *h, gint64 now)
@@ -1321,53 +1372,8 @@ check_tags (Check *c, MpHeaders *h, gint64 now)
 			    "malformed signature: h= does not name From");
 		return;
 	}
-	if ((v = mp_dkim_tags_value (c->tags, "i")) != NULL) {
-		const char *at = strrchr (v, '@');
-		gsize dl = strlen (c->res->domain), il;
-
-		il = at ? strlen (at + 1) : 0;
-		if (at == NULL || il < dl ||
-		    g_ascii_strcasecmp (at + 1 + il - dl, c->res->domain) ||
-		    (il > dl && at[il - dl] != '.')) {
-			check_fail (c, MP_DKIM_FAIL,
-				    "i=%s is not in the domain d=%s", v,
-				    c->res->domain);
-			return;
-		}
-	}
-	if ((v = mp_dkim_tags_value (c->tags, "q")) != NULL &&
-	    strstr (v, "dns/txt") == NULL) {
-		check_fail (c, MP_DKIM_FAIL, "unknown query method q=%s", v);
+	if (!check_optional_tags (c, now, &limit))
 		return;
-	}
-	if ((v = mp_dkim_tags_value (c->tags, "l")) != NULL) {
-		char *end;
-		guint64 l = g_ascii_strtoull (v, &end, 10);
-
-		if (*v == '\0' || *end != '\0' || strlen (v) > 18) {
-			check_fail (c, MP_DKIM_FAIL, "malformed l=%s", v);
-			return;
-		}
-		limit = (gint64) l;
-	}
-	if ((v = mp_dkim_tags_value (c->tags, "x")) != NULL) {
-		char *end;
-		gint64 x = g_ascii_strtoll (v, &end, 10);
-		const char *t = mp_dkim_tags_value (c->tags, "t");
-
-		if (*v == '\0' || *end != '\0') {
-			check_fail (c, MP_DKIM_FAIL, "malformed x=%s", v);
-			return;
-		}
-		if (t && x < g_ascii_strtoll (t, NULL, 10)) {
-			check_fail (c, MP_DKIM_FAIL, "x= is before t=");
-			return;
-		}
-		if (x < now) {
-			check_fail (c, MP_DKIM_FAIL, "the signature expired");
-			return;
-		}
-	}
 	bh_init (&c->body, body_relaxed, limit);
 	c->hashing = TRUE;
 }
@@ -1421,19 +1427,15 @@ fetch_key (Check *c, MpDkimTable *table, GHashTable *cache)
 	return g_string_free (txt, FALSE);
 }
 
-/* Imports the public key of a key record (RFC 6376 3.6.1).  NULL after
- * check_fail. */
-static gnutls_pubkey_t
-import_key (Check *c, const char *record)
+/* The p= of a key record that fits the signature of @c (v=, k=, h=, s=
+ * checked, RFC 6376 3.6.1), decoded.  NULL after check_fail. */
+static GBytes *
+key_record_p (Check *c, const char *record)
 {
 	const char *why = NULL, *v;
 	g_autoptr (GArray) tags =
 		mp_dkim_tags_parse (record, strlen (record), &why);
-	g_autoptr (GBytes) raw = NULL;
-	gnutls_pubkey_t pub = NULL;
-	gnutls_datum_t d;
-	unsigned bits = 0;
-	int rv;
+	GBytes *raw;
 
 	if (tags == NULL) {
 		check_fail (c, MP_DKIM_FAIL, "malformed key record: %s", why);
@@ -1476,11 +1478,25 @@ import_key (Check *c, const char *record)
 		return NULL;
 	}
 	raw = decode_b64 (v);
-	if (raw == NULL) {
+	if (raw == NULL)
 		check_fail (c, MP_DKIM_FAIL,
 			    "malformed key record: p= is not base64");
+	return raw;
+}
+
+/* Imports the public key of a key record (RFC 6376 3.6.1).  NULL after
+ * check_fail. */
+static gnutls_pubkey_t
+import_key (Check *c, const char *record)
+{
+	g_autoptr (GBytes) raw = key_record_p (c, record);
+	gnutls_pubkey_t pub = NULL;
+	gnutls_datum_t d;
+	unsigned bits = 0;
+	int rv;
+
+	if (raw == NULL)
 		return NULL;
-	}
 	d.data = (unsigned char *) g_bytes_get_data (raw, NULL);
 	d.size = (unsigned) g_bytes_get_size (raw);
 	if ((rv = gnutls_pubkey_init (&pub)) < 0)

@@ -86,10 +86,6 @@ gboolean mp_dkim_signer_set_canon (MpDkimSigner *s, const char *canon,
 gboolean mp_dkim_signer_set_headers (MpDkimSigner *s, const char *list,
 				     GError **error);
 
-/* The signing time (t=), in seconds since the epoch; by default
- * SOURCE_DATE_EPOCH when set, else now. */
-void mp_dkim_signer_set_time (MpDkimSigner *s, gint64 t);
-
 /* Computes the DKIM-Signature fields for the message whose header block
  * is @h (its fields, including any added) and whose body is the rest of
  * @body from its current position (the bytes after the empty line).

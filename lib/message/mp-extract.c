@@ -394,6 +394,79 @@ pending_clear (gpointer data)
 	g_free (p->tmp_name);
 }
 
+/* Writes each part to a temporary file below @dirfd (@pending). */
+static gboolean
+write_pending (int dirfd, GPtrArray *parts, GArray *pending, const char *what,
+	       GError **error)
+{
+	for (guint i = 0; i < parts->len; i++) {
+		Pending p = { -1, NULL, parts->pdata[i], 0, what };
+
+		p.fd = open_temp (dirfd, &p.tmp_name, error, what);
+		if (p.fd < 0)
+			return FALSE;
+		g_array_append_val (pending, p);
+		if (!mp_show_decode (
+			    p.part, write_fd,
+			    &g_array_index (pending, Pending, pending->len - 1),
+			    error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* The name @part gets: its own, else numbered, neither used by this run
+ * nor taken (but with @force); @p (NULL for a dry run) is given it.
+ * NULL with @error set when none can be. */
+static char *
+choose_name (int dirfd, MpShowPart *part, Pending *p, GHashTable *used,
+	     gboolean force, const char *what, GError **error)
+{
+	g_autofree char *base = mp_extract_part_name (part);
+	g_autofree char *name = g_strdup (base);
+	guint n = 0;
+
+	for (;;) {
+		if (!g_hash_table_contains (used, name) &&
+		    (force || !name_taken (dirfd, name, used))) {
+			if (p == NULL || name_file (dirfd, p, name, force))
+				return g_steal_pointer (&name);
+			if (errno != EEXIST) {
+				mp_error_set_errno (error, MP_ERROR_CANT_CREATE,
+						    errno, name);
+				g_prefix_error (error, "%s/", what);
+				return NULL;
+			}
+		}
+		if (++n > 100000) {
+			g_set_error (error, MP_ERROR, MP_ERROR_CANT_CREATE,
+				     "%s/%s: too many files of that name", what,
+				     base);
+			return NULL;
+		}
+		g_free (name);
+		name = mp_extract_numbered_name (base, n);
+	}
+}
+
+/* Whole or nothing: what this run named goes again (a file --force
+ * replaced cannot come back), and so do the temporary files. */
+static void
+undo (int dirfd, GPtrArray *done, GArray *pending)
+{
+	for (guint i = 0; i < done->len; i++) {
+		MpExtracted *e = done->pdata[i];
+
+		unlinkat (dirfd, e->name, 0);
+	}
+	for (guint i = 0; i < pending->len; i++) {
+		Pending *p = &g_array_index (pending, Pending, i);
+
+		if (p->tmp_name)
+			unlinkat (dirfd, p->tmp_name, 0);
+	}
+}
+
 GPtrArray *
 mp_extract_to_dir (GPtrArray *parts, const char *dir,
 		   const MpExtractRequest *req, gboolean dry_run,
@@ -408,7 +481,7 @@ mp_extract_to_dir (GPtrArray *parts, const char *dir,
 	const char *what = dir ? dir : ".";
 	int dirfd;
 	guint i;
-	gboolean ok = TRUE;
+	gboolean ok;
 
 	g_array_set_clear_func (pending, pending_clear);
 	dirfd = open (what, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -418,84 +491,29 @@ mp_extract_to_dir (GPtrArray *parts, const char *dir,
 	}
 
 	/* every part complete first ... */
-	for (i = 0; ok && !dry_run && i < parts->len; i++) {
-		Pending p = { -1, NULL, parts->pdata[i], 0, what };
-
-		p.fd = open_temp (dirfd, &p.tmp_name, error, what);
-		if (p.fd < 0) {
-			ok = FALSE;
-			break;
-		}
-		g_array_append_val (pending, p);
-		ok = mp_show_decode (
-			p.part, write_fd,
-			&g_array_index (pending, Pending, pending->len - 1),
-			error);
-	}
+	ok = dry_run || write_pending (dirfd, parts, pending, what, error);
 	/* ... then named, never over a file but with --force */
 	for (i = 0; ok && i < parts->len; i++) {
 		MpShowPart *part = parts->pdata[i];
-		g_autofree char *base = mp_extract_part_name (part);
-		g_autofree char *name = g_strdup (base);
+		Pending *p =
+			dry_run ? NULL : &g_array_index (pending, Pending, i);
+		char *name = choose_name (dirfd, part, p, used, req->force,
+					  what, error);
 		MpExtracted *e;
-		guint n = 0;
 
-		for (;;) {
-			if (!g_hash_table_contains (used, name) &&
-			    (req->force || !name_taken (dirfd, name, used))) {
-				if (dry_run)
-					break;
-				if (name_file (dirfd,
-					       &g_array_index (pending, Pending,
-							       i),
-					       name, req->force))
-					break;
-				if (errno != EEXIST) {
-					mp_error_set_errno (
-						error, MP_ERROR_CANT_CREATE,
-						errno, name);
-					g_prefix_error (error, "%s/", what);
-					ok = FALSE;
-					break;
-				}
-			}
-			if (++n > 100000) {
-				g_set_error (error, MP_ERROR,
-					     MP_ERROR_CANT_CREATE,
-					     "%s/%s: too many files of that "
-					     "name",
-					     what, base);
-				ok = FALSE;
-				break;
-			}
-			g_free (name);
-			name = mp_extract_numbered_name (base, n);
-		}
-		if (!ok)
+		if (name == NULL) {
+			ok = FALSE;
 			break;
+		}
 		g_hash_table_add (used, g_strdup (name));
 		e = g_new0 (MpExtracted, 1);
 		e->section = g_strdup (part->section);
-		e->name = g_steal_pointer (&name);
-		e->size = dry_run ? part->size :
-				    g_array_index (pending, Pending, i).size;
+		e->name = name;
+		e->size = dry_run ? part->size : p->size;
 		g_ptr_array_add (done, e);
 	}
-	if (!ok && !dry_run) {
-		/* whole or nothing: what this run named goes again (a file
-		 * --force replaced cannot come back) */
-		for (i = 0; i < done->len; i++) {
-			MpExtracted *e = done->pdata[i];
-
-			unlinkat (dirfd, e->name, 0);
-		}
-		for (i = 0; i < pending->len; i++) {
-			Pending *p = &g_array_index (pending, Pending, i);
-
-			if (p->tmp_name)
-				unlinkat (dirfd, p->tmp_name, 0);
-		}
-	}
+	if (!ok && !dry_run)
+		undo (dirfd, done, pending);
 	close (dirfd);
 	return ok ? g_steal_pointer (&done) : NULL;
 }

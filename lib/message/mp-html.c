@@ -172,6 +172,22 @@ attr_is (const GumboAttribute *a, const char *name)
 	       g_ascii_strcasecmp (a->name, name) == 0;
 }
 
+/* A reference of @kind at @piece of the source: FALSE when @piece is not
+ * in @html (made up by the parser). */
+static gboolean
+ref_at (Ref *r, const char *html, gsize len, const GumboStringPiece *piece,
+	RefKind kind, gboolean image)
+{
+	if (piece->length == 0 || piece->data < html ||
+	    piece->data + piece->length > html + len)
+		return FALSE;
+	r->kind = kind;
+	r->start = (gsize) (piece->data - html);
+	r->end = r->start + piece->length;
+	r->image = image;
+	return TRUE;
+}
+
 static void
 add_attr_ref (GArray *refs, const char *html, gsize len,
 	      const GumboAttribute *a, RefKind kind, gboolean image)
@@ -182,21 +198,61 @@ add_attr_ref (GArray *refs, const char *html, gsize len,
 
 	/* an attribute copied by the parser (adoption agency) points at the
 	 * same source as the original: it is the same reference */
-	if (ov->length == 0 || ov->data < html ||
-	    ov->data + ov->length > html + len)
+	if (!ref_at (&r, html, len, ov, kind, image))
 		return;
-	r.kind = kind;
-	r.start = (gsize) (ov->data - html);
-	r.end = r.start + ov->length;
 	r.value = a->value;
 	r.value_len = strlen (a->value);
-	r.image = image;
 	if (ov->data[0] == '"' || ov->data[0] == '\'')
 		r.quote = ov->data[0];
 	inner = r.quote ? (ov->length >= 2 ? ov->length - 2 : 0) : ov->length;
 	r.raw = inner == r.value_len &&
 		memcmp (ov->data + (r.quote ? 1 : 0), r.value, inner) == 0;
 	g_array_append_val (refs, r);
+}
+
+/* The text of a <style> element: CSS, its url()s images. */
+static void
+add_style_refs (GArray *refs, const char *html, gsize len,
+		const GumboVector *kids)
+{
+	for (guint i = 0; i < kids->length; i++) {
+		GumboNode *t = kids->data[i];
+		const GumboStringPiece *ot = &t->v.text.original_text;
+		Ref r = { 0 };
+
+		if ((t->type != GUMBO_NODE_TEXT &&
+		     t->type != GUMBO_NODE_WHITESPACE) ||
+		    !ref_at (&r, html, len, ot, REF_CSS, TRUE))
+			continue;
+		r.value = ot->data;
+		r.value_len = ot->length;
+		r.raw = TRUE;
+		g_array_append_val (refs, r);
+	}
+}
+
+/* The attributes of an element: style, srcset, image URLs, other URLs. */
+static void
+add_element_refs (GArray *refs, const char *html, gsize len, GumboNode *n)
+{
+	GumboTag tag = n->v.element.tag;
+
+	for (guint i = 0; i < n->v.element.attributes.length; i++) {
+		const GumboAttribute *a = n->v.element.attributes.data[i];
+
+		if (attr_is (a, "style"))
+			add_attr_ref (refs, html, len, a, REF_STYLE, TRUE);
+		else if (attr_is (a, "srcset") &&
+			 (tag == GUMBO_TAG_IMG || tag == GUMBO_TAG_SOURCE))
+			add_attr_ref (refs, html, len, a, REF_SRCSET, TRUE);
+		else if (attr_is (a, "background") ||
+			 (attr_is (a, "src") &&
+			  (tag == GUMBO_TAG_IMG || tag == GUMBO_TAG_INPUT)) ||
+			 (attr_is (a, "poster") && tag == GUMBO_TAG_VIDEO))
+			add_attr_ref (refs, html, len, a, REF_URL, TRUE);
+		else
+			add_attr_ref (refs, html, len, a, REF_URL, FALSE);
+	}
 }
 
 /* Every reference of the document, sorted by position, each once. */
@@ -212,64 +268,18 @@ collect_refs (GumboOutput *out, const char *html, gsize len)
 		GumboNode *n =
 			g_ptr_array_steal_index_fast (stack, stack->len - 1);
 		const GumboVector *kids;
-		GumboTag tag;
 
 		if (n->type != GUMBO_NODE_ELEMENT &&
 		    n->type != GUMBO_NODE_TEMPLATE)
 			continue;
-		tag = n->v.element.tag;
 		kids = &n->v.element.children;
 		for (i = 0; i < kids->length; i++)
 			g_ptr_array_add (stack, kids->data[i]);
 		if (n->v.element.tag_namespace != GUMBO_NAMESPACE_HTML)
 			continue;
-		if (tag == GUMBO_TAG_STYLE) {
-			for (i = 0; i < kids->length; i++) {
-				GumboNode *t = kids->data[i];
-				const GumboStringPiece *ot;
-				Ref r = { 0 };
-
-				if (t->type != GUMBO_NODE_TEXT &&
-				    t->type != GUMBO_NODE_WHITESPACE)
-					continue;
-				ot = &t->v.text.original_text;
-				if (ot->length == 0 || ot->data < html ||
-				    ot->data + ot->length > html + len)
-					continue;
-				r.kind = REF_CSS;
-				r.start = (gsize) (ot->data - html);
-				r.end = r.start + ot->length;
-				r.value = ot->data;
-				r.value_len = ot->length;
-				r.raw = TRUE;
-				r.image = TRUE;
-				g_array_append_val (refs, r);
-			}
-		}
-		for (i = 0; i < n->v.element.attributes.length; i++) {
-			const GumboAttribute *a =
-				n->v.element.attributes.data[i];
-
-			if (attr_is (a, "style"))
-				add_attr_ref (refs, html, len, a, REF_STYLE,
-					      TRUE);
-			else if (attr_is (a, "srcset") &&
-				 (tag == GUMBO_TAG_IMG ||
-				  tag == GUMBO_TAG_SOURCE))
-				add_attr_ref (refs, html, len, a, REF_SRCSET,
-					      TRUE);
-			else if (attr_is (a, "background") ||
-				 (attr_is (a, "src") &&
-				  (tag == GUMBO_TAG_IMG ||
-				   tag == GUMBO_TAG_INPUT)) ||
-				 (attr_is (a, "poster") &&
-				  tag == GUMBO_TAG_VIDEO))
-				add_attr_ref (refs, html, len, a, REF_URL,
-					      TRUE);
-			else
-				add_attr_ref (refs, html, len, a, REF_URL,
-					      FALSE);
-		}
+		if (n->v.element.tag == GUMBO_TAG_STYLE)
+			add_style_refs (refs, html, len, kids);
+		add_element_refs (refs, html, len, n);
 	}
 	g_array_sort (refs, ref_cmp);
 	for (i = 0, k = 0; i < refs->len; i++) {
@@ -321,12 +331,14 @@ mp_html_content_id (const char *id)
 	return g_string_free (s, FALSE);
 }
 
-/* Every URL in the links of @html (of images only when @images_only),
- * stripped, in document order.  Newly allocated. */
+/* What @pick makes of every URL in the links of @html (of images only
+ * when @images_only), stripped, in document order, each once; a URL it
+ * makes NULL of is left out.  Newly allocated. */
 static GPtrArray *
-link_urls (const char *html, gboolean images_only)
+pick_urls (const char *html, gboolean images_only,
+	   char *(*pick) (const char *) )
 {
-	GPtrArray *urls = g_ptr_array_new_with_free_func (g_free);
+	GPtrArray *picked = g_ptr_array_new_with_free_func (g_free);
 	gsize len = strlen (html);
 	GumboOutput *out = parse (html, len);
 	g_autoptr (GArray) refs = collect_refs (out, html, len);
@@ -341,34 +353,34 @@ link_urls (const char *html, gboolean images_only)
 		spans = ref_urls (r);
 		for (j = 0; j < spans->len; j++) {
 			const Span *sp = &g_array_index (spans, Span, j);
+			g_autofree char *url = g_strstrip (g_strndup (
+				r->value + sp->start, sp->end - sp->start));
+			char *p = pick (url);
 
-			g_ptr_array_add (urls, g_strstrip (g_strndup (
-						       r->value + sp->start,
-						       sp->end - sp->start)));
+			if (p != NULL)
+				add_once (picked, p);
 		}
 	}
 	gumbo_destroy_output (&kGumboDefaultOptions, out);
-	return urls;
+	return picked;
+}
+
+/* The Content-ID a "cid:" URL links to, or NULL. */
+static char *
+cid_link (const char *url)
+{
+	g_autofree char *id = NULL;
+
+	if (g_ascii_strncasecmp (url, "cid:", 4) != 0 || url[4] == '\0')
+		return NULL;
+	id = g_uri_unescape_string (url + 4, NULL);
+	return mp_html_content_id (id ? id : url + 4);
 }
 
 GPtrArray *
 mp_html_cid_links (const char *html)
 {
-	GPtrArray *links = g_ptr_array_new_with_free_func (g_free);
-	g_autoptr (GPtrArray) urls = link_urls (html, FALSE);
-	guint i;
-
-	for (i = 0; i < urls->len; i++) {
-		const char *s = urls->pdata[i];
-		char *id;
-
-		if (g_ascii_strncasecmp (s, "cid:", 4) != 0 || s[4] == '\0')
-			continue;
-		id = g_uri_unescape_string (s + 4, NULL);
-		add_once (links, mp_html_content_id (id ? id : s + 4));
-		g_free (id);
-	}
-	return links;
+	return pick_urls (html, FALSE, cid_link);
 }
 
 /* The path of a local URL, decoded, or NULL when it has a scheme. */
@@ -454,20 +466,19 @@ mp_html_local_path (const char *src, const char *base_dir)
 	return normalize (joined ? joined : path);
 }
 
+/* @url itself when it is local (has a path and no scheme), else NULL. */
+static char *
+local_url (const char *url)
+{
+	g_autofree char *path = url_path (url);
+
+	return path ? g_strdup (url) : NULL;
+}
+
 GPtrArray *
 mp_html_local_images (const char *html)
 {
-	GPtrArray *found = g_ptr_array_new_with_free_func (g_free);
-	g_autoptr (GPtrArray) urls = link_urls (html, TRUE);
-	guint i;
-
-	for (i = 0; i < urls->len; i++) {
-		g_autofree char *path = url_path (urls->pdata[i]);
-
-		if (path)
-			add_once (found, g_strdup (urls->pdata[i]));
-	}
-	return found;
+	return pick_urls (html, TRUE, local_url);
 }
 
 /* Appends @s escaped for an attribute value quoted with @quote. */

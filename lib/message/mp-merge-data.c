@@ -221,6 +221,32 @@ json_value_text (JsonNode *node)
 	}
 }
 
+/* One line of JSON lines: a JSON object (a new reference).  Errors:
+ * MP_ERROR_DATA naming the line. */
+static JsonNode *
+parse_object_line (const char *line, const char *name, guint lineno,
+		   GError **error)
+{
+	g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+	g_autoptr (GError) err = NULL;
+	JsonNode *root;
+
+	if (!g_utf8_validate (line, -1, NULL) ||
+	    !json_parser_load_from_data (parser, line, -1, &err)) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA, "%s: line %u: %s",
+			     name, lineno,
+			     err ? err->message : "not UTF-8 text");
+		return NULL;
+	}
+	root = json_parser_get_root (parser);
+	if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s: line %u: not a JSON object", name, lineno);
+		return NULL;
+	}
+	return json_node_ref (root);
+}
+
 MpMergeData *
 mp_merge_data_read_jsonl (GBytes *bytes, const char *name, GError **error)
 {
@@ -238,8 +264,6 @@ mp_merge_data_read_jsonl (GBytes *bytes, const char *name, GError **error)
 	while (p < end) {
 		const char *nl = memchr (p, '\n', (gsize) (end - p));
 		const char *stop = nl ? nl : end;
-		g_autoptr (JsonParser) parser = NULL;
-		g_autoptr (GError) err = NULL;
 		g_autofree char *line = g_strndup (p, (gsize) (stop - p));
 		JsonNode *root;
 
@@ -248,21 +272,10 @@ mp_merge_data_read_jsonl (GBytes *bytes, const char *name, GError **error)
 		g_strstrip (line);
 		if (*line == '\0')
 			continue;
-		parser = json_parser_new_immutable ();
-		if (!g_utf8_validate (line, -1, NULL) ||
-		    !json_parser_load_from_data (parser, line, -1, &err)) {
-			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-				     "%s: line %u: %s", name, lineno,
-				     err ? err->message : "not UTF-8 text");
+		root = parse_object_line (line, name, lineno, error);
+		if (root == NULL)
 			return NULL;
-		}
-		root = json_parser_get_root (parser);
-		if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)) {
-			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-				     "%s: line %u: not a JSON object", name,
-				     lineno);
-			return NULL;
-		}
+		g_ptr_array_add (objects, root);
 		{
 			JsonObject *o = json_node_get_object (root);
 			g_autoptr (GList) members = json_object_get_members (o);
@@ -272,7 +285,6 @@ mp_merge_data_read_jsonl (GBytes *bytes, const char *name, GError **error)
 					g_ptr_array_add (d->columns,
 							 g_strdup (m->data));
 		}
-		g_ptr_array_add (objects, json_node_ref (root));
 		g_array_append_val (lines, lineno);
 	}
 	for (guint i = 0; i < objects->len; i++) {

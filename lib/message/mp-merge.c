@@ -239,6 +239,24 @@ row_value (const MpMergeData *data, guint row, int column, GError **error)
 static void row_error (GError **error, const MpMergeData *data, guint row,
 		       int column, const char *fmt, ...) G_GNUC_PRINTF (5, 6);
 
+/* Sets @error (@code) to "DATA: row N, column C: @what". */
+static void
+set_row_error (GError **error, int code, const MpMergeData *data, guint row,
+	       int column, const char *what)
+{
+	if (column >= 0)
+		g_set_error (error, MP_ERROR, code, "%s: %s %u, %s %s: %s",
+			     data->name, data->json ? "line" : "row",
+			     g_array_index (data->row_numbers, guint, row),
+			     data->json ? "key" : "column",
+			     (char *) data->columns->pdata[column], what);
+	else
+		g_set_error (error, MP_ERROR, code, "%s: %s %u: %s", data->name,
+			     data->json ? "line" : "row",
+			     g_array_index (data->row_numbers, guint, row),
+			     what);
+}
+
 static void
 row_error (GError **error, const MpMergeData *data, guint row, int column,
 	   const char *fmt, ...)
@@ -249,18 +267,7 @@ row_error (GError **error, const MpMergeData *data, guint row, int column,
 	va_start (ap, fmt);
 	what = g_strdup_vprintf (fmt, ap);
 	va_end (ap);
-	if (column >= 0)
-		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-			     "%s: %s %u, %s %s: %s", data->name,
-			     data->json ? "line" : "row",
-			     g_array_index (data->row_numbers, guint, row),
-			     data->json ? "key" : "column",
-			     (char *) data->columns->pdata[column], what);
-	else
-		g_set_error (error, MP_ERROR, MP_ERROR_DATA, "%s: %s %u: %s",
-			     data->name, data->json ? "line" : "row",
-			     g_array_index (data->row_numbers, guint, row),
-			     what);
+	set_row_error (error, MP_ERROR_DATA, data, row, column, what);
 }
 
 /* The pattern filled with row @row's values, escaped for its context.
@@ -834,89 +841,87 @@ leaf_render (MpMergeTemplate *t, Leaf *l, const MpMergeData *data, guint row,
 	return out;
 }
 
-/* A file of the row, attached: base64, its type detected, its name in
- * Content-Disposition (RFC 2231 when not ASCII). */
-static char *
-attachment_render (MpMergeTemplate *t, const MpMergeData *data, guint row,
-		   int column, const char *path, GError **error)
+/* A file of the row must be below the attachment folder (a table from
+ * elsewhere must not mail away the sender's files) and have a name
+ * without control characters. */
+static gboolean
+check_attachment_path (MpMergeTemplate *t, const MpMergeData *data, guint row,
+		       int column, const char *path, const char *base,
+		       GError **error)
 {
-	g_autofree char *full = NULL;
-	g_autofree char *base = g_path_get_basename (path);
-	g_autoptr (GMimeStream) fs = NULL;
-	g_autoptr (GMimeDataWrapper) w = NULL;
-	g_autoptr (GMimePart) part = NULL;
-	g_autofree char *type = NULL;
-	char head[4096];
-	gssize n;
-	int fd;
-	char **parts = g_strsplit (path, "/", -1);
+	g_auto (GStrv) parts = g_strsplit (path, "/", -1);
 	gboolean outside = g_path_is_absolute (path);
 
 	for (guint i = 0; parts[i]; i++)
 		outside |= strcmp (parts[i], "..") == 0;
-	g_strfreev (parts);
-	/* a table from elsewhere must not mail away the sender's files */
 	if (outside) {
 		row_error (error, data, row, column,
 			   "%s: attachments must be inside %s (no absolute "
 			   "path, no ..)",
 			   path, t->attach_dir);
-		return NULL;
+		return FALSE;
 	}
 	for (const char *c = base; *c; c++)
 		if ((guchar) *c < 0x20 || *c == 0x7f) {
 			row_error (error, data, row, column,
 				   "%s: a file name with a control character",
 				   path);
-			return NULL;
+			return FALSE;
 		}
-	full = g_build_filename (t->attach_dir, path, NULL);
-	{
-		GError *err = NULL;
-		int dirfd = open (t->attach_dir,
-				  O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return TRUE;
+}
 
-		/* below the folder one component at a time, following no
-		 * link: a link in the path could lead anywhere */
-		fd = dirfd < 0 ? -1 :
-				 mp_io_open_below (dirfd, path, path,
-						   "copy the file into the "
-						   "current directory",
-						   &err);
-		if (dirfd < 0)
-			mp_error_set_errno (&err, MP_ERROR_NO_INPUT, errno,
-					    t->attach_dir);
-		if (dirfd >= 0)
-			close (dirfd);
-		if (fd < 0) {
-			g_set_error (
-				error, MP_ERROR, err->code,
-				"%s: %s %u, %s %s: %s", data->name,
-				data->json ? "line" : "row",
-				g_array_index (data->row_numbers, guint, row),
-				data->json ? "key" : "column",
-				(char *) data->columns->pdata[column],
-				err->message);
-			g_error_free (err);
-			return NULL;
-		}
+/* Opens @path below the attachment folder, one component at a time,
+ * following no link: a link in the path could lead anywhere.  -1 with
+ * @error set naming the row. */
+static int
+open_attachment (MpMergeTemplate *t, const MpMergeData *data, guint row,
+		 int column, const char *path, GError **error)
+{
+	g_autoptr (GError) err = NULL;
+	int dirfd = open (t->attach_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = -1;
+
+	if (dirfd < 0) {
+		mp_error_set_errno (&err, MP_ERROR_NO_INPUT, errno,
+				    t->attach_dir);
+	} else {
+		fd = mp_io_open_below (dirfd, path, path,
+				       "copy the file into the current "
+				       "directory",
+				       &err);
+		close (dirfd);
 	}
+	if (fd < 0)
+		set_row_error (error, err->code, data, row, column,
+			       err->message);
+	return fd;
+}
+
+/* The part for the file @fd named @base (at @full): its type detected;
+ * text labelled UTF-8, as mime-attach does, or sent as
+ * application/octet-stream when it is not UTF-8. */
+static GMimePart *
+attachment_part (int fd, const char *base, const char *full)
+{
+	g_autoptr (GMimeStream) fs = NULL;
+	g_autoptr (GMimeDataWrapper) w = NULL;
+	g_autoptr (GMimeContentType) ct = NULL;
+	g_autofree char *type = NULL;
+	GMimePart *part;
+	char head[4096];
+	gssize n;
+
 	n = pread (fd, head, sizeof head, 0);
 	type = mp_part_guess_type (base, (const guchar *) head,
 				   n > 0 ? (gsize) n : 0);
 	fs = g_mime_stream_fs_new (fd);
 	w = g_mime_data_wrapper_new_with_stream (
 		fs, GMIME_CONTENT_ENCODING_DEFAULT);
-	{
-		g_autoptr (GMimeContentType) ct =
-			g_mime_content_type_parse (NULL, type);
-
-		part = g_mime_part_new_with_type (
-			g_mime_content_type_get_media_type (ct),
-			g_mime_content_type_get_media_subtype (ct));
-	}
-	/* text is labelled with its charset, as mime-attach does; text
-	 * that is not UTF-8 travels as application/octet-stream */
+	ct = g_mime_content_type_parse (NULL, type);
+	part = g_mime_part_new_with_type (
+		g_mime_content_type_get_media_type (ct),
+		g_mime_content_type_get_media_subtype (ct));
 	if (g_ascii_strncasecmp (type, "text/", 5) == 0) {
 		g_autofree char *all = NULL;
 		gsize len = 0;
@@ -933,6 +938,27 @@ attachment_render (MpMergeTemplate *t, const MpMergeData *data, guint row,
 		}
 	}
 	g_mime_part_set_content (part, w);
+	return part;
+}
+
+/* A file of the row, attached: base64, its type detected, its name in
+ * Content-Disposition (RFC 2231 when not ASCII). */
+static char *
+attachment_render (MpMergeTemplate *t, const MpMergeData *data, guint row,
+		   int column, const char *path, GError **error)
+{
+	g_autofree char *full = NULL;
+	g_autofree char *base = g_path_get_basename (path);
+	g_autoptr (GMimePart) part = NULL;
+	int fd;
+
+	if (!check_attachment_path (t, data, row, column, path, base, error))
+		return NULL;
+	full = g_build_filename (t->attach_dir, path, NULL);
+	fd = open_attachment (t, data, row, column, path, error);
+	if (fd < 0)
+		return NULL;
+	part = attachment_part (fd, base, full);
 	g_mime_part_set_content_encoding (part, GMIME_CONTENT_ENCODING_BASE64);
 	g_mime_object_set_disposition (GMIME_OBJECT (part), "attachment");
 	g_mime_part_set_filename (part, base);

@@ -406,9 +406,18 @@ typedef enum {
 	PARA,  /* a blank line before and after */
 } Kind;
 
+/* <h1> to <h6> (consecutive in gumbo's tag enum) */
+static gboolean
+is_heading (GumboTag tag)
+{
+	return tag >= GUMBO_TAG_H1 && tag <= GUMBO_TAG_H6;
+}
+
 static Kind
 kind_of (GumboTag tag)
 {
+	if (is_heading (tag))
+		return PARA;
 	switch (tag) {
 	case GUMBO_TAG_HEAD:
 	case GUMBO_TAG_SCRIPT:
@@ -435,12 +444,6 @@ kind_of (GumboTag tag)
 	case GUMBO_TAG_TRACK:
 		return SKIP;
 	case GUMBO_TAG_P:
-	case GUMBO_TAG_H1:
-	case GUMBO_TAG_H2:
-	case GUMBO_TAG_H3:
-	case GUMBO_TAG_H4:
-	case GUMBO_TAG_H5:
-	case GUMBO_TAG_H6:
 	case GUMBO_TAG_DL:
 	case GUMBO_TAG_BLOCKQUOTE:
 	case GUMBO_TAG_PRE:
@@ -755,6 +758,15 @@ cell_right (GumboNode *n)
 	       g_strcmp0 (ta, "right") == 0;
 }
 
+/* Removes the empty lines at the end of @lines. */
+static void
+drop_empty_tail (GPtrArray *lines)
+{
+	while (lines->len > 0 &&
+	       *((Line *) lines->pdata[lines->len - 1])->text == '\0')
+		g_ptr_array_set_size (lines, lines->len - 1);
+}
+
 /* Renders @n's children in a box of their own. */
 static GPtrArray *
 render_apart (Box *b, GumboNode *n, guint width)
@@ -764,9 +776,7 @@ render_apart (Box *b, GumboNode *n, guint width)
 
 	render_children (c, n, NULL);
 	flush (c);
-	while (c->lines->len > 0 &&
-	       *((Line *) c->lines->pdata[c->lines->len - 1])->text == '\0')
-		g_ptr_array_set_size (c->lines, c->lines->len - 1);
+	drop_empty_tail (c->lines);
 	lines = g_ptr_array_ref (c->lines);
 	box_free (c);
 	return lines;
@@ -785,25 +795,34 @@ emit_lines (Box *b, GPtrArray *lines)
 }
 
 static void
-render_table (Box *b, GumboNode *n)
+cells_free (gpointer p)
 {
-	g_autoptr (GPtrArray) rows = g_ptr_array_new ();
-	g_autoptr (GPtrArray) captions = g_ptr_array_new ();
-	g_autoptr (GPtrArray) grid = g_ptr_array_new (); /* GArray of Cell */
-	g_autoptr (GArray) widths = g_array_new (FALSE, TRUE, sizeof (guint));
-	guint avail = b->width > b->indent + 10 ? b->width - b->indent : 10;
-	gboolean aligned = TRUE, prev_single = TRUE;
-	guint i, j, total = 0, ncols = 0;
+	GArray *cells = p;
 
-	collect_rows (n, rows, captions);
-	for (i = 0; i < captions->len; i++) {
-		g_autoptr (GPtrArray) lines =
-			render_apart (b, captions->pdata[i], avail);
+	for (guint j = 0; j < cells->len; j++)
+		g_ptr_array_unref (g_array_index (cells, Cell, j).lines);
+	g_array_unref (cells);
+}
 
-		block_edge (b, 1);
-		open_block (b);
-		emit_lines (b, lines);
-	}
+/* The room of @c at column @col: its columns and the gaps between them. */
+static guint
+span_width (GArray *widths, const Cell *c, guint col)
+{
+	guint k, w = 2 * (c->span - 1);
+
+	for (k = col; k < col + c->span; k++)
+		w += g_array_index (widths, guint, k);
+	return w;
+}
+
+/* The rows of a table as arrays of cells rendered apart, rows without
+ * text left out; *@aligned is cleared when a cell holds several lines. */
+static GPtrArray *
+table_grid (Box *b, GPtrArray *rows, guint avail, gboolean *aligned)
+{
+	GPtrArray *grid = g_ptr_array_new_with_free_func (cells_free);
+	guint i, j;
+
 	for (i = 0; i < rows->len; i++) {
 		GumboNode *tr = rows->pdata[i];
 		GArray *cells = g_array_new (FALSE, TRUE, sizeof (Cell));
@@ -827,54 +846,121 @@ render_table (Box *b, GumboNode *n)
 					1;
 			c.right = cell_right (td);
 			empty = empty && c.lines->len == 0;
-			aligned = aligned && c.lines->len <= 1;
+			*aligned = *aligned && c.lines->len <= 1;
 			g_array_append_val (cells, c);
 		}
-		if (empty) {
-			for (j = 0; j < cells->len; j++)
-				g_ptr_array_unref (
-					g_array_index (cells, Cell, j).lines);
-			g_array_unref (cells);
+		if (empty)
+			cells_free (cells);
+		else
+			g_ptr_array_add (grid, cells);
+	}
+	return grid;
+}
+
+/* Pass 0: a cell spanning one column makes it at least as wide as
+ * itself; pass 1: a spanning cell wider than its columns widens the
+ * last of them. */
+static void
+widen (GArray *widths, const Cell *c, guint col, guint pass)
+{
+	guint w = cell_width (c), have;
+	guint *last;
+
+	if (pass == 0 && col + c->span > widths->len)
+		g_array_set_size (widths, col + c->span);
+	last = &g_array_index (widths, guint, col + c->span - 1);
+	if (pass == 0) {
+		if (c->span == 1)
+			*last = MAX (*last, w);
+		return;
+	}
+	have = span_width (widths, c, col);
+	if (w > have)
+		*last += w - have;
+}
+
+/* The width of each column of @grid (widen()'s two passes). */
+static GArray *
+column_widths (GPtrArray *grid)
+{
+	GArray *widths = g_array_new (FALSE, TRUE, sizeof (guint));
+
+	for (guint pass = 0; pass < 2; pass++) {
+		for (guint i = 0; i < grid->len; i++) {
+			GArray *cells = grid->pdata[i];
+			guint col = 0;
+
+			for (guint j = 0; j < cells->len; j++) {
+				Cell *c = &g_array_index (cells, Cell, j);
+
+				widen (widths, c, col, pass);
+				col += c->span;
+			}
+		}
+	}
+	return widths;
+}
+
+/* One row of an aligned table: each cell's line padded to its columns
+ * (right-aligned when asked), two blanks between columns. */
+static void
+emit_aligned_row (Box *b, GArray *cells, GArray *widths)
+{
+	GString *row = g_string_new (NULL);
+	gboolean any = FALSE;
+	guint col = 0;
+
+	for (guint j = 0; j < cells->len; j++) {
+		Cell *c = &g_array_index (cells, Cell, j);
+		const char *t = c->lines->len ?
+					((Line *) c->lines->pdata[0])->text :
+					"";
+		guint w = span_width (widths, c, col), tw;
+
+		tw = columns (t, -1);
+		col += c->span;
+		/* a column empty in every row takes no room */
+		if (w == 0)
 			continue;
-		}
-		g_ptr_array_add (grid, cells);
+		if (any)
+			g_string_append (row, "  ");
+		any = TRUE;
+		if (c->right)
+			g_string_append_printf (row, "%*s", (int) (w - tw), "");
+		g_string_append (row, t);
+		if (!c->right)
+			g_string_append_printf (row, "%*s", (int) (w - tw), "");
 	}
-	/* column widths from the cells spanning one column */
-	for (i = 0; aligned && i < grid->len; i++) {
-		GArray *cells = grid->pdata[i];
-		guint col = 0;
+	while (row->len > 0 && row->str[row->len - 1] == ' ')
+		g_string_truncate (row, row->len - 1);
+	open_block (b);
+	emit (b, row->str, FALSE, 0)->stuff = TRUE;
+	g_string_free (row, TRUE);
+}
 
-		for (j = 0; j < cells->len; j++) {
-			Cell *c = &g_array_index (cells, Cell, j);
-			guint w = cell_width (c);
+static void
+render_table (Box *b, GumboNode *n)
+{
+	g_autoptr (GPtrArray) rows = g_ptr_array_new ();
+	g_autoptr (GPtrArray) captions = g_ptr_array_new ();
+	g_autoptr (GPtrArray) grid = NULL; /* GArray of Cell */
+	g_autoptr (GArray) widths = NULL;
+	guint avail = b->width > b->indent + 10 ? b->width - b->indent : 10;
+	gboolean aligned = TRUE, prev_single = TRUE;
+	guint i, j, total = 0;
 
-			if (col + c->span > widths->len)
-				g_array_set_size (widths, col + c->span);
-			if (c->span == 1)
-				g_array_index (widths, guint, col) = MAX (
-					g_array_index (widths, guint, col), w);
-			col += c->span;
-		}
-		ncols = MAX (ncols, col);
+	collect_rows (n, rows, captions);
+	for (i = 0; i < captions->len; i++) {
+		g_autoptr (GPtrArray) lines =
+			render_apart (b, captions->pdata[i], avail);
+
+		block_edge (b, 1);
+		open_block (b);
+		emit_lines (b, lines);
 	}
-	/* a spanning cell wider than its columns widens the last */
-	for (i = 0; aligned && i < grid->len; i++) {
-		GArray *cells = grid->pdata[i];
-		guint col = 0;
-
-		for (j = 0; j < cells->len; j++) {
-			Cell *c = &g_array_index (cells, Cell, j);
-			guint w = cell_width (c);
-			guint k, have = 2 * (c->span - 1);
-
-			for (k = col; k < col + c->span; k++)
-				have += g_array_index (widths, guint, k);
-			if (w > have)
-				g_array_index (widths, guint,
-					       col + c->span - 1) += w - have;
-			col += c->span;
-		}
-	}
+	grid = table_grid (b, rows, avail, &aligned);
+	widths = aligned ? column_widths (grid) :
+			   g_array_new (FALSE, TRUE, sizeof (guint));
 	for (i = 0; i < widths->len; i++)
 		if (g_array_index (widths, guint, i) > 0)
 			total += g_array_index (widths, guint, i) +
@@ -890,42 +976,7 @@ render_table (Box *b, GumboNode *n)
 			single = single &&
 				 g_array_index (cells, Cell, j).lines->len <= 1;
 		if (aligned) {
-			GString *row = g_string_new (NULL);
-			gboolean any = FALSE;
-			guint col = 0;
-
-			for (j = 0; j < cells->len; j++) {
-				Cell *c = &g_array_index (cells, Cell, j);
-				const char *t =
-					c->lines->len ?
-						((Line *) c->lines->pdata[0])
-							->text :
-						"";
-				guint k, w = 2 * (c->span - 1), tw;
-
-				for (k = col; k < col + c->span; k++)
-					w += g_array_index (widths, guint, k);
-				tw = columns (t, -1);
-				col += c->span;
-				/* a column empty in every row takes no room */
-				if (w == 0)
-					continue;
-				if (any)
-					g_string_append (row, "  ");
-				any = TRUE;
-				if (c->right)
-					g_string_append_printf (
-						row, "%*s", (int) (w - tw), "");
-				g_string_append (row, t);
-				if (!c->right)
-					g_string_append_printf (
-						row, "%*s", (int) (w - tw), "");
-			}
-			while (row->len > 0 && row->str[row->len - 1] == ' ')
-				g_string_truncate (row, row->len - 1);
-			open_block (b);
-			emit (b, row->str, FALSE, 0)->stuff = TRUE;
-			g_string_free (row, TRUE);
+			emit_aligned_row (b, cells, widths);
 		} else if (single) {
 			/* one row per line, wrapped when long */
 			if (!prev_single)
@@ -959,26 +1010,87 @@ render_table (Box *b, GumboNode *n)
 		if (!aligned && single)
 			b->margin = MAX (b->margin, 1);
 	}
-	for (i = 0; i < grid->len; i++) {
-		GArray *cells = grid->pdata[i];
-
-		for (j = 0; j < cells->len; j++)
-			g_ptr_array_unref (
-				g_array_index (cells, Cell, j).lines);
-		g_array_unref (cells);
-	}
 	b->margin = MAX (b->margin, 2);
 }
 
 /* ---- elements ---- */
+
+/* A link: its text, then its number (link_end()). */
+static void
+render_link (Box *b, GumboNode *n)
+{
+	guint flushes;
+	gsize start;
+
+	if (b->space && b->para->len > 0 &&
+	    b->para->str[b->para->len - 1] != '\n') {
+		g_string_append_c (b->para, ' ');
+		b->space = FALSE;
+	}
+	start = b->para->len;
+	flushes = b->flushes;
+	render_children (b, n, NULL);
+	link_end (b, n, start, flushes);
+}
+
+/* <hr>: a line of dashes across the box. */
+static void
+render_rule (Box *b)
+{
+	guint w = b->width > b->indent + 10 ? b->width - b->indent : 10;
+	char *rule = g_malloc (w + 1);
+
+	block_edge (b, 2);
+	open_block (b);
+	memset (rule, '-', w);
+	rule[w] = '\0';
+	emit (b, rule, FALSE, 0);
+	g_free (rule);
+	b->margin = 2;
+}
+
+/* <h1> to <h6>: a paragraph of its own, marked by its level. */
+static void
+render_heading (Box *b, GumboNode *n, GumboTag tag)
+{
+	block_edge (b, 2);
+	render_children (b, n, NULL);
+	b->heading = 1 + (int) (tag - GUMBO_TAG_H1);
+	flush (b);
+	b->heading = 0;
+	b->margin = 2;
+}
+
+/* <dd>: its lines indented by four. */
+static void
+render_definition (Box *b, GumboNode *n)
+{
+	guint indent = b->indent;
+
+	block_edge (b, 1);
+	b->indent += 4;
+	render_children (b, n, NULL);
+	block_edge (b, 1);
+	b->indent = indent;
+}
+
+/* <pre> and its old forms: lines as they are. */
+static void
+render_pre (Box *b, GumboNode *n)
+{
+	block_edge (b, 2);
+	b->pre++;
+	render_children (b, n, NULL);
+	flush (b);
+	b->pre--;
+	b->margin = 2;
+}
 
 static void
 render_element (Box *b, GumboNode *n, List *list)
 {
 	GumboTag tag = n->v.element.tag;
 	Kind kind = kind_of (tag);
-	guint flushes;
-	gsize start;
 
 	if (n->v.element.tag_namespace != GUMBO_NAMESPACE_HTML ||
 	    kind == SKIP || hidden (n))
@@ -1003,15 +1115,7 @@ render_element (Box *b, GumboNode *n, List *list)
 		break;
 	}
 	case GUMBO_TAG_A:
-		if (b->space && b->para->len > 0 &&
-		    b->para->str[b->para->len - 1] != '\n') {
-			g_string_append_c (b->para, ' ');
-			b->space = FALSE;
-		}
-		start = b->para->len;
-		flushes = b->flushes;
-		render_children (b, n, NULL);
-		link_end (b, n, start, flushes);
+		render_link (b, n);
 		break;
 	case GUMBO_TAG_Q:
 		append_text (b, "\"");
@@ -1029,16 +1133,9 @@ render_element (Box *b, GumboNode *n, List *list)
 	case GUMBO_TAG_LI:
 		render_item (b, n, list);
 		break;
-	case GUMBO_TAG_DD: {
-		guint indent = b->indent;
-
-		block_edge (b, 1);
-		b->indent += 4;
-		render_children (b, n, NULL);
-		block_edge (b, 1);
-		b->indent = indent;
+	case GUMBO_TAG_DD:
+		render_definition (b, n);
 		break;
-	}
 	case GUMBO_TAG_BLOCKQUOTE:
 		block_edge (b, 2);
 		b->quote++;
@@ -1050,45 +1147,19 @@ render_element (Box *b, GumboNode *n, List *list)
 	case GUMBO_TAG_LISTING:
 	case GUMBO_TAG_XMP:
 	case GUMBO_TAG_PLAINTEXT:
-		block_edge (b, 2);
-		b->pre++;
-		render_children (b, n, NULL);
-		flush (b);
-		b->pre--;
-		b->margin = 2;
+		render_pre (b, n);
 		break;
-	case GUMBO_TAG_H1:
-	case GUMBO_TAG_H2:
-	case GUMBO_TAG_H3:
-	case GUMBO_TAG_H4:
-	case GUMBO_TAG_H5:
-	case GUMBO_TAG_H6:
-		block_edge (b, 2);
-		render_children (b, n, NULL);
-		b->heading = 1 + (int) (tag - GUMBO_TAG_H1);
-		flush (b);
-		b->heading = 0;
-		b->margin = 2;
+	case GUMBO_TAG_HR:
+		render_rule (b);
 		break;
-	case GUMBO_TAG_HR: {
-		guint w = b->width > b->indent + 10 ? b->width - b->indent : 10;
-		char *rule = g_malloc (w + 1);
-
-		block_edge (b, 2);
-		open_block (b);
-		memset (rule, '-', w);
-		rule[w] = '\0';
-		emit (b, rule, FALSE, 0);
-		g_free (rule);
-		b->margin = 2;
-		break;
-	}
 	case GUMBO_TAG_TABLE:
 		block_edge (b, 2);
 		render_table (b, n);
 		break;
 	default:
-		if (kind == INLINE) {
+		if (is_heading (tag)) {
+			render_heading (b, n, tag);
+		} else if (kind == INLINE) {
 			render_children (b, n, NULL);
 		} else {
 			block_edge (b, kind == PARA ? 2 : 1);
@@ -1269,6 +1340,34 @@ write_line (GString *out, const Line *l, gboolean flowed)
 	g_string_append_c (out, '\n');
 }
 
+/* The charset of a document given without one: its <meta>'s when this
+ * system knows it (HTML 13.2.3.2: a <meta> read as ASCII cannot say
+ * UTF-16), else UTF-8 when the bytes are, else windows-1252.  *@meta
+ * receives what the <meta> said (to free). */
+static const char *
+document_charset (GumboOutput *doc, const char *html, gsize len, char **meta)
+{
+	const char *cs;
+
+	*meta = meta_charset (doc->root);
+	cs = *meta;
+	if (cs && g_ascii_strncasecmp (cs, "utf-16", 6) == 0)
+		cs = "UTF-8";
+	if (cs && strcmp (charset_alias (cs), "UTF-8") != 0) {
+		/* a label this system does not know is ignored */
+		GIConv cd = g_iconv_open ("UTF-8", charset_alias (cs));
+
+		if (cd == (GIConv) -1)
+			cs = NULL;
+		else
+			g_iconv_close (cd);
+	}
+	if (cs == NULL)
+		cs = g_utf8_validate_len (html, len, NULL) ? "UTF-8" :
+							     "WINDOWS-1252";
+	return cs;
+}
+
 char *
 mp_render_html (const char *html, gsize len, const char *charset,
 		const MpRenderOptions *opts, GError **error)
@@ -1288,27 +1387,8 @@ mp_render_html (const char *html, gsize len, const char *charset,
 		opts = &defaults;
 	gopts.max_errors = 0; /* parse errors are not kept: memory */
 	doc = gumbo_parse_with_options (&gopts, html, len);
-	if (cs == NULL || *cs == '\0') {
-		meta = meta_charset (doc->root);
-		cs = meta;
-		/* HTML 13.2.3.2: a <meta> was read as ASCII, so UTF-16 it is
-		 * not */
-		if (cs && g_ascii_strncasecmp (cs, "utf-16", 6) == 0)
-			cs = "UTF-8";
-		if (cs && strcmp (charset_alias (cs), "UTF-8") != 0) {
-			/* a label this system does not know is ignored */
-			GIConv cd = g_iconv_open ("UTF-8", charset_alias (cs));
-
-			if (cd == (GIConv) -1)
-				cs = NULL;
-			else
-				g_iconv_close (cd);
-		}
-		if (cs == NULL)
-			cs = g_utf8_validate_len (html, len, NULL) ?
-				     "UTF-8" :
-				     "WINDOWS-1252";
-	}
+	if (cs == NULL || *cs == '\0')
+		cs = document_charset (doc, html, len, &meta);
 	if (strcmp (charset_alias (cs), "UTF-8") != 0) {
 		gsize clen = 0;
 
@@ -1334,9 +1414,7 @@ mp_render_html (const char *html, gsize len, const char *charset,
 	gumbo_destroy_output (&kGumboDefaultOptions, doc);
 
 	out = g_string_new (NULL);
-	while (b->lines->len > 0 &&
-	       *((Line *) b->lines->pdata[b->lines->len - 1])->text == '\0')
-		g_ptr_array_set_size (b->lines, b->lines->len - 1);
+	drop_empty_tail (b->lines);
 	for (i = 0; i < b->lines->len; i++)
 		write_line (out, b->lines->pdata[i], opts->flowed);
 	if (d.links->len > 0) {

@@ -1108,22 +1108,10 @@ mp_show_free (MpShow *s)
 	g_free (s);
 }
 
-gboolean
-mp_show_is_truncated (MpShow *show)
-{
-	return show->truncated;
-}
-
 GPtrArray *
 mp_show_get_parts (MpShow *show)
 {
 	return show->parts;
-}
-
-GMimeMessage *
-mp_show_get_message (MpShow *show)
-{
-	return show->message;
 }
 
 MpShowPart *

@@ -65,8 +65,6 @@ typedef struct _MpShow MpShow;
  * or nested deeper than MP_SHOW_MAX_DEPTH; MP_ERROR_IO on a read error. */
 MpShow *mp_show_new (MpInput *in, gboolean sizes, GError **error);
 
-/* TRUE when the message is truncated. */
-gboolean mp_show_is_truncated (MpShow *show);
 void mp_show_free (MpShow *show);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MpShow, mp_show_free)
 
@@ -76,9 +74,6 @@ GPtrArray *mp_show_get_parts (MpShow *show);
 
 /* The part with the section number @section, or NULL. */
 MpShowPart *mp_show_find (MpShow *show, const char *section);
-
-/* The message (borrowed). */
-GMimeMessage *mp_show_get_message (MpShow *show);
 
 /* The top-level header fields as pairs of name and decoded UTF-8 value
  * (mp_headers_get_value(): RFC 2047 words decoded, addresses rendered as
