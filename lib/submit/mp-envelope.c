@@ -1,142 +1,11 @@
 #include "mp-envelope.h"
+#include "mp-address.h"
 #include "mp-data.h"
 
 #include <string.h>
 
 #define CHUNK (64 * 1024)
 #define MAX_HEADER (16 * 1024 * 1024)
-
-gboolean
-mp_envelope_check_address (const char *what, const char *value,
-			   gboolean allow_empty, MpErrorCode code, char **out,
-			   gboolean *needs_utf8, GError **error)
-{
-	g_autofree char *domain = NULL;
-	const char *at;
-	gsize len;
-	gboolean utf8 = FALSE;
-
-	*out = NULL;
-	if (needs_utf8 != NULL)
-		*needs_utf8 = FALSE;
-	if (value == NULL)
-		value = "";
-	len = strlen (value);
-	if (len == 0) {
-		if (allow_empty) {
-			*out = g_strdup ("");
-			return TRUE;
-		}
-		g_set_error (error, MP_ERROR, code, "%s: empty address", what);
-		return FALSE;
-	}
-	/* lettre CVE-2020-28247: a value starting with '-' becomes an
-	 * option of whatever the address is handed to next. */
-	if (value[0] == '-') {
-		g_set_error (error, MP_ERROR, code,
-			     "%s: %s: an address may not start with '-'", what,
-			     value);
-		return FALSE;
-	}
-	for (const char *p = value; *p != '\0'; p++) {
-		guchar c = (guchar) *p;
-
-		/* msmtp, curl, swaks: CR LF in an address injected a
-		 * second command into the session. */
-		if (c == '\r' || c == '\n') {
-			g_set_error (error, MP_ERROR, code,
-				     "%s: address contains a line break", what);
-			return FALSE;
-		}
-		if (c < 0x20 || c == 0x7f) {
-			g_set_error (error, MP_ERROR, code,
-				     "%s: address contains a control character",
-				     what);
-			return FALSE;
-		}
-		if (c == ' ' || c == '<' || c == '>' || c == '"' || c == ',' ||
-		    c == '\\' || c == '(' || c == ')') {
-			g_set_error (error, MP_ERROR, code,
-				     "%s: %s: '%c' is not allowed in an "
-				     "envelope address",
-				     what, value, c);
-			return FALSE;
-		}
-		if (c >= 0x80)
-			utf8 = TRUE;
-	}
-	if (utf8 && !g_utf8_validate (value, -1, NULL)) {
-		g_set_error (error, MP_ERROR, code,
-			     "%s: address is not valid UTF-8", what);
-		return FALSE;
-	}
-	at = strrchr (value, '@');
-	if (at == NULL || at == value || at[1] == '\0') {
-		g_set_error (error, MP_ERROR, code,
-			     "%s: %s: not an address (local@domain)", what,
-			     value);
-		return FALSE;
-	}
-	if (at - value > 64) {
-		g_set_error (error, MP_ERROR, code,
-			     "%s: %s: local part longer than 64 octets", what,
-			     value);
-		return FALSE;
-	}
-	if (at[1] == '[') {
-		domain = g_strdup (at + 1);
-		if (domain[strlen (domain) - 1] != ']' ||
-		    strchr (domain + 1, '[') != NULL) {
-			g_set_error (error, MP_ERROR, code,
-				     "%s: %s: bad address literal", what,
-				     value);
-			return FALSE;
-		}
-	} else {
-		domain = g_hostname_to_ascii (at + 1);
-		if (domain == NULL) {
-			g_set_error (error, MP_ERROR, code,
-				     "%s: %s: invalid domain", what, value);
-			return FALSE;
-		}
-		for (const char *p = domain; *p != '\0'; p++) {
-			if (!g_ascii_isalnum (*p) && *p != '-' && *p != '.') {
-				g_set_error (error, MP_ERROR, code,
-					     "%s: %s: invalid domain", what,
-					     value);
-				return FALSE;
-			}
-		}
-		if (domain[0] == '.' || domain[0] == '-' ||
-		    strstr (domain, "..") != NULL) {
-			g_set_error (error, MP_ERROR, code,
-				     "%s: %s: invalid domain", what, value);
-			return FALSE;
-		}
-	}
-	if (strlen (domain) > 255) {
-		g_set_error (error, MP_ERROR, code,
-			     "%s: %s: domain longer than 255 octets", what,
-			     value);
-		return FALSE;
-	}
-	/* local part ASCII or UTF-8 (which needs SMTPUTF8), domain ASCII */
-	utf8 = FALSE;
-	for (const char *p = value; p < at; p++)
-		if ((guchar) *p >= 0x80)
-			utf8 = TRUE;
-	*out = g_strdup_printf ("%.*s@%s", (int) (at - value), value, domain);
-	if (strlen (*out) > 254) {
-		g_set_error (error, MP_ERROR, code,
-			     "%s: %s: address longer than 254 octets", what,
-			     value);
-		g_clear_pointer (out, g_free);
-		return FALSE;
-	}
-	if (needs_utf8 != NULL)
-		*needs_utf8 = utf8;
-	return TRUE;
-}
 
 void
 mp_envelope_free (MpEnvelope *env)
@@ -286,7 +155,7 @@ add_address (GPtrArray *list, GHashTable *seen, const char *what,
 
 	if (local_to != NULL && is_local_name (value))
 		value = local_to;
-	if (!mp_envelope_check_address (what, value, FALSE, code, &addr, &u,
+	if (!mp_address_check_envelope (what, value, FALSE, code, &addr, &u,
 					error))
 		return FALSE;
 	*utf8 |= u;
@@ -590,7 +459,7 @@ mp_envelope_new_full (MpInput *in, const char *from,
 
 	/* sender: --from, else Sender, else From (RFC 5322 3.6.2) */
 	if (from != NULL) {
-		if (!mp_envelope_check_address ("--from", from, TRUE,
+		if (!mp_address_check_envelope ("--from", from, TRUE,
 						MP_ERROR_USAGE, &env->sender,
 						&utf8, error))
 			return NULL;
@@ -608,7 +477,7 @@ mp_envelope_new_full (MpInput *in, const char *from,
 				     "no sender: give --from or a From header");
 			return NULL;
 		}
-		if (!mp_envelope_check_address (what, addr, FALSE,
+		if (!mp_address_check_envelope (what, addr, FALSE,
 						MP_ERROR_DATA, &env->sender,
 						&utf8, error))
 			return NULL;

@@ -8,20 +8,6 @@
 
 G_BEGIN_DECLS
 
-/* Checks one envelope address and returns it as it goes on the wire
- * (newly allocated, in *@out): no CR, LF, NUL or other control character,
- * no leading '-', no space, '<' or '>', a local part and a domain
- * (RFC 5321 4.5.3.1 lengths), an IDN domain turned into its A-label form.
- * An empty @value (the null reverse-path "<>") is accepted when
- * @allow_empty.  *@needs_utf8 (may be NULL) is set when the local part is
- * non-ASCII, which needs SMTPUTF8.  @what names the value in messages
- * ("--from", "recipient", "From header").
- * Errors: @code (MP_ERROR_USAGE for the command line, MP_ERROR_DATA for
- * headers) naming @what and the value. */
-gboolean mp_envelope_check_address (const char *what, const char *value,
-				    gboolean allow_empty, MpErrorCode code,
-				    char **out, gboolean *needs_utf8,
-				    GError **error);
 
 /* A message ready to submit. */
 typedef struct {

@@ -1,5 +1,6 @@
 /* mp-submit: accounts, connections, the outbox: smtp-send's logic. */
 #include "mp-submit.h"
+#include "mp-address.h"
 #include "mp-error.h"
 
 #include "mp-headers.h"
@@ -1018,12 +1019,12 @@ check_stored (MpSubmit *s, const MpOutboxEnvelope *oenv, const char *path,
 		}
 	}
 	if (what == NULL &&
-	    !mp_envelope_check_address ("sender", oenv->sender, TRUE,
+	    !mp_address_check_envelope ("sender", oenv->sender, TRUE,
 					MP_ERROR_DATA, &addr, NULL, &local))
 		what = "sender";
 	for (guint i = 0; what == NULL && i < oenv->recipients->len; i++) {
 		g_clear_pointer (&addr, g_free);
-		if (!mp_envelope_check_address (
+		if (!mp_address_check_envelope (
 			    "recipient",
 			    g_ptr_array_index (oenv->recipients, i), FALSE,
 			    MP_ERROR_DATA, &addr, NULL, &local))
