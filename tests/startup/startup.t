@@ -2,13 +2,16 @@
 # Start-up of the statically linked commands (issue 21): what each one
 # loads and opens before it reads its input.
 #
-#   startup.t TOOL=LIB,LIB... ...
+#   startup.t TOOL=LIB,LIB... TOOL!=LIB,LIB... ...
 #
-# Each TOOL may load the shared libraries named after it and no other
-# (ldd, so libraries loaded by libraries count); under sanitizers, their
-# run-time libraries too (MP_SANITIZE from meson's b_sanitize).  A
-# library removed from a command's start-up (libmount, libblkid,
-# libselinux, libpcre2 for mime-compose) fails the test if it comes back.
+# TOOL=LIBS: the tool may load these shared libraries and no other (ldd,
+# so libraries loaded by libraries count); under sanitizers, their
+# run-time libraries too (MP_SANITIZE from meson's b_sanitize).
+# TOOL!=LIBS: the tool loads none of these (a tool on the shared GLib
+# takes GMime, GPGME and gsasl from their archives).  A library removed
+# from a command's start-up (libmount, libblkid, libselinux, libpcre2 for
+# mime-compose; libgmime, libgpgme, libgsasl for smtp-send) fails the
+# test if it comes back.
 # Then, with strace: mime-compose opens no locale file but LC_CTYPE's and
 # LC_MESSAGES', and probes no file system for SELinux.
 . "$SRCDIR/tests/cli/lib.sh"
@@ -17,20 +20,28 @@ plan $(($# + 4))
 
 sanitizer_libs='libasan libubsan libstdc++ libgcc_s libm'
 for spec in "$@"; do
-    tool=${spec%%=*}
-    allowed=" $(echo "${spec#*=}" | tr , ' ') "
-    if [ "${MP_SANITIZE:-none}" != none ]; then
-        allowed="$allowed $sanitizer_libs "
+    case "$spec" in
+    *!=*) tool=${spec%%!=*} forbid=1 ;;
+    *) tool=${spec%%=*} forbid= ;;
+    esac
+    listed=" $(echo "${spec#*=}" | tr , ' ') "
+    if [ -z "$forbid" ] && [ "${MP_SANITIZE:-none}" != none ]; then
+        listed="$listed $sanitizer_libs "
     fi
     extra=
-    # "libc.so.6 => /lib/..." and "/lib64/ld-linux-x86-64.so.2 (...)"
+    # "libc.so.6 => /lib/..." ("/lib64/ld-linux-x86-64.so.2 (...)" is the
+    # loader itself)
     for lib in $(ldd "$BUILDDIR/tools/$tool" | awk '$2 == "=>" { print $1 }'); do
-        case "$allowed" in
-        *" ${lib%%.so*} "*) ;;
-        *) extra="$extra $lib" ;;
+        case "$listed" in
+        *" ${lib%%.so*} "*) [ -n "$forbid" ] && extra="$extra $lib" ;;
+        *) [ -z "$forbid" ] && extra="$extra $lib" ;;
         esac
     done
-    is "${tool}_loads_only_its_shared_libraries" "${extra# }" ""
+    if [ -n "$forbid" ]; then
+        is "${tool}_loads_none_of_${spec#*!=}" "${extra# }" ""
+    else
+        is "${tool}_loads_only_its_shared_libraries" "${extra# }" ""
+    fi
 done
 
 body="$T/body.txt"
