@@ -1,11 +1,12 @@
 /* libFuzzer harness: address lists.  The input is a raw header value as
- * it comes in a message: mp_headers_parse_addr_specs() reads its
+ * it comes in a message: mp_address_parse_specs() reads its
  * addr-specs (what mime-header --addresses prints and smtp-send -t takes
  * as recipients).  When the same text is also a valid address list for
- * mp_header_format_addresses() (a command-line value), the field it
+ * mp_field_format_addresses() (a command-line value), the field it
  * formats must be read back to the same number of addresses, each with no
  * line break, control character or blank in it. */
-#include "mp-header.h"
+#include "mp-field.h"
+#include "mp-address.h"
 #include "mp-headers.h"
 
 #include <stdlib.h>
@@ -46,17 +47,17 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
 		initialised = TRUE;
 	}
 	raw = g_strndup ((const char *) data, size);
-	n = mp_headers_parse_addr_specs (raw, specs);
+	n = mp_address_parse_specs (raw, specs);
 	if (n != specs->len)
 		abort ();
 	for (i = 0; i < specs->len; i++)
 		check_spec (specs->pdata[i], FALSE);
 
-	if (!mp_header_check_value ("To", raw, -1, NULL) ||
+	if (!mp_field_check_value ("To", raw, -1, NULL) ||
 	    !g_utf8_validate (raw, -1, NULL))
 		return 0;
 	values[0] = raw;
-	field = mp_header_format_addresses ("To", values, &mailboxes, &error);
+	field = mp_field_format_addresses ("To", values, &mailboxes, &error);
 	if (field == NULL)
 		return 0;
 	if (strncmp (field, "To: ", 4) != 0)
@@ -70,7 +71,7 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
 			if (*p != '\n')
 				*q++ = *p;
 		*q = '\0';
-		mp_headers_parse_addr_specs (value, again);
+		mp_address_parse_specs (value, again);
 	}
 	if (again->len != mailboxes)
 		abort ();

@@ -1,6 +1,6 @@
 /* libFuzzer harness: header encoding, folding and address parsing.
  * The first byte picks the entry point; the rest is the value. */
-#include "mp-header.h"
+#include "mp-field.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -49,26 +49,26 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
 	if (size < 1)
 		return 0;
 	value = g_strndup ((const char *) data + 1, size - 1);
-	if (!mp_header_check_value ("X", value, (gssize) (size - 1), &error)) {
+	if (!mp_field_check_value ("X", value, (gssize) (size - 1), &error)) {
 		g_clear_error (&error);
 		return 0;
 	}
 	switch (data[0] % 4) {
 	case 0:
-		f = mp_header_format_text ("Subject", value);
+		f = mp_field_format_text ("Subject", value);
 		break;
 	case 1: {
 		const char *values[] = { value, NULL };
-		f = mp_header_format_addresses ("To", values, NULL, &error);
+		f = mp_field_format_addresses ("To", values, NULL, &error);
 		break;
 	}
 	case 2: {
 		const char *values[] = { value, NULL };
-		f = mp_header_format_msgids ("References", values, &error);
+		f = mp_field_format_msgids ("References", values, &error);
 		break;
 	}
 	default: {
-		char *phrase = mp_header_encode_phrase (value);
+		char *phrase = mp_field_encode_phrase (value);
 		for (const char *p = phrase; *p; p++)
 			if ((guchar) *p >= 0x80 || *p == '\n')
 				abort ();

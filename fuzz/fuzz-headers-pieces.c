@@ -4,7 +4,9 @@
  * it is fed in (1 to 64 bytes: byte-at-a-time included); the result must
  * be the same as parsing it whole.  Then every field is read, decoded and
  * its addresses parsed, the block is edited and written out. */
+#include "mp-address.h"
 #include "mp-headers.h"
+#include "mp-rfc2047.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -72,7 +74,7 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
 	len = size - 1;
 
 	{
-		char *d = mp_headers_decode_text (msg, (gssize) len);
+		char *d = mp_rfc2047_decode_text (msg, (gssize) len);
 		check_decoded (d);
 		g_free (d);
 	}
@@ -107,7 +109,7 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
 			abort ();
 		check_decoded (value);
 		if (raw)
-			mp_headers_parse_addr_specs (raw, specs);
+			mp_address_parse_specs (raw, specs);
 	}
 
 	mp_headers_set (whole, "Subject", "fuzzed \xc3\xa9", NULL);

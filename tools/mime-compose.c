@@ -2,7 +2,7 @@
 #include "mp-cli.h"
 #include "mp-compose.h"
 #include "mp-error.h"
-#include "mp-header.h"
+#include "mp-field.h"
 #include "mp-html.h"
 
 #include <unistd.h>
@@ -95,7 +95,7 @@ add_options (MpCompose *c, GError **error)
 		g_autofree char *name = NULL;
 		g_autofree char *value = NULL;
 
-		if (!mp_header_split (*h, &name, &value, error) ||
+		if (!mp_field_split (*h, &name, &value, error) ||
 		    !mp_compose_add_header (c, name, value, error))
 			return FALSE;
 	}

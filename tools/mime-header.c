@@ -1,10 +1,11 @@
 /* mime-header: read and edit the header of a message without touching
  * anything else (DESIGN 5). */
 #include "mp-cli.h"
+#include "mp-address.h"
 #include "mp-crypto.h"
 #include "mp-dkim.h"
 #include "mp-error.h"
-#include "mp-header.h"
+#include "mp-field.h"
 #include "mp-headers.h"
 #include "mp-io.h"
 
@@ -62,9 +63,9 @@ collect (const char *option, const char *arg, gpointer data, GError **error)
 		/* checked and encoded before any input is read */
 		g_autofree char *field = NULL;
 
-		if (!mp_header_split (arg, &op.name, &op.value, error))
+		if (!mp_field_split (arg, &op.name, &op.value, error))
 			return FALSE;
-		field = mp_header_format (op.name, op.value, error);
+		field = mp_field_format (op.name, op.value, error);
 		if (field == NULL) {
 			op_clear (&op);
 			return FALSE;
@@ -72,7 +73,7 @@ collect (const char *option, const char *arg, gpointer data, GError **error)
 	} else if (op.kind != OP_LIST) {
 		g_autofree char *name = g_strstrip (g_strdup (arg));
 
-		if (!mp_header_check_name (name, error))
+		if (!mp_field_check_name (name, error))
 			return FALSE;
 		op.name = g_steal_pointer (&name);
 	}
@@ -131,7 +132,7 @@ query (MpHeaders *h, const Op *op, GString *s)
 			g_autofree char *rv = mp_headers_get_raw_value (h, i);
 			guint j;
 
-			mp_headers_parse_addr_specs (rv, specs);
+			mp_address_parse_specs (rv, specs);
 			for (j = 0; j < specs->len; j++)
 				print_line (s, specs->pdata[j]);
 			continue;

@@ -169,3 +169,12 @@ mp_charset_append_utf8 (GString *out, const char *label, const char *data,
 	g_iconv_close (cd);
 	return TRUE;
 }
+
+gboolean
+mp_charset_is_printable_ascii (const char *s)
+{
+	for (; *s; s++)
+		if ((guchar) *s < 0x20 || (guchar) *s >= 0x7f)
+			return FALSE;
+	return TRUE;
+}

@@ -30,4 +30,7 @@ const char *mp_charset_lookup (const char *label, GError **error);
 gboolean mp_charset_append_utf8 (GString *out, const char *label,
 				 const char *data, gsize len);
 
+/* TRUE when @s holds printable US-ASCII only (0x20 to 0x7e). */
+gboolean mp_charset_is_printable_ascii (const char *s);
+
 G_END_DECLS

@@ -1,7 +1,6 @@
 #include "mp-error.h"
 
 #include <gio/gio.h>
-#include <sysexits.h>
 
 G_DEFINE_QUARK (mp - error - quark, mp_error)
 
@@ -76,35 +75,6 @@ mp_error_class (const GError *error)
 	if (error->domain == G_KEY_FILE_ERROR)
 		return MP_ERROR_CONFIG;
 	return MP_ERROR_SOFTWARE;
-}
-
-/* Transitional (see mp-error.h): lib/submit's exit codes until it
- * reports a GError; the tools use mp_cli_exit_code(). */
-int
-mp_error_exit_code (const GError *error)
-{
-	static const int codes[] = {
-		[MP_ERROR_USAGE] = EX_USAGE,
-		[MP_ERROR_DATA] = EX_DATAERR,
-		[MP_ERROR_NO_INPUT] = EX_NOINPUT,
-		[MP_ERROR_NO_USER] = EX_NOUSER,
-		[MP_ERROR_NO_HOST] = EX_NOHOST,
-		[MP_ERROR_UNAVAILABLE] = EX_UNAVAILABLE,
-		[MP_ERROR_SOFTWARE] = EX_SOFTWARE,
-		[MP_ERROR_OS] = EX_OSERR,
-		[MP_ERROR_CANT_CREATE] = EX_CANTCREAT,
-		[MP_ERROR_IO] = EX_IOERR,
-		[MP_ERROR_TEMPFAIL] = EX_TEMPFAIL,
-		[MP_ERROR_PROTOCOL] = EX_PROTOCOL,
-		[MP_ERROR_NO_PERM] = EX_NOPERM,
-		[MP_ERROR_CONFIG] = EX_CONFIG,
-	};
-	MpErrorCode c;
-
-	if (error == NULL)
-		return 0;
-	c = mp_error_class (error);
-	return (guint) c < G_N_ELEMENTS (codes) ? codes[c] : EX_SOFTWARE;
 }
 
 void

@@ -38,12 +38,6 @@ GQuark mp_error_quark (void);
  * for any other domain. */
 MpErrorCode mp_error_class (const GError *error);
 
-/* Transitional, for lib/submit only (MpSubmitResult.exit_code): the
- * sysexits code of @error, 0 when @error is NULL, as the tools' table
- * mp_cli_exit_code() gives it (tests/unit/test-error.c checks that they
- * agree).  It goes when lib/submit reports a GError; no tool calls it. */
-int mp_error_exit_code (const GError *error);
-
 /* Sets @error from errno @errsv, prefixed with @what (a file name or
  * "stdout"), in the MP_ERROR domain with @code. */
 void mp_error_set_errno (GError **error, MpErrorCode code, int errsv,

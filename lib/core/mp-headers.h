@@ -66,9 +66,9 @@ const char *mp_headers_get_name (MpHeaders *h, guint i);
  * Newly allocated; NULL when the entry is not a field. */
 char *mp_headers_get_raw_value (MpHeaders *h, guint i);
 
-/* The value of entry @i decoded to UTF-8: mp_headers_decode_addresses()
- * for an address field (mp_header_is_address()), else
- * mp_headers_decode_text().  Newly allocated; NULL when the entry is not
+/* The value of entry @i decoded to UTF-8: mp_address_decode_list()
+ * for an address field (mp_field_is_address()), else
+ * mp_rfc2047_decode_text().  Newly allocated; NULL when the entry is not
  * a field. */
 char *mp_headers_get_value (MpHeaders *h, guint i);
 
@@ -76,39 +76,11 @@ char *mp_headers_get_value (MpHeaders *h, guint i);
  * @len receives the length). */
 const char *mp_headers_get_bytes (MpHeaders *h, guint i, gsize *len);
 
-/* Decodes a raw header value for display, as Python's email does with
- * policy=default: line breaks removed, leading blanks stripped, RFC 2047
- * encoded words decoded wherever they appear (also without surrounding
- * blanks and inside quoted strings), blanks between encoded words
- * dropped, adjacent encoded words of one charset joined before
- * conversion (a character split between them survives).  Unknown or
- * wrong charsets and invalid bytes give U+FFFD, never a failure; raw
- * 8-bit text is UTF-8 when the whole value is valid UTF-8, else Latin-1;
- * Latin-1 (labelled or raw) is read as its superset windows-1252.  The
- * result is valid UTF-8, one line, safe to print: CR and LF become
- * blanks, NUL and other control characters (but TAB) become U+FFFD.
- * @len -1: NUL-terminated.  Newly allocated. */
-char *mp_headers_decode_text (const char *raw, gssize len);
-
-/* Decodes an address list (a raw header value) for display, as Python's
- * email (policy=default) renders it: comments and extra blanks dropped,
- * display names decoded (mp_headers_decode_text()) and quoted when they
- * hold specials, "Name <addr>" or a bare addr, "Group: a, b;".  Newly
- * allocated; "" when the value holds no address.  @len -1:
- * NUL-terminated. */
-char *mp_headers_decode_addresses (const char *raw, gssize len);
-
-/* Appends every addr-spec (local@domain) in the address list @raw (a raw
- * header value: groups, comments, quoted and encoded display names are
- * understood) to @out (strings newly allocated, e.g. a GPtrArray with
- * g_free as free function).  Returns the number appended. */
-guint mp_headers_parse_addr_specs (const char *raw, GPtrArray *out);
-
 /* Appends the field @name: @value (checked and encoded by
- * mp_header_format()) at the end of the block.
+ * mp_field_format()) at the end of the block.
  * Errors: MP_ERROR_USAGE for a bad name, MP_ERROR_DATA for a bad value
  * or for a second field of a name that may occur once
- * (mp_header_is_single()). */
+ * (mp_field_is_single()). */
 gboolean mp_headers_add (MpHeaders *h, const char *name, const char *value,
 			 GError **error);
 

@@ -1,7 +1,7 @@
 #include "mp-placeholder.h"
 
 #include "mp-error.h"
-#include "mp-header.h"
+#include "mp-field.h"
 
 #include <string.h>
 
@@ -79,7 +79,7 @@ mp_placeholder_format_header (const char *name, const char *value,
 	g_autoptr (GString) v = NULL;
 	g_autoptr (GPtrArray) stands = NULL;
 	GString *out;
-	gboolean addr = mp_header_is_address (name);
+	gboolean addr = mp_field_is_address (name);
 	gsize pos = 0;
 	int angle = 0;
 	char *formatted;
@@ -87,7 +87,7 @@ mp_placeholder_format_header (const char *name, const char *value,
 	if (phs == NULL)
 		return NULL;
 	if (phs->len == 0)
-		return mp_header_format (name, value, error);
+		return mp_field_format (name, value, error);
 	v = g_string_new (NULL);
 	stands = g_ptr_array_new_with_free_func (g_free);
 	for (guint i = 0; i < phs->len; i++) {
@@ -106,7 +106,7 @@ mp_placeholder_format_header (const char *name, const char *value,
 		pos = ph->end;
 	}
 	g_string_append (v, value + pos);
-	formatted = mp_header_format (name, v->str, error);
+	formatted = mp_field_format (name, v->str, error);
 	if (formatted == NULL) {
 		/* the error quotes the value: as the user wrote it */
 		if (error && *error) {

@@ -19,12 +19,12 @@ typedef struct {
  * empty name. */
 GArray *mp_placeholder_scan (const char *s, const char *what, GError **error);
 
-/* Formats the header field @name: @value as mp_header_format() does,
+/* Formats the header field @name: @value as mp_field_format() does,
  * letting placeholders stand for a display name, an address or any
  * word: each is checked and encoded as a plain word would be, then put
  * back as written, for mime-merge to fill and check.  A value without
- * placeholders is formatted as by mp_header_format().
- * Errors: as mp_header_format(), and as mp_placeholder_scan(). */
+ * placeholders is formatted as by mp_field_format().
+ * Errors: as mp_field_format(), and as mp_placeholder_scan(). */
 char *mp_placeholder_format_header (const char *name, const char *value,
 				    GError **error);
 

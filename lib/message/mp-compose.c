@@ -1,8 +1,9 @@
 #include "mp-compose.h"
+#include "mp-address.h"
 #include "mp-charset.h"
 #include "mp-date.h"
 #include "mp-error.h"
-#include "mp-header.h"
+#include "mp-field.h"
 #include "mp-placeholder.h"
 #include "mp-part.h"
 #include "mp-render.h"
@@ -83,7 +84,7 @@ checked_msgid (const char *name, const char *value, GError **error)
 {
 	const char *values[] = { value, NULL };
 
-	return mp_header_format_msgids (name, values, error);
+	return mp_field_format_msgids (name, values, error);
 }
 
 gboolean
@@ -92,8 +93,8 @@ mp_compose_add_header (MpCompose *c, const char *name, const char *value,
 {
 	int i;
 
-	if (!mp_header_check_name (name, error) ||
-	    !mp_header_check_value (name, value, -1, error))
+	if (!mp_field_check_name (name, error) ||
+	    !mp_field_check_value (name, value, -1, error))
 		return FALSE;
 	for (i = 0; i < N_ADDR; i++) {
 		if (g_ascii_strcasecmp (name, addr_names[i]) == 0) {
@@ -110,8 +111,8 @@ mp_compose_add_header (MpCompose *c, const char *name, const char *value,
 				g_ptr_array_add (c->addr[i], g_strdup (value));
 				return TRUE;
 			}
-			l = mp_header_parse_addresses (addr_names[i], value,
-						       error);
+			l = mp_field_parse_addresses (addr_names[i], value,
+						      error);
 			if (l == NULL)
 				return FALSE;
 			g_ptr_array_add (c->addr[i], g_strdup (value));
@@ -160,7 +161,7 @@ mp_compose_add_header (MpCompose *c, const char *name, const char *value,
 		char *line = c->template_mode ?
 				     mp_placeholder_format_header (name, value,
 								   error) :
-				     mp_header_format (name, value, error);
+				     mp_field_format (name, value, error);
 
 		if (line == NULL)
 			return FALSE;
@@ -244,7 +245,7 @@ mp_compose_read_draft (MpCompose *c, GBytes *draft, GError **error)
 gboolean
 mp_compose_set_date (MpCompose *c, const char *value, GError **error)
 {
-	GDateTime *d = mp_header_parse_date (value);
+	GDateTime *d = mp_field_parse_date (value);
 
 	if (d == NULL) {
 		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
@@ -300,7 +301,7 @@ static char *
 msgid_domain (const char *from)
 {
 	g_autoptr (InternetAddressList) l =
-		mp_header_parse_addresses ("From", from, NULL);
+		mp_field_parse_addresses ("From", from, NULL);
 	InternetAddress *a;
 	const char *addr, *at;
 
@@ -309,7 +310,7 @@ msgid_domain (const char *from)
 		if (INTERNET_ADDRESS_IS_MAILBOX (a)) {
 			/* GMime's get_addr() gives the decoded IDN domain:
 			 * the header must stay ASCII */
-			addr = mp_header_mailbox_addr (
+			addr = mp_address_mailbox_addr (
 				INTERNET_ADDRESS_MAILBOX (a));
 			at = strrchr (addr, '@');
 			if (at && at[1] != '[')
@@ -355,7 +356,7 @@ append_addr (GString *h, MpCompose *c, int which, guint *count, GError **error)
 		return TRUE;
 	}
 	g_ptr_array_add (c->addr[which], NULL);
-	line = mp_header_format_addresses (
+	line = mp_field_format_addresses (
 		addr_names[which], (const char *const *) c->addr[which]->pdata,
 		count, error);
 	g_ptr_array_remove_index (c->addr[which], c->addr[which]->len - 1);
@@ -373,7 +374,7 @@ only_mailbox (MpCompose *c, int which)
 	char *found = NULL;
 
 	for (guint i = 0; i < c->addr[which]->len; i++) {
-		g_autoptr (InternetAddressList) l = mp_header_parse_addresses (
+		g_autoptr (InternetAddressList) l = mp_field_parse_addresses (
 			addr_names[which], c->addr[which]->pdata[i], NULL);
 
 		for (int j = 0; l && j < internet_address_list_length (l);
@@ -385,7 +386,7 @@ only_mailbox (MpCompose *c, int which)
 				g_free (found);
 				return NULL;
 			}
-			found = g_strdup (mp_header_mailbox_addr (
+			found = g_strdup (mp_address_mailbox_addr (
 				INTERNET_ADDRESS_MAILBOX (a)));
 		}
 	}
@@ -580,7 +581,7 @@ mp_compose_write (MpCompose *c, MpRandom *random, MpOutput *out, GError **error)
 			return FALSE;
 	if (c->subject) {
 		g_autofree char *line =
-			mp_header_format_text ("Subject", c->subject);
+			mp_field_format_text ("Subject", c->subject);
 		g_string_append (h, line);
 	}
 	for (i = 0; i < c->extra->len; i++)
@@ -596,7 +597,7 @@ mp_compose_write (MpCompose *c, MpRandom *random, MpOutput *out, GError **error)
 		g_autofree char *line = NULL;
 
 		g_ptr_array_add (c->references, NULL);
-		line = mp_header_format_msgids (
+		line = mp_field_format_msgids (
 			"References",
 			(const char *const *) c->references->pdata, error);
 		g_ptr_array_remove_index (c->references,
@@ -637,8 +638,5 @@ mp_compose_write (MpCompose *c, MpRandom *random, MpOutput *out, GError **error)
 
 	if (!mp_output_write (out, h->str, h->len, error))
 		return FALSE;
-	return mp_output_check (out,
-				g_mime_object_write_to_stream (
-					body, NULL, mp_output_get_stream (out)),
-				error);
+	return mp_part_write (body, out, error);
 }

@@ -1,4 +1,5 @@
 #include "mp-crypto.h"
+#include "mp-address.h"
 #include "mp-base64.h"
 #include "mp-error.h"
 #include "mp-lines.h"
@@ -873,12 +874,12 @@ msg_open (Msg *m, MpInput *in, GError **error)
 		raw = mp_headers_get_raw_value (m->headers, i);
 		p = mp_headers_get_bytes (m->headers, i, &len);
 		if (g_ascii_strcasecmp (name, "From") == 0)
-			mp_headers_parse_addr_specs (raw, m->from);
+			mp_address_parse_specs (raw, m->from);
 		else if (g_ascii_strcasecmp (name, "To") == 0 ||
 			 g_ascii_strcasecmp (name, "Cc") == 0)
-			mp_headers_parse_addr_specs (raw, m->to);
+			mp_address_parse_specs (raw, m->to);
 		else if (g_ascii_strcasecmp (name, "Bcc") == 0)
-			mp_headers_parse_addr_specs (raw, m->bcc);
+			mp_address_parse_specs (raw, m->bcc);
 		if (is_content_field (name))
 			append_field (m->content, p, len, m->eol);
 		else if (is_protected_field (name))

@@ -3,7 +3,7 @@
 #include "mp-data.h"
 #include "mp-date.h"
 #include "mp-error.h"
-#include "mp-header.h"
+#include "mp-field.h"
 #include "mp-random.h"
 
 #include <errno.h>
@@ -819,7 +819,7 @@ mp_dkim_signer_set_headers (MpDkimSigner *s, const char *list, GError **error)
 		return FALSE;
 	}
 	for (char **n = names; *n; n++) {
-		if (!mp_header_check_name (*n, error))
+		if (!mp_field_check_name (*n, error))
 			return FALSE;
 		if (strcmp (*n, "bcc") == 0) {
 			g_set_error (error, MP_ERROR, MP_ERROR_USAGE,

@@ -1,8 +1,9 @@
 #include "mp-merge.h"
 
+#include "mp-address.h"
 #include "mp-date.h"
 #include "mp-error.h"
-#include "mp-header.h"
+#include "mp-field.h"
 #include "mp-headers.h"
 #include "mp-part.h"
 #include "mp-placeholder.h"
@@ -460,7 +461,7 @@ compile_fields (MpMergeTemplate *t, const MpMergeData *data, GError **error)
 		value = mp_headers_get_value (t->headers, i);
 		if (f.column < 0 && value) {
 			f.value = pattern_compile (value,
-						   mp_header_is_address (name) ?
+						   mp_field_is_address (name) ?
 							   CTX_ADDRESS :
 							   CTX_HEADER,
 						   name, data, t->name, &err);
@@ -650,7 +651,7 @@ mp_merge_message_id (MpMergeTemplate *t, const MpMergeData *data, guint row)
 			}
 			if (v == NULL)
 				break;
-			if (mp_headers_parse_addr_specs (v, specs) > 0) {
+			if (mp_address_parse_specs (v, specs) > 0) {
 				const char *at = strrchr (specs->pdata[0], '@');
 
 				if (at && at[1] && at[1] != '[' &&
@@ -977,7 +978,7 @@ emit_field (MpMergeTemplate *t, const MpMergeData *data, guint row, int col,
 	    const char *name, const char *value, GArray *out, GError **error)
 {
 	GError *err = NULL;
-	g_autofree char *line = mp_header_format (name, value, &err);
+	g_autofree char *line = mp_field_format (name, value, &err);
 
 	if (line == NULL) {
 		row_error (error, data, row, col, "%s", err->message);

@@ -1,67 +1,454 @@
 #include "mp-part.h"
 #include "mp-base64.h"
 #include "mp-error.h"
-#include "mp-header.h"
+#include "mp-field.h"
+#include "mp-qp.h"
 
 #include <gio/gio.h>
 #include <errno.h>
 #include <string.h>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_AVX2_PATH 1
+#endif
+
+/* ---- one pass over text: statistics, UTF-8, line endings ------------- */
+
+/* What one read of the data tells: the statistics for the transfer
+ * encoding, whether it is valid UTF-8 (and where it stops being so),
+ * whether it has CRLF line endings.  Fed in pieces of any size: a line, a
+ * CR or a UTF-8 character cut by a piece's edge is carried over. */
+typedef struct {
+	MpPartStats stats;
+	gsize line;          /* length of the current line so far */
+	gboolean cr;         /* the last byte was a CR */
+	gboolean has_crlf;   /* a CR LF pair */
+	gboolean has_cr;     /* any CR */
+	gboolean check_utf8; /* validate as UTF-8 */
+	gboolean utf8_bad;   /* an invalid sequence was found */
+	guint need;          /* continuation bytes still expected */
+	guint lo, hi;        /* the range of the next continuation byte */
+	gsize seq_start;     /* offset of the character being read */
+	gsize seq_line;      /* its line, from 1 */
+	gsize bad_offset;    /* the first invalid character */
+	gsize bad_line;
+	gsize lfs; /* line feeds so far */
+} TextScan;
+
+static void
+text_scan_init (TextScan *s, gboolean check_utf8)
+{
+	memset (s, 0, sizeof *s);
+	s->check_utf8 = check_utf8;
+}
+
+static inline void
+utf8_bad (TextScan *s, gsize offset, gsize line)
+{
+	s->utf8_bad = TRUE;
+	s->bad_offset = offset;
+	s->bad_line = line;
+	s->need = 0;
+}
+
+/* RFC 3629 4, as g_utf8_validate_len() reads it (NUL is invalid too):
+ * the ranges of the second byte after E0, ED, F0 and F4 exclude overlong
+ * forms, surrogates and code points over U+10FFFF */
+static inline void
+utf8_lead (TextScan *s, guint c, gsize off)
+{
+	s->seq_start = off;
+	s->seq_line = s->lfs + 1;
+	s->lo = 0x80;
+	s->hi = 0xbf;
+	if (c >= 0xc2 && c <= 0xdf) {
+		s->need = 1;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		s->need = 2;
+		if (c == 0xe0)
+			s->lo = 0xa0;
+		else if (c == 0xed)
+			s->hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		s->need = 3;
+		if (c == 0xf0)
+			s->lo = 0x90;
+		else if (c == 0xf4)
+			s->hi = 0x8f;
+	} else {
+		utf8_bad (s, off, s->lfs + 1);
+	}
+}
+
+static inline void
+scan_byte (TextScan *s, guint c, gsize off)
+{
+	if (s->check_utf8 && !s->utf8_bad) {
+		if (s->need) {
+			if (c < s->lo || c > s->hi) {
+				utf8_bad (s, s->seq_start, s->seq_line);
+			} else {
+				s->need--;
+				s->lo = 0x80;
+				s->hi = 0xbf;
+			}
+		} else if (c == 0) {
+			utf8_bad (s, off, s->lfs + 1);
+		} else if (c >= 0x80) {
+			utf8_lead (s, c, off);
+		}
+	}
+	/* RFC 5322 2.1.1 and RFC 2045 2.7: line lengths without their CR,
+	 * NUL, and CR only in CRLF */
+	if (s->cr) {
+		if (c == '\n')
+			s->has_crlf = TRUE;
+		else
+			s->stats.bare_cr++;
+		s->cr = FALSE;
+	}
+	if (c == '\n') {
+		if (s->line > s->stats.max_line)
+			s->stats.max_line = s->line;
+		s->line = 0;
+		s->lfs++;
+	} else if (c == '\r') {
+		s->cr = TRUE;
+		s->has_cr = TRUE;
+	} else {
+		s->line++;
+		if (c >= 0x80)
+			s->stats.non_ascii++;
+		else if (c == 0)
+			s->stats.nul++;
+	}
+}
+
+#ifdef HAVE_AVX2_PATH
+static gboolean have_avx2;
+static gboolean force_scalar;
+
+/* UTF-8 validation 32 bytes at a time (John Keiser and Daniel Lemire,
+ * "Validating UTF-8 In Less Than One Instruction Per Byte", 2021): the
+ * high nibble of each byte, and the high and low nibbles of the byte
+ * before it, each look up a set of the errors their pair could make;
+ * the bits left in all three are errors, but for the continuation bytes
+ * that the two or three bytes before must be followed by.  Non-zero when
+ * the block, read after @prev, holds an error. */
+#define T_SHORT 0x01 /* a lead not followed by a continuation */
+#define T_LONG 0x02  /* a continuation after an ASCII byte */
+#define OVL_3 0x04
+#define T_LARGE 0x08
+#define SURR 0x10
+#define OVL_2 0x20
+#define T_LARGE_1000 0x40
+#define OVL_4 0x40
+#define TWO_CONTS 0x80
+#define CARRY (T_SHORT | T_LONG | TWO_CONTS)
+
+__attribute__ ((target ("avx2"))) static inline __m256i
+utf8_errors (__m256i in, __m256i prev)
+{
+	const __m256i lo4 = _mm256_set1_epi8 (0x0f);
+	const __m256i b1_high = _mm256_setr_epi8 (
+		T_LONG, T_LONG, T_LONG, T_LONG, T_LONG, T_LONG, T_LONG, T_LONG,
+		TWO_CONTS, TWO_CONTS, TWO_CONTS, TWO_CONTS, T_SHORT | OVL_2,
+		T_SHORT, T_SHORT | OVL_3 | SURR,
+		T_SHORT | T_LARGE | T_LARGE_1000 | OVL_4, T_LONG, T_LONG,
+		T_LONG, T_LONG, T_LONG, T_LONG, T_LONG, T_LONG, TWO_CONTS,
+		TWO_CONTS, TWO_CONTS, TWO_CONTS, T_SHORT | OVL_2, T_SHORT,
+		T_SHORT | OVL_3 | SURR,
+		T_SHORT | T_LARGE | T_LARGE_1000 | OVL_4);
+	const __m256i b1_low = _mm256_setr_epi8 (
+		CARRY | OVL_3 | OVL_2 | OVL_4, CARRY | OVL_2, CARRY, CARRY,
+		CARRY | T_LARGE, CARRY | T_LARGE | T_LARGE_1000,
+		CARRY | T_LARGE | T_LARGE_1000, CARRY | T_LARGE | T_LARGE_1000,
+		CARRY | T_LARGE | T_LARGE_1000, CARRY | T_LARGE | T_LARGE_1000,
+		CARRY | T_LARGE | T_LARGE_1000, CARRY | T_LARGE | T_LARGE_1000,
+		CARRY | T_LARGE | T_LARGE_1000,
+		CARRY | T_LARGE | T_LARGE_1000 | SURR,
+		CARRY | T_LARGE | T_LARGE_1000, CARRY | T_LARGE | T_LARGE_1000,
+		CARRY | OVL_3 | OVL_2 | OVL_4, CARRY | OVL_2, CARRY, CARRY,
+		CARRY | T_LARGE, CARRY | T_LARGE | T_LARGE_1000,
+		CARRY | T_LARGE | T_LARGE_1000, CARRY | T_LARGE | T_LARGE_1000,
+		CARRY | T_LARGE | T_LARGE_1000, CARRY | T_LARGE | T_LARGE_1000,
+		CARRY | T_LARGE | T_LARGE_1000, CARRY | T_LARGE | T_LARGE_1000,
+		CARRY | T_LARGE | T_LARGE_1000,
+		CARRY | T_LARGE | T_LARGE_1000 | SURR,
+		CARRY | T_LARGE | T_LARGE_1000, CARRY | T_LARGE | T_LARGE_1000);
+	const __m256i b2_high = _mm256_setr_epi8 (
+		T_SHORT, T_SHORT, T_SHORT, T_SHORT, T_SHORT, T_SHORT, T_SHORT,
+		T_SHORT,
+		T_LONG | OVL_2 | TWO_CONTS | OVL_3 | T_LARGE_1000 | OVL_4,
+		T_LONG | OVL_2 | TWO_CONTS | OVL_3 | T_LARGE,
+		T_LONG | OVL_2 | TWO_CONTS | SURR | T_LARGE,
+		T_LONG | OVL_2 | TWO_CONTS | SURR | T_LARGE, T_SHORT, T_SHORT,
+		T_SHORT, T_SHORT, T_SHORT, T_SHORT, T_SHORT, T_SHORT, T_SHORT,
+		T_SHORT, T_SHORT, T_SHORT,
+		T_LONG | OVL_2 | TWO_CONTS | OVL_3 | T_LARGE_1000 | OVL_4,
+		T_LONG | OVL_2 | TWO_CONTS | OVL_3 | T_LARGE,
+		T_LONG | OVL_2 | TWO_CONTS | SURR | T_LARGE,
+		T_LONG | OVL_2 | TWO_CONTS | SURR | T_LARGE, T_SHORT, T_SHORT,
+		T_SHORT, T_SHORT);
+	__m256i joined = _mm256_permute2x128_si256 (prev, in, 0x21);
+	__m256i prev1 = _mm256_alignr_epi8 (in, joined, 15);
+	__m256i prev2 = _mm256_alignr_epi8 (in, joined, 14);
+	__m256i prev3 = _mm256_alignr_epi8 (in, joined, 13);
+	__m256i special = _mm256_and_si256 (
+		_mm256_and_si256 (
+			_mm256_shuffle_epi8 (
+				b1_high,
+				_mm256_and_si256 (_mm256_srli_epi16 (prev1, 4),
+						  lo4)),
+			_mm256_shuffle_epi8 (b1_low,
+					     _mm256_and_si256 (prev1, lo4))),
+		_mm256_shuffle_epi8 (
+			b2_high,
+			_mm256_and_si256 (_mm256_srli_epi16 (in, 4), lo4)));
+	/* bit 7 set where the byte two before is E0..FF or the byte three
+	 * before is F0..FF: there a continuation byte must be */
+	__m256i must23 = _mm256_and_si256 (
+		_mm256_or_si256 (
+			_mm256_subs_epu8 (prev2, _mm256_set1_epi8 (0x60)),
+			_mm256_subs_epu8 (prev3, _mm256_set1_epi8 (0x70))),
+		_mm256_set1_epi8 ((char) 0x80));
+
+	return _mm256_xor_si256 (must23, special);
+}
+
+/* The longest line, from the line feeds @lf and CRs @cr of a block that
+ * has at least one line feed: the first line continues the one before,
+ * the last is carried to the next block. */
+__attribute__ ((target ("avx2,popcnt,bmi,lzcnt"))) static inline void
+block_lines (TextScan *s, guint64 lf, guint64 cr)
+{
+	guint first = (guint) __builtin_ctzll (lf);
+	guint last = 63 - (guint) __builtin_clzll (lf);
+	gsize len = s->line + first -
+		    (gsize) __builtin_popcountll (cr & ((1ULL << first) - 1));
+
+	if (len > s->stats.max_line)
+		s->stats.max_line = len;
+	/* a line inside a block is under 32 bytes: it only matters while
+	 * every line so far is that short */
+	if (s->stats.max_line < 31 && first != last) {
+		guint64 m = lf & (lf - 1);
+		guint at = first;
+
+		while (m) {
+			guint next = (guint) __builtin_ctzll (m);
+			guint64 between =
+				((1ULL << next) - 1) & ~((2ULL << at) - 1);
+
+			len = next - at - 1 -
+			      (gsize) __builtin_popcountll (cr & between);
+			if (len > s->stats.max_line)
+				s->stats.max_line = len;
+			at = next;
+			m &= m - 1;
+		}
+	}
+	s->line = 31 - last - (gsize) __builtin_popcountll (cr >> (last + 1));
+	s->lfs += (gsize) __builtin_popcountll (lf);
+}
+
+/* Whole blocks of 32 bytes from @data (at offset @base of the data), as
+ * long as the scan needs nothing a byte at a time: no NUL, and, while
+ * UTF-8 is checked, no invalid sequence.  Starts at a character's first
+ * byte, not after a CR; returns the bytes consumed and leaves @s as the
+ * byte-at-a-time scan would. */
+__attribute__ ((target ("avx2,popcnt,bmi,lzcnt"))) static gsize
+scan_blocks (TextScan *s, const guchar *data, gsize len, gsize base)
+{
+	const __m256i lf_v = _mm256_set1_epi8 ('\n');
+	const __m256i cr_v = _mm256_set1_epi8 ('\r');
+	const __m256i zero = _mm256_setzero_si256 ();
+	gboolean utf8 = s->check_utf8 && !s->utf8_bad;
+	__m256i prev = zero;
+	guint32 prev_high = 0, cr_carry = 0;
+	gsize i = 0;
+
+	for (; i + 32 <= len; i += 32) {
+		__m256i v = _mm256_loadu_si256 ((const __m256i *) (data + i));
+		guint32 high = (guint32) _mm256_movemask_epi8 (v);
+		guint32 nul = (guint32) _mm256_movemask_epi8 (
+			_mm256_cmpeq_epi8 (v, zero));
+		guint32 lf = (guint32) _mm256_movemask_epi8 (
+			_mm256_cmpeq_epi8 (v, lf_v));
+		guint32 cr = (guint32) _mm256_movemask_epi8 (
+			_mm256_cmpeq_epi8 (v, cr_v));
+
+		if (nul)
+			break;
+		/* a character cut by the block's start is checked with the
+		 * bytes before it */
+		if (utf8 && (high || (prev_high >> 29))) {
+			__m256i e = utf8_errors (v, prev);
+
+			if (!_mm256_testz_si256 (e, e))
+				break;
+		}
+		prev = v;
+		prev_high = high;
+		s->stats.non_ascii += (gsize) __builtin_popcount (high);
+		if (cr_carry) {
+			if (lf & 1)
+				s->has_crlf = TRUE;
+			else
+				s->stats.bare_cr++;
+		}
+		if (cr) {
+			guint32 pairs = cr & (lf >> 1);
+
+			s->has_cr = TRUE;
+			if (pairs)
+				s->has_crlf = TRUE;
+			s->stats.bare_cr += (gsize) __builtin_popcount (
+				cr & ~(lf >> 1) & 0x7fffffffu);
+		}
+		cr_carry = cr >> 31;
+		if (lf)
+			block_lines (s, lf, cr);
+		else
+			s->line += 32 - (gsize) __builtin_popcount (cr);
+	}
+	if (i == 0)
+		return 0;
+	s->cr = cr_carry != 0;
+	if (utf8) {
+		/* a character cut by the last block's end: carry its state */
+		const guchar *end = data + i;
+		int k;
+
+		s->need = 0;
+		for (k = 1; k <= 3; k++) {
+			guint c = end[-k];
+			guint want;
+
+			if ((c & 0xc0) == 0x80)
+				continue;
+			want = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+			if (want > (guint) k) {
+				utf8_lead (s, c, base + i - (gsize) k);
+				s->need = want - (guint) k;
+				if (k > 1) {
+					s->lo = 0x80;
+					s->hi = 0xbf;
+				}
+			}
+			break;
+		}
+	}
+	return i;
+}
+#endif
+
+/* Adds @len bytes at @data to the scan. */
+static void
+text_scan_update (TextScan *s, const guchar *data, gsize len)
+{
+	gsize base = s->stats.length, i = 0;
+
+	while (i < len) {
+		gsize stop;
+
+#ifdef HAVE_AVX2_PATH
+		if (have_avx2 && !force_scalar && !s->cr && s->need == 0 &&
+		    len - i >= 32) {
+			i += scan_blocks (s, data + i, len - i, base + i);
+			if (i >= len)
+				break;
+		}
+#endif
+		/* at least one block a byte at a time (what stopped the
+		 * vector loop is in it), then on to a point where the vector
+		 * loop can start again */
+		stop = MIN (len, i + 32);
+		while (i < len && (i < stop || s->cr || s->need)) {
+			/* eight bytes at a time while none is NUL, CR, LF or
+			 * >= 0x80: the case of text without AVX2 */
+			if (!s->cr && s->need == 0) {
+				while (i + 8 <= len) {
+					guint64 w, x;
+
+					memcpy (&w, data + i, 8);
+#define HAS_ZERO(v) (((v) -0x0101010101010101ULL) & ~(v) &0x8080808080808080ULL)
+					x = HAS_ZERO (w) |
+					    HAS_ZERO (w ^
+						      0x0a0a0a0a0a0a0a0aULL) |
+					    HAS_ZERO (w ^
+						      0x0d0d0d0d0d0d0d0dULL) |
+					    (w & 0x8080808080808080ULL);
+#undef HAS_ZERO
+					if (x)
+						break;
+					s->line += 8;
+					i += 8;
+				}
+				if (i >= len)
+					break;
+			}
+			scan_byte (s, data[i], base + i);
+			i++;
+		}
+	}
+	s->stats.length += len;
+}
+
+/* The end of the data: a CR at the very end is not in CRLF. */
+static void
+text_scan_finish (TextScan *s)
+{
+	if (s->line > s->stats.max_line)
+		s->stats.max_line = s->line;
+	if (s->cr)
+		s->stats.bare_cr++;
+	s->cr = FALSE;
+}
+
+static void
+text_scan_setup (void)
+{
+#ifdef HAVE_AVX2_PATH
+	static gsize done;
+
+	if (g_once_init_enter (&done)) {
+		__builtin_cpu_init ();
+		have_avx2 = __builtin_cpu_supports ("avx2") &&
+			    __builtin_cpu_supports ("popcnt") &&
+			    __builtin_cpu_supports ("bmi") &&
+			    __builtin_cpu_supports ("lzcnt");
+		g_once_init_leave (&done, 1);
+	}
+#endif
+}
+
+void
+mp_part_force_scalar (gboolean scalar)
+{
+#ifdef HAVE_AVX2_PATH
+	force_scalar = scalar;
+#endif
+}
+
 void
 mp_part_stats_update (MpPartStats *stats, gsize *line_state,
 		      gboolean *cr_pending, const guchar *data, gsize len)
 {
-	gsize i = 0, line = *line_state;
+	TextScan s;
 
-	for (;;) {
-		guchar c;
-
-		/* eight bytes at a time while none is NUL, CR, LF or >= 0x80:
-		 * the common case of text and the whole cost of a large file */
-		if (!*cr_pending) {
-			while (i + 8 <= len) {
-				guint64 w, x;
-
-				memcpy (&w, data + i, 8);
-#define HAS_ZERO(v) (((v) -0x0101010101010101ULL) & ~(v) &0x8080808080808080ULL)
-				x = HAS_ZERO (w) |
-				    HAS_ZERO (w ^ 0x0a0a0a0a0a0a0a0aULL) |
-				    HAS_ZERO (w ^ 0x0d0d0d0d0d0d0d0dULL) |
-				    (w & 0x8080808080808080ULL);
-#undef HAS_ZERO
-				if (x)
-					break;
-				line += 8;
-				i += 8;
-			}
-		}
-		if (i >= len)
-			break;
-		c = data[i++];
-
-		if (*cr_pending && c != '\n')
-			stats->bare_cr++;
-		*cr_pending = FALSE;
-		if (c == '\n') {
-			if (line > stats->max_line)
-				stats->max_line = line;
-			line = 0;
-			continue;
-		}
-		if (c == '\r') {
-			*cr_pending = TRUE;
-			continue;
-		}
-		line++;
-		if (c >= 0x80)
-			stats->non_ascii++;
-		else if (c == 0)
-			stats->nul++;
-	}
-	if (line > stats->max_line)
-		stats->max_line = line;
-	*line_state = line;
-	stats->length += len;
+	text_scan_setup ();
+	text_scan_init (&s, FALSE);
+	s.stats = *stats;
+	s.line = *line_state;
+	s.cr = *cr_pending;
+	text_scan_update (&s, data, len);
+	if (s.line > s.stats.max_line)
+		s.stats.max_line = s.line;
+	*stats = s.stats;
+	*line_state = s.line;
+	*cr_pending = s.cr;
 }
 
 GMimeContentEncoding
@@ -86,23 +473,35 @@ mp_part_best_encoding (const MpPartStats *stats, gboolean is_text,
 	return GMIME_CONTENT_ENCODING_BASE64;
 }
 
-/* Reads @content to its end in chunks: validates the text (UTF-8, or
- * @charset through iconv, a character cut by a chunk edge carried over),
- * gathers the statistics for the transfer encoding and notes CRLF line
- * endings.  Memory stays bounded whatever the size. */
+
+/* Reads up to @len bytes; 0 at the end (GMimeStreamFs answers -1 when
+ * read at the end of its bounds). */
+static ssize_t
+stream_read (GMimeStream *stream, char *buf, size_t len)
+{
+	if (g_mime_stream_eos (stream))
+		return 0;
+	return g_mime_stream_read (stream, buf, len);
+}
+
+#define TEXT_CHUNK (256 * 1024)
+
+/* Reads @content to its end in chunks, once: validates the text (UTF-8,
+ * or @charset through iconv, a character cut by a chunk edge carried
+ * over), gathers the statistics for the transfer encoding and notes CR
+ * and CRLF line endings.  Memory stays bounded whatever the size. */
 static gboolean
 scan_text (GMimeStream *content, const char *charset, const char *what,
-	   MpPartStats *stats, gboolean *has_crlf, GError **error)
+	   TextScan *s, GError **error)
 {
-	enum {
-		TEXT_CHUNK = 64 * 1024
-	};
 	g_autofree char *buf = g_malloc (TEXT_CHUNK + 8);
 	g_autofree char *conv = NULL;
 	GIConv cd = (GIConv) -1;
-	gsize line = 0, carry = 0, offset = 0, lines = 1;
-	gboolean cr = FALSE, ok = FALSE, last_cr = FALSE;
+	gsize carry = 0, offset = 0, lines = 1;
+	gboolean ok = FALSE;
 
+	text_scan_setup ();
+	text_scan_init (s, charset == NULL);
 	if (charset) {
 		cd = g_iconv_open ("UTF-8", charset);
 		if (cd == (GIConv) -1) {
@@ -112,13 +511,13 @@ scan_text (GMimeStream *content, const char *charset, const char *what,
 		}
 		conv = g_malloc (4 * TEXT_CHUNK);
 	}
-	*has_crlf = FALSE;
 	g_mime_stream_reset (content);
 	for (;;) {
 		ssize_t n =
 			g_mime_stream_read (content, buf + carry, TEXT_CHUNK);
 		const char *p = buf, *bad = NULL;
-		gsize have;
+		char *in = buf;
+		gsize have, inleft;
 
 		/* GMime's file streams answer -1 at their end */
 		if (n < 0 && g_mime_stream_eos (content))
@@ -130,78 +529,266 @@ scan_text (GMimeStream *content, const char *charset, const char *what,
 		}
 		if (n == 0)
 			break;
-		mp_part_stats_update (stats, &line, &cr,
-				      (const guchar *) buf + carry, (gsize) n);
-		if ((last_cr && buf[carry] == '\n') ||
-		    memmem (buf + carry, (gsize) n, "\r\n", 2))
-			*has_crlf = TRUE;
-		last_cr = buf[carry + (gsize) n - 1] == '\r';
+		text_scan_update (s, (const guchar *) buf + carry, (gsize) n);
+		if (s->utf8_bad) {
+			g_set_error (
+				error, MP_ERROR, MP_ERROR_DATA,
+				"%s: invalid UTF-8 at byte %" G_GSIZE_FORMAT
+				" (line %" G_GSIZE_FORMAT
+				"); name its charset with --charset",
+				what, s->bad_offset, s->bad_line);
+			goto out;
+		}
+		if (charset == NULL)
+			continue;
 		have = carry + (gsize) n;
+		inleft = have;
 		carry = 0;
-		if (charset == NULL) {
-			const char *end;
+		while (inleft > 0) {
+			char *o = conv;
+			gsize oleft = 4 * TEXT_CHUNK;
 
-			if (!g_utf8_validate_len (buf, have, &end)) {
-				gsize rest = have - (gsize) (end - buf);
-
-				/* a character cut by the chunk's end */
-				if (rest < 4 && g_utf8_get_char_validated (
-							end, (gssize) rest) ==
-							(gunichar) -2)
-					carry = rest;
-				else
-					bad = end;
-			}
-		} else {
-			char *in = buf;
-			gsize inleft = have;
-
-			while (inleft > 0) {
-				char *o = conv;
-				gsize oleft = 4 * TEXT_CHUNK;
-
-				if (g_iconv (cd, &in, &inleft, &o, &oleft) !=
-					    (gsize) -1 ||
-				    errno == E2BIG)
-					continue;
-				if (errno == EINVAL && inleft < 8)
-					carry = inleft;
-				else
-					bad = in;
-				break;
-			}
+			if (g_iconv (cd, &in, &inleft, &o, &oleft) !=
+				    (gsize) -1 ||
+			    errno == E2BIG)
+				continue;
+			if (errno == EINVAL && inleft < 8)
+				carry = inleft;
+			else
+				bad = in;
+			break;
 		}
 		for (; p < buf + have - carry && (bad == NULL || p < bad); p++)
 			lines += *p == '\n';
 		if (bad) {
 			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
 				     "%s: invalid %s at byte %" G_GSIZE_FORMAT
-				     " (line %" G_GSIZE_FORMAT ")%s",
-				     what, charset ? charset : "UTF-8",
-				     offset + (gsize) (bad - buf), lines,
-				     charset ? "" :
-					       "; name its charset with "
-					       "--charset");
+				     " (line %" G_GSIZE_FORMAT ")",
+				     what, charset,
+				     offset + (gsize) (bad - buf), lines);
 			goto out;
 		}
 		offset += have - carry;
 		memmove (buf, buf + have - carry, carry);
 	}
-	if (carry) {
+	if (carry || (charset == NULL && s->need)) {
 		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
 			     "%s: invalid %s at byte %" G_GSIZE_FORMAT
 			     " (a character cut short at the end)",
-			     what, charset ? charset : "UTF-8", offset);
+			     what, charset ? charset : "UTF-8",
+			     charset ? offset : s->seq_start);
 		goto out;
 	}
-	if (cr)
-		stats->bare_cr++;
+	text_scan_finish (s);
 	ok = TRUE;
 out:
 	if (cd != (GIConv) -1)
 		g_iconv_close (cd);
 	g_mime_stream_reset (content);
 	return ok;
+}
+
+/* A text part that writes its own content: transfer-encoded by our
+ * encoders (mp-qp, mp-base64) straight from its source rather than
+ * through GMime's filter streams, with the same bytes. */
+#define MP_TYPE_TEXT_PART (mp_text_part_get_type ())
+G_DECLARE_FINAL_TYPE (MpTextPart, mp_text_part, MP, TEXT_PART, GMimeTextPart)
+
+struct _MpTextPart {
+	GMimeTextPart parent;
+	GMimeStream *source;       /* the text as given */
+	GMimeDataWrapper *wrapper; /* the content we set */
+	gboolean crlf;             /* CRLF in the source: becomes LF */
+	gboolean has_cr;           /* any CR in the source */
+};
+
+G_DEFINE_TYPE (MpTextPart, mp_text_part, GMIME_TYPE_TEXT_PART)
+
+/* Drops each CR before LF, and a CR at the very end (*@held carries a CR
+ * seen last to the next call): what GMime's dos2unix filter does. */
+static gsize
+crlf_to_lf (const char *in, gsize len, char *out, gboolean *held)
+{
+	const char *end = in + len;
+	char *o = out;
+
+	if (*held && len > 0) {
+		if (*in != '\n')
+			*o++ = '\r';
+		*held = FALSE;
+	}
+	while (in < end) {
+		const char *cr = memchr (in, '\r', (gsize) (end - in));
+		const char *stop = cr ? cr : end;
+
+		memmove (o, in, (gsize) (stop - in));
+		o += stop - in;
+		if (cr == NULL)
+			break;
+		in = cr + 1;
+		if (in == end) {
+			*held = TRUE;
+			break;
+		}
+		if (*in != '\n')
+			*o++ = '\r';
+	}
+	return (gsize) (o - out);
+}
+
+static gboolean
+text_part_is_ours (MpTextPart *self, GMimeFormatOptions *options)
+{
+	GMimePart *part = GMIME_PART (self);
+	GMimeContentEncoding enc = g_mime_part_get_content_encoding (part);
+
+	if (options == NULL)
+		options = g_mime_format_options_get_default ();
+	return g_mime_part_get_content (part) == self->wrapper &&
+	       g_mime_format_options_get_newline_format (options) ==
+		       GMIME_NEWLINE_FORMAT_UNIX &&
+	       (enc == GMIME_CONTENT_ENCODING_7BIT ||
+		enc == GMIME_CONTENT_ENCODING_8BIT ||
+		enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+		enc == GMIME_CONTENT_ENCODING_BASE64);
+}
+
+/* The content as GMime writes it (the source, CRLF made LF, encoded,
+ * and for 7bit and 8bit its line endings made LF once more), in one pass
+ * over the source in chunks.  Returns the bytes written or -1. */
+static ssize_t
+text_part_write_content (MpTextPart *self, GMimeStream *stream)
+{
+	GMimeContentEncoding enc =
+		g_mime_part_get_content_encoding (GMIME_PART (self));
+	g_autofree char *buf = g_malloc (TEXT_CHUNK);
+	g_autofree char *tmp = self->has_cr ? g_malloc (TEXT_CHUNK) : NULL;
+	g_autofree char *coded = NULL;
+	MpQpState qp = MP_QP_STATE_INIT;
+	MpBase64State b64 = { { 0 } };
+	gboolean held_in = FALSE, held_out = FALSE;
+	ssize_t total = 0;
+	gsize m;
+
+	if (enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE)
+		coded = g_malloc (MP_QP_ENCODE_LEN (TEXT_CHUNK));
+	else if (enc == GMIME_CONTENT_ENCODING_BASE64)
+		coded = g_malloc (MP_BASE64_ENCODE_LEN (TEXT_CHUNK));
+	g_mime_stream_reset (self->source);
+	for (;;) {
+		ssize_t n = stream_read (self->source, buf, TEXT_CHUNK);
+		const char *data = buf, *w;
+		gsize len = (gsize) n;
+
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		if (self->crlf) {
+			len = crlf_to_lf (data, len, tmp, &held_in);
+			data = tmp;
+		}
+		if (enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE) {
+			m = mp_qp_encode_step (&qp, (const guchar *) data, len,
+					       coded);
+			w = coded;
+		} else if (enc == GMIME_CONTENT_ENCODING_BASE64) {
+			m = mp_base64_encode_step (&b64, (const guchar *) data,
+						   len, coded);
+			w = coded;
+		} else if (self->has_cr) {
+			/* GMime's newline filter on the output */
+			m = crlf_to_lf (data, len, tmp, &held_out);
+			w = tmp;
+		} else {
+			m = len;
+			w = data;
+		}
+		if (m && g_mime_stream_write (stream, w, m) < 0)
+			return -1;
+		total += (ssize_t) m;
+	}
+	g_mime_stream_reset (self->source);
+	m = 0;
+	if (enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE)
+		m = mp_qp_encode_close (&qp, buf);
+	else if (enc == GMIME_CONTENT_ENCODING_BASE64)
+		m = mp_base64_encode_close (&b64, buf);
+	if (m && g_mime_stream_write (stream, buf, m) < 0)
+		return -1;
+	return total + (ssize_t) m;
+}
+
+static ssize_t
+text_part_write_to_stream (GMimeObject *object, GMimeFormatOptions *options,
+			   gboolean content_only, GMimeStream *stream)
+{
+	MpTextPart *self = MP_TEXT_PART (object);
+	ssize_t n, total = 0;
+
+	if (!text_part_is_ours (self, options))
+		return GMIME_OBJECT_CLASS (mp_text_part_parent_class)
+			->write_to_stream (object, options, content_only,
+					   stream);
+	if (!content_only) {
+		n = g_mime_header_list_write_to_stream (object->headers,
+							options, stream);
+		if (n < 0 || g_mime_stream_write (stream, "\n", 1) < 0)
+			return -1;
+		total = n + 1;
+	}
+	n = text_part_write_content (self, stream);
+	return n < 0 ? -1 : total + n;
+}
+
+static void
+mp_text_part_finalize (GObject *object)
+{
+	MpTextPart *self = MP_TEXT_PART (object);
+
+	g_clear_object (&self->source);
+	G_OBJECT_CLASS (mp_text_part_parent_class)->finalize (object);
+}
+
+static void
+mp_text_part_class_init (MpTextPartClass *klass)
+{
+	G_OBJECT_CLASS (klass)->finalize = mp_text_part_finalize;
+	GMIME_OBJECT_CLASS (klass)->write_to_stream = text_part_write_to_stream;
+}
+
+static void
+mp_text_part_init (MpTextPart *self)
+{
+}
+
+gboolean
+mp_part_write (GMimeObject *object, MpOutput *out, GError **error)
+{
+	GMimeStream *stream = mp_output_get_stream (out);
+
+	/* text that goes out as it came: its header fields, then the
+	 * kernel copies the source (sendfile) */
+	if (MP_IS_TEXT_PART (object) &&
+	    text_part_is_ours (MP_TEXT_PART (object), NULL) &&
+	    !MP_TEXT_PART (object)->has_cr &&
+	    (g_mime_part_get_content_encoding (GMIME_PART (object)) ==
+		     GMIME_CONTENT_ENCODING_7BIT ||
+	     g_mime_part_get_content_encoding (GMIME_PART (object)) ==
+		     GMIME_CONTENT_ENCODING_8BIT)) {
+		GMimeStream *src = MP_TEXT_PART (object)->source;
+
+		return mp_output_check (out,
+					g_mime_header_list_write_to_stream (
+						object->headers, NULL, stream),
+					error) &&
+		       mp_output_write (out, "\n", 1, error) &&
+		       mp_output_copy_stream (out, src, src->bound_start,
+					      src->bound_end, error);
+	}
+	return mp_output_check (
+		out, g_mime_object_write_to_stream (object, NULL, stream),
+		error);
 }
 
 GMimePart *
@@ -211,13 +798,14 @@ mp_part_new_text_from_stream (const char *subtype, GMimeStream *content,
 {
 	g_autoptr (GMimeStream) text = NULL;
 	g_autoptr (GMimeDataWrapper) wrapper = NULL;
-	MpPartStats stats = { 0 };
-	gboolean has_crlf;
+	g_autoptr (GMimeContentType) ctype = NULL;
+	TextScan s;
+	MpTextPart *self;
 	GMimePart *part;
 
-	if (!scan_text (content, charset, what, &stats, &has_crlf, error))
+	if (!scan_text (content, charset, what, &s, error))
 		return NULL;
-	if (has_crlf) {
+	if (s.has_crlf) {
 		/* LF inside; the output's line endings are chosen on writing */
 		g_autoptr (GMimeFilter) d2u =
 			g_mime_filter_dos2unix_new (FALSE);
@@ -228,7 +816,13 @@ mp_part_new_text_from_stream (const char *subtype, GMimeStream *content,
 		text = g_object_ref (content);
 	}
 
-	part = GMIME_PART (g_mime_text_part_new_with_subtype (subtype));
+	self = g_object_new (MP_TYPE_TEXT_PART, NULL);
+	self->source = g_object_ref (content);
+	self->crlf = s.has_crlf;
+	self->has_cr = s.has_cr;
+	part = GMIME_PART (self);
+	ctype = g_mime_content_type_new ("text", subtype);
+	g_mime_object_set_content_type (GMIME_OBJECT (part), ctype);
 	/* set the charset ourselves: g_mime_text_part_set_text() would pick
 	 * iso-8859-1 for text that fits Latin-1 (DESIGN 4) */
 	g_mime_object_set_content_type_parameter (
@@ -237,8 +831,9 @@ mp_part_new_text_from_stream (const char *subtype, GMimeStream *content,
 	wrapper = g_mime_data_wrapper_new_with_stream (
 		text, GMIME_CONTENT_ENCODING_DEFAULT);
 	g_mime_part_set_content (part, wrapper);
+	self->wrapper = wrapper;
 	g_mime_part_set_content_encoding (
-		part, mp_part_best_encoding (&stats, TRUE, allow_8bit));
+		part, mp_part_best_encoding (&s.stats, TRUE, allow_8bit));
 	return part;
 }
 
@@ -268,15 +863,6 @@ struct _MpLeaf {
 	char *mime_type;
 	GPtrArray *notes; /* char *: what was changed in a forwarded message */
 };
-
-/* GMimeStreamFs returns -1, not 0, when read at the end of its bounds */
-static ssize_t
-stream_read (GMimeStream *stream, char *buf, size_t len)
-{
-	if (g_mime_stream_eos (stream))
-		return 0;
-	return g_mime_stream_read (stream, buf, len);
-}
 
 char *
 mp_part_guess_type (const char *name, const guchar *data, gsize len)
@@ -313,18 +899,14 @@ typedef struct {
 static gboolean
 scan_stream (GMimeStream *stream, Scan *scan, const char *what, GError **error)
 {
-	g_autofree guchar *buf = g_malloc (CHUNK_SIZE + 4);
-	gsize line = 0, carry = 0;
-	gboolean cr = FALSE;
+	g_autofree guchar *buf = g_malloc (TEXT_CHUNK);
+	TextScan s;
 
-	memset (scan, 0, sizeof *scan);
-	scan->utf8 = TRUE;
+	text_scan_setup ();
+	text_scan_init (&s, TRUE);
 	g_mime_stream_reset (stream);
 	for (;;) {
-		ssize_t n =
-			stream_read (stream, (char *) buf + carry, CHUNK_SIZE);
-		const char *end;
-		gsize have;
+		ssize_t n = stream_read (stream, (char *) buf, TEXT_CHUNK);
 
 		if (n < 0) {
 			g_set_error (error, MP_ERROR, MP_ERROR_IO,
@@ -333,31 +915,14 @@ scan_stream (GMimeStream *stream, Scan *scan, const char *what, GError **error)
 		}
 		if (n == 0)
 			break;
-		mp_part_stats_update (&scan->stats, &line, &cr, buf + carry,
-				      (gsize) n);
-		if (memchr (buf + carry, '\r', (gsize) n))
-			scan->has_cr = TRUE;
-		have = carry + (gsize) n;
-		carry = 0;
-		if (scan->utf8 &&
-		    !g_utf8_validate_len ((const char *) buf, have, &end)) {
-			gsize rest = have - (gsize) (end - (const char *) buf);
-
-			/* a character cut by the chunk boundary */
-			if (rest < 4 &&
-			    g_utf8_get_char_validated (end, (gssize) rest) ==
-				    (gunichar) -2) {
-				memmove (buf, end, rest);
-				carry = rest;
-			} else {
-				scan->utf8 = FALSE;
-			}
-		}
+		text_scan_update (&s, buf, (gsize) n);
 	}
-	if (carry)
-		scan->utf8 = FALSE;
-	if (cr)
-		scan->stats.bare_cr++;
+	text_scan_finish (&s);
+	memset (scan, 0, sizeof *scan);
+	scan->stats = s.stats;
+	/* a character cut short at the end is not UTF-8 either */
+	scan->utf8 = !s.utf8_bad && s.need == 0;
+	scan->has_cr = s.has_cr;
 	g_mime_stream_reset (stream);
 	return TRUE;
 }
@@ -1075,7 +1640,7 @@ mp_part_leaf_new_file (MpInput *in, const MpPartFileOptions *opts,
 						opts->content_id);
 		}
 		if (opts->description && *opts->description) {
-			g_autofree char *d = mp_header_format_text (
+			g_autofree char *d = mp_field_format_text (
 				"Content-Description", opts->description);
 
 			g_string_append (h, d);
@@ -1225,6 +1790,38 @@ lf_to_crlf (const char *s)
 	return g_string_free (out, FALSE);
 }
 
+/* base64 straight to the output in large pieces: no filter stream, the
+ * same bytes (tests/unit/test-base64.c) */
+static gboolean
+leaf_write_base64 (MpLeaf *leaf, MpOutput *out, GError **error)
+{
+	g_autofree char *buf = g_malloc (TEXT_CHUNK);
+	g_autofree char *coded = g_malloc (MP_BASE64_ENCODE_LEN (TEXT_CHUNK));
+	MpBase64State st = { { 0 } };
+	gsize m;
+
+	g_mime_stream_reset (leaf->content);
+	for (;;) {
+		ssize_t n = stream_read (leaf->content, buf, TEXT_CHUNK);
+
+		if (n < 0) {
+			g_set_error (
+				error, MP_ERROR, MP_ERROR_IO, "%s: read error",
+				leaf->input ? mp_input_get_name (leaf->input) :
+					      "part");
+			return FALSE;
+		}
+		if (n == 0)
+			break;
+		m = mp_base64_encode_step (&st, (const guchar *) buf, (gsize) n,
+					   coded);
+		if (!mp_output_write (out, coded, m, error))
+			return FALSE;
+	}
+	m = mp_base64_encode_close (&st, coded);
+	return m == 0 || mp_output_write (out, coded, m, error);
+}
+
 gboolean
 mp_part_leaf_write (MpLeaf *leaf, MpOutput *out, gboolean crlf, GError **error)
 {
@@ -1243,6 +1840,10 @@ mp_part_leaf_write (MpLeaf *leaf, MpOutput *out, gboolean crlf, GError **error)
 	if (!mp_output_write (out, headers, strlen (headers), error) ||
 	    !mp_output_write (out, crlf ? "\r\n" : "\n", crlf ? 2 : 1, error))
 		return FALSE;
+
+	if (!crlf && !leaf->message &&
+	    leaf->encoding == GMIME_CONTENT_ENCODING_BASE64)
+		return leaf_write_base64 (leaf, out, error);
 
 	filter = g_mime_stream_filter_new (mp_output_get_stream (out));
 	f = GMIME_STREAM_FILTER (filter);

@@ -50,6 +50,17 @@ GMimePart *mp_part_new_text_from_stream (const char *subtype,
 					 gboolean allow_8bit, const char *what,
 					 GError **error);
 
+/* Writes @object (a part from mp_part_new_text*(), or a multipart of
+ * such parts) to @out.  A text part writes its content from its source
+ * with our encoders, in one pass; text that needs no encoding is copied
+ * by the kernel where it can.  The bytes are those of
+ * g_mime_object_write_to_stream().  Errors: MP_ERROR_IO. */
+gboolean mp_part_write (GMimeObject *object, MpOutput *out, GError **error);
+
+/* For tests: with TRUE, scan text without the SIMD path even where the
+ * CPU has it (the results are the same either way). */
+void mp_part_force_scalar (gboolean scalar);
+
 /* Guesses the media type of data named @name (a file name, may be NULL)
  * whose first bytes are @data: GIO's content types (shared-mime-info),
  * by name when the name is telling, by sniffing the data otherwise.

@@ -1,8 +1,10 @@
 #include "mp-show.h"
+#include "mp-address.h"
 #include "mp-error.h"
-#include "mp-header.h"
+#include "mp-field.h"
 #include "mp-headers.h"
 #include "mp-render.h"
+#include "mp-rfc2047.h"
 
 #include <errno.h>
 #include <iconv.h>
@@ -779,7 +781,7 @@ iconv_charset (const char *charset)
 	if (charset == NULL || *charset == '\0' ||
 	    g_ascii_strcasecmp (charset, "us-ascii") == 0)
 		return "UTF-8";
-	/* as mp_headers_decode_text(): Latin-1 read as windows-1252 */
+	/* as mp_rfc2047_decode_text(): Latin-1 read as windows-1252 */
 	if (g_ascii_strcasecmp (charset, "iso-8859-1") == 0 ||
 	    g_ascii_strcasecmp (charset, "latin1") == 0)
 		return "WINDOWS-1252";
@@ -1167,11 +1169,11 @@ decode_header_list (GMimeHeaderList *list, const char *const *names)
 		if (!wanted (name, names))
 			continue;
 		g_ptr_array_add (out, printable (name));
-		g_ptr_array_add (out, mp_header_is_address (name) ?
-					      mp_headers_decode_addresses (
-						      raw ? raw : "", -1) :
-					      mp_headers_decode_text (
-						      raw ? raw : "", -1));
+		g_ptr_array_add (
+			out,
+			mp_field_is_address (name) ?
+				mp_address_decode_list (raw ? raw : "", -1) :
+				mp_rfc2047_decode_text (raw ? raw : "", -1));
 	}
 	return out;
 }

@@ -169,41 +169,57 @@ check_value (const char *what, const char *value, GError **error)
 	return TRUE;
 }
 
+/* The fields of the envelope block that hold a string as it is, for the
+ * writer and the reader alike: where the connection was to go (written
+ * before From and To) and the DSN values (after them). */
+static const struct {
+	const char *field;
+	gsize offset;
+	gboolean after_rcpts;
+} string_fields[] = {
+	{ "Account", G_STRUCT_OFFSET (MpOutboxEnvelope, account), FALSE },
+	{ "Server", G_STRUCT_OFFSET (MpOutboxEnvelope, server), FALSE },
+	{ "Tls", G_STRUCT_OFFSET (MpOutboxEnvelope, tls), FALSE },
+	{ "User", G_STRUCT_OFFSET (MpOutboxEnvelope, user), FALSE },
+	{ "Notify", G_STRUCT_OFFSET (MpOutboxEnvelope, notify), TRUE },
+	{ "Ret", G_STRUCT_OFFSET (MpOutboxEnvelope, ret), TRUE },
+	{ "Envid", G_STRUCT_OFFSET (MpOutboxEnvelope, envid), TRUE },
+};
+
+#define STRING_FIELD(env, i) \
+	G_STRUCT_MEMBER (char *, (env), string_fields[i].offset)
+
+/* The string fields written before (@after_rcpts FALSE) or after the
+ * addresses. */
+static gboolean
+format_strings (const MpOutboxEnvelope *env, gboolean after_rcpts, GString *out,
+		GError **error)
+{
+	for (guint i = 0; i < G_N_ELEMENTS (string_fields); i++) {
+		const char *value = STRING_FIELD (env, i);
+
+		if (string_fields[i].after_rcpts != after_rcpts ||
+		    value == NULL)
+			continue;
+		if (!check_value (string_fields[i].field, value, error))
+			return FALSE;
+		g_string_append_printf (out, FIELD_PREFIX "%s: %s\n",
+					string_fields[i].field, value);
+	}
+	return TRUE;
+}
+
 static gboolean
 format_block (const MpOutboxEnvelope *env, GString *out, GError **error)
 {
-	const struct {
-		const char *field;
-		const char *value;
-	} optional[] = {
-		{ "Notify", env->notify },
-		{ "Ret", env->ret },
-		{ "Envid", env->envid },
-	};
-	const struct {
-		const char *field;
-		const char *value;
-	} conn[] = {
-		{ "Account", env->account },
-		{ "Server", env->server },
-		{ "Tls", env->tls },
-		{ "User", env->user },
-	};
-
 	if (env->recipients->len == 0) {
 		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
 			     "outbox: no recipient to store");
 		return FALSE;
 	}
 	g_string_append (out, FIELD_PREFIX "Envelope: 1\n");
-	for (guint i = 0; i < G_N_ELEMENTS (conn); i++) {
-		if (conn[i].value == NULL)
-			continue;
-		if (!check_value (conn[i].field, conn[i].value, error))
-			return FALSE;
-		g_string_append_printf (out, FIELD_PREFIX "%s: %s\n",
-					conn[i].field, conn[i].value);
-	}
+	if (!format_strings (env, FALSE, out, error))
+		return FALSE;
 	if (!check_value ("sender", env->sender ? env->sender : "", error))
 		return FALSE;
 	g_string_append_printf (out, FIELD_PREFIX "From: <%s>\n",
@@ -220,14 +236,8 @@ format_block (const MpOutboxEnvelope *env, GString *out, GError **error)
 		}
 		g_string_append_printf (out, FIELD_PREFIX "To: <%s>\n", r);
 	}
-	for (guint i = 0; i < G_N_ELEMENTS (optional); i++) {
-		if (optional[i].value == NULL)
-			continue;
-		if (!check_value (optional[i].field, optional[i].value, error))
-			return FALSE;
-		g_string_append_printf (out, FIELD_PREFIX "%s: %s\n",
-					optional[i].field, optional[i].value);
-	}
+	if (!format_strings (env, TRUE, out, error))
+		return FALSE;
 	if (env->allow_partial)
 		g_string_append (out, FIELD_PREFIX "Partial: yes\n");
 	g_string_append (out, FIELD_PREFIX "End: 1\n");
@@ -469,6 +479,7 @@ parse_block (const char *path, const char *text, MpOutboxEnvelope *env,
 	for (guint i = 1; lines[i] != NULL; i++) {
 		const char *line = lines[i];
 		const char *colon;
+		guint k;
 		g_autofree char *field = NULL;
 		const char *value;
 
@@ -481,18 +492,12 @@ parse_block (const char *path, const char *text, MpOutboxEnvelope *env,
 				   (gsize) (colon - line) -
 					   strlen (FIELD_PREFIX));
 		value = colon + 2;
-		if (g_str_equal (field, "Account")) {
-			g_free (env->account);
-			env->account = g_strdup (value);
-		} else if (g_str_equal (field, "Server")) {
-			g_free (env->server);
-			env->server = g_strdup (value);
-		} else if (g_str_equal (field, "Tls")) {
-			g_free (env->tls);
-			env->tls = g_strdup (value);
-		} else if (g_str_equal (field, "User")) {
-			g_free (env->user);
-			env->user = g_strdup (value);
+		for (k = 0; k < G_N_ELEMENTS (string_fields); k++)
+			if (g_str_equal (field, string_fields[k].field))
+				break;
+		if (k < G_N_ELEMENTS (string_fields)) {
+			g_free (STRING_FIELD (env, k));
+			STRING_FIELD (env, k) = g_strdup (value);
 		} else if (g_str_equal (field, "From") ||
 			   g_str_equal (field, "To")) {
 			gsize len = strlen (value);
@@ -507,15 +512,6 @@ parse_block (const char *path, const char *text, MpOutboxEnvelope *env,
 			} else {
 				g_ptr_array_add (env->recipients, addr);
 			}
-		} else if (g_str_equal (field, "Notify")) {
-			g_free (env->notify);
-			env->notify = g_strdup (value);
-		} else if (g_str_equal (field, "Ret")) {
-			g_free (env->ret);
-			env->ret = g_strdup (value);
-		} else if (g_str_equal (field, "Envid")) {
-			g_free (env->envid);
-			env->envid = g_strdup (value);
 		} else if (g_str_equal (field, "Partial")) {
 			env->allow_partial = g_str_equal (value, "yes");
 		} else {
@@ -633,18 +629,27 @@ mp_outbox_open_message (MpOutbox *outbox, const char *name,
 	return fd;
 }
 
-gboolean
-mp_outbox_remove (MpOutbox *outbox, const char *name, GError **error)
+/* The path of the message @name, for removing it or setting it aside,
+ * or NULL (MP_ERROR_IO) when @name is none of the outbox's. */
+static char *
+message_path (MpOutbox *outbox, const char *name, GError **error)
 {
-	g_autofree char *path = NULL;
-	g_autofree char *dir = NULL;
-
 	if (!valid_name (name)) {
 		g_set_error (error, MP_ERROR, MP_ERROR_IO,
 			     "%s: not a message name of the outbox", name);
-		return FALSE;
+		return NULL;
 	}
-	path = g_build_filename (outbox->dir, name, NULL);
+	return g_build_filename (outbox->dir, name, NULL);
+}
+
+gboolean
+mp_outbox_remove (MpOutbox *outbox, const char *name, GError **error)
+{
+	g_autofree char *path = message_path (outbox, name, error);
+	g_autofree char *dir = NULL;
+
+	if (path == NULL)
+		return FALSE;
 	if (unlink (path) < 0) {
 		mp_error_set_errno (error, MP_ERROR_IO, errno, path);
 		return FALSE;
@@ -656,17 +661,13 @@ mp_outbox_remove (MpOutbox *outbox, const char *name, GError **error)
 char *
 mp_outbox_set_aside (MpOutbox *outbox, const char *name, GError **error)
 {
-	g_autofree char *path = NULL;
+	g_autofree char *path = message_path (outbox, name, error);
 	g_autofree char *dir = NULL;
 	g_autofree char *failed = NULL;
 	g_autofree char *target = NULL;
 
-	if (!valid_name (name)) {
-		g_set_error (error, MP_ERROR, MP_ERROR_IO,
-			     "%s: not a message name of the outbox", name);
+	if (path == NULL)
 		return NULL;
-	}
-	path = g_build_filename (outbox->dir, name, NULL);
 	dir = g_path_get_dirname (path);
 	failed = g_build_filename (outbox->dir, "failed", NULL);
 	target = g_build_filename (failed, name + 4, NULL);

@@ -417,3 +417,53 @@ mp_sendmail_args_free (MpSendmailArgs *args)
 		g_ptr_array_unref (args->recipients);
 	g_free (args);
 }
+
+static gboolean
+is_attached_output (const char *arg)
+{
+	return g_str_has_prefix (arg, "-o") && arg[2] != '\0' &&
+	       !mp_sendmail_is_o_option (arg + 2);
+}
+
+/* @argv with each "-oFILE" as "--output=FILE", or NULL when none is. */
+static char **
+attached_output (int argc, char **argv)
+{
+	gboolean any = FALSE;
+	gboolean options = TRUE;
+	char **out;
+
+	for (int i = 1; i < argc && !g_str_equal (argv[i], "--"); i++)
+		any |= is_attached_output (argv[i]);
+	if (!any)
+		return NULL;
+	out = g_new0 (char *, argc + 1);
+	out[0] = g_strdup (argv[0]);
+	for (int i = 1; i < argc; i++) {
+		if (options && is_attached_output (argv[i]))
+			out[i] = g_strconcat ("--output=", argv[i] + 2, NULL);
+		else
+			out[i] = g_strdup (argv[i]);
+		options &= !g_str_equal (argv[i], "--");
+	}
+	return out;
+}
+
+gboolean
+mp_sendmail_rewrite_argv (int argc, char **argv, const GOptionEntry *entries,
+			  char ***out, gboolean *sendmail, GError **error)
+{
+	g_autoptr (MpSendmailArgs) sm = NULL;
+
+	*out = NULL;
+	*sendmail = mp_sendmail_detect (argc, argv, entries);
+	if (!*sendmail) {
+		*out = attached_output (argc, argv);
+		return TRUE;
+	}
+	sm = mp_sendmail_parse (argc, argv, entries, error);
+	if (sm == NULL)
+		return FALSE;
+	*out = mp_sendmail_to_argv (sm, argv[0]);
+	return TRUE;
+}

@@ -94,6 +94,18 @@ MpSendmailArgs *mp_sendmail_parse (int argc, char **argv,
  * newly allocated NULL-terminated vector (g_strfreev()). */
 char **mp_sendmail_to_argv (const MpSendmailArgs *args, const char *argv0);
 
+/* smtp-send's command line @argc/@argv as its option parser is to read
+ * it: sendmail's (mp_sendmail_detect()) parsed and translated
+ * (mp_sendmail_to_argv()), *@sendmail then TRUE; else with each "-oFILE"
+ * before "--" whose FILE is not one of sendmail's -o options as
+ * "--output=FILE" (GOption takes a short option's value only as the next
+ * argument, issue 14).  Sets *@out to a newly allocated NULL-terminated
+ * vector (g_strfreev()), or to NULL when @argv is fine as it is.
+ * Errors: as mp_sendmail_parse(). */
+gboolean mp_sendmail_rewrite_argv (int argc, char **argv,
+				   const GOptionEntry *entries, char ***out,
+				   gboolean *sendmail, GError **error);
+
 void mp_sendmail_args_free (MpSendmailArgs *args);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MpSendmailArgs, mp_sendmail_args_free)
 

@@ -193,11 +193,10 @@ scram_late (MpSmtp *smtp, GError **error)
 {
 	if (g_get_monotonic_time () <= smtp->auth_deadline)
 		return FALSE;
-	g_set_error (error, MP_ERROR, MP_ERROR_TEMPFAIL,
-		     "%s: AUTH SCRAM-SHA-256 took longer than --timeout (%u "
-		     "seconds)",
-		     smtp->cfg->host, mp_smtp_timeout (smtp));
-	smtp->usable = FALSE;
+	mp_smtp_fail (
+		smtp, error, MP_ERROR_TEMPFAIL,
+		"AUTH SCRAM-SHA-256 took longer than --timeout (%u seconds)",
+		mp_smtp_timeout (smtp));
 	return TRUE;
 }
 

@@ -70,6 +70,9 @@ void mp_smtp_transcript (MpSmtp *smtp, MpSmtpLineKind kind, const char *fmt,
 			 ...) G_GNUC_PRINTF (3, 4);
 /* printable version of server text: controls become '?' */
 char *mp_smtp_sanitize (const char *s, gsize len);
+/* sets @error to "HOST: " and the message, and marks the session over */
+void mp_smtp_fail (MpSmtp *smtp, GError **error, MpErrorCode code,
+		   const char *fmt, ...) G_GNUC_PRINTF (4, 5);
 /* wraps a GIO/TLS/resolver error @err (taken) in its MP_ERROR class */
 void mp_smtp_net_error (MpSmtp *smtp, GError **error, GError *err,
 			const char *what);

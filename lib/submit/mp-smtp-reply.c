@@ -2,6 +2,7 @@
  * and writing commands, for the rest of the SMTP client. */
 #include "mp-smtp-private.h"
 
+#include <stdarg.h>
 #include <string.h>
 
 void
@@ -54,6 +55,22 @@ mp_smtp_sanitize (const char *s, gsize len)
 	return out;
 }
 
+/* The session is over: @error says why, after the server's name, and the
+ * connection carries no further command. */
+void
+mp_smtp_fail (MpSmtp *smtp, GError **error, MpErrorCode code, const char *fmt,
+	      ...)
+{
+	g_autofree char *why = NULL;
+	va_list ap;
+
+	va_start (ap, fmt);
+	why = g_strdup_vprintf (fmt, ap);
+	va_end (ap);
+	g_set_error (error, MP_ERROR, code, "%s: %s", smtp->cfg->host, why);
+	smtp->usable = FALSE;
+}
+
 /* Wraps a GIO/TLS/resolver error in the MP_ERROR class it deserves. */
 void
 mp_smtp_net_error (MpSmtp *smtp, GError **error, GError *err, const char *what)
@@ -70,16 +87,15 @@ mp_smtp_net_error (MpSmtp *smtp, GError **error, GError *err, const char *what)
 			       MP_ERROR_TEMPFAIL;
 	else if (g_error_matches (err, G_IO_ERROR, G_IO_ERROR_HOST_NOT_FOUND))
 		code = MP_ERROR_NO_HOST;
-	g_set_error (error, MP_ERROR, code, "%s: %s%s%s", smtp->cfg->host,
-		     what ? what : "", what ? ": " : "", err->message);
+	mp_smtp_fail (smtp, error, code, "%s%s%s", what ? what : "",
+		      what ? ": " : "", err->message);
 	g_error_free (err);
-	smtp->usable = FALSE;
 }
 
 guint
 mp_smtp_timeout (MpSmtp *smtp)
 {
-	return smtp->cfg->timeout ? smtp->cfg->timeout : 60;
+	return smtp->cfg->timeout > 0 ? (guint) smtp->cfg->timeout : 60;
 }
 
 static gboolean
@@ -97,20 +113,17 @@ read_line (MpSmtp *smtp, char **line, GError **error)
 			gsize len = (gsize) (nl - buf);
 
 			if (len > MAX_LINE) {
-				g_set_error (error, MP_ERROR, MP_ERROR_PROTOCOL,
-					     "%s: reply line longer than %d "
-					     "octets",
-					     smtp->cfg->host, MAX_LINE);
-				smtp->usable = FALSE;
+				mp_smtp_fail (
+					smtp, error, MP_ERROR_PROTOCOL,
+					"reply line longer than %d octets",
+					MAX_LINE);
 				return FALSE;
 			}
 			if (len > 0 && buf[len - 1] == '\r')
 				len--;
 			if (memchr (buf, '\0', len) != NULL) {
-				g_set_error (error, MP_ERROR, MP_ERROR_PROTOCOL,
-					     "%s: NUL byte in a reply",
-					     smtp->cfg->host);
-				smtp->usable = FALSE;
+				mp_smtp_fail (smtp, error, MP_ERROR_PROTOCOL,
+					      "NUL byte in a reply");
 				return FALSE;
 			}
 			*line = g_strndup (buf, len);
@@ -120,30 +133,26 @@ read_line (MpSmtp *smtp, char **line, GError **error)
 			return TRUE;
 		}
 		if (avail >= MAX_LINE) {
-			g_set_error (error, MP_ERROR, MP_ERROR_PROTOCOL,
-				     "%s: reply line longer than %d octets",
-				     smtp->cfg->host, MAX_LINE);
-			smtp->usable = FALSE;
+			mp_smtp_fail (smtp, error, MP_ERROR_PROTOCOL,
+				      "reply line longer than %d octets",
+				      MAX_LINE);
 			return FALSE;
 		}
 		/* the socket timeout bounds each read; this bounds a reply
 		 * trickled a byte at a time */
 		if (g_get_monotonic_time () > smtp->deadline) {
-			g_set_error (error, MP_ERROR, MP_ERROR_TEMPFAIL,
-				     "%s: timed out waiting for a reply",
-				     smtp->cfg->host);
-			smtp->usable = FALSE;
+			mp_smtp_fail (smtp, error, MP_ERROR_TEMPFAIL,
+				      "timed out waiting for a reply");
 			return FALSE;
 		}
 		n = g_buffered_input_stream_fill (smtp->in, -1, NULL, &err);
 		if (n < 0 && smtp->auth_deadline != 0 &&
 		    g_error_matches (err, G_IO_ERROR, G_IO_ERROR_TIMED_OUT)) {
 			g_error_free (err);
-			g_set_error (error, MP_ERROR, MP_ERROR_TEMPFAIL,
-				     "%s: AUTH took longer than --timeout (%u "
-				     "seconds)",
-				     smtp->cfg->host, mp_smtp_timeout (smtp));
-			smtp->usable = FALSE;
+			mp_smtp_fail (
+				smtp, error, MP_ERROR_TEMPFAIL,
+				"AUTH took longer than --timeout (%u seconds)",
+				mp_smtp_timeout (smtp));
 			return FALSE;
 		}
 		if (n < 0) {
@@ -151,11 +160,9 @@ read_line (MpSmtp *smtp, char **line, GError **error)
 			return FALSE;
 		}
 		if (n == 0) {
-			g_set_error (error, MP_ERROR, MP_ERROR_TEMPFAIL,
-				     "%s: connection closed by the server%s",
-				     smtp->cfg->host,
-				     avail ? " in the middle of a reply" : "");
-			smtp->usable = FALSE;
+			mp_smtp_fail (smtp, error, MP_ERROR_TEMPFAIL,
+				      "connection closed by the server%s",
+				      avail ? " in the middle of a reply" : "");
 			return FALSE;
 		}
 	}
@@ -222,10 +229,8 @@ mp_smtp_read_reply (MpSmtp *smtp, Reply *r, GError **error)
 		guint code;
 
 		if (n >= MAX_LINES) {
-			g_set_error (error, MP_ERROR, MP_ERROR_PROTOCOL,
-				     "%s: reply longer than %d lines",
-				     smtp->cfg->host, MAX_LINES);
-			smtp->usable = FALSE;
+			mp_smtp_fail (smtp, error, MP_ERROR_PROTOCOL,
+				      "reply longer than %d lines", MAX_LINES);
 			return FALSE;
 		}
 		if (!read_line (smtp, &line, error))
@@ -239,20 +244,17 @@ mp_smtp_read_reply (MpSmtp *smtp, Reply *r, GError **error)
 			g_autofree char *s =
 				mp_smtp_sanitize (line, MIN (len, 80));
 
-			g_set_error (error, MP_ERROR, MP_ERROR_PROTOCOL,
-				     "%s: garbage reply: \"%s\"",
-				     smtp->cfg->host, s);
-			smtp->usable = FALSE;
+			mp_smtp_fail (smtp, error, MP_ERROR_PROTOCOL,
+				      "garbage reply: \"%s\"", s);
 			return FALSE;
 		}
 		code = (guint) ((line[0] - '0') * 100 + (line[1] - '0') * 10 +
 				(line[2] - '0'));
 		if (n > 0 && code != r->code) {
-			g_set_error (error, MP_ERROR, MP_ERROR_PROTOCOL,
-				     "%s: reply lines with different codes "
-				     "(%u, then %u)",
-				     smtp->cfg->host, r->code, code);
-			smtp->usable = FALSE;
+			mp_smtp_fail (
+				smtp, error, MP_ERROR_PROTOCOL,
+				"reply lines with different codes (%u, then %u)",
+				r->code, code);
 			return FALSE;
 		}
 		r->code = code;
@@ -326,11 +328,9 @@ mp_smtp_flush (MpSmtp *smtp, GError **error)
 	 * about to send. */
 	if (smtp->in != NULL &&
 	    g_buffered_input_stream_get_available (smtp->in) > 0) {
-		g_set_error (error, MP_ERROR, MP_ERROR_PROTOCOL,
-			     "%s: the server sent data nobody asked for",
-			     smtp->cfg->host);
+		mp_smtp_fail (smtp, error, MP_ERROR_PROTOCOL,
+			      "the server sent data nobody asked for");
 		g_byte_array_set_size (smtp->wbuf, 0);
-		smtp->usable = FALSE;
 		return FALSE;
 	}
 	if (!g_output_stream_write_all (smtp->out, smtp->wbuf->data,

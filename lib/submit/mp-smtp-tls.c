@@ -159,6 +159,17 @@ tls_version_name (GTlsProtocolVersion v)
 	}
 }
 
+/* A certificate file of the configuration could not be used: @err
+ * (taken) as a configuration error naming @file.  Returns FALSE. */
+static gboolean
+unreadable (GError **error, const char *file, GError *err)
+{
+	g_set_error (error, MP_ERROR, MP_ERROR_CONFIG, "%s: %s", file,
+		     err->message);
+	g_error_free (err);
+	return FALSE;
+}
+
 gboolean
 mp_smtp_start_tls (MpSmtp *smtp, GError **error)
 {
@@ -185,12 +196,8 @@ mp_smtp_start_tls (MpSmtp *smtp, GError **error)
 		g_autoptr (GTlsDatabase) db =
 			g_tls_file_database_new (ca_file, &err);
 
-		if (db == NULL) {
-			g_set_error (error, MP_ERROR, MP_ERROR_CONFIG, "%s: %s",
-				     cfg->ca_file, err->message);
-			g_error_free (err);
-			return FALSE;
-		}
+		if (db == NULL)
+			return unreadable (error, cfg->ca_file, err);
 		g_tls_connection_set_database (smtp->tls, db);
 	}
 	if (cfg->client_cert != NULL) {
@@ -201,12 +208,8 @@ mp_smtp_start_tls (MpSmtp *smtp, GError **error)
 						  cfg->client_cert,
 				&err);
 
-		if (cert == NULL) {
-			g_set_error (error, MP_ERROR, MP_ERROR_CONFIG, "%s: %s",
-				     cfg->client_cert, err->message);
-			g_error_free (err);
-			return FALSE;
-		}
+		if (cert == NULL)
+			return unreadable (error, cfg->client_cert, err);
 		g_tls_connection_set_certificate (smtp->tls, cert);
 	}
 	g_signal_connect (tls, "accept-certificate",
@@ -215,23 +218,19 @@ mp_smtp_start_tls (MpSmtp *smtp, GError **error)
 	smtp->pin_failed = FALSE;
 	if (!g_tls_connection_handshake (smtp->tls, NULL, &err)) {
 		if (smtp->pin_failed) {
-			g_set_error (error, MP_ERROR, MP_ERROR_PROTOCOL,
-				     "%s: TLS certificate does not match "
-				     "--pin-sha256",
-				     cfg->host);
+			mp_smtp_fail (
+				smtp, error, MP_ERROR_PROTOCOL,
+				"TLS certificate does not match --pin-sha256");
 			g_error_free (err);
-			smtp->usable = FALSE;
 			return FALSE;
 		}
 		if (smtp->cert_errors != 0) {
 			g_autofree char *why =
 				describe_cert_errors (smtp->cert_errors);
 
-			g_set_error (error, MP_ERROR, MP_ERROR_PROTOCOL,
-				     "%s: TLS certificate not accepted: %s",
-				     cfg->host, why);
+			mp_smtp_fail (smtp, error, MP_ERROR_PROTOCOL,
+				      "TLS certificate not accepted: %s", why);
 			g_error_free (err);
-			smtp->usable = FALSE;
 			return FALSE;
 		}
 		smtp->handshake_failed = TRUE;
@@ -241,10 +240,8 @@ mp_smtp_start_tls (MpSmtp *smtp, GError **error)
 	if (cfg->pins != NULL && cfg->pins[0] != NULL &&
 	    !pin_matches (smtp,
 			  g_tls_connection_get_peer_certificate (smtp->tls))) {
-		g_set_error (error, MP_ERROR, MP_ERROR_PROTOCOL,
-			     "%s: TLS certificate does not match --pin-sha256",
-			     cfg->host);
-		smtp->usable = FALSE;
+		mp_smtp_fail (smtp, error, MP_ERROR_PROTOCOL,
+			      "TLS certificate does not match --pin-sha256");
 		return FALSE;
 	}
 	if (cfg->tls_min != NULL) {
@@ -256,12 +253,10 @@ mp_smtp_start_tls (MpSmtp *smtp, GError **error)
 			g_tls_connection_get_protocol_version (smtp->tls);
 
 		if (got < want || got > G_TLS_PROTOCOL_VERSION_TLS_1_3) {
-			g_set_error (error, MP_ERROR, MP_ERROR_PROTOCOL,
-				     "%s: server negotiated %s, below "
-				     "--tls-min %s",
-				     cfg->host, tls_version_name (got),
-				     cfg->tls_min);
-			smtp->usable = FALSE;
+			mp_smtp_fail (
+				smtp, error, MP_ERROR_PROTOCOL,
+				"server negotiated %s, below --tls-min %s",
+				tls_version_name (got), cfg->tls_min);
 			return FALSE;
 		}
 	}
@@ -291,23 +286,31 @@ probe_certificate (GTlsConnection *conn, GTlsCertificate *cert,
 	return FALSE;
 }
 
+/* A second connection to the server, to probe what its port speaks
+ * (PROBE_TIMEOUT, no proxy), or NULL. */
+static GSocketConnection *
+probe_connect (const MpSmtpConfig *cfg)
+{
+	g_autoptr (GSocketClient) client = g_socket_client_new ();
+
+	g_socket_client_set_enable_proxy (client, FALSE);
+	g_socket_client_set_timeout (client, PROBE_TIMEOUT);
+	return g_socket_client_connect_to_host (client, cfg->host, cfg->port,
+						NULL, NULL);
+}
+
 /* On a second connection: does the server answer a TLS handshake?  A
  * certificate offered is enough; nothing is sent after it. */
 static gboolean
 port_speaks_tls (MpSmtp *smtp)
 {
 	const MpSmtpConfig *cfg = smtp->cfg;
-	g_autoptr (GSocketClient) client = g_socket_client_new ();
-	g_autoptr (GSocketConnection) conn = NULL;
+	g_autoptr (GSocketConnection) conn = probe_connect (cfg);
 	g_autoptr (GSocketConnectable) identity = NULL;
 	g_autoptr (GIOStream) tls = NULL;
 	gboolean saw_cert = FALSE;
 	gboolean ok;
 
-	g_socket_client_set_enable_proxy (client, FALSE);
-	g_socket_client_set_timeout (client, PROBE_TIMEOUT);
-	conn = g_socket_client_connect_to_host (client, cfg->host, cfg->port,
-						NULL, NULL);
 	if (conn == NULL)
 		return FALSE;
 	identity = g_network_address_new (cfg->host, cfg->port);
@@ -325,16 +328,10 @@ port_speaks_tls (MpSmtp *smtp)
 gboolean
 mp_smtp_port_greets_in_clear (MpSmtp *smtp)
 {
-	const MpSmtpConfig *cfg = smtp->cfg;
-	g_autoptr (GSocketClient) client = g_socket_client_new ();
-	g_autoptr (GSocketConnection) conn = NULL;
+	g_autoptr (GSocketConnection) conn = probe_connect (smtp->cfg);
 	char buf[4] = { 0 };
 	gsize got = 0;
 
-	g_socket_client_set_enable_proxy (client, FALSE);
-	g_socket_client_set_timeout (client, PROBE_TIMEOUT);
-	conn = g_socket_client_connect_to_host (client, cfg->host, cfg->port,
-						NULL, NULL);
 	if (conn == NULL)
 		return FALSE;
 	g_input_stream_read_all (
@@ -360,12 +357,10 @@ mp_smtp_wait_greeting (MpSmtp *smtp, GError **error)
 		return TRUE;
 	if (!port_speaks_tls (smtp))
 		return TRUE; /* a slow server: wait on */
-	g_set_error (error, MP_ERROR, MP_ERROR_PROTOCOL,
-		     "%s: no greeting on port %u, but a TLS handshake: this "
-		     "port expects TLS from the first byte: use smtps://%s:%u "
-		     "(or --tls=implicit)",
-		     smtp->cfg->host, smtp->cfg->port, smtp->cfg->host,
-		     smtp->cfg->port);
-	smtp->usable = FALSE;
+	mp_smtp_fail (smtp, error, MP_ERROR_PROTOCOL,
+		      "no greeting on port %u, but a TLS handshake: this "
+		      "port expects TLS from the first byte: use "
+		      "smtps://%s:%u (or --tls=implicit)",
+		      smtp->cfg->port, smtp->cfg->host, smtp->cfg->port);
 	return FALSE;
 }

@@ -299,12 +299,11 @@ mp_smtp_connect (MpSmtp *smtp, GError **error)
 		 * with the 220 was sent before TLS and may be injected. */
 		left = g_buffered_input_stream_get_available (smtp->in);
 		if (left > 0) {
-			g_set_error (error, MP_ERROR, MP_ERROR_PROTOCOL,
-				     "%s: %" G_GSIZE_FORMAT " bytes arrived "
-				     "after the STARTTLS reply, before TLS "
-				     "(response injection)",
-				     cfg->host, left);
-			smtp->usable = FALSE;
+			mp_smtp_fail (smtp, error, MP_ERROR_PROTOCOL,
+				      "%" G_GSIZE_FORMAT " bytes arrived "
+				      "after the STARTTLS reply, before TLS "
+				      "(response injection)",
+				      left);
 			goto out;
 		}
 		if (!mp_smtp_start_tls (smtp, error))
@@ -745,6 +744,24 @@ recipients_error (MpSmtp *smtp, GError **error, const Refusals *ref,
 			     smtp->cfg->host, ref->n, total);
 }
 
+/* The message's octets went into the buffer (DATA or BDAT): out with
+ * them, and the reply that ends the transaction. */
+static gboolean
+finish_data (MpSmtp *smtp, Reply *r, GError **error)
+{
+	if (!write_out (smtp, error) ||
+	    !g_output_stream_flush (smtp->out, NULL, NULL) ||
+	    !mp_smtp_read_reply (smtp, r, error)) {
+		if (error != NULL && *error == NULL)
+			g_set_error (error, MP_ERROR, MP_ERROR_TEMPFAIL,
+				     "%s: sending the message failed",
+				     smtp->cfg->host);
+		return FALSE;
+	}
+	smtp->need_rset = FALSE;
+	return end_reply (smtp, r, error);
+}
+
 /* RFC 3030: the whole message as one chunk, "BDAT n LAST", its octets
  * counted beforehand (env->bdat_size); the reply ends the transaction. */
 static gboolean
@@ -762,17 +779,7 @@ send_bdat (MpSmtp *smtp, MpEnvelope *env, Reply *r, GError **error)
 		smtp->usable = FALSE;
 		return FALSE;
 	}
-	if (!write_out (smtp, error) ||
-	    !g_output_stream_flush (smtp->out, NULL, NULL) ||
-	    !mp_smtp_read_reply (smtp, r, error)) {
-		if (error != NULL && *error == NULL)
-			g_set_error (error, MP_ERROR, MP_ERROR_TEMPFAIL,
-				     "%s: sending the message failed",
-				     smtp->cfg->host);
-		return FALSE;
-	}
-	smtp->need_rset = FALSE;
-	return end_reply (smtp, r, error);
+	return finish_data (smtp, r, error);
 }
 
 gboolean
@@ -814,6 +821,16 @@ typedef struct {
 	Refusals refusals;
 } Tx;
 
+/* The reply to MAIL: TRUE when it is 250, else @error says why. */
+static gboolean
+mail_accepted (MpSmtp *smtp, Tx *tx, GError **error)
+{
+	if (tx->mail_reply.code == 250)
+		return TRUE;
+	mp_smtp_reply_error (smtp, error, &tx->mail_reply, STAGE_MAIL, NULL);
+	return FALSE;
+}
+
 static TxState
 tx_mail (MpSmtp *smtp, Tx *tx, GError **error)
 {
@@ -824,13 +841,9 @@ tx_mail (MpSmtp *smtp, Tx *tx, GError **error)
 	if (tx->pipelining)
 		return TX_RCPT;
 	if (!mp_smtp_flush (smtp, error) ||
-	    !mp_smtp_read_reply (smtp, &tx->mail_reply, error))
+	    !mp_smtp_read_reply (smtp, &tx->mail_reply, error) ||
+	    !mail_accepted (smtp, tx, error))
 		return TX_FAILED;
-	if (tx->mail_reply.code != 250) {
-		mp_smtp_reply_error (smtp, error, &tx->mail_reply, STAGE_MAIL,
-				     NULL);
-		return TX_FAILED;
-	}
 	return TX_RCPT;
 }
 
@@ -911,11 +924,8 @@ tx_group (MpSmtp *smtp, Tx *tx, GError **error)
 	}
 	if (tx->with_data && !mp_smtp_read_reply (smtp, &tx->r, error))
 		return TX_FAILED;
-	if (tx->mail_reply.code != 250) {
-		mp_smtp_reply_error (smtp, error, &tx->mail_reply, STAGE_MAIL,
-				     NULL);
+	if (!mail_accepted (smtp, tx, error))
 		return TX_DATA_OPEN;
-	}
 	return TX_DECIDE;
 }
 
@@ -964,17 +974,7 @@ tx_body (MpSmtp *smtp, Tx *tx, GError **error)
 		*tx->deferred = TRUE;
 		return TX_DONE;
 	}
-	if (!write_out (smtp, error) ||
-	    !g_output_stream_flush (smtp->out, NULL, NULL) ||
-	    !mp_smtp_read_reply (smtp, &tx->r, error)) {
-		if (error != NULL && *error == NULL)
-			g_set_error (error, MP_ERROR, MP_ERROR_TEMPFAIL,
-				     "%s: sending the message failed",
-				     smtp->cfg->host);
-		return TX_FAILED;
-	}
-	smtp->need_rset = FALSE;
-	return end_reply (smtp, &tx->r, error) ? TX_DONE : TX_FAILED;
+	return finish_data (smtp, &tx->r, error) ? TX_DONE : TX_FAILED;
 }
 
 static TxState

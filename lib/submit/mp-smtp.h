@@ -35,7 +35,8 @@ typedef struct {
 	guint16 port;
 	MpSmtpTls tls;       /* STARTTLS, IMPLICIT or OFF */
 	const char *helo;    /* EHLO name; NULL: "localhost" */
-	guint timeout;       /* seconds for every network wait; 0: 60 */
+	int timeout;         /* seconds for every network wait; 0 (or
+				less): 60 */
 	const char *ca_file; /* trust these CAs instead of the system's */
 	const char *const
 		*pins; /* base64 SHA-256 of the SubjectPublicKeyInfo */

@@ -4,11 +4,13 @@
 
 #include "mp-headers.h"
 #include "mp-mbox.h"
+#include "mp-outbox.h"
+#include "mp-rate.h"
+#include "mp-sendlog.h"
 
 #include <poll.h>
 #include <stdarg.h>
 #include <sys/stat.h>
-#include <sysexits.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -34,7 +36,13 @@ typedef struct {
 typedef struct {
 	const MpAccount *account;
 	const Job *job; /* during conn_setup() only */
+	/* the settings, as conn_merge() found them */
 	MpSmtpConfig cfg;
+	const char *tls;    /* --tls, the stored one, or the account's */
+	char *spec;         /* the server, or NULL when none is known */
+	const char *pw_cmd; /* the password command, or NULL */
+	const char *pw;     /* the account's password=, or NULL */
+	const char *outbox; /* --outbox, else the account's outbox= */
 	char *host;
 	char *password;
 	MpSmtp *smtp;
@@ -58,6 +66,7 @@ conn_free (Conn *c)
 		mp_smtp_quit (c->smtp);
 		mp_smtp_free (c->smtp);
 	}
+	g_free (c->spec);
 	g_free (c->host);
 	if (c->password != NULL)
 		explicit_bzero (c->password, strlen (c->password));
@@ -90,24 +99,41 @@ mp_submit_free (MpSubmit *submit)
 void
 mp_submit_result_clear (MpSubmitResult *res)
 {
-	g_clear_pointer (&res->error, g_free);
+	g_clear_error (&res->error);
 	g_clear_pointer (&res->stored, g_free);
 	g_clear_pointer (&res->set_aside, g_free);
 	g_clear_pointer (&res->account, g_free);
 	g_clear_pointer (&res->replies, g_ptr_array_unref);
 	g_clear_pointer (&res->reply, g_free);
-	res->exit_code = 0;
 	res->recipients = 0;
 }
 
-int
-mp_submit_worse (int a, int b)
+void
+mp_submit_batch_stats_clear (MpSubmitBatchStats *stats)
 {
-	if (a != 0 && a != EX_TEMPFAIL)
-		return a;
-	if (b != 0 && b != EX_TEMPFAIL)
-		return b;
-	return a == EX_TEMPFAIL || b == EX_TEMPFAIL ? EX_TEMPFAIL : 0;
+	g_clear_error (&stats->error);
+	g_clear_error (&stats->sync_error);
+	g_clear_error (&stats->worst);
+}
+
+static gboolean
+is_temporary (const GError *error)
+{
+	return error != NULL && mp_error_class (error) == MP_ERROR_TEMPFAIL;
+}
+
+void
+mp_submit_keep_worse (GError **worst, GError *error)
+{
+	if (error == NULL)
+		return;
+	if (*worst == NULL ||
+	    (is_temporary (*worst) && !is_temporary (error))) {
+		g_clear_error (worst);
+		*worst = error;
+		return;
+	}
+	g_error_free (error);
 }
 
 static gboolean
@@ -123,6 +149,126 @@ parse_tls (const char *s, MpSmtpTls *tls)
 		*tls = MP_SMTP_TLS_OFF;
 	else
 		return FALSE;
+	return TRUE;
+}
+
+/* The operands @args: TRUE when they are message files (see
+ * mp_submit_options_check()). */
+static gboolean
+are_files (char **args, gboolean sendmail, GError **error)
+{
+	guint rcpts = 0;
+	guint files = 0;
+
+	if (sendmail)
+		return FALSE;
+	for (guint i = 0; args[i] != NULL; i++) {
+		const char *a = args[i];
+
+		if (strchr (a, '@') != NULL) {
+			rcpts++;
+		} else if (strchr (a, '/') != NULL) {
+			files++;
+		} else if (g_file_test (a, G_FILE_TEST_EXISTS)) {
+			g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+				     "%s: both a file here and a local name: "
+				     "write ./%s (after --) for the file, "
+				     "%s@HOST for a recipient",
+				     a, a, a);
+			return FALSE;
+		}
+	}
+	if (files != 0 && rcpts != 0) {
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "give recipients (local@domain) or message "
+			     "files, not both");
+		return FALSE;
+	}
+	return files != 0;
+}
+
+/* The batch options against what is sent; @files: the operands are
+ * message files. */
+static gboolean
+check_batch (const MpSubmitOptions *o, gboolean files, GError **error)
+{
+	const MpSubmitBatchOptions *bo = &o->batch;
+	gboolean batch = files || o->mbox;
+	const char *what = bo->log                  ? "--log" :
+			   bo->resume               ? "--resume" :
+			   bo->rate                 ? "--rate" :
+			   bo->reconnect_after != 0 ? "--reconnect-after" :
+						      NULL;
+	MpRate rate;
+
+	if (o->mbox && files)
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "--mbox reads standard input: give recipients "
+			     "or nothing, not message files");
+	else if (o->mbox && o->flush)
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "--mbox and --flush do not go together");
+	else if (what != NULL && !batch)
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "%s is for a batch: --mbox, or message FILEs",
+			     what);
+	else if (o->dry_run && (bo->log || bo->resume))
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "--dry-run sends nothing: no --log or --resume");
+	else if (bo->log && bo->resume && !g_str_equal (bo->log, bo->resume))
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "--resume FILE logs to FILE: no other --log");
+	else if (bo->reconnect_after < 0)
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "--reconnect-after: want a number of messages");
+	else if (bo->rate != NULL)
+		mp_rate_parse (bo->rate, &rate, error);
+	return *error == NULL;
+}
+
+gboolean
+mp_submit_options_check (MpSubmitOptions *o, char **args, GError **error)
+{
+	GError *local = NULL;
+	MpSmtpTls tls;
+	gboolean files = FALSE;
+
+	if (o->tls != NULL && !parse_tls (o->tls, &tls))
+		g_set_error (&local, MP_ERROR, MP_ERROR_USAGE,
+			     "--tls %s: want starttls, implicit or off",
+			     o->tls);
+	else if (o->smtp.timeout <= 0)
+		g_set_error (&local, MP_ERROR, MP_ERROR_USAGE,
+			     "--timeout: want seconds > 0");
+	else if (o->batch.jobs < 1 || o->batch.jobs > 64)
+		g_set_error (&local, MP_ERROR, MP_ERROR_USAGE,
+			     "--jobs: want 1 to 64");
+	else if (o->flush && o->dry_run)
+		g_set_error (&local, MP_ERROR, MP_ERROR_USAGE,
+			     "--flush and --dry-run do not go together");
+	else if (o->output != NULL && !o->dry_run)
+		g_set_error (&local, MP_ERROR, MP_ERROR_USAGE,
+			     "-o is only for --dry-run");
+	else if (mp_smtp_check_config (&o->smtp, &local))
+		mp_smtp_check_dsn (&o->dsn, &local);
+	if (local == NULL) {
+		files = are_files (args, o->local_names, &local);
+		if (local == NULL)
+			check_batch (o, files, &local);
+	}
+	if (local == NULL && (o->flush || o->dry_run) && files)
+		g_set_error (&local, MP_ERROR, MP_ERROR_USAGE,
+			     "%s takes no message files",
+			     o->flush ? "--flush" : "--dry-run");
+	else if (local == NULL && o->flush && args[0] != NULL)
+		g_set_error (&local, MP_ERROR, MP_ERROR_USAGE,
+			     "--flush takes no recipients");
+	if (local != NULL) {
+		g_propagate_error (error, local);
+		return FALSE;
+	}
+	o->files = files ? args : NULL;
+	o->recipients = files ? NULL : (const char *const *) args;
 	return TRUE;
 }
 
@@ -167,10 +313,12 @@ mp_submit_check (MpSubmit *submit, GError **error)
 	return TRUE;
 }
 
-/* The server, TLS, login and password for @a merged with the command line
- * (which wins). */
-static gboolean
-conn_setup (MpSubmit *s, Conn *c, GError **error)
+/* The one place the account meets the command line (which wins) and
+ * what was stored with a message (@c->job): the settings of the
+ * connection @c, and where its messages are stored.  Checked by
+ * conn_setup(). */
+static void
+conn_merge (MpSubmit *s, Conn *c)
 {
 	const MpSubmitOptions *o = s->opts;
 	const MpAccount *a = c->account;
@@ -178,38 +326,63 @@ conn_setup (MpSubmit *s, Conn *c, GError **error)
 	/* a stored server goes with its stored TLS mode, unless the command
 	 * line names another server */
 	const char *job_tls = o->server == NULL ? job->tls : NULL;
-	const char *tls_s = o->tls  ? o->tls :
-			    job_tls ? job_tls :
-			    a       ? a->tls :
-				      NULL;
-	g_autofree char *spec = NULL;
-	const char *pw_cmd;
-	const char *pw;
-	g_autofree char *what = NULL;
-	MpSmtpTls tls;
 
-	if (!parse_tls (tls_s, &tls)) {
-		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
-			     "--tls %s: want starttls, implicit or off", tls_s);
-		return FALSE;
-	}
+	c->cfg = o->smtp;
+	c->tls = o->tls ? o->tls : job_tls ? job_tls : a ? a->tls : NULL;
 	if (o->server != NULL) {
-		spec = g_strdup (o->server);
+		c->spec = g_strdup (o->server);
 	} else if (job->server != NULL) {
-		spec = g_strdup (job->server);
+		c->spec = g_strdup (job->server);
 	} else if (a != NULL && a->host != NULL) {
 		gboolean v6 = strchr (a->host, ':') && a->host[0] != '[';
 
-		spec = a->port ? g_strdup_printf (v6 ? "[%s]:%u" : "%s:%u",
-						  a->host, a->port) :
-				 g_strdup_printf (v6 ? "[%s]" : "%s", a->host);
-	} else if (a != NULL) {
+		c->spec = a->port ?
+				  g_strdup_printf (v6 ? "[%s]:%u" : "%s:%u",
+						   a->host, a->port) :
+				  g_strdup_printf (v6 ? "[%s]" : "%s", a->host);
+	}
+	if (c->cfg.ca_file == NULL && a != NULL)
+		c->cfg.ca_file = a->ca_file;
+	if (c->cfg.pins == NULL && a != NULL)
+		c->cfg.pins = (const char *const *) a->pins;
+	if (c->cfg.user == NULL)
+		c->cfg.user = job->user ? job->user : a ? a->user : NULL;
+	if (c->cfg.auth == NULL && a != NULL)
+		c->cfg.auth = a->auth;
+	/* the command line's password command wins; the account's
+	 * password= goes with the account's own password source */
+	c->pw_cmd = o->password_command ? o->password_command :
+		    a                   ? a->password_command :
+					  NULL;
+	c->pw = o->password_command == NULL && a != NULL ? a->password : NULL;
+	c->outbox = o->outbox ? o->outbox : a ? a->outbox : NULL;
+}
+
+/* The settings of @c merged (conn_merge()) and checked, and the password
+ * fetched. */
+static gboolean
+conn_setup (MpSubmit *s, Conn *c, GError **error)
+{
+	const MpSubmitOptions *o = s->opts;
+	const MpAccount *a = c->account;
+	g_autofree char *what = NULL;
+	MpSmtpTls tls;
+
+	conn_merge (s, c);
+	if (!parse_tls (c->tls, &tls)) {
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "--tls %s: want starttls, implicit or off",
+			     c->tls);
+		return FALSE;
+	}
+	if (c->spec == NULL && a != NULL) {
 		g_set_error (error, MP_ERROR, MP_ERROR_CONFIG,
 			     "%s:%u: [account %s] has no host (or give "
 			     "--server)",
 			     a->file, a->line, a->name);
 		return FALSE;
-	} else {
+	}
+	if (c->spec == NULL) {
 		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
 			     "no server: give --server or --account, or set "
 			     "up [account default] in %s",
@@ -218,29 +391,12 @@ conn_setup (MpSubmit *s, Conn *c, GError **error)
 				     "the configuration file");
 		return FALSE;
 	}
-	if (!mp_smtp_parse_server (spec, tls, &c->host, &c->cfg.port,
+	if (!mp_smtp_parse_server (c->spec, tls, &c->host, &c->cfg.port,
 				   &c->cfg.tls, error))
 		return FALSE;
 	c->cfg.host = c->host;
-	c->cfg.helo = o->helo;
-	c->cfg.timeout = o->timeout;
-	c->cfg.ca_file = o->ca_file ? o->ca_file : a ? a->ca_file : NULL;
-	c->cfg.pins = o->pins ? o->pins :
-		      a       ? (const char *const *) a->pins :
-				NULL;
-	c->cfg.client_cert = o->client_cert;
-	c->cfg.client_key = o->client_key;
-	c->cfg.tls_min = o->tls_min;
-	c->cfg.allow_plaintext_auth = o->allow_plaintext_auth;
-	c->cfg.user = o->user   ? o->user :
-		      job->user ? job->user :
-		      a         ? a->user :
-				  NULL;
-	c->cfg.auth = o->auth ? o->auth : a ? a->auth : NULL;
-	c->cfg.transcript = o->transcript;
-	c->cfg.transcript_data = o->transcript_data;
 	if (c->cfg.tls == MP_SMTP_TLS_OFF && c->cfg.user != NULL &&
-	    !o->allow_plaintext_auth) {
+	    !c->cfg.allow_plaintext_auth) {
 		g_set_error (
 			error, MP_ERROR, MP_ERROR_USAGE,
 			"a login with tls off sends the password in the "
@@ -249,22 +405,16 @@ conn_setup (MpSubmit *s, Conn *c, GError **error)
 	}
 	if (c->cfg.user == NULL)
 		return TRUE;
-	/* the command line's password command wins; the account's
-	 * password= goes with the account's own password source */
-	pw_cmd = o->password_command ? o->password_command :
-		 a                   ? a->password_command :
-				       NULL;
-	pw = o->password_command == NULL && a != NULL ? a->password : NULL;
 	if (o->password_command != NULL)
 		what = g_strdup ("--password-command");
-	else if (a != NULL && pw_cmd != NULL)
+	else if (a != NULL && c->pw_cmd != NULL)
 		what = g_strdup_printf ("[account %s] password-command",
 					a->name);
 	else
 		what = a ? g_strdup_printf ("[account %s]", a->name) :
 			   g_strdup ("--user");
-	c->password = mp_account_get_password (c->host, c->cfg.user, pw_cmd, pw,
-					       what, error);
+	c->password = mp_account_get_password (c->host, c->cfg.user, c->pw_cmd,
+					       c->pw, what, error);
 	c->cfg.password = c->password;
 	return c->password != NULL;
 }
@@ -280,7 +430,7 @@ conn_key (MpSubmit *s, const MpAccount *a, const Job *job)
 	const MpSubmitOptions *o = s->opts;
 	const char *server = o->server == NULL ? job->server : NULL;
 	const char *tls = o->server == NULL && o->tls == NULL ? job->tls : NULL;
-	const char *user = o->user == NULL ? job->user : NULL;
+	const char *user = o->smtp.user == NULL ? job->user : NULL;
 
 	return g_strdup_printf ("%s\n%s\n%s\n%s", a ? a->name : "",
 				server ? server : "", tls ? tls : "",
@@ -419,12 +569,12 @@ static void
 add_field (MpSubmit *s, MpEnvelope *env, const char *name, const char *value)
 {
 	mp_envelope_add_field (env, name, value);
-	if (s->opts->transcript != NULL) {
+	if (s->opts->smtp.transcript != NULL) {
 		g_autofree char *line =
 			g_strdup_printf ("added %s: %s", name, value);
 
-		s->opts->transcript (MP_SMTP_LINE_INFO, line,
-				     s->opts->transcript_data);
+		s->opts->smtp.transcript (MP_SMTP_LINE_INFO, line,
+					  s->opts->smtp.transcript_data);
 	}
 }
 
@@ -542,10 +692,23 @@ sign (MpSubmit *s, const MpAccount *a, MpEnvelope *env, GError **error)
 static void
 fail (MpSubmitResult *res, GError *error)
 {
-	res->exit_code = mp_error_exit_code (error);
-	g_free (res->error);
-	res->error = g_strdup (error->message);
-	g_error_free (error);
+	g_clear_error (&res->error);
+	res->error = error;
+}
+
+/* Adds to the message of @error what became of the message after it. */
+G_GNUC_PRINTF (2, 3)
+static void
+error_append (GError *error, const char *fmt, ...)
+{
+	g_autofree char *old = error->message;
+	g_autofree char *tail = NULL;
+	va_list ap;
+
+	va_start (ap, fmt);
+	tail = g_strdup_vprintf (fmt, ap);
+	va_end (ap);
+	error->message = g_strconcat (old, tail, NULL);
 }
 
 static void
@@ -578,25 +741,20 @@ static void
 store (MpSubmit *s, const MpAccount *a, const Job *job, MpEnvelope *env,
        MpSubmitResult *res)
 {
-	const char *dir = s->opts->outbox ? s->opts->outbox :
-			  a               ? a->outbox :
-					    NULL;
+	g_autofree char *key = conn_key (s, a, job);
+	/* the connection it was to go over, set up or not */
+	Conn *c = g_hash_table_lookup (s->conns, key);
 	g_autoptr (MpOutbox) outbox = NULL;
 	g_autoptr (MpOutboxEnvelope) oenv = NULL;
 	g_autoptr (GError) error = NULL;
-	g_autofree char *key = NULL;
-	Conn *c;
-	char *old;
 
-	if (dir == NULL)
+	if (c == NULL || c->outbox == NULL)
 		return;
 	oenv = mp_outbox_envelope_new ();
 	oenv->account = a ? g_strdup (a->name) : NULL;
 	/* where it was to go, so that a flush sends it there (issue 14:
 	 * --server and --user were lost) */
-	key = conn_key (s, a, job);
-	c = g_hash_table_lookup (s->conns, key);
-	if (c != NULL && c->host != NULL) {
+	if (c->host != NULL) {
 		oenv->server = g_strdup_printf (
 			strchr (c->host, ':') ? "[%s]:%u" : "%s:%u", c->host,
 			c->cfg.port);
@@ -615,19 +773,16 @@ store (MpSubmit *s, const MpAccount *a, const Job *job, MpEnvelope *env,
 	}
 	oenv->allow_partial = job->allow_partial;
 	g_mime_stream_seek (env->data, 0, GMIME_STREAM_SEEK_SET);
-	outbox = mp_outbox_open (dir, &error);
+	outbox = mp_outbox_open (c->outbox, &error);
 	if (outbox != NULL)
 		res->stored = mp_outbox_store (outbox, oenv, env->data, &error);
-	old = res->error;
 	if (res->stored != NULL)
-		res->error = g_strdup_printf ("%s; stored in %s for smtp-send "
-					      "--flush",
-					      old, res->stored);
+		error_append (res->error,
+			      "; stored in %s for smtp-send --flush",
+			      res->stored);
 	else
-		res->error = g_strdup_printf ("%s; NOT stored in the outbox: "
-					      "%s",
-					      old, error->message);
-	g_free (old);
+		error_append (res->error, "; NOT stored in the outbox: %s",
+			      error->message);
 }
 
 /* --allow-partial sent the message to the accepted recipients; those
@@ -639,9 +794,8 @@ static void
 keep_refused_for_now (MpSubmit *s, const MpAccount *a, const Job *job,
 		      MpEnvelope *env, GPtrArray *rs, MpSubmitResult *res)
 {
-	const char *dir = s->opts->outbox ? s->opts->outbox :
-			  a               ? a->outbox :
-					    NULL;
+	g_autofree char *key = conn_key (s, a, job);
+	Conn *c = g_hash_table_lookup (s->conns, key);
 	GPtrArray *later = g_ptr_array_new_with_free_func (g_free);
 	GPtrArray *all = env->recipients;
 
@@ -651,20 +805,20 @@ keep_refused_for_now (MpSubmit *s, const MpAccount *a, const Job *job,
 		if (!r->accepted && r->code >= 400 && r->code < 500)
 			g_ptr_array_add (later, g_strdup (r->recipient));
 	}
-	if (later->len == 0 || dir == NULL) {
+	if (later->len == 0 || c == NULL || c->outbox == NULL) {
 		g_ptr_array_unref (later);
 		return;
 	}
-	res->exit_code = EX_TEMPFAIL;
-	g_free (res->error);
-	res->error = g_strdup_printf ("%u recipient%s refused for now",
-				      later->len, later->len == 1 ? "" : "s");
+	fail (res, g_error_new (MP_ERROR, MP_ERROR_TEMPFAIL,
+				"%u recipient%s refused for now", later->len,
+				later->len == 1 ? "" : "s"));
 	env->recipients = later;
 	store (s, a, job, env, res);
 	env->recipients = all;
 	g_ptr_array_unref (later);
+	/* in a flush, the copy sent went out: the new one waits */
 	if (!job->may_store && res->stored != NULL)
-		res->exit_code = 0;
+		g_clear_error (&res->error);
 }
 
 /* Builds the envelope of @in and finds its connection; on failure fills
@@ -691,7 +845,7 @@ submit_start (MpSubmit *s, MpInput *in, const Job *job, MpSubmitResult *res,
 	c = get_conn (s, *ap, job, &error);
 	if (c == NULL) {
 		fail (res, error);
-		if (res->exit_code == EX_TEMPFAIL && job->may_store)
+		if (is_temporary (res->error) && job->may_store)
 			store (s, *ap, job, env, res);
 	}
 	return c;
@@ -709,7 +863,7 @@ submit_end (MpSubmit *s, const MpAccount *a, const Job *job, MpEnvelope *env,
 		return;
 	}
 	fail (res, error);
-	if (res->exit_code == EX_TEMPFAIL && job->may_store)
+	if (is_temporary (res->error) && job->may_store)
 		store (s, a, job, env, res);
 }
 
@@ -772,6 +926,31 @@ mp_submit_dry_run (MpSubmit *submit, MpInput *in, MpEnvelopeWriteFunc write,
 	env = prepare (submit, in, &job, &a, error);
 	submit->dry_run = FALSE;
 	return env != NULL && mp_smtp_dry_run (env, write, user_data, error);
+}
+
+gboolean
+mp_submit_dry_run_mbox (MpSubmit *submit, int fd, const char *name,
+			MpEnvelopeWriteFunc write, gpointer user_data,
+			GError **error)
+{
+	g_autoptr (MpMboxReader) r = mp_mbox_reader_new (fd, name);
+
+	for (;;) {
+		g_autoptr (MpInput) in = NULL;
+
+		if (!mp_mbox_reader_next (r, &in, error))
+			return FALSE;
+		if (in == NULL)
+			break;
+		if (!mp_submit_dry_run (submit, in, write, user_data, error))
+			return FALSE;
+	}
+	if (mp_mbox_reader_get_count (r) == 0) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s: empty: no message to send", name);
+		return FALSE;
+	}
+	return TRUE;
 }
 
 char **
@@ -929,64 +1108,71 @@ flush_one (MpSubmit *s, MpOutbox *outbox, const char *name, MpSubmitResult *res)
 	in_transaction = submit_one (s, in, &job, res);
 	close (fd);
 
-	if (res->exit_code == 0) {
+	if (res->error == NULL) {
 		/* sent: it must go, or the next flush sends it again */
 		if (!mp_outbox_remove (outbox, name, &error)) {
-			res->error = g_strdup_printf (
+			res->error = g_error_new (
+				MP_ERROR, mp_error_class (error),
 				"sent, but not removed from the outbox (the "
 				"next flush sends it again): %s",
 				error->message);
-			res->exit_code = mp_error_exit_code (error);
 			g_error_free (error);
 		}
 		return;
 	}
-	if (res->exit_code == EX_TEMPFAIL) {
-		g_autofree char *old = res->error;
-
-		res->error =
-			g_strdup_printf ("%s; kept for the next flush", old);
+	if (is_temporary (res->error)) {
+		error_append (res->error, "; kept for the next flush");
 		return;
 	}
 	/* refused for good by the server: out of the queue, kept on disk */
-	if (in_transaction &&
-	    (res->exit_code == EX_DATAERR || res->exit_code == EX_NOUSER ||
-	     res->exit_code == EX_UNAVAILABLE)) {
+	switch (in_transaction ? mp_error_class (res->error) :
+				 MP_ERROR_SOFTWARE) {
+	case MP_ERROR_DATA:
+	case MP_ERROR_NO_USER:
+	case MP_ERROR_UNAVAILABLE:
 		res->set_aside = mp_outbox_set_aside (outbox, name, &error);
 		if (res->set_aside == NULL) {
-			g_autofree char *old = res->error;
-
-			res->error =
-				g_strdup_printf ("%s; %s", old, error->message);
+			error_append (res->error, "; %s", error->message);
 			g_error_free (error);
 		}
+		break;
+	default:
+		break;
 	}
 }
 
-int
+void
 mp_submit_flush (MpSubmit *submit, const char *dir, MpSubmitReportFunc report,
-		 gpointer user_data, GError **error)
+		 gpointer user_data, MpSubmitBatchStats *stats)
 {
-	g_autoptr (MpOutbox) outbox = mp_outbox_open (dir, error);
+	g_autoptr (MpOutbox) outbox = NULL;
 	g_autoptr (GPtrArray) names = NULL;
-	int worst = 0;
 
-	if (outbox == NULL || !mp_outbox_lock (outbox, TRUE, error))
-		return -1;
-	names = mp_outbox_list (outbox, error);
-	if (names == NULL)
-		return -1;
+	memset (stats, 0, sizeof *stats);
+	outbox = mp_outbox_open (dir, &stats->error);
+	if (outbox != NULL && mp_outbox_lock (outbox, TRUE, &stats->error))
+		names = mp_outbox_list (outbox, &stats->error);
+	if (names == NULL) {
+		mp_submit_keep_worse (&stats->worst,
+				      g_error_copy (stats->error));
+		return;
+	}
 	for (guint i = 0; i < names->len; i++) {
 		const char *name = g_ptr_array_index (names, i);
+		g_autofree char *path = g_build_filename (dir, name, NULL);
 		MpSubmitResult res;
 
 		flush_one (submit, outbox, name, &res);
 		if (report != NULL)
-			report (name, &res, user_data);
-		worst = mp_submit_worse (worst, res.exit_code);
+			report (path, &res, user_data);
+		if (res.error == NULL)
+			stats->sent++;
+		else
+			stats->failed++;
+		mp_submit_keep_worse (&stats->worst,
+				      g_steal_pointer (&res.error));
 		mp_submit_result_clear (&res);
 	}
-	return worst;
 }
 
 /* ---- batches: files or an mbox stream, one code path ------------------ */
@@ -1105,12 +1291,13 @@ typedef struct {
 	MpAccountConfig *config;
 	MpSubmitSource *src;
 	const MpSubmitBatchOptions *bo;
+	MpRate *rate;   /* --rate, or NULL */
+	MpSendLog *log; /* --log, --resume, or NULL */
 	GMutex lock;    /* the source, the pace, the counts */
 	GMutex report;  /* reports and log lines */
 	gboolean ended; /* the source is at its end, or failed */
 	guint taken;    /* messages read from the source */
 	MpSubmitBatchStats *stats;
-	int worst;
 } Run;
 
 /* A message whose data went out and whose end-of-data reply is still to
@@ -1133,7 +1320,7 @@ batch_done (Run *r, Item *it, MpEnvelope *env)
 	g_mutex_lock (&r->report);
 	if (bo->report != NULL)
 		bo->report (it->name, res, bo->report_data);
-	if (bo->log != NULL && it->in != NULL) {
+	if (r->log != NULL && it->in != NULL) {
 		g_autofree char *sent_id = NULL;
 		g_autoptr (GPtrArray) rcpts = g_ptr_array_new ();
 		GError *error = NULL;
@@ -1149,11 +1336,13 @@ batch_done (Run *r, Item *it, MpEnvelope *env)
 		e.message_id = it->message_id ? it->message_id : sent_id;
 		e.sha256 = it->sha256;
 		e.recipients = (const char *const *) rcpts->pdata;
-		e.status = res->exit_code == 0           ? "accepted" :
-			   res->exit_code == EX_TEMPFAIL ? "deferred" :
-							   "refused";
-		e.reply = res->reply ? res->reply : res->error;
-		if (!mp_send_log_append (bo->log, &e, &error)) {
+		e.status = res->error == NULL        ? "accepted" :
+			   is_temporary (res->error) ? "deferred" :
+						       "refused";
+		e.reply = res->reply ? res->reply :
+			  res->error ? res->error->message :
+				       NULL;
+		if (!mp_send_log_append (r->log, &e, &error)) {
 			g_mutex_lock (&r->lock);
 			r->ended = TRUE;
 			if (r->stats->error == NULL)
@@ -1165,11 +1354,11 @@ batch_done (Run *r, Item *it, MpEnvelope *env)
 	}
 	g_mutex_unlock (&r->report);
 	g_mutex_lock (&r->lock);
-	if (res->exit_code == 0)
+	if (res->error == NULL)
 		r->stats->sent++;
 	else
 		r->stats->failed++;
-	r->worst = mp_submit_worse (r->worst, res->exit_code);
+	mp_submit_keep_worse (&r->stats->worst, g_steal_pointer (&res->error));
 	g_mutex_unlock (&r->lock);
 	item_free (it);
 }
@@ -1232,7 +1421,7 @@ batch_send (MpSubmit *s, const Job *job, Run *r, Item *it, InFlight *f)
 		c = get_conn (s, a, job, &error);
 		if (c == NULL) {
 			fail (res, error);
-			if (res->exit_code == EX_TEMPFAIL && job->may_store)
+			if (is_temporary (res->error) && job->may_store)
 				store (s, a, job, env, res);
 		}
 	}
@@ -1255,7 +1444,7 @@ batch_send (MpSubmit *s, const Job *job, Run *r, Item *it, InFlight *f)
 	}
 	/* --reconnect-after: a new session after N messages */
 	if (c != NULL && r->bo->reconnect_after > 0 &&
-	    c->messages >= r->bo->reconnect_after) {
+	    c->messages >= (guint) r->bo->reconnect_after) {
 		land (s, job, r, f);
 		mp_smtp_quit (c->smtp);
 		c->messages = 0;
@@ -1271,7 +1460,7 @@ would_wait (Run *r)
 	MpSubmitSource *src = r->src;
 	struct pollfd pfd = { src->fd, POLLIN, 0 };
 
-	if (r->bo->rate != NULL && r->bo->rate->next > g_get_monotonic_time ())
+	if (r->rate != NULL && r->rate->next > g_get_monotonic_time ())
 		return TRUE;
 	if (src->files != NULL)
 		return src->next < src->n &&
@@ -1348,18 +1537,18 @@ take (MpSubmit *s, const Job *job, Run *r, InFlight *f)
 			break;
 		}
 		r->taken++;
-		if (it->in != NULL && bo->log != NULL) {
+		if (it->in != NULL && r->log != NULL) {
 			digest (mp_input_get_stream (it->in), &it->message_id,
 				&it->sha256);
-			if (mp_send_log_is_done (bo->log, it->message_id,
+			if (mp_send_log_is_done (r->log, it->message_id,
 						 it->sha256)) {
 				r->stats->skipped++;
 				g_clear_pointer (&it, item_free);
 				continue;
 			}
 		}
-		if (it->in != NULL && bo->rate != NULL &&
-		    !mp_rate_wait (bo->rate, bo->stop)) {
+		if (it->in != NULL && r->rate != NULL &&
+		    !mp_rate_wait (r->rate, bo->stop)) {
 			/* stopped while waiting: this one is not sent */
 			g_clear_pointer (&it, item_free);
 			r->stats->stopped = TRUE;
@@ -1387,33 +1576,48 @@ run_worker (gpointer data)
 			continue;
 		}
 		land (submit, &job, r, &f);
-		it->res.exit_code = mp_error_exit_code (it->error);
-		it->res.error = g_strdup (it->error->message);
+		it->res.error = g_steal_pointer (&it->error);
 		batch_done (r, it, NULL);
 	}
 	land (submit, &job, r, &f);
 	return NULL;
 }
 
-int
+void
 mp_submit_run (const MpSubmitOptions *opts, MpAccountConfig *config,
-	       MpSubmitSource *src, const MpSubmitBatchOptions *bopts,
-	       MpSubmitBatchStats *stats)
+	       MpSubmitSource *src, MpSubmitBatchStats *stats)
 {
+	const MpSubmitBatchOptions *bo = &opts->batch;
+	const char *log_path = bo->resume ? bo->resume : bo->log;
+	g_autoptr (MpSendLog) log = NULL;
+	MpRate rate = { 0 };
 	Run r = { 0 };
-	guint jobs = MAX (bopts->jobs, 1);
-	GThread **threads = g_new0 (GThread *, jobs);
+	guint jobs = (guint) MAX (bo->jobs, 1);
+	GThread **threads;
 
 	memset (stats, 0, sizeof *stats);
+	if (log_path != NULL)
+		log = mp_send_log_open (log_path, bo->resume != NULL,
+					&stats->error);
+	if (stats->error == NULL && bo->rate != NULL)
+		mp_rate_parse (bo->rate, &rate, &stats->error);
+	if (stats->error != NULL) {
+		mp_submit_keep_worse (&stats->worst,
+				      g_error_copy (stats->error));
+		return;
+	}
 	r.opts = opts;
 	r.config = config;
 	r.src = src;
-	r.bo = bopts;
+	r.bo = bo;
+	r.rate = bo->rate ? &rate : NULL;
+	r.log = log;
 	r.stats = stats;
 	g_mutex_init (&r.lock);
 	g_mutex_init (&r.report);
 	if (src->files != NULL)
 		jobs = CLAMP (jobs, 1, MAX (src->n, 1));
+	threads = g_new0 (GThread *, jobs);
 	for (guint j = 1; j < jobs; j++)
 		threads[j] = g_thread_new ("smtp-send", run_worker, &r);
 	run_worker (&r);
@@ -1423,27 +1627,94 @@ mp_submit_run (const MpSubmitOptions *opts, MpAccountConfig *config,
 	g_mutex_clear (&r.lock);
 	g_mutex_clear (&r.report);
 	if (stats->error != NULL)
-		r.worst = mp_submit_worse (r.worst,
-					   mp_error_exit_code (stats->error));
+		mp_submit_keep_worse (&stats->worst,
+				      g_error_copy (stats->error));
 	if (stats->stopped)
-		r.worst = mp_submit_worse (r.worst, EX_TEMPFAIL);
-	return r.worst;
+		mp_submit_keep_worse (&stats->worst,
+				      g_error_new (MP_ERROR, MP_ERROR_TEMPFAIL,
+						   "stopped by a signal"));
+	if (log != NULL && !mp_send_log_sync (log, &stats->sync_error))
+		mp_submit_keep_worse (&stats->worst,
+				      g_error_copy (stats->sync_error));
 }
 
-int
-mp_submit_batch (const MpSubmitOptions *opts, MpAccountConfig *config,
-		 char **files, guint n, guint jobs, MpSubmitReportFunc report,
-		 gpointer report_data)
+/* @error without a leading "@name: ", which reading the file put there */
+static const char *
+without_name (const char *error, const char *name)
 {
-	g_autoptr (MpSubmitSource) src = mp_submit_source_new_files (files, n);
-	MpSubmitBatchOptions bo = { 0 };
-	MpSubmitBatchStats stats;
-	int rc;
+	gsize n = strlen (name);
 
-	bo.jobs = jobs;
-	bo.report = report;
-	bo.report_data = report_data;
-	rc = mp_submit_run (opts, config, src, &bo, &stats);
-	g_clear_error (&stats.error);
-	return rc;
+	if (strncmp (error, name, n) == 0 && strncmp (error + n, ": ", 2) == 0)
+		return error + n + 2;
+	return error;
+}
+
+char **
+mp_submit_result_lines (const char *name, const MpSubmitResult *res,
+			gboolean batch)
+{
+	GPtrArray *lines = g_ptr_array_new ();
+	const char *prefix = batch ? name : "";
+	const char *sep = batch ? ": " : "";
+	const char *why = res->error ? res->error->message : NULL;
+
+	for (guint i = 0; res->replies != NULL && i < res->replies->len; i++)
+		g_ptr_array_add (lines,
+				 g_strdup_printf ("%s%s%s", prefix, sep,
+						  (char *) g_ptr_array_index (
+							  res->replies, i)));
+	if (why == NULL && batch)
+		g_ptr_array_add (
+			lines,
+			g_strdup_printf ("%s: sent to %u recipient%s", name,
+					 res->recipients,
+					 res->recipients == 1 ? "" : "s"));
+	else if (why != NULL && res->set_aside != NULL)
+		g_ptr_array_add (
+			lines, g_strdup_printf ("%s: %s; set aside in %s", name,
+						without_name (why, name),
+						res->set_aside));
+	else if (why != NULL)
+		g_ptr_array_add (
+			lines, g_strdup_printf (
+				       "%s%s%s", prefix, sep,
+				       batch ? without_name (why, name) : why));
+	g_ptr_array_add (lines, NULL);
+	return (char **) g_ptr_array_free (lines, FALSE);
+}
+
+char **
+mp_submit_batch_lines (const MpSubmitOptions *opts,
+		       const MpSubmitBatchStats *stats)
+{
+	const char *log_path =
+		opts->batch.resume ? opts->batch.resume : opts->batch.log;
+	GPtrArray *lines = g_ptr_array_new ();
+
+	if (stats->skipped > 0)
+		g_ptr_array_add (
+			lines, g_strdup_printf ("%u message%s already "
+						"accepted in %s: not sent "
+						"again",
+						stats->skipped,
+						stats->skipped == 1 ? "" : "s",
+						log_path));
+	if (stats->stopped && log_path != NULL)
+		g_ptr_array_add (
+			lines,
+			g_strdup_printf ("stopped by a signal: %u sent, "
+					 "%u not accepted, the rest "
+					 "not sent; smtp-send "
+					 "--resume %s continues",
+					 stats->sent, stats->failed, log_path));
+	else if (stats->stopped)
+		g_ptr_array_add (
+			lines, g_strdup_printf ("stopped by a signal: %u sent, "
+						"%u not accepted, the rest "
+						"not sent (without --log "
+						"nothing says which: use "
+						"--log FILE next time)",
+						stats->sent, stats->failed));
+	g_ptr_array_add (lines, NULL);
+	return (char **) g_ptr_array_free (lines, FALSE);
 }

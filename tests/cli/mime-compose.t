@@ -2,7 +2,7 @@
 # mime-compose: jobs 1 and 2 of DESIGN, every option, every refusal.
 . "$SRCDIR/tests/cli/lib.sh"
 
-plan 103
+plan 108
 
 FROM='Ann Müller <ann@example.org>'
 
@@ -235,6 +235,32 @@ refused "env -i: an argument that is not UTF-8 is refused naming the option" 64 
     "${BARE[@]}" --from "$FROM" --subject "$(printf 'caf\xe9')" "$T/body.txt"
 refused "a --to that is not UTF-8 is refused naming the option" 64 "--to:" \
     mime-compose --from "$FROM" --to "$(printf 'b\xffb@example.com')" "$T/body.txt"
+
+# --- large bodies: read once, then copied (7bit) or encoded by mimepipe's
+# own encoders (the bytes GMime writes: tests/unit/test-part.c, test-qp.c)
+$PY -c 'import sys
+sys.stdout.buffer.write((b"%075d\n" % 7) * 40000)' >"$T/big7.txt"
+mime-compose --from "$FROM" --to bob@example.com "$T/big7.txt" >"$T/big7.eml"
+cat "$T/big7.txt" | mime-compose --from "$FROM" --to bob@example.com >"$T/big7p.eml"
+pycheck part 0 <"$T/big7.eml" >"$T/big7.out"
+ok "a 3 MB ASCII body goes out 7bit and decodes to its bytes" sh -c \
+    "grep -q '^Content-Transfer-Encoding: 7bit\$' '$T/big7.eml' && cmp -s '$T/big7.txt' '$T/big7.out'"
+ok "the same body from a pipe (spooled) gives the same message" cmp -s "$T/big7.eml" "$T/big7p.eml"
+$PY -c 'import sys
+line = "Grüße aus Köln: ein Satz über achtzig Zeichen, der weich umbrochen werden muss, am Ende ein Blank \r\n"
+sys.stdout.buffer.write(line.encode() * 30000)' >"$T/bigqp.txt"
+mime-compose --from "$FROM" --to bob@example.com "$T/bigqp.txt" >"$T/bigqp.eml"
+cat "$T/bigqp.txt" | mime-compose --from "$FROM" --to bob@example.com >"$T/bigqpp.eml"
+pycheck part 0 <"$T/bigqp.eml" >"$T/bigqp.out"
+tr -d '\r' <"$T/bigqp.txt" >"$T/bigqp.lf"
+ok "a 3 MB CRLF body with long lines goes out quoted-printable and decodes to its text with LF" \
+    sh -c "grep -q '^Content-Transfer-Encoding: quoted-printable\$' '$T/bigqp.eml' &&
+           cmp -s '$T/bigqp.lf' '$T/bigqp.out' && awk 'length > 78 { exit 1 }' '$T/bigqp.eml'"
+ok "the same QP body from a pipe gives the same message" cmp -s "$T/bigqp.eml" "$T/bigqpp.eml"
+printf 'caf\303' >"$T/cut.txt"
+refused "a body whose last character is cut short is refused at its offset" 65 \
+    "invalid UTF-8 at byte 3 (a character cut short at the end)" \
+    mime-compose --from "$FROM" "$T/cut.txt"
 
 # --- refusals: documented code, one clear line, nothing on stdout
 refused "header injection in --subject" 65 "Subject" \

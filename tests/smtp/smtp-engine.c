@@ -3,6 +3,7 @@
  * line per message: "FILE: ok" or "FILE: exit N: error".  It exercises
  * what smtp-send does not yet: several transactions on one connection,
  * with RSET after a failed one. */
+#include "mp-cli.h"
 #include "mp-error.h"
 #include "mp-smtp.h"
 
@@ -29,7 +30,7 @@ main (int argc, char **argv)
 	cfg.timeout = 5;
 	smtp = mp_smtp_new (&cfg);
 	if (!mp_smtp_connect (smtp, &error)) {
-		printf ("connect: exit %d: %s\n", mp_error_exit_code (error),
+		printf ("connect: exit %d: %s\n", mp_cli_exit_code (error),
 			error->message);
 		return 1;
 	}
@@ -44,7 +45,7 @@ main (int argc, char **argv)
 			printf ("%s: ok\n", argv[i]);
 		else
 			printf ("%s: exit %d: %s\n", argv[i],
-				mp_error_exit_code (error), error->message);
+				mp_cli_exit_code (error), error->message);
 		g_clear_error (&error);
 	}
 	mp_smtp_quit (smtp);

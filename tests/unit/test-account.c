@@ -1,6 +1,7 @@
 /* mp-account: the configuration file (every malformation named by file and
  * line, the permission rule), account selection and password sources. */
 #include "mp-account.h"
+#include "mp-cli.h"
 #include "mp-error.h"
 
 #include <glib/gstdio.h>
@@ -184,7 +185,7 @@ test_config_case (gconstpointer data)
 	}
 	g_assert_null (config);
 	g_assert_error (error, MP_ERROR, MP_ERROR_CONFIG);
-	g_assert_cmpint (mp_error_exit_code (error), ==, 78);
+	g_assert_cmpint (mp_cli_exit_code (error), ==, 78);
 	prefix = c->line ? g_strdup_printf ("%s:%u: ", path, c->line) :
 			   g_strdup_printf ("%s: ", path);
 	if (!g_str_has_prefix (error->message, prefix) ||

@@ -2,7 +2,9 @@
  * that keep every other byte, decoding of real-world breakage, address
  * lists. */
 #include "mp-error.h"
+#include "mp-address.h"
 #include "mp-headers.h"
+#include "mp-rfc2047.h"
 
 #include <gmime/gmime.h>
 #include <string.h>
@@ -112,7 +114,7 @@ test_decode_table (void)
 
 	for (i = 0; i < G_N_ELEMENTS (decode_cases); i++) {
 		const DecodeCase *c = &decode_cases[i];
-		g_autofree char *got = mp_headers_decode_text (c->raw, -1);
+		g_autofree char *got = mp_rfc2047_decode_text (c->raw, -1);
 
 		g_test_message ("%s", c->what);
 		g_assert_cmpstr (got, ==, c->decoded);
@@ -181,7 +183,7 @@ test_addr_table (void)
 		guint n;
 
 		g_test_message ("%s", c->what);
-		n = mp_headers_parse_addr_specs (c->raw, out);
+		n = mp_address_parse_specs (c->raw, out);
 		g_assert_cmpuint (n, ==, out->len);
 		g_ptr_array_add (out, NULL);
 		joined = g_strjoinv (" ", (char **) out->pdata);
@@ -224,7 +226,7 @@ test_render_table (void)
 
 	for (i = 0; i < G_N_ELEMENTS (render_cases); i++) {
 		const DecodeCase *c = &render_cases[i];
-		g_autofree char *got = mp_headers_decode_addresses (c->raw, -1);
+		g_autofree char *got = mp_address_decode_list (c->raw, -1);
 
 		g_test_message ("%s", c->what);
 		g_assert_cmpstr (got, ==, c->decoded);

@@ -2,6 +2,7 @@
  * each case is an input that once looped, crashed or was read two ways,
  * and what must happen to it now. */
 #include "mp-error.h"
+#include "mp-address.h"
 #include "mp-headers.h"
 
 #include <gmime/gmime.h>
@@ -38,7 +39,7 @@ test_addr_specs (gconstpointer data)
 	g_autoptr (GPtrArray) specs = g_ptr_array_new_with_free_func (g_free);
 	g_autofree char *joined = NULL;
 
-	mp_headers_parse_addr_specs (c->raw, specs);
+	mp_address_parse_specs (c->raw, specs);
 	g_ptr_array_add (specs, NULL);
 	joined = g_strjoinv (" ", (char **) specs->pdata);
 	g_assert_cmpstr (joined, ==, c->specs);

@@ -1,6 +1,7 @@
 /* mp-outbox: messages stored durably with their envelope, read back byte
  * for byte, listed oldest first, removed, and locked against a second
  * flush. */
+#include "mp-cli.h"
 #include "mp-error.h"
 #include "mp-outbox.h"
 
@@ -194,6 +195,58 @@ test_block_format (void)
 	g_assert_false (back->allow_partial);
 }
 
+/* every field, in the order written: where it was to go before the
+ * addresses, the DSN values after them; each read back into its own
+ * member */
+static void
+test_block_every_field (void)
+{
+	g_autoptr (MpOutbox) outbox = new_outbox ("every");
+	g_autoptr (MpOutboxEnvelope) env = envelope (
+		"ann@example.org", "bob@example.com", "carl@example.net");
+	g_autofree char *path = NULL;
+	g_autofree char *text = NULL;
+	g_autoptr (MpOutboxEnvelope) back = NULL;
+	g_autoptr (GBytes) data = NULL;
+	g_autoptr (GPtrArray) list = NULL;
+
+	env->account = g_strdup ("work");
+	env->server = g_strdup ("[::1]:587");
+	env->tls = g_strdup ("starttls");
+	env->user = g_strdup ("ann");
+	env->notify = g_strdup ("NEVER");
+	env->ret = g_strdup ("FULL");
+	env->envid = g_strdup ("e1");
+	env->allow_partial = TRUE;
+	path = store (outbox, env, "Subject: x\n\nbody\n", 17);
+	g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+	g_assert_cmpstr (text, ==,
+			 "X-Mimepipe-Envelope: 1\n"
+			 "X-Mimepipe-Account: work\n"
+			 "X-Mimepipe-Server: [::1]:587\n"
+			 "X-Mimepipe-Tls: starttls\n"
+			 "X-Mimepipe-User: ann\n"
+			 "X-Mimepipe-From: <ann@example.org>\n"
+			 "X-Mimepipe-To: <bob@example.com>\n"
+			 "X-Mimepipe-To: <carl@example.net>\n"
+			 "X-Mimepipe-Notify: NEVER\n"
+			 "X-Mimepipe-Ret: FULL\n"
+			 "X-Mimepipe-Envid: e1\n"
+			 "X-Mimepipe-Partial: yes\n"
+			 "X-Mimepipe-End: 1\n"
+			 "Subject: x\n\nbody\n");
+	list = mp_outbox_list (outbox, NULL);
+	data = read_back (outbox, g_ptr_array_index (list, 0), &back);
+	g_assert_cmpstr (back->account, ==, "work");
+	g_assert_cmpstr (back->server, ==, "[::1]:587");
+	g_assert_cmpstr (back->tls, ==, "starttls");
+	g_assert_cmpstr (back->user, ==, "ann");
+	g_assert_cmpstr (back->notify, ==, "NEVER");
+	g_assert_cmpstr (back->ret, ==, "FULL");
+	g_assert_cmpstr (back->envid, ==, "e1");
+	g_assert_true (back->allow_partial);
+}
+
 static void
 test_list_oldest_first_and_remove (void)
 {
@@ -274,7 +327,7 @@ test_lock_is_exclusive (void)
 	g_assert_true (mp_outbox_lock (first, FALSE, &error));
 	g_assert_false (mp_outbox_lock (second, FALSE, &error));
 	g_assert_error (error, MP_ERROR, MP_ERROR_TEMPFAIL);
-	g_assert_cmpint (mp_error_exit_code (error), ==, 75);
+	g_assert_cmpint (mp_cli_exit_code (error), ==, 75);
 	g_clear_error (&error);
 	/* freeing the holder releases it */
 	g_clear_pointer (&first, mp_outbox_free);
@@ -493,6 +546,8 @@ main (int argc, char **argv)
 	g_test_add_func ("/outbox/store_and_read_back",
 			 test_store_and_read_back);
 	g_test_add_func ("/outbox/block_format", test_block_format);
+	g_test_add_func ("/outbox/block_every_field_in_order",
+			 test_block_every_field);
 	g_test_add_func ("/outbox/list_oldest_first_and_remove",
 			 test_list_oldest_first_and_remove);
 	g_test_add_func ("/outbox/lock_is_exclusive", test_lock_is_exclusive);

@@ -302,6 +302,436 @@ test_forwarded_long_header_refused (void)
 	g_assert_nonnull (strstr (error->message, "over 998"));
 }
 
+/* ---- the one-pass scan: the same answers whatever the chunking ---- */
+
+/* A stream that hands out its bytes in pieces of random size (1 to
+ * @max), so that characters, CRLF pairs and lines are cut at every
+ * place (GMime's tests do the same with one byte at a time). */
+#define TYPE_TRICKLE (trickle_get_type ())
+G_DECLARE_FINAL_TYPE (Trickle, trickle, T, TRICKLE, GMimeStream)
+
+struct _Trickle {
+	GMimeStream parent;
+	GBytes *data;
+	gsize pos;
+	GRand *rand;
+	gint32 max;
+};
+
+G_DEFINE_TYPE (Trickle, trickle, GMIME_TYPE_STREAM)
+
+static ssize_t
+trickle_read (GMimeStream *stream, char *buf, size_t len)
+{
+	Trickle *t = T_TRICKLE (stream);
+	gsize size, n;
+	const char *d = g_bytes_get_data (t->data, &size);
+	gsize piece = (gsize) g_rand_int_range (t->rand, 1, t->max + 1);
+
+	n = MIN (len, size - t->pos);
+	n = MIN (n, piece);
+	if (n == 0)
+		return 0;
+	memcpy (buf, d + t->pos, n);
+	t->pos += n;
+	stream->position = (gint64) t->pos;
+	return (ssize_t) n;
+}
+
+static gboolean
+trickle_eos (GMimeStream *stream)
+{
+	Trickle *t = T_TRICKLE (stream);
+
+	return t->pos >= g_bytes_get_size (t->data);
+}
+
+static int
+trickle_reset (GMimeStream *stream)
+{
+	T_TRICKLE (stream)->pos = 0;
+	stream->position = 0;
+	return 0;
+}
+
+static gint64
+trickle_length (GMimeStream *stream)
+{
+	return (gint64) g_bytes_get_size (T_TRICKLE (stream)->data);
+}
+
+static void
+trickle_finalize (GObject *object)
+{
+	Trickle *t = T_TRICKLE (object);
+
+	g_bytes_unref (t->data);
+	g_rand_free (t->rand);
+	G_OBJECT_CLASS (trickle_parent_class)->finalize (object);
+}
+
+static void
+trickle_class_init (TrickleClass *klass)
+{
+	GMimeStreamClass *sc = GMIME_STREAM_CLASS (klass);
+
+	G_OBJECT_CLASS (klass)->finalize = trickle_finalize;
+	sc->read = trickle_read;
+	sc->eos = trickle_eos;
+	sc->reset = trickle_reset;
+	sc->length = trickle_length;
+}
+
+static void
+trickle_init (Trickle *t)
+{
+}
+
+static GMimeStream *
+trickle_new (const void *data, gsize len, guint32 seed, gint32 max)
+{
+	Trickle *t = g_object_new (TYPE_TRICKLE, NULL);
+
+	g_mime_stream_construct (GMIME_STREAM (t), 0, -1);
+	t->data = g_bytes_new (data, len);
+	t->rand = g_rand_new_with_seed (seed);
+	t->max = max;
+	return GMIME_STREAM (t);
+}
+
+/* Random text from @pieces, after up to 100 ASCII bytes (so that what
+ * matters falls at every place of a 32-byte vector block). */
+static GByteArray *
+random_text (GRand *rand, const char *const *pieces, guint npieces,
+	     int max_pieces)
+{
+	GByteArray *a = g_byte_array_new ();
+	int pad = g_rand_int_range (rand, 0, 100);
+	int n = g_rand_int_range (rand, 0, max_pieces);
+
+	for (int i = 0; i < pad; i++)
+		g_byte_array_append (a, (const guchar *) "abcdefgh" + i % 8, 1);
+	for (int i = 0; i < n; i++) {
+		const char *p = pieces[g_rand_int_range (rand, 0, npieces)];
+
+		/* "" stands for a NUL byte */
+		g_byte_array_append (a, (const guchar *) p,
+				     *p ? (guint) strlen (p) : 1);
+	}
+	return a;
+}
+
+/* UTF-8 is valid exactly when g_utf8_validate_len() says so, and an
+ * invalid character is reported at the offset and line GLib gives it,
+ * by the vector and the byte-at-a-time scan, whatever the chunking:
+ * characters cut by a read, overlong forms, surrogates, code points past
+ * U+10FFFF, NUL, a character cut short at the end */
+static void
+test_utf8_matches_glib (void)
+{
+	static const char *const pieces[] = {
+		"a",
+		"\n",
+		"\r\n",
+		"\r",
+		" ",
+		"\xc3\xa9",
+		"\xe2\x82\xac",
+		"\xf0\x9f\x98\x80",
+		"\xef\xbf\xbf",
+		"\xf4\x8f\xbf\xbf",
+		"\xed\x9f\xbf",
+		"\xee\x80\x80",
+		"\xc2\x80",
+		"\xdf\xbf",
+		"\xe0\xa0\x80",
+		"\xf0\x90\x80\x80",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		/* invalid */
+		"\xff",
+		"\x80",
+		"\xc0\xaf",
+		"\xc1\xbf",
+		"\xe0\x80\xaf",
+		"\xe0\x9f\xbf",
+		"\xed\xa0\x80",
+		"\xed\xbf\xbf",
+		"\xf0\x8f\xbf\xbf",
+		"\xf4\x90\x80\x80",
+		"\xf5\x80\x80\x80",
+		"\xc3",
+		"\xe2\x82",
+		"\xf0\x9f\x98",
+		"",
+	};
+	g_autoptr (GRand) rand = g_rand_new_with_seed (99);
+
+	for (int round = 0; round < 4000; round++) {
+		g_autoptr (GByteArray) a =
+			random_text (rand, pieces, G_N_ELEMENTS (pieces),
+				     round % 2 ? 4 : 60);
+		const char *end = NULL;
+		gboolean valid = g_utf8_validate_len ((const char *) a->data,
+						      a->len, &end);
+		gsize at = (gsize) (end - (const char *) a->data), lines = 1;
+		g_autofree char *want = NULL;
+
+		for (gsize i = 0; i < at; i++)
+			lines += a->data[i] == '\n';
+		want = g_strdup_printf ("at byte %" G_GSIZE_FORMAT " (", at);
+		for (int scalar = 0; scalar < 2; scalar++) {
+			g_autoptr (GMimeStream) s =
+				trickle_new (a->data, a->len, (guint32) round,
+					     round % 3 ? 7 : 300000);
+			g_autoptr (GError) error = NULL;
+			g_autoptr (GMimePart) p = NULL;
+
+			mp_part_force_scalar (scalar);
+			p = mp_part_new_text_from_stream ("plain", s, NULL,
+							  FALSE, "t", &error);
+			g_assert_true ((p != NULL) == valid);
+			if (valid)
+				continue;
+			g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
+			if (strstr (error->message, "cut short") == NULL) {
+				g_autofree char *line = g_strdup_printf (
+					"(line %" G_GSIZE_FORMAT ")", lines);
+
+				g_assert_nonnull (
+					strstr (error->message, line));
+			}
+			g_assert_nonnull (strstr (error->message, want));
+		}
+	}
+	mp_part_force_scalar (FALSE);
+}
+
+/* The statistics as the rules say, a byte at a time: the reference the
+ * scan is held to. */
+static void
+reference_stats (const guchar *d, gsize len, MpPartStats *st)
+{
+	gsize line = 0;
+	gboolean cr = FALSE;
+
+	memset (st, 0, sizeof *st);
+	for (gsize i = 0; i < len; i++) {
+		guchar c = d[i];
+
+		if (cr && c != '\n')
+			st->bare_cr++;
+		cr = FALSE;
+		if (c == '\n') {
+			st->max_line = MAX (st->max_line, line);
+			line = 0;
+		} else if (c == '\r') {
+			cr = TRUE;
+		} else {
+			line++;
+			st->non_ascii += c >= 0x80;
+			st->nul += c == 0;
+		}
+	}
+	/* a CR at the very end is not in CRLF */
+	st->bare_cr += cr;
+	st->max_line = MAX (st->max_line, line);
+	st->length = len;
+}
+
+/* The vector scan and the word-at-a-time one give the reference's
+ * statistics over text and binary, fed in pieces cut anywhere: a CR at
+ * a piece's end, lines of every length around 31, 78 and 998 octets */
+static void
+test_stats_match_reference (void)
+{
+	static const char *const pieces[] = {
+		"a",
+		"\n",
+		"\r\n",
+		"\r",
+		"\r\r\n",
+		"\xc3\xa9",
+		"\xff\xfe",
+		"",
+		" ",
+		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+	};
+	g_autoptr (GRand) rand = g_rand_new_with_seed (11);
+
+	for (int round = 0; round < 3000; round++) {
+		g_autoptr (GByteArray) a =
+			random_text (rand, pieces, G_N_ELEMENTS (pieces),
+				     round % 4 ? 80 : 600);
+		MpPartStats want;
+
+		/* every third round only short lines, from the start: the
+		 * lines inside one vector block decide the longest */
+		if (round % 3 == 0) {
+			g_byte_array_set_size (a, 0);
+			for (int i = g_rand_int_range (rand, 0, 400); i > 0;
+			     i--) {
+				const char *p = pieces[g_rand_int_range (
+					rand, 0, G_N_ELEMENTS (pieces) - 1)];
+
+				g_byte_array_append (a, (const guchar *) p,
+						     *p ? (guint) strlen (p) :
+							  1);
+			}
+		}
+
+		reference_stats (a->data, a->len, &want);
+		for (int scalar = 0; scalar < 2; scalar++) {
+			MpPartStats got = { 0 };
+			gsize line = 0, pos = 0;
+			gboolean cr = FALSE;
+
+			mp_part_force_scalar (scalar);
+			while (pos < a->len) {
+				gsize n =
+					(gsize) g_rand_int_range (rand, 1, 200);
+
+				n = MIN (n, a->len - pos);
+				mp_part_stats_update (&got, &line, &cr,
+						      a->data + pos, n);
+				pos += n;
+			}
+			if (cr)
+				got.bare_cr++;
+			g_assert_cmpuint (got.length, ==, want.length);
+			g_assert_cmpuint (got.non_ascii, ==, want.non_ascii);
+			g_assert_cmpuint (got.nul, ==, want.nul);
+			g_assert_cmpuint (got.bare_cr, ==, want.bare_cr);
+			g_assert_cmpuint (got.max_line, ==, want.max_line);
+		}
+	}
+	mp_part_force_scalar (FALSE);
+}
+
+/* RFC 5322 2.1.1: 998 octets is the longest line that may go out raw;
+ * its CRLF does not count */
+static void
+test_line_of_998_octets (void)
+{
+	for (gsize len = 997; len <= 999; len++) {
+		for (int crlf = 0; crlf < 2; crlf++) {
+			g_autoptr (GString) s = g_string_new ("\xc3\xa9");
+			g_autoptr (GBytes) b = NULL;
+			g_autoptr (GError) error = NULL;
+			g_autoptr (GMimePart) p = NULL;
+
+			while (s->len < len)
+				g_string_append_c (s, 'x');
+			g_string_append (s, crlf ? "\r\n" : "\n");
+			b = g_bytes_new (s->str, s->len);
+			p = mp_part_new_text ("plain", b, NULL, TRUE, "t",
+					      &error);
+			g_assert_no_error (error);
+			g_assert_cmpint (
+				g_mime_part_get_content_encoding (p), ==,
+				len <= 998 ?
+					GMIME_CONTENT_ENCODING_8BIT :
+					GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+		}
+	}
+}
+
+/* Our writer gives the bytes of GMime's own (the parent class's
+ * write_to_stream() on the same part): CRLF made LF, a CR alone, blanks
+ * before line breaks, long lines, every encoding; read in pieces */
+static void
+test_writer_matches_gmime (void)
+{
+	static const char *const pieces[] = {
+		"a",
+		"\n",
+		"\r\n",
+		"\r",
+		" ",
+		"\t",
+		"=",
+		"\xc3\xa9",
+		"\xe6\x8a\xa5",
+		"From ",
+		".\n",
+		"word ",
+		"\r\r\n",
+		"yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy",
+	};
+	g_autoptr (GRand) rand = g_rand_new_with_seed (77);
+	GMimeObjectClass *gmime = g_type_class_ref (GMIME_TYPE_TEXT_PART);
+
+	for (int round = 0; round < 1500; round++) {
+		g_autoptr (GByteArray) a =
+			random_text (rand, pieces, G_N_ELEMENTS (pieces),
+				     round % 3 ? 40 : 3000);
+		g_autoptr (GMimeStream) src =
+			trickle_new (a->data, a->len, (guint32) round, 5000);
+		g_autoptr (GError) error = NULL;
+		g_autoptr (GMimePart) p = mp_part_new_text_from_stream (
+			"plain", src, NULL, round % 2, "t", &error);
+		g_autoptr (GMimeStream) ours = g_mime_stream_mem_new ();
+		g_autoptr (GMimeStream) theirs = g_mime_stream_mem_new ();
+		GByteArray *o, *t;
+
+		g_assert_no_error (error);
+		g_assert_cmpint (g_mime_object_write_to_stream (
+					 GMIME_OBJECT (p), NULL, ours),
+				 >=, 0);
+		g_assert_cmpint (gmime->write_to_stream (GMIME_OBJECT (p), NULL,
+							 FALSE, theirs),
+				 >=, 0);
+		o = g_mime_stream_mem_get_byte_array (GMIME_STREAM_MEM (ours));
+		t = g_mime_stream_mem_get_byte_array (
+			GMIME_STREAM_MEM (theirs));
+		g_assert_cmpmem (o->data, o->len, t->data, t->len);
+	}
+	g_type_class_unref (gmime);
+}
+
+/* mp_part_write() copies 7bit text from its file with the kernel and
+ * writes the bytes GMime writes */
+static void
+test_write_copies_text_from_file (void)
+{
+	g_autofree char *dir = g_dir_make_tmp ("test-part-XXXXXX", NULL);
+	g_autofree char *in_path = g_build_filename (dir, "body", NULL);
+	g_autofree char *out_path = g_build_filename (dir, "out", NULL);
+	g_autoptr (GString) body = g_string_new (NULL);
+	g_autoptr (GError) error = NULL;
+	g_autoptr (MpInput) in = NULL;
+	g_autoptr (MpOutput) out = NULL;
+	g_autoptr (GMimePart) p = NULL;
+	g_autoptr (GMimeStream) mem = g_mime_stream_mem_new ();
+	g_autofree char *got = NULL;
+	gsize got_len;
+	GByteArray *want;
+
+	for (int i = 0; i < 20000; i++)
+		g_string_append (body, "a line of text\n");
+	g_assert_true (g_file_set_contents (in_path, body->str,
+					    (gssize) body->len, NULL));
+	in = mp_input_open (in_path, &error);
+	g_assert_no_error (error);
+	p = mp_part_new_text_from_stream ("plain", mp_input_get_stream (in),
+					  NULL, FALSE, "body", &error);
+	g_assert_no_error (error);
+	g_assert_cmpint (g_mime_part_get_content_encoding (p), ==,
+			 GMIME_CONTENT_ENCODING_7BIT);
+	out = mp_output_open (out_path, FALSE, &error);
+	g_assert_no_error (error);
+	g_assert_true (mp_part_write (GMIME_OBJECT (p), out, &error));
+	g_assert_true (mp_output_close (out, &error));
+	g_assert_no_error (error);
+	g_assert_true (g_file_get_contents (out_path, &got, &got_len, NULL));
+	g_mime_object_write_to_stream (GMIME_OBJECT (p), NULL, mem);
+	want = g_mime_stream_mem_get_byte_array (GMIME_STREAM_MEM (mem));
+	g_assert_cmpmem (got, got_len, want->data, want->len);
+	g_assert_nonnull (strstr (got, "7bit\n\na line of text\n"));
+	unlink (in_path);
+	unlink (out_path);
+	rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -325,5 +755,13 @@ main (int argc, char **argv)
 			 test_forwarded_long_lines_encoded_per_leaf);
 	g_test_add_func ("/part/forwarded-long-header-refused",
 			 test_forwarded_long_header_refused);
+	g_test_add_func ("/part/utf8-matches-glib", test_utf8_matches_glib);
+	g_test_add_func ("/part/stats-match-reference",
+			 test_stats_match_reference);
+	g_test_add_func ("/part/line-of-998-octets", test_line_of_998_octets);
+	g_test_add_func ("/part/writer-matches-gmime",
+			 test_writer_matches_gmime);
+	g_test_add_func ("/part/write-copies-text-from-file",
+			 test_write_copies_text_from_file);
 	return g_test_run ();
 }

@@ -231,6 +231,64 @@ test_translation_parses_with_goption (void)
 	s_str = NULL;
 }
 
+/* The command line smtp-send's option parser reads: as given, sendmail's
+ * translated, or "-oFILE" spelt out (but never after "--", and never a
+ * sendmail -o option). */
+static void
+test_rewrite_argv (void)
+{
+	static const struct {
+		const char *argv[6];
+		gboolean sendmail;
+		const char *out; /* joined by ' ', NULL: unchanged */
+	} rewrites[] = {
+		{ { "smtp-send", "--server", "h", "bob@example.com" }, FALSE },
+		{ { "smtp-send", "-n", "-o/tmp/x", "--", "-o/y" },
+		  FALSE,
+		  "smtp-send -n --output=/tmp/x -- -o/y" },
+		{ { "smtp-send", "-o", "/tmp/x" }, FALSE },
+		{ { "smtp-send", "-oi", "bob@example.com" },
+		  TRUE,
+		  "smtp-send -- bob@example.com" },
+		{ { "sendmail", "-t" }, TRUE, "sendmail --read-recipients --" },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS (rewrites); i++) {
+		g_auto (GStrv) out = NULL;
+		g_autoptr (GError) error = NULL;
+		gboolean sendmail = !rewrites[i].sendmail;
+		char **argv = (char **) rewrites[i].argv;
+
+		g_test_message ("case %u", i);
+		g_assert_true (mp_sendmail_rewrite_argv (
+			(int) g_strv_length (argv), argv, entries, &out,
+			&sendmail, &error));
+		g_assert_no_error (error);
+		g_assert_cmpint (sendmail, ==, rewrites[i].sendmail);
+		if (rewrites[i].out == NULL) {
+			g_assert_null (out);
+		} else {
+			g_autofree char *joined = g_strjoinv (" ", out);
+
+			g_assert_cmpstr (joined, ==, rewrites[i].out);
+		}
+	}
+}
+
+static void
+test_rewrite_argv_refused (void)
+{
+	char *argv[] = { "sendmail", "-bp", NULL };
+	char **out = NULL;
+	gboolean sendmail = FALSE;
+	g_autoptr (GError) error = NULL;
+
+	g_assert_false (mp_sendmail_rewrite_argv (2, argv, entries, &out,
+						  &sendmail, &error));
+	g_assert_error (error, MP_ERROR, MP_ERROR_USAGE);
+	g_assert_null (out);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -247,5 +305,9 @@ main (int argc, char **argv)
 			 test_cron_fields_recorded);
 	g_test_add_func ("/sendmail/translation_parses_with_goption",
 			 test_translation_parses_with_goption);
+	g_test_add_func ("/sendmail/argv_rewritten_for_goption",
+			 test_rewrite_argv);
+	g_test_add_func ("/sendmail/argv_rewrite_refuses_bad_flags",
+			 test_rewrite_argv_refused);
 	return g_test_run ();
 }

@@ -1,8 +1,8 @@
-/* mp-header: encoding, folding, address parsing, IDN, injection. */
+/* mp-field and mp-address: encoding, folding, address parsing, IDN, injection. */
 #include "mp-charset.h"
 #include "mp-cli.h"
 #include "mp-error.h"
-#include "mp-header.h"
+#include "mp-field.h"
 
 #include <string.h>
 
@@ -16,7 +16,7 @@ assert_well_formed (const char *field)
 
 	g_assert_true (g_str_has_suffix (field, "\n"));
 	for (guint i = 0; lines[i] && lines[i][0]; i++) {
-		g_assert_cmpuint (strlen (lines[i]), <=, MP_HEADER_FOLD_WIDTH);
+		g_assert_cmpuint (strlen (lines[i]), <=, MP_FIELD_FOLD_WIDTH);
 		if (i > 0)
 			g_assert_true (lines[i][0] == ' ' ||
 				       lines[i][0] == '\t');
@@ -126,7 +126,7 @@ test_format_text (void)
 {
 	for (guint i = 0; i < G_N_ELEMENTS (text_cases); i++) {
 		g_autofree char *f =
-			mp_header_format_text ("Subject", text_cases[i].value);
+			mp_field_format_text ("Subject", text_cases[i].value);
 		g_autofree char *back = decode_value (f);
 		g_autofree char *want =
 			g_strstrip (g_strdup (text_cases[i].value));
@@ -141,7 +141,7 @@ test_format_text (void)
 static void
 test_encoded_looking_text_is_encoded (void)
 {
-	g_autofree char *f = mp_header_format_text ("Subject", "=?utf-8?q?x?=");
+	g_autofree char *f = mp_field_format_text ("Subject", "=?utf-8?q?x?=");
 
 	g_assert_null (strstr (f, "=?utf-8?q?x?="));
 }
@@ -182,7 +182,7 @@ test_format_addresses (void)
 		const char *values[] = { addr_cases[i].value, NULL };
 		g_autoptr (GError) error = NULL;
 		g_autofree char *f =
-			mp_header_format_addresses ("To", values, NULL, &error);
+			mp_field_format_addresses ("To", values, NULL, &error);
 
 		g_assert_no_error (error);
 		g_assert_cmpstr (f, ==, addr_cases[i].expected);
@@ -199,7 +199,7 @@ test_long_display_name_stays_within_998 (void)
 	const char *values[] = { value, NULL };
 	g_autoptr (GError) error = NULL;
 	g_autofree char *f =
-		mp_header_format_addresses ("To", values, NULL, &error);
+		mp_field_format_addresses ("To", values, NULL, &error);
 
 	g_assert_no_error (error);
 	assert_well_formed (f);
@@ -216,7 +216,7 @@ test_addresses_fold_and_count (void)
 	g_autoptr (GError) error = NULL;
 	guint n = 0;
 	g_autofree char *f =
-		mp_header_format_addresses ("Cc", values, &n, &error);
+		mp_field_format_addresses ("Cc", values, &n, &error);
 
 	g_assert_no_error (error);
 	g_assert_cmpuint (n, ==, 5);
@@ -251,7 +251,7 @@ test_bad_addresses_refused (void)
 		const char *values[] = { bad_addresses[i], NULL };
 		g_autoptr (GError) error = NULL;
 		g_autofree char *f =
-			mp_header_format_addresses ("To", values, NULL, &error);
+			mp_field_format_addresses ("To", values, NULL, &error);
 
 		if (f)
 			g_test_message ("accepted: %s -> %s", bad_addresses[i],
@@ -281,8 +281,8 @@ test_injection_refused (void)
 		g_autoptr (GError) error = NULL;
 
 		g_assert_false (
-			mp_header_check_value ("Subject", injections[i].value,
-					       injections[i].len, &error));
+			mp_field_check_value ("Subject", injections[i].value,
+					      injections[i].len, &error));
 		g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
 		g_assert_true (g_str_has_prefix (error->message, "Subject: "));
 	}
@@ -296,18 +296,18 @@ test_split_and_names (void)
 	g_autofree char *value = NULL;
 
 	g_assert_true (
-		mp_header_split ("X-Priority:  1 ", &name, &value, &error));
+		mp_field_split ("X-Priority:  1 ", &name, &value, &error));
 	g_assert_cmpstr (name, ==, "X-Priority");
 	g_assert_cmpstr (value, ==, "1");
-	g_assert_false (mp_header_split ("no colon", &name, &value, &error));
+	g_assert_false (mp_field_split ("no colon", &name, &value, &error));
 	g_assert_error (error, MP_ERROR, MP_ERROR_USAGE);
 	g_clear_error (&error);
-	g_assert_false (mp_header_check_name ("Bad Name", &error));
+	g_assert_false (mp_field_check_name ("Bad Name", &error));
 	g_assert_error (error, MP_ERROR, MP_ERROR_USAGE);
 	g_clear_error (&error);
-	g_assert_false (mp_header_check_name ("Bäd", &error));
+	g_assert_false (mp_field_check_name ("Bäd", &error));
 	g_clear_error (&error);
-	g_assert_true (mp_header_check_name ("X-Ok", &error));
+	g_assert_true (mp_field_check_name ("X-Ok", &error));
 }
 
 static void
@@ -317,11 +317,11 @@ test_msgids (void)
 	const char *bad[] = { "no-at-sign", NULL };
 	g_autoptr (GError) error = NULL;
 	g_autofree char *f =
-		mp_header_format_msgids ("References", good, &error);
+		mp_field_format_msgids ("References", good, &error);
 
 	g_assert_no_error (error);
 	g_assert_cmpstr (f, ==, "References: <a@b> <c@d> <e@f>\n");
-	g_assert_null (mp_header_format_msgids ("In-Reply-To", bad, &error));
+	g_assert_null (mp_field_format_msgids ("In-Reply-To", bad, &error));
 	g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
 }
 
@@ -330,8 +330,8 @@ test_format_dispatch (void)
 {
 	g_autoptr (GError) error = NULL;
 	g_autofree char *a =
-		mp_header_format ("reply-to", "Zoë <z@bücher.example>", &error);
-	g_autofree char *t = mp_header_format ("X-Note", "naïve", &error);
+		mp_field_format ("reply-to", "Zoë <z@bücher.example>", &error);
+	g_autofree char *t = mp_field_format ("X-Note", "naïve", &error);
 
 	g_assert_cmpstr (
 		a, ==,
@@ -363,7 +363,7 @@ test_addresses_keep_mailboxes (void)
 		g_autoptr (GError) error = NULL;
 		guint n = 99;
 		g_autofree char *f =
-			mp_header_format_addresses ("To", values, &n, &error);
+			mp_field_format_addresses ("To", values, &n, &error);
 
 		g_test_message ("%s", cases[i].in);
 		g_assert_no_error (error);
@@ -391,7 +391,7 @@ test_address_errors (void)
 	for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
 		g_autoptr (GError) error = NULL;
 		g_autoptr (InternetAddressList) l =
-			mp_header_parse_addresses ("To", cases[i].in, &error);
+			mp_field_parse_addresses ("To", cases[i].in, &error);
 
 		g_test_message ("%s", cases[i].in);
 		g_assert_null (l);
@@ -414,7 +414,7 @@ test_deep_nesting_refused (void)
 		g_string_append (s, "a@b.example");
 		for (int i = 0; i < 50000; i++)
 			g_string_append (s, kind ? ")" : ";");
-		l = mp_header_parse_addresses ("To", s->str, &error);
+		l = mp_field_parse_addresses ("To", s->str, &error);
 		g_assert_null (l);
 		g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
 	}

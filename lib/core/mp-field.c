@@ -1,4 +1,6 @@
-#include "mp-header.h"
+#include "mp-field.h"
+#include "mp-address.h"
+#include "mp-charset.h"
 #include "mp-error.h"
 
 #include <gio/gio.h>
@@ -7,7 +9,7 @@
 /* ---- checks ------------------------------------------------------------ */
 
 gboolean
-mp_header_check_name (const char *name, GError **error)
+mp_field_check_name (const char *name, GError **error)
 {
 	const char *p;
 
@@ -32,8 +34,8 @@ mp_header_check_name (const char *name, GError **error)
 }
 
 gboolean
-mp_header_check_value (const char *name, const char *value, gssize len,
-		       GError **error)
+mp_field_check_value (const char *name, const char *value, gssize len,
+		      GError **error)
 {
 	const char *end;
 	gsize i, n;
@@ -72,7 +74,7 @@ mp_header_check_value (const char *name, const char *value, gssize len,
 }
 
 gboolean
-mp_header_split (const char *field, char **name, char **value, GError **error)
+mp_field_split (const char *field, char **name, char **value, GError **error)
 {
 	const char *colon = strchr (field, ':');
 	g_autofree char *n = NULL;
@@ -87,11 +89,11 @@ mp_header_split (const char *field, char **name, char **value, GError **error)
 	}
 	n = g_strndup (field, (gsize) (colon - field));
 	g_strchomp (n);
-	if (!mp_header_check_name (n, error))
+	if (!mp_field_check_name (n, error))
 		return FALSE;
 	v = g_strdup (colon + 1);
 	g_strstrip (v);
-	if (!mp_header_check_value (n, v, -1, error))
+	if (!mp_field_check_value (n, v, -1, error))
 		return FALSE;
 	*name = g_steal_pointer (&n);
 	*value = g_steal_pointer (&v);
@@ -99,7 +101,7 @@ mp_header_split (const char *field, char **name, char **value, GError **error)
 }
 
 gboolean
-mp_header_is_address (const char *name)
+mp_field_is_address (const char *name)
 {
 	static const char *const names[] = { "From",     "To",     "Cc", "Bcc",
 					     "Reply-To", "Sender", NULL };
@@ -114,7 +116,7 @@ mp_header_is_address (const char *name)
 }
 
 gboolean
-mp_header_is_single (const char *name)
+mp_field_is_single (const char *name)
 {
 	/* RFC 5322 3.6 (max 1), RFC 2045 and 2183 for the MIME fields */
 	static const char *const names[] = { "Date",
@@ -154,7 +156,7 @@ is_msgid_header (const char *name)
 /* ---- folding -------------------------------------------------------- */
 
 /* Builds one header field, folding at whitespace before a token that
- * would pass MP_HEADER_FOLD_WIDTH (RFC 5322 2.2.3). */
+ * would pass MP_FIELD_FOLD_WIDTH (RFC 5322 2.2.3). */
 typedef struct {
 	GString *s;
 	gsize col;
@@ -169,7 +171,7 @@ folder_init (Folder *f, const char *name)
 	g_string_append_c (f->s, ':');
 	f->col = f->s->len;
 	f->start_col = f->col;
-	f->width = MP_HEADER_FOLD_WIDTH;
+	f->width = MP_FIELD_FOLD_WIDTH;
 }
 
 /* Appends @tok, preceded by @ws (a whitespace run, may be "" only for the
@@ -371,7 +373,7 @@ emit_text (Folder *f, const char *first_ws, const char *text)
 }
 
 char *
-mp_header_format_text (const char *name, const char *value)
+mp_field_format_text (const char *name, const char *value)
 {
 	Folder f;
 
@@ -385,33 +387,16 @@ mp_header_format_text (const char *name, const char *value)
 /* ---- phrases and addresses ------------------------------------------ */
 
 static gboolean
-is_atext (guchar c)
-{
-	/* RFC 5322 3.2.3 */
-	return g_ascii_isalnum (c) ||
-	       (c != 0 && strchr ("!#$%&'*+-/=?^_`{|}~", c));
-}
-
-static gboolean
-is_ascii_printable (const char *s)
-{
-	for (; *s; s++)
-		if ((guchar) *s < 0x20 || (guchar) *s >= 0x7f)
-			return FALSE;
-	return TRUE;
-}
-
-static gboolean
 needs_encoded_phrase (const char *phrase)
 {
 	/* a quoted string cannot be folded: encode one that would make a
 	 * line longer than RFC 5322 2.1.1 allows */
-	return !is_ascii_printable (phrase) || strstr (phrase, "=?") != NULL ||
-	       strlen (phrase) > 900;
+	return !mp_charset_is_printable_ascii (phrase) ||
+	       strstr (phrase, "=?") != NULL || strlen (phrase) > 900;
 }
 
 char *
-mp_header_encode_phrase (const char *phrase)
+mp_field_encode_phrase (const char *phrase)
 {
 	gboolean atoms = TRUE;
 	const char *p;
@@ -425,7 +410,7 @@ mp_header_encode_phrase (const char *phrase)
 		return g_string_free (f.s, FALSE);
 	}
 	for (p = phrase; *p; p++)
-		if (!is_atext ((guchar) *p) &&
+		if (!mp_address_is_atext ((guchar) *p) &&
 		    !(*p == ' ' && p != phrase && p[1] != '\0' && p[1] != ' '))
 			atoms = FALSE;
 	if (atoms && *phrase)
@@ -450,397 +435,16 @@ emit_phrase (Folder *f, const char *ws, const char *phrase)
 		emit_encoded (f, ws, phrase, strlen (phrase));
 		return;
 	}
-	enc = mp_header_encode_phrase (phrase);
+	enc = mp_field_encode_phrase (phrase);
 	folder_add (f, ws, enc, strlen (enc));
 }
 
-static gboolean
-is_dot_atom (const char *s, gsize len)
-{
-	gsize i;
-
-	if (len == 0 || s[0] == '.' || s[len - 1] == '.')
-		return FALSE;
-	for (i = 0; i < len; i++) {
-		if (s[i] == '.') {
-			if (s[i + 1] == '.')
-				return FALSE;
-		} else if (!is_atext ((guchar) s[i])) {
-			return FALSE;
-		}
-	}
-	return TRUE;
-}
-
-static gboolean
-valid_hostname (const char *d)
-{
-	const char *label = d;
-	gsize total = strlen (d);
-
-	if (total == 0 || total > 253)
-		return FALSE;
-	for (;;) {
-		const char *dot = strchr (label, '.');
-		gsize n = dot ? (gsize) (dot - label) : strlen (label);
-		gsize i;
-
-		if (n == 0 || n > 63 || label[0] == '-' || label[n - 1] == '-')
-			return FALSE;
-		for (i = 0; i < n; i++)
-			if (!g_ascii_isalnum (label[i]) && label[i] != '-' &&
-			    label[i] != '_')
-				return FALSE;
-		if (!dot)
-			return TRUE;
-		label = dot + 1;
-	}
-}
-
-/* RFC 5891 4.2.3: every A-label (xn--, in any case) of @domain decodes to
- * a U-label that encodes back to it; else no one can deliver to it. */
-static gboolean
-valid_a_labels (const char *domain)
-{
-	g_auto (GStrv) labels = g_strsplit (domain, ".", -1);
-
-	for (guint i = 0; labels[i]; i++) {
-		g_autofree char *u = NULL;
-		g_autofree char *back = NULL;
-		g_autofree char *lower = NULL;
-
-		if (g_ascii_strncasecmp (labels[i], "xn--", 4) != 0)
-			continue;
-		u = g_hostname_to_unicode (labels[i]);
-		back = u && *u ? g_hostname_to_ascii (u) : NULL;
-		lower = g_ascii_strdown (labels[i], -1);
-		if (back == NULL || strcmp (back, lower) != 0)
-			return FALSE;
-	}
-	return TRUE;
-}
-
-/* Checks an addr-spec and returns it with an A-label domain, or NULL with
- * @error set. */
-static char *
-normalize_addr_spec (const char *header, const char *addr, GError **error)
-{
-	const char *at = strrchr (addr, '@');
-	g_autofree char *local = NULL;
-	g_autofree char *domain = NULL;
-
-	if (at == NULL || at == addr || at[1] == '\0') {
-		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-			     "%s: \"%s\": not an address (expected "
-			     "user@domain)",
-			     header, addr);
-		return NULL;
-	}
-	local = g_strndup (addr, (gsize) (at - addr));
-	/* RFC 5321 4.5.3.1.1 */
-	if (strlen (local) > 64) {
-		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-			     "%s: \"%s\": the part before @ is longer than 64 "
-			     "octets",
-			     header, addr);
-		return NULL;
-	}
-	if (!is_ascii_printable (local)) {
-		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-			     "%s: \"%s\": the part before @ must be ASCII "
-			     "(UTF-8 local parts need RFC 6532, not "
-			     "supported)",
-			     header, addr);
-		return NULL;
-	}
-	if (!is_dot_atom (local, strlen (local)) &&
-	    !(local[0] == '"' && strlen (local) >= 2 &&
-	      local[strlen (local) - 1] == '"')) {
-		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-			     "%s: \"%s\": invalid local part", header, addr);
-		return NULL;
-	}
-	if (at[1] == '[') {
-		domain = g_strdup (at + 1);
-		if (domain[strlen (domain) - 1] != ']' ||
-		    !is_ascii_printable (domain)) {
-			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-				     "%s: \"%s\": invalid domain literal",
-				     header, addr);
-			return NULL;
-		}
-	} else {
-		/* RFC 5891: IDN domains travel as A-labels */
-		domain = g_hostname_to_ascii (at + 1);
-		if (domain == NULL || !valid_hostname (domain) ||
-		    !valid_a_labels (domain)) {
-			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-				     "%s: \"%s\": invalid domain", header,
-				     addr);
-			return NULL;
-		}
-	}
-	return g_strdup_printf ("%s@%s", local, domain);
-}
-
-#define SPEC_KEY "mp-addr-spec"
-
-/* Checks each mailbox of @list, in order, against the addr-spec read
- * from the text (@specs, from @index on) and keeps the normalized one on
- * it (mp_header_mailbox_addr()). */
-static gboolean
-validate_list (const char *header, InternetAddressList *list, GPtrArray *specs,
-	       guint *index, gboolean in_group, GError **error)
-{
-	int i, n = internet_address_list_length (list);
-
-	for (i = 0; i < n; i++) {
-		InternetAddress *a =
-			internet_address_list_get_address (list, i);
-
-		if (INTERNET_ADDRESS_IS_GROUP (a)) {
-			InternetAddressList *members =
-				internet_address_group_get_members (
-					INTERNET_ADDRESS_GROUP (a));
-			if (in_group) {
-				g_set_error (
-					error, MP_ERROR, MP_ERROR_DATA,
-					"%s: nested groups are not allowed",
-					header);
-				return FALSE;
-			}
-			if (!validate_list (header, members, specs, index, TRUE,
-					    error))
-				return FALSE;
-		} else {
-			char *norm;
-
-			g_return_val_if_fail (*index < specs->len, FALSE);
-			norm = normalize_addr_spec (
-				header, specs->pdata[(*index)++], error);
-			if (norm == NULL)
-				return FALSE;
-			g_object_set_data_full (G_OBJECT (a), SPEC_KEY, norm,
-						g_free);
-		}
-	}
-	return TRUE;
-}
-
-const char *
-mp_header_mailbox_addr (InternetAddressMailbox *mailbox)
-{
-	const char *spec = g_object_get_data (G_OBJECT (mailbox), SPEC_KEY);
-
-	return spec ? spec : internet_address_mailbox_get_idn_addr (mailbox);
-}
-
-/* GMime's parser is lenient: it drops what it cannot read ("bob@exa
- * mple.com" becomes bob@exa), and what it keeps of a domain is its own
- * decoding (an A-label it cannot decode is lost).  Before trusting it,
- * read the shape of each comma-separated item ourselves, without
- * recursion: quotes, comments and angle brackets balanced, comments
- * nested at most MP_HEADER_MAX_NESTING deep, groups not nested, and an
- * address (bare or in <>) without whitespace outside quotes.  Appends
- * the addr-spec of each mailbox, as written but for comments, to @specs.
- * Errors: MP_ERROR_DATA naming @header. */
-static gboolean
-scan_list (const char *header, const char *value, GPtrArray *specs,
-	   GError **error)
-{
-	const char *p = value;
-	gboolean in_group = FALSE;
-	const char *shown = value; /* mp_cli_fail() escapes */
-
-	for (;;) {
-		gboolean quoted = FALSE, escaped = FALSE, seen_angle = FALSE;
-		gboolean in_angle = FALSE, after_angle = FALSE, text = FALSE;
-		gboolean space_after_text = FALSE, bad = FALSE;
-		gboolean words = FALSE; /* text, blank, text */
-		int depth = 0;
-		g_autoptr (GString) bare = g_string_new (NULL);
-		g_autoptr (GString) angle = g_string_new (NULL);
-
-		for (; *p; p++) {
-			char c = *p;
-			GString *spec = in_angle ? angle : bare;
-
-			if (escaped) {
-				escaped = FALSE;
-				if (depth == 0)
-					g_string_append_c (spec, c);
-				continue;
-			}
-			if (c == '\\') {
-				escaped = TRUE;
-				if (depth == 0)
-					g_string_append_c (spec, c);
-				continue;
-			}
-			if (quoted) {
-				if (c == '"')
-					quoted = FALSE;
-				g_string_append_c (spec, c);
-				continue;
-			}
-			if (depth > 0) {
-				depth += c == '(' ? 1 : c == ')' ? -1 : 0;
-				if (depth > MP_HEADER_MAX_NESTING)
-					break;
-				continue;
-			}
-			if (c == '(') {
-				depth++;
-				continue;
-			}
-			if (c == '"') {
-				quoted = TRUE;
-				if (!in_angle) {
-					words |= space_after_text;
-					text = TRUE;
-				}
-				g_string_append_c (spec, c);
-				continue;
-			}
-			if (in_angle) {
-				if (c == '>') {
-					in_angle = FALSE;
-					after_angle = TRUE;
-				} else if (c == ' ' || c == '\t' || c == '<')
-					bad = TRUE;
-				else
-					g_string_append_c (angle, c);
-				continue;
-			}
-			if (c == ',' || c == ';')
-				break;
-			if (c == ':' && !seen_angle) {
-				if (in_group) {
-					g_set_error (error, MP_ERROR,
-						     MP_ERROR_DATA,
-						     "%s: \"%s\": a group "
-						     "inside a group",
-						     header, shown);
-					return FALSE;
-				}
-				/* a group's display name */
-				in_group = TRUE;
-				text = space_after_text = words = FALSE;
-				g_string_truncate (bare, 0);
-				continue;
-			}
-			if (c == '<') {
-				if (seen_angle)
-					bad = TRUE;
-				seen_angle = in_angle = TRUE;
-				continue;
-			}
-			if (c == ' ' || c == '\t') {
-				if (text)
-					space_after_text = TRUE;
-				continue;
-			}
-			if (after_angle || c == '>')
-				bad = TRUE;
-			words |= space_after_text;
-			text = TRUE;
-			g_string_append_c (bare, c);
-		}
-		if (depth > MP_HEADER_MAX_NESTING) {
-			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-				     "%s: comments nested deeper than %d",
-				     header, MP_HEADER_MAX_NESTING);
-			return FALSE;
-		}
-		/* a bare addr-spec holds no whitespace */
-		if (quoted || depth > 0 || in_angle || bad ||
-		    (!seen_angle && words))
-			goto unreadable;
-		if (seen_angle || text)
-			g_ptr_array_add (
-				specs,
-				g_strdup (seen_angle ? angle->str : bare->str));
-		if (*p == ';') {
-			if (!in_group) {
-				/* RFC 5322 3.4: address-list */
-				g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-					     "%s: \"%s\": separate addresses "
-					     "with commas (a@example.org, "
-					     "b@example.org); ';' only ends "
-					     "a group (name: a, b;)",
-					     header, shown);
-				return FALSE;
-			}
-			in_group = FALSE;
-		}
-		if (*p == '\0')
-			break;
-		p++;
-	}
-	if (!in_group)
-		return TRUE;
-unreadable:
-	g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-		     "%s: \"%s\": cannot parse the address list", header,
-		     shown);
-	return FALSE;
-}
-
-static int
-count_parsed (InternetAddressList *list)
-{
-	int i, n = internet_address_list_length (list), count = 0;
-
-	for (i = 0; i < n; i++) {
-		InternetAddress *a =
-			internet_address_list_get_address (list, i);
-
-		if (INTERNET_ADDRESS_IS_GROUP (a))
-			count += count_parsed (
-				internet_address_group_get_members (
-					INTERNET_ADDRESS_GROUP (a)));
-		else
-			count++;
-	}
-	return count;
-}
-
-static InternetAddressList *
-parse_addresses (const char *name, const char *value, guint *count,
-		 GError **error)
-{
-	g_autoptr (GPtrArray) specs = g_ptr_array_new_with_free_func (g_free);
-	InternetAddressList *list;
-	guint index = 0;
-
-	if (!mp_header_check_value (name, value, -1, error) ||
-	    !scan_list (name, value, specs, error))
-		return NULL;
-	list = internet_address_list_parse (NULL, value);
-	if (list == NULL || internet_address_list_length (list) == 0 ||
-	    (guint) count_parsed (list) != specs->len) {
-		const char *shown = value; /* mp_cli_fail() escapes */
-
-		g_clear_object (&list);
-		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-			     "%s: \"%s\": cannot parse the address list", name,
-			     shown);
-		return NULL;
-	}
-	if (!validate_list (name, list, specs, &index, FALSE, error)) {
-		g_object_unref (list);
-		return NULL;
-	}
-	*count += index;
-	return list;
-}
-
 InternetAddressList *
-mp_header_parse_addresses (const char *name, const char *value, GError **error)
+mp_field_parse_addresses (const char *name, const char *value, GError **error)
 {
-	guint count = 0;
-
-	return parse_addresses (name, value, &count, error);
+	if (!mp_field_check_value (name, value, -1, error))
+		return NULL;
+	return mp_address_parse_list (name, value, error);
 }
 
 static void
@@ -850,7 +454,7 @@ emit_mailbox (Folder *f, const char *ws, InternetAddress *a, gboolean last)
 	/* GMime keeps IDN domains decoded and its own A-label conversion
 	 * can fail; the wire wants the A-labels validate_list() checked */
 	const char *addr =
-		mp_header_mailbox_addr (INTERNET_ADDRESS_MAILBOX (a));
+		mp_address_mailbox_addr (INTERNET_ADDRESS_MAILBOX (a));
 	g_autofree char *tok = NULL;
 
 	if (name && *name) {
@@ -893,8 +497,8 @@ emit_list (Folder *f, InternetAddressList *list, gboolean last_list)
 }
 
 char *
-mp_header_format_addresses (const char *name, const char *const *values,
-			    guint *n_mailboxes, GError **error)
+mp_field_format_addresses (const char *name, const char *const *values,
+			   guint *n_mailboxes, GError **error)
 {
 	g_autoptr (GPtrArray) lists =
 		g_ptr_array_new_with_free_func (g_object_unref);
@@ -903,9 +507,10 @@ mp_header_format_addresses (const char *name, const char *const *values,
 
 	for (i = 0; values[i]; i++) {
 		InternetAddressList *l =
-			parse_addresses (name, values[i], &count, error);
+			mp_field_parse_addresses (name, values[i], error);
 		if (l == NULL)
 			return NULL;
+		count += mp_address_count_mailboxes (l);
 		g_ptr_array_add (lists, l);
 	}
 	if (n_mailboxes)
@@ -942,7 +547,7 @@ append_msgids (Folder *f, const char *name, const char *value, GError **error)
 		if (at == NULL || at == inner || at[1] == '\0' ||
 		    strlen (inner) > 900 || strchr (at + 1, '@') ||
 		    strpbrk (inner, "<>\"\\()") ||
-		    !is_ascii_printable (inner)) {
+		    !mp_charset_is_printable_ascii (inner)) {
 			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
 				     "%s: \"%s\": not a message identifier "
 				     "(expected <left@right>)",
@@ -956,15 +561,15 @@ append_msgids (Folder *f, const char *name, const char *value, GError **error)
 }
 
 char *
-mp_header_format_msgids (const char *name, const char *const *values,
-			 GError **error)
+mp_field_format_msgids (const char *name, const char *const *values,
+			GError **error)
 {
 	Folder f;
 	guint i;
 
 	folder_init (&f, name);
 	for (i = 0; values[i]; i++) {
-		if (!mp_header_check_value (name, values[i], -1, error) ||
+		if (!mp_field_check_value (name, values[i], -1, error) ||
 		    !append_msgids (&f, name, values[i], error)) {
 			g_string_free (f.s, TRUE);
 			return NULL;
@@ -994,7 +599,7 @@ names_zone (const char *value)
 /* A date without an offset, and @SECONDS, are local time as TZ says
  * (date(1) reads them so) */
 GDateTime *
-mp_header_parse_date (const char *value)
+mp_field_parse_date (const char *value)
 {
 	g_autoptr (GTimeZone) local = g_time_zone_new_local ();
 	g_autoptr (GDateTime) utc = NULL;
@@ -1028,7 +633,7 @@ mp_header_parse_date (const char *value)
 static char *
 format_date (const char *name, const char *value, GError **error)
 {
-	g_autoptr (GDateTime) d = mp_header_parse_date (value);
+	g_autoptr (GDateTime) d = mp_field_parse_date (value);
 	g_autofree char *s = NULL;
 
 	if (d == NULL) {
@@ -1041,19 +646,19 @@ format_date (const char *name, const char *value, GError **error)
 }
 
 char *
-mp_header_format (const char *name, const char *value, GError **error)
+mp_field_format (const char *name, const char *value, GError **error)
 {
 	const char *values[] = { value, NULL };
 
-	if (!mp_header_check_name (name, error) ||
-	    !mp_header_check_value (name, value, -1, error))
+	if (!mp_field_check_name (name, error) ||
+	    !mp_field_check_value (name, value, -1, error))
 		return NULL;
-	if (mp_header_is_address (name))
-		return mp_header_format_addresses (name, values, NULL, error);
+	if (mp_field_is_address (name))
+		return mp_field_format_addresses (name, values, NULL, error);
 	if (is_msgid_header (name))
-		return mp_header_format_msgids (name, values, error);
+		return mp_field_format_msgids (name, values, error);
 	if (g_ascii_strcasecmp (name, "Date") == 0 ||
 	    g_ascii_strcasecmp (name, "Resent-Date") == 0)
 		return format_date (name, value, error);
-	return mp_header_format_text (name, value);
+	return mp_field_format_text (name, value);
 }
