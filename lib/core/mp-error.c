@@ -29,6 +29,20 @@ gio_class (int code)
 	}
 }
 
+/* Whether @error is in the domain named @quark.  GIO's resolver and TLS
+ * domains are compared by name: calling g_resolver_error_quark() or
+ * g_tls_error_quark() links GIO's resolver, TLS backend and module loader
+ * (and with them libmount, libblkid, libselinux) into every command,
+ * which costs each process of a statically linked tool its start-up
+ * (issue 21).  A domain whose quark was never made has no error yet. */
+static gboolean
+in_domain (const GError *error, const char *quark)
+{
+	GQuark q = g_quark_try_string (quark);
+
+	return q != 0 && error->domain == q;
+}
+
 MpErrorCode
 mp_error_class (const GError *error)
 {
@@ -40,11 +54,11 @@ mp_error_class (const GError *error)
 		return MP_ERROR_USAGE;
 	if (error->domain == G_IO_ERROR)
 		return gio_class (error->code);
-	if (error->domain == G_RESOLVER_ERROR)
+	if (in_domain (error, "g-resolver-error-quark"))
 		return error->code == G_RESOLVER_ERROR_TEMPORARY_FAILURE ?
 			       MP_ERROR_TEMPFAIL :
 			       MP_ERROR_NO_HOST;
-	if (error->domain == G_TLS_ERROR)
+	if (in_domain (error, "g-tls-error-quark"))
 		return MP_ERROR_PROTOCOL;
 	if (error->domain == G_FILE_ERROR) {
 		switch (error->code) {

@@ -13,7 +13,13 @@
 void
 mp_cli_init (const char *prog)
 {
-	setlocale (LC_ALL, "");
+	/* only what a command reads from the locale: the character set
+	 * (LC_CTYPE) and the language of the messages of GLib and the C
+	 * library (LC_MESSAGES).  Dates, numbers and sorting stay C: what
+	 * we write follows the RFCs, not the user's conventions, and
+	 * LC_ALL would open a file per category at every start (issue 21) */
+	setlocale (LC_CTYPE, "");
+	setlocale (LC_MESSAGES, "");
 	/* arguments, file names and header values are UTF-8 whatever the
 	 * locale (cron, systemd, env -i run in C): with a locale whose
 	 * character set is not UTF-8, read and print text as C.UTF-8 does

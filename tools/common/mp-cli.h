@@ -15,7 +15,7 @@ typedef struct {
 	gboolean crlf;
 } MpCliCommon;
 
-/* Sets the program name, the locale, ignores SIGPIPE (a closed downstream
+/* Sets the program name, the locale (LC_CTYPE, LC_MESSAGES), ignores SIGPIPE (a closed downstream
  * reader becomes a write error: exit 74, quietly, see mp_cli_fail()) and
  * initialises GMime. */
 void mp_cli_init (const char *prog);
