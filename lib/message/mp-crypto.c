@@ -809,6 +809,7 @@ typedef struct {
 	GPtrArray *bcc;
 	GString *content;      /* the Content-* fields, raw */
 	GString *copies;       /* the other fields, raw, for RFC 9788 */
+	GString *hp_outer;     /* RFC 9788 HP-Outer fields, or NULL */
 	GMimeMessage *message; /* the GMime path only */
 	GMimeParser *parser;
 	int spool;
@@ -830,6 +831,8 @@ msg_clear (Msg *m)
 		g_string_free (m->content, TRUE);
 	if (m->copies)
 		g_string_free (m->copies, TRUE);
+	if (m->hp_outer)
+		g_string_free (m->hp_outer, TRUE);
 	g_clear_object (&m->message);
 	g_clear_object (&m->parser);
 	g_clear_pointer (&m->inner_head, g_bytes_unref);
@@ -849,10 +852,10 @@ is_content_field (const char *name)
 static gboolean
 is_protected_field (const char *name)
 {
-	static const char *const skip[] = {
-		"MIME-Version",   "Received",  "Return-Path", "Bcc",
-		"DKIM-Signature", "Autocrypt", NULL
-	};
+	static const char *const skip[] = { "MIME-Version",   "Received",
+					    "Return-Path",    "Bcc",
+					    "DKIM-Signature", "Autocrypt",
+					    "HP-Outer",       NULL };
 
 	for (guint i = 0; skip[i]; i++)
 		if (g_ascii_strcasecmp (name, skip[i]) == 0)
@@ -1050,6 +1053,8 @@ protected_type (Msg *m)
 {
 	g_autoptr (GMimeContentType) ct = NULL;
 	g_autofree char *value = NULL;
+	g_autofree char *enc = NULL;
+	g_auto (GStrv) lines = NULL;
 	guint n = mp_headers_get_n_entries (m->headers);
 
 	for (guint i = 0; i < n && value == NULL; i++) {
@@ -1062,7 +1067,14 @@ protected_type (Msg *m)
 						      "text/plain; "
 						      "charset=us-ascii");
 	g_mime_content_type_set_parameter (ct, "protected-headers", "v1");
-	return g_mime_content_type_encode (ct, NULL);
+	enc = g_mime_content_type_encode (ct, NULL);
+	/* GMime folds with LF and ends the value with one: the field is
+	 * written in the message's line endings, and an extra empty line
+	 * would end the header block early */
+	lines = g_strsplit (g_strstrip (enc), "\n", -1);
+	for (guint i = 0; lines[i]; i++)
+		g_strchomp (lines[i]);
+	return g_strjoinv (m->eol, lines);
 }
 
 /* The message's Content-* fields with the RFC 9788 Content-Type. */
@@ -1135,6 +1147,42 @@ encoded_body (Msg *m, gboolean protect, GError **error)
 	return spool_stream (m->spool);
 }
 
+/* RFC 9788 2.2: in an encrypted message the inner header records each
+ * field of the outer header as sent, in order, as "HP-Outer: Name:
+ * value", so that a reader sees what travelled in the clear and what was
+ * obscured (the Subject became "[...]", hcp_baseline).  Structural fields
+ * (Content-*, MIME-Version) are not recorded, nor Bcc, which is not sent
+ * (and would name the hidden recipients to the others). */
+static GString *
+hp_outer_fields (Msg *m, const char *autocrypt)
+{
+	GString *s = g_string_new (NULL);
+	guint n = mp_headers_get_n_entries (m->headers);
+
+	for (guint i = 0; i < n; i++) {
+		const char *name = mp_headers_get_name (m->headers, i);
+		const char *p;
+		gsize len;
+
+		if (name == NULL || is_content_field (name) ||
+		    g_ascii_strcasecmp (name, "MIME-Version") == 0 ||
+		    g_ascii_strcasecmp (name, "Bcc") == 0 ||
+		    g_ascii_strcasecmp (name, "HP-Outer") == 0)
+			continue;
+		if (g_ascii_strcasecmp (name, "Subject") == 0) {
+			g_string_append_printf (s, "HP-Outer: %s: [...]%s",
+						name, m->eol);
+			continue;
+		}
+		p = mp_headers_get_bytes (m->headers, i, &len);
+		g_string_append (s, "HP-Outer: ");
+		append_field (s, p, len, m->eol);
+	}
+	if (autocrypt)
+		g_string_append_printf (s, "HP-Outer: %s", autocrypt);
+	return s;
+}
+
 /* The entity to sign or encrypt: the Content-* fields (and, for RFC
  * 9788, copies of the others) and the body, as a stream; with @trim
  * without the last line ending (it belongs to the delimiter that
@@ -1153,6 +1201,8 @@ inner_stream (Msg *m, gboolean protect, gboolean trim, GError **error)
 	if (!tree_needs_encoding (m->stream, m->top, &needs, error))
 		return NULL;
 	head = g_string_new (protect ? m->copies->str : "");
+	if (protect && m->hp_outer)
+		g_string_append (head, m->hp_outer->str);
 	if (!needs) {
 		if (protect)
 			append_protected_content (m, head);
@@ -1767,6 +1817,8 @@ mp_crypto_encrypt (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 	if (opts->autocrypt &&
 	    (autocrypt = autocrypt_field (opts, &m, error)) == NULL)
 		goto out;
+	if (opts->protect_headers)
+		m.hp_outer = hp_outer_fields (&m, autocrypt);
 	inner = inner_stream (&m, opts->protect_headers, smime && opts->sign,
 			      error);
 	if (inner == NULL)

@@ -18,7 +18,7 @@ echo allow-loopback-pinentry >"$GH/gpg-agent.conf"
 echo disable-crl-checks >"$GH/gpgsm.conf"
 GPG() { gpg --batch --quiet --no-tty "$@"; }
 
-plan 62
+plan 65
 
 # ---- keys, made now ---------------------------------------------------------
 GPG --passphrase '' --quick-gen-key 'Ann <ann@example.org>' rsa2048 sign,encrypt never
@@ -162,6 +162,20 @@ run mime-decrypt <prot.eml
 ok "decrypt: the protected Subject is restored" \
     bash -c "grep -q '^Subject: =?UTF-8?Q?Quarterly' '$T/out' && ! grep -q 'Subject: \\[' '$T/out'"
 
+# RFC 9788 2.2: inside, HP-Outer records the outer header as sent
+printf 'From: Ann <ann@example.org>\nTo: Bob <bob@example.com>\nBcc: carol@example.net\nSubject: Secret plans\nX-Folded: one\n  two\nDate: Tue, 14 Nov 2023 22:13:20 +0000\nMIME-Version: 1.0\nContent-Type: text/plain; charset=us-ascii\n\nHi Bob.\n' >hp.eml
+mime-encrypt --protect-headers <hp.eml >hp-enc.eml
+CC payload hp-enc.eml hp.asc
+GPG --decrypt hp.asc >hp.inner 2>/dev/null
+is "encrypt --protect-headers: HP-Outer fields are the outer header as sent, Bcc not among them (RFC 9788 2.2)" \
+    "$(CC hpouter hp-enc.eml hp.inner 2>&1)" "Secret plans"
+run mime-decrypt <hp-enc.eml
+ok "decrypt: the protected values shown, HP-Outer not" \
+    bash -c "grep -qx 'Subject: Secret plans' '$T/out' && ! grep -q '^HP-Outer' '$T/out' && grep -qx 'Hi Bob.' '$T/out'"
+mime-sign --protect-headers <hp.eml >hp-s.eml
+mkdir -p s8 && CC split hp-s.eml s8 >/dev/null
+ok "sign --protect-headers: no HP-Outer (the outer header is the inner one), the body as it was, gpg verifies" \
+    bash -c "! grep -q '^HP-Outer' s8/signed && [ \"\$(sed -n '/^\r\$/{n;p;q}' s8/signed | tr -d '\r')\" = 'Hi Bob.' ] && gpg --batch --verify s8/sig s8/signed 2>/dev/null"
 mime-sign --protect-headers <plain.eml >ph.eml
 mkdir -p s7 && CC split ph.eml s7 >/dev/null
 ok "sign --protect-headers: the signed part carries the header fields (RFC 9788)" \
