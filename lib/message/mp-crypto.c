@@ -2129,16 +2129,95 @@ verify_signed (GMimeStream *s, Entity *e, const MpCryptoOptions *opts,
 	return TRUE;
 }
 
+/* An application/pkcs7-mime; smime-type=signed-data leaf: the signed
+ * entity travels inside the CMS object (RFC 8551 3.5.2). */
+static gboolean
+is_opaque_signed (Entity *e)
+{
+	return e->kids == NULL && !type_is (e, "multipart", "*") &&
+	       entity_kind (e->type) == MP_CRYPTO_SIGNED;
+}
+
+/* Checks the opaque signed-data @e with gpgsm (its signatures go to
+ * @sigs) and returns the entity it holds, written to a spool file. */
+static GMimeStream *
+opaque_to_spool (GMimeStream *s, Entity *e, const MpCryptoOptions *opts,
+		 GPtrArray *sigs, GError **error)
+{
+	g_autoptr (GMimeStream) sub =
+		g_mime_stream_substream (s, e->body, e->end);
+	g_autoptr (GMimeStream) src = g_mime_stream_filter_new (sub);
+	gpgme_ctx_t ctx;
+	gpgme_data_t sd, pd;
+	gpgme_error_t err;
+	guint before = sigs->len;
+	GMimeStream *ps;
+	Feed f;
+	int fd;
+
+	if (e->cte && strcmp (e->cte, "base64") == 0) {
+		g_autoptr (GMimeFilter) b64 = g_mime_filter_basic_new (
+			GMIME_CONTENT_ENCODING_BASE64, FALSE);
+
+		g_mime_stream_filter_add (GMIME_STREAM_FILTER (src), b64);
+	}
+	ctx = ctx_new (opts, MP_CRYPTO_SMIME, NULL, error);
+	if (ctx == NULL)
+		return NULL;
+	fd = spool_open (error);
+	if (fd < 0) {
+		gpgme_release (ctx);
+		return NULL;
+	}
+	sd = feed_data (&f, src, FALSE, MP_CRYPTO_SMIME);
+	pd = spool_data (fd);
+	err = gpgme_op_verify (ctx, sd, NULL, pd);
+	gpgme_data_release (sd);
+	gpgme_data_release (pd);
+	feed_clear (&f);
+	if (!err)
+		collect_signatures (ctx, sigs);
+	gpgme_release (ctx);
+	if (err || sigs->len == before) {
+		close (fd);
+		set_gpg_error (error, err ? err : gpgme_error (GPG_ERR_NO_DATA),
+			       "stdin: the S/MIME signed-data");
+		return NULL;
+	}
+	ps = spool_stream (fd);
+	close (fd);
+	return ps;
+}
+
 static gboolean
 verify_tree (GMimeStream *s, Entity *e, const MpCryptoOptions *opts,
-	     GPtrArray *sigs, GError **error)
+	     GPtrArray *sigs, int depth, GError **error)
 {
+	if (depth > MAX_DEPTH) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "stdin: signed parts nested too deep");
+		return FALSE;
+	}
 	/* a signed message signed again: the inner signature too */
 	if (type_is (e, "multipart", "signed"))
 		return verify_signed (s, e, opts, sigs, error) &&
-		       verify_tree (s, e->kids->pdata[0], opts, sigs, error);
+		       verify_tree (s, e->kids->pdata[0], opts, sigs, depth + 1,
+				    error);
+	if (is_opaque_signed (e)) {
+		g_autoptr (GMimeStream) plain =
+			opaque_to_spool (s, e, opts, sigs, error);
+		g_autoptr (Entity) k = NULL;
+
+		if (plain == NULL)
+			return FALSE;
+		k = entity_parse (plain, 0, g_mime_stream_length (plain), 0,
+				  error);
+		return k &&
+		       verify_tree (plain, k, opts, sigs, depth + 1, error);
+	}
 	for (guint i = 0; e->kids && i < e->kids->len; i++)
-		if (!verify_tree (s, e->kids->pdata[i], opts, sigs, error))
+		if (!verify_tree (s, e->kids->pdata[i], opts, sigs, depth + 1,
+				  error))
 			return FALSE;
 	return TRUE;
 }
@@ -2263,9 +2342,9 @@ mp_crypto_verify (MpInput *in, const MpCryptoOptions *opts, GError **error)
 			goto out;
 		e = entity_parse (plain, 0, g_mime_stream_length (plain), 0,
 				  error);
-		ok = e && verify_tree (plain, e, opts, sigs, error);
+		ok = e && verify_tree (plain, e, opts, sigs, 0, error);
 	} else {
-		ok = verify_tree (m.stream, m.top, opts, sigs, error);
+		ok = verify_tree (m.stream, m.top, opts, sigs, 0, error);
 	}
 out:
 	msg_clear (&m);
@@ -2294,7 +2373,29 @@ mp_crypto_decrypt (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 		return FALSE;
 	if (!msg_open (&m, in, error))
 		goto out;
-	plain = decrypt_to_spool (&m, opts, &pass, NULL, error);
+	if (is_opaque_signed (m.top)) {
+		/* RFC 8551 3.5.2: the signed entity, unwrapped */
+		g_autoptr (GPtrArray) sigs = g_ptr_array_new_with_free_func (
+			(GDestroyNotify) mp_crypto_signature_free);
+
+		plain = opaque_to_spool (m.stream, m.top, opts, sigs, error);
+		/* changed content is not passed on as if it were the
+		 * sender's; an unknown signer is mime-verify's answer */
+		for (guint i = 0; plain && i < sigs->len; i++) {
+			MpCryptoSignature *sig = sigs->pdata[i];
+
+			if (strcmp (sig->status, "bad") == 0) {
+				g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+					     "stdin: the S/MIME signature by "
+					     "%s is bad (the content was "
+					     "changed): not unwrapped",
+					     sig->signer);
+				g_clear_object (&plain);
+			}
+		}
+	} else {
+		plain = decrypt_to_spool (&m, opts, &pass, NULL, error);
+	}
 	if (plain == NULL)
 		goto out;
 	e = entity_parse (plain, 0, g_mime_stream_length (plain), 0, error);

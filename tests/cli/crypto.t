@@ -18,7 +18,7 @@ echo allow-loopback-pinentry >"$GH/gpg-agent.conf"
 echo disable-crl-checks >"$GH/gpgsm.conf"
 GPG() { gpg --batch --quiet --no-tty "$@"; }
 
-plan 65
+plan 69
 
 # ---- keys, made now ---------------------------------------------------------
 GPG --passphrase '' --quick-gen-key 'Ann <ann@example.org>' rsa2048 sign,encrypt never
@@ -206,6 +206,25 @@ ok "decrypt --smime: the message comes back" grep -q '^Gr=C3=BC=C3=9Fe, Bob.' "$
 mime-encrypt --smime --sign --recipient ann@example.org <plain.eml >smime-se.eml
 run mime-verify <smime-se.eml
 is "encrypt --smime --sign: signed then encrypted, verifies" "$rc $(cut -d' ' -f1 "$T/out")" "0 good"
+
+# opaque S/MIME signed-data (RFC 8551 3.5.2), made by openssl
+printf 'Content-Type: text/plain; charset=us-ascii\n\nHello Bob, opaque.\n' >opaque.txt
+openssl cms -sign -nodetach -signer smime.crt -inkey smime.key -in opaque.txt \
+    -from 'Ann <ann@example.org>' -to bob@example.com -subject Opaque -out opaque.eml
+run mime-verify <opaque.eml
+ok "verify: opaque signed-data by openssl: exit 0, one good line" \
+    bash -c "[ $rc = 0 ] && [ \$(wc -l <'$T/out') = 1 ] && grep -Eq '^good ann@example.org [0-9A-F]{40} (full|ultimate) 20[0-9-]+T[0-9:]+Z\$' '$T/out'"
+run mime-decrypt <opaque.eml
+ok "decrypt: opaque signed-data unwrapped: the header fields and the entity, no defects" \
+    bash -c "[ $rc = 0 ] && grep -qx 'Subject: Opaque' '$T/out' && grep -qx 'Hello Bob, opaque.' '$T/out' && ! grep -qi pkcs7 '$T/out' && $PY '$SRCDIR/tests/pycheck.py' defects <'$T/out'"
+"$PY" -c 'import base64,sys
+raw=open("opaque.eml","rb").read(); head,_,body=raw.partition(b"\n\n")
+der=base64.b64decode(body); assert der.count(b"Hello Bob")==1
+sys.stdout.buffer.write(head+b"\n\n"+base64.encodebytes(der.replace(b"Hello Bob",b"Hello Rob")))' >opaque-t.eml
+run mime-verify <opaque-t.eml
+is "verify: opaque signed-data with one byte changed: exit 1, bad" "$rc $(cut -d' ' -f1 "$T/out")" "1 bad"
+refused "decrypt: changed opaque signed-data is not unwrapped (65)" 65 "is bad" \
+    mime-decrypt <opaque-t.eml
 
 # ---- the README's jobs end in | mime-sign or | mime-encrypt -------------------
 printf '<p>Hello <img src="logo.png"></p>\n' >note.html
