@@ -521,8 +521,10 @@ ctx_new (const MpCryptoOptions *opts, MpCryptoProtocol protocol,
 	/* no CRL or OCSP look-ups: a filter must not hang on the network */
 	if (protocol == MP_CRYPTO_SMIME)
 		gpgme_set_offline (ctx, 1);
-	/* gpgsm's passphrase inquiry in loopback mode is not answered by
-	 * GPGME 1.18 ("Not implemented"): S/MIME keys ask the agent */
+	/* S/MIME keys ask the agent: GPGME 1.18's gpgsm engine has no
+	 * pinentry mode (gpgme_set_pinentry_mode is ignored for CMS) and
+	 * answers gpgsm's inquiries with an empty END, and gpgsm 2.2's
+	 * server refuses "OPTION pinentry-mode=loopback" */
 	if (pass && pass->pass && protocol == MP_CRYPTO_OPENPGP) {
 		gpgme_set_pinentry_mode (ctx, GPGME_PINENTRY_MODE_LOOPBACK);
 		gpgme_set_passphrase_cb (ctx, passphrase_cb, pass);
