@@ -555,7 +555,8 @@ typedef struct {
 	gboolean canon;
 	gboolean last_cr; /* the last byte given was a CR */
 	gboolean eof;
-	char *buf; /* read from the stream, not yet given */
+	gboolean failed; /* a read error: the entity is not whole */
+	char *buf;       /* read from the stream, not yet given */
 	gsize len, off;
 	/* S/MIME: the pump */
 	int fds[2];
@@ -580,8 +581,10 @@ feed_read (Feed *f, char *out, gsize size)
 			if (f->eof || g_mime_stream_eos (f->stream))
 				break;
 			n = g_mime_stream_read (f->stream, f->buf, CHUNK);
-			if (n < 0)
+			if (n < 0) {
+				f->failed = TRUE;
 				return -1;
+			}
 			if (n == 0) {
 				f->eof = TRUE;
 				break;
@@ -677,16 +680,34 @@ feed_data (Feed *f, GMimeStream *stream, gboolean canon,
 	return d;
 }
 
-/* Call after the GPGME operation and gpgme_data_release(). */
-static void
-feed_clear (Feed *f)
+/* Ends the pump; call after the GPGME operation and
+ * gpgme_data_release().  FALSE when the entity could not be read whole
+ * (the pump then ended early, and gpgsm saw a short input). */
+static gboolean
+feed_finish (Feed *f)
 {
 	if (f->thread) {
 		close (f->fds[0]);
 		g_thread_join (f->thread);
 		f->thread = NULL;
 	}
+	return !f->failed;
+}
+
+static void
+feed_clear (Feed *f)
+{
+	feed_finish (f);
 	g_clear_pointer (&f->buf, g_free);
+}
+
+/* The operation's error, or EIO when its input was cut short. */
+static gpgme_error_t
+feed_check (Feed *f, gpgme_error_t err)
+{
+	if (!feed_finish (f) && !err)
+		return gpgme_error (GPG_ERR_EIO);
+	return err;
 }
 
 /* What GPGME writes goes to a spool file through a callback: given the
@@ -1502,6 +1523,7 @@ sign_detached (Msg *m, const MpCryptoOptions *opts, Passphrase *pass,
 	gpgme_data_new (&sig);
 	err = gpgme_op_sign (ctx, plain, sig, GPGME_SIG_MODE_DETACH);
 	gpgme_data_release (plain);
+	err = feed_check (&f, err);
 	feed_clear (&f);
 	res = err ? NULL : gpgme_op_sign_result (ctx);
 	if (!err && (res == NULL || res->signatures == NULL))
@@ -1883,6 +1905,7 @@ mp_crypto_encrypt (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 		err = gpgme_op_encrypt (ctx, (gpgme_key_t *) keys->pdata, 0,
 					plain, cd);
 	}
+	err = feed_check (&f, err);
 	if (err) {
 		const char *who = refused_recipient (ctx, list);
 
@@ -2118,6 +2141,7 @@ verify_signed (GMimeStream *s, Entity *e, const MpCryptoOptions *opts,
 	err = gpgme_op_verify (ctx, sd, td, NULL);
 	gpgme_data_release (sd);
 	gpgme_data_release (td);
+	err = feed_check (&tf, feed_check (&sf, err));
 	feed_clear (&sf);
 	feed_clear (&tf);
 	if (!err)
@@ -2176,6 +2200,7 @@ opaque_to_spool (GMimeStream *s, Entity *e, const MpCryptoOptions *opts,
 	err = gpgme_op_verify (ctx, sd, NULL, pd);
 	gpgme_data_release (sd);
 	gpgme_data_release (pd);
+	err = feed_check (&f, err);
 	feed_clear (&f);
 	if (!err)
 		collect_signatures (ctx, sigs);
@@ -2297,6 +2322,7 @@ decrypt_to_spool (Msg *m, const MpCryptoOptions *opts, Passphrase *pass,
 		err = gpgme_op_decrypt (ctx, cd, pd);
 	gpgme_data_release (cd);
 	gpgme_data_release (pd);
+	err = feed_check (&f, err);
 	feed_clear (&f);
 	if (!err && sigs && p == MP_CRYPTO_OPENPGP)
 		collect_signatures (ctx, sigs);
