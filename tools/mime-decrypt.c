@@ -30,9 +30,10 @@ main (int argc, char **argv)
 	};
 
 	mp_cli_init ("mime-decrypt");
-	if (!mp_cli_parse (entries, NULL,
-			   "Decrypt the PGP/MIME or S/MIME message on stdin.",
-			   FALSE, &common, &argc, &argv, &error))
+	if (!mp_cli_parse (
+		    entries, NULL,
+		    "Decrypt the PGP/MIME or S/MIME message on stdin, or unwrap an\nopaque S/MIME signed one.",
+		    FALSE, &common, &argc, &argv, &error))
 		return mp_cli_fail (error);
 	if (argc > 1)
 		return mp_cli_fail (g_error_new (MP_ERROR, MP_ERROR_USAGE,

@@ -522,8 +522,10 @@ ctx_new (const MpCryptoOptions *opts, MpCryptoProtocol protocol,
 	/* no CRL or OCSP look-ups: a filter must not hang on the network */
 	if (protocol == MP_CRYPTO_SMIME)
 		gpgme_set_offline (ctx, 1);
-	/* gpgsm's passphrase inquiry in loopback mode is not answered by
-	 * GPGME 1.18 ("Not implemented"): S/MIME keys ask the agent */
+	/* S/MIME keys ask the agent: GPGME 1.18's gpgsm engine has no
+	 * pinentry mode (gpgme_set_pinentry_mode is ignored for CMS) and
+	 * answers gpgsm's inquiries with an empty END, and gpgsm 2.2's
+	 * server refuses "OPTION pinentry-mode=loopback" */
 	if (pass && pass->pass && protocol == MP_CRYPTO_OPENPGP) {
 		gpgme_set_pinentry_mode (ctx, GPGME_PINENTRY_MODE_LOOPBACK);
 		gpgme_set_passphrase_cb (ctx, passphrase_cb, pass);
@@ -532,80 +534,145 @@ ctx_new (const MpCryptoOptions *opts, MpCryptoProtocol protocol,
 }
 
 /* The entity fed to GPGME, with bare LF made CRLF (RFC 3156 5: canonical
- * form) when @canon.  A thread pumps it into a pipe in large writes, and
- * GPGME hands the pipe to gpg: its own data callbacks move 4 kB per
- * system call, which made signing a 270 MB message twice as slow as gpg. */
+ * form) when @canon.
+ *
+ * GPGME 1.18 relays what gpg reads through a pipe of its own (engine-gpg
+ * passes gpg no other descriptor), 4 kB per poll(2) round unless the data
+ * object asks for larger buffers ("io-buffer-size"), and its
+ * _gpgme_io_write() formats every byte it writes for the debug trace even
+ * when tracing is off: a non-blocking write that a full pipe cuts short
+ * formats the rest again on the next round.  gpg reads 8 kB at a time,
+ * so 8 kB rounds are written whole: larger ones measured slower.  For
+ * OpenPGP the entity is therefore given by a callback that reads and
+ * canonicalises straight into GPGME's buffer (one copy, one pipe, no
+ * thread).  gpgsm instead receives a descriptor-backed data object's
+ * descriptor itself (assuan descriptor passing) and reads it with no
+ * GPGME in between: for S/MIME a thread pumps the entity into a pipe
+ * whose read end gpgsm gets. */
+#define FEED_IO_BUFFER "8192"
+
 typedef struct {
 	GMimeStream *stream;
 	gboolean canon;
+	gboolean last_cr; /* the last byte given was a CR */
+	gboolean eof;
+	gboolean failed; /* a read error: the entity is not whole */
+	char *buf;       /* read from the stream, not yet given */
+	gsize len, off;
+	/* S/MIME: the pump */
 	int fds[2];
 	GThread *thread;
-	int read_error;
 } Feed;
+
+/* Up to @size bytes of the entity, canonicalised, into @out; 0 at its
+ * end, -1 on a read error. */
+static gssize
+feed_read (Feed *f, char *out, gsize size)
+{
+	gsize o = 0;
+
+	while (o < size) {
+		gsize avail, run;
+		char *lf;
+
+		if (f->off == f->len) {
+			gssize n;
+
+			/* a bounded GMime stream fails a read at its end */
+			if (f->eof || g_mime_stream_eos (f->stream))
+				break;
+			n = g_mime_stream_read (f->stream, f->buf, CHUNK);
+			if (n < 0) {
+				f->failed = TRUE;
+				return -1;
+			}
+			if (n == 0) {
+				f->eof = TRUE;
+				break;
+			}
+			f->len = (gsize) n;
+			f->off = 0;
+		}
+		avail = MIN (f->len - f->off, size - o);
+		if (!f->canon) {
+			memcpy (out + o, f->buf + f->off, avail);
+			o += avail;
+			f->off += avail;
+			continue;
+		}
+		lf = memchr (f->buf + f->off, '\n', avail);
+		run = lf ? (gsize) (lf - (f->buf + f->off)) : avail;
+		memcpy (out + o, f->buf + f->off, run);
+		o += run;
+		f->off += run;
+		if (run > 0)
+			f->last_cr = f->buf[f->off - 1] == '\r';
+		if (lf == NULL)
+			continue;
+		/* the LF, after a CR of its own */
+		if (!f->last_cr) {
+			if (size - o < 2)
+				break;
+			out[o++] = '\r';
+		} else if (size - o < 1) {
+			break;
+		}
+		out[o++] = '\n';
+		f->off++;
+		f->last_cr = FALSE;
+	}
+	return (gssize) o;
+}
+
+static ssize_t
+feed_cb_read (void *handle, void *buffer, size_t size)
+{
+	gssize n = feed_read (handle, buffer, size);
+
+	if (n < 0)
+		errno = EIO;
+	return n;
+}
+
+static struct gpgme_data_cbs feed_cbs = { feed_cb_read, NULL, NULL, NULL };
 
 static gpointer
 feed_run (gpointer data)
 {
 	Feed *f = data;
-	char *in = g_malloc (CHUNK);
 	char *out = g_malloc (2 * CHUNK);
-	gboolean last_cr = FALSE;
+	gssize n;
 	int errsv;
 
-	g_mime_stream_reset (f->stream);
-	while (!g_mime_stream_eos (f->stream)) {
-		gssize n = g_mime_stream_read (f->stream, in, CHUNK);
-		gsize i = 0, o = 0;
-		const char *buf = in;
-
-		if (n < 0) {
-			f->read_error = EIO;
+	/* a reader that stopped (gpgsm failed) ends the pump */
+	while ((n = feed_read (f, out, 2 * CHUNK)) > 0)
+		if (!mp_io_write_all (f->fds[1], out, (gsize) n, &errsv))
 			break;
-		}
-		if (n == 0)
-			break;
-		if (f->canon) {
-			while (i < (gsize) n) {
-				char *lf = memchr (in + i, '\n', (gsize) n - i);
-				gsize run = lf ? (gsize) (lf - (in + i)) :
-						 (gsize) n - i;
-
-				memcpy (out + o, in + i, run);
-				o += run;
-				i += run;
-				if (run > 0)
-					last_cr = in[i - 1] == '\r';
-				if (lf == NULL)
-					break;
-				if (!last_cr)
-					out[o++] = '\r';
-				out[o++] = '\n';
-				i++;
-				last_cr = FALSE;
-			}
-			buf = out;
-		} else {
-			o = (gsize) n;
-		}
-		/* a reader that stopped (gpg failed) ends the pump */
-		if (!mp_io_write_all (f->fds[1], buf, o, &errsv))
-			break;
-	}
 	close (f->fds[1]);
 	f->fds[1] = -1;
-	g_free (in);
 	g_free (out);
 	return NULL;
 }
 
 static gpgme_data_t
-feed_data (Feed *f, GMimeStream *stream, gboolean canon)
+feed_data (Feed *f, GMimeStream *stream, gboolean canon,
+	   MpCryptoProtocol protocol)
 {
 	gpgme_data_t d = NULL;
 
 	memset (f, 0, sizeof *f);
 	f->stream = stream;
 	f->canon = canon;
+	f->buf = g_malloc (CHUNK);
+	f->fds[0] = f->fds[1] = -1;
+	g_mime_stream_reset (stream);
+	if (protocol == MP_CRYPTO_OPENPGP) {
+		if (gpgme_data_new_from_cbs (&d, &feed_cbs, f) != 0 ||
+		    gpgme_data_set_flag (d, "io-buffer-size", FEED_IO_BUFFER) !=
+			    0)
+			g_error ("gpgme_data_new_from_cbs failed");
+		return d;
+	}
 	if (!g_unix_open_pipe (f->fds, FD_CLOEXEC, NULL))
 		g_error ("pipe: %s", g_strerror (errno));
 	f->thread = g_thread_new ("feed", feed_run, f);
@@ -614,15 +681,34 @@ feed_data (Feed *f, GMimeStream *stream, gboolean canon)
 	return d;
 }
 
-/* Call after the GPGME operation and gpgme_data_release(). */
+/* Ends the pump; call after the GPGME operation and
+ * gpgme_data_release().  FALSE when the entity could not be read whole
+ * (the pump then ended early, and gpgsm saw a short input). */
+static gboolean
+feed_finish (Feed *f)
+{
+	if (f->thread) {
+		close (f->fds[0]);
+		g_thread_join (f->thread);
+		f->thread = NULL;
+	}
+	return !f->failed;
+}
+
 static void
 feed_clear (Feed *f)
 {
-	if (f->thread == NULL)
-		return;
-	close (f->fds[0]);
-	g_thread_join (f->thread);
-	f->thread = NULL;
+	feed_finish (f);
+	g_clear_pointer (&f->buf, g_free);
+}
+
+/* The operation's error, or EIO when its input was cut short. */
+static gpgme_error_t
+feed_check (Feed *f, gpgme_error_t err)
+{
+	if (!feed_finish (f) && !err)
+		return gpgme_error (GPG_ERR_EIO);
+	return err;
 }
 
 /* What GPGME writes goes to a spool file through a callback: given the
@@ -646,7 +732,10 @@ spool_data (int fd)
 {
 	gpgme_data_t d = NULL;
 
-	if (gpgme_data_new_from_cbs (&d, &spool_cbs, GINT_TO_POINTER (fd)) != 0)
+	/* 8 kB a round rather than 4 kB (see Feed) */
+	if (gpgme_data_new_from_cbs (&d, &spool_cbs, GINT_TO_POINTER (fd)) !=
+		    0 ||
+	    gpgme_data_set_flag (d, "io-buffer-size", FEED_IO_BUFFER) != 0)
 		g_error ("gpgme_data_new_from_cbs failed");
 	return d;
 }
@@ -744,6 +833,7 @@ typedef struct {
 	GPtrArray *bcc;
 	GString *content;      /* the Content-* fields, raw */
 	GString *copies;       /* the other fields, raw, for RFC 9788 */
+	GString *hp_outer;     /* RFC 9788 HP-Outer fields, or NULL */
 	GMimeMessage *message; /* the GMime path only */
 	GMimeParser *parser;
 	int spool;
@@ -765,6 +855,8 @@ msg_clear (Msg *m)
 		g_string_free (m->content, TRUE);
 	if (m->copies)
 		g_string_free (m->copies, TRUE);
+	if (m->hp_outer)
+		g_string_free (m->hp_outer, TRUE);
 	g_clear_object (&m->message);
 	g_clear_object (&m->parser);
 	g_clear_pointer (&m->inner_head, g_bytes_unref);
@@ -784,10 +876,10 @@ is_content_field (const char *name)
 static gboolean
 is_protected_field (const char *name)
 {
-	static const char *const skip[] = {
-		"MIME-Version",   "Received",  "Return-Path", "Bcc",
-		"DKIM-Signature", "Autocrypt", NULL
-	};
+	static const char *const skip[] = { "MIME-Version",   "Received",
+					    "Return-Path",    "Bcc",
+					    "DKIM-Signature", "Autocrypt",
+					    "HP-Outer",       NULL };
 
 	for (guint i = 0; skip[i]; i++)
 		if (g_ascii_strcasecmp (name, skip[i]) == 0)
@@ -985,6 +1077,8 @@ protected_type (Msg *m)
 {
 	g_autoptr (GMimeContentType) ct = NULL;
 	g_autofree char *value = NULL;
+	g_autofree char *enc = NULL;
+	g_auto (GStrv) lines = NULL;
 	guint n = mp_headers_get_n_entries (m->headers);
 
 	for (guint i = 0; i < n && value == NULL; i++) {
@@ -997,7 +1091,14 @@ protected_type (Msg *m)
 						      "text/plain; "
 						      "charset=us-ascii");
 	g_mime_content_type_set_parameter (ct, "protected-headers", "v1");
-	return g_mime_content_type_encode (ct, NULL);
+	enc = g_mime_content_type_encode (ct, NULL);
+	/* GMime folds with LF and ends the value with one: the field is
+	 * written in the message's line endings, and an extra empty line
+	 * would end the header block early */
+	lines = g_strsplit (g_strstrip (enc), "\n", -1);
+	for (guint i = 0; lines[i]; i++)
+		g_strchomp (lines[i]);
+	return g_strjoinv (m->eol, lines);
 }
 
 /* The message's Content-* fields with the RFC 9788 Content-Type. */
@@ -1070,6 +1171,42 @@ encoded_body (Msg *m, gboolean protect, GError **error)
 	return spool_stream (m->spool);
 }
 
+/* RFC 9788 2.2: in an encrypted message the inner header records each
+ * field of the outer header as sent, in order, as "HP-Outer: Name:
+ * value", so that a reader sees what travelled in the clear and what was
+ * obscured (the Subject became "[...]", hcp_baseline).  Structural fields
+ * (Content-*, MIME-Version) are not recorded, nor Bcc, which is not sent
+ * (and would name the hidden recipients to the others). */
+static GString *
+hp_outer_fields (Msg *m, const char *autocrypt)
+{
+	GString *s = g_string_new (NULL);
+	guint n = mp_headers_get_n_entries (m->headers);
+
+	for (guint i = 0; i < n; i++) {
+		const char *name = mp_headers_get_name (m->headers, i);
+		const char *p;
+		gsize len;
+
+		if (name == NULL || is_content_field (name) ||
+		    g_ascii_strcasecmp (name, "MIME-Version") == 0 ||
+		    g_ascii_strcasecmp (name, "Bcc") == 0 ||
+		    g_ascii_strcasecmp (name, "HP-Outer") == 0)
+			continue;
+		if (g_ascii_strcasecmp (name, "Subject") == 0) {
+			g_string_append_printf (s, "HP-Outer: %s: [...]%s",
+						name, m->eol);
+			continue;
+		}
+		p = mp_headers_get_bytes (m->headers, i, &len);
+		g_string_append (s, "HP-Outer: ");
+		append_field (s, p, len, m->eol);
+	}
+	if (autocrypt)
+		g_string_append_printf (s, "HP-Outer: %s", autocrypt);
+	return s;
+}
+
 /* The entity to sign or encrypt: the Content-* fields (and, for RFC
  * 9788, copies of the others) and the body, as a stream; with @trim
  * without the last line ending (it belongs to the delimiter that
@@ -1088,6 +1225,8 @@ inner_stream (Msg *m, gboolean protect, gboolean trim, GError **error)
 	if (!tree_needs_encoding (m->stream, m->top, &needs, error))
 		return NULL;
 	head = g_string_new (protect ? m->copies->str : "");
+	if (protect && m->hp_outer)
+		g_string_append (head, m->hp_outer->str);
 	if (!needs) {
 		if (protect)
 			append_protected_content (m, head);
@@ -1381,10 +1520,11 @@ sign_detached (Msg *m, const MpCryptoOptions *opts, Passphrase *pass,
 	 * so that a reader without it can check (RFC 8551 2.4.1) */
 	if (smime)
 		gpgme_set_include_certs (ctx, -1);
-	plain = feed_data (&f, inner, TRUE);
+	plain = feed_data (&f, inner, TRUE, opts->protocol);
 	gpgme_data_new (&sig);
 	err = gpgme_op_sign (ctx, plain, sig, GPGME_SIG_MODE_DETACH);
 	gpgme_data_release (plain);
+	err = feed_check (&f, err);
 	feed_clear (&f);
 	res = err ? NULL : gpgme_op_sign_result (ctx);
 	if (!err && (res == NULL || res->signatures == NULL))
@@ -1702,6 +1842,8 @@ mp_crypto_encrypt (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 	if (opts->autocrypt &&
 	    (autocrypt = autocrypt_field (opts, &m, error)) == NULL)
 		goto out;
+	if (opts->protect_headers)
+		m.hp_outer = hp_outer_fields (&m, autocrypt);
 	inner = inner_stream (&m, opts->protect_headers, smime && opts->sign,
 			      error);
 	if (inner == NULL)
@@ -1730,7 +1872,7 @@ mp_crypto_encrypt (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 	if (cfd < 0)
 		goto out;
 	gpgme_set_armor (ctx, !smime);
-	plain = feed_data (&f, plainsrc, TRUE);
+	plain = feed_data (&f, plainsrc, TRUE, opts->protocol);
 	cd = spool_data (cfd);
 	if (!smime) {
 		GString *rs = g_string_new (NULL);
@@ -1764,6 +1906,7 @@ mp_crypto_encrypt (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 		err = gpgme_op_encrypt (ctx, (gpgme_key_t *) keys->pdata, 0,
 					plain, cd);
 	}
+	err = feed_check (&f, err);
 	if (err) {
 		const char *who = refused_recipient (ctx, list);
 
@@ -1994,11 +2137,12 @@ verify_signed (GMimeStream *s, Entity *e, const MpCryptoOptions *opts,
 	signed_part = g_mime_stream_substream (
 		s, ((Entity *) e->kids->pdata[0])->start,
 		((Entity *) e->kids->pdata[0])->end);
-	sd = feed_data (&sf, sigstream, FALSE);
-	td = feed_data (&tf, signed_part, TRUE);
+	sd = feed_data (&sf, sigstream, FALSE, p);
+	td = feed_data (&tf, signed_part, TRUE, p);
 	err = gpgme_op_verify (ctx, sd, td, NULL);
 	gpgme_data_release (sd);
 	gpgme_data_release (td);
+	err = feed_check (&tf, feed_check (&sf, err));
 	feed_clear (&sf);
 	feed_clear (&tf);
 	if (!err)
@@ -2012,16 +2156,96 @@ verify_signed (GMimeStream *s, Entity *e, const MpCryptoOptions *opts,
 	return TRUE;
 }
 
+/* An application/pkcs7-mime; smime-type=signed-data leaf: the signed
+ * entity travels inside the CMS object (RFC 8551 3.5.2). */
+static gboolean
+is_opaque_signed (Entity *e)
+{
+	return e->kids == NULL && !type_is (e, "multipart", "*") &&
+	       entity_kind (e->type) == MP_CRYPTO_SIGNED;
+}
+
+/* Checks the opaque signed-data @e with gpgsm (its signatures go to
+ * @sigs) and returns the entity it holds, written to a spool file. */
+static GMimeStream *
+opaque_to_spool (GMimeStream *s, Entity *e, const MpCryptoOptions *opts,
+		 GPtrArray *sigs, GError **error)
+{
+	g_autoptr (GMimeStream) sub =
+		g_mime_stream_substream (s, e->body, e->end);
+	g_autoptr (GMimeStream) src = g_mime_stream_filter_new (sub);
+	gpgme_ctx_t ctx;
+	gpgme_data_t sd, pd;
+	gpgme_error_t err;
+	guint before = sigs->len;
+	GMimeStream *ps;
+	Feed f;
+	int fd;
+
+	if (e->cte && strcmp (e->cte, "base64") == 0) {
+		g_autoptr (GMimeFilter) b64 = g_mime_filter_basic_new (
+			GMIME_CONTENT_ENCODING_BASE64, FALSE);
+
+		g_mime_stream_filter_add (GMIME_STREAM_FILTER (src), b64);
+	}
+	ctx = ctx_new (opts, MP_CRYPTO_SMIME, NULL, error);
+	if (ctx == NULL)
+		return NULL;
+	fd = spool_open (error);
+	if (fd < 0) {
+		gpgme_release (ctx);
+		return NULL;
+	}
+	sd = feed_data (&f, src, FALSE, MP_CRYPTO_SMIME);
+	pd = spool_data (fd);
+	err = gpgme_op_verify (ctx, sd, NULL, pd);
+	gpgme_data_release (sd);
+	gpgme_data_release (pd);
+	err = feed_check (&f, err);
+	feed_clear (&f);
+	if (!err)
+		collect_signatures (ctx, sigs);
+	gpgme_release (ctx);
+	if (err || sigs->len == before) {
+		close (fd);
+		set_gpg_error (error, err ? err : gpgme_error (GPG_ERR_NO_DATA),
+			       "stdin: the S/MIME signed-data");
+		return NULL;
+	}
+	ps = spool_stream (fd);
+	close (fd);
+	return ps;
+}
+
 static gboolean
 verify_tree (GMimeStream *s, Entity *e, const MpCryptoOptions *opts,
-	     GPtrArray *sigs, GError **error)
+	     GPtrArray *sigs, int depth, GError **error)
 {
+	if (depth > MAX_DEPTH) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "stdin: signed parts nested too deep");
+		return FALSE;
+	}
 	/* a signed message signed again: the inner signature too */
 	if (type_is (e, "multipart", "signed"))
 		return verify_signed (s, e, opts, sigs, error) &&
-		       verify_tree (s, e->kids->pdata[0], opts, sigs, error);
+		       verify_tree (s, e->kids->pdata[0], opts, sigs, depth + 1,
+				    error);
+	if (is_opaque_signed (e)) {
+		g_autoptr (GMimeStream) plain =
+			opaque_to_spool (s, e, opts, sigs, error);
+		g_autoptr (Entity) k = NULL;
+
+		if (plain == NULL)
+			return FALSE;
+		k = entity_parse (plain, 0, g_mime_stream_length (plain), 0,
+				  error);
+		return k &&
+		       verify_tree (plain, k, opts, sigs, depth + 1, error);
+	}
 	for (guint i = 0; e->kids && i < e->kids->len; i++)
-		if (!verify_tree (s, e->kids->pdata[i], opts, sigs, error))
+		if (!verify_tree (s, e->kids->pdata[i], opts, sigs, depth + 1,
+				  error))
 			return FALSE;
 	return TRUE;
 }
@@ -2091,7 +2315,7 @@ decrypt_to_spool (Msg *m, const MpCryptoOptions *opts, Passphrase *pass,
 		gpgme_release (ctx);
 		return NULL;
 	}
-	cd = feed_data (&f, src, FALSE);
+	cd = feed_data (&f, src, FALSE, p);
 	pd = spool_data (fd);
 	if (p == MP_CRYPTO_OPENPGP)
 		err = gpgme_op_decrypt_verify (ctx, cd, pd);
@@ -2099,6 +2323,7 @@ decrypt_to_spool (Msg *m, const MpCryptoOptions *opts, Passphrase *pass,
 		err = gpgme_op_decrypt (ctx, cd, pd);
 	gpgme_data_release (cd);
 	gpgme_data_release (pd);
+	err = feed_check (&f, err);
 	feed_clear (&f);
 	if (!err && sigs && p == MP_CRYPTO_OPENPGP)
 		collect_signatures (ctx, sigs);
@@ -2146,9 +2371,9 @@ mp_crypto_verify (MpInput *in, const MpCryptoOptions *opts, GError **error)
 			goto out;
 		e = entity_parse (plain, 0, g_mime_stream_length (plain), 0,
 				  error);
-		ok = e && verify_tree (plain, e, opts, sigs, error);
+		ok = e && verify_tree (plain, e, opts, sigs, 0, error);
 	} else {
-		ok = verify_tree (m.stream, m.top, opts, sigs, error);
+		ok = verify_tree (m.stream, m.top, opts, sigs, 0, error);
 	}
 out:
 	msg_clear (&m);
@@ -2177,7 +2402,29 @@ mp_crypto_decrypt (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 		return FALSE;
 	if (!msg_open (&m, in, error))
 		goto out;
-	plain = decrypt_to_spool (&m, opts, &pass, NULL, error);
+	if (is_opaque_signed (m.top)) {
+		/* RFC 8551 3.5.2: the signed entity, unwrapped */
+		g_autoptr (GPtrArray) sigs = g_ptr_array_new_with_free_func (
+			(GDestroyNotify) mp_crypto_signature_free);
+
+		plain = opaque_to_spool (m.stream, m.top, opts, sigs, error);
+		/* changed content is not passed on as if it were the
+		 * sender's; an unknown signer is mime-verify's answer */
+		for (guint i = 0; plain && i < sigs->len; i++) {
+			MpCryptoSignature *sig = sigs->pdata[i];
+
+			if (strcmp (sig->status, "bad") == 0) {
+				g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+					     "stdin: the S/MIME signature by "
+					     "%s is bad (the content was "
+					     "changed): not unwrapped",
+					     sig->signer);
+				g_clear_object (&plain);
+			}
+		}
+	} else {
+		plain = decrypt_to_spool (&m, opts, &pass, NULL, error);
+	}
 	if (plain == NULL)
 		goto out;
 	e = entity_parse (plain, 0, g_mime_stream_length (plain), 0, error);

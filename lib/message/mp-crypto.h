@@ -71,9 +71,11 @@ gboolean mp_crypto_encrypt (MpInput *in, const MpCryptoOptions *opts,
 
 /* Decrypts the encrypted message of @in and writes the message it holds
  * to @out: the outer header fields (or, with RFC 9788 protected headers,
- * the inner ones) and the decrypted entity.
+ * the inner ones, HP-Outer left out) and the decrypted entity.  An opaque
+ * S/MIME signed-data message is unwrapped the same way.
  * Errors: MP_ERROR_DATA when the message is not encrypted, is malformed,
- * or no secret key opens it; MP_ERROR_NO_PERM for a wrong passphrase. */
+ * no secret key opens it, or an opaque signature is bad;
+ * MP_ERROR_NO_PERM for a wrong passphrase. */
 gboolean mp_crypto_decrypt (MpInput *in, const MpCryptoOptions *opts,
 			    MpOutput *out, GError **error);
 
@@ -90,8 +92,9 @@ typedef struct {
 
 void mp_crypto_signature_free (MpCryptoSignature *sig);
 
-/* Verifies every signed part of the message of @in (a message encrypted
- * and signed in one pass is decrypted first).  Returns the signatures
+/* Verifies every signed part of the message of @in: multipart/signed and
+ * opaque S/MIME signed-data, and what they hold (a message encrypted and
+ * signed in one pass is decrypted first).  Returns the signatures
  * found (MpCryptoSignature*, possibly none; free with
  * g_ptr_array_unref()).  Errors: MP_ERROR_DATA for malformed input (a
  * multipart/signed without two parts, a signature that is not one),

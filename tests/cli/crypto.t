@@ -18,7 +18,7 @@ echo allow-loopback-pinentry >"$GH/gpg-agent.conf"
 echo disable-crl-checks >"$GH/gpgsm.conf"
 GPG() { gpg --batch --quiet --no-tty "$@"; }
 
-plan 62
+plan 69
 
 # ---- keys, made now ---------------------------------------------------------
 GPG --passphrase '' --quick-gen-key 'Ann <ann@example.org>' rsa2048 sign,encrypt never
@@ -162,6 +162,20 @@ run mime-decrypt <prot.eml
 ok "decrypt: the protected Subject is restored" \
     bash -c "grep -q '^Subject: =?UTF-8?Q?Quarterly' '$T/out' && ! grep -q 'Subject: \\[' '$T/out'"
 
+# RFC 9788 2.2: inside, HP-Outer records the outer header as sent
+printf 'From: Ann <ann@example.org>\nTo: Bob <bob@example.com>\nBcc: carol@example.net\nSubject: Secret plans\nX-Folded: one\n  two\nDate: Tue, 14 Nov 2023 22:13:20 +0000\nMIME-Version: 1.0\nContent-Type: text/plain; charset=us-ascii\n\nHi Bob.\n' >hp.eml
+mime-encrypt --protect-headers <hp.eml >hp-enc.eml
+CC payload hp-enc.eml hp.asc
+GPG --decrypt hp.asc >hp.inner 2>/dev/null
+is "encrypt --protect-headers: HP-Outer fields are the outer header as sent, Bcc not among them (RFC 9788 2.2)" \
+    "$(CC hpouter hp-enc.eml hp.inner 2>&1)" "Secret plans"
+run mime-decrypt <hp-enc.eml
+ok "decrypt: the protected values shown, HP-Outer not" \
+    bash -c "grep -qx 'Subject: Secret plans' '$T/out' && ! grep -q '^HP-Outer' '$T/out' && grep -qx 'Hi Bob.' '$T/out'"
+mime-sign --protect-headers <hp.eml >hp-s.eml
+mkdir -p s8 && CC split hp-s.eml s8 >/dev/null
+ok "sign --protect-headers: no HP-Outer (the outer header is the inner one), the body as it was, gpg verifies" \
+    bash -c "! grep -q '^HP-Outer' s8/signed && [ \"\$(sed -n '/^\r\$/{n;p;q}' s8/signed | tr -d '\r')\" = 'Hi Bob.' ] && gpg --batch --verify s8/sig s8/signed 2>/dev/null"
 mime-sign --protect-headers <plain.eml >ph.eml
 mkdir -p s7 && CC split ph.eml s7 >/dev/null
 ok "sign --protect-headers: the signed part carries the header fields (RFC 9788)" \
@@ -192,6 +206,25 @@ ok "decrypt --smime: the message comes back" grep -q '^Gr=C3=BC=C3=9Fe, Bob.' "$
 mime-encrypt --smime --sign --recipient ann@example.org <plain.eml >smime-se.eml
 run mime-verify <smime-se.eml
 is "encrypt --smime --sign: signed then encrypted, verifies" "$rc $(cut -d' ' -f1 "$T/out")" "0 good"
+
+# opaque S/MIME signed-data (RFC 8551 3.5.2), made by openssl
+printf 'Content-Type: text/plain; charset=us-ascii\n\nHello Bob, opaque.\n' >opaque.txt
+openssl cms -sign -nodetach -signer smime.crt -inkey smime.key -in opaque.txt \
+    -from 'Ann <ann@example.org>' -to bob@example.com -subject Opaque -out opaque.eml
+run mime-verify <opaque.eml
+ok "verify: opaque signed-data by openssl: exit 0, one good line" \
+    bash -c "[ $rc = 0 ] && [ \$(wc -l <'$T/out') = 1 ] && grep -Eq '^good ann@example.org [0-9A-F]{40} (full|ultimate) 20[0-9-]+T[0-9:]+Z\$' '$T/out'"
+run mime-decrypt <opaque.eml
+ok "decrypt: opaque signed-data unwrapped: the header fields and the entity, no defects" \
+    bash -c "[ $rc = 0 ] && grep -qx 'Subject: Opaque' '$T/out' && grep -qx 'Hello Bob, opaque.' '$T/out' && ! grep -qi pkcs7 '$T/out' && $PY '$SRCDIR/tests/pycheck.py' defects <'$T/out'"
+"$PY" -c 'import base64,sys
+raw=open("opaque.eml","rb").read(); head,_,body=raw.partition(b"\n\n")
+der=base64.b64decode(body); assert der.count(b"Hello Bob")==1
+sys.stdout.buffer.write(head+b"\n\n"+base64.encodebytes(der.replace(b"Hello Bob",b"Hello Rob")))' >opaque-t.eml
+run mime-verify <opaque-t.eml
+is "verify: opaque signed-data with one byte changed: exit 1, bad" "$rc $(cut -d' ' -f1 "$T/out")" "1 bad"
+refused "decrypt: changed opaque signed-data is not unwrapped (65)" 65 "is bad" \
+    mime-decrypt <opaque-t.eml
 
 # ---- the README's jobs end in | mime-sign or | mime-encrypt -------------------
 printf '<p>Hello <img src="logo.png"></p>\n' >note.html

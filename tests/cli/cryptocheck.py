@@ -9,6 +9,12 @@ usage: cryptocheck.py split MSG DIR
        cryptocheck.py payload MSG FILE
          FILE: the encrypted payload (PGP/MIME: the armored second part;
          S/MIME: the DER of application/pkcs7-mime)
+       cryptocheck.py hpouter MSG INNER
+         RFC 9788 2.2: the HP-Outer fields of the decrypted entity INNER
+         are the non-structural fields of MSG's header as sent (Bcc is
+         not sent), in order, unfolded; INNER has no defects and its
+         body starts with text (no empty line added);
+         prints the inner Subject
 """
 import base64
 import email
@@ -69,6 +75,26 @@ def main():
             open(dest, "wb").write(body)
         else:
             open(dest, "wb").write(msg.get_payload(decode=True))
+    elif cmd == "hpouter":
+        inner_raw = open(dest, "rb").read()
+        inner = email.message_from_bytes(inner_raw, policy=email.policy.default)
+        if inner.defects or any(p.defects for p in inner.walk()):
+            sys.exit(f"defects: {inner.defects}")
+        if inner.get_param("protected-headers") != "v1":
+            sys.exit("no protected-headers=v1")
+        raw = email.message_from_bytes(raw, policy=email.policy.compat32)
+        unfold = lambda v: re.sub(r"\r?\n[ \t]", lambda m: m.group(0)[-1], v)
+        sent = [f"{k}: {unfold(v)}".strip() for k, v in raw.items()
+                if not k.lower().startswith("content-")
+                and k.lower() not in ("mime-version", "bcc")]
+        rawin = email.message_from_bytes(inner_raw, policy=email.policy.compat32)
+        got = [unfold(v).strip() for v in rawin.get_all("HP-Outer", [])]
+        if got != sent:
+            sys.exit(f"HP-Outer {got!r} != sent {sent!r}")
+        body = inner.get_content()
+        if not body.strip() or body[0] in "\r\n":
+            sys.exit(f"the body is not the message's: {body[:20]!r}")
+        print(inner["Subject"])
     else:
         sys.exit(__doc__)
 
