@@ -659,6 +659,7 @@ feed_data (Feed *f, GMimeStream *stream, gboolean canon,
 	   MpCryptoProtocol protocol)
 {
 	gpgme_data_t d = NULL;
+	int gpgme_fd;
 
 	memset (f, 0, sizeof *f);
 	f->stream = stream;
@@ -676,7 +677,13 @@ feed_data (Feed *f, GMimeStream *stream, gboolean canon,
 	if (!g_unix_open_pipe (f->fds, FD_CLOEXEC, NULL))
 		g_error ("pipe: %s", g_strerror (errno));
 	f->thread = g_thread_new ("feed", feed_run, f);
-	if (gpgme_data_new_from_fd (&d, f->fds[0]) != 0)
+	/* GPGME hands gpgsm the descriptor and closes it: it gets a copy
+	 * of its own, so that feed_finish() closes ours and never a number
+	 * GPGME freed and something else reused */
+	gpgme_fd = fcntl (f->fds[0], F_DUPFD_CLOEXEC, 0);
+	if (gpgme_fd < 0)
+		g_error ("dup: %s", g_strerror (errno));
+	if (gpgme_data_new_from_fd (&d, gpgme_fd) != 0)
 		g_error ("gpgme_data_new_from_fd failed");
 	return d;
 }
