@@ -47,6 +47,30 @@ put_hex (char *o, guint c)
 	return o + 3;
 }
 
+/* A held byte written out: a held blank is literal inside a line, a held
+ * CR never is. */
+static inline char *
+put_held (char *o, int held, guint *col)
+{
+	if (held == '\r') {
+		*col += 3;
+		return put_hex (o, (guint) held);
+	}
+	*o++ = (char) held;
+	(*col)++;
+	return o;
+}
+
+/* A soft line break (RFC 2045 6.7 (5)). */
+static inline char *
+soft_break (char *o, guint *col)
+{
+	o[0] = '=';
+	o[1] = '\n';
+	*col = 0;
+	return o + 2;
+}
+
 /* The number of bytes from @in on that are written as they are inside a
  * line: printable ASCII but "=", and blanks (RFC 2045 6.7 (2), (3)). */
 static inline gsize
@@ -122,12 +146,8 @@ mp_qp_encode_step (MpQpState *st, const guchar *in, gsize len, char *out)
 			while (n > 0) {
 				gsize k;
 
-				if (col > 74) {
-					o[0] = '=';
-					o[1] = '\n';
-					o += 2;
-					col = 0;
-				}
+				if (col > 74)
+					o = soft_break (o, &col);
 				k = MIN (n, 75 - col);
 				copy_run (o, in, k, end);
 				o += k;
@@ -142,26 +162,14 @@ mp_qp_encode_step (MpQpState *st, const guchar *in, gsize len, char *out)
 		switch (cls[c]) {
 		case PLAIN:
 			if (held >= 0) {
-				/* a held blank is literal inside a line, a
-				 * held CR never is */
-				if (held == '\r') {
-					o = put_hex (o, (guint) held);
-					col += 3;
-				} else {
-					*o++ = (char) held;
-					col++;
-				}
+				o = put_held (o, held, &col);
 				held = -1;
 			}
 			/* the common case: a run of literal bytes, a soft
 			 * break before the 76th column */
 			for (;;) {
-				if (col > 74) {
-					o[0] = '=';
-					o[1] = '\n';
-					o += 2;
-					col = 0;
-				}
+				if (col > 74)
+					o = soft_break (o, &col);
 				*o++ = (char) c;
 				col++;
 				if (in == end || cls[*in] != PLAIN)
@@ -170,21 +178,10 @@ mp_qp_encode_step (MpQpState *st, const guchar *in, gsize len, char *out)
 			}
 			break;
 		case BLANK:
-			if (held >= 0) {
-				if (held == '\r') {
-					o = put_hex (o, (guint) held);
-					col += 3;
-				} else {
-					*o++ = (char) held;
-					col++;
-				}
-			}
-			if (col > 74) {
-				o[0] = '=';
-				o[1] = '\n';
-				o += 2;
-				col = 0;
-			}
+			if (held >= 0)
+				o = put_held (o, held, &col);
+			if (col > 74)
+				o = soft_break (o, &col);
 			held = (int) c;
 			break;
 		case CR:
@@ -205,13 +202,7 @@ mp_qp_encode_step (MpQpState *st, const guchar *in, gsize len, char *out)
 			break;
 		default:
 			if (held >= 0) {
-				if (held == '\r') {
-					o = put_hex (o, (guint) held);
-					col += 3;
-				} else {
-					*o++ = (char) held;
-					col++;
-				}
+				o = put_held (o, held, &col);
 				held = -1;
 			}
 			/* the bytes of a UTF-8 character come together */
