@@ -62,6 +62,13 @@ struct _MpTree {
 	GPtrArray *attachments;
 	gboolean wrap; /* the attachments go around the message, not in it */
 
+	/* the message's header as we read it: its Content-Type fields (the
+	 * last one's value), and whether it was read plainly (fields, then
+	 * a blank line; no From_ line, nothing clipped) */
+	guint ct_count;
+	gint64 ct_start, ct_end;
+	gboolean head_plain;
+
 	/* body editing */
 	gboolean body_edit;
 	Node *body;                /* the original body, or NULL */
@@ -198,11 +205,17 @@ add_field (GArray *fields, const Field *f)
 }
 
 static void
-finish_field (Node *n, GArray *fields, GString *field, gsize name_len,
-	      gint64 start, gint64 end)
+finish_field (MpTree *t, Node *n, GArray *fields, GString *field,
+	      gsize name_len, gint64 start, gint64 end)
 {
 	if (field->len == 0)
 		return;
+	if (fields && name_len == 12 &&
+	    g_ascii_strncasecmp (field->str, "Content-Type", 12) == 0) {
+		t->ct_count++;
+		t->ct_start = start + (gint64) name_len + 1;
+		t->ct_end = end;
+	}
 	if (name_len > 0 && name_len < field->len)
 		node_take_field (n, field->str, name_len,
 				 field->str + name_len + 1);
@@ -265,13 +278,15 @@ parse_headers (MpTree *t, Node *n, const char *default_type, GArray *fields,
 {
 	g_autoptr (GString) field = g_string_new (NULL);
 	g_autoptr (GError) local = NULL;
-	gboolean first = TRUE;
+	gboolean first = TRUE, clipped = FALSE;
 	gsize name_len = 0;
 	gint64 fstart = n->start, fend = n->start;
 	MpLines r;
 	MpLine l;
 
 	n->body = n->end;
+	if (n->top)
+		t->head_plain = FALSE;
 	mp_lines_init (&r, t->stream, n->start, n->end);
 	while (mp_lines_next (&r, &l, &local)) {
 		gsize nl = 0;
@@ -280,12 +295,18 @@ parse_headers (MpTree *t, Node *n, const char *default_type, GArray *fields,
 			t->crlf = l.eol == 2;
 		if (l.len == 0 && l.eol > 0) {
 			n->body = l.start + l.eol;
+			if (n->top)
+				t->head_plain = !clipped && !first;
 			break;
 		}
+		if (l.avail < l.len)
+			clipped = TRUE;
 		if (!first && (l.data[0] == ' ' || l.data[0] == '\t')) {
 			if (field->len + l.avail < MAX_FIELD)
 				g_string_append_len (field, l.data,
 						     (gssize) l.avail);
+			else
+				clipped = TRUE;
 			fend = l.start + (gint64) l.len + l.eol;
 			continue;
 		}
@@ -302,6 +323,7 @@ parse_headers (MpTree *t, Node *n, const char *default_type, GArray *fields,
 			 * by fuzzing) */
 			fstart = fend = f.end;
 			first = FALSE;
+			clipped = TRUE; /* read by GMime its own way */
 			continue;
 		}
 		if (!is_field_line (&l, &nl)) {
@@ -310,7 +332,7 @@ parse_headers (MpTree *t, Node *n, const char *default_type, GArray *fields,
 			skipped_lines_agree (t, n, &r, &l, &local);
 			break;
 		}
-		finish_field (n, fields, field, name_len, fstart, fend);
+		finish_field (t, n, fields, field, name_len, fstart, fend);
 		first = FALSE;
 		name_len = nl;
 		fstart = l.start;
@@ -318,7 +340,7 @@ parse_headers (MpTree *t, Node *n, const char *default_type, GArray *fields,
 		g_string_append_len (field, l.data,
 				     (gssize) MIN (l.avail, MAX_FIELD));
 	}
-	finish_field (n, fields, field, name_len, fstart, fend);
+	finish_field (t, n, fields, field, name_len, fstart, fend);
 	mp_lines_clear (&r);
 	if (local) {
 		g_propagate_error (error, g_steal_pointer (&local));
@@ -342,21 +364,138 @@ all_lwsp (const char *s, gsize len)
 	return TRUE;
 }
 
+/* The byte at @pos (the window may move). */
+static gboolean
+peek_byte (MpInputWindow *w, gint64 pos, char *c)
+{
+	gsize avail;
+	const char *p = mp_input_window_at (w, pos, 1, &avail, NULL);
+
+	if (p == NULL)
+		return FALSE;
+	*c = p[0];
+	return TRUE;
+}
+
+/* Moves *@pos to the start of the next line (past the next LF), or to
+ * @end. */
+static gboolean
+next_line_start (MpInputWindow *w, gint64 *pos, gint64 end, GError **error)
+{
+	while (*pos < end) {
+		gsize avail;
+		const char *p = mp_input_window_at (w, *pos, 1, &avail, error);
+		const char *nl;
+
+		if (p == NULL)
+			return FALSE;
+		avail = (gsize) MIN ((gint64) avail, end - *pos);
+		nl = memchr (p, '\n', avail);
+		if (nl) {
+			*pos += (gint64) (nl - p) + 1;
+			return TRUE;
+		}
+		*pos += (gint64) avail;
+	}
+	return TRUE;
+}
+
+/* A line of the input that may be a delimiter: one that starts with
+ * "-".  mp-lines' reading of it: a line longer than MP_LINES_CHUNK is
+ * never one. */
+typedef struct {
+	gint64 start;
+	gsize len;
+	guint eol;
+	const char *data; /* len bytes, valid until the window moves */
+	gboolean long_line;
+} DashLine;
+
+/* The next line in [*@pos, @end) that starts with "-", where *@pos is the
+ * start of a line; FALSE when there is none.  *@pos moves past it. */
+static gboolean
+next_dash_line (MpInputWindow *w, gint64 *pos, gint64 end, DashLine *dl,
+		GError **error)
+{
+	gint64 at = *pos;
+	const char *p;
+	gsize avail, i;
+
+	for (;;) {
+		if (at >= end)
+			return FALSE;
+		p = mp_input_window_at (w, at, 2, &avail, error);
+		if (p == NULL)
+			return FALSE;
+		avail = (gsize) MIN ((gint64) avail, end - at);
+		if (p[0] == '-')
+			break;
+		i = mp_lines_scan (p, avail, TRUE, FALSE);
+		if (i + 1 < avail) {
+			at += (gint64) i + 1;
+			break;
+		}
+		at += (gint64) avail;
+		/* an LF ending the window starts a line after it; else the
+		 * line goes on into the next one */
+		if (p[avail - 1] != '\n' &&
+		    !next_line_start (w, &at, end, error))
+			return FALSE;
+	}
+	/* at is the start of a line holding "-" first */
+	p = mp_input_window_at (w, at, MP_LINES_CHUNK + 1, &avail, error);
+	if (p == NULL)
+		return FALSE;
+	avail = (gsize) MIN ((gint64) avail, end - at);
+	{
+		const char *nl =
+			memchr (p, '\n', MIN (avail, (gsize) MP_LINES_CHUNK));
+
+		dl->start = at;
+		dl->data = p;
+		if (nl) {
+			dl->len = (gsize) (nl - p);
+			dl->eol = 1;
+			if (dl->len > 0 && p[dl->len - 1] == '\r') {
+				dl->len--;
+				dl->eol = 2;
+			}
+			dl->long_line = FALSE;
+			*pos = at + (gint64) (nl - p) + 1;
+		} else if (avail < (gsize) MP_LINES_CHUNK &&
+			   at + (gint64) avail == end) {
+			/* the last line, without a line ending */
+			dl->len = avail;
+			dl->eol = 0;
+			dl->long_line = FALSE;
+			*pos = end;
+		} else {
+			dl->len = 0;
+			dl->eol = 0;
+			dl->long_line = TRUE;
+			*pos = at + 1; /* its end is found as any line's */
+			if (*pos < end && !next_line_start (w, pos, end, error))
+				return FALSE;
+		}
+	}
+	return TRUE;
+}
+
 /* Finds the parts of the multipart @n (RFC 2046 5.1.1).  Returns FALSE
  * when it has no boundary or no closing delimiter: then it is only ever
- * copied whole. */
+ * copied whole.  Only the lines starting with "-" are looked at, found
+ * sixteen bytes at a time (mp_lines_scan()). */
 static gboolean
 scan_children (MpTree *t, Node *n, GError **error)
 {
 	g_autofree char *delim = NULL;
 	g_autoptr (GError) local = NULL;
 	const char *child_type;
-	gint64 prev_after;
-	guint prev_eol = 0;
+	gint64 prev_after, pos;
 	gsize dlen;
 	Node *cur = NULL;
-	MpLines r;
-	MpLine l;
+	MpInputWindow w;
+	DashLine l;
 	guint i;
 
 	if (n->scanned)
@@ -370,20 +509,33 @@ scan_children (MpTree *t, Node *n, GError **error)
 	dlen = strlen (delim);
 	prev_after = n->body;
 	n->preamble_end = n->body;
-	mp_lines_init (&r, t->stream, n->body, n->end);
-	while (mp_lines_next (&r, &l, &local)) {
+	pos = n->body;
+	mp_input_window_init (&w, t->in);
+	while (next_dash_line (&w, &pos, n->end, &l, &local)) {
 		gboolean close = FALSE;
+		guint prev_eol = 0;
 		gint64 lead;
 
-		if (l.avail < dlen || l.avail < l.len ||
+		if (l.long_line || l.len < dlen ||
 		    memcmp (l.data, delim, dlen) != 0)
-			goto next;
+			continue;
 		if (l.len >= dlen + 2 && l.data[dlen] == '-' &&
 		    l.data[dlen + 1] == '-' &&
 		    all_lwsp (l.data + dlen + 2, l.len - dlen - 2))
 			close = TRUE;
 		else if (!all_lwsp (l.data + dlen, l.len - dlen))
-			goto next;
+			continue;
+		/* the line before ends with LF or CRLF (none when it is
+		 * the first of the range) */
+		if (l.start > n->body) {
+			char two[2] = { 0, 0 };
+
+			prev_eol = 1;
+			if (l.start - 2 >= n->body &&
+			    peek_byte (&w, l.start - 2, &two[0]) &&
+			    two[0] == '\r')
+				prev_eol = 2;
+		}
 		/* RFC 2046 5.1.1: the line ending before a delimiter
 		 * belongs to the delimiter */
 		lead = MAX (l.start - (gint64) prev_eol, prev_after);
@@ -405,10 +557,8 @@ scan_children (MpTree *t, Node *n, GError **error)
 		cur->end = n->end;
 		prev_after = cur->start;
 		g_ptr_array_add (n->children, cur);
-next:
-		prev_eol = l.eol;
 	}
-	mp_lines_clear (&r);
+	mp_input_window_clear (&w);
 	if (local) {
 		g_propagate_error (error, g_steal_pointer (&local));
 		return FALSE;
@@ -685,64 +835,50 @@ walk_agrees (Walk *w, GMimeObject *obj, const char *section, GError **error)
 static gboolean
 no_bare_cr (MpTree *t, gboolean in_multipart, GError **error)
 {
-	char buf[64 * 1024 + 1];
-	gint64 pos = t->base, end = t->top->end;
+	MpInputWindow w;
+	gint64 pos = t->base, end = t->top->end, cr = -1;
 
-	if (g_mime_stream_seek (t->stream, pos, GMIME_STREAM_SEEK_SET) != pos)
-		return TRUE; /* reading errors are reported where they matter */
+	mp_input_window_init (&w, t->in);
 	while (pos < end) {
-		gsize want = (gsize) MIN ((gint64) sizeof buf - 1, end - pos);
-		gssize n = g_mime_stream_read (t->stream, buf, want + 1);
-		gsize i = 0;
-		char *cr;
+		gsize avail, i;
+		const char *p = mp_input_window_at (&w, pos, 2, &avail, NULL);
 
-		if (n <= 0)
+		if (p == NULL)
+			break; /* reading errors are reported where they
+				* matter */
+		avail = (gsize) MIN ((gint64) avail, end - pos);
+		/* a CR ending the window is looked at again with its LF,
+		 * at the start of the next one */
+		i = mp_lines_scan (p, avail, FALSE, TRUE);
+		if (i + 1 < avail ||
+		    (pos + (gint64) avail == end && p[avail - 1] == '\r')) {
+			cr = pos + (gint64) i;
+			if (i + 1 >= avail)
+				cr = end - 1;
 			break;
-		/* one byte past the chunk tells whether a CR ending it has
-		 * its LF; runs of CRLF lines are passed 32 bytes at a time */
-		while (i + 33 <= MIN ((gsize) n, want)) {
-			guint8 bad = 0;
-			gsize k;
-
-			for (k = 0; k < 32; k++)
-				bad |= (guint8) ((buf[i + k] == '\r') &
-						 (buf[i + k + 1] != '\n'));
-			if (bad)
-				break;
-			i += 32;
 		}
-		while ((cr = memchr (buf + i, '\r',
-				     MIN ((gsize) n, want) - i))) {
-			i = (gsize) (cr - buf) + 1;
-			if (i < (gsize) n && buf[i] == '\n')
-				continue;
-			if (i >= (gsize) n && pos + (gint64) i < end)
-				continue; /* the stream ended early */
-			if (pos + (gint64) i <= t->top->body) {
-				g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-					     "%s: header: CR without LF "
-					     "(ambiguous line ending)",
-					     mp_input_get_name (t->in));
-			} else {
-				g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-					     "%s: CR without LF %s at byte "
-					     "%" G_GINT64_FORMAT
-					     " (readers disagree where its "
-					     "lines end)",
-					     mp_input_get_name (t->in),
-					     in_multipart ?
-						     "inside a multipart" :
-						     "in the body",
-					     pos + (gint64) i - 1 - t->base);
-			}
-			return FALSE;
-		}
-		pos += (gint64) want;
-		if (g_mime_stream_seek (t->stream, pos,
-					GMIME_STREAM_SEEK_SET) != pos)
+		if (pos + (gint64) avail == end)
 			break;
+		pos += (gint64) (avail > 1 ? avail - 1 : 1);
 	}
-	return TRUE;
+	mp_input_window_clear (&w);
+	if (cr < 0)
+		return TRUE;
+	if (cr + 1 <= t->top->body) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s: header: CR without LF "
+			     "(ambiguous line ending)",
+			     mp_input_get_name (t->in));
+	} else {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s: CR without LF %s at byte %" G_GINT64_FORMAT
+			     " (readers disagree where its lines end)",
+			     mp_input_get_name (t->in),
+			     in_multipart ? "inside a multipart" :
+					    "in the body",
+			     cr - t->base);
+	}
+	return FALSE;
 }
 
 /* Our scanner must find the structure GMime found, at every depth: the
@@ -813,22 +949,105 @@ scan_agrees (MpTree *t, Node *n, GMimeObject *obj, const char *section,
 	return TRUE;
 }
 
+/* The bytes [@start, @end) of the input, newly allocated and
+ * NUL-terminated, their number in *@len; NULL on a read error. */
+static char *
+read_range (MpTree *t, gint64 start, gint64 end, gsize *len)
+{
+	gsize want = (gsize) (end - start), got = 0;
+	g_autofree char *buf = g_malloc (want + 1);
+
+	if (g_mime_stream_seek (t->stream, start, GMIME_STREAM_SEEK_SET) !=
+	    start)
+		return NULL;
+	while (got < want) {
+		gssize n =
+			g_mime_stream_read (t->stream, buf + got, want - got);
+
+		if (n <= 0)
+			return NULL;
+		got += (gsize) n;
+	}
+	buf[want] = '\0';
+	*len = want;
+	return g_steal_pointer (&buf);
+}
+
+/* Whether GMime's reading of the message can differ from ours at all.
+ * When the header, read plainly, gives the message a type that is no
+ * multipart and no message (and no Content-Type value even names
+ * either), GMime reads the body as one leaf: it can find no part, no
+ * boundary and no truncation to disagree on, and its header checks are
+ * made on our reading below.  Then the second reading is skipped: it is
+ * most of the cost of a stage on a big message. */
+static gboolean
+needs_second_reader (MpTree *t)
+{
+	g_autofree char *raw = NULL;
+	g_autofree char *low = NULL;
+	gsize avail;
+
+	if (!t->head_plain || is_multipart (t->top) ||
+	    g_str_has_prefix (t->top->type, "message/"))
+		return TRUE;
+	if (t->ct_count == 0)
+		return FALSE;
+	raw = read_range (t, t->ct_start, t->ct_end, &avail);
+	if (raw == NULL)
+		return TRUE;
+	low = g_ascii_strdown (raw, (gssize) avail);
+	return strstr (low, "multipart") != NULL ||
+	       strstr (low, "message") != NULL || memchr (raw, 0, avail);
+}
+
+/* What walk_agrees() checks of a message GMime reads as one leaf, on our
+ * reading of its header. */
+static gboolean
+leaf_head_agrees (MpTree *t, GError **error)
+{
+	g_autofree char *raw = NULL;
+	g_autofree char *doubt = NULL;
+	gsize avail;
+
+	if (t->ct_count > 1) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s: header: %u Content-Type fields (readers "
+			     "disagree on which counts)",
+			     mp_input_get_name (t->in), t->ct_count);
+		return FALSE;
+	}
+	if (t->ct_count == 0)
+		return TRUE;
+	raw = read_range (t, t->ct_start, t->ct_end, &avail);
+	doubt = raw ? content_type_doubt (raw, FALSE) : NULL;
+	if (doubt) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s: header: Content-Type with %s (readers "
+			     "disagree on it)",
+			     mp_input_get_name (t->in), doubt);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 MpTree *
 mp_tree_new (MpInput *in, const char *seed, GError **error)
 {
 	g_autoptr (MpTree) t = g_new0 (MpTree, 1);
 	g_autoptr (GMimeMessage) msg = NULL;
 	g_autoptr (GError) local = NULL;
-	gboolean has_multipart;
+	g_autoptr (GError) head_error = NULL;
+	gboolean has_multipart = FALSE;
 	gint64 hlen;
 
-	/* refuses empty input and a truncated multipart anywhere */
-	msg = mp_input_parse_message (in, NULL, error);
-	if (msg == NULL)
+	if (mp_input_get_size (in) == 0) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s: empty input (did an earlier stage fail?)",
+			     mp_input_get_name (in));
 		return NULL;
-
+	}
 	t->in = in;
-	t->stream = mp_input_get_stream (in);
+	t->stream = mp_input_get_window_stream (in);
 	t->base = t->stream->bound_start;
 	t->size = mp_input_get_size (in);
 	t->nodes = g_ptr_array_new_with_free_func ((GDestroyNotify) node_free);
@@ -841,22 +1060,33 @@ mp_tree_new (MpInput *in, const char *seed, GError **error)
 	t->top->top = TRUE;
 	t->top->start = t->base;
 	t->top->end = t->base + t->size;
-	if (!parse_headers (t, t->top, "text/plain", t->fields, error))
-		return NULL;
+	parse_headers (t, t->top, "text/plain", t->fields, &head_error);
 
-	/* DESIGN 2: a structure readers disagree on is refused, not
-	 * edited: a part we add must be seen by every reader */
-	{
+	if (head_error || needs_second_reader (t)) {
 		g_autoptr (GPtrArray) outer = g_ptr_array_new ();
 		Walk w = { t, outer, 0, FALSE };
 
+		/* refuses a truncated multipart anywhere */
+		msg = mp_input_parse_window (in, error);
+		if (msg == NULL)
+			return NULL;
+		if (head_error) {
+			g_propagate_error (error,
+					   g_steal_pointer (&head_error));
+			return NULL;
+		}
+		/* DESIGN 2: a structure readers disagree on is refused,
+		 * not edited: a part we add must be seen by every reader */
 		if (!walk_agrees (&w, g_mime_message_get_mime_part (msg), "",
 				  error))
 			return NULL;
 		has_multipart = w.has_multipart;
+	} else if (!leaf_head_agrees (t, error)) {
+		return NULL;
 	}
 	if (!no_bare_cr (t, has_multipart, error) ||
-	    !scan_agrees (t, t->top, g_mime_message_get_mime_part (msg), "",
+	    !scan_agrees (t, t->top,
+			  msg ? g_mime_message_get_mime_part (msg) : NULL, "",
 			  error))
 		return NULL;
 	g_clear_object (&msg);
@@ -1667,30 +1897,42 @@ heads_end (Heads *h)
 		heads_check (h);
 }
 
-/* Feeds [start, end) of the input. */
+/* Feeds the input: only its lines that start with "-" can start with a
+ * delimiter, and the message holds no CR without LF (mp_tree_new()
+ * refused it), so a line starts at its start or after an LF.  Those
+ * lines are found sixteen bytes at a time and compared in place. */
 static gboolean
 heads_feed_input (MpTree *t, Heads *h, GError **error)
 {
-	g_autofree char *buf = g_malloc (READ_CHUNK);
+	g_autoptr (GError) local = NULL;
+	MpInputWindow w;
 	gint64 pos = t->base, end = t->base + t->size;
+	DashLine l;
 
-	heads_begin (h);
-	while (pos < end) {
-		gsize want = (gsize) MIN ((gint64) READ_CHUNK, end - pos);
-		gssize n;
+	mp_input_window_init (&w, t->in);
+	while (next_dash_line (&w, &pos, end, &l, &local)) {
+		gsize avail;
+		const char *p =
+			mp_input_window_at (&w, l.start, h->max, &avail, NULL);
+		guint i;
 
-		if (g_mime_stream_seek (t->stream, pos,
-					GMIME_STREAM_SEEK_SET) != pos ||
-		    (n = g_mime_stream_read (t->stream, buf, want)) <= 0) {
-			g_set_error (error, MP_ERROR, MP_ERROR_IO,
-				     "%s: read error",
-				     mp_input_get_name (t->in));
-			return FALSE;
+		if (p == NULL)
+			break;
+		avail = (gsize) MIN ((gint64) avail, end - l.start);
+		for (i = 0; i < h->pats->len; i++) {
+			const char *pat = h->pats->pdata[i];
+			gsize len = strlen (pat);
+
+			if (avail >= len && memcmp (p, pat, len) == 0)
+				h->hit[i] = TRUE;
 		}
-		heads_feed (h, buf, (gsize) n);
-		pos += n;
 	}
-	heads_end (h);
+	mp_input_window_clear (&w);
+	if (local) {
+		g_set_error (error, MP_ERROR, MP_ERROR_IO, "%s: read error",
+			     mp_input_get_name (t->in));
+		return FALSE;
+	}
 	return TRUE;
 }
 
