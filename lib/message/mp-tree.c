@@ -42,6 +42,7 @@ struct _Node {
 	gint64 lead;  /* its delimiter in the parent, eol before it incl. */
 	gboolean lead_eol;
 	gboolean scanned, closed, changed;
+	gboolean delimited; /* its delimiters were found (scan_input()) */
 	gint64 preamble_end, close_lead;
 	gboolean close_eol;
 
@@ -68,6 +69,12 @@ struct _MpTree {
 	guint ct_count;
 	gint64 ct_start, ct_end;
 	gboolean head_plain;
+
+	/* the first bytes of every line of the input that starts like a
+	 * delimiter of ours ("--=_", "--?=_"), found by scan_input(), when
+	 * there are few enough to keep */
+	GPtrArray *heads; /* GBytes */
+	gboolean heads_ok;
 
 	/* body editing */
 	gboolean body_edit;
@@ -411,6 +418,48 @@ typedef struct {
 	gboolean long_line;
 } DashLine;
 
+/* The line at @at (a line start) in [@at, @end), which starts with "-";
+ * *@next is set to the start of the line after it. */
+static gboolean
+dash_line_at (MpInputWindow *w, gint64 at, gint64 end, DashLine *dl,
+	      gint64 *next, GError **error)
+{
+	gsize avail;
+	const char *p =
+		mp_input_window_at (w, at, MP_LINES_CHUNK + 1, &avail, error);
+	const char *nl;
+
+	if (p == NULL)
+		return FALSE;
+	avail = (gsize) MIN ((gint64) avail, end - at);
+	nl = memchr (p, '\n', MIN (avail, (gsize) MP_LINES_CHUNK));
+	dl->start = at;
+	dl->data = p;
+	dl->long_line = FALSE;
+	if (nl) {
+		dl->len = (gsize) (nl - p);
+		dl->eol = 1;
+		if (dl->len > 0 && p[dl->len - 1] == '\r') {
+			dl->len--;
+			dl->eol = 2;
+		}
+		*next = at + (gint64) (nl - p) + 1;
+	} else if (avail < (gsize) MP_LINES_CHUNK) {
+		/* the last line, without a line ending */
+		dl->len = avail;
+		dl->eol = 0;
+		*next = end;
+	} else {
+		dl->len = 0;
+		dl->eol = 0;
+		dl->long_line = TRUE;
+		*next = at + 1; /* its end is found as any line's */
+		if (!next_line_start (w, next, end, error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
 /* The next line in [*@pos, @end) that starts with "-", where *@pos is the
  * start of a line; FALSE when there is none.  *@pos moves past it. */
 static gboolean
@@ -443,125 +492,119 @@ next_dash_line (MpInputWindow *w, gint64 *pos, gint64 end, DashLine *dl,
 			return FALSE;
 	}
 	/* at is the start of a line holding "-" first */
-	p = mp_input_window_at (w, at, MP_LINES_CHUNK + 1, &avail, error);
-	if (p == NULL)
-		return FALSE;
-	avail = (gsize) MIN ((gint64) avail, end - at);
-	{
-		const char *nl =
-			memchr (p, '\n', MIN (avail, (gsize) MP_LINES_CHUNK));
+	return dash_line_at (w, at, end, dl, pos, error);
+}
 
-		dl->start = at;
-		dl->data = p;
-		if (nl) {
-			dl->len = (gsize) (nl - p);
-			dl->eol = 1;
-			if (dl->len > 0 && p[dl->len - 1] == '\r') {
-				dl->len--;
-				dl->eol = 2;
-			}
-			dl->long_line = FALSE;
-			*pos = at + (gint64) (nl - p) + 1;
-		} else if (avail < (gsize) MP_LINES_CHUNK &&
-			   at + (gint64) avail == end) {
-			/* the last line, without a line ending */
-			dl->len = avail;
-			dl->eol = 0;
-			dl->long_line = FALSE;
-			*pos = end;
-		} else {
-			dl->len = 0;
-			dl->eol = 0;
-			dl->long_line = TRUE;
-			*pos = at + 1; /* its end is found as any line's */
-			if (*pos < end && !next_line_start (w, pos, end, error))
-				return FALSE;
-		}
+/* Finding the delimiters of a multipart, one line starting with "-" at
+ * a time. */
+typedef struct {
+	char *delim;
+	gsize dlen;
+	gint64 prev_after;
+	Node *cur;
+	gboolean done; /* the closing delimiter was found */
+} Delims;
+
+static void
+delims_begin (MpTree *t, Node *n, Delims *d)
+{
+	g_ptr_array_add (t->boundaries, g_strdup (n->boundary));
+	d->delim = g_strconcat ("--", n->boundary, NULL);
+	d->dlen = strlen (d->delim);
+	d->prev_after = n->body;
+	d->cur = NULL;
+	d->done = FALSE;
+	n->preamble_end = n->body;
+}
+
+/* Takes @l, a line of [n->body, n->end) that starts with "-". */
+static void
+delims_take (MpTree *t, Node *n, Delims *d, MpInputWindow *w, const DashLine *l)
+{
+	gboolean close = FALSE;
+	guint prev_eol = 0;
+	gint64 lead;
+	Node *cur;
+
+	if (d->done || l->long_line || l->len < d->dlen ||
+	    memcmp (l->data, d->delim, d->dlen) != 0)
+		return;
+	if (l->len >= d->dlen + 2 && l->data[d->dlen] == '-' &&
+	    l->data[d->dlen + 1] == '-' &&
+	    all_lwsp (l->data + d->dlen + 2, l->len - d->dlen - 2))
+		close = TRUE;
+	else if (!all_lwsp (l->data + d->dlen, l->len - d->dlen))
+		return;
+	/* the line before ends with LF or CRLF (none when it is the first
+	 * of the range) */
+	if (l->start > n->body) {
+		char c = 0;
+
+		prev_eol = 1;
+		if (l->start - 2 >= n->body &&
+		    peek_byte (w, l->start - 2, &c) && c == '\r')
+			prev_eol = 2;
 	}
-	return TRUE;
+	/* RFC 2046 5.1.1: the line ending before a delimiter belongs to
+	 * the delimiter */
+	lead = MAX (l->start - (gint64) prev_eol, d->prev_after);
+	if (d->cur)
+		d->cur->end = lead;
+	else
+		n->preamble_end = lead;
+	if (close) {
+		n->close_lead = lead;
+		n->close_eol = lead < l->start;
+		n->closed = TRUE;
+		d->done = TRUE;
+		return;
+	}
+	cur = node_new (t, NODE_ORIG);
+	cur->parent = n;
+	cur->lead = lead;
+	cur->lead_eol = lead < l->start;
+	cur->start = l->start + (gint64) l->len + l->eol;
+	cur->end = n->end;
+	d->prev_after = cur->start;
+	d->cur = cur;
+	g_ptr_array_add (n->children, cur);
 }
 
 /* Finds the parts of the multipart @n (RFC 2046 5.1.1).  Returns FALSE
  * when it has no boundary or no closing delimiter: then it is only ever
  * copied whole.  Only the lines starting with "-" are looked at, found
- * sixteen bytes at a time (mp_lines_scan()). */
+ * sixteen bytes at a time (mp_lines_scan()); the message's own were
+ * found by scan_input(). */
 static gboolean
 scan_children (MpTree *t, Node *n, GError **error)
 {
-	g_autofree char *delim = NULL;
 	g_autoptr (GError) local = NULL;
 	const char *child_type;
-	gint64 prev_after, pos;
-	gsize dlen;
-	Node *cur = NULL;
-	MpInputWindow w;
-	DashLine l;
 	guint i;
 
 	if (n->scanned)
 		return n->closed;
 	n->scanned = TRUE;
-	n->children = g_ptr_array_new ();
+	if (n->children == NULL)
+		n->children = g_ptr_array_new ();
 	if (n->kind != NODE_ORIG || n->boundary == NULL)
 		return FALSE;
-	g_ptr_array_add (t->boundaries, g_strdup (n->boundary));
-	delim = g_strconcat ("--", n->boundary, NULL);
-	dlen = strlen (delim);
-	prev_after = n->body;
-	n->preamble_end = n->body;
-	pos = n->body;
-	mp_input_window_init (&w, t->in);
-	while (next_dash_line (&w, &pos, n->end, &l, &local)) {
-		gboolean close = FALSE;
-		guint prev_eol = 0;
-		gint64 lead;
+	if (!n->delimited) {
+		gint64 pos = n->body;
+		MpInputWindow w;
+		Delims d;
+		DashLine l;
 
-		if (l.long_line || l.len < dlen ||
-		    memcmp (l.data, delim, dlen) != 0)
-			continue;
-		if (l.len >= dlen + 2 && l.data[dlen] == '-' &&
-		    l.data[dlen + 1] == '-' &&
-		    all_lwsp (l.data + dlen + 2, l.len - dlen - 2))
-			close = TRUE;
-		else if (!all_lwsp (l.data + dlen, l.len - dlen))
-			continue;
-		/* the line before ends with LF or CRLF (none when it is
-		 * the first of the range) */
-		if (l.start > n->body) {
-			char two[2] = { 0, 0 };
-
-			prev_eol = 1;
-			if (l.start - 2 >= n->body &&
-			    peek_byte (&w, l.start - 2, &two[0]) &&
-			    two[0] == '\r')
-				prev_eol = 2;
+		delims_begin (t, n, &d);
+		mp_input_window_init (&w, t->in);
+		while (!d.done && next_dash_line (&w, &pos, n->end, &l, &local))
+			delims_take (t, n, &d, &w, &l);
+		mp_input_window_clear (&w);
+		g_free (d.delim);
+		if (local) {
+			g_propagate_error (error, g_steal_pointer (&local));
+			return FALSE;
 		}
-		/* RFC 2046 5.1.1: the line ending before a delimiter
-		 * belongs to the delimiter */
-		lead = MAX (l.start - (gint64) prev_eol, prev_after);
-		if (cur)
-			cur->end = lead;
-		else
-			n->preamble_end = lead;
-		if (close) {
-			n->close_lead = lead;
-			n->close_eol = lead < l.start;
-			n->closed = TRUE;
-			break;
-		}
-		cur = node_new (t, NODE_ORIG);
-		cur->parent = n;
-		cur->lead = lead;
-		cur->lead_eol = lead < l.start;
-		cur->start = l.start + (gint64) l.len + l.eol;
-		cur->end = n->end;
-		prev_after = cur->start;
-		g_ptr_array_add (n->children, cur);
-	}
-	mp_input_window_clear (&w);
-	if (local) {
-		g_propagate_error (error, g_steal_pointer (&local));
-		return FALSE;
 	}
 	if (!n->closed) {
 		g_ptr_array_set_size (n->children, 0);
@@ -824,6 +867,116 @@ walk_agrees (Walk *w, GMimeObject *obj, const char *section, GError **error)
 	return TRUE;
 }
 
+#define MAX_HEADS 1024
+#define HEAD_BYTES 64
+
+/* TRUE when the line at @p (@avail bytes on) could start with the
+ * delimiter of a new container: "--" and a boundary of ours, which holds
+ * "=_" at its start or after one character (boundary_prefixes). */
+static gboolean
+like_our_delimiter (const char *p, gsize avail)
+{
+	return avail >= 5 && p[0] == '-' && p[1] == '-' &&
+	       ((p[2] == '=' && p[3] == '_') || (p[3] == '=' && p[4] == '_'));
+}
+
+/* The one pass over the input: a CR without LF anywhere (the first one
+ * in *@cr, else -1); the delimiters of the message's own multipart, when
+ * it is one (scan_children() then only reads its parts' headers); and
+ * the lines that may hold the delimiter of a container we add, for
+ * boundaries_resolve().  Only CRs and lines starting with "-" are looked
+ * at, found sixteen bytes at a time. */
+static void
+scan_input (MpTree *t, gint64 *cr)
+{
+	Node *top = t->top;
+	gboolean feed = top->kind == NODE_ORIG && !top->scanned &&
+			is_multipart (top) && top->boundary != NULL;
+	gint64 pos = t->base, end = top->end, line = t->base;
+	MpInputWindow w;
+	Delims d = { 0 };
+
+	*cr = -1;
+	t->heads =
+		g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+	t->heads_ok = TRUE;
+	if (feed) {
+		top->children = g_ptr_array_new ();
+		delims_begin (t, top, &d);
+	}
+	mp_input_window_init (&w, t->in);
+	while (pos < end) {
+		gsize avail, i;
+		const char *p = mp_input_window_at (&w, pos, 2, &avail, NULL);
+
+		if (p == NULL)
+			goto failed;
+		avail = (gsize) MIN ((gint64) avail, end - pos);
+		if (pos == line && p[0] == '-') {
+			DashLine l;
+			gint64 next;
+
+			if (!dash_line_at (&w, pos, end, &l, &next, NULL))
+				goto failed;
+			if (like_our_delimiter (
+				    l.data,
+				    (gsize) MIN (end - pos, HEAD_BYTES))) {
+				if (t->heads->len < MAX_HEADS)
+					g_ptr_array_add (
+						t->heads,
+						g_bytes_new (
+							l.data,
+							(gsize) MIN (
+								end - pos,
+								HEAD_BYTES)));
+				else
+					t->heads_ok = FALSE;
+			}
+			if (feed && pos >= top->body)
+				delims_take (t, top, &d, &w, &l);
+			/* its bytes are looked at for CRs like any */
+			p = mp_input_window_at (&w, pos, 2, &avail, NULL);
+			if (p == NULL)
+				goto failed;
+			avail = (gsize) MIN ((gint64) avail, end - pos);
+		}
+		i = mp_lines_scan (p, avail, TRUE, TRUE);
+		if (i + 1 < avail) {
+			if (p[i] == '\r') {
+				*cr = pos + (gint64) i;
+				break;
+			}
+			line = pos = pos + (gint64) i + 1;
+			continue;
+		}
+		if (pos + (gint64) avail == end) {
+			if (p[avail - 1] == '\r')
+				*cr = end - 1;
+			break;
+		}
+		/* the last byte is looked at again with the next one */
+		pos += (gint64) (avail > 1 ? avail - 1 : 1);
+		if (avail > 1 && p[avail - 2] == '\n')
+			line = pos;
+	}
+	mp_input_window_clear (&w);
+	g_free (d.delim);
+	if (feed)
+		top->delimited = TRUE;
+	return;
+
+failed:
+	/* reading errors are reported where they matter: by
+	 * scan_children() and heads_feed_input(), which read again */
+	mp_input_window_clear (&w);
+	g_free (d.delim);
+	t->heads_ok = FALSE;
+	if (feed) {
+		top->closed = FALSE;
+		g_ptr_array_set_size (top->children, 0);
+	}
+}
+
 /* A CR without LF ends a line for Python's email and for smtp-send's
  * canonicaliser, not for GMime or us.  In the header, the fields we add
  * would land in what those readers call the body; inside a multipart,
@@ -835,33 +988,9 @@ walk_agrees (Walk *w, GMimeObject *obj, const char *section, GError **error)
 static gboolean
 no_bare_cr (MpTree *t, gboolean in_multipart, GError **error)
 {
-	MpInputWindow w;
-	gint64 pos = t->base, end = t->top->end, cr = -1;
+	gint64 cr;
 
-	mp_input_window_init (&w, t->in);
-	while (pos < end) {
-		gsize avail, i;
-		const char *p = mp_input_window_at (&w, pos, 2, &avail, NULL);
-
-		if (p == NULL)
-			break; /* reading errors are reported where they
-				* matter */
-		avail = (gsize) MIN ((gint64) avail, end - pos);
-		/* a CR ending the window is looked at again with its LF,
-		 * at the start of the next one */
-		i = mp_lines_scan (p, avail, FALSE, TRUE);
-		if (i + 1 < avail ||
-		    (pos + (gint64) avail == end && p[avail - 1] == '\r')) {
-			cr = pos + (gint64) i;
-			if (i + 1 >= avail)
-				cr = end - 1;
-			break;
-		}
-		if (pos + (gint64) avail == end)
-			break;
-		pos += (gint64) (avail > 1 ? avail - 1 : 1);
-	}
-	mp_input_window_clear (&w);
+	scan_input (t, &cr);
 	if (cr < 0)
 		return TRUE;
 	if (cr + 1 <= t->top->body) {
@@ -1129,6 +1258,7 @@ mp_tree_free (MpTree *t)
 	g_clear_pointer (&t->fields, g_array_unref);
 	g_clear_pointer (&t->boundaries, g_ptr_array_unref);
 	g_clear_pointer (&t->attachments, g_ptr_array_unref);
+	g_clear_pointer (&t->heads, g_ptr_array_unref);
 	g_clear_pointer (&t->alt, g_ptr_array_unref);
 	g_clear_pointer (&t->res, g_ptr_array_unref);
 	g_clear_pointer (&t->new_res, g_ptr_array_unref);
@@ -1909,12 +2039,38 @@ heads_feed_input (MpTree *t, Heads *h, GError **error)
 	gint64 pos = t->base, end = t->base + t->size;
 	DashLine l;
 
+	gboolean recorded = t->heads && t->heads_ok;
+	guint i, j;
+
+	/* the lines scan_input() kept hold every match when each pattern
+	 * is a delimiter of ours no longer than what it kept */
+	for (i = 0; recorded && i < h->pats->len; i++) {
+		const char *pat = h->pats->pdata[i];
+
+		recorded = strlen (pat) <= HEAD_BYTES &&
+			   like_our_delimiter (pat, strlen (pat));
+	}
+	if (recorded) {
+		for (j = 0; j < t->heads->len; j++) {
+			gsize hlen;
+			const char *head =
+				g_bytes_get_data (t->heads->pdata[j], &hlen);
+
+			for (i = 0; i < h->pats->len; i++) {
+				const char *pat = h->pats->pdata[i];
+				gsize len = strlen (pat);
+
+				if (hlen >= len && memcmp (head, pat, len) == 0)
+					h->hit[i] = TRUE;
+			}
+		}
+		return TRUE;
+	}
 	mp_input_window_init (&w, t->in);
 	while (next_dash_line (&w, &pos, end, &l, &local)) {
 		gsize avail;
 		const char *p =
 			mp_input_window_at (&w, l.start, h->max, &avail, NULL);
-		guint i;
 
 		if (p == NULL)
 			break;
