@@ -423,11 +423,11 @@ mp_input_parse_message_truncated (MpInput *in, GMimeParser **parser_out,
 }
 
 GMimeMessage *
-mp_input_parse_window (MpInput *in, GError **error)
+mp_input_parse_stream (MpInput *in, GMimeStream *stream, GError **error)
 {
 	gboolean truncated = FALSE;
-	GMimeMessage *message = parse_stream (
-		in, mp_input_get_window_stream (in), NULL, &truncated, error);
+	GMimeMessage *message =
+		parse_stream (in, stream, NULL, &truncated, error);
 
 	/* as mp_input_parse_message() */
 	if (message && truncated) {

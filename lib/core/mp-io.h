@@ -94,9 +94,11 @@ const char *mp_input_window_at (MpInputWindow *w, gint64 pos, gsize need,
  * Borrowed (owned by @in); substreams of it stay valid while @in lives. */
 GMimeStream *mp_input_get_window_stream (MpInput *in);
 
-/* Like mp_input_parse_message(), reading through
- * mp_input_get_window_stream(): the parts' streams are substreams of it. */
-GMimeMessage *mp_input_parse_window (MpInput *in, GError **error);
+/* Like mp_input_parse_message(), reading @stream: the input seen through
+ * mp_input_get_window_stream(), or a view of it (a GMimeStreamCat of some
+ * of its ranges); the parts' streams are substreams of @stream. */
+GMimeMessage *mp_input_parse_stream (MpInput *in, GMimeStream *stream,
+				     GError **error);
 
 /* Reads the whole input into memory, for small inputs such as a message
  * body given to mime-compose.  Errors: MP_ERROR_IO. */

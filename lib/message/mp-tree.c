@@ -42,7 +42,9 @@ struct _Node {
 	gint64 lead;  /* its delimiter in the parent, eol before it incl. */
 	gboolean lead_eol;
 	gboolean scanned, closed, changed;
-	gboolean delimited; /* its delimiters were found (scan_input()) */
+	gboolean delimited;   /* its delimiters were found (scan_input()) */
+	gboolean blank_ended; /* its header ends with a blank line */
+	gboolean has_dash;    /* a line in it starts with "-" */
 	gint64 preamble_end, close_lead;
 	gboolean close_eol;
 
@@ -75,6 +77,8 @@ struct _MpTree {
 	 * there are few enough to keep */
 	GPtrArray *heads; /* GBytes */
 	gboolean heads_ok;
+	gint64 bare_cr;    /* the first CR without LF, or -1 */
+	GError *top_error; /* scan_children() of the message, run early */
 
 	/* body editing */
 	gboolean body_edit;
@@ -302,6 +306,7 @@ parse_headers (MpTree *t, Node *n, const char *default_type, GArray *fields,
 			t->crlf = l.eol == 2;
 		if (l.len == 0 && l.eol > 0) {
 			n->body = l.start + l.eol;
+			n->blank_ended = TRUE;
 			if (n->top)
 				t->head_plain = !clipped && !first;
 			break;
@@ -526,15 +531,17 @@ delims_take (MpTree *t, Node *n, Delims *d, MpInputWindow *w, const DashLine *l)
 	gint64 lead;
 	Node *cur;
 
-	if (d->done || l->long_line || l->len < d->dlen ||
-	    memcmp (l->data, d->delim, d->dlen) != 0)
+	if (d->done)
 		return;
+	if (l->long_line || l->len < d->dlen ||
+	    memcmp (l->data, d->delim, d->dlen) != 0)
+		goto not_one;
 	if (l->len >= d->dlen + 2 && l->data[d->dlen] == '-' &&
 	    l->data[d->dlen + 1] == '-' &&
 	    all_lwsp (l->data + d->dlen + 2, l->len - d->dlen - 2))
 		close = TRUE;
 	else if (!all_lwsp (l->data + d->dlen, l->len - d->dlen))
-		return;
+		goto not_one;
 	/* the line before ends with LF or CRLF (none when it is the first
 	 * of the range) */
 	if (l->start > n->body) {
@@ -568,6 +575,12 @@ delims_take (MpTree *t, Node *n, Delims *d, MpInputWindow *w, const DashLine *l)
 	d->prev_after = cur->start;
 	d->cur = cur;
 	g_ptr_array_add (n->children, cur);
+	return;
+
+not_one:
+	/* what GMime may look at as a delimiter too (skeleton()) */
+	if (d->cur)
+		d->cur->has_dash = TRUE;
 }
 
 /* Finds the parts of the multipart @n (RFC 2046 5.1.1).  Returns FALSE
@@ -582,8 +595,16 @@ scan_children (MpTree *t, Node *n, GError **error)
 	const char *child_type;
 	guint i;
 
-	if (n->scanned)
+	if (n->scanned) {
+		/* the message's own, scanned by skeleton(): its error is
+		 * told where it was before */
+		if (n->top && t->top_error) {
+			g_propagate_error (error,
+					   g_steal_pointer (&t->top_error));
+			return FALSE;
+		}
 		return n->closed;
+	}
 	n->scanned = TRUE;
 	if (n->children == NULL)
 		n->children = g_ptr_array_new ();
@@ -988,9 +1009,8 @@ failed:
 static gboolean
 no_bare_cr (MpTree *t, gboolean in_multipart, GError **error)
 {
-	gint64 cr;
+	gint64 cr = t->bare_cr;
 
-	scan_input (t, &cr);
 	if (cr < 0)
 		return TRUE;
 	if (cr + 1 <= t->top->body) {
@@ -1102,6 +1122,69 @@ read_range (MpTree *t, gint64 start, gint64 end, gsize *len)
 	return g_steal_pointer (&buf);
 }
 
+#define ELIDE_MIN (64 * 1024)
+
+/* TRUE when the bytes [@start, @end) name "multipart" or "message". */
+static gboolean
+names_a_container (MpTree *t, gint64 start, gint64 end)
+{
+	g_autofree char *raw = NULL;
+	g_autofree char *low = NULL;
+	gsize len;
+
+	if (end - start > MAX_FIELD * 4)
+		return TRUE;
+	raw = read_range (t, start, end, &len);
+	if (raw == NULL)
+		return TRUE;
+	low = g_ascii_strdown (raw, (gssize) len);
+	return memchr (raw, 0, len) != NULL ||
+	       strstr (low, "multipart") != NULL ||
+	       strstr (low, "message") != NULL;
+}
+
+/* What GMime needs to read of a multipart message to find its structure:
+ * the message less the bodies of its leaves in which no line starts with
+ * "-" (GMime takes only a line starting with "--" for a delimiter, as we
+ * do: it can find nothing there), when they are big.  A leaf is a part
+ * of the message's own multipart whose header ends with a blank line and
+ * names no multipart and no message (GMime would read inside those).
+ * NULL when nothing is left out: GMime reads the message whole.  Scans
+ * the message's parts (scan_children()); its error is kept for later. */
+static GMimeStream *
+skeleton (MpTree *t)
+{
+	g_autoptr (GMimeStream) cat = NULL;
+	Node *top = t->top;
+	gint64 from = t->base;
+	guint i;
+
+	if (!is_multipart (top) || top->boundary == NULL ||
+	    !scan_children (t, top, &t->top_error))
+		return NULL;
+	for (i = 0; i < top->children->len; i++) {
+		Node *c = top->children->pdata[i];
+		g_autoptr (GMimeStream) piece = NULL;
+
+		if (!c->blank_ended || c->has_dash ||
+		    c->end - c->body < ELIDE_MIN ||
+		    names_a_container (t, c->start, c->body))
+			continue;
+		if (cat == NULL)
+			cat = g_mime_stream_cat_new ();
+		piece = g_mime_stream_substream (t->stream, from, c->body);
+		g_mime_stream_cat_add_source (GMIME_STREAM_CAT (cat), piece);
+		from = c->end;
+	}
+	if (cat) {
+		g_autoptr (GMimeStream) piece = g_mime_stream_substream (
+			t->stream, from, t->base + t->size);
+
+		g_mime_stream_cat_add_source (GMIME_STREAM_CAT (cat), piece);
+	}
+	return g_steal_pointer (&cat);
+}
+
 /* Whether GMime's reading of the message can differ from ours at all.
  * When the header, read plainly, gives the message a type that is no
  * multipart and no message (and no Content-Type value even names
@@ -1190,13 +1273,21 @@ mp_tree_new (MpInput *in, const char *seed, GError **error)
 	t->top->start = t->base;
 	t->top->end = t->base + t->size;
 	parse_headers (t, t->top, "text/plain", t->fields, &head_error);
+	t->bare_cr = -1;
+	if (!head_error)
+		scan_input (t, &t->bare_cr);
 
 	if (head_error || needs_second_reader (t)) {
 		g_autoptr (GPtrArray) outer = g_ptr_array_new ();
+		g_autoptr (GMimeStream) skel = NULL;
 		Walk w = { t, outer, 0, FALSE };
 
+		if (!head_error && t->bare_cr < 0)
+			skel = skeleton (t);
 		/* refuses a truncated multipart anywhere */
-		msg = mp_input_parse_window (in, error);
+		msg = mp_input_parse_stream (
+			in, skel ? skel : mp_input_get_window_stream (in),
+			error);
 		if (msg == NULL)
 			return NULL;
 		if (head_error) {
@@ -1259,6 +1350,7 @@ mp_tree_free (MpTree *t)
 	g_clear_pointer (&t->boundaries, g_ptr_array_unref);
 	g_clear_pointer (&t->attachments, g_ptr_array_unref);
 	g_clear_pointer (&t->heads, g_ptr_array_unref);
+	g_clear_error (&t->top_error);
 	g_clear_pointer (&t->alt, g_ptr_array_unref);
 	g_clear_pointer (&t->res, g_ptr_array_unref);
 	g_clear_pointer (&t->new_res, g_ptr_array_unref);

@@ -609,6 +609,83 @@ test_window_edges (void)
 	}
 }
 
+/* GMime reads a multipart without the big bodies of its leaves in which
+ * no line starts with "-" (it could find no delimiter there): each
+ * refusal stays what it is when GMime reads the message whole (a line
+ * "-x" in the body keeps it there), and so does a message edited. */
+static void
+test_skeleton_keeps_every_refusal (void)
+{
+	static const char *const parts[] = {
+		"--b\nContent-Type: text/plain\nContent-Type: text/html\n\n"
+		"hi\n--b--\n",
+		"--b\nContent-Type: multipart/alternative; boundary=i\n\n"
+		"--i\nContent-Type: text/plain\n\nhi\n--b--\n",
+		"--b\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
+		"Content-Type: text/plain\n\nhi\n--b--\n--b--\n",
+		"--b\nContent-Type: text/plain; a=1; a=2\n\nhi\n--b--\n",
+		"--b\nContent-Type: text/plain\n\nhi\n--b\n",
+		"--b\nContent-Type: text/plain\n\nhi\n--b--\n",
+	};
+	static const char *const big_types[] = {
+		"text/plain",
+		"application/octet-stream\nContent-Transfer-Encoding: base64",
+		"message/rfc822",
+	};
+	guint i, j;
+
+	for (i = 0; i < G_N_ELEMENTS (parts); i++) {
+		for (j = 0; j < G_N_ELEMENTS (big_types); j++) {
+			GBytes *out[2] = { NULL, NULL };
+			GError *error[2] = { NULL, NULL };
+			guint whole;
+
+			for (whole = 0; whole < 2; whole++) {
+				g_autoptr (GString) m = g_string_new (
+					"From: a@example.org\nMIME-Version: "
+					"1.0\nContent-Type: multipart/mixed; "
+					"boundary=b\n\n");
+				g_autoptr (GBytes) in = NULL;
+				guint k;
+
+				g_string_append_printf (
+					m, "--b\nContent-Type: %s\n\n",
+					big_types[j]);
+				for (k = 0; k < 2000; k++)
+					g_string_append (
+						m,
+						k == 1000 && whole ?
+							"-x\n" :
+							"abcdefghijklmnopqrstu"
+							"vwxyzABCDEFGHIJKLMNOPQ"
+							"RSTUVWXYZ\n");
+				g_string_append_c (m, '\n');
+				g_string_append (m, parts[i]);
+				in = g_string_free_to_bytes (
+					g_steal_pointer (&m));
+				out[whole] = attach (in, &error[whole]);
+			}
+			g_assert_true ((out[0] == NULL) == (out[1] == NULL));
+			if (out[0] == NULL) {
+				g_assert_nonnull (error[0]);
+				g_assert_nonnull (error[1]);
+				/* past the temporary file's name */
+				g_assert_cmpstr (
+					strstr (error[0]->message, "in.eml: "),
+					==,
+					strstr (error[1]->message, "in.eml: "));
+			} else {
+				g_assert_no_error (error[0]);
+				g_assert_no_error (error[1]);
+			}
+			for (whole = 0; whole < 2; whole++) {
+				g_clear_pointer (&out[whole], g_bytes_unref);
+				g_clear_error (&error[whole]);
+			}
+		}
+	}
+}
+
 int
 main (int argc, char **argv)
 {
@@ -618,6 +695,8 @@ main (int argc, char **argv)
 			 test_delimiter_at_every_buffer_offset);
 	g_test_add_func ("/tree/long-lines", test_long_lines);
 	g_test_add_func ("/tree/window-edges", test_window_edges);
+	g_test_add_func ("/tree/skeleton-keeps-every-refusal",
+			 test_skeleton_keeps_every_refusal);
 	g_test_add_func ("/tree/attach-shapes-and-line-ends",
 			 test_attach_shapes_and_line_ends);
 	g_test_add_func ("/tree/refuses-truncated-and-empty",
