@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #define COPY_CHUNK (256 * 1024)
+#define PIPE_SPOOL_SIZE (1024 * 1024)
 
 /* ---- input ---------------------------------------------------------- */
 
@@ -100,6 +101,7 @@ static gboolean
 spool (MpInput *in, int fd, GError **error)
 {
 	g_autofree char *buf = g_malloc (MP_INPUT_MEMORY_LIMIT);
+	gboolean grown = FALSE;
 	gsize used = 0;
 	int errsv = 0;
 	int out = -1;
@@ -123,6 +125,13 @@ spool (MpInput *in, int fd, GError **error)
 			in->size += used;
 			used = 0;
 			room = MP_INPUT_MEMORY_LIMIT;
+			/* a big input: a bigger pipe wakes its writer and us
+			 * a sixteenth as often (best effort: the limit is
+			 * /proc/sys/fs/pipe-max-size) */
+			if (!grown) {
+				fcntl (fd, F_SETPIPE_SZ, PIPE_SPOOL_SIZE);
+				grown = TRUE;
+			}
 			/* from a pipe the kernel moves the rest to the file */
 			n = splice_all (fd, out, &in->size, &errsv);
 			if (n == 0)
