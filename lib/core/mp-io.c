@@ -487,13 +487,15 @@ mp_input_window_at (MpInputWindow *w, gint64 pos, gsize need, gsize *avail,
 	gint64 at;
 	gsize len, got = 0;
 
+	if (w->limit > 0 && w->limit < end)
+		end = w->limit;
 	*avail = 0;
 	if (pos < in->start || pos >= end)
 		return NULL;
 	if (in->bytes) {
 		w->data = g_bytes_get_data (in->bytes, NULL);
 		w->start = 0;
-		w->end = (gint64) g_bytes_get_size (in->bytes);
+		w->end = end;
 	} else if (!(w->data && pos >= w->start && pos < w->end &&
 		     (w->end == end || w->end - pos >= (gint64) need))) {
 		window_unmap (w);
@@ -516,7 +518,9 @@ mp_input_window_at (MpInputWindow *w, gint64 pos, gsize need, gsize *avail,
 		if (w->data == NULL) {
 			len = (gsize) MIN ((gint64) MP_INPUT_WINDOW, end - pos);
 			if (w->buf == NULL)
-				w->buf = g_malloc (MP_INPUT_WINDOW);
+				w->buf = g_malloc (
+					(gsize) MIN ((gint64) MP_INPUT_WINDOW,
+						     end - in->start));
 			while (got < len) {
 				ssize_t n =
 					pread (in->fd, w->buf + got, len - got,
@@ -559,6 +563,7 @@ win_stream_new (MpInput *in, gint64 start, gint64 end)
 	MpWinStream *ws = g_object_new (MP_TYPE_WIN_STREAM, NULL);
 
 	mp_input_window_init (&ws->win, in);
+	ws->win.limit = end;
 	g_mime_stream_construct (GMIME_STREAM (ws), start, end);
 	return GMIME_STREAM (ws);
 }
@@ -581,6 +586,10 @@ win_read (GMimeStream *stream, char *buf, size_t len)
 	len = (size_t) MIN ((gint64) len, stream->bound_end - stream->position);
 	memcpy (buf, p, len);
 	stream->position += (gint64) len;
+	/* read to its end (a piece of a GMimeStreamCat): the window goes,
+	 * so that many pieces do not hold one each */
+	if (stream->position >= stream->bound_end)
+		mp_input_window_clear (&ws->win);
 	return (ssize_t) len;
 }
 

@@ -71,7 +71,8 @@ typedef struct {
 	gint64 start, end; /* what data holds */
 	void *map;         /* a mapping, or NULL */
 	gsize map_len;
-	char *buf; /* a read buffer, or NULL */
+	char *buf;    /* a read buffer, or NULL */
+	gint64 limit; /* 0, or where reading stops: no window goes past it */
 } MpInputWindow;
 
 #define MP_INPUT_WINDOW (1024 * 1024)
