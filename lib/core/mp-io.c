@@ -4,11 +4,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define COPY_CHUNK (256 * 1024)
+#define PIPE_SPOOL_SIZE (1024 * 1024)
 
 /* ---- input ---------------------------------------------------------- */
 
@@ -18,8 +20,10 @@ struct _MpInput {
 	gboolean own_fd;
 	gint64 start; /* where the message starts in fd */
 	gint64 size;
-	GBytes *bytes; /* small pipes */
+	GBytes *bytes;    /* small pipes */
+	gboolean spooled; /* fd is our unlinked spool file */
 	GMimeStream *stream;
+	GMimeStream *window_stream;
 };
 
 gboolean
@@ -97,6 +101,7 @@ static gboolean
 spool (MpInput *in, int fd, GError **error)
 {
 	g_autofree char *buf = g_malloc (MP_INPUT_MEMORY_LIMIT);
+	gboolean grown = FALSE;
 	gsize used = 0;
 	int errsv = 0;
 	int out = -1;
@@ -120,6 +125,13 @@ spool (MpInput *in, int fd, GError **error)
 			in->size += used;
 			used = 0;
 			room = MP_INPUT_MEMORY_LIMIT;
+			/* a big input: a bigger pipe wakes its writer and us
+			 * a sixteenth as often (best effort: the limit is
+			 * /proc/sys/fs/pipe-max-size) */
+			if (!grown) {
+				fcntl (fd, F_SETPIPE_SZ, PIPE_SPOOL_SIZE);
+				grown = TRUE;
+			}
 			/* from a pipe the kernel moves the rest to the file */
 			n = splice_all (fd, out, &in->size, &errsv);
 			if (n == 0)
@@ -160,6 +172,7 @@ spool (MpInput *in, int fd, GError **error)
 	in->size += used;
 	in->fd = out;
 	in->own_fd = TRUE;
+	in->spooled = TRUE;
 	in->start = 0;
 	return TRUE;
 }
@@ -264,6 +277,7 @@ mp_input_free (MpInput *in)
 	if (in == NULL)
 		return;
 	g_clear_object (&in->stream);
+	g_clear_object (&in->window_stream);
 	if (in->own_fd && in->fd >= 0)
 		close (in->fd);
 	g_clear_pointer (&in->bytes, g_bytes_unref);
@@ -374,9 +388,9 @@ mp_input_parse_message (MpInput *in, GMimeParser **parser_out, GError **error)
 	return message;
 }
 
-GMimeMessage *
-mp_input_parse_message_truncated (MpInput *in, GMimeParser **parser_out,
-				  gboolean *truncated, GError **error)
+static GMimeMessage *
+parse_stream (MpInput *in, GMimeStream *stream, GMimeParser **parser_out,
+	      gboolean *truncated, GError **error)
 {
 	g_autoptr (GMimeParser) parser = NULL;
 	GMimeParserOptions *options;
@@ -389,7 +403,8 @@ mp_input_parse_message_truncated (MpInput *in, GMimeParser **parser_out,
 			     in->name);
 		return NULL;
 	}
-	parser = g_mime_parser_new_with_stream (mp_input_get_stream (in));
+	g_mime_stream_reset (stream);
+	parser = g_mime_parser_new_with_stream (stream);
 	g_mime_parser_set_persist_stream (parser, TRUE);
 	g_mime_parser_set_format (parser, GMIME_FORMAT_MESSAGE);
 	options = g_mime_parser_options_new ();
@@ -406,6 +421,296 @@ mp_input_parse_message_truncated (MpInput *in, GMimeParser **parser_out,
 	if (parser_out)
 		*parser_out = g_steal_pointer (&parser);
 	return message;
+}
+
+GMimeMessage *
+mp_input_parse_message_truncated (MpInput *in, GMimeParser **parser_out,
+				  gboolean *truncated, GError **error)
+{
+	return parse_stream (in, mp_input_get_stream (in), parser_out,
+			     truncated, error);
+}
+
+GMimeMessage *
+mp_input_parse_stream (MpInput *in, GMimeStream *stream, GError **error)
+{
+	gboolean truncated = FALSE;
+	GMimeMessage *message =
+		parse_stream (in, stream, NULL, &truncated, error);
+
+	/* as mp_input_parse_message() */
+	if (message && truncated) {
+		g_object_unref (message);
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s: message is truncated (a multipart lacks "
+			     "its closing delimiter; did an earlier stage "
+			     "fail?)",
+			     in->name);
+		return NULL;
+	}
+	return message;
+}
+
+/* ---- a window onto the input ------------------------------------------ */
+
+void
+mp_input_window_init (MpInputWindow *w, MpInput *in)
+{
+	memset (w, 0, sizeof *w);
+	w->in = in;
+}
+
+static void
+window_unmap (MpInputWindow *w)
+{
+	if (w->map)
+		munmap (w->map, w->map_len);
+	w->map = NULL;
+	w->map_len = 0;
+	w->data = NULL;
+	w->start = w->end = 0;
+}
+
+void
+mp_input_window_clear (MpInputWindow *w)
+{
+	window_unmap (w);
+	g_clear_pointer (&w->buf, g_free);
+}
+
+const char *
+mp_input_window_at (MpInputWindow *w, gint64 pos, gsize need, gsize *avail,
+		    GError **error)
+{
+	MpInput *in = w->in;
+	gint64 end = in->start + in->size;
+	gint64 at;
+	gsize len, got = 0;
+
+	if (w->limit > 0 && w->limit < end)
+		end = w->limit;
+	*avail = 0;
+	if (pos < in->start || pos >= end)
+		return NULL;
+	if (in->bytes) {
+		w->data = g_bytes_get_data (in->bytes, NULL);
+		w->start = 0;
+		w->end = end;
+	} else if (!(w->data && pos >= w->start && pos < w->end &&
+		     (w->end == end || w->end - pos >= (gint64) need))) {
+		window_unmap (w);
+		/* our own spool file is mapped: nobody else can shrink it
+		 * under the mapping (SIGBUS); a user's file is read */
+		if (in->spooled) {
+			at = pos & ~(gint64) 4095;
+			len = (gsize) MIN ((gint64) MP_INPUT_WINDOW, end - at);
+			w->map = mmap (NULL, len, PROT_READ,
+				       MAP_SHARED | MAP_POPULATE, in->fd, at);
+			if (w->map == MAP_FAILED) {
+				w->map = NULL;
+			} else {
+				w->map_len = len;
+				w->data = w->map;
+				w->start = at;
+				w->end = at + (gint64) len;
+			}
+		}
+		if (w->data == NULL) {
+			len = (gsize) MIN ((gint64) MP_INPUT_WINDOW, end - pos);
+			if (w->buf == NULL)
+				w->buf = g_malloc (
+					(gsize) MIN ((gint64) MP_INPUT_WINDOW,
+						     end - in->start));
+			while (got < len) {
+				ssize_t n =
+					pread (in->fd, w->buf + got, len - got,
+					       (off_t) pos + (off_t) got);
+
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n <= 0) {
+					mp_error_set_errno (error, MP_ERROR_IO,
+							    n < 0 ? errno : EIO,
+							    in->name);
+					return NULL;
+				}
+				got += (gsize) n;
+			}
+			w->data = w->buf;
+			w->start = pos;
+			w->end = pos + (gint64) len;
+		}
+	}
+	*avail = (gsize) (w->end - pos);
+	return w->data + (pos - w->start);
+}
+
+/* A GMimeStream over a window: what mp-tree and GMime's parser read
+ * through, a copy from memory per read and no system call per seek. */
+#define MP_TYPE_WIN_STREAM (mp_win_stream_get_type ())
+G_DECLARE_FINAL_TYPE (MpWinStream, mp_win_stream, MP, WIN_STREAM, GMimeStream)
+
+struct _MpWinStream {
+	GMimeStream parent;
+	MpInputWindow win;
+};
+
+G_DEFINE_TYPE (MpWinStream, mp_win_stream, GMIME_TYPE_STREAM)
+
+static GMimeStream *
+win_stream_new (MpInput *in, gint64 start, gint64 end)
+{
+	MpWinStream *ws = g_object_new (MP_TYPE_WIN_STREAM, NULL);
+
+	mp_input_window_init (&ws->win, in);
+	ws->win.limit = end;
+	g_mime_stream_construct (GMIME_STREAM (ws), start, end);
+	return GMIME_STREAM (ws);
+}
+
+static ssize_t
+win_read (GMimeStream *stream, char *buf, size_t len)
+{
+	MpWinStream *ws = MP_WIN_STREAM (stream);
+	const char *p;
+	gsize avail;
+
+	if (stream->position >= stream->bound_end)
+		return 0;
+	p = mp_input_window_at (&ws->win, stream->position, 1, &avail, NULL);
+	if (p == NULL) {
+		errno = EIO;
+		return -1;
+	}
+	len = MIN (len, avail);
+	len = (size_t) MIN ((gint64) len, stream->bound_end - stream->position);
+	memcpy (buf, p, len);
+	stream->position += (gint64) len;
+	/* read to its end (a piece of a GMimeStreamCat): the window goes,
+	 * so that many pieces do not hold one each */
+	if (stream->position >= stream->bound_end)
+		mp_input_window_clear (&ws->win);
+	return (ssize_t) len;
+}
+
+static ssize_t
+win_write (GMimeStream *stream, const char *buf, size_t len)
+{
+	errno = EBADF;
+	return -1;
+}
+
+static int
+win_flush (GMimeStream *stream)
+{
+	return 0;
+}
+
+static int
+win_close (GMimeStream *stream)
+{
+	mp_input_window_clear (&MP_WIN_STREAM (stream)->win);
+	return 0;
+}
+
+static gboolean
+win_eos (GMimeStream *stream)
+{
+	return stream->position >= stream->bound_end;
+}
+
+static int
+win_reset (GMimeStream *stream)
+{
+	stream->position = stream->bound_start;
+	return 0;
+}
+
+static gint64
+win_seek (GMimeStream *stream, gint64 offset, GMimeSeekWhence whence)
+{
+	gint64 real;
+
+	switch (whence) {
+	case GMIME_STREAM_SEEK_SET:
+		real = offset;
+		break;
+	case GMIME_STREAM_SEEK_CUR:
+		real = stream->position + offset;
+		break;
+	case GMIME_STREAM_SEEK_END:
+		real = stream->bound_end + offset;
+		break;
+	default:
+		errno = EINVAL;
+		return -1;
+	}
+	if (real < stream->bound_start || real > stream->bound_end) {
+		errno = EINVAL;
+		return -1;
+	}
+	stream->position = real;
+	return real;
+}
+
+static gint64
+win_tell (GMimeStream *stream)
+{
+	return stream->position;
+}
+
+static gint64
+win_length (GMimeStream *stream)
+{
+	return stream->bound_end - stream->bound_start;
+}
+
+static GMimeStream *
+win_substream (GMimeStream *stream, gint64 start, gint64 end)
+{
+	return win_stream_new (MP_WIN_STREAM (stream)->win.in, start,
+			       end < 0 ? stream->bound_end : end);
+}
+
+static void
+mp_win_stream_finalize (GObject *object)
+{
+	mp_input_window_clear (&MP_WIN_STREAM (object)->win);
+	G_OBJECT_CLASS (mp_win_stream_parent_class)->finalize (object);
+}
+
+static void
+mp_win_stream_class_init (MpWinStreamClass *klass)
+{
+	GMimeStreamClass *sc = GMIME_STREAM_CLASS (klass);
+
+	G_OBJECT_CLASS (klass)->finalize = mp_win_stream_finalize;
+	sc->read = win_read;
+	sc->write = win_write;
+	sc->flush = win_flush;
+	sc->close = win_close;
+	sc->eos = win_eos;
+	sc->reset = win_reset;
+	sc->seek = win_seek;
+	sc->tell = win_tell;
+	sc->length = win_length;
+	sc->substream = win_substream;
+}
+
+static void
+mp_win_stream_init (MpWinStream *ws)
+{
+}
+
+GMimeStream *
+mp_input_get_window_stream (MpInput *in)
+{
+	if (in->window_stream == NULL)
+		in->window_stream =
+			win_stream_new (in, in->bytes ? 0 : in->start,
+					(in->bytes ? 0 : in->start) + in->size);
+	g_mime_stream_reset (in->window_stream);
+	return in->window_stream;
 }
 
 /* ---- a file below a folder ------------------------------------------ */
@@ -496,6 +801,7 @@ mp_spool_write (MpSpool *s, const void *data, gsize len, GError **error)
 			return FALSE;
 		s->in->fd = fd;
 		s->in->own_fd = TRUE;
+		s->in->spooled = TRUE;
 		if (!mp_io_write_all (fd, s->mem->data, s->mem->len, &errsv)) {
 			mp_error_set_errno (error, MP_ERROR_IO, errsv,
 					    "spool file");
@@ -801,6 +1107,25 @@ mp_output_copy_stream (MpOutput *out, GMimeStream *stream, gint64 start,
 {
 	g_autofree char *buf = NULL;
 
+	/* a window stream's positions are file offsets too, or offsets
+	 * into the bytes held in memory */
+	if (MP_IS_WIN_STREAM (stream)) {
+		MpInput *in = MP_WIN_STREAM (stream)->win.in;
+
+		if (end < 0 || end > stream->bound_end)
+			end = stream->bound_end;
+		if (start >= end)
+			return TRUE;
+		if (in->bytes)
+			return mp_output_write (
+				out,
+				(const char *) g_bytes_get_data (in->bytes,
+								 NULL) +
+					start,
+				(gsize) (end - start), error);
+		return mp_output_copy_fd (out, in->fd, start, end - start,
+					  "input", error);
+	}
 	/* a file stream's positions are file offsets: let the kernel copy */
 	if (GMIME_IS_STREAM_FS (stream)) {
 		if (end < 0)

@@ -58,6 +58,49 @@ GMimeMessage *mp_input_parse_message_truncated (MpInput *in,
 						gboolean *truncated,
 						GError **error);
 
+/* A window onto the bytes of an input, for reading it in place: the input
+ * held in memory is seen whole; a spool file is mapped (mmap) a MB at a
+ * time, a file read in place is read (pread) a MB at a time, so no
+ * pass makes a system call per few KB and memory stays bounded.  Offsets
+ * are those of mp_input_get_stream() (the input starts at its
+ * bound_start).  Initialise with mp_input_window_init(), free what it
+ * holds with mp_input_window_clear(). */
+typedef struct {
+	MpInput *in;       /* borrowed */
+	const char *data;  /* the bytes [start, end) */
+	gint64 start, end; /* what data holds */
+	void *map;         /* a mapping, or NULL */
+	gsize map_len;
+	char *buf;    /* a read buffer, or NULL */
+	gint64 limit; /* 0, or where reading stops: no window goes past it */
+} MpInputWindow;
+
+#define MP_INPUT_WINDOW (1024 * 1024)
+
+void mp_input_window_init (MpInputWindow *w, MpInput *in);
+void mp_input_window_clear (MpInputWindow *w);
+
+/* The bytes from @pos: a pointer to the byte at @pos, with *@avail bytes
+ * after it, at least @need (at most MP_INPUT_WINDOW - 4096) unless the
+ * input ends sooner; NULL with *@avail 0 at or past the end.  The window
+ * moves only when it must, so reading on from where it is costs nothing.
+ * The pointer is valid until the next call.  Errors: MP_ERROR_IO naming
+ * the input. */
+const char *mp_input_window_at (MpInputWindow *w, gint64 pos, gsize need,
+				gsize *avail, GError **error);
+
+/* The whole input as a seekable stream like mp_input_get_stream(), but
+ * read through an MpInputWindow: a read is a copy from memory, a seek no
+ * system call; mp_output_copy_stream() still copies it in the kernel.
+ * Borrowed (owned by @in); substreams of it stay valid while @in lives. */
+GMimeStream *mp_input_get_window_stream (MpInput *in);
+
+/* Like mp_input_parse_message(), reading @stream: the input seen through
+ * mp_input_get_window_stream(), or a view of it (a GMimeStreamCat of some
+ * of its ranges); the parts' streams are substreams of @stream. */
+GMimeMessage *mp_input_parse_stream (MpInput *in, GMimeStream *stream,
+				     GError **error);
+
 /* Reads the whole input into memory, for small inputs such as a message
  * body given to mime-compose.  Errors: MP_ERROR_IO. */
 GBytes *mp_input_read_all (MpInput *in, GError **error);

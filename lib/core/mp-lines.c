@@ -3,6 +3,9 @@
 
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 void
 mp_lines_init (MpLines *r, GMimeStream *stream, gint64 start, gint64 limit)
@@ -123,4 +126,41 @@ mp_lines_next (MpLines *r, MpLine *l, GError **error)
 			}
 		}
 	}
+}
+
+gsize
+mp_lines_scan (const char *p, gsize n, gboolean dash, gboolean bare_cr)
+{
+	gsize i = 0;
+
+#ifdef __SSE2__
+	/* sixteen pairs at a time: most messages have neither */
+	const __m128i lf = _mm_set1_epi8 ('\n'), minus = _mm_set1_epi8 ('-'),
+		      cr = _mm_set1_epi8 ('\r');
+	const __m128i want_dash = _mm_set1_epi8 (dash ? -1 : 0),
+		      want_cr = _mm_set1_epi8 (bare_cr ? -1 : 0);
+
+	while (i + 17 <= n) {
+		__m128i a = _mm_loadu_si128 ((const __m128i *) (p + i));
+		__m128i b = _mm_loadu_si128 ((const __m128i *) (p + i + 1));
+		__m128i d = _mm_and_si128 (_mm_cmpeq_epi8 (a, lf),
+					   _mm_cmpeq_epi8 (b, minus));
+		__m128i c = _mm_andnot_si128 (_mm_cmpeq_epi8 (b, lf),
+					      _mm_cmpeq_epi8 (a, cr));
+		int m = _mm_movemask_epi8 (
+			_mm_or_si128 (_mm_and_si128 (d, want_dash),
+				      _mm_and_si128 (c, want_cr)));
+
+		if (m)
+			return i + (gsize) __builtin_ctz ((unsigned) m);
+		i += 16;
+	}
+#endif
+	for (; i + 1 < n; i++) {
+		if (dash && p[i] == '\n' && p[i + 1] == '-')
+			return i;
+		if (bare_cr && p[i] == '\r' && p[i + 1] != '\n')
+			return i;
+	}
+	return n - 1;
 }

@@ -41,4 +41,12 @@ gssize mp_lines_fill (MpLines *r, GError **error);
  * in data and its whole length in len. */
 gboolean mp_lines_next (MpLines *r, MpLine *l, GError **error);
 
+/* Looks through the @n bytes at @p, a pair of neighbours at a time, for
+ * the first LF followed by "-" (with @dash: a line that may be a
+ * delimiter starts after it) or the first CR not followed by LF (with
+ * @bare_cr).  Returns the offset of the LF or CR found, or @n - 1 when
+ * none of the pairs in the bytes holds one (the last byte, having no
+ * neighbour here, is never one).  @n must be at least 1. */
+gsize mp_lines_scan (const char *p, gsize n, gboolean dash, gboolean bare_cr);
+
 G_END_DECLS

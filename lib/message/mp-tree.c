@@ -42,6 +42,9 @@ struct _Node {
 	gint64 lead;  /* its delimiter in the parent, eol before it incl. */
 	gboolean lead_eol;
 	gboolean scanned, closed, changed;
+	gboolean delimited;   /* its delimiters were found (scan_input()) */
+	gboolean blank_ended; /* its header ends with a blank line */
+	gboolean has_dash;    /* a line in it starts with "-" */
 	gint64 preamble_end, close_lead;
 	gboolean close_eol;
 
@@ -61,6 +64,21 @@ struct _MpTree {
 	Node *top, *root, *mixed;
 	GPtrArray *attachments;
 	gboolean wrap; /* the attachments go around the message, not in it */
+
+	/* the message's header as we read it: its Content-Type fields (the
+	 * last one's value), and whether it was read plainly (fields, then
+	 * a blank line; no From_ line, nothing clipped) */
+	guint ct_count;
+	gint64 ct_start, ct_end;
+	gboolean head_plain;
+
+	/* the first bytes of every line of the input that starts like a
+	 * delimiter of ours ("--=_", "--?=_"), found by scan_input(), when
+	 * there are few enough to keep */
+	GPtrArray *heads; /* GBytes */
+	gboolean heads_ok;
+	gint64 bare_cr;    /* the first CR without LF, or -1 */
+	GError *top_error; /* scan_children() of the message, run early */
 
 	/* body editing */
 	gboolean body_edit;
@@ -198,11 +216,17 @@ add_field (GArray *fields, const Field *f)
 }
 
 static void
-finish_field (Node *n, GArray *fields, GString *field, gsize name_len,
-	      gint64 start, gint64 end)
+finish_field (MpTree *t, Node *n, GArray *fields, GString *field,
+	      gsize name_len, gint64 start, gint64 end)
 {
 	if (field->len == 0)
 		return;
+	if (fields && name_len == 12 &&
+	    g_ascii_strncasecmp (field->str, "Content-Type", 12) == 0) {
+		t->ct_count++;
+		t->ct_start = start + (gint64) name_len + 1;
+		t->ct_end = end;
+	}
 	if (name_len > 0 && name_len < field->len)
 		node_take_field (n, field->str, name_len,
 				 field->str + name_len + 1);
@@ -265,13 +289,15 @@ parse_headers (MpTree *t, Node *n, const char *default_type, GArray *fields,
 {
 	g_autoptr (GString) field = g_string_new (NULL);
 	g_autoptr (GError) local = NULL;
-	gboolean first = TRUE;
+	gboolean first = TRUE, clipped = FALSE;
 	gsize name_len = 0;
 	gint64 fstart = n->start, fend = n->start;
 	MpLines r;
 	MpLine l;
 
 	n->body = n->end;
+	if (n->top)
+		t->head_plain = FALSE;
 	mp_lines_init (&r, t->stream, n->start, n->end);
 	while (mp_lines_next (&r, &l, &local)) {
 		gsize nl = 0;
@@ -280,12 +306,19 @@ parse_headers (MpTree *t, Node *n, const char *default_type, GArray *fields,
 			t->crlf = l.eol == 2;
 		if (l.len == 0 && l.eol > 0) {
 			n->body = l.start + l.eol;
+			n->blank_ended = TRUE;
+			if (n->top)
+				t->head_plain = !clipped && !first;
 			break;
 		}
+		if (l.avail < l.len)
+			clipped = TRUE;
 		if (!first && (l.data[0] == ' ' || l.data[0] == '\t')) {
 			if (field->len + l.avail < MAX_FIELD)
 				g_string_append_len (field, l.data,
 						     (gssize) l.avail);
+			else
+				clipped = TRUE;
 			fend = l.start + (gint64) l.len + l.eol;
 			continue;
 		}
@@ -302,6 +335,7 @@ parse_headers (MpTree *t, Node *n, const char *default_type, GArray *fields,
 			 * by fuzzing) */
 			fstart = fend = f.end;
 			first = FALSE;
+			clipped = TRUE; /* read by GMime its own way */
 			continue;
 		}
 		if (!is_field_line (&l, &nl)) {
@@ -310,7 +344,7 @@ parse_headers (MpTree *t, Node *n, const char *default_type, GArray *fields,
 			skipped_lines_agree (t, n, &r, &l, &local);
 			break;
 		}
-		finish_field (n, fields, field, name_len, fstart, fend);
+		finish_field (t, n, fields, field, name_len, fstart, fend);
 		first = FALSE;
 		name_len = nl;
 		fstart = l.start;
@@ -318,7 +352,7 @@ parse_headers (MpTree *t, Node *n, const char *default_type, GArray *fields,
 		g_string_append_len (field, l.data,
 				     (gssize) MIN (l.avail, MAX_FIELD));
 	}
-	finish_field (n, fields, field, name_len, fstart, fend);
+	finish_field (t, n, fields, field, name_len, fstart, fend);
 	mp_lines_clear (&r);
 	if (local) {
 		g_propagate_error (error, g_steal_pointer (&local));
@@ -342,76 +376,256 @@ all_lwsp (const char *s, gsize len)
 	return TRUE;
 }
 
+/* The byte at @pos (the window may move). */
+static gboolean
+peek_byte (MpInputWindow *w, gint64 pos, char *c)
+{
+	gsize avail;
+	const char *p = mp_input_window_at (w, pos, 1, &avail, NULL);
+
+	if (p == NULL)
+		return FALSE;
+	*c = p[0];
+	return TRUE;
+}
+
+/* Moves *@pos to the start of the next line (past the next LF), or to
+ * @end. */
+static gboolean
+next_line_start (MpInputWindow *w, gint64 *pos, gint64 end, GError **error)
+{
+	while (*pos < end) {
+		gsize avail;
+		const char *p = mp_input_window_at (w, *pos, 1, &avail, error);
+		const char *nl;
+
+		if (p == NULL)
+			return FALSE;
+		avail = (gsize) MIN ((gint64) avail, end - *pos);
+		nl = memchr (p, '\n', avail);
+		if (nl) {
+			*pos += (gint64) (nl - p) + 1;
+			return TRUE;
+		}
+		*pos += (gint64) avail;
+	}
+	return TRUE;
+}
+
+/* A line of the input that may be a delimiter: one that starts with
+ * "-".  mp-lines' reading of it: a line longer than MP_LINES_CHUNK is
+ * never one. */
+typedef struct {
+	gint64 start;
+	gsize len;
+	guint eol;
+	const char *data; /* len bytes, valid until the window moves */
+	gboolean long_line;
+} DashLine;
+
+/* The line at @at (a line start) in [@at, @end), which starts with "-";
+ * *@next is set to the start of the line after it. */
+static gboolean
+dash_line_at (MpInputWindow *w, gint64 at, gint64 end, DashLine *dl,
+	      gint64 *next, GError **error)
+{
+	gsize avail;
+	const char *p =
+		mp_input_window_at (w, at, MP_LINES_CHUNK + 1, &avail, error);
+	const char *nl;
+
+	if (p == NULL)
+		return FALSE;
+	avail = (gsize) MIN ((gint64) avail, end - at);
+	nl = memchr (p, '\n', MIN (avail, (gsize) MP_LINES_CHUNK));
+	dl->start = at;
+	dl->data = p;
+	dl->long_line = FALSE;
+	if (nl) {
+		dl->len = (gsize) (nl - p);
+		dl->eol = 1;
+		if (dl->len > 0 && p[dl->len - 1] == '\r') {
+			dl->len--;
+			dl->eol = 2;
+		}
+		*next = at + (gint64) (nl - p) + 1;
+	} else if (avail < (gsize) MP_LINES_CHUNK) {
+		/* the last line, without a line ending */
+		dl->len = avail;
+		dl->eol = 0;
+		*next = end;
+	} else {
+		dl->len = 0;
+		dl->eol = 0;
+		dl->long_line = TRUE;
+		*next = at + 1; /* its end is found as any line's */
+		if (!next_line_start (w, next, end, error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* The next line in [*@pos, @end) that starts with "-", where *@pos is the
+ * start of a line; FALSE when there is none.  *@pos moves past it. */
+static gboolean
+next_dash_line (MpInputWindow *w, gint64 *pos, gint64 end, DashLine *dl,
+		GError **error)
+{
+	gint64 at = *pos;
+	const char *p;
+	gsize avail, i;
+
+	for (;;) {
+		if (at >= end)
+			return FALSE;
+		p = mp_input_window_at (w, at, 2, &avail, error);
+		if (p == NULL)
+			return FALSE;
+		avail = (gsize) MIN ((gint64) avail, end - at);
+		if (p[0] == '-')
+			break;
+		i = mp_lines_scan (p, avail, TRUE, FALSE);
+		if (i + 1 < avail) {
+			at += (gint64) i + 1;
+			break;
+		}
+		at += (gint64) avail;
+		/* an LF ending the window starts a line after it; else the
+		 * line goes on into the next one */
+		if (p[avail - 1] != '\n' &&
+		    !next_line_start (w, &at, end, error))
+			return FALSE;
+	}
+	/* at is the start of a line holding "-" first */
+	return dash_line_at (w, at, end, dl, pos, error);
+}
+
+/* Finding the delimiters of a multipart, one line starting with "-" at
+ * a time. */
+typedef struct {
+	char *delim;
+	gsize dlen;
+	gint64 prev_after;
+	Node *cur;
+	gboolean done; /* the closing delimiter was found */
+} Delims;
+
+static void
+delims_begin (MpTree *t, Node *n, Delims *d)
+{
+	g_ptr_array_add (t->boundaries, g_strdup (n->boundary));
+	d->delim = g_strconcat ("--", n->boundary, NULL);
+	d->dlen = strlen (d->delim);
+	d->prev_after = n->body;
+	d->cur = NULL;
+	d->done = FALSE;
+	n->preamble_end = n->body;
+}
+
+/* Takes @l, a line of [n->body, n->end) that starts with "-". */
+static void
+delims_take (MpTree *t, Node *n, Delims *d, MpInputWindow *w, const DashLine *l)
+{
+	gboolean close = FALSE;
+	guint prev_eol = 0;
+	gint64 lead;
+	Node *cur;
+
+	if (d->done)
+		return;
+	if (l->long_line || l->len < d->dlen ||
+	    memcmp (l->data, d->delim, d->dlen) != 0)
+		goto not_one;
+	if (l->len >= d->dlen + 2 && l->data[d->dlen] == '-' &&
+	    l->data[d->dlen + 1] == '-' &&
+	    all_lwsp (l->data + d->dlen + 2, l->len - d->dlen - 2))
+		close = TRUE;
+	else if (!all_lwsp (l->data + d->dlen, l->len - d->dlen))
+		goto not_one;
+	/* the line before ends with LF or CRLF (none when it is the first
+	 * of the range) */
+	if (l->start > n->body) {
+		char c = 0;
+
+		prev_eol = 1;
+		if (l->start - 2 >= n->body &&
+		    peek_byte (w, l->start - 2, &c) && c == '\r')
+			prev_eol = 2;
+	}
+	/* RFC 2046 5.1.1: the line ending before a delimiter belongs to
+	 * the delimiter */
+	lead = MAX (l->start - (gint64) prev_eol, d->prev_after);
+	if (d->cur)
+		d->cur->end = lead;
+	else
+		n->preamble_end = lead;
+	if (close) {
+		n->close_lead = lead;
+		n->close_eol = lead < l->start;
+		n->closed = TRUE;
+		d->done = TRUE;
+		return;
+	}
+	cur = node_new (t, NODE_ORIG);
+	cur->parent = n;
+	cur->lead = lead;
+	cur->lead_eol = lead < l->start;
+	cur->start = l->start + (gint64) l->len + l->eol;
+	cur->end = n->end;
+	d->prev_after = cur->start;
+	d->cur = cur;
+	g_ptr_array_add (n->children, cur);
+	return;
+
+not_one:
+	/* what GMime may look at as a delimiter too (skeleton()) */
+	if (d->cur)
+		d->cur->has_dash = TRUE;
+}
+
 /* Finds the parts of the multipart @n (RFC 2046 5.1.1).  Returns FALSE
  * when it has no boundary or no closing delimiter: then it is only ever
- * copied whole. */
+ * copied whole.  Only the lines starting with "-" are looked at, found
+ * sixteen bytes at a time (mp_lines_scan()); the message's own were
+ * found by scan_input(). */
 static gboolean
 scan_children (MpTree *t, Node *n, GError **error)
 {
-	g_autofree char *delim = NULL;
 	g_autoptr (GError) local = NULL;
 	const char *child_type;
-	gint64 prev_after;
-	guint prev_eol = 0;
-	gsize dlen;
-	Node *cur = NULL;
-	MpLines r;
-	MpLine l;
 	guint i;
 
-	if (n->scanned)
+	if (n->scanned) {
+		/* the message's own, scanned by skeleton(): its error is
+		 * told where it was before */
+		if (n->top && t->top_error) {
+			g_propagate_error (error,
+					   g_steal_pointer (&t->top_error));
+			return FALSE;
+		}
 		return n->closed;
+	}
 	n->scanned = TRUE;
-	n->children = g_ptr_array_new ();
+	if (n->children == NULL)
+		n->children = g_ptr_array_new ();
 	if (n->kind != NODE_ORIG || n->boundary == NULL)
 		return FALSE;
-	g_ptr_array_add (t->boundaries, g_strdup (n->boundary));
-	delim = g_strconcat ("--", n->boundary, NULL);
-	dlen = strlen (delim);
-	prev_after = n->body;
-	n->preamble_end = n->body;
-	mp_lines_init (&r, t->stream, n->body, n->end);
-	while (mp_lines_next (&r, &l, &local)) {
-		gboolean close = FALSE;
-		gint64 lead;
+	if (!n->delimited) {
+		gint64 pos = n->body;
+		MpInputWindow w;
+		Delims d;
+		DashLine l;
 
-		if (l.avail < dlen || l.avail < l.len ||
-		    memcmp (l.data, delim, dlen) != 0)
-			goto next;
-		if (l.len >= dlen + 2 && l.data[dlen] == '-' &&
-		    l.data[dlen + 1] == '-' &&
-		    all_lwsp (l.data + dlen + 2, l.len - dlen - 2))
-			close = TRUE;
-		else if (!all_lwsp (l.data + dlen, l.len - dlen))
-			goto next;
-		/* RFC 2046 5.1.1: the line ending before a delimiter
-		 * belongs to the delimiter */
-		lead = MAX (l.start - (gint64) prev_eol, prev_after);
-		if (cur)
-			cur->end = lead;
-		else
-			n->preamble_end = lead;
-		if (close) {
-			n->close_lead = lead;
-			n->close_eol = lead < l.start;
-			n->closed = TRUE;
-			break;
+		delims_begin (t, n, &d);
+		mp_input_window_init (&w, t->in);
+		while (!d.done && next_dash_line (&w, &pos, n->end, &l, &local))
+			delims_take (t, n, &d, &w, &l);
+		mp_input_window_clear (&w);
+		g_free (d.delim);
+		if (local) {
+			g_propagate_error (error, g_steal_pointer (&local));
+			return FALSE;
 		}
-		cur = node_new (t, NODE_ORIG);
-		cur->parent = n;
-		cur->lead = lead;
-		cur->lead_eol = lead < l.start;
-		cur->start = l.start + (gint64) l.len + l.eol;
-		cur->end = n->end;
-		prev_after = cur->start;
-		g_ptr_array_add (n->children, cur);
-next:
-		prev_eol = l.eol;
-	}
-	mp_lines_clear (&r);
-	if (local) {
-		g_propagate_error (error, g_steal_pointer (&local));
-		return FALSE;
 	}
 	if (!n->closed) {
 		g_ptr_array_set_size (n->children, 0);
@@ -674,6 +888,116 @@ walk_agrees (Walk *w, GMimeObject *obj, const char *section, GError **error)
 	return TRUE;
 }
 
+#define MAX_HEADS 1024
+#define HEAD_BYTES 64
+
+/* TRUE when the line at @p (@avail bytes on) could start with the
+ * delimiter of a new container: "--" and a boundary of ours, which holds
+ * "=_" at its start or after one character (boundary_prefixes). */
+static gboolean
+like_our_delimiter (const char *p, gsize avail)
+{
+	return avail >= 5 && p[0] == '-' && p[1] == '-' &&
+	       ((p[2] == '=' && p[3] == '_') || (p[3] == '=' && p[4] == '_'));
+}
+
+/* The one pass over the input: a CR without LF anywhere (the first one
+ * in *@cr, else -1); the delimiters of the message's own multipart, when
+ * it is one (scan_children() then only reads its parts' headers); and
+ * the lines that may hold the delimiter of a container we add, for
+ * boundaries_resolve().  Only CRs and lines starting with "-" are looked
+ * at, found sixteen bytes at a time. */
+static void
+scan_input (MpTree *t, gint64 *cr)
+{
+	Node *top = t->top;
+	gboolean feed = top->kind == NODE_ORIG && !top->scanned &&
+			is_multipart (top) && top->boundary != NULL;
+	gint64 pos = t->base, end = top->end, line = t->base;
+	MpInputWindow w;
+	Delims d = { 0 };
+
+	*cr = -1;
+	t->heads =
+		g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+	t->heads_ok = TRUE;
+	if (feed) {
+		top->children = g_ptr_array_new ();
+		delims_begin (t, top, &d);
+	}
+	mp_input_window_init (&w, t->in);
+	while (pos < end) {
+		gsize avail, i;
+		const char *p = mp_input_window_at (&w, pos, 2, &avail, NULL);
+
+		if (p == NULL)
+			goto failed;
+		avail = (gsize) MIN ((gint64) avail, end - pos);
+		if (pos == line && p[0] == '-') {
+			DashLine l;
+			gint64 next;
+
+			if (!dash_line_at (&w, pos, end, &l, &next, NULL))
+				goto failed;
+			if (like_our_delimiter (
+				    l.data,
+				    (gsize) MIN (end - pos, HEAD_BYTES))) {
+				if (t->heads->len < MAX_HEADS)
+					g_ptr_array_add (
+						t->heads,
+						g_bytes_new (
+							l.data,
+							(gsize) MIN (
+								end - pos,
+								HEAD_BYTES)));
+				else
+					t->heads_ok = FALSE;
+			}
+			if (feed && pos >= top->body)
+				delims_take (t, top, &d, &w, &l);
+			/* its bytes are looked at for CRs like any */
+			p = mp_input_window_at (&w, pos, 2, &avail, NULL);
+			if (p == NULL)
+				goto failed;
+			avail = (gsize) MIN ((gint64) avail, end - pos);
+		}
+		i = mp_lines_scan (p, avail, TRUE, TRUE);
+		if (i + 1 < avail) {
+			if (p[i] == '\r') {
+				*cr = pos + (gint64) i;
+				break;
+			}
+			line = pos = pos + (gint64) i + 1;
+			continue;
+		}
+		if (pos + (gint64) avail == end) {
+			if (p[avail - 1] == '\r')
+				*cr = end - 1;
+			break;
+		}
+		/* the last byte is looked at again with the next one */
+		pos += (gint64) (avail > 1 ? avail - 1 : 1);
+		if (avail > 1 && p[avail - 2] == '\n')
+			line = pos;
+	}
+	mp_input_window_clear (&w);
+	g_free (d.delim);
+	if (feed)
+		top->delimited = TRUE;
+	return;
+
+failed:
+	/* reading errors are reported where they matter: by
+	 * scan_children() and heads_feed_input(), which read again */
+	mp_input_window_clear (&w);
+	g_free (d.delim);
+	t->heads_ok = FALSE;
+	if (feed) {
+		top->closed = FALSE;
+		g_ptr_array_set_size (top->children, 0);
+	}
+}
+
 /* A CR without LF ends a line for Python's email and for smtp-send's
  * canonicaliser, not for GMime or us.  In the header, the fields we add
  * would land in what those readers call the body; inside a multipart,
@@ -685,64 +1009,25 @@ walk_agrees (Walk *w, GMimeObject *obj, const char *section, GError **error)
 static gboolean
 no_bare_cr (MpTree *t, gboolean in_multipart, GError **error)
 {
-	char buf[64 * 1024 + 1];
-	gint64 pos = t->base, end = t->top->end;
+	gint64 cr = t->bare_cr;
 
-	if (g_mime_stream_seek (t->stream, pos, GMIME_STREAM_SEEK_SET) != pos)
-		return TRUE; /* reading errors are reported where they matter */
-	while (pos < end) {
-		gsize want = (gsize) MIN ((gint64) sizeof buf - 1, end - pos);
-		gssize n = g_mime_stream_read (t->stream, buf, want + 1);
-		gsize i = 0;
-		char *cr;
-
-		if (n <= 0)
-			break;
-		/* one byte past the chunk tells whether a CR ending it has
-		 * its LF; runs of CRLF lines are passed 32 bytes at a time */
-		while (i + 33 <= MIN ((gsize) n, want)) {
-			guint8 bad = 0;
-			gsize k;
-
-			for (k = 0; k < 32; k++)
-				bad |= (guint8) ((buf[i + k] == '\r') &
-						 (buf[i + k + 1] != '\n'));
-			if (bad)
-				break;
-			i += 32;
-		}
-		while ((cr = memchr (buf + i, '\r',
-				     MIN ((gsize) n, want) - i))) {
-			i = (gsize) (cr - buf) + 1;
-			if (i < (gsize) n && buf[i] == '\n')
-				continue;
-			if (i >= (gsize) n && pos + (gint64) i < end)
-				continue; /* the stream ended early */
-			if (pos + (gint64) i <= t->top->body) {
-				g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-					     "%s: header: CR without LF "
-					     "(ambiguous line ending)",
-					     mp_input_get_name (t->in));
-			} else {
-				g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-					     "%s: CR without LF %s at byte "
-					     "%" G_GINT64_FORMAT
-					     " (readers disagree where its "
-					     "lines end)",
-					     mp_input_get_name (t->in),
-					     in_multipart ?
-						     "inside a multipart" :
-						     "in the body",
-					     pos + (gint64) i - 1 - t->base);
-			}
-			return FALSE;
-		}
-		pos += (gint64) want;
-		if (g_mime_stream_seek (t->stream, pos,
-					GMIME_STREAM_SEEK_SET) != pos)
-			break;
+	if (cr < 0)
+		return TRUE;
+	if (cr + 1 <= t->top->body) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s: header: CR without LF "
+			     "(ambiguous line ending)",
+			     mp_input_get_name (t->in));
+	} else {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s: CR without LF %s at byte %" G_GINT64_FORMAT
+			     " (readers disagree where its lines end)",
+			     mp_input_get_name (t->in),
+			     in_multipart ? "inside a multipart" :
+					    "in the body",
+			     cr - t->base);
 	}
-	return TRUE;
+	return FALSE;
 }
 
 /* Our scanner must find the structure GMime found, at every depth: the
@@ -813,22 +1098,168 @@ scan_agrees (MpTree *t, Node *n, GMimeObject *obj, const char *section,
 	return TRUE;
 }
 
+/* The bytes [@start, @end) of the input, newly allocated and
+ * NUL-terminated, their number in *@len; NULL on a read error. */
+static char *
+read_range (MpTree *t, gint64 start, gint64 end, gsize *len)
+{
+	gsize want = (gsize) (end - start), got = 0;
+	g_autofree char *buf = g_malloc (want + 1);
+
+	if (g_mime_stream_seek (t->stream, start, GMIME_STREAM_SEEK_SET) !=
+	    start)
+		return NULL;
+	while (got < want) {
+		gssize n =
+			g_mime_stream_read (t->stream, buf + got, want - got);
+
+		if (n <= 0)
+			return NULL;
+		got += (gsize) n;
+	}
+	buf[want] = '\0';
+	*len = want;
+	return g_steal_pointer (&buf);
+}
+
+#define ELIDE_MIN (64 * 1024)
+
+/* TRUE when the bytes [@start, @end) name "multipart" or "message". */
+static gboolean
+names_a_container (MpTree *t, gint64 start, gint64 end)
+{
+	g_autofree char *raw = NULL;
+	g_autofree char *low = NULL;
+	gsize len;
+
+	if (end - start > MAX_FIELD * 4)
+		return TRUE;
+	raw = read_range (t, start, end, &len);
+	if (raw == NULL)
+		return TRUE;
+	low = g_ascii_strdown (raw, (gssize) len);
+	return memchr (raw, 0, len) != NULL ||
+	       strstr (low, "multipart") != NULL ||
+	       strstr (low, "message") != NULL;
+}
+
+/* What GMime needs to read of a multipart message to find its structure:
+ * the message less the bodies of its leaves in which no line starts with
+ * "-" (GMime takes only a line starting with "--" for a delimiter, as we
+ * do: it can find nothing there), when they are big.  A leaf is a part
+ * of the message's own multipart whose header ends with a blank line and
+ * names no multipart and no message (GMime would read inside those).
+ * NULL when nothing is left out: GMime reads the message whole.  Scans
+ * the message's parts (scan_children()); its error is kept for later. */
+static GMimeStream *
+skeleton (MpTree *t)
+{
+	g_autoptr (GMimeStream) cat = NULL;
+	Node *top = t->top;
+	gint64 from = t->base;
+	guint i;
+
+	if (!is_multipart (top) || top->boundary == NULL ||
+	    !scan_children (t, top, &t->top_error))
+		return NULL;
+	for (i = 0; i < top->children->len; i++) {
+		Node *c = top->children->pdata[i];
+		g_autoptr (GMimeStream) piece = NULL;
+
+		if (!c->blank_ended || c->has_dash ||
+		    c->end - c->body < ELIDE_MIN ||
+		    names_a_container (t, c->start, c->body))
+			continue;
+		if (cat == NULL)
+			cat = g_mime_stream_cat_new ();
+		piece = g_mime_stream_substream (t->stream, from, c->body);
+		g_mime_stream_cat_add_source (GMIME_STREAM_CAT (cat), piece);
+		from = c->end;
+	}
+	if (cat) {
+		g_autoptr (GMimeStream) piece = g_mime_stream_substream (
+			t->stream, from, t->base + t->size);
+
+		g_mime_stream_cat_add_source (GMIME_STREAM_CAT (cat), piece);
+	}
+	return g_steal_pointer (&cat);
+}
+
+/* Whether GMime's reading of the message can differ from ours at all.
+ * When the header, read plainly, gives the message a type that is no
+ * multipart and no message (and no Content-Type value even names
+ * either), GMime reads the body as one leaf: it can find no part, no
+ * boundary and no truncation to disagree on, and its header checks are
+ * made on our reading below.  Then the second reading is skipped: it is
+ * most of the cost of a stage on a big message. */
+static gboolean
+needs_second_reader (MpTree *t)
+{
+	g_autofree char *raw = NULL;
+	g_autofree char *low = NULL;
+	gsize avail;
+
+	if (!t->head_plain || is_multipart (t->top) ||
+	    g_str_has_prefix (t->top->type, "message/"))
+		return TRUE;
+	if (t->ct_count == 0)
+		return FALSE;
+	raw = read_range (t, t->ct_start, t->ct_end, &avail);
+	if (raw == NULL)
+		return TRUE;
+	low = g_ascii_strdown (raw, (gssize) avail);
+	return strstr (low, "multipart") != NULL ||
+	       strstr (low, "message") != NULL || memchr (raw, 0, avail);
+}
+
+/* What walk_agrees() checks of a message GMime reads as one leaf, on our
+ * reading of its header. */
+static gboolean
+leaf_head_agrees (MpTree *t, GError **error)
+{
+	g_autofree char *raw = NULL;
+	g_autofree char *doubt = NULL;
+	gsize avail;
+
+	if (t->ct_count > 1) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s: header: %u Content-Type fields (readers "
+			     "disagree on which counts)",
+			     mp_input_get_name (t->in), t->ct_count);
+		return FALSE;
+	}
+	if (t->ct_count == 0)
+		return TRUE;
+	raw = read_range (t, t->ct_start, t->ct_end, &avail);
+	doubt = raw ? content_type_doubt (raw, FALSE) : NULL;
+	if (doubt) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s: header: Content-Type with %s (readers "
+			     "disagree on it)",
+			     mp_input_get_name (t->in), doubt);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 MpTree *
 mp_tree_new (MpInput *in, const char *seed, GError **error)
 {
 	g_autoptr (MpTree) t = g_new0 (MpTree, 1);
 	g_autoptr (GMimeMessage) msg = NULL;
 	g_autoptr (GError) local = NULL;
-	gboolean has_multipart;
+	g_autoptr (GError) head_error = NULL;
+	gboolean has_multipart = FALSE;
 	gint64 hlen;
 
-	/* refuses empty input and a truncated multipart anywhere */
-	msg = mp_input_parse_message (in, NULL, error);
-	if (msg == NULL)
+	if (mp_input_get_size (in) == 0) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s: empty input (did an earlier stage fail?)",
+			     mp_input_get_name (in));
 		return NULL;
-
+	}
 	t->in = in;
-	t->stream = mp_input_get_stream (in);
+	t->stream = mp_input_get_window_stream (in);
 	t->base = t->stream->bound_start;
 	t->size = mp_input_get_size (in);
 	t->nodes = g_ptr_array_new_with_free_func ((GDestroyNotify) node_free);
@@ -841,22 +1272,41 @@ mp_tree_new (MpInput *in, const char *seed, GError **error)
 	t->top->top = TRUE;
 	t->top->start = t->base;
 	t->top->end = t->base + t->size;
-	if (!parse_headers (t, t->top, "text/plain", t->fields, error))
-		return NULL;
+	parse_headers (t, t->top, "text/plain", t->fields, &head_error);
+	t->bare_cr = -1;
+	if (!head_error)
+		scan_input (t, &t->bare_cr);
 
-	/* DESIGN 2: a structure readers disagree on is refused, not
-	 * edited: a part we add must be seen by every reader */
-	{
+	if (head_error || needs_second_reader (t)) {
 		g_autoptr (GPtrArray) outer = g_ptr_array_new ();
+		g_autoptr (GMimeStream) skel = NULL;
 		Walk w = { t, outer, 0, FALSE };
 
+		if (!head_error && t->bare_cr < 0)
+			skel = skeleton (t);
+		/* refuses a truncated multipart anywhere */
+		msg = mp_input_parse_stream (
+			in, skel ? skel : mp_input_get_window_stream (in),
+			error);
+		if (msg == NULL)
+			return NULL;
+		if (head_error) {
+			g_propagate_error (error,
+					   g_steal_pointer (&head_error));
+			return NULL;
+		}
+		/* DESIGN 2: a structure readers disagree on is refused,
+		 * not edited: a part we add must be seen by every reader */
 		if (!walk_agrees (&w, g_mime_message_get_mime_part (msg), "",
 				  error))
 			return NULL;
 		has_multipart = w.has_multipart;
+	} else if (!leaf_head_agrees (t, error)) {
+		return NULL;
 	}
 	if (!no_bare_cr (t, has_multipart, error) ||
-	    !scan_agrees (t, t->top, g_mime_message_get_mime_part (msg), "",
+	    !scan_agrees (t, t->top,
+			  msg ? g_mime_message_get_mime_part (msg) : NULL, "",
 			  error))
 		return NULL;
 	g_clear_object (&msg);
@@ -899,6 +1349,8 @@ mp_tree_free (MpTree *t)
 	g_clear_pointer (&t->fields, g_array_unref);
 	g_clear_pointer (&t->boundaries, g_ptr_array_unref);
 	g_clear_pointer (&t->attachments, g_ptr_array_unref);
+	g_clear_pointer (&t->heads, g_ptr_array_unref);
+	g_clear_error (&t->top_error);
 	g_clear_pointer (&t->alt, g_ptr_array_unref);
 	g_clear_pointer (&t->res, g_ptr_array_unref);
 	g_clear_pointer (&t->new_res, g_ptr_array_unref);
@@ -1667,30 +2119,68 @@ heads_end (Heads *h)
 		heads_check (h);
 }
 
-/* Feeds [start, end) of the input. */
+/* Feeds the input: only its lines that start with "-" can start with a
+ * delimiter, and the message holds no CR without LF (mp_tree_new()
+ * refused it), so a line starts at its start or after an LF.  Those
+ * lines are found sixteen bytes at a time and compared in place. */
 static gboolean
 heads_feed_input (MpTree *t, Heads *h, GError **error)
 {
-	g_autofree char *buf = g_malloc (READ_CHUNK);
+	g_autoptr (GError) local = NULL;
+	MpInputWindow w;
 	gint64 pos = t->base, end = t->base + t->size;
+	DashLine l;
 
-	heads_begin (h);
-	while (pos < end) {
-		gsize want = (gsize) MIN ((gint64) READ_CHUNK, end - pos);
-		gssize n;
+	gboolean recorded = t->heads && t->heads_ok;
+	guint i, j;
 
-		if (g_mime_stream_seek (t->stream, pos,
-					GMIME_STREAM_SEEK_SET) != pos ||
-		    (n = g_mime_stream_read (t->stream, buf, want)) <= 0) {
-			g_set_error (error, MP_ERROR, MP_ERROR_IO,
-				     "%s: read error",
-				     mp_input_get_name (t->in));
-			return FALSE;
-		}
-		heads_feed (h, buf, (gsize) n);
-		pos += n;
+	/* the lines scan_input() kept hold every match when each pattern
+	 * is a delimiter of ours no longer than what it kept */
+	for (i = 0; recorded && i < h->pats->len; i++) {
+		const char *pat = h->pats->pdata[i];
+
+		recorded = strlen (pat) <= HEAD_BYTES &&
+			   like_our_delimiter (pat, strlen (pat));
 	}
-	heads_end (h);
+	if (recorded) {
+		for (j = 0; j < t->heads->len; j++) {
+			gsize hlen;
+			const char *head =
+				g_bytes_get_data (t->heads->pdata[j], &hlen);
+
+			for (i = 0; i < h->pats->len; i++) {
+				const char *pat = h->pats->pdata[i];
+				gsize len = strlen (pat);
+
+				if (hlen >= len && memcmp (head, pat, len) == 0)
+					h->hit[i] = TRUE;
+			}
+		}
+		return TRUE;
+	}
+	mp_input_window_init (&w, t->in);
+	while (next_dash_line (&w, &pos, end, &l, &local)) {
+		gsize avail;
+		const char *p =
+			mp_input_window_at (&w, l.start, h->max, &avail, NULL);
+
+		if (p == NULL)
+			break;
+		avail = (gsize) MIN ((gint64) avail, end - l.start);
+		for (i = 0; i < h->pats->len; i++) {
+			const char *pat = h->pats->pdata[i];
+			gsize len = strlen (pat);
+
+			if (avail >= len && memcmp (p, pat, len) == 0)
+				h->hit[i] = TRUE;
+		}
+	}
+	mp_input_window_clear (&w);
+	if (local) {
+		g_set_error (error, MP_ERROR, MP_ERROR_IO, "%s: read error",
+			     mp_input_get_name (t->in));
+		return FALSE;
+	}
 	return TRUE;
 }
 

@@ -253,12 +253,136 @@ test_full_disk_is_reported (void)
 	g_assert_nonnull (strstr (error->message, "stdout"));
 }
 
+/* Every way of reading an input through a window gives its bytes: held
+ * in memory (a small pipe), mapped (a spool file), read (a file read in
+ * place); at any position, across the edges of windows, as a stream, a
+ * substream and a kernel copy. */
+static void
+check_window (MpInput *in, const char *data, gsize size)
+{
+	g_autofree char *buf = g_malloc (size + 1);
+	g_autofree char *dir = g_dir_make_tmp ("test-io-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename (dir, "copy", NULL);
+	g_autoptr (GMimeStream) sub = NULL;
+	g_autoptr (MpOutput) out = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autofree char *copy = NULL;
+	GMimeStream *s = mp_input_get_window_stream (in);
+	gint64 base = s->bound_start;
+	MpInputWindow w;
+	gsize got = 0, avail, len;
+	const gsize at[] = { 0,
+			     1,
+			     MP_INPUT_WINDOW - 4097,
+			     MP_INPUT_WINDOW - 1,
+			     MP_INPUT_WINDOW,
+			     2 * MP_INPUT_WINDOW + 5,
+			     size - 1,
+			     1 };
+	guint i;
+
+	mp_input_window_init (&w, in);
+	for (i = 0; i < G_N_ELEMENTS (at); i++) {
+		const char *p;
+
+		if (at[i] >= size)
+			continue;
+		p = mp_input_window_at (&w, base + (gint64) at[i], 4096, &avail,
+					&error);
+		g_assert_no_error (error);
+		g_assert_nonnull (p);
+		g_assert_cmpuint (avail, >=, MIN (4096, size - at[i]));
+		g_assert_cmpuint (avail, <=, size - at[i]);
+		g_assert_cmpmem (p, avail, data + at[i], avail);
+	}
+	g_assert_null (
+		mp_input_window_at (&w, base + (gint64) size, 1, &avail, NULL));
+	mp_input_window_clear (&w);
+
+	/* in odd pieces, as GMime's parser reads */
+	while (got < size) {
+		gssize n = g_mime_stream_read (s, buf + got, 4093);
+
+		g_assert_cmpint (n, >, 0);
+		got += (gsize) n;
+	}
+	g_assert_cmpint (g_mime_stream_read (s, buf, 1), ==, 0);
+	g_assert_true (g_mime_stream_eos (s));
+	g_assert_cmpmem (buf, got, data, size);
+	g_assert_cmpint (
+		g_mime_stream_seek (s, base + 7, GMIME_STREAM_SEEK_SET), ==,
+		base + 7);
+	g_assert_cmpint (g_mime_stream_read (s, buf, 3), ==, MIN (3, size - 7));
+	g_assert_cmpmem (buf, MIN (3, size - 7), data + 7, MIN (3, size - 7));
+	len = size / 2;
+	sub = g_mime_stream_substream (s, base + 1, base + 1 + (gint64) len);
+	g_assert_cmpint (g_mime_stream_length (sub), ==, (gint64) len);
+	for (got = 0; got < len;) {
+		gssize n = g_mime_stream_read (sub, buf + got, len - got);
+
+		g_assert_cmpint (n, >, 0);
+		got += (gsize) n;
+	}
+	g_assert_cmpmem (buf, len, data + 1, len);
+
+	out = mp_output_open (path, FALSE, &error);
+	g_assert_no_error (error);
+	g_assert_true (mp_output_copy_stream (out, s, base + 1,
+					      base + (gint64) size, &error));
+	g_assert_true (mp_output_close (out, &error));
+	g_assert_no_error (error);
+	g_assert_true (g_file_get_contents (path, &copy, &len, NULL));
+	g_assert_cmpmem (copy, len, data + 1, size - 1);
+	unlink (path);
+	rmdir (dir);
+}
+
+static void
+test_window_reads_every_byte (void)
+{
+	const gsize sizes[] = { 100, 3 * MP_INPUT_WINDOW + 123 };
+	guint i;
+
+	for (i = 0; i < G_N_ELEMENTS (sizes); i++) {
+		gsize size = sizes[i];
+		g_autofree char *data = g_malloc (size);
+		g_autofree char *dir = g_dir_make_tmp ("test-io-XXXXXX", NULL);
+		g_autofree char *path = g_build_filename (dir, "in", NULL);
+		g_autoptr (GError) error = NULL;
+		g_autoptr (MpInput) piped = NULL;
+		g_autoptr (MpInput) file = NULL;
+		int fd;
+
+		for (gsize j = 0; j < size; j++)
+			data[j] = (char) (j * 7 % 251);
+		piped = input_from_pipe (data, size, &error);
+		g_assert_no_error (error);
+		check_window (piped, data, size);
+
+		/* a file read in place from where its descriptor stands */
+		g_assert_true (
+			g_file_set_contents (path, data, (gssize) size, NULL));
+		fd = open (path, O_RDONLY);
+		g_assert_cmpint (fd, >=, 0);
+		g_assert_cmpint (lseek (fd, 3, SEEK_SET), ==, 3);
+		file = mp_input_open_fd (fd, "file", &error);
+		g_assert_no_error (error);
+		check_window (file, data + 3, size - 3);
+		g_clear_pointer (&file, mp_input_free);
+		close (fd);
+		unlink (path);
+		rmdir (dir);
+	}
+}
+
 int
 main (int argc, char **argv)
 {
 	g_test_init (&argc, &argv, NULL);
 	g_mime_init ();
 	g_test_add_func ("/io/pipe-sizes", test_pipe_sizes);
+	g_test_add_func ("/io/window-reads-every-byte",
+			 test_window_reads_every_byte);
 	g_test_add_func ("/io/missing-file-is-no-input",
 			 test_missing_file_is_no_input);
 	g_test_add_func ("/io/empty-and-truncated-messages-refused",

@@ -395,6 +395,15 @@ test_refuses_what_readers_disagree_on (void)
 		  "\nhi\n--b--\n",
 		  "part 1: 2 Content-Type fields" },
 		{ "multipart/mixed; boundary=b", NULL, NULL },
+		/* one leaf to every reader: GMime's reading is skipped, its
+		 * checks made on ours */
+		{ "text/plain\nContent-Type: text/html", "hi\n",
+		  "header: 2 Content-Type fields" },
+		{ "text/plain; charset=utf-8; charset=us-ascii", "hi\n",
+		  "header: Content-Type with the parameter charset given "
+		  "twice" },
+		{ "text/plain", "hi\rthere\n", "CR without LF in the body" },
+		{ "text/plain; charset=utf-8", "hi\n", NULL },
 	};
 	guint i;
 
@@ -484,6 +493,199 @@ test_attach_shapes_and_line_ends (void)
 	}
 }
 
+/* Runs mp-tree on @input appending a note, the input read from a spool
+ * (more than MP_INPUT_MEMORY_LIMIT: an unlinked file read through a
+ * mapping) rather than from a file read in place. */
+static GBytes *
+attach_spooled (GBytes *input, GError **error)
+{
+	g_autoptr (MpSpool) spool = mp_spool_new ("spool");
+	g_autoptr (MpInput) in = NULL;
+	g_autoptr (MpTree) tree = NULL;
+	g_autoptr (MpOutput) out = NULL;
+	g_autoptr (GMimePart) part = NULL;
+	g_autoptr (GBytes) note = g_bytes_new_static ("note\n", 5);
+	g_autofree char *dir = g_dir_make_tmp ("test-tree-XXXXXX", NULL);
+	g_autofree char *out_path = g_build_filename (dir, "out.eml", NULL);
+	char *data = NULL;
+	gsize len = 0;
+
+	g_assert_true (mp_spool_write (spool, g_bytes_get_data (input, NULL),
+				       g_bytes_get_size (input), NULL));
+	in = mp_spool_finish (g_steal_pointer (&spool));
+	tree = mp_tree_new (in, "seed", error);
+	if (tree) {
+		part = mp_part_new_text ("plain", note, NULL, FALSE, "note",
+					 NULL);
+		mp_tree_add_attachment (tree, mp_part_leaf_new_part (part));
+		out = mp_output_open (out_path, FALSE, error);
+		if (out && mp_tree_write (tree, out, error) &&
+		    mp_output_close (out, error))
+			g_assert_true (g_file_get_contents (out_path, &data,
+							    &len, NULL));
+	}
+	unlink (out_path);
+	rmdir (dir);
+	return data ? g_bytes_new_take (data, len) : NULL;
+}
+
+/* The input is read a window (MP_INPUT_WINDOW) at a time: a delimiter,
+ * a CRLF or a CR without LF astride the edge of one is read as anywhere
+ * else, from a spool (mapped) and from a file (read). */
+static void
+test_window_edges (void)
+{
+	static const char *const eols[] = { "\n", "\r\n" };
+	const gsize edge = MP_INPUT_WINDOW;
+	guint e, k, spooled;
+
+	for (spooled = 0; spooled < 2; spooled++) {
+		for (e = 0; e < G_N_ELEMENTS (eols); e++) {
+			/* the closing delimiter's line (with the line ending
+			 * before it) from 6 bytes before to 3 after the edge */
+			for (k = 0; k < 9; k++) {
+				g_autoptr (GString) filler =
+					g_string_new (NULL);
+				g_autoptr (GBytes) in = NULL;
+				g_autoptr (GBytes) out = NULL;
+				g_autoptr (GError) error = NULL;
+				gsize header;
+
+				in = mixed_message ("", eols[e]);
+				header = g_bytes_get_size (in) -
+					 strlen ("--b--") -
+					 strlen ("epilogue") -
+					 3 * strlen (eols[e]);
+				while (filler->len + 71 < edge - 6 + k - header)
+					g_string_append_printf (
+						filler, "%070d%s", 0, eols[e]);
+				while (filler->len < edge - 6 + k - header)
+					g_string_append_c (filler, 'y');
+				g_bytes_unref (in);
+				in = mixed_message (filler->str, eols[e]);
+				out = spooled ? attach_spooled (in, &error) :
+						attach (in, &error);
+				g_assert_no_error (error);
+				assert_appended (in, out, eols[e]);
+			}
+		}
+		/* a CR at edge - 2 .. edge + 1: with its LF after it the
+		 * message is edited, alone it is refused at its byte */
+		for (k = 0; k < 4; k++) {
+			guint bare;
+
+			for (bare = 0; bare < 2; bare++) {
+				const char *head = "From: a@example.org\n\n";
+				gsize at = edge - 2 + k, hl = strlen (head);
+				g_autoptr (GString) m = g_string_new (head);
+				g_autoptr (GBytes) in = NULL;
+				g_autoptr (GBytes) out = NULL;
+				g_autoptr (GError) error = NULL;
+				g_autofree char *why = NULL;
+
+				while (m->len < at)
+					g_string_append_c (
+						m, (m->len - hl) % 72 == 71 ?
+							   '\n' :
+							   'x');
+				g_string_append (m, bare ? "\rx" : "\r\n");
+				g_string_append (m, "last\n");
+				in = g_string_free_to_bytes (
+					g_steal_pointer (&m));
+				out = spooled ? attach_spooled (in, &error) :
+						attach (in, &error);
+				if (!bare) {
+					g_assert_no_error (error);
+					g_assert_nonnull (out);
+					continue;
+				}
+				g_assert_null (out);
+				g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
+				why = g_strdup_printf (
+					"at byte %" G_GSIZE_FORMAT, at);
+				g_assert_nonnull (strstr (error->message, why));
+			}
+		}
+	}
+}
+
+/* GMime reads a multipart without the big bodies of its leaves in which
+ * no line starts with "-" (it could find no delimiter there): each
+ * refusal stays what it is when GMime reads the message whole (a line
+ * "-x" in the body keeps it there), and so does a message edited. */
+static void
+test_skeleton_keeps_every_refusal (void)
+{
+	static const char *const parts[] = {
+		"--b\nContent-Type: text/plain\nContent-Type: text/html\n\n"
+		"hi\n--b--\n",
+		"--b\nContent-Type: multipart/alternative; boundary=i\n\n"
+		"--i\nContent-Type: text/plain\n\nhi\n--b--\n",
+		"--b\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
+		"Content-Type: text/plain\n\nhi\n--b--\n--b--\n",
+		"--b\nContent-Type: text/plain; a=1; a=2\n\nhi\n--b--\n",
+		"--b\nContent-Type: text/plain\n\nhi\n--b\n",
+		"--b\nContent-Type: text/plain\n\nhi\n--b--\n",
+	};
+	static const char *const big_types[] = {
+		"text/plain",
+		"application/octet-stream\nContent-Transfer-Encoding: base64",
+		"message/rfc822",
+	};
+	guint i, j;
+
+	for (i = 0; i < G_N_ELEMENTS (parts); i++) {
+		for (j = 0; j < G_N_ELEMENTS (big_types); j++) {
+			GBytes *out[2] = { NULL, NULL };
+			GError *error[2] = { NULL, NULL };
+			guint whole;
+
+			for (whole = 0; whole < 2; whole++) {
+				g_autoptr (GString) m = g_string_new (
+					"From: a@example.org\nMIME-Version: "
+					"1.0\nContent-Type: multipart/mixed; "
+					"boundary=b\n\n");
+				g_autoptr (GBytes) in = NULL;
+				guint k;
+
+				g_string_append_printf (
+					m, "--b\nContent-Type: %s\n\n",
+					big_types[j]);
+				for (k = 0; k < 2000; k++)
+					g_string_append (
+						m,
+						k == 1000 && whole ?
+							"-x\n" :
+							"abcdefghijklmnopqrstu"
+							"vwxyzABCDEFGHIJKLMNOPQ"
+							"RSTUVWXYZ\n");
+				g_string_append_c (m, '\n');
+				g_string_append (m, parts[i]);
+				in = g_string_free_to_bytes (
+					g_steal_pointer (&m));
+				out[whole] = attach (in, &error[whole]);
+			}
+			g_assert_true ((out[0] == NULL) == (out[1] == NULL));
+			if (out[0] == NULL) {
+				g_assert_nonnull (error[0]);
+				g_assert_nonnull (error[1]);
+				/* past the temporary file's name */
+				g_assert_cmpstr (
+					strstr (error[0]->message, "in.eml: "),
+					==,
+					strstr (error[1]->message, "in.eml: "));
+			} else {
+				g_assert_no_error (error[0]);
+				g_assert_no_error (error[1]);
+			}
+			for (whole = 0; whole < 2; whole++) {
+				g_clear_pointer (&out[whole], g_bytes_unref);
+				g_clear_error (&error[whole]);
+			}
+		}
+	}
+}
+
 int
 main (int argc, char **argv)
 {
@@ -492,6 +694,9 @@ main (int argc, char **argv)
 	g_test_add_func ("/tree/delimiter-at-every-buffer-offset",
 			 test_delimiter_at_every_buffer_offset);
 	g_test_add_func ("/tree/long-lines", test_long_lines);
+	g_test_add_func ("/tree/window-edges", test_window_edges);
+	g_test_add_func ("/tree/skeleton-keeps-every-refusal",
+			 test_skeleton_keeps_every_refusal);
 	g_test_add_func ("/tree/attach-shapes-and-line-ends",
 			 test_attach_shapes_and_line_ends);
 	g_test_add_func ("/tree/refuses-truncated-and-empty",
