@@ -1,7 +1,8 @@
-/* pyrun: `pyrun SCRIPT ARGS...` or `pyrun -c CODE ARGS...` does what
- * `/usr/bin/python3` with the same arguments does, in a fork of the test
- * script's Python server (tests/pyserve.py, socket in $MP_PYSERVE) where
- * the interpreter and its modules are already loaded.
+/* pyrun: `pyrun SCRIPT ARGS...` (or -c CODE ARGS..., or - ARGS... for a
+ * script on stdin) does what `/usr/bin/python3` with the same arguments
+ * does, in a fork of the test script's Python server (tests/pyserve.py,
+ * socket in $MP_PYSERVE) where the interpreter and its modules are
+ * already loaded.
  *
  * The request carries this process's standard streams (SCM_RIGHTS), its
  * working directory, umask, arguments and environment; the answer is

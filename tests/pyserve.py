@@ -7,7 +7,7 @@ A test script starts Python for each check (pycheck.py, mimecheck.py,
 dkim-verify.py ...), and each start costs more than the check: the
 interpreter, then `email`, `dkim` (which pulls in dnspython and httpx).
 tests/cli/lib.sh starts this server once; tests/pyrun (pyrun.c) then asks
-it to run `SCRIPT ARGS...` or `-c CODE ARGS...` exactly as
+it to run `SCRIPT ARGS...`, `-c CODE ARGS...` or `- ARGS...` exactly as
 `/usr/bin/python3 SCRIPT ARGS...` would, in a fork of this process where
 the modules are already imported:
 
@@ -143,6 +143,10 @@ def run(fds, cwd, umask, argv, env):
         if argv[0] == "-c":
             code = compile(argv[1], "<string>", "exec")
             sys.argv = ["-c"] + argv[2:]
+            sys.path[0] = ""
+        elif argv[0] == "-":
+            code = compile(sys.stdin.buffer.read(), "<stdin>", "exec")
+            sys.argv = list(argv)
             sys.path[0] = ""
         else:
             path = argv[0]

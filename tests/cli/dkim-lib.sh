@@ -8,7 +8,9 @@
 # with npm ci into the build tree once per lock file (as tests/interop
 # does); without node, npm or a registry the tests say so and go on.
 
-dkimpy() { "$PY" "$SRCDIR/tests/cli/dkim-verify.py" "$@"; }
+dkimpy() { "$PYRUN" "$SRCDIR/tests/cli/dkim-verify.py" "$@"; }
+# `import dkim` (dnspython, httpx) costs more than a verification: once
+pyserve_preload dkim
 
 mailauth_setup() {
     local dir="$BUILDDIR/tests/dkim-node" src="$SRCDIR/tests/node"

@@ -108,7 +108,7 @@ hostile_run() {
             # (a part, a text, may be empty)
             why="exit 0 and no output"
         elif [ "$feed" = file ] &&
-            ! "$PY" "$CHECK" "$kind" "$T/in/$input" "$T/out" \
+            ! "$PYRUN" "$CHECK" "$kind" "$T/in/$input" "$T/out" \
                 "$T/att.txt" >"$T/check" 2>&1; then
             why="wrong result: $(head -1 "$T/check")"
         fi

@@ -333,7 +333,7 @@ is "mime-header(1): the subject and every recipient" \
     "Quarterly report|bob@example.com|carl@example.net|dora@example.net|"
 D=$T/page.smtp-send.1
 # accepted: a line per row; the resumed run sends nothing more
-log_statuses() { "$PY" -c '
+log_statuses() { "$PYRUN" -c '
 import json, sys
 print(" ".join(json.loads(l)["status"] + ":" + json.loads(l)["recipients"][0] for l in open(sys.argv[1])))' "$1"; }
 is "smtp-send(1): the batch is sent, a log line per row, and resumed without a second copy" \

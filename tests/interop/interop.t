@@ -51,7 +51,7 @@ fi
 
 read_message() { # READER FILE > JSON
     case $1 in
-    python) "$PY" "$HERE/read-python.py" "$2" ;;
+    python) "$PYRUN" "$HERE/read-python.py" "$2" ;;
     perl) /usr/bin/perl "$HERE/read-perl.pl" "$2" ;;
     *) (cd "$NODE_DIR" && node "$HERE/read-node.mjs" "$1" "$T/$2") ;;
     esac
@@ -123,7 +123,7 @@ for m in $messages; do
         [ "$r" = python ] && continue
         if read_message "$r" "$m.eml" >"$m.$r.json" 2>"$m.$r.err"; then
             ok "$m: $r reads the same parts and bytes" \
-                "$PY" "$HERE/compare.py" "$m.python.json" "$m.$r.json" "$r"
+                "$PYRUN" "$HERE/compare.py" "$m.python.json" "$m.$r.json" "$r"
         else
             _report 1 "$m: $r reads it"
             sed 's/^/# /' "$m.$r.err" | head -5
@@ -133,7 +133,7 @@ done
 
 # ---- and the attached files are their exact bytes ---------------------------
 files_exact() { # VIEW.json N: N attachments named like a file of files/, each exact
-    "$PY" - "$1" "$2" <<'PYEOF'
+    "$PYRUN" - "$1" "$2" <<'PYEOF'
 import hashlib, json, os, sys
 view = json.load(open(sys.argv[1], encoding="utf-8"))
 found = 0
