@@ -112,6 +112,17 @@ messages="job1 job2 job2-html-only job2-rendered job3 job4 job5 job5-other-order
     fwd-itself fwd-long"
 
 # ---- every reader reads what Python's email reads ----------------------------
+# each Node reader reads every message in one run (loading it is most of
+# a run): M.READER.json, or M.READER.err
+for r in $readers; do
+    case $r in
+    mailparser | postal-mime)
+        # shellcheck disable=SC2086 # the names hold no blanks
+        (cd "$NODE_DIR" && node "$HERE/read-node.mjs" "$r" --batch \
+            $(printf "$T/%s.eml " $messages)) 2>"$T/$r.batch.err"
+        ;;
+    esac
+done
 for m in $messages; do
     if [ ! -s "$m.eml" ]; then
         _report 1 "$m: built"
@@ -121,7 +132,17 @@ for m in $messages; do
     read_message python "$m.eml" >"$m.python.json"
     for r in $readers; do
         [ "$r" = python ] && continue
-        if read_message "$r" "$m.eml" >"$m.$r.json" 2>"$m.$r.err"; then
+        case $r in
+        mailparser | postal-mime)
+            # read in the batch run above: its JSON, or why not (what the
+            # run said when it wrote neither)
+            [ -e "$m.$r.json" ] || [ -e "$m.$r.err" ] ||
+                cp "$r.batch.err" "$m.$r.err"
+            [ -e "$m.$r.json" ] && [ ! -e "$m.$r.err" ]
+            ;;
+        *) read_message "$r" "$m.eml" >"$m.$r.json" 2>"$m.$r.err" ;;
+        esac
+        if [ $? = 0 ]; then
             ok "$m: $r reads the same parts and bytes" \
                 "$PYRUN" "$HERE/compare.py" "$m.python.json" "$m.$r.json" "$r"
         else
