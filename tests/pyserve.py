@@ -24,9 +24,9 @@ When a request carries an environment that would have started Python
 differently (another locale, PYTHON* variables), the server answers
 "fallback" and the client runs /usr/bin/python3 itself.
 
-The server listens on SOCKET (before its imports: an early client waits
-in the backlog) and exits when PARENT-PID (the test script) does, removing
-SOCKET.  MODULEs are imported on top of the default ones (email and its
+The server listens on SOCKET and says "listening" on stdout before its
+imports (an early client waits in the backlog), and exits when PARENT-PID
+(the test script) does, removing SOCKET.  MODULEs are imported on top of the default ones (email and its
 policies); a request `--preload MODULE...` imports more (dkim-lib.sh asks
 for dkim, whose import alone costs more than most checks).
 """
@@ -208,6 +208,7 @@ def main():
     lsock.listen(64)
     parentfd = os.pidfd_open(parent)
     mine = startup_env(os.environ)
+    print("listening", flush=True)
     preload(sys.argv[3:])
     # the header registry builds its classes on first use: build them once
     email.message_from_bytes(

@@ -44,16 +44,19 @@ fi
 
 # Loading mailauth is most of a run: one node server for the script
 # (dkim-mailauth.js --serve), asked over 127.0.0.1 with bash's /dev/tcp.
-# It ends when this script does: its stdin is a pipe only this shell
-# holds open, and it watches this shell's pid as well.
+# It is not a child of this shell (a bare `wait` would wait for it); it
+# ends when this script does: its stdin is a FIFO only this shell holds
+# open, and it watches this shell's pid as well.
 MAILAUTH_PORT=
 mailauth_serve() {
-    mkfifo "$T/mailauth.port" || return 1
+    mkfifo "$T/mailauth.in" "$T/mailauth.port" || return 1
+    (MAILAUTH_PARENT=$$ exec node "$SRCDIR/tests/cli/dkim-mailauth.js" \
+        "$MAILAUTH_MODULES" --serve <"$T/mailauth.in" >"$T/mailauth.port" \
+        2>>"$T/mailauth.log" &)
+    # (read-write: neither open waits for the other side)
     # shellcheck disable=SC2034 # held open: the server's stdin
-    exec {MAILAUTH_FD}> >(MAILAUTH_PARENT=$$ exec node \
-        "$SRCDIR/tests/cli/dkim-mailauth.js" "$MAILAUTH_MODULES" --serve \
-        >"$T/mailauth.port" 2>>"$T/mailauth.log")
-    read -r -t 60 MAILAUTH_PORT <"$T/mailauth.port" || {
+    exec {MAILAUTH_FD}<>"$T/mailauth.in"
+    read -r -t 60 MAILAUTH_PORT <>"$T/mailauth.port" || {
         MAILAUTH_PORT=
         echo "# the mailauth server did not start: one node run per check"
         sed 's/^/#   /' "$T/mailauth.log" | tail -5

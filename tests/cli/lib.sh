@@ -40,16 +40,21 @@ export SOURCE_DATE_EPOCH=1700000000
 # One Python for the whole script (tests/pyserve.py): $PYRUN runs a check
 # in a fork of it, where email (and what pyserve_preload names) is already
 # imported, instead of starting python3 and importing it again for every
-# check.  The server listens before it imports, so nothing waits for it
-# here; it exits with this script.  Without the client (tests/pyrun.c,
-# built in the build tree) the checks start python3 as before.
+# check.  It says "listening" before its imports (a client that comes
+# early waits in the backlog), and exits with this script.  Without the
+# client (tests/pyrun.c, in the build tree) the checks start python3.
 PYRUN=$PY
-if [ -x "$BUILDDIR/tests/pyrun" ]; then
+if [ -x "$BUILDDIR/tests/pyrun" ] && mkfifo "$T/.pyserve.ready"; then
     # (not a job of this shell: a bare `wait` must not wait for it)
     ("$PY" "$SRCDIR/tests/pyserve.py" "$T/.pyserve" $$ </dev/null \
-        >/dev/null 2>>"$T/.pyserve.log" &)
-    export MP_PYSERVE=$T/.pyserve
-    PYRUN=$BUILDDIR/tests/pyrun
+        >"$T/.pyserve.ready" 2>>"$T/.pyserve.log" &)
+    if read -r -t 30 _line <"$T/.pyserve.ready" && [ "$_line" = listening ]; then
+        export MP_PYSERVE=$T/.pyserve
+        PYRUN=$BUILDDIR/tests/pyrun
+    else
+        echo "# the Python server did not start: each check starts python3"
+        sed 's/^/#   /' "$T/.pyserve.log" | tail -5
+    fi
 fi
 # pyserve_preload MODULE...: import them in the server, once
 pyserve_preload() {
