@@ -114,15 +114,31 @@ messages="job1 job2 job2-html-only job2-rendered job3 job4 job5 job5-other-order
 # ---- every reader reads what Python's email reads ----------------------------
 # each Node reader reads every message in one run (loading it is most of
 # a run): M.READER.json, or M.READER.err
+emls=()
+for m in $messages; do
+    emls+=("$T/$m.eml")
+done
 for r in $readers; do
     case $r in
     mailparser | postal-mime)
-        # shellcheck disable=SC2086 # the names hold no blanks
-        (cd "$NODE_DIR" && node "$HERE/read-node.mjs" "$r" --batch \
-            $(printf "$T/%s.eml " $messages)) 2>"$T/$r.batch.err"
+        (cd "$NODE_DIR" && node "$HERE/read-node.mjs" "$r" --batch "${emls[@]}") \
+            2>"$T/$r.batch.err"
         ;;
     esac
 done
+# read_into READER M: M.READER.json is what READER read (in the batch run
+# above for a Node reader), or M.READER.err says why it could not
+read_into() {
+    case $1 in
+    mailparser | postal-mime)
+        # (what the run said when it wrote neither)
+        [ -e "$2.$1.json" ] || [ -e "$2.$1.err" ] ||
+            cp "$1.batch.err" "$2.$1.err"
+        [ -e "$2.$1.json" ] && [ ! -e "$2.$1.err" ]
+        ;;
+    *) read_message "$1" "$2.eml" >"$2.$1.json" 2>"$2.$1.err" ;;
+    esac
+}
 for m in $messages; do
     if [ ! -s "$m.eml" ]; then
         _report 1 "$m: built"
@@ -132,17 +148,7 @@ for m in $messages; do
     read_message python "$m.eml" >"$m.python.json"
     for r in $readers; do
         [ "$r" = python ] && continue
-        case $r in
-        mailparser | postal-mime)
-            # read in the batch run above: its JSON, or why not (what the
-            # run said when it wrote neither)
-            [ -e "$m.$r.json" ] || [ -e "$m.$r.err" ] ||
-                cp "$r.batch.err" "$m.$r.err"
-            [ -e "$m.$r.json" ] && [ ! -e "$m.$r.err" ]
-            ;;
-        *) read_message "$r" "$m.eml" >"$m.$r.json" 2>"$m.$r.err" ;;
-        esac
-        if [ $? = 0 ]; then
+        if read_into "$r" "$m"; then
             ok "$m: $r reads the same parts and bytes" \
                 "$PYRUN" "$HERE/compare.py" "$m.python.json" "$m.$r.json" "$r"
         else
