@@ -61,6 +61,19 @@ def startup_env(env):
     return {k: v for k, v in env.items() if STARTUP.match(k)}
 
 
+def initial_env():
+    """The environment this process was started with: in the C locale
+    Python sets LC_CTYPE=C.UTF-8 in os.environ (PEP 538), not here."""
+    with open("/proc/self/environ", "rb") as f:
+        entries = f.read().split(b"\0")
+    env = {}
+    for entry in entries:
+        k, sep, v = entry.partition(b"=")
+        if sep:
+            env[os.fsdecode(k)] = os.fsdecode(v)
+    return env
+
+
 def read_request(conn):
     """(fds, cwd, umask, argv, env) from one client, or None."""
     data, fds, _flags, _addr = socket.recv_fds(conn, 65536, 3)
@@ -104,7 +117,7 @@ def exit_code(code):
     return 1
 
 
-def run(fds, cwd, umask, argv, env):
+def run(fds, cwd, umask, argv, env, coerced):
     """In the child: become `python3 ARGV...` with the client's streams."""
     for i, fd in enumerate(fds):
         os.dup2(fd, i)
@@ -135,6 +148,8 @@ def run(fds, cwd, umask, argv, env):
     os.umask(umask)
     os.environ.clear()
     os.environ.update(env)
+    # what the interpreter's start changed, as python3 would have
+    os.environ.update(coerced)
     main = types.ModuleType("__main__")
     main.__dict__["__builtins__"] = builtins
     rc = 0
@@ -207,7 +222,10 @@ def main():
     lsock.bind(path)
     lsock.listen(64)
     parentfd = os.pidfd_open(parent)
-    mine = startup_env(os.environ)
+    initial = initial_env()
+    mine = startup_env(initial)
+    coerced = {k: v for k, v in startup_env(os.environ).items()
+               if initial.get(k) != v}
     print("listening", flush=True)
     preload(sys.argv[3:])
     # the header registry builds its classes on first use: build them once
@@ -279,7 +297,7 @@ def main():
                     os.close(fd)
                 for _, c in children.values():
                     c.close()
-                rc = run(*req)
+                rc = run(*req, coerced)
             finally:
                 os._exit(rc)
         for fd in req[0]:
