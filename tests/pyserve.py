@@ -150,6 +150,9 @@ def run(fds, cwd, umask, argv, env, coerced):
     os.environ.update(env)
     # what the interpreter's start changed, as python3 would have
     os.environ.update(coerced)
+    # a temporary directory chosen here before would ignore TMPDIR
+    if "tempfile" in sys.modules:
+        sys.modules["tempfile"].tempdir = None
     main = types.ModuleType("__main__")
     main.__dict__["__builtins__"] = builtins
     rc = 0
