@@ -6,6 +6,9 @@
 #   ok NAME CMD...         pass when CMD succeeds
 #   is NAME GOT EXPECTED   pass when GOT equals EXPECTED (shows both if not)
 #   pycheck ARGS... < F    Python's email (policy=default) on a message
+#   "$PYRUN" SCRIPT ARGS   what "$PY" SCRIPT ARGS does, without starting
+#                          Python (see below); for checks, not for servers
+#                          or for measuring children
 #   skip NAME REASON       a test that cannot run here, and why
 #
 # Environment from meson: BUILDDIR (the build tree), SRCDIR (the source tree).
@@ -33,6 +36,32 @@ if [ "${MP_TEST_LOCALE:-}" != C ]; then
     export LC_ALL=C.UTF-8
 fi
 export SOURCE_DATE_EPOCH=1700000000
+
+# One Python for the whole script (tests/pyserve.py): $PYRUN runs a check
+# in a fork of it, where email (and what pyserve_preload names) is already
+# imported, instead of starting python3 and importing it again for every
+# check.  It says "listening" before its imports (a client that comes
+# early waits in the backlog), and exits with this script.  Without the
+# client (tests/pyrun.c, in the build tree) the checks start python3.
+PYRUN=$PY
+if [ -x "$BUILDDIR/tests/pyrun" ] && mkfifo "$T/.pyserve.ready"; then
+    # (not a job of this shell: a bare `wait` must not wait for it)
+    ("$PY" "$SRCDIR/tests/pyserve.py" "$T/.pyserve" $$ </dev/null \
+        >"$T/.pyserve.ready" 2>>"$T/.pyserve.log" &)
+    if read -r -t 30 _line <"$T/.pyserve.ready" && [ "$_line" = listening ]; then
+        export MP_PYSERVE=$T/.pyserve
+        PYRUN=$BUILDDIR/tests/pyrun
+    else
+        echo "# the Python server did not start: each check starts python3"
+        sed 's/^/#   /' "$T/.pyserve.log" | tail -5
+    fi
+fi
+# pyserve_preload MODULE...: import them in the server, once
+pyserve_preload() {
+    if [ "$PYRUN" != "$PY" ]; then
+        "$PYRUN" --preload "$@" </dev/null >/dev/null 2>&1 &
+    fi
+}
 _n=0
 _failed=0
 
@@ -79,7 +108,7 @@ is() {
     fi
 }
 
-pycheck() { "$PY" "$SRCDIR/tests/pycheck.py" "$@"; }
+pycheck() { "$PYRUN" "$SRCDIR/tests/pycheck.py" "$@"; }
 
 # A failed command leaves nothing on stdout: exit status $2, no output,
 # and a one-line message on stderr that mentions $3.

@@ -141,7 +141,7 @@ fi
 
 # ---- the other way round: dkimpy signs, we verify -------------------------
 dkimpy_sign() { # KEY SELECTOR CANON ALG [LENGTH] < message > signed
-	"$PY" -c '
+	"$PYRUN" -c '
 import re, sys, dkim
 msg = re.sub(rb"\r\n|\r|\n", b"\r\n", sys.stdin.buffer.read())
 key = open(sys.argv[1], "rb").read()

@@ -213,7 +213,7 @@ mime-attach chart.png <fwd.eml >readme/report.eml
 is "readme_examples_run" "$?:$(cat readme.err)" "0:$(printf '6\tchart-1.png')"
 ok "readme_examples_extracted_the_attachments" \
     cmp readme/attachments/report.pdf report.pdf
-ok "readme_examples_json_reads" "$PY" -c 'import json; json.load(open("readme/report.json"))'
+ok "readme_examples_json_reads" "$PYRUN" -c 'import json; json.load(open("readme/report.json"))'
 
 # ---- bounded memory from a pipe -----------------------------------------------
 mb=${MIMEPIPE_BIG_MB:-32}

@@ -1,7 +1,7 @@
 #!/bin/bash
 # mime-merge: one message per row (issue 18), read back by Python's email.
 . "$SRCDIR/tests/cli/lib.sh"
-MB() { "$PY" "$SRCDIR/tests/cli/mboxcheck.py" "$@"; }
+MB() { "$PYRUN" "$SRCDIR/tests/cli/mboxcheck.py" "$@"; }
 cd "$T" || exit 1
 
 # ---- a template built by the usual pipeline -------------------------------
@@ -36,7 +36,7 @@ is "HTML gets escaped values, {{{raw}}} raw HTML" "$(MB text batch.mbox 1 text/h
     '<p>Hallo <b>Doe, John</b>, invoice A-1: <i>paid</i></p>'
 ok "the attachment comes back byte for byte" MB file batch.mbox 2 report.bin report.bin
 ok "the attachment's encoded bytes are the template's, in every message" \
-    "$PY" -c 'import sys; t=open("tmpl.eml","rb").read(); m=open("batch.mbox","rb").read(); b=t[t.index(b"filename=\"report.bin\""):]; b=b[b.index(b"\n\n"):b.index(b"\n--")]; sys.exit(0 if len(b) > 1000 and m.count(b)==2 else 1)'
+    "$PYRUN" -c 'import sys; t=open("tmpl.eml","rb").read(); m=open("batch.mbox","rb").read(); b=t[t.index(b"filename=\"report.bin\""):]; b=b[b.index(b"\n\n"):b.index(b"\n--")]; sys.exit(0 if len(b) > 1000 and m.count(b)==2 else 1)'
 is "the template's own Message-ID is never reused" \
     "$(grep -c "$(grep '^Message-ID' tmpl.eml)" batch.mbox)" 0
 is "every message gets its own Message-ID" \

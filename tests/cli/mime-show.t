@@ -115,7 +115,7 @@ ok "output_file_holds_what_stdout_would" cmp o.txt file.out
 # --json: every part, decoded, with the documented members
 run mime-show --json nested.eml
 is "json_exits_0" "$rc" 0
-is "json_parts_and_text" "$("$PY" -c '
+is "json_parts_and_text" "$("$PYRUN" -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
 p = {x["section"]: x for x in d["parts"]}
@@ -166,11 +166,11 @@ is "truncated_message_shown_with_the_cut_parts_marked" "$rc:$(cat out)" \
     "0:TEXT  multipart/mixed truncated
 1       text/plain size=3 truncated"
 run mime-show --json unclosed.eml
-is "truncated_in_json" "$("$PY" -c '
+is "truncated_in_json" "$("$PYRUN" -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
 print(d["truncated"], [p["truncated"] for p in d["parts"]])' out)" "True [True, True]"
-"$PY" -c '
+"$PYRUN" -c '
 import sys
 n = 1000
 s = "From: a@example.org\nMIME-Version: 1.0\n"

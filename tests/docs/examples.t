@@ -178,16 +178,16 @@ is "job 2: text and HTML as alternatives" \
     "$(pycheck tree <report.eml | tr -s ' ' | tr '\n' '|')" \
     "$(printf 'multipart/alternative|  text/plain charset=utf-8|  text/html charset=utf-8|' | tr -s ' ')"
 ok "job 3: images in multipart/related beside the alternative" \
-    sh -c "pycheck() { \"$PY\" \"$SRCDIR/tests/pycheck.py\" \"\$@\"; }
+    sh -c "pycheck() { \"$PYRUN\" \"$SRCDIR/tests/pycheck.py\" \"\$@\"; }
         pycheck tree <charts.eml | grep -q 'multipart/related' &&
         test \"\$(grep -c '^Content-ID:' charts.eml)\" = 2 &&
         ! grep -q 'src=\"chart.png\"' charts.eml"
 ok "job 4: the invoice is forwarded as message/rfc822, not base64" \
     sh -c "grep -q '^Content-Type: message/rfc822' forward.eml &&
         ! grep -A3 '^Content-Type: message/rfc822' forward.eml | grep -qi base64 &&
-        \"$PY\" \"$SRCDIR/tests/pycheck.py\" tree <forward.eml | grep -q 'xlsx'"
+        \"$PYRUN\" \"$SRCDIR/tests/pycheck.py\" tree <forward.eml | grep -q 'xlsx'"
 ok "job 5: mixed > related > alternative, X-Priority set" \
-    sh -c "\"$PY\" \"$SRCDIR/tests/pycheck.py\" tree <outbox/report.eml |
+    sh -c "\"$PYRUN\" \"$SRCDIR/tests/pycheck.py\" tree <outbox/report.eml |
         tr '\n' '|' | grep -qE '^multipart/mixed\|  multipart/related\|    multipart/alternative' &&
         grep -q '^X-Priority: 1' outbox/report.eml"
 
@@ -333,7 +333,7 @@ is "mime-header(1): the subject and every recipient" \
     "Quarterly report|bob@example.com|carl@example.net|dora@example.net|"
 D=$T/page.smtp-send.1
 # accepted: a line per row; the resumed run sends nothing more
-log_statuses() { "$PY" -c '
+log_statuses() { "$PYRUN" -c '
 import json, sys
 print(" ".join(json.loads(l)["status"] + ":" + json.loads(l)["recipients"][0] for l in open(sys.argv[1])))' "$1"; }
 is "smtp-send(1): the batch is sent, a log line per row, and resumed without a second copy" \
@@ -391,7 +391,7 @@ for ex in "$D"/readme.*.sh; do
             "$(sed -n 's/.*Content-ID: <\([^>]*\)>.*/\1/p' "$disp")"
         cid=$(sed -n 's/^Content-ID: <\(.*\)>$/\1/p' report.eml)
         ok "README job 3: the HTML links cid:ID, ID the image's Content-ID" \
-            sh -c "[ -n '$cid' ] && pycheck() { '$PY' '$SRCDIR/tests/pycheck.py' \"\$@\"; } &&
+            sh -c "[ -n '$cid' ] && pycheck() { '$PYRUN' '$SRCDIR/tests/pycheck.py' \"\$@\"; } &&
                 pycheck part 1 <report.eml | grep -qF 'src=\"cid:$cid\"'"
         ;;
     *'mime-attach --message earlier.eml'*)
@@ -401,7 +401,7 @@ for ex in "$D"/readme.*.sh; do
         ;;
     *'tee outbox/report.eml'*)
         ok "README: the first pipeline keeps the canonical tree in outbox/report.eml" \
-            sh -c "\"$PY\" \"$SRCDIR/tests/pycheck.py\" tree <outbox/report.eml |
+            sh -c "\"$PYRUN\" \"$SRCDIR/tests/pycheck.py\" tree <outbox/report.eml |
                 tr '\n' '|' | grep -qE '^multipart/mixed\|  multipart/related\|    multipart/alternative' &&
                 grep -qx 'X-Priority: 1' outbox/report.eml"
         ok "  ... and gives it to smtp-send" test -s "$D/sent/sent.1"

@@ -2,10 +2,14 @@
 // as JSON: the view of read-python.py.
 //
 // usage: node read-node.mjs mailparser|postal-mime FILE
+//        node read-node.mjs mailparser|postal-mime --batch NAME.eml...
 // (run with NODE_PATH, or from a folder whose node_modules holds both)
+//
+// --batch reads each NAME.eml in one run (loading the reader once) and
+// writes NAME.READER.json, or NAME.READER.err saying why it could not.
 import { createRequire } from 'node:module';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const require = createRequire(join(process.cwd(), 'node_modules', 'x.js'));
@@ -74,12 +78,26 @@ async function postalMime(raw) {
 	return out;
 }
 
-const [reader, file] = process.argv.slice(2);
-const raw = readFileSync(file);
-const view = reader === 'mailparser' ? await mailparser(raw) : await postalMime(raw);
 const sortKeys = (v) =>
 	Array.isArray(v) ? v.map(sortKeys)
 	: v && typeof v === 'object'
 		? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys(v[k])]))
 		: v;
-process.stdout.write(JSON.stringify(sortKeys(view), null, 1) + '\n');
+const [reader, ...files] = process.argv.slice(2);
+const read = async (file) => {
+	const raw = readFileSync(file);
+	const view = reader === 'mailparser' ? await mailparser(raw) : await postalMime(raw);
+	return JSON.stringify(sortKeys(view), null, 1) + '\n';
+};
+if (files[0] === '--batch') {
+	for (const file of files.slice(1)) {
+		const base = file.replace(/\.eml$/, '') + '.' + reader;
+		try {
+			writeFileSync(base + '.json', await read(file));
+		} catch (err) {
+			writeFileSync(base + '.err', (err && err.stack) + '\n');
+		}
+	}
+} else {
+	process.stdout.write(await read(files[0]));
+}

@@ -9,7 +9,7 @@ H=$'From: a@example.org\r\nTo: b@example.com\r\n\r\n'
 # FILE without the Date and Message-ID fields submission added at its top
 # (RFC 6409 8.2, 8.3; checked on their own below), on stdout
 unadded() {
-    "$PY" - "$1" <<'PY'
+    "$PYRUN" - "$1" <<'PY'
 import re, sys
 data = open(sys.argv[1], "rb").read()
 i = data.find(b"DATA\r\n") + 6 if data.startswith(b"MAIL FROM:") else 0

@@ -9,13 +9,36 @@
 #   logged PATTERN         the client sent a line matching PATTERN (ERE)
 #   before_tls PATTERN     ... before TLS started
 #   code NAME EXPECTED     the exit status was EXPECTED
+#   conn_end               after a client has exited: LOG and DATA of the
+#                          connection it made, without waiting when it
+#                          made none
 
 . "$SRCDIR/tests/cli/lib.sh"
 
 CERTS=$T/certs
 SD=$T/server
 mkdir -p "$SD"
-sh "$SRCDIR/tests/smtp/mkcerts.sh" "$CERTS"
+
+# The certificates of mkcerts.sh are made once per build tree (again when
+# mkcerts.sh changes, or a month before they expire) and copied for each
+# script: making them took most of a short scenario's time.
+certs_cached() {
+    local dir="$BUILDDIR/tests/smtp-certs" src="$SRCDIR/tests/smtp/mkcerts.sh"
+    mkdir -p "$BUILDDIR/tests"
+    (
+        # the scenarios run in parallel
+        flock 9
+        if ! cmp -s "$src" "$dir/mkcerts.sh" ||
+            ! openssl x509 -checkend 2592000 -noout -in "$dir/good.crt" \
+                >/dev/null 2>&1; then
+            rm -rf "$dir" "$dir.new"
+            sh "$src" "$dir.new" && cp "$src" "$dir.new/mkcerts.sh" &&
+                mv "$dir.new" "$dir"
+        fi
+    ) 9>"$BUILDDIR/tests/smtp-certs.lock"
+    cp -R "$dir" "$CERTS"
+}
+certs_cached
 MSG=$T/msg.eml
 SRV_PID=
 
@@ -45,6 +68,26 @@ send() {
     else
         echo "# the server saw no connection"
     fi
+}
+
+# The server creates N.log when it accepts connection N, before it sends
+# a byte: a client that read the greeting and exited has left it behind,
+# and a client that never connected has not (nothing to wait 20 s for).
+# Events of connections read elsewhere, or that ended late, are skipped.
+_conn_seen=0
+conn_end() {
+    local logs=("$SD"/[0-9]*.log) n=0 ev
+    LOG=/dev/null DATA=/dev/null
+    [ -e "${logs[0]}" ] && n=${#logs[@]}
+    [ "$n" -gt "$_conn_seen" ] || return 0
+    _conn_seen=$n
+    while read -r -t 20 ev <&"${SRV[0]}"; do
+        if [ "$ev" = "done $n" ]; then
+            LOG=$SD/$n.log DATA=$SD/$n.data
+            return 0
+        fi
+    done
+    echo "# connection $n did not end"
 }
 
 logged() { grep -Eq -- "$1" "$LOG"; }

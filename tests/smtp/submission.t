@@ -26,11 +26,7 @@ chmod 600 "$MIMEPIPE_CONFIG"
 # send ARGS... through the account (not lib.sh's --server)
 through() {
     run smtp-send --timeout 5 "$@" <"$MSG"
-    LOG=/dev/null DATA=/dev/null
-    if read -r -t 20 _ev <&"${SRV[0]}"; then
-        LOG=$SD/${_ev#done }.log
-        DATA=$SD/${_ev#done }.data
-    fi
+    conn_end
 }
 field() { tr -d '\r' <"$DATA" | sed '/^$/q' | grep -c "^$1: "; }
 
@@ -43,7 +39,7 @@ is "Date added, once" "$(field Date)" 1
 is "Message-ID added, once" "$(field Message-ID)" 1
 ok "the Message-ID in the sender's domain" \
     grep -Eq '^Message-ID: <[^@>]+@example\.org>'$'\r''$' "$DATA"
-ok "the added Date is now (read by Python's email)" "$PY" -c '
+ok "the added Date is now (read by Python's email)" "$PYRUN" -c '
 import email.utils, sys, time
 for line in open(sys.argv[1], "rb").read().decode().split("\r\n"):
     if line.startswith("Date: "):
@@ -115,7 +111,7 @@ binmsg() { # BLOB-PRINTF
     } >"$MSG"
     printf "$1" >"$T/blob"
 }
-contains() { "$PY" -c 'import sys; sys.exit(open(sys.argv[2], "rb").read() not in open(sys.argv[1], "rb").read())' "$@"; }
+contains() { "$PYRUN" -c 'import sys; sys.exit(open(sys.argv[2], "rb").read() not in open(sys.argv[1], "rb").read())' "$@"; }
 BIN='["PIPELINING", "8BITMIME", "STARTTLS", "CHUNKING", "BINARYMIME"]'
 
 binmsg '\xff\xfe\rbare CR\nbare LF\r\n.\r\nend\x80'
@@ -130,7 +126,7 @@ is "... BDAT's count is what arrived" "$(sed -n 's/^C: BDAT \([0-9]*\) LAST$/\1/
 ok "... the rest in CRLF, not dot-stuffed" \
     grep -q $'^Content-Transfer-Encoding: binary\r$' "$DATA"
 ok "... the text part's dot line as it is" \
-    "$PY" -c 'import sys; sys.exit(b"hello\r\n.\r\n--b" not in open(sys.argv[1], "rb").read())' "$DATA"
+    "$PYRUN" -c 'import sys; sys.exit(b"hello\r\n.\r\n--b" not in open(sys.argv[1], "rb").read())' "$DATA"
 
 binmsg 'NUL\x00inside\r\n.\r\n'
 through
