@@ -764,6 +764,25 @@ spool_open (GError **error)
 	return fd;
 }
 
+/* A context for @protocol and a spool for what the operation writes;
+ * -1 with @error set, and *@ctx NULL, when either fails. */
+static int
+op_begin (const MpCryptoOptions *opts, MpCryptoProtocol protocol,
+	  Passphrase *pass, gpgme_ctx_t *ctx, GError **error)
+{
+	int fd;
+
+	*ctx = ctx_new (opts, protocol, pass, error);
+	if (*ctx == NULL)
+		return -1;
+	fd = spool_open (error);
+	if (fd < 0) {
+		gpgme_release (*ctx);
+		*ctx = NULL;
+	}
+	return fd;
+}
+
 /* A new stream over the whole spool file @fd (which stays open). */
 static GMimeStream *
 spool_stream (int fd)
@@ -2195,14 +2214,9 @@ opaque_to_spool (GMimeStream *s, Entity *e, const MpCryptoOptions *opts,
 
 		g_mime_stream_filter_add (GMIME_STREAM_FILTER (src), b64);
 	}
-	ctx = ctx_new (opts, MP_CRYPTO_SMIME, NULL, error);
-	if (ctx == NULL)
+	fd = op_begin (opts, MP_CRYPTO_SMIME, NULL, &ctx, error);
+	if (fd < 0)
 		return NULL;
-	fd = spool_open (error);
-	if (fd < 0) {
-		gpgme_release (ctx);
-		return NULL;
-	}
 	sd = feed_data (&f, src, FALSE, MP_CRYPTO_SMIME);
 	pd = spool_data (fd);
 	err = gpgme_op_verify (ctx, sd, NULL, pd);
@@ -2314,14 +2328,9 @@ decrypt_to_spool (Msg *m, const MpCryptoOptions *opts, Passphrase *pass,
 			     "stdin: the message is not encrypted");
 		return NULL;
 	}
-	ctx = ctx_new (opts, p, pass, error);
-	if (ctx == NULL)
+	fd = op_begin (opts, p, pass, &ctx, error);
+	if (fd < 0)
 		return NULL;
-	fd = spool_open (error);
-	if (fd < 0) {
-		gpgme_release (ctx);
-		return NULL;
-	}
 	cd = feed_data (&f, src, FALSE, p);
 	pd = spool_data (fd);
 	if (p == MP_CRYPTO_OPENPGP)

@@ -1792,6 +1792,19 @@ lf_to_crlf (const char *s)
 
 /* base64 straight to the output in large pieces: no filter stream, the
  * same bytes (tests/unit/test-base64.c) */
+/* Reads the next bytes of @leaf's content; -1 with @error set. */
+static ssize_t
+leaf_read (MpLeaf *leaf, char *buf, gsize size, GError **error)
+{
+	ssize_t n = stream_read (leaf->content, buf, size);
+
+	if (n < 0)
+		g_set_error (error, MP_ERROR, MP_ERROR_IO, "%s: read error",
+			     leaf->input ? mp_input_get_name (leaf->input) :
+					   "part");
+	return n;
+}
+
 static gboolean
 leaf_write_base64 (MpLeaf *leaf, MpOutput *out, GError **error)
 {
@@ -1802,15 +1815,10 @@ leaf_write_base64 (MpLeaf *leaf, MpOutput *out, GError **error)
 
 	g_mime_stream_reset (leaf->content);
 	for (;;) {
-		ssize_t n = stream_read (leaf->content, buf, TEXT_CHUNK);
+		ssize_t n = leaf_read (leaf, buf, TEXT_CHUNK, error);
 
-		if (n < 0) {
-			g_set_error (
-				error, MP_ERROR, MP_ERROR_IO, "%s: read error",
-				leaf->input ? mp_input_get_name (leaf->input) :
-					      "part");
+		if (n < 0)
 			return FALSE;
-		}
 		if (n == 0)
 			break;
 		m = mp_base64_encode_step (&st, (const guchar *) buf, (gsize) n,
@@ -1871,15 +1879,10 @@ mp_part_leaf_write (MpLeaf *leaf, MpOutput *out, gboolean crlf, GError **error)
 	buf = g_malloc (CHUNK_SIZE);
 	g_mime_stream_reset (leaf->content);
 	for (;;) {
-		ssize_t n = stream_read (leaf->content, buf, CHUNK_SIZE);
+		ssize_t n = leaf_read (leaf, buf, CHUNK_SIZE, error);
 
-		if (n < 0) {
-			g_set_error (
-				error, MP_ERROR, MP_ERROR_IO, "%s: read error",
-				leaf->input ? mp_input_get_name (leaf->input) :
-					      "part");
+		if (n < 0)
 			return FALSE;
-		}
 		if (n == 0)
 			break;
 		if (!mp_output_check (
