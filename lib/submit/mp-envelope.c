@@ -437,8 +437,27 @@ mp_envelope_new_full (MpInput *in, const char *from,
 		      gboolean add_header_recipients, const char *local_to,
 		      GError **error)
 {
+	g_autoptr (GMimeMessage) msg = mp_input_parse_message (in, NULL, error);
+
+	if (msg == NULL)
+		return NULL;
+	return mp_envelope_new_parsed (in, msg, from, recipients,
+				       add_header_recipients, local_to, error);
+}
+
+const char *
+mp_envelope_header_from (GMimeMessage *msg)
+{
+	return first_mailbox (g_mime_message_get_from (msg));
+}
+
+MpEnvelope *
+mp_envelope_new_parsed (MpInput *in, GMimeMessage *msg, const char *from,
+			const char *const *recipients,
+			gboolean add_header_recipients, const char *local_to,
+			GError **error)
+{
 	g_autoptr (MpEnvelope) env = g_new0 (MpEnvelope, 1);
-	g_autoptr (GMimeMessage) msg = NULL;
 	g_autoptr (GByteArray) block = NULL;
 	g_autoptr (GByteArray) headers = NULL;
 	g_autoptr (GHashTable) seen = NULL;
@@ -451,9 +470,6 @@ mp_envelope_new_full (MpInput *in, const char *from,
 	gboolean utf8 = FALSE;
 	gboolean have_args = recipients != NULL && recipients[0] != NULL;
 
-	msg = mp_input_parse_message (in, NULL, error);
-	if (msg == NULL)
-		return NULL;
 	stream = mp_input_get_stream (in);
 	size = mp_input_get_size (in);
 
@@ -470,7 +486,7 @@ mp_envelope_new_full (MpInput *in, const char *from,
 
 		if (addr == NULL) {
 			what = "From header";
-			addr = first_mailbox (g_mime_message_get_from (msg));
+			addr = mp_envelope_header_from (msg);
 		}
 		if (addr == NULL) {
 			g_set_error (error, MP_ERROR, MP_ERROR_USAGE,

@@ -59,6 +59,20 @@ MpEnvelope *mp_envelope_new_full (MpInput *in, const char *from,
 				  gboolean add_header_recipients,
 				  const char *local_to, GError **error);
 
+/* Like mp_envelope_new_full(), for @msg: @in parsed once by
+ * mp_input_parse_message() (smtp-send chooses the account by its From,
+ * then builds the envelope from the same parse). */
+MpEnvelope *mp_envelope_new_parsed (MpInput *in, GMimeMessage *msg,
+				    const char *from,
+				    const char *const *recipients,
+				    gboolean add_header_recipients,
+				    const char *local_to, GError **error);
+
+/* The first mailbox address of @msg's From field, inside a group too, or
+ * NULL (borrowed from @msg): the one rule for "the first From", by which
+ * an account is chosen and, without Sender, the envelope sender. */
+const char *mp_envelope_header_from (GMimeMessage *msg);
+
 void mp_envelope_free (MpEnvelope *env);
 
 /* Adds the header field "@name: @value" (ASCII, no line break) at the top

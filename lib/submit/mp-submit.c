@@ -471,26 +471,6 @@ get_conn (MpSubmit *s, const MpAccount *a, const Job *job, GError **error)
 	return c;
 }
 
-/* The first mailbox address of the message's From field, or NULL. */
-static char *
-from_address (MpInput *in)
-{
-	g_autoptr (GMimeMessage) msg = mp_input_parse_message (in, NULL, NULL);
-	InternetAddressList *list = msg ? g_mime_message_get_from (msg) : NULL;
-	int n = list ? internet_address_list_length (list) : 0;
-
-	for (int i = 0; i < n; i++) {
-		InternetAddress *ia =
-			internet_address_list_get_address (list, i);
-
-		if (INTERNET_ADDRESS_IS_MAILBOX (ia))
-			return g_strdup (internet_address_mailbox_get_addr (
-				INTERNET_ADDRESS_MAILBOX (ia)));
-	}
-	return NULL;
-}
-
-
 static gboolean
 has_at (const char *s)
 {
@@ -508,16 +488,21 @@ prepare (MpSubmit *s, MpInput *in, const Job *job, const MpAccount **account,
 	 GError **error)
 {
 	const MpSubmitOptions *o = s->opts;
-	g_autofree char *header_from = NULL;
+	g_autoptr (GError) parse_error = NULL;
+	g_autoptr (GMimeMessage) msg = NULL;
 	MpEnvelope *env;
 	const char *select_by = NULL;
 	const char *from = job->from;
 
+	/* parsed once: the account is chosen by its From, the envelope
+	 * built from it; a parse error is reported where the envelope would
+	 * be built, after the account's own errors */
+	msg = mp_input_parse_message (in, NULL, &parse_error);
 	if (job->account == NULL) {
 		if (job->from_fixed || has_at (job->from))
 			select_by = job->from;
-		else
-			select_by = header_from = from_address (in);
+		else if (msg != NULL)
+			select_by = mp_envelope_header_from (msg);
 	}
 	*account =
 		mp_account_select (s->config, job->account, select_by, error);
@@ -541,8 +526,12 @@ prepare (MpSubmit *s, MpInput *in, const Job *job, const MpAccount **account,
 			return NULL;
 		}
 	}
-	env = mp_envelope_new_full (
-		in, from, job->recipients, job->header_recipients,
+	if (msg == NULL) {
+		g_propagate_error (error, g_steal_pointer (&parse_error));
+		return NULL;
+	}
+	env = mp_envelope_new_parsed (
+		in, msg, from, job->recipients, job->header_recipients,
 		o->local_names && *account ? (*account)->from : NULL, error);
 	if (env != NULL && (!complete (s, *account, env, error) ||
 			    !sign (s, *account, env, error)))

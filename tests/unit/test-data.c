@@ -4,7 +4,9 @@
 #include "mp-data.h"
 #include "mp-envelope.h"
 
+#include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct {
 	const char *name;
@@ -164,10 +166,55 @@ test_null_sender (void)
 	g_assert_cmpstr (out, ==, "");
 }
 
+/* the one "first From" rule: the account is chosen by it, and without
+ * Sender the envelope sender is it, inside a group too */
+static void
+test_header_from (void)
+{
+	static const struct {
+		const char *from, *first;
+	} from_cases[] = {
+		{ "Ann <ann@example.org>, bob@example.com", "ann@example.org" },
+		{ "Team: ann@example.org, bob@example.com;, carol@example.net",
+		  "ann@example.org" },
+		{ "Empty:;, carol@example.net", "carol@example.net" },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS (from_cases); i++) {
+		g_autofree char *path = NULL;
+		g_autofree char *text = g_strdup_printf (
+			"From: %s\nTo: dan@example.org\n\nHello.\n",
+			from_cases[i].from);
+		g_autoptr (GError) error = NULL;
+		g_autoptr (GMimeMessage) msg = NULL;
+		g_autoptr (MpEnvelope) env = NULL;
+		int fd = g_file_open_tmp ("mp-from-XXXXXX.eml", &path, &error);
+		MpInput *in;
+
+		g_assert_no_error (error);
+		g_assert_true (g_file_set_contents (path, text, -1, NULL));
+		close (fd);
+		in = mp_input_open (path, &error);
+		g_assert_no_error (error);
+		msg = mp_input_parse_message (in, NULL, &error);
+		g_assert_no_error (error);
+		g_assert_cmpstr (mp_envelope_header_from (msg), ==,
+				 from_cases[i].first);
+		env = mp_envelope_new_parsed (in, msg, NULL, NULL, FALSE, NULL,
+					      &error);
+		g_assert_no_error (error);
+		g_assert_cmpstr (env->sender, ==, from_cases[i].first);
+		g_clear_pointer (&env, mp_envelope_free);
+		mp_input_free (in);
+		g_unlink (path);
+	}
+}
+
 int
 main (int argc, char **argv)
 {
 	g_test_init (&argc, &argv, NULL);
+	g_mime_init ();
 	for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
 		g_autofree char *path =
 			g_strdup_printf ("/data/%s", cases[i].name);
@@ -179,5 +226,6 @@ main (int argc, char **argv)
 			      (gconstpointer) mp_address_check_envelope,
 			      test_addresses);
 	g_test_add_func ("/envelope/null_sender", test_null_sender);
+	g_test_add_func ("/envelope/header_from", test_header_from);
 	return g_test_run ();
 }
