@@ -9,6 +9,7 @@
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define HAVE_AVX2_PATH 1
 #endif
@@ -415,10 +416,16 @@ text_scan_setup (void)
 
 	if (g_once_init_enter (&done)) {
 		__builtin_cpu_init ();
+		guint a, b, c = 0, d;
+
+		/* LZCNT (CPUID 0x80000001 ECX bit 5) asked of the CPU
+		 * itself: clang's __builtin_cpu_supports() has no name
+		 * for it, and without it the instruction runs as BSR */
 		have_avx2 = __builtin_cpu_supports ("avx2") &&
 			    __builtin_cpu_supports ("popcnt") &&
 			    __builtin_cpu_supports ("bmi") &&
-			    __builtin_cpu_supports ("lzcnt");
+			    __get_cpuid (0x80000001, &a, &b, &c, &d) &&
+			    (c & bit_LZCNT) != 0;
 		g_once_init_leave (&done, 1);
 	}
 #endif
