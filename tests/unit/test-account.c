@@ -3,6 +3,7 @@
 #include "mp-account.h"
 #include "mp-cli.h"
 #include "mp-error.h"
+#include "unit-tree.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -504,26 +505,6 @@ test_password_sources_in_order (void)
 	g_assert_error (error, MP_ERROR, MP_ERROR_CONFIG);
 	g_assert_nonnull (strstr (error->message, "[account w]: no password "
 						  "for ann at h.example"));
-}
-
-static void
-remove_tree (const char *path)
-{
-	GDir *dir = g_dir_open (path, 0, NULL);
-	const char *name;
-
-	while (dir != NULL && (name = g_dir_read_name (dir)) != NULL) {
-		g_autofree char *child = g_build_filename (path, name, NULL);
-
-		if (g_file_test (child, G_FILE_TEST_IS_DIR) &&
-		    !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-			remove_tree (child);
-		else
-			g_unlink (child);
-	}
-	if (dir != NULL)
-		g_dir_close (dir);
-	g_rmdir (path);
 }
 
 int

@@ -4,6 +4,7 @@
 #include "mp-cli.h"
 #include "mp-error.h"
 #include "mp-outbox.h"
+#include "unit-tree.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -13,26 +14,6 @@
 #include <unistd.h>
 
 static char *tmpdir;
-
-static void
-remove_tree (const char *path)
-{
-	GDir *dir = g_dir_open (path, 0, NULL);
-	const char *name;
-
-	while (dir != NULL && (name = g_dir_read_name (dir)) != NULL) {
-		g_autofree char *child = g_build_filename (path, name, NULL);
-
-		if (g_file_test (child, G_FILE_TEST_IS_DIR) &&
-		    !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-			remove_tree (child);
-		else
-			g_unlink (child);
-	}
-	if (dir != NULL)
-		g_dir_close (dir);
-	g_rmdir (path);
-}
 
 /* A fresh outbox in a directory that does not exist yet. */
 static MpOutbox *
