@@ -23,10 +23,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/s.key" -out "$T/s.crt" \
     -addext 'subjectAltName=email:ann@example.org' 2>/dev/null
 openssl pkcs12 -export -legacy -in "$T/s.crt" -inkey "$T/s.key" -out "$T/s.p12" \
     -passout pass: -certpbe NONE -keypbe PBE-SHA1-3DES -macalg sha1 2>/dev/null
-gpgsm --batch --pinentry-mode loopback --passphrase-fd 3 --import "$T/s.p12" \
-    3</dev/null 2>/dev/null
-echo "$(gpgsm --with-colons --list-keys ann@example.org |
-    awk -F: '/^fpr/ {print $10; exit}') S relax" >"$GH/trustlist.txt"
+gpgsm_import "$T/s.p12" ann@example.org
 
 plan 6
 start_server

@@ -37,10 +37,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout smime.key -out smime.crt \
 # gpgsm 2.2 reads only the old PKCS#12 ciphers
 openssl pkcs12 -export -legacy -in smime.crt -inkey smime.key -out smime.p12 \
     -passout pass: -certpbe NONE -keypbe PBE-SHA1-3DES -macalg sha1 2>/dev/null
-gpgsm --batch --pinentry-mode loopback --passphrase-fd 3 --import smime.p12 \
-    3</dev/null 2>/dev/null
-echo "$(gpgsm --with-colons --list-keys ann@example.org |
-    awk -F: '/^fpr/ {print $10; exit}') S relax" >"$GH/trustlist.txt"
+gpgsm_import smime.p12 ann@example.org
 printf 'secret words\n' >pass.txt
 
 # ---- inputs -------------------------------------------------------------------

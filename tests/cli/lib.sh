@@ -129,3 +129,22 @@ refused() {
 done_testing() {
     [ "$_failed" = 0 ]
 }
+
+# gpgsm_import P12 ADDRESS: import a PKCS#12 file (empty password) into
+# the gpgsm of $GNUPGHOME and trust its (self-signed) certificate.  The
+# secret key must be listed afterwards: a failed import would otherwise
+# show up later as "no usable secret key" with its cause lost, so it is
+# tried twice and gpgsm's own words are shown when it still fails.
+gpgsm_import() {
+    local p12=$1 who=$2 try
+    for try in 1 2; do
+        gpgsm --batch --pinentry-mode loopback --passphrase-fd 3 \
+            --import "$p12" 3</dev/null >"$T/gpgsm-import.log" 2>&1
+        gpgsm --with-colons --list-secret-keys "$who" 2>>"$T/gpgsm-import.log" |
+            grep -q '^crs' && break
+        echo "# gpgsm --import $p12 (try $try): no secret key for $who"
+        sed 's/^/#   /' "$T/gpgsm-import.log" | tail -8
+    done
+    echo "$(gpgsm --with-colons --list-keys "$who" |
+        awk -F: '/^fpr/ {print $10; exit}') S relax" >>"$GNUPGHOME/trustlist.txt"
+}

@@ -15,18 +15,23 @@ plan 32
 PF=$T/postfix
 mkdir -p "$PF/etc" "$PF/queue" "$PF/data"
 chmod 755 "$T" "$PF"
-# free loopback ports, chosen by the kernel (Postfix cannot report one)
-read -r PFPORT PFAUTH PFSMTPS < <("$PY" -c '
-import socket
-ss = [socket.socket() for _ in range(3)]
-for s in ss:
-    s.bind(("127.0.0.1", 0))
-print(*(s.getsockname()[1] for s in ss))')
 # logins are checked by a stand-in for Dovecot's auth service
 coproc AUTHD { exec "$PY" "$SRCDIR/tests/smtp/dovecot-auth.py" ann 's3cret pw'; }
 SRV_PID=$AUTHD_PID
 read -r AUTHPORT <&"${AUTHD[0]}" || { echo "Bail out! auth service did not start"; exit 1; }
 cp "$CERTS/good.crt" "$CERTS/good.key" "$PF/etc/"
+# free loopback ports, chosen by the kernel (Postfix cannot report one);
+# another test may bind one of them before Postfix does, so a start that
+# fails is tried again with new ones
+pick_ports() {
+    read -r PFPORT PFAUTH PFSMTPS < <("$PY" -c '
+import socket
+ss = [socket.socket() for _ in range(3)]
+for s in ss:
+    s.bind(("127.0.0.1", 0))
+print(*(s.getsockname()[1] for s in ss))')
+}
+write_config() {
 cat >"$PF/etc/main.cf" <<CF
 compatibility_level = 3.6
 queue_directory = $PF/queue
@@ -79,6 +84,7 @@ scache    unix  -       -       n       -       1       scache
 tlsmgr    unix  -       -       n       1000?   1       tlsmgr
 postlog   unix-dgram n  -       n       -       1       postlogd
 CF
+}
 stop_postfix() {
     if [ "$_failed" != 0 ] && [ -f "$PF/maillog" ]; then
         grep -E "warning|fatal|error" "$PF/maillog" | sed "s/^/# maillog: /" | head -10
@@ -90,24 +96,37 @@ cleanup() {
     [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null
     rm -rf "$T"
 }
-if ! postfix -c "$PF/etc" set-permissions >"$T/pf.out" 2>&1 ||
-    ! postfix -c "$PF/etc" start >>"$T/pf.out" 2>&1; then
-    sed "s/^/# /" "$T/pf.out"
-    echo "Bail out! Postfix did not start"
-    exit 1
-fi
-
-# wait for the listeners (bounded, a connect attempt per round)
-"$PY" -c "
-import socket, time
-for port in ($PFPORT, $PFAUTH, $PFSMTPS):
-    for _ in range(100):
+# started when its three listeners answer (bounded: a connect attempt
+# per round, 10 s in all)
+listening() {
+    "$PY" -c "
+import socket, sys, time
+for port in sys.argv[1:]:
+    for _ in range(200):
         try:
-            socket.create_connection(('127.0.0.1', port), 1).close()
+            socket.create_connection(('127.0.0.1', int(port)), 1).close()
             break
         except OSError:
             time.sleep(0.05)
-"
+    else:
+        sys.exit('port %s: no listener' % port)
+" "$PFPORT" "$PFAUTH" "$PFSMTPS"
+}
+started=
+for try in 1 2 3; do
+    pick_ports
+    write_config
+    if postfix -c "$PF/etc" set-permissions >"$T/pf.out" 2>&1 &&
+        postfix -c "$PF/etc" start >>"$T/pf.out" 2>&1 &&
+        listening >>"$T/pf.out" 2>&1; then
+        started=1
+        break
+    fi
+    postfix -c "$PF/etc" stop >/dev/null 2>&1
+    sed "s/^/# start $try: /" "$T/pf.out" | tail -5
+    [ -f "$PF/maillog" ] && grep -E "fatal|error" "$PF/maillog" | sed "s/^/# maillog: /" | tail -5
+done
+[ -n "$started" ] || { echo "Bail out! Postfix did not start"; exit 1; }
 
 printf '%s\n' 'From: Ann <ann@example.org>' 'To: Bob <bob@example.com>' \
     'Bcc: hidden@example.net' 'Subject: interop' '' '.dot line' 'Grüße' |
