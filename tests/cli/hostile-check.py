@@ -133,10 +133,14 @@ def check(kind, inp, out, att):
         head, sep, data = out.partition(b"\r\nDATA\r\n")
         if not sep or not head.startswith(b"MAIL FROM:<"):
             return "no MAIL FROM ... DATA before the data"
-        canon = re.sub(rb"\r\n|\r|\n", b"\r\n", inp)
+        # (bytes.replace, not re.sub: the same result at memory speed on
+        # the 50 MB inputs, where the regular expressions took seconds)
+        canon = inp.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        canon = canon.replace(b"\n", b"\r\n")
         if canon and not canon.endswith(b"\r\n"):
             canon += b"\r\n"
-        want = re.sub(rb"(?m)^\.", b"..", canon) + b".\r\n"
+        want = (b"." if canon.startswith(b".") else b"") + \
+            canon.replace(b"\n.", b"\n..") + b".\r\n"
         if data != want:
             return "the DATA is not the input, canonicalised and stuffed"
         return None
