@@ -1524,22 +1524,42 @@ find_type (GPtrArray *nodes, const char *type)
 	return -1;
 }
 
+/* The node of @leaf, a new part of the body; NULL (and @leaf freed) when
+ * the body's parts cannot be found. */
+static Node *
+body_leaf_node (MpTree *t, MpLeaf *leaf, GError **error)
+{
+	if (!body_begin (t, error)) {
+		mp_part_leaf_free (leaf);
+		return NULL;
+	}
+	return leaf_node (t, leaf);
+}
+
+/* @n in place of the body's alternative of @type, else the first of them
+ * (@first) or the last (text/plain comes first, RFC 2046 5.1.4: the
+ * richest last). */
+static void
+put_alternative (MpTree *t, Node *n, const char *type, gboolean first)
+{
+	int i = find_type (t->alt, type);
+
+	if (i >= 0)
+		t->alt->pdata[i] = n;
+	else if (first)
+		g_ptr_array_insert (t->alt, 0, n);
+	else
+		g_ptr_array_add (t->alt, n);
+}
+
 gboolean
 mp_tree_set_text (MpTree *t, MpLeaf *leaf, GError **error)
 {
-	Node *n;
-	int i;
+	Node *n = body_leaf_node (t, leaf, error);
 
-	if (!body_begin (t, error)) {
-		mp_part_leaf_free (leaf);
+	if (n == NULL)
 		return FALSE;
-	}
-	n = leaf_node (t, leaf);
-	i = find_type (t->alt, "text/plain");
-	if (i >= 0)
-		t->alt->pdata[i] = n;
-	else
-		g_ptr_array_insert (t->alt, 0, n);
+	put_alternative (t, n, "text/plain", TRUE);
 	return TRUE;
 }
 
@@ -1558,20 +1578,12 @@ gboolean
 mp_tree_set_html (MpTree *t, MpLeaf *leaf, const char *html, GError **error)
 {
 	g_autoptr (GPtrArray) links = NULL;
-	Node *n;
+	Node *n = body_leaf_node (t, leaf, error);
 	guint j;
-	int i;
 
-	if (!body_begin (t, error)) {
-		mp_part_leaf_free (leaf);
+	if (n == NULL)
 		return FALSE;
-	}
-	n = leaf_node (t, leaf);
-	i = find_type (t->alt, "text/html");
-	if (i >= 0)
-		t->alt->pdata[i] = n;
-	else
-		g_ptr_array_add (t->alt, n);
+	put_alternative (t, n, "text/html", FALSE);
 	g_free (t->html);
 	t->html = g_strdup (html);
 
@@ -1589,14 +1601,11 @@ mp_tree_set_html (MpTree *t, MpLeaf *leaf, const char *html, GError **error)
 gboolean
 mp_tree_add_related (MpTree *t, MpLeaf *leaf, GError **error)
 {
-	Node *n;
+	Node *n = body_leaf_node (t, leaf, error);
 	guint j;
 
-	if (!body_begin (t, error)) {
-		mp_part_leaf_free (leaf);
+	if (n == NULL)
 		return FALSE;
-	}
-	n = leaf_node (t, leaf);
 	g_ptr_array_add (t->new_res, n);
 	for (j = 0; j < t->res->len; j++) {
 		Node *r = t->res->pdata[j];
