@@ -847,6 +847,7 @@ find_key (gpgme_ctx_t ctx, const char *who, gboolean secret, GError **error)
 /* ---- the message as a header block and a body ------------------------ */
 
 typedef struct {
+	Passphrase pass; /* of the key to sign or decrypt with */
 	MpInput *in;
 	GMimeStream *stream;
 	gint64 size;
@@ -872,6 +873,7 @@ typedef struct {
 static void
 msg_clear (Msg *m)
 {
+	passphrase_clear (&m->pass);
 	g_clear_pointer (&m->headers, mp_headers_free);
 	g_clear_pointer (&m->top, entity_free);
 	g_clear_pointer (&m->from, g_ptr_array_unref);
@@ -925,8 +927,10 @@ append_field (GString *s, const char *p, gsize len, const char *eol)
 	g_string_append (s, eol);
 }
 
+/* Reads the passphrase @opts name (before the message: a passphrase that
+ * cannot be read is said first), then the message's header block. */
 static gboolean
-msg_open (Msg *m, MpInput *in, GError **error)
+msg_open (Msg *m, MpInput *in, const MpCryptoOptions *opts, GError **error)
 {
 	g_autofree char *block = NULL;
 	gsize hlen;
@@ -934,6 +938,8 @@ msg_open (Msg *m, MpInput *in, GError **error)
 
 	memset (m, 0, sizeof *m);
 	m->spool = -1;
+	if (!passphrase_read (&m->pass, opts, error))
+		return FALSE;
 	m->in = in;
 	m->stream = mp_input_get_stream (in);
 	m->size = mp_input_get_size (in);
@@ -1512,8 +1518,8 @@ signature_clear (Signature *s)
 }
 
 static gboolean
-sign_detached (Msg *m, const MpCryptoOptions *opts, Passphrase *pass,
-	       GMimeStream *inner, Signature *out, GError **error)
+sign_detached (Msg *m, const MpCryptoOptions *opts, GMimeStream *inner,
+	       Signature *out, GError **error)
 {
 	gboolean smime = opts->protocol == MP_CRYPTO_SMIME;
 	gpgme_ctx_t ctx;
@@ -1530,7 +1536,7 @@ sign_detached (Msg *m, const MpCryptoOptions *opts, Passphrase *pass,
 	who = signer_of (m, opts, error);
 	if (who == NULL)
 		return FALSE;
-	ctx = ctx_new (opts, opts->protocol, pass, error);
+	ctx = ctx_new (opts, opts->protocol, &m->pass, error);
 	if (ctx == NULL)
 		return FALSE;
 	key = find_key (ctx, who, TRUE, error);
@@ -1691,16 +1697,13 @@ mp_crypto_sign (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 		GError **error)
 {
 	Msg m;
-	Passphrase pass;
 	g_autoptr (GMimeStream) inner = NULL;
 	g_autofree char *autocrypt = NULL;
 	gboolean ok = FALSE;
 	Sink k = { mp_output_get_stream (out), out };
 	Signature sig = { NULL, NULL };
 
-	if (!passphrase_read (&pass, opts, error))
-		return FALSE;
-	if (!msg_open (&m, in, error))
+	if (!msg_open (&m, in, opts, error))
 		goto out;
 	if (opts->autocrypt &&
 	    (autocrypt = autocrypt_field (opts, &m, error)) == NULL)
@@ -1710,14 +1713,13 @@ mp_crypto_sign (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 		goto out;
 	/* signed before the first byte is written: a missing key or a
 	 * wrong passphrase leaves stdout empty */
-	if (!sign_detached (&m, opts, &pass, inner, &sig, error))
+	if (!sign_detached (&m, opts, inner, &sig, error))
 		goto out;
 	ok = write_outer (&m, out, autocrypt, error) &&
 	     write_signed (&m, opts, inner, &sig, &k, error);
 out:
 	signature_clear (&sig);
 	msg_clear (&m);
-	passphrase_clear (&pass);
 	return ok;
 }
 
@@ -1831,7 +1833,6 @@ mp_crypto_encrypt (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 {
 	gboolean smime = opts->protocol == MP_CRYPTO_SMIME;
 	Msg m;
-	Passphrase pass;
 	g_autoptr (GMimeStream) inner = NULL;
 	g_autoptr (GMimeStream) plainsrc = NULL;
 	g_autoptr (GMimeStream) cipher = NULL;
@@ -1848,9 +1849,7 @@ mp_crypto_encrypt (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 	int signed_spool = -1, cfd = -1;
 	Feed f = { 0 };
 
-	if (!passphrase_read (&pass, opts, error))
-		return FALSE;
-	if (!msg_open (&m, in, error))
+	if (!msg_open (&m, in, opts, error))
 		goto out;
 	if (smime && m.bcc->len > 0 && !opts->recipients) {
 		/* CMS names every recipient's certificate */
@@ -1859,7 +1858,7 @@ mp_crypto_encrypt (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 			     "encrypt a copy for them with --recipient");
 		goto out;
 	}
-	ctx = ctx_new (opts, opts->protocol, &pass, error);
+	ctx = ctx_new (opts, opts->protocol, &m.pass, error);
 	if (ctx == NULL)
 		goto out;
 	list = recipients (&m, opts, ctx, &keys, error);
@@ -1880,7 +1879,7 @@ mp_crypto_encrypt (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 		g_autoptr (GMimeStream) sp = NULL;
 		Sink sk;
 
-		if (!sign_detached (&m, opts, &pass, inner, &sig, error))
+		if (!sign_detached (&m, opts, inner, &sig, error))
 			goto out;
 		signed_spool = spool_open (error);
 		if (signed_spool < 0)
@@ -1991,7 +1990,6 @@ out:
 		close (signed_spool);
 	signature_clear (&sig);
 	msg_clear (&m);
-	passphrase_clear (&pass);
 	return ok;
 }
 
@@ -2275,8 +2273,8 @@ verify_tree (GMimeStream *s, Entity *e, const MpCryptoOptions *opts,
  * signatures of a message signed and encrypted in one pass go to @sigs.
  * Returns the plaintext stream (the decrypted entity). */
 static GMimeStream *
-decrypt_to_spool (Msg *m, const MpCryptoOptions *opts, Passphrase *pass,
-		  GPtrArray *sigs, GError **error)
+decrypt_to_spool (Msg *m, const MpCryptoOptions *opts, GPtrArray *sigs,
+		  GError **error)
 {
 	Entity *top = m->top;
 	g_autoptr (GMimeStream) src = NULL;
@@ -2328,7 +2326,7 @@ decrypt_to_spool (Msg *m, const MpCryptoOptions *opts, Passphrase *pass,
 			     "stdin: the message is not encrypted");
 		return NULL;
 	}
-	fd = op_begin (opts, p, pass, &ctx, error);
+	fd = op_begin (opts, p, &m->pass, &ctx, error);
 	if (fd < 0)
 		return NULL;
 	cd = feed_data (&f, src, FALSE, p);
@@ -2370,17 +2368,14 @@ mp_crypto_verify (MpInput *in, const MpCryptoOptions *opts, GError **error)
 	g_autoptr (GPtrArray) sigs = g_ptr_array_new_with_free_func (
 		(GDestroyNotify) mp_crypto_signature_free);
 	Msg m;
-	Passphrase pass;
 	gboolean ok = FALSE;
 
-	if (!passphrase_read (&pass, opts, error))
-		return NULL;
-	if (!msg_open (&m, in, error))
+	if (!msg_open (&m, in, opts, error))
 		goto out;
 	if (entity_kind (m.top->type) == MP_CRYPTO_ENCRYPTED &&
 	    !type_is (m.top, "multipart", "signed")) {
 		g_autoptr (GMimeStream) plain =
-			decrypt_to_spool (&m, opts, &pass, sigs, error);
+			decrypt_to_spool (&m, opts, sigs, error);
 		g_autoptr (Entity) e = NULL;
 
 		if (plain == NULL)
@@ -2393,7 +2388,6 @@ mp_crypto_verify (MpInput *in, const MpCryptoOptions *opts, GError **error)
 	}
 out:
 	msg_clear (&m);
-	passphrase_clear (&pass);
 	return ok ? g_steal_pointer (&sigs) : NULL;
 }
 
@@ -2402,7 +2396,6 @@ mp_crypto_decrypt (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 		   GError **error)
 {
 	Msg m;
-	Passphrase pass;
 	g_autoptr (GMimeStream) plain = NULL;
 	g_autoptr (Entity) e = NULL;
 	g_autoptr (MpHeaders) ih = NULL;
@@ -2414,9 +2407,7 @@ mp_crypto_decrypt (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 	gsize hlen;
 	guint n;
 
-	if (!passphrase_read (&pass, opts, error))
-		return FALSE;
-	if (!msg_open (&m, in, error))
+	if (!msg_open (&m, in, opts, error))
 		goto out;
 	if (is_opaque_signed (m.top)) {
 		/* RFC 8551 3.5.2: the signed entity, unwrapped */
@@ -2439,7 +2430,7 @@ mp_crypto_decrypt (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 			}
 		}
 	} else {
-		plain = decrypt_to_spool (&m, opts, &pass, NULL, error);
+		plain = decrypt_to_spool (&m, opts, NULL, error);
 	}
 	if (plain == NULL)
 		goto out;
@@ -2510,6 +2501,5 @@ mp_crypto_decrypt (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 	ok = copy (&k, body, eolf, NULL, error);
 out:
 	msg_clear (&m);
-	passphrase_clear (&pass);
 	return ok;
 }
