@@ -779,6 +779,25 @@ where (const char *section)
 			  g_strdup ("header");
 }
 
+/* Sets @error to "INPUT: WHERE: WHY" (MP_ERROR_DATA), WHERE the part at
+ * @section as where() says it; returns FALSE. */
+G_GNUC_PRINTF (4, 5)
+static gboolean
+part_refused (MpTree *t, const char *section, GError **error,
+	      const char *format, ...)
+{
+	g_autofree char *at = where (section);
+	g_autofree char *why = NULL;
+	va_list args;
+
+	va_start (args, format);
+	why = g_strdup_vprintf (format, args);
+	va_end (args);
+	g_set_error (error, MP_ERROR, MP_ERROR_DATA, "%s: %s: %s",
+		     mp_input_get_name (t->in), at, why);
+	return FALSE;
+}
+
 static char *
 child_section (const char *section, int i)
 {
@@ -812,32 +831,24 @@ walk_agrees (Walk *w, GMimeObject *obj, const char *section, GError **error)
 	 * it: only its boundaries matter here */
 	if (w->in_message)
 		n = 0, raw = NULL;
-	if (n > 1) {
-		g_autofree char *at = where (section);
-
-		/* RFC 2045 5: one Content-Type; GMime reads the last,
-		 * Python's email and others the first */
-		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-			     "%s: %s: %d Content-Type fields (readers "
-			     "disagree on which counts)",
-			     mp_input_get_name (w->t->in), at, n);
-		return FALSE;
-	}
+	/* RFC 2045 5: one Content-Type; GMime reads the last, Python's
+	 * email and others the first */
+	if (n > 1)
+		return part_refused (w->t, section, error,
+				     "%d Content-Type fields (readers "
+				     "disagree on which counts)",
+				     n);
 	if (raw) {
 		g_autofree char *low = g_ascii_strdown (raw, -1);
 		g_autofree char *doubt = content_type_doubt (
 			raw, GMIME_IS_MULTIPART (obj) ||
 				     strstr (low, "multipart") != NULL);
 
-		if (doubt) {
-			g_autofree char *at = where (section);
-
-			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-				     "%s: %s: Content-Type with %s (readers "
-				     "disagree on it)",
-				     mp_input_get_name (w->t->in), at, doubt);
-			return FALSE;
-		}
+		if (doubt)
+			return part_refused (w->t, section, error,
+					     "Content-Type with %s (readers "
+					     "disagree on it)",
+					     doubt);
 	}
 	if (GMIME_IS_MESSAGE_PART (obj)) {
 		GMimeMessage *m = g_mime_message_part_get_message (
@@ -1046,8 +1057,6 @@ scan_agrees (MpTree *t, Node *n, GMimeObject *obj, const char *section,
 	     GError **error)
 {
 	g_autoptr (GError) local = NULL;
-	g_autofree char *at = where (section);
-	const char *name = mp_input_get_name (t->in);
 	gboolean gmime_multi = obj && GMIME_IS_MULTIPART (obj);
 	guint i, count;
 
@@ -1060,11 +1069,9 @@ scan_agrees (MpTree *t, Node *n, GMimeObject *obj, const char *section,
 	     (gmime_multi &&
 	      g_strcmp0 (n->boundary, g_mime_multipart_get_boundary (
 					      GMIME_MULTIPART (obj))) != 0))) {
-		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-			     "%s: %s: readers disagree whether it is a "
-			     "multipart",
-			     name, at);
-		return FALSE;
+		return part_refused (t, section, error,
+				     "readers disagree whether it is a "
+				     "multipart");
 	}
 	if (!is_multipart (n))
 		return TRUE;
@@ -1073,12 +1080,11 @@ scan_agrees (MpTree *t, Node *n, GMimeObject *obj, const char *section,
 			g_propagate_error (error, g_steal_pointer (&local));
 			return FALSE;
 		}
-		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-			     "%s: %s: a multipart lacks its closing "
-			     "delimiter \"--%s--\" (did an earlier stage "
-			     "fail?)",
-			     name, at, n->boundary);
-		return FALSE;
+		return part_refused (t, section, error,
+				     "a multipart lacks its closing "
+				     "delimiter \"--%s--\" (did an earlier "
+				     "stage fail?)",
+				     n->boundary);
 	}
 	count = n->children->len;
 	if (obj &&
