@@ -45,6 +45,17 @@ mp_io_write_all (int fd, const void *data, gsize len, int *errsv)
 	return TRUE;
 }
 
+gssize
+mp_io_read (int fd, void *buf, gsize len)
+{
+	gssize n;
+
+	do
+		n = read (fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
 static int
 open_spool_file (GError **error)
 {
@@ -143,10 +154,8 @@ spool (MpInput *in, int fd, GError **error)
 				return FALSE;
 			}
 		}
-		n = read (fd, buf + used, room);
+		n = mp_io_read (fd, buf + used, room);
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
 			errsv = errno;
 			if (out >= 0)
 				close (out);

@@ -411,10 +411,8 @@ passphrase_read (Passphrase *p, const MpCryptoOptions *opts, GError **error)
 	/* one line: read byte by byte so that nothing after it is taken
 	 * from a descriptor shared with others */
 	for (;;) {
-		ssize_t n = read (fd, buf + len, 1);
+		gssize n = mp_io_read (fd, buf + len, 1);
 
-		if (n < 0 && errno == EINTR)
-			continue;
 		if (n < 0) {
 			int errsv = errno;
 

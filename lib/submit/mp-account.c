@@ -1,6 +1,7 @@
 /* mp-account: the configuration file, accounts and password sources. */
 #include "mp-account.h"
 #include "mp-error.h"
+#include "mp-io.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -541,10 +542,8 @@ read_file (const char *path, gboolean must_exist, char **data, gsize *len,
 	buf = g_string_new (NULL);
 	for (;;) {
 		char chunk[8192];
-		ssize_t n = read (fd, chunk, sizeof chunk);
+		gssize n = mp_io_read (fd, chunk, sizeof chunk);
 
-		if (n < 0 && errno == EINTR)
-			continue;
 		if (n < 0) {
 			int errsv = errno;
 
