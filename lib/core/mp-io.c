@@ -373,30 +373,6 @@ has_multipart (GMimeObject *object)
 	return FALSE;
 }
 
-GMimeMessage *
-mp_input_parse_message (MpInput *in, GMimeParser **parser_out, GError **error)
-{
-	gboolean truncated = FALSE;
-	GMimeMessage *message = mp_input_parse_message_truncated (
-		in, parser_out, &truncated, error);
-
-	/* GMime also says "truncated" of a message that ends inside its
-	 * header block; only a multipart missing its closing delimiter is
-	 * the sign of a failed stage we refuse */
-	if (message && truncated) {
-		g_object_unref (message);
-		if (parser_out)
-			g_clear_object (parser_out);
-		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-			     "%s: message is truncated (a multipart lacks "
-			     "its closing delimiter; did an earlier stage "
-			     "fail?)",
-			     in->name);
-		return NULL;
-	}
-	return message;
-}
-
 static GMimeMessage *
 parse_stream (MpInput *in, GMimeStream *stream, GMimeParser **parser_out,
 	      gboolean *truncated, GError **error)
@@ -440,16 +416,21 @@ mp_input_parse_message_truncated (MpInput *in, GMimeParser **parser_out,
 			     truncated, error);
 }
 
-GMimeMessage *
-mp_input_parse_stream (MpInput *in, GMimeStream *stream, GError **error)
+/* parse_stream(), and a multipart missing its closing delimiter refused:
+ * GMime also says "truncated" of a message that ends inside its header
+ * block; only a multipart cut short is the sign of a failed stage. */
+static GMimeMessage *
+parse_whole (MpInput *in, GMimeStream *stream, GMimeParser **parser_out,
+	     GError **error)
 {
 	gboolean truncated = FALSE;
 	GMimeMessage *message =
-		parse_stream (in, stream, NULL, &truncated, error);
+		parse_stream (in, stream, parser_out, &truncated, error);
 
-	/* as mp_input_parse_message() */
 	if (message && truncated) {
 		g_object_unref (message);
+		if (parser_out)
+			g_clear_object (parser_out);
 		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
 			     "%s: message is truncated (a multipart lacks "
 			     "its closing delimiter; did an earlier stage "
@@ -458,6 +439,18 @@ mp_input_parse_stream (MpInput *in, GMimeStream *stream, GError **error)
 		return NULL;
 	}
 	return message;
+}
+
+GMimeMessage *
+mp_input_parse_message (MpInput *in, GMimeParser **parser_out, GError **error)
+{
+	return parse_whole (in, mp_input_get_stream (in), parser_out, error);
+}
+
+GMimeMessage *
+mp_input_parse_stream (MpInput *in, GMimeStream *stream, GError **error)
+{
+	return parse_whole (in, stream, NULL, error);
 }
 
 /* ---- a window onto the input ------------------------------------------ */
