@@ -842,6 +842,26 @@ find_key (gpgme_ctx_t ctx, const char *who, gboolean secret, GError **error)
 	return NULL;
 }
 
+/* A context of @protocol with the secret key of @who found in it, in
+ * *@key: the caller unrefs the key and releases the context.  NULL (and
+ * nothing to release) when either fails. */
+static gpgme_ctx_t
+ctx_with_secret_key (const MpCryptoOptions *opts, MpCryptoProtocol protocol,
+		     Passphrase *pass, const char *who, gpgme_key_t *key,
+		     GError **error)
+{
+	gpgme_ctx_t ctx = ctx_new (opts, protocol, pass, error);
+
+	if (ctx == NULL)
+		return NULL;
+	*key = find_key (ctx, who, TRUE, error);
+	if (*key == NULL) {
+		gpgme_release (ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
 /* ---- the message as a header block and a body ------------------------ */
 
 typedef struct {
@@ -1534,14 +1554,10 @@ sign_detached (Msg *m, const MpCryptoOptions *opts, GMimeStream *inner,
 	who = signer_of (m, opts, error);
 	if (who == NULL)
 		return FALSE;
-	ctx = ctx_new (opts, opts->protocol, &m->pass, error);
+	ctx = ctx_with_secret_key (opts, opts->protocol, &m->pass, who, &key,
+				   error);
 	if (ctx == NULL)
 		return FALSE;
-	key = find_key (ctx, who, TRUE, error);
-	if (key == NULL) {
-		gpgme_release (ctx);
-		return FALSE;
-	}
 	gpgme_signers_add (ctx, key);
 	gpgme_key_unref (key);
 	gpgme_set_armor (ctx, !smime);
@@ -1657,14 +1673,10 @@ autocrypt_field (const MpCryptoOptions *opts, Msg *m, GError **error)
 	}
 	addr = g_strdup (m->from->pdata[0]);
 	who = opts->local_user ? opts->local_user : addr;
-	ctx = ctx_new (opts, MP_CRYPTO_OPENPGP, NULL, error);
+	ctx = ctx_with_secret_key (opts, MP_CRYPTO_OPENPGP, NULL, who, &key,
+				   error);
 	if (ctx == NULL)
 		return NULL;
-	key = find_key (ctx, who, TRUE, error);
-	if (key == NULL) {
-		gpgme_release (ctx);
-		return NULL;
-	}
 	gpgme_data_new (&d);
 	gpgme_set_armor (ctx, 0);
 	err = gpgme_op_export (ctx, key->fpr, GPGME_EXPORT_MODE_MINIMAL, d);
