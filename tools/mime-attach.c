@@ -256,11 +256,12 @@ main (int argc, char **argv)
 	mp_cli_init ("mime-attach");
 	items = g_ptr_array_new_with_free_func ((GDestroyNotify) item_free);
 	option_entries = entries;
-	if (!mp_cli_parse (entries, NULL,
-			   "Add files as attachments to the message on stdin.\n"
-			   "Per-file options apply to the FILE that follows "
-			   "them.",
-			   TRUE, &common, &argc, &argv, &error))
+	if (!mp_cli_parse_operands (
+		    entries, NULL,
+		    "Add files as attachments to the message on stdin.\n"
+		    "Per-file options apply to the FILE that follows "
+		    "them.",
+		    TRUE, -1, &common, &argc, &argv, &error))
 		return mp_cli_fail (error);
 	if (pending_set)
 		error = g_error_new (MP_ERROR, MP_ERROR_USAGE,

@@ -30,17 +30,11 @@ main (int argc, char **argv)
 	};
 
 	mp_cli_init ("mime-decrypt");
-	if (!mp_cli_parse (
+	if (!mp_cli_parse_operands (
 		    entries, NULL,
 		    "Decrypt the PGP/MIME or S/MIME message on stdin, or unwrap an\nopaque S/MIME signed one.",
-		    FALSE, &common, &argc, &argv, &error))
+		    FALSE, 0, &common, &argc, &argv, &error))
 		return mp_cli_fail (error);
-	if (argc > 1)
-		return mp_cli_fail (g_error_new (MP_ERROR, MP_ERROR_USAGE,
-						 "%s: unexpected argument "
-						 "(the message is read from "
-						 "stdin)",
-						 argv[1]));
 	opts.homedir = homedir;
 	opts.passphrase_file = passphrase_file;
 	opts.passphrase_fd = passphrase_fd;

@@ -144,18 +144,14 @@ main (int argc, char **argv)
 	const char *input = NULL;
 
 	mp_cli_init ("mime-dkim");
-	if (!mp_cli_parse (entries, "[FILE]",
-			   "Add DKIM signatures (RFC 6376, RFC 8463) to the "
-			   "message in FILE or on stdin,\nprint the DNS "
-			   "record of a key, or verify a message's "
-			   "signatures.",
-			   FALSE, &common, &argc, &argv, &error))
+	if (!mp_cli_parse_operands (
+		    entries, "[FILE]",
+		    "Add DKIM signatures (RFC 6376, RFC 8463) to the "
+		    "message in FILE or on stdin,\nprint the DNS "
+		    "record of a key, or verify a message's "
+		    "signatures.",
+		    FALSE, 1, &common, &argc, &argv, &error))
 		return mp_cli_fail (g_steal_pointer (&error));
-	if (argc > 2) {
-		g_set_error (&error, MP_ERROR, MP_ERROR_USAGE,
-			     "%s: one message at a time", argv[2]);
-		return mp_cli_fail (g_steal_pointer (&error));
-	}
 	if (argc == 2)
 		input = argv[1];
 	if (!check_options (input, &error))

@@ -57,16 +57,12 @@ main (int argc, char **argv)
 	};
 
 	mp_cli_init ("mime-encrypt");
-	if (!mp_cli_parse (entries, NULL,
-			   "Encrypt the message on stdin for its recipients "
-			   "(PGP/MIME, or S/MIME with --smime).",
-			   FALSE, &common, &argc, &argv, &error))
+	if (!mp_cli_parse_operands (
+		    entries, NULL,
+		    "Encrypt the message on stdin for its recipients "
+		    "(PGP/MIME, or S/MIME with --smime).",
+		    FALSE, 0, &common, &argc, &argv, &error))
 		return mp_cli_fail (error);
-	if (argc > 1)
-		return mp_cli_fail (g_error_new (MP_ERROR, MP_ERROR_USAGE,
-						 "%s: unexpected argument "
-						 "(use --recipient)",
-						 argv[1]));
 	opts.protocol = smime ? MP_CRYPTO_SMIME : MP_CRYPTO_OPENPGP;
 	opts.recipients = recipients;
 	opts.hidden = hidden;

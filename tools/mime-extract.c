@@ -57,17 +57,13 @@ main (int argc, char **argv)
 	g_autofree char *missing = NULL;
 
 	mp_cli_init ("mime-extract");
-	if (!mp_cli_parse (entries, "[FILE]",
-			   "Write parts of the message in FILE (or on stdin), "
-			   "decoded, into a folder\nunder safe names that "
-			   "never overwrite a file, or one part to -o FILE.",
-			   FALSE, &common, &argc, &argv, &error))
+	if (!mp_cli_parse_operands (
+		    entries, "[FILE]",
+		    "Write parts of the message in FILE (or on stdin), "
+		    "decoded, into a folder\nunder safe names that "
+		    "never overwrite a file, or one part to -o FILE.",
+		    FALSE, 1, &common, &argc, &argv, &error))
 		return mp_cli_fail (g_steal_pointer (&error));
-	if (argc > 2) {
-		g_set_error (&error, MP_ERROR, MP_ERROR_USAGE,
-			     "%s: one FILE at most", argv[2]);
-		return mp_cli_fail (g_steal_pointer (&error));
-	}
 	if (common.output && dir) {
 		g_set_error_literal (&error, MP_ERROR, MP_ERROR_USAGE,
 				     "-o and -C exclude each other");

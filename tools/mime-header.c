@@ -163,20 +163,14 @@ main (int argc, char **argv)
 	mp_cli_init ("mime-header");
 	ops = g_array_new (FALSE, TRUE, sizeof (Op));
 	g_array_set_clear_func (ops, op_clear);
-	if (!mp_cli_parse (entries, NULL,
-			   "Read and edit the header of the message on "
-			   "stdin.\nOperations apply in the order given; "
-			   "queries print instead of the message.",
-			   FALSE, &common, &argc, &argv, &error))
+	if (!mp_cli_parse_operands (
+		    entries, NULL,
+		    "Read and edit the header of the message on "
+		    "stdin.\nOperations apply in the order given; "
+		    "queries print instead of the message.",
+		    FALSE, 0, &common, &argc, &argv, &error))
 		return mp_cli_fail (g_steal_pointer (&error));
 	output_path = common.output;
-	if (argc > 1) {
-		g_set_error (&error, MP_ERROR, MP_ERROR_USAGE,
-			     "%s: unexpected argument (the message is read "
-			     "from stdin)",
-			     argv[1]);
-		return mp_cli_fail (g_steal_pointer (&error));
-	}
 	for (i = 0; i < ops->len; i++)
 		if (g_array_index (ops, Op, i).kind >= OP_GET)
 			queries = TRUE;

@@ -202,16 +202,13 @@ main (int argc, char **argv)
 	mp_cli_init ("mime-inline");
 	images = g_array_new (FALSE, TRUE, sizeof (Image));
 	g_array_set_clear_func (images, (GDestroyNotify) image_clear);
-	if (!mp_cli_parse (entries, NULL,
-			   "Add the HTML or text alternative, and inline "
-			   "images, to the message on stdin.",
-			   TRUE, &common, &argc, &argv, &error))
+	if (!mp_cli_parse_operands (
+		    entries, NULL,
+		    "Add the HTML or text alternative, and inline "
+		    "images, to the message on stdin.",
+		    TRUE, 0, &common, &argc, &argv, &error))
 		return mp_cli_fail (error);
-	if (argc > 1)
-		error = g_error_new (MP_ERROR, MP_ERROR_USAGE,
-				     "%s: unexpected argument (see --help)",
-				     argv[1]);
-	else if (!html_path && !text_path && images->len == 0)
+	if (!html_path && !text_path && images->len == 0)
 		error = g_error_new (MP_ERROR, MP_ERROR_USAGE,
 				     "nothing to do: give --html, --text or "
 				     "--image (see --help)");

@@ -44,14 +44,15 @@ main (int argc, char **argv)
 	int rc = 0;
 
 	mp_cli_init ("mime-merge");
-	if (!mp_cli_parse (entries, "TEMPLATE DATA",
-			   "Make one message per row of DATA (CSV or JSON "
-			   "lines) from the TEMPLATE message,\nfilling its "
-			   "{{column}} placeholders; write an mboxrd stream "
-			   "for smtp-send --mbox.",
-			   FALSE, &common, &argc, &argv, &error))
+	if (!mp_cli_parse_operands (
+		    entries, "TEMPLATE DATA",
+		    "Make one message per row of DATA (CSV or JSON "
+		    "lines) from the TEMPLATE message,\nfilling its "
+		    "{{column}} placeholders; write an mboxrd stream "
+		    "for smtp-send --mbox.",
+		    FALSE, 2, &common, &argc, &argv, &error))
 		return mp_cli_fail (error);
-	if (argc != 3)
+	if (argc < 3)
 		return mp_cli_fail (g_error_new (MP_ERROR, MP_ERROR_USAGE,
 						 "need TEMPLATE and DATA "
 						 "(see --help)"));

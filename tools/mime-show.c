@@ -102,17 +102,13 @@ main (int argc, char **argv)
 	gboolean ok;
 
 	mp_cli_init ("mime-show");
-	if (!mp_cli_parse (entries, "[FILE]",
-			   "Show the message in FILE (or on stdin): its main "
-			   "headers, its parts\nnumbered as IMAP numbers them, "
-			   "and its text.",
-			   FALSE, &common, &argc, &argv, &error))
+	if (!mp_cli_parse_operands (
+		    entries, "[FILE]",
+		    "Show the message in FILE (or on stdin): its main "
+		    "headers, its parts\nnumbered as IMAP numbers them, "
+		    "and its text.",
+		    FALSE, 1, &common, &argc, &argv, &error))
 		return mp_cli_fail (g_steal_pointer (&error));
-	if (argc > 2) {
-		g_set_error (&error, MP_ERROR, MP_ERROR_USAGE,
-			     "%s: one FILE at most", argv[2]);
-		return mp_cli_fail (g_steal_pointer (&error));
-	}
 	if (only_tree + only_text + json > 1) {
 		g_set_error_literal (&error, MP_ERROR, MP_ERROR_USAGE,
 				     "--tree, --text and --json exclude each "

@@ -36,18 +36,13 @@ main (int argc, char **argv)
 	};
 
 	mp_cli_init ("mime-verify");
-	if (!mp_cli_parse (entries, NULL,
-			   "Verify the signatures of the message on stdin: "
-			   "one line each,\n\"STATUS SIGNER FINGERPRINT "
-			   "VALIDITY TIME\".",
-			   FALSE, &common, &argc, &argv, &error))
+	if (!mp_cli_parse_operands (
+		    entries, NULL,
+		    "Verify the signatures of the message on stdin: "
+		    "one line each,\n\"STATUS SIGNER FINGERPRINT "
+		    "VALIDITY TIME\".",
+		    FALSE, 0, &common, &argc, &argv, &error))
 		return mp_cli_fail (error);
-	if (argc > 1)
-		return mp_cli_fail (g_error_new (MP_ERROR, MP_ERROR_USAGE,
-						 "%s: unexpected argument "
-						 "(the message is read from "
-						 "stdin)",
-						 argv[1]));
 	opts.homedir = homedir;
 	opts.passphrase_file = passphrase_file;
 	opts.passphrase_fd = passphrase_fd;

@@ -732,10 +732,8 @@ mp_headers_drain (MpHeaders *h, GError **error)
 	}
 	buf = g_malloc (READ_CHUNK);
 	for (;;) {
-		ssize_t n = read (h->fd, buf, READ_CHUNK);
+		gssize n = mp_io_read (h->fd, buf, READ_CHUNK);
 
-		if (n < 0 && errno == EINTR)
-			continue;
 		if (n < 0) {
 			mp_error_set_errno (error, MP_ERROR_IO, errno, h->name);
 			return FALSE;

@@ -45,6 +45,17 @@ mp_io_write_all (int fd, const void *data, gsize len, int *errsv)
 	return TRUE;
 }
 
+gssize
+mp_io_read (int fd, void *buf, gsize len)
+{
+	gssize n;
+
+	do
+		n = read (fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
 static int
 open_spool_file (GError **error)
 {
@@ -143,10 +154,8 @@ spool (MpInput *in, int fd, GError **error)
 				return FALSE;
 			}
 		}
-		n = read (fd, buf + used, room);
+		n = mp_io_read (fd, buf + used, room);
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
 			errsv = errno;
 			if (out >= 0)
 				close (out);
@@ -364,30 +373,6 @@ has_multipart (GMimeObject *object)
 	return FALSE;
 }
 
-GMimeMessage *
-mp_input_parse_message (MpInput *in, GMimeParser **parser_out, GError **error)
-{
-	gboolean truncated = FALSE;
-	GMimeMessage *message = mp_input_parse_message_truncated (
-		in, parser_out, &truncated, error);
-
-	/* GMime also says "truncated" of a message that ends inside its
-	 * header block; only a multipart missing its closing delimiter is
-	 * the sign of a failed stage we refuse */
-	if (message && truncated) {
-		g_object_unref (message);
-		if (parser_out)
-			g_clear_object (parser_out);
-		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-			     "%s: message is truncated (a multipart lacks "
-			     "its closing delimiter; did an earlier stage "
-			     "fail?)",
-			     in->name);
-		return NULL;
-	}
-	return message;
-}
-
 static GMimeMessage *
 parse_stream (MpInput *in, GMimeStream *stream, GMimeParser **parser_out,
 	      gboolean *truncated, GError **error)
@@ -431,16 +416,21 @@ mp_input_parse_message_truncated (MpInput *in, GMimeParser **parser_out,
 			     truncated, error);
 }
 
-GMimeMessage *
-mp_input_parse_stream (MpInput *in, GMimeStream *stream, GError **error)
+/* parse_stream(), and a multipart missing its closing delimiter refused:
+ * GMime also says "truncated" of a message that ends inside its header
+ * block; only a multipart cut short is the sign of a failed stage. */
+static GMimeMessage *
+parse_whole (MpInput *in, GMimeStream *stream, GMimeParser **parser_out,
+	     GError **error)
 {
 	gboolean truncated = FALSE;
 	GMimeMessage *message =
-		parse_stream (in, stream, NULL, &truncated, error);
+		parse_stream (in, stream, parser_out, &truncated, error);
 
-	/* as mp_input_parse_message() */
 	if (message && truncated) {
 		g_object_unref (message);
+		if (parser_out)
+			g_clear_object (parser_out);
 		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
 			     "%s: message is truncated (a multipart lacks "
 			     "its closing delimiter; did an earlier stage "
@@ -449,6 +439,18 @@ mp_input_parse_stream (MpInput *in, GMimeStream *stream, GError **error)
 		return NULL;
 	}
 	return message;
+}
+
+GMimeMessage *
+mp_input_parse_message (MpInput *in, GMimeParser **parser_out, GError **error)
+{
+	return parse_whole (in, mp_input_get_stream (in), parser_out, error);
+}
+
+GMimeMessage *
+mp_input_parse_stream (MpInput *in, GMimeStream *stream, GError **error)
+{
+	return parse_whole (in, stream, NULL, error);
 }
 
 /* ---- a window onto the input ------------------------------------------ */

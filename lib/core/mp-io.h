@@ -139,6 +139,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (MpSpool, mp_spool_free)
  * writes.  On failure returns FALSE with the errno in *@errsv. */
 gboolean mp_io_write_all (int fd, const void *data, gsize len, int *errsv);
 
+/* read(2) of up to @len bytes from @fd into @buf, again when a signal
+ * interrupts it (EINTR): the number of bytes read, 0 at the end, or -1
+ * with errno set. */
+gssize mp_io_read (int fd, void *buf, gsize len);
+
 typedef struct _MpOutput MpOutput;
 
 /* Opens the output: standard output when @path is NULL or "-", else a

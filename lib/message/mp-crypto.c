@@ -411,10 +411,8 @@ passphrase_read (Passphrase *p, const MpCryptoOptions *opts, GError **error)
 	/* one line: read byte by byte so that nothing after it is taken
 	 * from a descriptor shared with others */
 	for (;;) {
-		ssize_t n = read (fd, buf + len, 1);
+		gssize n = mp_io_read (fd, buf + len, 1);
 
-		if (n < 0 && errno == EINTR)
-			continue;
 		if (n < 0) {
 			int errsv = errno;
 
@@ -844,9 +842,30 @@ find_key (gpgme_ctx_t ctx, const char *who, gboolean secret, GError **error)
 	return NULL;
 }
 
+/* A context of @protocol with the secret key of @who found in it, in
+ * *@key: the caller unrefs the key and releases the context.  NULL (and
+ * nothing to release) when either fails. */
+static gpgme_ctx_t
+ctx_with_secret_key (const MpCryptoOptions *opts, MpCryptoProtocol protocol,
+		     Passphrase *pass, const char *who, gpgme_key_t *key,
+		     GError **error)
+{
+	gpgme_ctx_t ctx = ctx_new (opts, protocol, pass, error);
+
+	if (ctx == NULL)
+		return NULL;
+	*key = find_key (ctx, who, TRUE, error);
+	if (*key == NULL) {
+		gpgme_release (ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
 /* ---- the message as a header block and a body ------------------------ */
 
 typedef struct {
+	Passphrase pass; /* of the key to sign or decrypt with */
 	MpInput *in;
 	GMimeStream *stream;
 	gint64 size;
@@ -872,6 +891,7 @@ typedef struct {
 static void
 msg_clear (Msg *m)
 {
+	passphrase_clear (&m->pass);
 	g_clear_pointer (&m->headers, mp_headers_free);
 	g_clear_pointer (&m->top, entity_free);
 	g_clear_pointer (&m->from, g_ptr_array_unref);
@@ -925,8 +945,10 @@ append_field (GString *s, const char *p, gsize len, const char *eol)
 	g_string_append (s, eol);
 }
 
+/* Reads the passphrase @opts name (before the message: a passphrase that
+ * cannot be read is said first), then the message's header block. */
 static gboolean
-msg_open (Msg *m, MpInput *in, GError **error)
+msg_open (Msg *m, MpInput *in, const MpCryptoOptions *opts, GError **error)
 {
 	g_autofree char *block = NULL;
 	gsize hlen;
@@ -934,6 +956,8 @@ msg_open (Msg *m, MpInput *in, GError **error)
 
 	memset (m, 0, sizeof *m);
 	m->spool = -1;
+	if (!passphrase_read (&m->pass, opts, error))
+		return FALSE;
 	m->in = in;
 	m->stream = mp_input_get_stream (in);
 	m->size = mp_input_get_size (in);
@@ -1512,8 +1536,8 @@ signature_clear (Signature *s)
 }
 
 static gboolean
-sign_detached (Msg *m, const MpCryptoOptions *opts, Passphrase *pass,
-	       GMimeStream *inner, Signature *out, GError **error)
+sign_detached (Msg *m, const MpCryptoOptions *opts, GMimeStream *inner,
+	       Signature *out, GError **error)
 {
 	gboolean smime = opts->protocol == MP_CRYPTO_SMIME;
 	gpgme_ctx_t ctx;
@@ -1530,14 +1554,10 @@ sign_detached (Msg *m, const MpCryptoOptions *opts, Passphrase *pass,
 	who = signer_of (m, opts, error);
 	if (who == NULL)
 		return FALSE;
-	ctx = ctx_new (opts, opts->protocol, pass, error);
+	ctx = ctx_with_secret_key (opts, opts->protocol, &m->pass, who, &key,
+				   error);
 	if (ctx == NULL)
 		return FALSE;
-	key = find_key (ctx, who, TRUE, error);
-	if (key == NULL) {
-		gpgme_release (ctx);
-		return FALSE;
-	}
 	gpgme_signers_add (ctx, key);
 	gpgme_key_unref (key);
 	gpgme_set_armor (ctx, !smime);
@@ -1653,14 +1673,10 @@ autocrypt_field (const MpCryptoOptions *opts, Msg *m, GError **error)
 	}
 	addr = g_strdup (m->from->pdata[0]);
 	who = opts->local_user ? opts->local_user : addr;
-	ctx = ctx_new (opts, MP_CRYPTO_OPENPGP, NULL, error);
+	ctx = ctx_with_secret_key (opts, MP_CRYPTO_OPENPGP, NULL, who, &key,
+				   error);
 	if (ctx == NULL)
 		return NULL;
-	key = find_key (ctx, who, TRUE, error);
-	if (key == NULL) {
-		gpgme_release (ctx);
-		return NULL;
-	}
 	gpgme_data_new (&d);
 	gpgme_set_armor (ctx, 0);
 	err = gpgme_op_export (ctx, key->fpr, GPGME_EXPORT_MODE_MINIMAL, d);
@@ -1691,16 +1707,13 @@ mp_crypto_sign (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 		GError **error)
 {
 	Msg m;
-	Passphrase pass;
 	g_autoptr (GMimeStream) inner = NULL;
 	g_autofree char *autocrypt = NULL;
 	gboolean ok = FALSE;
 	Sink k = { mp_output_get_stream (out), out };
 	Signature sig = { NULL, NULL };
 
-	if (!passphrase_read (&pass, opts, error))
-		return FALSE;
-	if (!msg_open (&m, in, error))
+	if (!msg_open (&m, in, opts, error))
 		goto out;
 	if (opts->autocrypt &&
 	    (autocrypt = autocrypt_field (opts, &m, error)) == NULL)
@@ -1710,14 +1723,13 @@ mp_crypto_sign (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 		goto out;
 	/* signed before the first byte is written: a missing key or a
 	 * wrong passphrase leaves stdout empty */
-	if (!sign_detached (&m, opts, &pass, inner, &sig, error))
+	if (!sign_detached (&m, opts, inner, &sig, error))
 		goto out;
 	ok = write_outer (&m, out, autocrypt, error) &&
 	     write_signed (&m, opts, inner, &sig, &k, error);
 out:
 	signature_clear (&sig);
 	msg_clear (&m);
-	passphrase_clear (&pass);
 	return ok;
 }
 
@@ -1831,7 +1843,6 @@ mp_crypto_encrypt (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 {
 	gboolean smime = opts->protocol == MP_CRYPTO_SMIME;
 	Msg m;
-	Passphrase pass;
 	g_autoptr (GMimeStream) inner = NULL;
 	g_autoptr (GMimeStream) plainsrc = NULL;
 	g_autoptr (GMimeStream) cipher = NULL;
@@ -1848,9 +1859,7 @@ mp_crypto_encrypt (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 	int signed_spool = -1, cfd = -1;
 	Feed f = { 0 };
 
-	if (!passphrase_read (&pass, opts, error))
-		return FALSE;
-	if (!msg_open (&m, in, error))
+	if (!msg_open (&m, in, opts, error))
 		goto out;
 	if (smime && m.bcc->len > 0 && !opts->recipients) {
 		/* CMS names every recipient's certificate */
@@ -1859,7 +1868,7 @@ mp_crypto_encrypt (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 			     "encrypt a copy for them with --recipient");
 		goto out;
 	}
-	ctx = ctx_new (opts, opts->protocol, &pass, error);
+	ctx = ctx_new (opts, opts->protocol, &m.pass, error);
 	if (ctx == NULL)
 		goto out;
 	list = recipients (&m, opts, ctx, &keys, error);
@@ -1880,7 +1889,7 @@ mp_crypto_encrypt (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 		g_autoptr (GMimeStream) sp = NULL;
 		Sink sk;
 
-		if (!sign_detached (&m, opts, &pass, inner, &sig, error))
+		if (!sign_detached (&m, opts, inner, &sig, error))
 			goto out;
 		signed_spool = spool_open (error);
 		if (signed_spool < 0)
@@ -1991,7 +2000,6 @@ out:
 		close (signed_spool);
 	signature_clear (&sig);
 	msg_clear (&m);
-	passphrase_clear (&pass);
 	return ok;
 }
 
@@ -2275,8 +2283,8 @@ verify_tree (GMimeStream *s, Entity *e, const MpCryptoOptions *opts,
  * signatures of a message signed and encrypted in one pass go to @sigs.
  * Returns the plaintext stream (the decrypted entity). */
 static GMimeStream *
-decrypt_to_spool (Msg *m, const MpCryptoOptions *opts, Passphrase *pass,
-		  GPtrArray *sigs, GError **error)
+decrypt_to_spool (Msg *m, const MpCryptoOptions *opts, GPtrArray *sigs,
+		  GError **error)
 {
 	Entity *top = m->top;
 	g_autoptr (GMimeStream) src = NULL;
@@ -2328,7 +2336,7 @@ decrypt_to_spool (Msg *m, const MpCryptoOptions *opts, Passphrase *pass,
 			     "stdin: the message is not encrypted");
 		return NULL;
 	}
-	fd = op_begin (opts, p, pass, &ctx, error);
+	fd = op_begin (opts, p, &m->pass, &ctx, error);
 	if (fd < 0)
 		return NULL;
 	cd = feed_data (&f, src, FALSE, p);
@@ -2370,17 +2378,14 @@ mp_crypto_verify (MpInput *in, const MpCryptoOptions *opts, GError **error)
 	g_autoptr (GPtrArray) sigs = g_ptr_array_new_with_free_func (
 		(GDestroyNotify) mp_crypto_signature_free);
 	Msg m;
-	Passphrase pass;
 	gboolean ok = FALSE;
 
-	if (!passphrase_read (&pass, opts, error))
-		return NULL;
-	if (!msg_open (&m, in, error))
+	if (!msg_open (&m, in, opts, error))
 		goto out;
 	if (entity_kind (m.top->type) == MP_CRYPTO_ENCRYPTED &&
 	    !type_is (m.top, "multipart", "signed")) {
 		g_autoptr (GMimeStream) plain =
-			decrypt_to_spool (&m, opts, &pass, sigs, error);
+			decrypt_to_spool (&m, opts, sigs, error);
 		g_autoptr (Entity) e = NULL;
 
 		if (plain == NULL)
@@ -2393,7 +2398,6 @@ mp_crypto_verify (MpInput *in, const MpCryptoOptions *opts, GError **error)
 	}
 out:
 	msg_clear (&m);
-	passphrase_clear (&pass);
 	return ok ? g_steal_pointer (&sigs) : NULL;
 }
 
@@ -2402,7 +2406,6 @@ mp_crypto_decrypt (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 		   GError **error)
 {
 	Msg m;
-	Passphrase pass;
 	g_autoptr (GMimeStream) plain = NULL;
 	g_autoptr (Entity) e = NULL;
 	g_autoptr (MpHeaders) ih = NULL;
@@ -2414,9 +2417,7 @@ mp_crypto_decrypt (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 	gsize hlen;
 	guint n;
 
-	if (!passphrase_read (&pass, opts, error))
-		return FALSE;
-	if (!msg_open (&m, in, error))
+	if (!msg_open (&m, in, opts, error))
 		goto out;
 	if (is_opaque_signed (m.top)) {
 		/* RFC 8551 3.5.2: the signed entity, unwrapped */
@@ -2439,7 +2440,7 @@ mp_crypto_decrypt (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 			}
 		}
 	} else {
-		plain = decrypt_to_spool (&m, opts, &pass, NULL, error);
+		plain = decrypt_to_spool (&m, opts, NULL, error);
 	}
 	if (plain == NULL)
 		goto out;
@@ -2510,6 +2511,5 @@ mp_crypto_decrypt (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 	ok = copy (&k, body, eolf, NULL, error);
 out:
 	msg_clear (&m);
-	passphrase_clear (&pass);
 	return ok;
 }

@@ -779,6 +779,25 @@ where (const char *section)
 			  g_strdup ("header");
 }
 
+/* Sets @error to "INPUT: WHERE: WHY" (MP_ERROR_DATA), WHERE the part at
+ * @section as where() says it; returns FALSE. */
+G_GNUC_PRINTF (4, 5)
+static gboolean
+part_refused (MpTree *t, const char *section, GError **error,
+	      const char *format, ...)
+{
+	g_autofree char *at = where (section);
+	g_autofree char *why = NULL;
+	va_list args;
+
+	va_start (args, format);
+	why = g_strdup_vprintf (format, args);
+	va_end (args);
+	g_set_error (error, MP_ERROR, MP_ERROR_DATA, "%s: %s: %s",
+		     mp_input_get_name (t->in), at, why);
+	return FALSE;
+}
+
 static char *
 child_section (const char *section, int i)
 {
@@ -812,32 +831,24 @@ walk_agrees (Walk *w, GMimeObject *obj, const char *section, GError **error)
 	 * it: only its boundaries matter here */
 	if (w->in_message)
 		n = 0, raw = NULL;
-	if (n > 1) {
-		g_autofree char *at = where (section);
-
-		/* RFC 2045 5: one Content-Type; GMime reads the last,
-		 * Python's email and others the first */
-		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-			     "%s: %s: %d Content-Type fields (readers "
-			     "disagree on which counts)",
-			     mp_input_get_name (w->t->in), at, n);
-		return FALSE;
-	}
+	/* RFC 2045 5: one Content-Type; GMime reads the last, Python's
+	 * email and others the first */
+	if (n > 1)
+		return part_refused (w->t, section, error,
+				     "%d Content-Type fields (readers "
+				     "disagree on which counts)",
+				     n);
 	if (raw) {
 		g_autofree char *low = g_ascii_strdown (raw, -1);
 		g_autofree char *doubt = content_type_doubt (
 			raw, GMIME_IS_MULTIPART (obj) ||
 				     strstr (low, "multipart") != NULL);
 
-		if (doubt) {
-			g_autofree char *at = where (section);
-
-			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-				     "%s: %s: Content-Type with %s (readers "
-				     "disagree on it)",
-				     mp_input_get_name (w->t->in), at, doubt);
-			return FALSE;
-		}
+		if (doubt)
+			return part_refused (w->t, section, error,
+					     "Content-Type with %s (readers "
+					     "disagree on it)",
+					     doubt);
 	}
 	if (GMIME_IS_MESSAGE_PART (obj)) {
 		GMimeMessage *m = g_mime_message_part_get_message (
@@ -1046,8 +1057,6 @@ scan_agrees (MpTree *t, Node *n, GMimeObject *obj, const char *section,
 	     GError **error)
 {
 	g_autoptr (GError) local = NULL;
-	g_autofree char *at = where (section);
-	const char *name = mp_input_get_name (t->in);
 	gboolean gmime_multi = obj && GMIME_IS_MULTIPART (obj);
 	guint i, count;
 
@@ -1060,11 +1069,9 @@ scan_agrees (MpTree *t, Node *n, GMimeObject *obj, const char *section,
 	     (gmime_multi &&
 	      g_strcmp0 (n->boundary, g_mime_multipart_get_boundary (
 					      GMIME_MULTIPART (obj))) != 0))) {
-		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-			     "%s: %s: readers disagree whether it is a "
-			     "multipart",
-			     name, at);
-		return FALSE;
+		return part_refused (t, section, error,
+				     "readers disagree whether it is a "
+				     "multipart");
 	}
 	if (!is_multipart (n))
 		return TRUE;
@@ -1073,12 +1080,11 @@ scan_agrees (MpTree *t, Node *n, GMimeObject *obj, const char *section,
 			g_propagate_error (error, g_steal_pointer (&local));
 			return FALSE;
 		}
-		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-			     "%s: %s: a multipart lacks its closing "
-			     "delimiter \"--%s--\" (did an earlier stage "
-			     "fail?)",
-			     name, at, n->boundary);
-		return FALSE;
+		return part_refused (t, section, error,
+				     "a multipart lacks its closing "
+				     "delimiter \"--%s--\" (did an earlier "
+				     "stage fail?)",
+				     n->boundary);
 	}
 	count = n->children->len;
 	if (obj &&
@@ -1524,22 +1530,42 @@ find_type (GPtrArray *nodes, const char *type)
 	return -1;
 }
 
+/* The node of @leaf, a new part of the body; NULL (and @leaf freed) when
+ * the body's parts cannot be found. */
+static Node *
+body_leaf_node (MpTree *t, MpLeaf *leaf, GError **error)
+{
+	if (!body_begin (t, error)) {
+		mp_part_leaf_free (leaf);
+		return NULL;
+	}
+	return leaf_node (t, leaf);
+}
+
+/* @n in place of the body's alternative of @type, else the first of them
+ * (@first) or the last (text/plain comes first, RFC 2046 5.1.4: the
+ * richest last). */
+static void
+put_alternative (MpTree *t, Node *n, const char *type, gboolean first)
+{
+	int i = find_type (t->alt, type);
+
+	if (i >= 0)
+		t->alt->pdata[i] = n;
+	else if (first)
+		g_ptr_array_insert (t->alt, 0, n);
+	else
+		g_ptr_array_add (t->alt, n);
+}
+
 gboolean
 mp_tree_set_text (MpTree *t, MpLeaf *leaf, GError **error)
 {
-	Node *n;
-	int i;
+	Node *n = body_leaf_node (t, leaf, error);
 
-	if (!body_begin (t, error)) {
-		mp_part_leaf_free (leaf);
+	if (n == NULL)
 		return FALSE;
-	}
-	n = leaf_node (t, leaf);
-	i = find_type (t->alt, "text/plain");
-	if (i >= 0)
-		t->alt->pdata[i] = n;
-	else
-		g_ptr_array_insert (t->alt, 0, n);
+	put_alternative (t, n, "text/plain", TRUE);
 	return TRUE;
 }
 
@@ -1558,20 +1584,12 @@ gboolean
 mp_tree_set_html (MpTree *t, MpLeaf *leaf, const char *html, GError **error)
 {
 	g_autoptr (GPtrArray) links = NULL;
-	Node *n;
+	Node *n = body_leaf_node (t, leaf, error);
 	guint j;
-	int i;
 
-	if (!body_begin (t, error)) {
-		mp_part_leaf_free (leaf);
+	if (n == NULL)
 		return FALSE;
-	}
-	n = leaf_node (t, leaf);
-	i = find_type (t->alt, "text/html");
-	if (i >= 0)
-		t->alt->pdata[i] = n;
-	else
-		g_ptr_array_add (t->alt, n);
+	put_alternative (t, n, "text/html", FALSE);
 	g_free (t->html);
 	t->html = g_strdup (html);
 
@@ -1589,14 +1607,11 @@ mp_tree_set_html (MpTree *t, MpLeaf *leaf, const char *html, GError **error)
 gboolean
 mp_tree_add_related (MpTree *t, MpLeaf *leaf, GError **error)
 {
-	Node *n;
+	Node *n = body_leaf_node (t, leaf, error);
 	guint j;
 
-	if (!body_begin (t, error)) {
-		mp_part_leaf_free (leaf);
+	if (n == NULL)
 		return FALSE;
-	}
-	n = leaf_node (t, leaf);
 	g_ptr_array_add (t->new_res, n);
 	for (j = 0; j < t->res->len; j++) {
 		Node *r = t->res->pdata[j];

@@ -1,6 +1,7 @@
 /* mp-account: the configuration file, accounts and password sources. */
 #include "mp-account.h"
 #include "mp-error.h"
+#include "mp-io.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -279,6 +280,48 @@ is_address (const char *s)
 	return TRUE;
 }
 
+static gboolean
+is_host_name (const char *s)
+{
+	return is_token (s, ".-_:[]");
+}
+
+static gboolean
+is_domain (const char *s)
+{
+	return is_token (s, ".-_");
+}
+
+static gboolean
+is_tls_mode (const char *s)
+{
+	return g_str_equal (s, "starttls") || g_str_equal (s, "implicit") ||
+	       g_str_equal (s, "off");
+}
+
+/* The keys whose value is kept as it is written, once @check (when there
+ * is one) accepts it; @refusal ends the message 'KEY: "VALUE"...' when it
+ * does not. */
+static const struct {
+	const char *key;
+	gsize offset; /* of its char * in MpAccount */
+	gboolean (*check) (const char *value);
+	const char *refusal;
+} plain_keys[] = {
+	{ "host", G_STRUCT_OFFSET (MpAccount, host), is_host_name,
+	  " is not a host name" },
+	{ "tls", G_STRUCT_OFFSET (MpAccount, tls), is_tls_mode,
+	  ": want starttls, implicit or off" },
+	{ "user", G_STRUCT_OFFSET (MpAccount, user), NULL, NULL },
+	{ "password-command", G_STRUCT_OFFSET (MpAccount, password_command),
+	  NULL, NULL },
+	{ "password", G_STRUCT_OFFSET (MpAccount, password), NULL, NULL },
+	{ "dkim-domain", G_STRUCT_OFFSET (MpAccount, dkim_domain), is_domain,
+	  " is not a domain" },
+	{ "from", G_STRUCT_OFFSET (MpAccount, from), is_address,
+	  " is not an address (write it as local@domain)" },
+};
+
 static char **
 parse_pins (const char *value)
 {
@@ -354,14 +397,20 @@ read_key (GKeyFile *kf, Scan *scan, const char *file, const char *group,
 		}
 	}
 
-	if (g_str_equal (key, "host")) {
-		if (!is_token (value, ".-_:[]")) {
-			config_error (error, file, line,
-				      "host: \"%s\" is not a host name", value);
+	for (guint i = 0; i < G_N_ELEMENTS (plain_keys); i++) {
+		if (!g_str_equal (key, plain_keys[i].key))
+			continue;
+		if (plain_keys[i].check != NULL &&
+		    !plain_keys[i].check (value)) {
+			config_error (error, file, line, "%s: \"%s\"%s", key,
+				      value, plain_keys[i].refusal);
 			return FALSE;
 		}
-		a->host = g_steal_pointer (&value);
-	} else if (g_str_equal (key, "port")) {
+		*(char **) G_STRUCT_MEMBER_P (a, plain_keys[i].offset) =
+			g_steal_pointer (&value);
+		return TRUE;
+	}
+	if (g_str_equal (key, "port")) {
 		errno = 0;
 		port = g_ascii_strtoull (value, &end, 10);
 		if (!g_ascii_isdigit (*value) || *end != '\0' || errno != 0 ||
@@ -373,19 +422,6 @@ read_key (GKeyFile *kf, Scan *scan, const char *file, const char *group,
 			return FALSE;
 		}
 		a->port = (guint16) port;
-	} else if (g_str_equal (key, "tls")) {
-		if (!g_str_equal (value, "starttls") &&
-		    !g_str_equal (value, "implicit") &&
-		    !g_str_equal (value, "off")) {
-			config_error (error, file, line,
-				      "tls: \"%s\": want starttls, implicit "
-				      "or off",
-				      value);
-			return FALSE;
-		}
-		a->tls = g_steal_pointer (&value);
-	} else if (g_str_equal (key, "user")) {
-		a->user = g_steal_pointer (&value);
 	} else if (g_str_equal (key, "auth")) {
 		if (!is_token (value, "-_")) {
 			config_error (error, file, line,
@@ -395,10 +431,6 @@ read_key (GKeyFile *kf, Scan *scan, const char *file, const char *group,
 			return FALSE;
 		}
 		a->auth = g_ascii_strup (value, -1);
-	} else if (g_str_equal (key, "password-command")) {
-		a->password_command = g_steal_pointer (&value);
-	} else if (g_str_equal (key, "password")) {
-		a->password = g_steal_pointer (&value);
 	} else if (g_str_equal (key, "ca-file") ||
 		   g_str_equal (key, "outbox")) {
 		char *path = expand_path (value);
@@ -447,14 +479,6 @@ read_key (GKeyFile *kf, Scan *scan, const char *file, const char *group,
 		g_ptr_array_add (list, NULL);
 		a->allowed_from = (char **) g_ptr_array_free (
 			g_steal_pointer (&list), FALSE);
-	} else if (g_str_equal (key, "dkim-domain")) {
-		if (!is_token (value, ".-_")) {
-			config_error (error, file, line,
-				      "dkim-domain: \"%s\" is not a domain",
-				      value);
-			return FALSE;
-		}
-		a->dkim_domain = g_steal_pointer (&value);
 	} else if (g_str_equal (key, "dkim-selector") ||
 		   g_str_equal (key, "dkim-key")) {
 		/* several, for dual signing: "ed2026, rsa2026" */
@@ -492,15 +516,6 @@ read_key (GKeyFile *kf, Scan *scan, const char *file, const char *group,
 		else
 			a->dkim_selectors = (char **) g_ptr_array_free (
 				g_steal_pointer (&list), FALSE);
-	} else if (g_str_equal (key, "from")) {
-		if (!is_address (value)) {
-			config_error (error, file, line,
-				      "from: \"%s\" is not an address "
-				      "(write it as local@domain)",
-				      value);
-			return FALSE;
-		}
-		a->from = g_steal_pointer (&value);
 	}
 	if (value != NULL)
 		explicit_bzero (value, strlen (value));
@@ -541,10 +556,8 @@ read_file (const char *path, gboolean must_exist, char **data, gsize *len,
 	buf = g_string_new (NULL);
 	for (;;) {
 		char chunk[8192];
-		ssize_t n = read (fd, chunk, sizeof chunk);
+		gssize n = mp_io_read (fd, chunk, sizeof chunk);
 
-		if (n < 0 && errno == EINTR)
-			continue;
 		if (n < 0) {
 			int errsv = errno;
 

@@ -586,10 +586,8 @@ mp_outbox_open_message (MpOutbox *outbox, const char *name,
 	 * (the message may hold anything, NUL bytes too) */
 	while (found == NULL && block->len < BLOCK_MAX) {
 		char chunk[8192];
-		ssize_t n = read (fd, chunk, sizeof chunk);
+		gssize n = mp_io_read (fd, chunk, sizeof chunk);
 
-		if (n < 0 && errno == EINTR)
-			continue;
 		if (n < 0) {
 			int errsv = errno;
 

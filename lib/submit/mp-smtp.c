@@ -978,35 +978,30 @@ tx_body (MpSmtp *smtp, Tx *tx, GError **error)
 }
 
 static TxState
-tx_step (MpSmtp *smtp, Tx *tx, TxState state, GError **error)
+tx_bdat (MpSmtp *smtp, Tx *tx, GError **error)
 {
-	switch (state) {
-	case TX_MAIL:
-		return tx_mail (smtp, tx, error);
-	case TX_RCPT:
-		return tx_rcpt (smtp, tx, error);
-	case TX_GROUP:
-		return tx_group (smtp, tx, error);
-	case TX_DECIDE:
-		return tx_decide (smtp, tx, error);
-	case TX_DATA:
-		return tx_data (smtp, tx, error);
-	case TX_BODY:
-		return tx_body (smtp, tx, error);
-	case TX_BDAT:
-		return send_bdat (smtp, tx->env, &tx->r, error) ? TX_DONE :
-								  TX_FAILED;
-	case TX_DATA_OPEN:
-		/* a server that opened DATA all the same (RFC 2920 says it
-		 * must not): the only way out without sending anything is to
-		 * drop the connection */
-		if (tx->with_data && tx->r.code == 354)
-			smtp->usable = FALSE;
-		return TX_FAILED;
-	default:
-		return state;
-	}
+	return send_bdat (smtp, tx->env, &tx->r, error) ? TX_DONE : TX_FAILED;
 }
+
+static TxState
+tx_data_open (MpSmtp *smtp, Tx *tx, GError **error)
+{
+	/* a server that opened DATA all the same (RFC 2920 says it must
+	 * not): the only way out without sending anything is to drop the
+	 * connection */
+	if (tx->with_data && tx->r.code == 354)
+		smtp->usable = FALSE;
+	return TX_FAILED;
+}
+
+/* What each state does; TX_DONE and TX_FAILED end the transaction. */
+typedef TxState (*TxStep) (MpSmtp *smtp, Tx *tx, GError **error);
+static const TxStep tx_steps[] = {
+	[TX_MAIL] = tx_mail,   [TX_RCPT] = tx_rcpt,
+	[TX_GROUP] = tx_group, [TX_DECIDE] = tx_decide,
+	[TX_DATA] = tx_data,   [TX_BODY] = tx_body,
+	[TX_BDAT] = tx_bdat,   [TX_DATA_OPEN] = tx_data_open,
+};
 
 gboolean
 mp_smtp_send_pipelined (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
@@ -1114,7 +1109,7 @@ mp_smtp_send_pipelined (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 	tx.bdat = bdat;
 	tx.had_pending = had_pending;
 	while (state != TX_DONE && state != TX_FAILED)
-		state = tx_step (smtp, &tx, state, error);
+		state = tx_steps[state](smtp, &tx, error);
 	mp_smtp_reply_clear (&tx.r);
 	mp_smtp_reply_clear (&tx.mail_reply);
 	mp_smtp_reply_clear (&tx.refusals.perm);

@@ -52,6 +52,27 @@ says "smtp-send: the same for --dry-run -o" 73 \
     'smtp-send: /nonexistent\x1b[1m/x.eml: No such file or directory' \
     env MIMEPIPE_CONFIG=/dev/null smtp-send --dry-run \
     -o $'/nonexistent\033[1m/x.eml' bob@example.com <msg.eml
+# one operand too many: every command (but mime-compose and smtp-send, which
+# count theirs themselves) says it in the same words, naming the first one
+# too many and how many it takes, and exits 64
+for _tool in mime-decrypt mime-encrypt mime-header mime-inline mime-sign \
+    mime-verify; do
+    says "$_tool: an operand is refused" 64 \
+        "$_tool: extra.eml: unexpected argument (at most 0 operands, see --help)" \
+        "$_tool" extra.eml <msg.eml
+done
+for _tool in mime-dkim mime-extract mime-show; do
+    says "$_tool: a second operand is refused" 64 \
+        "$_tool: extra.eml: unexpected argument (at most 1 operand, see --help)" \
+        "$_tool" msg.eml extra.eml </dev/null
+done
+says "mime-merge: a third operand is refused" 64 \
+    'mime-merge: extra.csv: unexpected argument (at most 2 operands, see --help)' \
+    mime-merge msg.eml data.csv extra.csv </dev/null
+says "mime-show: an operand after -- counts as one" 64 \
+    'mime-show: -x.eml: unexpected argument (at most 1 operand, see --help)' \
+    mime-show -- msg.eml -x.eml </dev/null
+
 # a field name and a recipient are checked, and refused, by the modules
 # that read them: what they say is one line without a raw control either
 clean_line() { # NAME CMD...: exit 64, one line on stderr, no control in it

@@ -181,7 +181,7 @@ for i in reversed(range(n)):
     s += "--b%d--\n" % i
 open("deep.eml", "w").write(s)'
 refused "nesting_1000_deep_exit_65" 65 "nested more than" mime-show deep.eml
-refused "two_files_exit_64" 64 "one FILE" mime-show a b
+refused "two_files_exit_64" 64 "b: unexpected argument (at most 1 operand" mime-show a b
 refused "tree_and_json_exclude_each_other" 64 "exclude" mime-show --tree --json nested.eml
 run mime-show -V
 is "short_V_is_version" "$(cat out)" "$(mime-show --version)"

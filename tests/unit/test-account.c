@@ -126,6 +126,8 @@ static const ConfigCase config_cases[] = {
 	  "want starttls, implicit or off" },
 	{ "host_with_space", "[account a]\nhost = a b\n", 0600, 2,
 	  "not a host name" },
+	{ "dkim_domain_with_space", "[account a]\ndkim-domain = a b\n", 0600, 2,
+	  "dkim-domain: \"a b\" is not a domain" },
 	{ "from_with_name", "[account a]\nfrom = Ann <ann@x.example>\n", 0600,
 	  2, "from: \"Ann <ann@x.example>\" is not an address" },
 	{ "from_without_domain", "[account a]\nfrom = ann\n", 0600, 2,

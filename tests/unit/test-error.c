@@ -246,6 +246,70 @@ test_fail_line (void)
 	}
 }
 
+/* mp_cli_parse_operands(): up to the limit the operands are left in argv;
+ * one more is refused in the one message every command shares, naming
+ * the first operand too many; -1 takes any number. */
+static void
+test_operands_at_most (void)
+{
+	static const struct {
+		const char *args; /* after the program name, '|' between */
+		int max;
+		const char *message; /* NULL: accepted */
+		int left;            /* argc after parsing when accepted */
+	} cases[] = {
+		{ "", 0, NULL, 1 },
+		{ "a.eml", 0,
+		  "a.eml: unexpected argument (at most 0 operands, see --help)",
+		  0 },
+		{ "a.eml", 1, NULL, 2 },
+		{ "a.eml|b.eml", 1,
+		  "b.eml: unexpected argument (at most 1 operand, see --help)",
+		  0 },
+		{ "--|-a.eml", 1, NULL, 2 },
+		{ "--|a|-b", 1,
+		  "-b: unexpected argument (at most 1 operand, see --help)",
+		  0 },
+		{ "t.eml|d.csv", 2, NULL, 3 },
+		{ "t.eml|d.csv|x", 2,
+		  "x: unexpected argument (at most 2 operands, see --help)",
+		  0 },
+		{ "a|b|c|d", -1, NULL, 5 },
+	};
+	static const GOptionEntry none[] = { { NULL } };
+
+	for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+		g_autofree char *line =
+			*cases[i].args ?
+				g_strconcat ("prog|", cases[i].args, NULL) :
+				g_strdup ("prog");
+		g_auto (GStrv) args = g_strsplit (line, "|", -1);
+		/* the strings stay in args: argv is a vector GOption may
+		 * reorder */
+		char **argv = g_memdup2 (
+			args, sizeof (char *) * (g_strv_length (args) + 1));
+		int argc = (int) g_strv_length (args);
+		MpCliCommon common = { 0 };
+		g_autoptr (GError) error = NULL;
+		gboolean ok;
+
+		ok = mp_cli_parse_operands (none, "[FILE]", "test", FALSE,
+					    cases[i].max, &common, &argc, &argv,
+					    &error);
+		if (cases[i].message == NULL) {
+			g_assert_no_error (error);
+			g_assert_true (ok);
+			g_assert_cmpint (argc, ==, cases[i].left);
+		} else {
+			g_assert_false (ok);
+			g_assert_error (error, MP_ERROR, MP_ERROR_USAGE);
+			g_assert_cmpstr (error->message, ==, cases[i].message);
+		}
+		g_free (argv);
+		g_free (common.output);
+	}
+}
+
 int
 main (int argc, char **argv)
 {
@@ -259,5 +323,6 @@ main (int argc, char **argv)
 	g_test_add_func ("/error/foreign-domains", test_foreign_domains);
 	g_test_add_func ("/error/one-code-per-class", test_one_code_per_class);
 	g_test_add_func ("/error/fail-line", test_fail_line);
+	g_test_add_func ("/error/operands-at-most", test_operands_at_most);
 	return g_test_run ();
 }

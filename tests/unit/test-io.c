@@ -3,6 +3,7 @@
 #include "mp-error.h"
 #include "mp-io.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -375,12 +376,32 @@ test_window_reads_every_byte (void)
 	}
 }
 
+/* mp_io_read(): what read(2) gives, 0 at the end, -1 with errno set. */
+static void
+test_read_counts_and_ends (void)
+{
+	int fds[2];
+	char buf[8];
+
+	g_assert_cmpint (pipe (fds), ==, 0);
+	g_assert_cmpint (write (fds[1], "abc", 3), ==, 3);
+	close (fds[1]);
+	g_assert_cmpint (mp_io_read (fds[0], buf, sizeof buf), ==, 3);
+	g_assert_cmpmem (buf, 3, "abc", 3);
+	g_assert_cmpint (mp_io_read (fds[0], buf, sizeof buf), ==, 0);
+	close (fds[0]);
+	errno = 0;
+	g_assert_cmpint (mp_io_read (-1, buf, sizeof buf), ==, -1);
+	g_assert_cmpint (errno, ==, EBADF);
+}
+
 int
 main (int argc, char **argv)
 {
 	g_test_init (&argc, &argv, NULL);
 	g_mime_init ();
 	g_test_add_func ("/io/pipe-sizes", test_pipe_sizes);
+	g_test_add_func ("/io/read-counts-and-ends", test_read_counts_and_ends);
 	g_test_add_func ("/io/window-reads-every-byte",
 			 test_window_reads_every_byte);
 	g_test_add_func ("/io/missing-file-is-no-input",

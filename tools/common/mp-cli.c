@@ -142,9 +142,11 @@ check_string_values (const GOptionEntry *entries, GError **error)
 }
 
 gboolean
-mp_cli_parse (const GOptionEntry *entries, const char *parameter_string,
-	      const char *summary, gboolean with_crlf, MpCliCommon *common,
-	      int *argc, char ***argv, GError **error)
+mp_cli_parse_operands (const GOptionEntry *entries,
+		       const char *parameter_string, const char *summary,
+		       gboolean with_crlf, int max_operands,
+		       MpCliCommon *common, int *argc, char ***argv,
+		       GError **error)
 {
 	g_autoptr (GOptionContext) ctx =
 		g_option_context_new (parameter_string);
@@ -204,7 +206,24 @@ mp_cli_parse (const GOptionEntry *entries, const char *parameter_string,
 			     "--crlf is not supported by this command");
 		return FALSE;
 	}
+	if (max_operands >= 0 && *argc - 1 > max_operands) {
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "%s: unexpected argument (at most %d operand%s, "
+			     "see --help)",
+			     (*argv)[max_operands + 1], max_operands,
+			     max_operands == 1 ? "" : "s");
+		return FALSE;
+	}
 	return TRUE;
+}
+
+gboolean
+mp_cli_parse (const GOptionEntry *entries, const char *parameter_string,
+	      const char *summary, gboolean with_crlf, MpCliCommon *common,
+	      int *argc, char ***argv, GError **error)
+{
+	return mp_cli_parse_operands (entries, parameter_string, summary,
+				      with_crlf, -1, common, argc, argv, error);
 }
 
 static gboolean

@@ -22,8 +22,20 @@ void mp_cli_init (const char *prog);
 
 /* Parses the command line with @entries plus the common options (--version,
  * -o/--output, and --crlf when @with_crlf).  Handles --version itself
- * (prints and exits 0, or 74 when stdout fails).  @parameter_string and @summary are shown by --help.
+ * (prints and exits 0, or 74 when stdout fails).  @parameter_string and
+ * @summary are shown by --help.  What is left in @argv after the program
+ * name are the operands; more than @max_operands of them (-1: any number)
+ * is refused with one message for every command, "ARG: unexpected
+ * argument (at most N operands, see --help)", ARG the first one too many.
  * Errors: MP_ERROR_USAGE. */
+gboolean mp_cli_parse_operands (const GOptionEntry *entries,
+				const char *parameter_string,
+				const char *summary, gboolean with_crlf,
+				int max_operands, MpCliCommon *common,
+				int *argc, char ***argv, GError **error);
+
+/* mp_cli_parse_operands() with any number of operands, for the commands
+ * that still count their operands themselves (mime-compose, smtp-send). */
 gboolean mp_cli_parse (const GOptionEntry *entries,
 		       const char *parameter_string, const char *summary,
 		       gboolean with_crlf, MpCliCommon *common, int *argc,
