@@ -928,96 +928,172 @@ address_list_new (void)
 	return g_ptr_array_new_with_free_func (address_free);
 }
 
-/* Decodes one encoded word @w (@len bytes, "=?cs?E?text?=") to UTF-8;
- * NULL when it is not one or does not decode. */
-static char *
-decode_word (const char *w, gsize len)
+/* An atom character as GMime's phrase tokenizer reads it: not a
+ * special, a blank or a control character (8-bit bytes are atoms). */
+static gboolean
+phrase_atom (guchar c)
 {
-	g_autofree char *cs = NULL;
-	g_autoptr (GString) raw = g_string_new (NULL);
-	const char *q1, *q2, *end = w + len - 2, *p;
-	char *star, *utf8;
+	return c >= 0x80 ||
+	       (c > 0x20 && c != 0x7f && strchr ("()<>@,;:\\\".[]", c) == NULL);
+}
+
+/* The payload of the encoded word @w (@len bytes, "=?cs?E?text?=")
+ * decoded to bytes in *@raw, its charset in *@cs (newly allocated);
+ * FALSE when it is not one. */
+static gboolean
+decode_word (const char *w, gsize len, GString *raw, char **cs)
+{
+	const char *q, *payload, *end = w + len - 2, *p;
+	char *star;
 	char enc;
 
-	if (len < 8 || strncmp (w, "=?", 2) != 0 || strncmp (end, "?=", 2) != 0)
-		return NULL;
-	q1 = memchr (w + 2, '?', (gsize) (end - (w + 2)));
-	if (q1 == NULL || q1 + 3 > end || q1[2] != '?')
-		return NULL;
-	enc = g_ascii_toupper (q1[1]);
+	if (len < 7 || strncmp (w, "=?", 2) != 0 ||
+	    strncmp (end, "?=", 2) != 0 || w[2] == '?' || w[2] == '*')
+		return FALSE;
+	q = memchr (w + 2, '?', len - 2);
+	if (q == NULL || q[2] != '?')
+		return FALSE;
+	enc = g_ascii_toupper (q[1]);
 	if (enc != 'B' && enc != 'Q')
-		return NULL;
-	q2 = q1 + 3;
-	if (memchr (q2, '?', (gsize) (end - q2)) != NULL)
-		return NULL;
-	cs = g_strndup (w + 2, (gsize) (q1 - (w + 2)));
-	if ((star = strchr (cs, '*')) != NULL) /* RFC 2231 5: a language */
+		return FALSE;
+	payload = q + 3;
+	if (payload > end)
+		return FALSE;
+	*cs = g_strndup (w + 2, (gsize) (q - (w + 2)));
+	if ((star = strchr (*cs, '*')) != NULL) /* RFC 2231 5: a language */
 		*star = '\0';
 	if (enc == 'B') {
-		g_autofree char *b = g_strndup (q2, (gsize) (end - q2));
+		g_autofree char *b =
+			g_strndup (payload, (gsize) (end - payload));
 		gsize n = 0;
 		guchar *d = g_base64_decode (b, &n);
 
 		g_string_append_len (raw, (const char *) d, (gssize) n);
 		g_free (d);
-	} else {
-		for (p = q2; p < end; p++) {
-			if (*p == '_')
-				g_string_append_c (raw, ' ');
-			else if (*p == '=' && p + 2 < end + 0 + 1 &&
-				 g_ascii_isxdigit (p[1]) &&
-				 g_ascii_isxdigit (p[2])) {
-				g_string_append_c (
-					raw,
-					(char) (g_ascii_xdigit_value (p[1]) *
-							16 +
-						g_ascii_xdigit_value (p[2])));
-				p += 2;
-			} else
-				g_string_append_c (raw, *p);
+		return TRUE;
+	}
+	for (p = payload; p < end; p++) {
+		if (*p == '_') {
+			g_string_append_c (raw, ' ');
+		} else if (*p == '=' && p + 2 < end + 1 &&
+			   g_ascii_isxdigit (p[1]) && g_ascii_isxdigit (p[2])) {
+			g_string_append_c (
+				raw, (char) (g_ascii_xdigit_value (p[1]) * 16 +
+					     g_ascii_xdigit_value (p[2])));
+			p += 2;
+		} else {
+			g_string_append_c (raw, *p);
 		}
 	}
-	if (g_ascii_strcasecmp (cs, "utf-8") == 0 ||
-	    g_ascii_strcasecmp (cs, "us-ascii") == 0)
-		utf8 = g_utf8_validate_len (raw->str, raw->len, NULL) ?
-			       g_strndup (raw->str, raw->len) :
-			       NULL;
-	else
-		utf8 = g_convert (raw->str, (gssize) raw->len, "UTF-8", cs,
-				  NULL, NULL, NULL);
-	return utf8;
+	return TRUE;
 }
 
-/* A phrase as GMime decodes it: each blank-separated encoded word
- * decoded, the blanks between two encoded words dropped. */
+/* Appends the bytes of encoded words in @cs, converted to UTF-8. */
+static void
+append_decoded (GString *out, GString *raw, const char *cs)
+{
+	char *utf8 = NULL;
+
+	if (raw->len == 0)
+		return;
+	if (g_ascii_strcasecmp (cs, "utf-8") != 0 &&
+	    g_ascii_strcasecmp (cs, "us-ascii") != 0)
+		utf8 = g_convert_with_fallback (
+			raw->str, (gssize) raw->len, "UTF-8",
+			mp_charset_iconv_name (cs), "?", NULL, NULL, NULL);
+	if (utf8 != NULL) {
+		g_string_append (out, utf8);
+		g_free (utf8);
+	} else {
+		/* as GMime converts: '?' for each byte that is not UTF-8 */
+		const char *p = raw->str, *end = raw->str + raw->len, *bad;
+
+		while (!g_utf8_validate_len (p, (gsize) (end - p), &bad)) {
+			g_string_append_len (out, p, bad - p);
+			g_string_append_c (out, '?');
+			p = bad + 1;
+		}
+		g_string_append_len (out, p, end - p);
+	}
+	g_string_truncate (raw, 0);
+}
+
+/* A phrase as GMime decodes it: words of atom characters (an encoded
+ * word ends at its "?=" even when text follows) and runs of other
+ * characters; encoded words decoded, the blanks between two of them
+ * dropped, adjacent ones in one charset joined before conversion. */
 static char *
 decode_phrase (const char *s)
 {
 	GString *out = g_string_new (NULL);
+	g_autoptr (GString) raw = g_string_new (NULL);
+	g_autofree char *raw_cs = NULL;
 	gboolean last_encoded = FALSE;
 	const char *p = s;
 
 	while (*p) {
 		const char *ws = p, *w;
-		char *dec;
+		char *cs = NULL;
 
 		while (*p == ' ' || *p == '\t')
 			p++;
 		w = p;
-		while (*p && *p != ' ' && *p != '\t')
-			p++;
-		dec = p > w ? decode_word (w, (gsize) (p - w)) : NULL;
-		if (dec) {
-			if (!last_encoded)
-				g_string_append_len (out, ws, w - ws);
-			g_string_append (out, dec);
-			g_free (dec);
-			last_encoded = TRUE;
-		} else {
+		if (!phrase_atom ((guchar) *p)) {
+			append_decoded (out, raw, raw_cs ? raw_cs : "");
+			while (*p && *p != ' ' && *p != '\t' &&
+			       !phrase_atom ((guchar) *p))
+				p++;
 			g_string_append_len (out, ws, p - ws);
 			last_encoded = FALSE;
+			continue;
+		}
+		if (strncmp (p, "=?", 2) == 0) {
+			const char *q = p + 2;
+
+			while (*q && *q != '?')
+				q++;
+			if (q[0] == '?' && q[1] && strchr ("BbQq", q[1]) &&
+			    q[2] == '?') {
+				const char *e = strstr (q + 3, "?=");
+
+				p = e ? e + 2 : w + 2;
+				if (e == NULL)
+					goto plain;
+			} else {
+				p = q;
+				goto plain;
+			}
+		} else {
+plain:
+			while (phrase_atom ((guchar) *p) &&
+			       strncmp (p, "=?", 2) != 0)
+				p++;
+		}
+		{
+			g_autoptr (GString) bytes = g_string_new (NULL);
+
+			if (decode_word (w, (gsize) (p - w), bytes, &cs)) {
+				if (raw_cs &&
+				    g_ascii_strcasecmp (raw_cs, cs) != 0)
+					append_decoded (out, raw, raw_cs);
+				if (!last_encoded) {
+					append_decoded (out, raw,
+							raw_cs ? raw_cs : "");
+					g_string_append_len (out, ws, w - ws);
+				}
+				g_free (raw_cs);
+				raw_cs = cs;
+				g_string_append_len (raw, bytes->str,
+						     (gssize) bytes->len);
+				last_encoded = TRUE;
+			} else {
+				append_decoded (out, raw, raw_cs ? raw_cs : "");
+				g_string_append_len (out, ws, p - ws);
+				last_encoded = FALSE;
+			}
 		}
 	}
+	append_decoded (out, raw, raw_cs ? raw_cs : "");
 	return g_string_free (out, FALSE);
 }
 
@@ -1105,11 +1181,48 @@ item_name (const char *s, const char *e, gboolean angle)
 	return g_strdup ("");
 }
 
+static gboolean
+has_domain (const char *spec)
+{
+	const char *at = strrchr (spec, '@'), *q = strrchr (spec, '"');
+
+	return at != NULL && (q == NULL || q < at);
+}
+
+/* A display name with an unquoted comma ("Doe, John <j@example.com>"):
+ * words without a domain, then more of them up to an address in angle
+ * brackets, read as one mailbox (GMime did so), cannot be read as their
+ * writer meant them.  FALSE when @flat (the mailboxes in order, with
+ * whether each had angle brackets) holds one. */
+static gboolean
+domains_given (GPtrArray *flat, GArray *angles)
+{
+	for (guint i = 0; i < flat->len; i++) {
+		const MpAddress *a = flat->pdata[i];
+		guint j;
+
+		if (g_array_index (angles, gboolean, i) || has_domain (a->spec))
+			continue;
+		for (j = i + 1; j < flat->len; j++) {
+			const MpAddress *b = flat->pdata[j];
+
+			if (g_array_index (angles, gboolean, j))
+				return FALSE;
+			if (has_domain (b->spec))
+				break;
+		}
+	}
+	return TRUE;
+}
+
 GPtrArray *
 mp_address_read_list (const char *name, const char *value, GError **error)
 {
 	g_autoptr (GPtrArray) specs = g_ptr_array_new_with_free_func (g_free);
 	g_autoptr (GPtrArray) list = address_list_new ();
+	g_autoptr (GPtrArray) flat = g_ptr_array_new (); /* the mailboxes */
+	g_autoptr (GArray) angles =
+		g_array_new (FALSE, FALSE, sizeof (gboolean));
 	GPtrArray *cur = list;
 	const char *p = value, *start = value;
 	gboolean quoted = FALSE, escaped = FALSE, angle = FALSE, word = FALSE;
@@ -1170,11 +1283,10 @@ mp_address_read_list (const char *name, const char *value, GError **error)
 				MpAddress *a = g_new0 (MpAddress, 1);
 
 				a->name = item_name (start, p, angle);
-				a->spec = mp_address_check_spec (
-					name, specs->pdata[index++], error);
+				a->spec = g_strdup (specs->pdata[index++]);
 				g_ptr_array_add (cur, a);
-				if (a->spec == NULL)
-					return NULL;
+				g_ptr_array_add (flat, a);
+				g_array_append_val (angles, angle);
 			}
 		}
 		if (c == ';')
@@ -1184,15 +1296,23 @@ mp_address_read_list (const char *name, const char *value, GError **error)
 		if (c == '\0')
 			break;
 	}
-	if (list->len == 0 || index != specs->len) {
-		const char *shown = value; /* mp_cli_fail() escapes */
+	if (list->len == 0 || index != specs->len ||
+	    !domains_given (flat, angles))
+		goto unreadable;
+	for (guint i = 0; i < flat->len; i++) {
+		MpAddress *a = flat->pdata[i];
+		char *checked = mp_address_check_spec (name, a->spec, error);
 
-		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-			     "%s: \"%s\": cannot parse the address list", name,
-			     shown);
-		return NULL;
+		if (checked == NULL)
+			return NULL;
+		g_free (a->spec);
+		a->spec = checked;
 	}
 	return g_steal_pointer (&list);
+unreadable:
+	g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+		     "%s: \"%s\": cannot parse the address list", name, value);
+	return NULL;
 }
 
 guint
