@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* RFC 5322 3.3, with English names whatever the locale */
 char *
@@ -28,6 +29,27 @@ mp_date_format (GDateTime *d)
 		(int) (off % 60));
 }
 
+/* Now in local time as TZ says: the C library's reading of the zone
+ * (localtime_r(3)), cheaper at every start than GLib's GTimeZone, which
+ * reads and indexes the whole zone file (issue 21). */
+static GDateTime *
+mp_date_now_local (void)
+{
+	struct tm tm;
+	time_t now = time (NULL);
+	GTimeZone *tz;
+	GDateTime *d, *utc;
+
+	if (localtime_r (&now, &tm) == NULL)
+		return g_date_time_new_now_local ();
+	tz = g_time_zone_new_offset ((gint32) tm.tm_gmtoff);
+	utc = g_date_time_new_from_unix_utc ((gint64) now);
+	d = g_date_time_to_timezone (utc, tz);
+	g_date_time_unref (utc);
+	g_time_zone_unref (tz);
+	return d;
+}
+
 GDateTime *
 mp_date_default (void)
 {
@@ -40,7 +62,7 @@ mp_date_default (void)
 		if (*end == '\0' && end != epoch)
 			return g_date_time_new_from_unix_utc (secs);
 	}
-	return g_date_time_new_now_local ();
+	return mp_date_now_local ();
 }
 
 static const char *const date_days[] = { "Mon", "Tue", "Wed", "Thu",

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 struct _MpRandom {
 	GChecksum *state; /* NULL when random */
@@ -47,6 +48,18 @@ mp_random_feed (MpRandom *r, const void *data, gsize len)
 		g_checksum_update (r->state, data, (gssize) len);
 }
 
+/* A random number from the kernel (getrandom(2): no file to open, no
+ * generator to seed at every start, issue 21); GLib's when it fails. */
+static guint
+random_uint (void)
+{
+	guint v;
+
+	if (getrandom (&v, sizeof v, 0) == (ssize_t) sizeof v)
+		return v;
+	return g_random_int ();
+}
+
 char *
 mp_random_token (MpRandom *r, guint nchars)
 {
@@ -72,7 +85,7 @@ mp_random_token (MpRandom *r, guint nchars)
 			}
 			v = digest[i % 16] | (guint) digest[16 + i % 16] << 8;
 		} else {
-			v = g_random_int ();
+			v = random_uint ();
 		}
 		s[i] = alphabet[v % 36];
 	}
