@@ -38,7 +38,8 @@ scan_text (GMimeStream *content, const char *charset, const char *what,
 	gboolean ok;
 
 	g_mime_stream_reset (content);
-	ok = mp_text_scan_read (read_stream, content, charset, what, s, error);
+	ok = mp_text_scan_read (read_stream, content, TEXT_CHUNK, charset, what,
+				s, error);
 	g_mime_stream_reset (content);
 	return ok;
 }
@@ -96,8 +97,8 @@ text_part_write_content (MpTextPart *self, GMimeStream *stream)
 	g_mime_stream_reset (self->source);
 	n = mp_text_write_content (
 		g_mime_part_get_content_encoding (GMIME_PART (self)),
-		self->crlf, self->has_cr, read_stream_to_end, self->source,
-		write_stream, stream);
+		self->crlf, self->has_cr, TEXT_CHUNK, read_stream_to_end,
+		self->source, write_stream, stream);
 	g_mime_stream_reset (self->source);
 	return n;
 }

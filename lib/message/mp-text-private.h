@@ -41,17 +41,20 @@ typedef ssize_t (*ReadFunc) (gpointer src, char *buf, gsize len);
 /* Writes @len bytes to @dst; FALSE on an error. */
 typedef gboolean (*WriteFunc) (gpointer dst, const char *buf, gsize len);
 
-/* Reads @src to its end in chunks, once: validates the text (UTF-8,
+/* Reads @src to its end in chunks of @chunk bytes (at most TEXT_CHUNK:
+ * the size of a small text saves mapping big buffers), once: validates the text (UTF-8,
  * or @charset through iconv, a character cut by a chunk edge carried
  * over), gathers the statistics for the transfer encoding and notes CR
  * and CRLF line endings.  Memory stays bounded whatever the size. */
-gboolean mp_text_scan_read (ReadFunc read, gpointer src, const char *charset,
-			    const char *what, TextScan *s, GError **error);
+gboolean mp_text_scan_read (ReadFunc read, gpointer src, gsize chunk,
+			    const char *charset, const char *what, TextScan *s,
+			    GError **error);
 
-/* The content as GMime writes it (the source, CRLF made LF when @crlf,
+/* The content as GMime writes it, read in chunks of @chunk bytes (the
+ * bytes do not depend on it) (the source, CRLF made LF when @crlf,
  * encoded with @enc, and for 7bit and 8bit its line endings made LF once
  * more when @has_cr), in one pass over @src in chunks.  Returns the bytes
  * written or -1. */
 ssize_t mp_text_write_content (GMimeContentEncoding enc, gboolean crlf,
-			       gboolean has_cr, ReadFunc read, gpointer src,
-			       WriteFunc write, gpointer dst);
+			       gboolean has_cr, gsize chunk, ReadFunc read,
+			       gpointer src, WriteFunc write, gpointer dst);

@@ -503,12 +503,18 @@ crlf_to_lf (const char *in, gsize len, char *out, gboolean *held)
  * over), gathers the statistics for the transfer encoding and notes CR
  * and CRLF line endings.  Memory stays bounded whatever the size. */
 gboolean
-mp_text_scan_read (ReadFunc read, gpointer src, const char *charset,
-		   const char *what, TextScan *s, GError **error)
+mp_text_scan_read (ReadFunc read, gpointer src, gsize chunk,
+		   const char *charset, const char *what, TextScan *s,
+		   GError **error)
 {
-	g_autofree char *buf = g_malloc (TEXT_CHUNK + 8);
+	g_autofree char *buf = NULL;
 	g_autofree char *conv = NULL;
 	GIConv cd = (GIConv) -1;
+
+	/* a small text: buffers its size, not TEXT_CHUNK's (two mappings
+	 * fewer at every start) */
+	chunk = CLAMP (chunk, 64, TEXT_CHUNK);
+	buf = g_malloc (chunk + 8);
 	gsize carry = 0, offset = 0, lines = 1;
 	gboolean ok = FALSE;
 
@@ -521,10 +527,10 @@ mp_text_scan_read (ReadFunc read, gpointer src, const char *charset,
 				     "%s: unknown charset", charset);
 			return FALSE;
 		}
-		conv = g_malloc (4 * TEXT_CHUNK);
+		conv = g_malloc (4 * chunk);
 	}
 	for (;;) {
-		ssize_t n = read (src, buf + carry, TEXT_CHUNK);
+		ssize_t n = read (src, buf + carry, chunk);
 		const char *p = buf, *bad = NULL;
 		char *in = buf;
 		gsize have, inleft;
@@ -554,7 +560,7 @@ mp_text_scan_read (ReadFunc read, gpointer src, const char *charset,
 		carry = 0;
 		while (inleft > 0) {
 			char *o = conv;
-			gsize oleft = 4 * TEXT_CHUNK;
+			gsize oleft = 4 * chunk;
 
 			if (g_iconv (cd, &in, &inleft, &o, &oleft) !=
 				    (gsize) -1 ||
@@ -600,11 +606,11 @@ out:
  * newline filter) when @has_cr. */
 ssize_t
 mp_text_write_content (GMimeContentEncoding enc, gboolean crlf, gboolean has_cr,
-		       ReadFunc read, gpointer src, WriteFunc write,
-		       gpointer dst)
+		       gsize chunk, ReadFunc read, gpointer src,
+		       WriteFunc write, gpointer dst)
 {
-	g_autofree char *buf = g_malloc (TEXT_CHUNK);
-	g_autofree char *tmp = has_cr ? g_malloc (TEXT_CHUNK) : NULL;
+	g_autofree char *buf = NULL;
+	g_autofree char *tmp = NULL;
 	g_autofree char *coded = NULL;
 	MpQpState qp = MP_QP_STATE_INIT;
 	MpBase64State b64 = { { 0 } };
@@ -612,12 +618,15 @@ mp_text_write_content (GMimeContentEncoding enc, gboolean crlf, gboolean has_cr,
 	ssize_t total = 0;
 	gsize m;
 
+	chunk = CLAMP (chunk, 64, TEXT_CHUNK);
+	buf = g_malloc (chunk);
+	tmp = has_cr ? g_malloc (chunk) : NULL;
 	if (enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE)
-		coded = g_malloc (MP_QP_ENCODE_LEN (TEXT_CHUNK));
+		coded = g_malloc (MP_QP_ENCODE_LEN (chunk));
 	else if (enc == GMIME_CONTENT_ENCODING_BASE64)
-		coded = g_malloc (MP_BASE64_ENCODE_LEN (TEXT_CHUNK));
+		coded = g_malloc (MP_BASE64_ENCODE_LEN (chunk));
 	for (;;) {
-		ssize_t n = read (src, buf, TEXT_CHUNK);
+		ssize_t n = read (src, buf, chunk);
 		const char *data = buf, *w;
 		gsize len = (gsize) n;
 
@@ -711,8 +720,8 @@ mp_text_new (const char *subtype, MpInput *in, gint64 start, gint64 end,
 	gboolean ok;
 
 	mp_input_window_init (&r.win, in);
-	ok = mp_text_scan_read (read_window, &r, iconv_charset, what, &s,
-				error);
+	ok = mp_text_scan_read (read_window, &r, (gsize) (end - start),
+				iconv_charset, what, &s, error);
 	mp_input_window_clear (&r.win);
 	if (!ok)
 		return NULL;
@@ -760,8 +769,9 @@ mp_text_write (MpText *t, MpWriter *out, GError **error)
 		return mp_writer_copy_input (out, t->in, t->start, t->end,
 					     error);
 	mp_input_window_init (&r.win, t->in);
-	n = mp_text_write_content (t->encoding, t->crlf, t->has_cr, read_window,
-				   &r, write_writer, out);
+	n = mp_text_write_content (t->encoding, t->crlf, t->has_cr,
+				   (gsize) MIN (t->end - t->start, TEXT_CHUNK),
+				   read_window, &r, write_writer, out);
 	mp_input_window_clear (&r.win);
 	if (n < 0) {
 		/* a read error was set by read_window; else the writer's */
