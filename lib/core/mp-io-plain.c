@@ -479,7 +479,7 @@ mp_input_free_plain (MpInput *in)
 	g_free (in);
 }
 
-#define WRITER_BUFSIZE (128 * 1024)
+#define WRITER_BUFSIZE (64 * 1024) /* under malloc's mmap threshold */
 
 struct _MpWriter {
 	char *name, *path, *tmp; /* as MpOutput's */
