@@ -5,35 +5,44 @@
 #include <string.h>
 #include <time.h>
 
-/* RFC 5322 3.3, with English names whatever the locale */
-char *
-mp_date_format (GDateTime *d)
+static const char *const date_days[] = { "Mon", "Tue", "Wed", "Thu",
+					 "Fri", "Sat", "Sun" };
+static const char *const date_months[] = { "Jan", "Feb", "Mar", "Apr",
+					   "May", "Jun", "Jul", "Aug",
+					   "Sep", "Oct", "Nov", "Dec" };
+
+/* RFC 5322 3.3, with English names whatever the locale; @padded: a
+ * two-digit day and a four-digit year, as GMime writes them */
+static char *
+format_date (GDateTime *d, gboolean padded)
 {
-	static const char *const days[] = { "Mon", "Tue", "Wed", "Thu",
-					    "Fri", "Sat", "Sun" };
-	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr",
-					      "May", "Jun", "Jul", "Aug",
-					      "Sep", "Oct", "Nov", "Dec" };
 	gint64 off = g_date_time_get_utc_offset (d) / G_TIME_SPAN_MINUTE;
 	char sign = off < 0 ? '-' : '+';
 
 	if (off < 0)
 		off = -off;
 	return g_strdup_printf (
-		"%s, %d %s %d %02d:%02d:%02d %c%02d%02d",
-		days[g_date_time_get_day_of_week (d) - 1],
+		padded ? "%s, %02d %s %04d %02d:%02d:%02d %c%02d%02d" :
+			 "%s, %d %s %d %02d:%02d:%02d %c%02d%02d",
+		date_days[g_date_time_get_day_of_week (d) - 1],
 		g_date_time_get_day_of_month (d),
-		months[g_date_time_get_month (d) - 1], g_date_time_get_year (d),
-		g_date_time_get_hour (d), g_date_time_get_minute (d),
-		g_date_time_get_second (d), sign, (int) (off / 60),
-		(int) (off % 60));
+		date_months[g_date_time_get_month (d) - 1],
+		g_date_time_get_year (d), g_date_time_get_hour (d),
+		g_date_time_get_minute (d), g_date_time_get_second (d), sign,
+		(int) (off / 60), (int) (off % 60));
+}
+
+char *
+mp_date_format (GDateTime *d)
+{
+	return format_date (d, FALSE);
 }
 
 /* Now in local time as TZ says: the C library's reading of the zone
  * (localtime_r(3)), cheaper at every start than GLib's GTimeZone, which
  * reads and indexes the whole zone file (issue 21). */
 static GDateTime *
-mp_date_now_local (void)
+now_local (void)
 {
 	struct tm tm;
 	time_t now = time (NULL);
@@ -62,31 +71,13 @@ mp_date_default (void)
 		if (*end == '\0' && end != epoch)
 			return g_date_time_new_from_unix_utc (secs);
 	}
-	return mp_date_now_local ();
+	return now_local ();
 }
-
-static const char *const date_days[] = { "Mon", "Tue", "Wed", "Thu",
-					 "Fri", "Sat", "Sun" };
-static const char *const date_months[] = { "Jan", "Feb", "Mar", "Apr",
-					   "May", "Jun", "Jul", "Aug",
-					   "Sep", "Oct", "Nov", "Dec" };
 
 char *
 mp_date_format_padded (GDateTime *d)
 {
-	gint64 off = g_date_time_get_utc_offset (d) / G_TIME_SPAN_MINUTE;
-	char sign = off < 0 ? '-' : '+';
-
-	if (off < 0)
-		off = -off;
-	return g_strdup_printf (
-		"%s, %02d %s %04d %02d:%02d:%02d %c%02d%02d",
-		date_days[g_date_time_get_day_of_week (d) - 1],
-		g_date_time_get_day_of_month (d),
-		date_months[g_date_time_get_month (d) - 1],
-		g_date_time_get_year (d), g_date_time_get_hour (d),
-		g_date_time_get_minute (d), g_date_time_get_second (d), sign,
-		(int) (off / 60), (int) (off % 60));
+	return format_date (d, TRUE);
 }
 
 /* RFC 5322 4.3: the obsolete zone names, in hours east of UTC */

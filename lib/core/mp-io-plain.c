@@ -431,30 +431,54 @@ mp_input_get_start (MpInput *in)
 	return in->bytes ? 0 : in->start;
 }
 
+gboolean
+mp_input_for_each (MpInput *in, gint64 start, gint64 end,
+		   gboolean (*func) (const char *data, gsize len,
+				     gpointer user_data, GError **error),
+		   gpointer user_data, GError **error)
+{
+	MpInputWindow w;
+	gboolean ok = TRUE;
+
+	mp_input_window_init (&w, in);
+	while (ok && start < end) {
+		gsize avail;
+		const char *p =
+			mp_input_window_at (&w, start, 1, &avail, error);
+
+		if (p == NULL) {
+			ok = FALSE;
+			break;
+		}
+		avail = (gsize) MIN ((gint64) avail, end - start);
+		ok = func (p, avail, user_data, error);
+		start += (gint64) avail;
+	}
+	mp_input_window_clear (&w);
+	return ok;
+}
+
+static gboolean
+append_bytes (const char *data, gsize len, gpointer user_data, GError **error)
+{
+	g_byte_array_append (user_data, (const guint8 *) data, (guint) len);
+	return TRUE;
+}
+
 GBytes *
 mp_input_read_plain (MpInput *in, GError **error)
 {
-	MpInputWindow w;
 	GByteArray *all;
-	gint64 pos = mp_input_get_start (in), end = pos + in->size;
+	gint64 start = mp_input_get_start (in);
 
 	if (in->bytes)
 		return g_bytes_ref (in->bytes);
 	all = g_byte_array_sized_new ((guint) MIN (in->size, G_MAXINT));
-	mp_input_window_init (&w, in);
-	while (pos < end) {
-		gsize avail;
-		const char *p = mp_input_window_at (&w, pos, 1, &avail, error);
-
-		if (p == NULL) {
-			mp_input_window_clear (&w);
-			g_byte_array_unref (all);
-			return NULL;
-		}
-		g_byte_array_append (all, (const guint8 *) p, (guint) avail);
-		pos += (gint64) avail;
+	if (!mp_input_for_each (in, start, start + in->size, append_bytes, all,
+				error)) {
+		g_byte_array_unref (all);
+		return NULL;
 	}
-	mp_input_window_clear (&w);
 	return g_byte_array_free_to_bytes (all);
 }
 
@@ -580,13 +604,16 @@ mp_writer_write (MpWriter *w, const void *data, gsize len, GError **error)
 	return TRUE;
 }
 
+static gboolean
+write_piece (const char *data, gsize len, gpointer user_data, GError **error)
+{
+	return mp_writer_write (user_data, data, len, error);
+}
+
 gboolean
 mp_writer_copy_input (MpWriter *w, MpInput *in, gint64 start, gint64 end,
 		      GError **error)
 {
-	MpInputWindow win;
-	gboolean ok = TRUE;
-
 	if (start >= end)
 		return TRUE;
 	/* a file to a file or pipe: the kernel copies */
@@ -610,22 +637,7 @@ mp_writer_copy_input (MpWriter *w, MpInput *in, gint64 start, gint64 end,
 			return TRUE;
 		start = off;
 	}
-	mp_input_window_init (&win, in);
-	while (ok && start < end) {
-		gsize avail;
-		const char *p =
-			mp_input_window_at (&win, start, 1, &avail, error);
-
-		if (p == NULL) {
-			ok = FALSE;
-			break;
-		}
-		avail = (gsize) MIN ((gint64) avail, end - start);
-		ok = mp_writer_write (w, p, avail, error);
-		start += (gint64) avail;
-	}
-	mp_input_window_clear (&win);
-	return ok;
+	return mp_input_for_each (in, start, end, write_piece, w, error);
 }
 
 gboolean

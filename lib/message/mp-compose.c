@@ -546,31 +546,26 @@ body_write (Body *b, GString *h, MpWriter *out, GError **error)
 	       (end == NULL || mp_writer_write (out, end, strlen (end), error));
 }
 
+static gboolean
+feed_piece (const char *data, gsize len, gpointer user_data, GError **error)
+{
+	mp_random_feed (user_data, data, len);
+	return TRUE;
+}
+
 /* Mixes a body into a reproducible generator: identical bodies give
  * identical tokens, different ones different tokens. */
 static gboolean
 feed_input (MpRandom *random, MpInput *in, GError **error)
 {
-	MpInputWindow w;
-	gint64 pos, end;
+	gint64 start;
 
 	if (in == NULL || !mp_random_is_reproducible (random))
 		return TRUE;
-	pos = mp_input_get_start (in);
-	end = pos + mp_input_get_size (in);
-	mp_input_window_init (&w, in);
-	while (pos < end) {
-		gsize avail;
-		const char *p = mp_input_window_at (&w, pos, 1, &avail, error);
-
-		if (p == NULL) {
-			mp_input_window_clear (&w);
-			return FALSE;
-		}
-		mp_random_feed (random, p, avail);
-		pos += (gint64) avail;
-	}
-	mp_input_window_clear (&w);
+	start = mp_input_get_start (in);
+	if (!mp_input_for_each (in, start, start + mp_input_get_size (in),
+				feed_piece, random, error))
+		return FALSE;
 	mp_random_feed (random, "\0", 1);
 	return TRUE;
 }
