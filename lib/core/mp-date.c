@@ -125,14 +125,20 @@ mp_date_parse (const char *value)
 	gboolean have_zone = FALSE;
 	const char *p;
 
-	/* comments out, commas as blanks */
+	/* comments out, commas as blanks, and dashes between a day, a
+	 * month name and a year ("15-Jan-2024") */
 	for (p = value; *p; p++) {
 		if (*p == '(')
 			depth++;
 		else if (*p == ')' && depth > 0)
 			depth--;
 		else if (depth == 0)
-			g_string_append_c (clean, *p == ',' ? ' ' : *p);
+			g_string_append_c (
+				clean, *p == ',' || (*p == '-' && p > value &&
+						     (g_ascii_isalpha (p[-1]) ||
+						      g_ascii_isalpha (p[1]))) ?
+					       ' ' :
+					       *p);
 	}
 	toks = g_strsplit_set (clean->str, " \t", -1);
 	for (guint i = 0; toks[i]; i++) {
@@ -140,6 +146,9 @@ mp_date_parse (const char *value)
 		guint m;
 
 		if (*t == '\0')
+			continue;
+		/* an offset with a colon ("+01:00"): GMime skipped it */
+		if ((*t == '+' || *t == '-') && strchr (t, ':'))
 			continue;
 		if (strchr (t, ':')) {
 			if (hour >= 0 ||
@@ -162,8 +171,10 @@ mp_date_parse (const char *value)
 			continue;
 		}
 		if ((*t == '+' || *t == '-') && strlen (t) == 5 &&
-		    all_digits (t + 1) && !have_zone) {
-			zone = atoi (t + 1) * (*t == '-' ? -1 : 1);
+		    all_digits (t + 1)) {
+			/* the first offset given counts, as GMime read it */
+			if (!have_zone)
+				zone = atoi (t + 1) * (*t == '-' ? -1 : 1);
 			have_zone = TRUE;
 			continue;
 		}
@@ -197,10 +208,15 @@ mp_date_parse (const char *value)
 			have_zone = TRUE;
 			continue;
 		}
-		return NULL;
+		/* anything else ("pm", a zone name outside RFC 5322 such as
+		 * CET): GMime skipped it, and so the date stays as it read
+		 * it (UTC when no offset is given) */
 	}
-	if (day < 0 || month < 0 || year < 0 || hour < 0 || hour > 23 ||
-	    min < 0 || min > 59 || sec < 0 || sec > 60)
+	/* a date without a time is its midnight */
+	if (hour < 0)
+		hour = 0;
+	if (day < 0 || month < 0 || year < 0 || hour > 23 || min < 0 ||
+	    min > 59 || sec < 0 || sec > 60)
 		return NULL;
 	{
 		char id[16];

@@ -80,7 +80,7 @@ case_() {
     fi
 }
 
-plan 90
+plan 92
 
 # --- bodies and their encodings
 case_ plain - "${S[@]}" --to bob@example.com --subject Report "$T/plain.txt"
@@ -178,6 +178,8 @@ case_ date-comment - --seed s1 --from "$F" --date 'Tue, 3 Dec 2026 5:30 +0000 (U
 case_ date-iso - --seed s1 --from "$F" --date '2024-07-15T09:30:00+02:00' "$T/plain.txt"
 case_ date-numeric - --seed s1 --from "$F" --date '2024-01-15 09:30 -0800' "$T/plain.txt"
 case_ date-epoch - --seed s1 --from "$F" "$T/plain.txt"
+case_ date-lenient - --seed s1 --from "$F" --date '15-Jan-2024 9:30 pm CET (junk) +01:00 # x'  "$T/plain.txt"
+case_ date-no-time - --seed s1 --from "$F" --date '31 Jan 2024' "$T/plain.txt"
 case_ date-bad-refused - --seed s1 --from "$F" --date 'garbage' "$T/plain.txt"
 TZ=America/New_York case_ date-local-tz - --seed s1 --from "$F" --date '2024-07-15 09:30' "$T/plain.txt"
 case_ seed-other - --seed other --date @1700000000 --from "$F" --html "$T/page.html" "$T/plain.txt"

@@ -500,7 +500,9 @@ test_charset_convert (void)
 }
 
 /* RFC 5322 dates read as GMime read them: obsolete zones, two-digit
- * years, numeric dates, comments; written with a padded day */
+ * years, numeric dates, comments, and its leniency (words it does not
+ * know skipped, so "pm" and "CET" change nothing; the first offset
+ * counts); written with a padded day */
 static void
 test_parse_date (void)
 {
@@ -517,7 +519,13 @@ test_parse_date (void)
 		  "Mon, 01 Feb 1999 23:59:59 +0000" },
 		{ "garbage", NULL },
 		{ "2024-13-01 10:00", NULL },
-		{ "31 Jan 2024", NULL },
+		{ "31 Jan 2024", "Wed, 31 Jan 2024 00:00:00 +0000" },
+		{ "15-Jan-2024 9:30 pm CET",
+		  "Mon, 15 Jan 2024 09:30:00 +0000" },
+		{ "15 Jan 2024 10:00 +0100 +0200",
+		  "Mon, 15 Jan 2024 10:00:00 +0100" },
+		{ "15 Jan 2024 10:00 #", "Mon, 15 Jan 2024 10:00:00 +0000" },
+		{ "15 Jan 2024 10:61", NULL },
 	};
 
 	for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
