@@ -7,6 +7,9 @@
 
 #include <unistd.h>
 
+/* an input without a GMime stream (mp_input_open_plain()) */
+typedef MpInput MpInputPlain;
+
 static char **from, **to, **cc, **bcc, **reply_to, **sender, **headers,
 	**references;
 static char *subject, *in_reply_to, *html_file, *charset, *date, *seed,
@@ -116,7 +119,7 @@ add_options (MpCompose *c, GError **error)
 static void
 warn_local_images (MpInput *html_in)
 {
-	g_autoptr (GBytes) bytes = mp_input_read_all (html_in, NULL);
+	g_autoptr (GBytes) bytes = mp_input_read_plain (html_in, NULL);
 	g_autoptr (GPtrArray) found = NULL;
 	g_autofree char *html = NULL;
 	g_autofree char *list = NULL;
@@ -146,16 +149,18 @@ warn_local_images (MpInput *html_in)
 		    name, safe);
 }
 
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MpInputPlain, mp_input_free_plain)
+
 static gboolean
 compose (int argc, char **argv, MpCliCommon *common, GError **error)
 {
 	g_autoptr (MpCompose) c = mp_compose_new ();
 	g_autoptr (MpRandom) random = NULL;
-	g_autoptr (MpOutput) out = NULL;
-	g_autoptr (MpInput) body_in = NULL;
-	g_autoptr (MpInput) html_in = NULL;
-	g_autoptr (GMimeStream) draft_body = NULL;
-	GMimeStream *body = NULL;
+	g_autoptr (MpWriter) out = NULL;
+	g_autoptr (MpInputPlain) body_in = NULL;
+	g_autoptr (MpInputPlain) html_in = NULL;
+	g_autoptr (MpInputPlain) draft_body = NULL;
+	MpInput *body = NULL;
 	const char *body_file = argc > 1 ? argv[1] : NULL;
 	const char *body_name = body_file ? body_file : "stdin";
 
@@ -165,18 +170,19 @@ compose (int argc, char **argv, MpCliCommon *common, GError **error)
 		return FALSE;
 	}
 	/* every input is opened and checked before any output; bodies are
-	 * read in chunks when written, so memory stays bounded */
-	if (html_file && (html_in = mp_input_open (html_file, error)) == NULL)
+	 * read in windows when written, so memory stays bounded */
+	if (html_file &&
+	    (html_in = mp_input_open_plain (html_file, error)) == NULL)
 		return FALSE;
 	/* with --html and no body file, a terminal on stdin means HTML only */
 	if (body_file || html_in == NULL || draft || !isatty (STDIN_FILENO)) {
-		body_in = mp_input_open (body_file, error);
+		body_in = mp_input_open_plain (body_file, error);
 		if (body_in == NULL)
 			return FALSE;
-		body = mp_input_get_stream (body_in);
+		body = body_in;
 	}
 	if (draft) {
-		g_autoptr (GBytes) all = mp_input_read_all (body_in, error);
+		g_autoptr (GBytes) all = mp_input_read_plain (body_in, error);
 		g_autoptr (GBytes) rest = NULL;
 
 		if (all == NULL)
@@ -186,28 +192,26 @@ compose (int argc, char **argv, MpCliCommon *common, GError **error)
 			g_prefix_error (error, "%s: ", body_name);
 			return FALSE;
 		}
-		draft_body = g_mime_stream_mem_new_with_buffer (
-			g_bytes_get_data (rest, NULL), g_bytes_get_size (rest));
+		draft_body = mp_input_new_plain_bytes (rest, body_name);
 		body = draft_body;
 	}
 	if (!add_options (c, error))
 		return FALSE;
-	if (body && (html_in == NULL || g_mime_stream_length (body) > 0))
+	if (body && (html_in == NULL || mp_input_get_size (body) > 0))
 		mp_compose_set_text (c, body, body_name);
 	if (html_in) {
-		mp_compose_set_html (c, mp_input_get_stream (html_in),
-				     html_file);
+		mp_compose_set_html (c, html_in, html_file);
 		mp_compose_set_html_only (c, no_text);
 	}
 
 	random = mp_random_new (seed);
-	out = mp_output_open (common->output, common->crlf, error);
+	out = mp_writer_open (common->output, common->crlf, error);
 	if (out == NULL)
 		return FALSE;
 	if (html_in)
 		warn_local_images (html_in);
 	return mp_compose_write (c, random, out, error) &&
-	       mp_output_close (out, error);
+	       mp_writer_close (out, error);
 }
 
 int
@@ -216,7 +220,7 @@ main (int argc, char **argv)
 	static MpCliCommon common; /* static: its strings stay reachable */
 	GError *error = NULL;
 
-	mp_cli_init ("mime-compose");
+	mp_cli_init_plain ("mime-compose");
 	if (!mp_cli_parse (entries, "[BODY-FILE]",
 			   "Write a new message: headers from the options, "
 			   "the body from BODY-FILE or stdin.",

@@ -303,63 +303,8 @@ mp_address_check_envelope (const char *what, const char *value,
 	return TRUE;
 }
 
-#define SPEC_KEY "mp-addr-spec"
-
-/* Checks each mailbox of @list, in order, against the addr-spec read
- * from the text (@specs, from @index on) and keeps the normalized one on
- * it (mp_address_mailbox_addr()). */
-static gboolean
-validate_list (const char *header, InternetAddressList *list, GPtrArray *specs,
-	       guint *index, gboolean in_group, GError **error)
-{
-	int i, n = internet_address_list_length (list);
-
-	for (i = 0; i < n; i++) {
-		InternetAddress *a =
-			internet_address_list_get_address (list, i);
-
-		if (INTERNET_ADDRESS_IS_GROUP (a)) {
-			InternetAddressList *members =
-				internet_address_group_get_members (
-					INTERNET_ADDRESS_GROUP (a));
-			if (in_group) {
-				g_set_error (
-					error, MP_ERROR, MP_ERROR_DATA,
-					"%s: nested groups are not allowed",
-					header);
-				return FALSE;
-			}
-			if (!validate_list (header, members, specs, index, TRUE,
-					    error))
-				return FALSE;
-		} else {
-			char *norm;
-
-			g_return_val_if_fail (*index < specs->len, FALSE);
-			norm = mp_address_check_spec (
-				header, specs->pdata[(*index)++], error);
-			if (norm == NULL)
-				return FALSE;
-			g_object_set_data_full (G_OBJECT (a), SPEC_KEY, norm,
-						g_free);
-		}
-	}
-	return TRUE;
-}
-
-const char *
-mp_address_mailbox_addr (InternetAddressMailbox *mailbox)
-{
-	const char *spec = g_object_get_data (G_OBJECT (mailbox), SPEC_KEY);
-
-	return spec ? spec : internet_address_mailbox_get_idn_addr (mailbox);
-}
-
-/* GMime's parser is lenient: it drops what it cannot read ("bob@exa
- * mple.com" becomes bob@exa), and what it keeps of a domain is its own
- * decoding (an A-label it cannot decode is lost).  Before trusting it,
- * read the shape of each comma-separated item ourselves, without
- * recursion: quotes, comments and angle brackets balanced, comments
+/* The shape of each comma-separated item of a list we write, read
+ * without recursion: quotes, comments and angle brackets balanced, comments
  * nested at most MP_ADDRESS_MAX_NESTING deep, groups not nested, and an
  * address (bare or in <>) without whitespace outside quotes.  Appends
  * the addr-spec of each mailbox, as written but for comments, to @specs.
@@ -526,53 +471,6 @@ unreadable:
 		     "%s: \"%s\": cannot parse the address list", header,
 		     shown);
 	return FALSE;
-}
-
-guint
-mp_address_count_mailboxes (InternetAddressList *list)
-{
-	int i, n = internet_address_list_length (list);
-	guint count = 0;
-
-	for (i = 0; i < n; i++) {
-		InternetAddress *a =
-			internet_address_list_get_address (list, i);
-
-		if (INTERNET_ADDRESS_IS_GROUP (a))
-			count += mp_address_count_mailboxes (
-				internet_address_group_get_members (
-					INTERNET_ADDRESS_GROUP (a)));
-		else
-			count++;
-	}
-	return count;
-}
-
-InternetAddressList *
-mp_address_parse_list (const char *name, const char *value, GError **error)
-{
-	g_autoptr (GPtrArray) specs = g_ptr_array_new_with_free_func (g_free);
-	InternetAddressList *list;
-	guint index = 0;
-
-	if (!scan_list (name, value, specs, error))
-		return NULL;
-	list = internet_address_list_parse (NULL, value);
-	if (list == NULL || internet_address_list_length (list) == 0 ||
-	    mp_address_count_mailboxes (list) != specs->len) {
-		const char *shown = value; /* mp_cli_fail() escapes */
-
-		g_clear_object (&list);
-		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-			     "%s: \"%s\": cannot parse the address list", name,
-			     shown);
-		return NULL;
-	}
-	if (!validate_list (name, list, specs, &index, FALSE, error)) {
-		g_object_unref (list);
-		return NULL;
-	}
-	return list;
 }
 
 /* ---- address lists as they arrive, read as Python's email reads them */
@@ -1008,4 +906,424 @@ mp_address_decode_list (const char *raw, gssize len)
 		g_string_append_c (out, ';');
 	}
 	return g_string_free (out, FALSE);
+}
+
+/* ---- lists we write, read without GMime ------------------------------ */
+
+static void
+address_free (gpointer p)
+{
+	MpAddress *a = p;
+
+	g_free (a->name);
+	g_free (a->spec);
+	if (a->members)
+		g_ptr_array_unref (a->members);
+	g_free (a);
+}
+
+static GPtrArray *
+address_list_new (void)
+{
+	return g_ptr_array_new_with_free_func (address_free);
+}
+
+/* An atom character as GMime's phrase tokenizer reads it: not a
+ * special, a blank or a control character (8-bit bytes are atoms). */
+static gboolean
+phrase_atom (guchar c)
+{
+	return c >= 0x80 ||
+	       (c > 0x20 && c != 0x7f && strchr ("()<>@,;:\\\".[]", c) == NULL);
+}
+
+/* The payload of the encoded word @w (@len bytes, "=?cs?E?text?=")
+ * decoded to bytes in *@raw, its charset in *@cs (newly allocated);
+ * FALSE when it is not one. */
+static gboolean
+decode_word (const char *w, gsize len, GString *raw, char **cs)
+{
+	const char *q, *payload, *end = w + len - 2, *p;
+	char *star;
+	char enc;
+
+	if (len < 7 || strncmp (w, "=?", 2) != 0 ||
+	    strncmp (end, "?=", 2) != 0 || w[2] == '?' || w[2] == '*')
+		return FALSE;
+	q = memchr (w + 2, '?', len - 2);
+	if (q == NULL || q[2] != '?')
+		return FALSE;
+	enc = g_ascii_toupper (q[1]);
+	if (enc != 'B' && enc != 'Q')
+		return FALSE;
+	payload = q + 3;
+	if (payload > end)
+		return FALSE;
+	*cs = g_strndup (w + 2, (gsize) (q - (w + 2)));
+	if ((star = strchr (*cs, '*')) != NULL) /* RFC 2231 5: a language */
+		*star = '\0';
+	if (enc == 'B') {
+		g_autofree char *b =
+			g_strndup (payload, (gsize) (end - payload));
+		gsize n = 0;
+		guchar *d = g_base64_decode (b, &n);
+
+		g_string_append_len (raw, (const char *) d, (gssize) n);
+		g_free (d);
+		return TRUE;
+	}
+	for (p = payload; p < end; p++) {
+		if (*p == '_') {
+			g_string_append_c (raw, ' ');
+		} else if (*p == '=' && p + 2 < end + 1 &&
+			   g_ascii_isxdigit (p[1]) && g_ascii_isxdigit (p[2])) {
+			g_string_append_c (
+				raw, (char) (g_ascii_xdigit_value (p[1]) * 16 +
+					     g_ascii_xdigit_value (p[2])));
+			p += 2;
+		} else {
+			g_string_append_c (raw, *p);
+		}
+	}
+	return TRUE;
+}
+
+/* Appends the bytes of encoded words in @cs, converted to UTF-8. */
+static void
+append_decoded (GString *out, GString *raw, const char *cs)
+{
+	char *utf8 = NULL;
+
+	if (raw->len == 0)
+		return;
+	if (g_ascii_strcasecmp (cs, "utf-8") != 0 &&
+	    g_ascii_strcasecmp (cs, "us-ascii") != 0)
+		utf8 = g_convert_with_fallback (
+			raw->str, (gssize) raw->len, "UTF-8",
+			mp_charset_iconv_name (cs), "?", NULL, NULL, NULL);
+	if (utf8 != NULL) {
+		g_string_append (out, utf8);
+		g_free (utf8);
+	} else {
+		/* as GMime converts: '?' for each byte that is not UTF-8 */
+		const char *p = raw->str, *end = raw->str + raw->len, *bad;
+
+		while (!g_utf8_validate_len (p, (gsize) (end - p), &bad)) {
+			g_string_append_len (out, p, bad - p);
+			g_string_append_c (out, '?');
+			p = bad + 1;
+		}
+		g_string_append_len (out, p, end - p);
+	}
+	g_string_truncate (raw, 0);
+}
+
+/* A phrase as GMime decodes it: words of atom characters (an encoded
+ * word ends at its "?=" even when text follows) and runs of other
+ * characters; encoded words decoded, the blanks between two of them
+ * dropped, adjacent ones in one charset joined before conversion. */
+static char *
+decode_phrase (const char *s)
+{
+	GString *out = g_string_new (NULL);
+	g_autoptr (GString) raw = g_string_new (NULL);
+	g_autofree char *raw_cs = NULL;
+	gboolean last_encoded = FALSE;
+	const char *p = s;
+
+	while (*p) {
+		const char *ws = p, *w;
+		char *cs = NULL;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		w = p;
+		if (!phrase_atom ((guchar) *p)) {
+			append_decoded (out, raw, raw_cs ? raw_cs : "");
+			while (*p && *p != ' ' && *p != '\t' &&
+			       !phrase_atom ((guchar) *p))
+				p++;
+			g_string_append_len (out, ws, p - ws);
+			last_encoded = FALSE;
+			continue;
+		}
+		if (strncmp (p, "=?", 2) == 0) {
+			const char *q = p + 2;
+
+			while (*q && *q != '?')
+				q++;
+			if (q[0] == '?' && q[1] && strchr ("BbQq", q[1]) &&
+			    q[2] == '?') {
+				const char *e = strstr (q + 3, "?=");
+
+				p = e ? e + 2 : w + 2;
+				if (e == NULL)
+					goto plain;
+			} else {
+				p = q;
+				goto plain;
+			}
+		} else {
+plain:
+			while (phrase_atom ((guchar) *p) &&
+			       strncmp (p, "=?", 2) != 0)
+				p++;
+		}
+		{
+			g_autoptr (GString) bytes = g_string_new (NULL);
+
+			if (decode_word (w, (gsize) (p - w), bytes, &cs)) {
+				if (raw_cs &&
+				    g_ascii_strcasecmp (raw_cs, cs) != 0)
+					append_decoded (out, raw, raw_cs);
+				if (!last_encoded) {
+					append_decoded (out, raw,
+							raw_cs ? raw_cs : "");
+					g_string_append_len (out, ws, w - ws);
+				}
+				g_free (raw_cs);
+				raw_cs = cs;
+				g_string_append_len (raw, bytes->str,
+						     (gssize) bytes->len);
+				last_encoded = TRUE;
+			} else {
+				append_decoded (out, raw, raw_cs ? raw_cs : "");
+				g_string_append_len (out, ws, p - ws);
+				last_encoded = FALSE;
+			}
+		}
+	}
+	append_decoded (out, raw, raw_cs ? raw_cs : "");
+	return g_string_free (out, FALSE);
+}
+
+/* A display name from its text as written (@len bytes): quotes and
+ * escapes removed, encoded words decoded, blanks trimmed. */
+static char *
+decode_display (const char *s, gsize len)
+{
+	char *buf = g_strndup (s, len), *o = buf, *dec;
+	const char *p;
+	gboolean escaped = FALSE;
+
+	for (p = buf; *p; p++) {
+		if (*p == '\\') {
+			if (escaped)
+				*o++ = *p;
+			escaped = !escaped;
+		} else if (*p == '"') {
+			if (escaped)
+				*o++ = *p;
+			escaped = FALSE;
+		} else {
+			*o++ = *p;
+			escaped = FALSE;
+		}
+	}
+	*o = '\0';
+	dec = decode_phrase (buf);
+	g_free (buf);
+	return g_strstrip (dec);
+}
+
+/* The display name of the item @s..@e (a mailbox, or a group's name
+ * before its ':'): with @angle (the item has an angle-addr) the phrase
+ * from its first word to its last (comments between words kept, those
+ * around left out); else the comment after the addr-spec. */
+static char *
+item_name (const char *s, const char *e, gboolean angle)
+{
+	const char *p, *first = NULL, *last = NULL, *comment = NULL;
+	const char *cend = NULL;
+	gboolean quoted = FALSE, escaped = FALSE;
+	int depth = 0;
+
+	for (p = s; p < e; p++) {
+		char c = *p;
+
+		if (escaped) {
+			escaped = FALSE;
+		} else if (c == '\\') {
+			escaped = TRUE;
+		} else if (quoted) {
+			quoted = c != '"';
+		} else if (depth > 0) {
+			depth += c == '(' ? 1 : c == ')' ? -1 : 0;
+			if (depth == 0 && comment && cend == NULL)
+				cend = p;
+			continue;
+		} else if (c == '(') {
+			depth = 1;
+			if (last && (comment == NULL || cend)) {
+				comment = p + 1;
+				cend = NULL;
+			}
+			continue;
+		} else if (c == '"') {
+			quoted = TRUE;
+		} else if (c == '<' && angle) {
+			break;
+		} else if (c == ' ' || c == '\t') {
+			continue;
+		}
+		/* a character of a word (or of the addr-spec) */
+		if (first == NULL)
+			first = p;
+		last = p + 1;
+		if (!angle)
+			comment = cend = NULL;
+	}
+	if (angle)
+		return first ? decode_display (first, (gsize) (last - first)) :
+			       g_strdup ("");
+	if (comment && cend)
+		return decode_display (comment, (gsize) (cend - comment));
+	return g_strdup ("");
+}
+
+static gboolean
+has_domain (const char *spec)
+{
+	const char *at = strrchr (spec, '@'), *q = strrchr (spec, '"');
+
+	return at != NULL && (q == NULL || q < at);
+}
+
+/* A display name with an unquoted comma ("Doe, John <j@example.com>"):
+ * words without a domain, then more of them up to an address in angle
+ * brackets, read as one mailbox (GMime did so), cannot be read as their
+ * writer meant them.  FALSE when @flat (the mailboxes in order, with
+ * whether each had angle brackets) holds one. */
+static gboolean
+domains_given (GPtrArray *flat, GArray *angles)
+{
+	for (guint i = 0; i < flat->len; i++) {
+		const MpAddress *a = flat->pdata[i];
+		guint j;
+
+		if (g_array_index (angles, gboolean, i) || has_domain (a->spec))
+			continue;
+		for (j = i + 1; j < flat->len; j++) {
+			const MpAddress *b = flat->pdata[j];
+
+			if (g_array_index (angles, gboolean, j))
+				return FALSE;
+			if (has_domain (b->spec))
+				break;
+		}
+	}
+	return TRUE;
+}
+
+GPtrArray *
+mp_address_read_list (const char *name, const char *value, GError **error)
+{
+	g_autoptr (GPtrArray) specs = g_ptr_array_new_with_free_func (g_free);
+	g_autoptr (GPtrArray) list = address_list_new ();
+	g_autoptr (GPtrArray) flat = g_ptr_array_new (); /* the mailboxes */
+	g_autoptr (GArray) angles =
+		g_array_new (FALSE, FALSE, sizeof (gboolean));
+	GPtrArray *cur = list;
+	const char *p = value, *start = value;
+	gboolean quoted = FALSE, escaped = FALSE, angle = FALSE, word = FALSE;
+	int depth = 0;
+	guint index = 0;
+
+	if (!scan_list (name, value, specs, error))
+		return NULL;
+	for (;; p++) {
+		char c = *p;
+
+		if (c != '\0') {
+			if (escaped) {
+				escaped = FALSE;
+				word |= depth == 0;
+				continue;
+			}
+			if (c == '\\') {
+				escaped = TRUE;
+				continue;
+			}
+			if (quoted) {
+				quoted = c != '"';
+				continue;
+			}
+			if (depth > 0) {
+				depth += c == '(' ? 1 : c == ')' ? -1 : 0;
+				continue;
+			}
+			if (c == '(') {
+				depth = 1;
+				continue;
+			}
+			if (c == '"')
+				quoted = TRUE;
+			if (c == '<')
+				angle = TRUE;
+			if (c != ' ' && c != '\t' && c != ',' && c != ';' &&
+			    c != ':')
+				word = TRUE;
+			if (c == ':' && !angle && cur == list) {
+				MpAddress *g = g_new0 (MpAddress, 1);
+
+				g->name = item_name (start, p, TRUE);
+				g->members = address_list_new ();
+				g_ptr_array_add (list, g);
+				cur = g->members;
+				start = p + 1;
+				word = FALSE;
+				continue;
+			}
+			if (c != ',' && c != ';')
+				continue;
+		}
+		/* the item [start, p) */
+		if (index < specs->len) {
+			if (word) {
+				MpAddress *a = g_new0 (MpAddress, 1);
+
+				a->name = item_name (start, p, angle);
+				a->spec = g_strdup (specs->pdata[index++]);
+				g_ptr_array_add (cur, a);
+				g_ptr_array_add (flat, a);
+				g_array_append_val (angles, angle);
+			}
+		}
+		if (c == ';')
+			cur = list;
+		angle = word = FALSE;
+		start = p + 1;
+		if (c == '\0')
+			break;
+	}
+	if (list->len == 0 || index != specs->len ||
+	    !domains_given (flat, angles))
+		goto unreadable;
+	for (guint i = 0; i < flat->len; i++) {
+		MpAddress *a = flat->pdata[i];
+		char *checked = mp_address_check_spec (name, a->spec, error);
+
+		if (checked == NULL)
+			return NULL;
+		g_free (a->spec);
+		a->spec = checked;
+	}
+	return g_steal_pointer (&list);
+unreadable:
+	g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+		     "%s: \"%s\": cannot parse the address list", name, value);
+	return NULL;
+}
+
+guint
+mp_address_list_count (GPtrArray *list)
+{
+	guint count = 0;
+
+	for (guint i = 0; i < list->len; i++) {
+		MpAddress *a = list->pdata[i];
+
+		count += a->members ? mp_address_list_count (a->members) : 1;
+	}
+	return count;
 }

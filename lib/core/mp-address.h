@@ -42,26 +42,6 @@ gboolean mp_address_check_envelope (const char *what, const char *value,
 				    char **out, gboolean *needs_utf8,
 				    GError **error);
 
-/* Parses @value (a value of header @name, already checked with
- * mp_field_check_value()) into a validated list whose mailbox addresses
- * have ASCII (A-label) domains: read them with mp_address_mailbox_addr(),
- * as GMime's get_addr() gives its decoded (UTF-8) domain and
- * get_idn_addr() its own re-encoding, which loses what it could not
- * decode.  Every mailbox written is in the list, or the list is refused:
- * groups may not nest, comments not deeper than MP_ADDRESS_MAX_NESTING,
- * and ';' outside a group is refused with a hint to separate addresses
- * with commas.  Errors: MP_ERROR_DATA naming @name and the address at
- * fault. */
-InternetAddressList *mp_address_parse_list (const char *name, const char *value,
-					    GError **error);
-
-/* The number of mailboxes of @list, group members included. */
-guint mp_address_count_mailboxes (InternetAddressList *list);
-
-/* The addr-spec of a mailbox of a list from mp_address_parse_list(), as
- * checked there (A-label domain).  Borrowed. */
-const char *mp_address_mailbox_addr (InternetAddressMailbox *mailbox);
-
 /* Decodes an address list (a raw header value) for display, as Python's
  * email (policy=default) renders it: comments and extra blanks dropped,
  * display names decoded (mp_rfc2047_decode_text()) and quoted when they
@@ -77,3 +57,33 @@ char *mp_address_decode_list (const char *raw, gssize len);
 guint mp_address_parse_specs (const char *raw, GPtrArray *out);
 
 G_END_DECLS
+
+/* ---- lists we write, read without GMime -------------------------------- */
+
+/* One address of a list read by mp_address_read_list(): a mailbox
+ * (@spec set) or a group (@members set). */
+typedef struct _MpAddress MpAddress;
+struct _MpAddress {
+	char *name;         /* display name, decoded; "" when none */
+	char *spec;         /* addr-spec as mp_address_check_spec() returns */
+	GPtrArray *members; /* of MpAddress, for a group; else NULL */
+};
+
+/* Parses @value (a value of header @name, already checked with
+ * mp_field_check_value()) into a validated array of MpAddress (free with
+ * g_ptr_array_unref()) whose addr-specs have ASCII (A-label) domains.
+ * Every mailbox written is in the list, or the list is refused: groups
+ * may not nest, comments not deeper than MP_ADDRESS_MAX_NESTING, and ';'
+ * outside a group is refused with a hint to separate addresses with
+ * commas.
+ * Display names are those GMime gives: the phrase as written from its
+ * first word to its last, quotes and escapes removed, encoded words
+ * decoded, blanks trimmed; for a bare addr-spec the comment after it
+ * (the same bytes as before, when GMime parsed these lists).
+ * Errors: MP_ERROR_DATA naming @name and the address at fault. */
+GPtrArray *mp_address_read_list (const char *name, const char *value,
+				 GError **error);
+
+/* The number of mailboxes of @list (from mp_address_read_list()), group
+ * members included. */
+guint mp_address_list_count (GPtrArray *list);

@@ -1,6 +1,7 @@
 #include "mp-field.h"
 #include "mp-address.h"
 #include "mp-charset.h"
+#include "mp-date.h"
 #include "mp-error.h"
 
 #include <gio/gio.h>
@@ -439,56 +440,46 @@ emit_phrase (Folder *f, const char *ws, const char *phrase)
 	folder_add (f, ws, enc, strlen (enc));
 }
 
-InternetAddressList *
+GPtrArray *
 mp_field_parse_addresses (const char *name, const char *value, GError **error)
 {
 	if (!mp_field_check_value (name, value, -1, error))
 		return NULL;
-	return mp_address_parse_list (name, value, error);
+	return mp_address_read_list (name, value, error);
 }
 
 static void
-emit_mailbox (Folder *f, const char *ws, InternetAddress *a, gboolean last)
+emit_mailbox (Folder *f, const char *ws, const MpAddress *a, gboolean last)
 {
-	const char *name = internet_address_get_name (a);
-	/* GMime keeps IDN domains decoded and its own A-label conversion
-	 * can fail; the wire wants the A-labels validate_list() checked */
-	const char *addr =
-		mp_address_mailbox_addr (INTERNET_ADDRESS_MAILBOX (a));
 	g_autofree char *tok = NULL;
 
-	if (name && *name) {
-		emit_phrase (f, ws, name);
-		tok = g_strdup_printf ("<%s>%s", addr, last ? "" : ",");
+	/* the addr-spec as mp_address_check_spec() left it: IDN domains as
+	 * the A-labels it checked */
+	if (*a->name) {
+		emit_phrase (f, ws, a->name);
+		tok = g_strdup_printf ("<%s>%s", a->spec, last ? "" : ",");
 		folder_add (f, " ", tok, strlen (tok));
 	} else {
-		tok = g_strdup_printf ("%s%s", addr, last ? "" : ",");
+		tok = g_strdup_printf ("%s%s", a->spec, last ? "" : ",");
 		folder_add (f, ws, tok, strlen (tok));
 	}
 }
 
 static void
-emit_list (Folder *f, InternetAddressList *list, gboolean last_list)
+emit_list (Folder *f, GPtrArray *list, gboolean last_list)
 {
-	int i, n = internet_address_list_length (list);
+	for (guint i = 0; i < list->len; i++) {
+		const MpAddress *a = list->pdata[i];
+		gboolean last = last_list && i == list->len - 1;
 
-	for (i = 0; i < n; i++) {
-		InternetAddress *a =
-			internet_address_list_get_address (list, i);
-		gboolean last = last_list && i == n - 1;
-
-		if (INTERNET_ADDRESS_IS_GROUP (a)) {
-			const char *gname = internet_address_get_name (a);
-			InternetAddressList *members =
-				internet_address_group_get_members (
-					INTERNET_ADDRESS_GROUP (a));
-			emit_phrase (f, " ", gname ? gname : "");
+		if (a->members) {
+			emit_phrase (f, " ", a->name);
 			/* RFC 2047 5(3): an encoded word ends at whitespace */
-			if (gname && needs_encoded_phrase (gname))
+			if (needs_encoded_phrase (a->name))
 				folder_add (f, " ", ":", 1);
 			else
 				folder_add (f, "", ":", 1);
-			emit_list (f, members, TRUE);
+			emit_list (f, a->members, TRUE);
 			folder_add (f, "", last ? ";" : ";,", last ? 1 : 2);
 		} else {
 			emit_mailbox (f, " ", a, last);
@@ -500,17 +491,18 @@ char *
 mp_field_format_addresses (const char *name, const char *const *values,
 			   guint *n_mailboxes, GError **error)
 {
-	g_autoptr (GPtrArray) lists =
-		g_ptr_array_new_with_free_func (g_object_unref);
+	g_autoptr (GPtrArray) lists = g_ptr_array_new_with_free_func (
+		(GDestroyNotify) g_ptr_array_unref);
 	guint count = 0, i;
 	Folder f;
 
 	for (i = 0; values[i]; i++) {
-		InternetAddressList *l =
+		GPtrArray *l =
 			mp_field_parse_addresses (name, values[i], error);
+
 		if (l == NULL)
 			return NULL;
-		count += mp_address_count_mailboxes (l);
+		count += mp_address_list_count (l);
 		g_ptr_array_add (lists, l);
 	}
 	if (n_mailboxes)
@@ -618,7 +610,7 @@ mp_field_parse_date (const char *value)
 		if (d)
 			return d;
 	}
-	utc = g_mime_utils_header_decode_date (value);
+	utc = mp_date_parse (value);
 	if (utc == NULL || names_zone (value))
 		return g_steal_pointer (&utc);
 	/* GMime reads a date without a zone as UTC */
@@ -641,7 +633,7 @@ format_date (const char *name, const char *value, GError **error)
 			     "%s: \"%s\": not a date (RFC 5322)", name, value);
 		return NULL;
 	}
-	s = g_mime_utils_header_format_date (d);
+	s = mp_date_format_padded (d);
 	return g_strdup_printf ("%s: %s\n", name, s);
 }
 

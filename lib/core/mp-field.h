@@ -54,9 +54,10 @@ char *mp_field_format_addresses (const char *name, const char *const *values,
 				 guint *n_mailboxes, GError **error);
 
 /* Checks @value as mp_field_check_value() does, then parses it with
- * mp_address_parse_list().  Errors: as mp_field_format_addresses(). */
-InternetAddressList *
-mp_field_parse_addresses (const char *name, const char *value, GError **error);
+ * mp_address_read_list() (an array of MpAddress).
+ * Errors: as mp_field_format_addresses(). */
+GPtrArray *mp_field_parse_addresses (const char *name, const char *value,
+				     GError **error);
 
 /* Formats a header of message identifiers (Message-ID, In-Reply-To,
  * References): each "<id>" (angle brackets added when missing), checked to

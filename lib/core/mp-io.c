@@ -1,4 +1,5 @@
 #include "mp-io.h"
+#include "mp-io-private.h"
 #include "mp-error.h"
 
 #include <errno.h>
@@ -10,181 +11,8 @@
 #include <unistd.h>
 
 #define COPY_CHUNK (256 * 1024)
-#define PIPE_SPOOL_SIZE (1024 * 1024)
 
 /* ---- input ---------------------------------------------------------- */
-
-struct _MpInput {
-	char *name;
-	int fd; /* owned spool or file, -1 when in memory */
-	gboolean own_fd;
-	gint64 start; /* where the message starts in fd */
-	gint64 size;
-	GBytes *bytes;    /* small pipes */
-	gboolean spooled; /* fd is our unlinked spool file */
-	GMimeStream *stream;
-	GMimeStream *window_stream;
-};
-
-gboolean
-mp_io_write_all (int fd, const void *data, gsize len, int *errsv)
-{
-	const char *buf = data;
-
-	while (len > 0) {
-		ssize_t n = write (fd, buf, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			*errsv = errno;
-			return FALSE;
-		}
-		buf += n;
-		len -= (gsize) n;
-	}
-	return TRUE;
-}
-
-gssize
-mp_io_read (int fd, void *buf, gsize len)
-{
-	gssize n;
-
-	do
-		n = read (fd, buf, len);
-	while (n < 0 && errno == EINTR);
-	return n;
-}
-
-static int
-open_spool_file (GError **error)
-{
-	const char *dir = g_get_tmp_dir ();
-	int fd;
-
-#ifdef O_TMPFILE
-	fd = open (dir, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
-	if (fd >= 0)
-		return fd;
-#endif
-	{
-		g_autofree char *tmpl =
-			g_build_filename (dir, "mimepipe-XXXXXX", NULL);
-		fd = g_mkstemp_full (tmpl, O_RDWR | O_CLOEXEC, 0600);
-		if (fd >= 0) {
-			unlink (tmpl);
-			return fd;
-		}
-	}
-	mp_error_set_errno (error, MP_ERROR_IO, errno, dir);
-	g_prefix_error (error, "cannot create a spool file: ");
-	return -1;
-}
-
-/* Moves everything left in the pipe @fd to the file @out with splice(2),
- * adding to *@size.  Returns 0 at the end of input, 1 when @fd is not a
- * pipe (read it yourself), -1 with *@errsv on an error. */
-static int
-splice_all (int fd, int out, gint64 *size, int *errsv)
-{
-	for (;;) {
-		ssize_t n = splice (fd, NULL, out, NULL, 1 << 20,
-				    SPLICE_F_MOVE | SPLICE_F_MORE);
-
-		if (n > 0) {
-			*size += n;
-			continue;
-		}
-		if (n == 0)
-			return 0;
-		if (errno == EINTR)
-			continue;
-		if (errno == EINVAL || errno == ENOSYS)
-			return 1;
-		*errsv = errno;
-		return -1;
-	}
-}
-
-/* Reads a non-seekable descriptor to its end: into memory while it is
- * small, then into an unlinked temporary file (DESIGN 2). */
-static gboolean
-spool (MpInput *in, int fd, GError **error)
-{
-	g_autofree char *buf = g_malloc (MP_INPUT_MEMORY_LIMIT);
-	gboolean grown = FALSE;
-	gsize used = 0;
-	int errsv = 0;
-	int out = -1;
-
-	for (;;) {
-		gsize room = MP_INPUT_MEMORY_LIMIT - used;
-		ssize_t n;
-
-		if (room == 0) {
-			if (out < 0) {
-				out = open_spool_file (error);
-				if (out < 0)
-					return FALSE;
-			}
-			if (!mp_io_write_all (out, buf, used, &errsv)) {
-				close (out);
-				mp_error_set_errno (error, MP_ERROR_IO, errsv,
-						    "spool file");
-				return FALSE;
-			}
-			in->size += used;
-			used = 0;
-			room = MP_INPUT_MEMORY_LIMIT;
-			/* a big input: a bigger pipe wakes its writer and us
-			 * a sixteenth as often (best effort: the limit is
-			 * /proc/sys/fs/pipe-max-size) */
-			if (!grown) {
-				fcntl (fd, F_SETPIPE_SZ, PIPE_SPOOL_SIZE);
-				grown = TRUE;
-			}
-			/* from a pipe the kernel moves the rest to the file */
-			n = splice_all (fd, out, &in->size, &errsv);
-			if (n == 0)
-				break;
-			if (n < 0) {
-				close (out);
-				mp_error_set_errno (error, MP_ERROR_IO, errsv,
-						    in->name);
-				return FALSE;
-			}
-		}
-		n = mp_io_read (fd, buf + used, room);
-		if (n < 0) {
-			errsv = errno;
-			if (out >= 0)
-				close (out);
-			mp_error_set_errno (error, MP_ERROR_IO, errsv,
-					    in->name);
-			return FALSE;
-		}
-		if (n == 0)
-			break;
-		used += (gsize) n;
-	}
-
-	if (out < 0) {
-		in->size = (gint64) used;
-		in->bytes = g_bytes_new_take (g_steal_pointer (&buf), used);
-		return TRUE;
-	}
-	if (!mp_io_write_all (out, buf, used, &errsv)) {
-		close (out);
-		mp_error_set_errno (error, MP_ERROR_IO, errsv, "spool file");
-		return FALSE;
-	}
-	in->size += used;
-	in->fd = out;
-	in->own_fd = TRUE;
-	in->spooled = TRUE;
-	in->start = 0;
-	return TRUE;
-}
 
 static void
 input_make_stream (MpInput *in)
@@ -204,70 +32,26 @@ input_make_stream (MpInput *in)
 static MpInput *
 input_from_fd (MpInput *in, int fd, gboolean own, GError **error)
 {
-	struct stat st;
-	off_t pos;
-
-	if (fstat (fd, &st) < 0) {
-		mp_error_set_errno (error, MP_ERROR_NO_INPUT, errno, in->name);
-		goto fail;
+	if (!mp_io_input_attach (in, fd, own, error)) {
+		mp_input_free (in);
+		return NULL;
 	}
-	if (S_ISDIR (st.st_mode)) {
-		mp_error_set_errno (error, MP_ERROR_NO_INPUT, EISDIR, in->name);
-		goto fail;
-	}
-	pos = S_ISREG (st.st_mode) ? lseek (fd, 0, SEEK_CUR) : -1;
-	if (pos >= 0) {
-		in->fd = fd;
-		in->own_fd = own;
-		in->start = pos;
-		in->size = st.st_size > pos ? st.st_size - pos : 0;
-	} else {
-		if (!spool (in, fd, error))
-			goto fail;
-		if (own)
-			close (fd);
-	}
-
 	input_make_stream (in);
 	return in;
-
-fail:
-	if (own)
-		close (fd);
-	in->fd = -1;
-	mp_input_free (in);
-	return NULL;
 }
 
 MpInput *
 mp_input_open (const char *path, GError **error)
 {
 	MpInput *in = g_new0 (MpInput, 1);
-	int fd;
+	gboolean own;
+	int fd = mp_io_input_open_path (in, path, &own, error);
 
-	in->fd = -1;
-	if (path == NULL || strcmp (path, "-") == 0) {
-		in->name = g_strdup ("stdin");
-		return input_from_fd (in, STDIN_FILENO, FALSE, error);
-	}
-	in->name = g_strdup (path);
-	fd = open (path, O_RDONLY | O_CLOEXEC);
-	/* with stdin (or stdout, stderr) closed, open() hands out its
-	 * number: the file would then be read as the message on stdin */
-	if (fd >= 0 && fd <= STDERR_FILENO) {
-		int high = fcntl (fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
-		int errsv = errno;
-
-		close (fd);
-		fd = high;
-		errno = errsv;
-	}
 	if (fd < 0) {
-		mp_error_set_errno (error, MP_ERROR_NO_INPUT, errno, path);
 		mp_input_free (in);
 		return NULL;
 	}
-	return input_from_fd (in, fd, TRUE, error);
+	return input_from_fd (in, fd, own, error);
 }
 
 MpInput *
@@ -292,18 +76,6 @@ mp_input_free (MpInput *in)
 	g_clear_pointer (&in->bytes, g_bytes_unref);
 	g_free (in->name);
 	g_free (in);
-}
-
-const char *
-mp_input_get_name (MpInput *in)
-{
-	return in->name;
-}
-
-gint64
-mp_input_get_size (MpInput *in)
-{
-	return in->size;
 }
 
 GMimeStream *
@@ -451,100 +223,6 @@ GMimeMessage *
 mp_input_parse_stream (MpInput *in, GMimeStream *stream, GError **error)
 {
 	return parse_whole (in, stream, NULL, error);
-}
-
-/* ---- a window onto the input ------------------------------------------ */
-
-void
-mp_input_window_init (MpInputWindow *w, MpInput *in)
-{
-	memset (w, 0, sizeof *w);
-	w->in = in;
-}
-
-static void
-window_unmap (MpInputWindow *w)
-{
-	if (w->map)
-		munmap (w->map, w->map_len);
-	w->map = NULL;
-	w->map_len = 0;
-	w->data = NULL;
-	w->start = w->end = 0;
-}
-
-void
-mp_input_window_clear (MpInputWindow *w)
-{
-	window_unmap (w);
-	g_clear_pointer (&w->buf, g_free);
-}
-
-const char *
-mp_input_window_at (MpInputWindow *w, gint64 pos, gsize need, gsize *avail,
-		    GError **error)
-{
-	MpInput *in = w->in;
-	gint64 end = in->start + in->size;
-	gint64 at;
-	gsize len, got = 0;
-
-	if (w->limit > 0 && w->limit < end)
-		end = w->limit;
-	*avail = 0;
-	if (pos < in->start || pos >= end)
-		return NULL;
-	if (in->bytes) {
-		w->data = g_bytes_get_data (in->bytes, NULL);
-		w->start = 0;
-		w->end = end;
-	} else if (!(w->data && pos >= w->start && pos < w->end &&
-		     (w->end == end || w->end - pos >= (gint64) need))) {
-		window_unmap (w);
-		/* our own spool file is mapped: nobody else can shrink it
-		 * under the mapping (SIGBUS); a user's file is read */
-		if (in->spooled) {
-			at = pos & ~(gint64) 4095;
-			len = (gsize) MIN ((gint64) MP_INPUT_WINDOW, end - at);
-			w->map = mmap (NULL, len, PROT_READ,
-				       MAP_SHARED | MAP_POPULATE, in->fd, at);
-			if (w->map == MAP_FAILED) {
-				w->map = NULL;
-			} else {
-				w->map_len = len;
-				w->data = w->map;
-				w->start = at;
-				w->end = at + (gint64) len;
-			}
-		}
-		if (w->data == NULL) {
-			len = (gsize) MIN ((gint64) MP_INPUT_WINDOW, end - pos);
-			if (w->buf == NULL)
-				w->buf = g_malloc (
-					(gsize) MIN ((gint64) MP_INPUT_WINDOW,
-						     end - in->start));
-			while (got < len) {
-				ssize_t n =
-					pread (in->fd, w->buf + got, len - got,
-					       (off_t) pos + (off_t) got);
-
-				if (n < 0 && errno == EINTR)
-					continue;
-				if (n <= 0) {
-					mp_error_set_errno (error, MP_ERROR_IO,
-							    n < 0 ? errno : EIO,
-							    in->name);
-					return NULL;
-				}
-				got += (gsize) n;
-			}
-			w->data = w->buf;
-			w->start = pos;
-			w->end = pos + (gint64) len;
-		}
-	}
-	*avail = (gsize) (w->end - pos);
-	return w->data + (pos - w->start);
 }
 
 /* A GMimeStream over a window: what mp-tree and GMime's parser read
@@ -797,7 +475,7 @@ mp_spool_write (MpSpool *s, const void *data, gsize len, GError **error)
 		return TRUE;
 	}
 	if (s->mem) {
-		int fd = open_spool_file (error);
+		int fd = mp_io_open_spool_file (error);
 
 		if (fd < 0)
 			return FALSE;
@@ -1007,50 +685,11 @@ MpOutput *
 mp_output_open (const char *path, gboolean crlf, GError **error)
 {
 	g_autoptr (MpOutput) out = g_new0 (MpOutput, 1);
-	int fd = STDOUT_FILENO;
-	struct stat st;
-	gboolean exists = path != NULL && stat (path, &st) == 0;
+	int fd = mp_io_output_open_target (path, &out->name, &out->path,
+					   &out->tmp, error);
 
-	if (path == NULL || strcmp (path, "-") == 0) {
-		out->name = g_strdup ("stdout");
-	} else if (exists && !S_ISREG (st.st_mode)) {
-		/* a FIFO or a device (/dev/stdout, /dev/null): renaming a
-		 * file over it would replace the node, so write to it */
-		out->name = g_strdup (path);
-		out->path = g_strdup (path);
-		fd = open (path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-		if (fd < 0) {
-			mp_error_set_errno (error, MP_ERROR_CANT_CREATE, errno,
-					    path);
-			return NULL;
-		}
-	} else {
-		g_autofree char *dir = g_path_get_dirname (path);
-		g_autofree char *base = g_path_get_basename (path);
-		g_autofree char *tname = g_strdup_printf (".%s.XXXXXX", base);
-		mode_t mask = umask (0);
-
-		umask (mask);
-		out->name = g_strdup (path);
-		out->path = g_strdup (path);
-		out->tmp = g_build_filename (dir, tname, NULL);
-		fd = g_mkstemp_full (out->tmp, O_WRONLY | O_CLOEXEC, 0600);
-		if (fd < 0) {
-			g_clear_pointer (&out->tmp, g_free);
-			mp_error_set_errno (error, MP_ERROR_CANT_CREATE, errno,
-					    path);
-			return NULL;
-		}
-		/* the file gets the mode a plain redirection would give:
-		 * an existing file's own, else 0666 less the umask */
-		if (fchmod (fd, exists ? st.st_mode & 0777 : 0666 & ~mask) <
-		    0) {
-			mp_error_set_errno (error, MP_ERROR_CANT_CREATE, errno,
-					    path);
-			close (fd);
-			return NULL;
-		}
-	}
+	if (fd < 0)
+		return NULL;
 	out->sink = g_object_new (MP_TYPE_SINK, NULL);
 	out->sink->fd = fd;
 	if (crlf) {

@@ -187,3 +187,66 @@ void mp_output_free (MpOutput *out);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MpOutput, mp_output_free)
 
 G_END_DECLS
+
+/* ---- without GMime: for a tool that links no GObject (mime-compose) --- */
+
+/* Like mp_input_open(), but the input has no stream: read it with an
+ * MpInputWindow (or mp_input_read_plain()), never with
+ * mp_input_get_stream() and its kin; free it with mp_input_free_plain(). */
+MpInput *mp_input_open_plain (const char *path, GError **error);
+
+/* An input held in memory (a reference to @bytes is taken), named @name
+ * in errors; as mp_input_open_plain(). */
+MpInput *mp_input_new_plain_bytes (GBytes *bytes, const char *name);
+
+/* Where the input's bytes start in its window's offsets. */
+gint64 mp_input_get_start (MpInput *in);
+
+/* Calls @func on the bytes [@start, @end) of @in (offsets of its
+ * window) in pieces as the window holds them, in order, until it returns
+ * FALSE.  Returns FALSE when @func did or a read failed (@error set:
+ * MP_ERROR_IO). */
+gboolean mp_input_for_each (MpInput *in, gint64 start, gint64 end,
+			    gboolean (*func) (const char *data, gsize len,
+					      gpointer user_data,
+					      GError **error),
+			    gpointer user_data, GError **error);
+
+/* Reads the whole input into memory (small inputs).  Errors:
+ * MP_ERROR_IO. */
+GBytes *mp_input_read_plain (MpInput *in, GError **error);
+
+void mp_input_free_plain (MpInput *in);
+
+/* When @in (from mp_input_open_fd()) reads @fd in place, makes @in close
+ * it when freed and returns TRUE; else (it was spooled) FALSE: the
+ * caller closes it. */
+gboolean mp_input_own_fd (MpInput *in, int fd);
+
+/* An output as mp_output_open() opens it (stdout, or a file written
+ * beside @path and renamed into place on closing), buffered, with LF
+ * written as CRLF when @crlf (as GMime's unix2dos filter does: an LF
+ * after a CR is left alone), and no GMime stream.  The first write error
+ * is remembered.  Errors: MP_ERROR_CANT_CREATE naming @path. */
+typedef struct _MpWriter MpWriter;
+
+MpWriter *mp_writer_open (const char *path, gboolean crlf, GError **error);
+
+/* Writes @len bytes.  Errors: MP_ERROR_IO naming the output (or
+ * G_FILE_ERROR_PIPE when its reader has gone, as mp_output_write()). */
+gboolean mp_writer_write (MpWriter *w, const void *data, gsize len,
+			  GError **error);
+
+/* Copies the bytes [@start, @end) of @in (offsets of its window) to the
+ * output: by the kernel (sendfile) from a file when no line ending is
+ * changed.  Errors: MP_ERROR_IO. */
+gboolean mp_writer_copy_input (MpWriter *w, MpInput *in, gint64 start,
+			       gint64 end, GError **error);
+
+/* Flushes; for a file, fsyncs and renames it into place.
+ * Errors: MP_ERROR_IO. */
+gboolean mp_writer_close (MpWriter *w, GError **error);
+
+/* Frees @w; an -o file not closed successfully is removed. */
+void mp_writer_free (MpWriter *w);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MpWriter, mp_writer_free)

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 struct _MpRandom {
 	GChecksum *state; /* NULL when random */
@@ -47,6 +48,18 @@ mp_random_feed (MpRandom *r, const void *data, gsize len)
 		g_checksum_update (r->state, data, (gssize) len);
 }
 
+/* @n random numbers from the kernel in one call (getrandom(2): no file
+ * to open, no generator to seed at every start, issue 21); GLib's when
+ * it fails. */
+static void
+random_uints (guint *v, guint n)
+{
+	if (getrandom (v, n * sizeof *v, 0) == (ssize_t) (n * sizeof *v))
+		return;
+	for (guint i = 0; i < n; i++)
+		v[i] = g_random_int ();
+}
+
 char *
 mp_random_token (MpRandom *r, guint nchars)
 {
@@ -54,7 +67,13 @@ mp_random_token (MpRandom *r, guint nchars)
 	char *s = g_malloc (nchars + 1);
 	guint8 digest[32];
 	gsize dlen = sizeof digest;
+	g_autofree guint *rnd = NULL;
 	guint i;
+
+	if (r->state == NULL) {
+		rnd = g_new (guint, nchars ? nchars : 1);
+		random_uints (rnd, nchars);
+	}
 
 	for (i = 0; i < nchars; i++) {
 		guint v;
@@ -72,7 +91,7 @@ mp_random_token (MpRandom *r, guint nchars)
 			}
 			v = digest[i % 16] | (guint) digest[16 + i % 16] << 8;
 		} else {
-			v = g_random_int ();
+			v = rnd[i];
 		}
 		s[i] = alphabet[v % 36];
 	}

@@ -5,7 +5,7 @@
 #include "mp-error.h"
 #include "mp-field.h"
 #include "mp-placeholder.h"
-#include "mp-part.h"
+#include "mp-text.h"
 #include "mp-render.h"
 
 #include <stdlib.h>
@@ -37,7 +37,7 @@ struct _MpCompose {
 	gboolean add_message_id;
 	char *charset;
 	gboolean allow_8bit;
-	GMimeStream *text, *html;
+	MpInput *text, *html; /* borrowed */
 	char *text_name, *html_name;
 	gboolean html_only; /* no text part rendered from the HTML */
 };
@@ -72,8 +72,6 @@ mp_compose_free (MpCompose *c)
 	g_free (c->in_reply_to);
 	g_clear_pointer (&c->date, g_date_time_unref);
 	g_free (c->charset);
-	g_clear_object (&c->text);
-	g_clear_object (&c->html);
 	g_free (c->text_name);
 	g_free (c->html_name);
 	g_free (c);
@@ -98,7 +96,7 @@ mp_compose_add_header (MpCompose *c, const char *name, const char *value,
 		return FALSE;
 	for (i = 0; i < N_ADDR; i++) {
 		if (g_ascii_strcasecmp (name, addr_names[i]) == 0) {
-			g_autoptr (InternetAddressList) l = NULL;
+			g_autoptr (GPtrArray) l = NULL;
 			g_autofree char *checked = NULL;
 
 			/* a template's placeholders are checked by
@@ -111,8 +109,7 @@ mp_compose_add_header (MpCompose *c, const char *name, const char *value,
 				g_ptr_array_add (c->addr[i], g_strdup (value));
 				return TRUE;
 			}
-			l = mp_field_parse_addresses (addr_names[i], value,
-						      error);
+			l = mp_address_read_list (addr_names[i], value, error);
 			if (l == NULL)
 				return FALSE;
 			g_ptr_array_add (c->addr[i], g_strdup (value));
@@ -275,57 +272,51 @@ mp_compose_set_text_options (MpCompose *c, const char *charset,
 }
 
 static void
-set_body (GMimeStream **slot, char **name_slot, GMimeStream *stream,
-	  const char *name)
+set_body (MpInput **slot, char **name_slot, MpInput *in, const char *name)
 {
-	g_clear_object (slot);
-	*slot = stream ? g_object_ref (stream) : NULL;
+	*slot = in;
 	g_free (*name_slot);
 	*name_slot = g_strdup (name);
 }
 
 void
-mp_compose_set_text (MpCompose *c, GMimeStream *text, const char *text_name)
+mp_compose_set_text (MpCompose *c, MpInput *text, const char *text_name)
 {
 	set_body (&c->text, &c->text_name, text, text_name);
 }
 
 void
-mp_compose_set_html (MpCompose *c, GMimeStream *html, const char *html_name)
+mp_compose_set_html (MpCompose *c, MpInput *html, const char *html_name)
 {
 	set_body (&c->html, &c->html_name, html, html_name);
+}
+
+/* The first mailbox of @list (groups looked into), or NULL. */
+static const MpAddress *
+first_mailbox (GPtrArray *list)
+{
+	for (guint i = 0; list && i < list->len; i++) {
+		const MpAddress *a = list->pdata[i];
+
+		if (a->members == NULL)
+			return a;
+		/* as GMime's list: a group's first member, or nothing */
+		return first_mailbox (a->members);
+	}
+	return NULL;
 }
 
 /* The domain of the first mailbox of @from, for the Message-ID. */
 static char *
 msgid_domain (const char *from)
 {
-	g_autoptr (InternetAddressList) l =
-		mp_field_parse_addresses ("From", from, NULL);
-	InternetAddress *a;
-	const char *addr, *at;
+	g_autoptr (GPtrArray) l = mp_address_read_list ("From", from, NULL);
+	const MpAddress *a = first_mailbox (l);
+	const char *at = a ? strrchr (a->spec, '@') : NULL;
 
-	while (l && internet_address_list_length (l) > 0) {
-		a = internet_address_list_get_address (l, 0);
-		if (INTERNET_ADDRESS_IS_MAILBOX (a)) {
-			/* GMime's get_addr() gives the decoded IDN domain:
-			 * the header must stay ASCII */
-			addr = mp_address_mailbox_addr (
-				INTERNET_ADDRESS_MAILBOX (a));
-			at = strrchr (addr, '@');
-			if (at && at[1] != '[')
-				return g_strdup (at + 1);
-			break;
-		}
-		{
-			InternetAddressList *m =
-				internet_address_group_get_members (
-					INTERNET_ADDRESS_GROUP (a));
-			g_object_ref (m);
-			g_object_unref (l);
-			l = m;
-		}
-	}
+	/* the addr-spec as checked: an IDN domain as its A-labels */
+	if (at && at[1] != '[')
+		return g_strdup (at + 1);
 	return g_strdup ("localhost");
 }
 
@@ -374,20 +365,17 @@ only_mailbox (MpCompose *c, int which)
 	char *found = NULL;
 
 	for (guint i = 0; i < c->addr[which]->len; i++) {
-		g_autoptr (InternetAddressList) l = mp_field_parse_addresses (
+		g_autoptr (GPtrArray) l = mp_address_read_list (
 			addr_names[which], c->addr[which]->pdata[i], NULL);
 
-		for (int j = 0; l && j < internet_address_list_length (l);
-		     j++) {
-			InternetAddress *a =
-				internet_address_list_get_address (l, j);
+		for (guint j = 0; l && j < l->len; j++) {
+			const MpAddress *a = l->pdata[j];
 
-			if (!INTERNET_ADDRESS_IS_MAILBOX (a) || found) {
+			if (a->members || found) {
 				g_free (found);
 				return NULL;
 			}
-			found = g_strdup (mp_address_mailbox_addr (
-				INTERNET_ADDRESS_MAILBOX (a)));
+			found = g_strdup (a->spec);
 		}
 	}
 	return found;
@@ -424,122 +412,170 @@ mp_compose_set_html_only (MpCompose *c, gboolean html_only)
 }
 
 /* The text alternative of an HTML body without one (mp-render):
- * format=flowed UTF-8, RFC 3676. */
-static GMimePart *
-rendered_text (MpCompose *c, GError **error)
+ * format=flowed UTF-8, RFC 3676.  *@in receives the rendered text. */
+static MpText *
+rendered_text (MpCompose *c, MpInput **in, GError **error)
 {
-	g_autoptr (GByteArray) html = g_byte_array_new ();
-	g_autoptr (GMimeStream) mem =
-		g_mime_stream_mem_new_with_byte_array (html);
+	g_autoptr (GBytes) html = mp_input_read_plain (c->html, error);
 	g_autoptr (GBytes) bytes = NULL;
-	GMimePart *part;
+	const char *what = c->html_name ? c->html_name : "html";
+	MpText *part;
 	char *text;
 
-	g_mime_stream_mem_set_owner (GMIME_STREAM_MEM (mem), FALSE);
-	if (g_mime_stream_write_to_stream (c->html, mem) < 0) {
-		g_set_error (error, MP_ERROR, MP_ERROR_IO, "%s: read error",
-			     c->html_name ? c->html_name : "html");
+	if (html == NULL)
 		return NULL;
-	}
-	g_mime_stream_reset (c->html);
 	/* the HTML part is labelled with this charset, which a reader
 	 * prefers to a <meta> of the document */
-	text = mp_render_html ((const char *) html->data, html->len,
+	text = mp_render_html (g_bytes_get_data (html, NULL),
+			       g_bytes_get_size (html),
 			       c->charset ? c->charset : "utf-8", NULL, error);
 	if (text == NULL)
 		return NULL;
 	bytes = g_bytes_new_take (text, strlen (text));
-	part = mp_part_new_text ("plain", bytes, NULL, c->allow_8bit,
-				 c->html_name ? c->html_name : "html", error);
+	*in = mp_input_new_plain_bytes (bytes, what);
+	part = mp_text_new ("plain", *in, 0, (gint64) g_bytes_get_size (bytes),
+			    NULL, NULL, c->allow_8bit, what, error);
 	if (part)
-		g_mime_object_set_content_type_parameter (GMIME_OBJECT (part),
-							  "format", "flowed");
+		mp_text_add_param (part, "format", "flowed");
 	return part;
 }
 
-static GMimeObject *
-build_body (MpCompose *c, MpRandom *random, GError **error)
+/* The whole of @in as a text part. */
+static MpText *
+text_part (MpInput *in, const char *subtype, const char *iconv_cs,
+	   const char *label, gboolean allow_8bit, const char *what,
+	   GError **error)
 {
-	g_autoptr (GMimePart) text = NULL;
-	g_autoptr (GMimePart) html = NULL;
-	g_autofree char *boundary = NULL;
-	GMimeMultipart *alt;
+	gint64 start = mp_input_get_start (in);
+
+	return mp_text_new (subtype, in, start, start + mp_input_get_size (in),
+			    iconv_cs, label, allow_8bit, what, error);
+}
+
+/* The body: a text part, an HTML part, or both in a
+ * multipart/alternative (RFC 2046 5.1.4: the preferred, richer form
+ * last), written as GMime wrote them. */
+typedef struct {
+	MpText *text, *html;
+	char *boundary;
+	MpInput *rendered, *empty; /* owned inputs of the text */
+	GBytes *none;
+} Body;
+
+static void
+body_clear (Body *b)
+{
+	mp_text_free (b->text);
+	mp_text_free (b->html);
+	g_free (b->boundary);
+	mp_input_free_plain (b->rendered);
+	mp_input_free_plain (b->empty);
+	if (b->none)
+		g_bytes_unref (b->none);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Body, body_clear)
+
+/* Reads the bodies (checked, their encodings chosen) and draws the
+ * boundary, as build_body() did before the Message-ID was drawn. */
+static gboolean
+body_prepare (Body *b, MpCompose *c, MpRandom *random, GError **error)
+{
 	const char *mime_cs = NULL, *iconv_cs = NULL;
 
 	if (c->charset) {
 		mime_cs = mp_charset_lookup (c->charset, error);
 		if (mime_cs == NULL) {
 			g_prefix_error (error, "--charset: ");
-			return NULL;
+			return FALSE;
 		}
 		iconv_cs = mp_charset_iconv_name (mime_cs);
 	}
+	/* label the parts read in @charset with the IANA name every reader
+	 * knows; a text rendered from the HTML is UTF-8 */
 	if (c->text || c->html == NULL) {
-		g_autoptr (GMimeStream) empty = g_mime_stream_mem_new ();
+		MpInput *in = c->text;
 
-		text = mp_part_new_text_from_stream (
-			"plain", c->text ? c->text : empty, iconv_cs,
-			c->allow_8bit, c->text_name ? c->text_name : "body",
-			error);
-		if (text == NULL)
-			return NULL;
+		if (in == NULL) {
+			b->none = g_bytes_new_static ("", 0);
+			in = b->empty =
+				mp_input_new_plain_bytes (b->none, "body");
+		}
+		b->text = text_part (
+			in, "plain", iconv_cs, mime_cs, c->allow_8bit,
+			c->text_name ? c->text_name : "body", error);
+		if (b->text == NULL)
+			return FALSE;
 	} else if (!c->html_only) {
-		text = rendered_text (c, error);
-		if (text == NULL)
-			return NULL;
+		b->text = rendered_text (c, &b->rendered, error);
+		if (b->text == NULL)
+			return FALSE;
 	}
 	if (c->html) {
-		html = mp_part_new_text_from_stream (
-			"html", c->html, iconv_cs, c->allow_8bit,
+		b->html = text_part (
+			c->html, "html", iconv_cs, mime_cs, c->allow_8bit,
 			c->html_name ? c->html_name : "html", error);
-		if (html == NULL)
-			return NULL;
+		if (b->html == NULL)
+			return FALSE;
 	}
-	/* label the parts read in @charset with the IANA name every reader
-	 * knows (GMime's names are not all that: windows-cp1252); a text
-	 * rendered from the HTML is UTF-8 */
-	if (mime_cs && text && (c->text || c->html == NULL))
-		g_mime_object_set_content_type_parameter (GMIME_OBJECT (text),
-							  "charset", mime_cs);
-	if (mime_cs && html)
-		g_mime_object_set_content_type_parameter (GMIME_OBJECT (html),
-							  "charset", mime_cs);
-	if (html == NULL)
-		return GMIME_OBJECT (g_steal_pointer (&text));
-	if (text == NULL)
-		return GMIME_OBJECT (g_steal_pointer (&html));
-	/* RFC 2046 5.1.4: the preferred (richer) form last */
-	alt = g_mime_multipart_new_with_subtype ("alternative");
-	boundary = mp_random_token (random, 24);
-	g_mime_multipart_set_boundary (alt, boundary);
-	g_mime_multipart_add (alt, GMIME_OBJECT (text));
-	g_mime_multipart_add (alt, GMIME_OBJECT (html));
-	return GMIME_OBJECT (alt);
+	if (b->text && b->html)
+		b->boundary = mp_random_token (random, 24);
+	return TRUE;
+}
+
+/* Writes the header block @h, then the body. */
+static gboolean
+body_write (Body *b, GString *h, MpWriter *out, GError **error)
+{
+	g_autofree char *sep = NULL;
+	g_autofree char *end = NULL;
+
+	if (b->boundary) {
+		g_string_append_printf (h,
+					"Content-Type: multipart/alternative; "
+					"boundary=%s\n\n--%s\n",
+					b->boundary, b->boundary);
+		sep = g_strdup_printf ("\n--%s\n", b->boundary);
+		end = g_strdup_printf ("\n--%s--\n", b->boundary);
+	}
+	return mp_writer_write (out, h->str, h->len, error) &&
+	       (b->text == NULL || mp_text_write (b->text, out, error)) &&
+	       (sep == NULL ||
+		mp_writer_write (out, sep, strlen (sep), error)) &&
+	       (b->html == NULL || mp_text_write (b->html, out, error)) &&
+	       (end == NULL || mp_writer_write (out, end, strlen (end), error));
+}
+
+static gboolean
+feed_piece (const char *data, gsize len, gpointer user_data, GError **error)
+{
+	mp_random_feed (user_data, data, len);
+	return TRUE;
 }
 
 /* Mixes a body into a reproducible generator: identical bodies give
  * identical tokens, different ones different tokens. */
-static void
-feed_stream (MpRandom *random, GMimeStream *stream)
+static gboolean
+feed_input (MpRandom *random, MpInput *in, GError **error)
 {
-	char buf[16384];
-	ssize_t n;
+	gint64 start;
 
-	if (stream == NULL || !mp_random_is_reproducible (random))
-		return;
-	g_mime_stream_reset (stream);
-	while ((n = g_mime_stream_read (stream, buf, sizeof buf)) > 0)
-		mp_random_feed (random, buf, (gsize) n);
+	if (in == NULL || !mp_random_is_reproducible (random))
+		return TRUE;
+	start = mp_input_get_start (in);
+	if (!mp_input_for_each (in, start, start + mp_input_get_size (in),
+				feed_piece, random, error))
+		return FALSE;
 	mp_random_feed (random, "\0", 1);
-	g_mime_stream_reset (stream);
+	return TRUE;
 }
 
 gboolean
-mp_compose_write (MpCompose *c, MpRandom *random, MpOutput *out, GError **error)
+mp_compose_write (MpCompose *c, MpRandom *random, MpWriter *out, GError **error)
 {
 	g_autoptr (GString) h = g_string_new (NULL);
 	g_autoptr (GString) sender = g_string_new (NULL);
-	g_autoptr (GMimeObject) body = NULL;
+	g_auto (Body) body = { NULL };
 	g_autoptr (GDateTime) now = NULL;
 	g_autofree char *date = NULL;
 	guint n_from = 0, n_sender = 0, n;
@@ -609,11 +645,9 @@ mp_compose_write (MpCompose *c, MpRandom *random, MpOutput *out, GError **error)
 
 	/* identical inputs give identical tokens when reproducible */
 	mp_random_feed (random, h->str, h->len + 1);
-	feed_stream (random, c->text);
-	feed_stream (random, c->html);
-
-	body = build_body (c, random, error);
-	if (body == NULL)
+	if (!feed_input (random, c->text, error) ||
+	    !feed_input (random, c->html, error) ||
+	    !body_prepare (&body, c, random, error))
 		return FALSE;
 
 	if (c->add_message_id) {
@@ -635,8 +669,5 @@ mp_compose_write (MpCompose *c, MpRandom *random, MpOutput *out, GError **error)
 		g_string_append (h, line);
 	}
 	g_string_append (h, "MIME-Version: 1.0\n");
-
-	if (!mp_output_write (out, h->str, h->len, error))
-		return FALSE;
-	return mp_part_write (body, out, error);
+	return body_write (&body, h, out, error);
 }

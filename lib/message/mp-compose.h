@@ -1,6 +1,8 @@
 /* mp-compose: a new message from header values and text: the fields
  * checked, encoded and ordered, Date and Message-ID added, the body as a
- * text part, an HTML part, or both as alternatives. */
+ * text part, an HTML part, or both as alternatives.  Written directly,
+ * without GMime or GObject (issue 21: a static mime-compose links
+ * neither), byte for byte as GMime wrote it. */
 #pragma once
 
 #include "mp-io.h"
@@ -44,13 +46,12 @@ void mp_compose_set_text_options (MpCompose *c, const char *charset,
 				  gboolean allow_8bit);
 
 /* The plain-text body and the HTML body (either may be NULL; both give
- * multipart/alternative), as seekable streams read in chunks when the
- * message is written (bounded memory); a reference is taken.
+ * multipart/alternative): inputs opened with mp_input_open_plain() or
+ * mp_input_new_plain_bytes(), read in windows when the message is
+ * written (bounded memory); borrowed, they must outlive @c.
  * @text_name / @html_name name them in errors. */
-void mp_compose_set_text (MpCompose *c, GMimeStream *text,
-			  const char *text_name);
-void mp_compose_set_html (MpCompose *c, GMimeStream *html,
-			  const char *html_name);
+void mp_compose_set_text (MpCompose *c, MpInput *text, const char *text_name);
+void mp_compose_set_html (MpCompose *c, MpInput *html, const char *html_name);
 
 /* An HTML body without a text body gets a text alternative rendered
  * from it (mp_render_html(), format=flowed) unless @html_only. */
@@ -67,7 +68,7 @@ void mp_compose_set_template (MpCompose *c, gboolean template_mode);
  * identical bytes for identical inputs).
  * Errors: MP_ERROR_USAGE (no From), MP_ERROR_DATA (bad text, missing
  * Sender), MP_ERROR_IO (from @out). */
-gboolean mp_compose_write (MpCompose *c, MpRandom *random, MpOutput *out,
+gboolean mp_compose_write (MpCompose *c, MpRandom *random, MpWriter *out,
 			   GError **error);
 
 G_END_DECLS

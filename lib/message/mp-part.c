@@ -1,4 +1,5 @@
 #include "mp-part.h"
+#include "mp-text-private.h"
 #include "mp-base64.h"
 #include "mp-error.h"
 #include "mp-field.h"
@@ -7,479 +8,6 @@
 #include <gio/gio.h>
 #include <errno.h>
 #include <string.h>
-
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <cpuid.h>
-#include <immintrin.h>
-#define HAVE_AVX2_PATH 1
-#endif
-
-/* ---- one pass over text: statistics, UTF-8, line endings ------------- */
-
-/* What one read of the data tells: the statistics for the transfer
- * encoding, whether it is valid UTF-8 (and where it stops being so),
- * whether it has CRLF line endings.  Fed in pieces of any size: a line, a
- * CR or a UTF-8 character cut by a piece's edge is carried over. */
-typedef struct {
-	MpPartStats stats;
-	gsize line;          /* length of the current line so far */
-	gboolean cr;         /* the last byte was a CR */
-	gboolean has_crlf;   /* a CR LF pair */
-	gboolean has_cr;     /* any CR */
-	gboolean check_utf8; /* validate as UTF-8 */
-	gboolean utf8_bad;   /* an invalid sequence was found */
-	guint need;          /* continuation bytes still expected */
-	guint lo, hi;        /* the range of the next continuation byte */
-	gsize seq_start;     /* offset of the character being read */
-	gsize seq_line;      /* its line, from 1 */
-	gsize bad_offset;    /* the first invalid character */
-	gsize bad_line;
-	gsize lfs; /* line feeds so far */
-} TextScan;
-
-static void
-text_scan_init (TextScan *s, gboolean check_utf8)
-{
-	memset (s, 0, sizeof *s);
-	s->check_utf8 = check_utf8;
-}
-
-static inline void
-utf8_bad (TextScan *s, gsize offset, gsize line)
-{
-	s->utf8_bad = TRUE;
-	s->bad_offset = offset;
-	s->bad_line = line;
-	s->need = 0;
-}
-
-/* RFC 3629 4, as g_utf8_validate_len() reads it (NUL is invalid too):
- * the ranges of the second byte after E0, ED, F0 and F4 exclude overlong
- * forms, surrogates and code points over U+10FFFF */
-static inline void
-utf8_lead (TextScan *s, guint c, gsize off)
-{
-	s->seq_start = off;
-	s->seq_line = s->lfs + 1;
-	s->lo = 0x80;
-	s->hi = 0xbf;
-	if (c >= 0xc2 && c <= 0xdf) {
-		s->need = 1;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		s->need = 2;
-		if (c == 0xe0)
-			s->lo = 0xa0;
-		else if (c == 0xed)
-			s->hi = 0x9f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		s->need = 3;
-		if (c == 0xf0)
-			s->lo = 0x90;
-		else if (c == 0xf4)
-			s->hi = 0x8f;
-	} else {
-		utf8_bad (s, off, s->lfs + 1);
-	}
-}
-
-static inline void
-scan_byte (TextScan *s, guint c, gsize off)
-{
-	if (s->check_utf8 && !s->utf8_bad) {
-		if (s->need) {
-			if (c < s->lo || c > s->hi) {
-				utf8_bad (s, s->seq_start, s->seq_line);
-			} else {
-				s->need--;
-				s->lo = 0x80;
-				s->hi = 0xbf;
-			}
-		} else if (c == 0) {
-			utf8_bad (s, off, s->lfs + 1);
-		} else if (c >= 0x80) {
-			utf8_lead (s, c, off);
-		}
-	}
-	/* RFC 5322 2.1.1 and RFC 2045 2.7: line lengths without their CR,
-	 * NUL, and CR only in CRLF */
-	if (s->cr) {
-		if (c == '\n')
-			s->has_crlf = TRUE;
-		else
-			s->stats.bare_cr++;
-		s->cr = FALSE;
-	}
-	if (c == '\n') {
-		if (s->line > s->stats.max_line)
-			s->stats.max_line = s->line;
-		s->line = 0;
-		s->lfs++;
-	} else if (c == '\r') {
-		s->cr = TRUE;
-		s->has_cr = TRUE;
-	} else {
-		s->line++;
-		if (c >= 0x80)
-			s->stats.non_ascii++;
-		else if (c == 0)
-			s->stats.nul++;
-	}
-}
-
-#ifdef HAVE_AVX2_PATH
-static gboolean have_avx2;
-static gboolean force_scalar;
-
-/* UTF-8 validation 32 bytes at a time (John Keiser and Daniel Lemire,
- * "Validating UTF-8 In Less Than One Instruction Per Byte", 2021): the
- * high nibble of each byte, and the high and low nibbles of the byte
- * before it, each look up a set of the errors their pair could make;
- * the bits left in all three are errors, but for the continuation bytes
- * that the two or three bytes before must be followed by.  Non-zero when
- * the block, read after @prev, holds an error. */
-#define T_SHORT 0x01 /* a lead not followed by a continuation */
-#define T_LONG 0x02  /* a continuation after an ASCII byte */
-#define OVL_3 0x04
-#define T_LARGE 0x08
-#define SURR 0x10
-#define OVL_2 0x20
-#define T_LARGE_1000 0x40
-#define OVL_4 0x40
-#define TWO_CONTS 0x80
-#define CARRY (T_SHORT | T_LONG | TWO_CONTS)
-
-__attribute__ ((target ("avx2"))) static inline __m256i
-utf8_errors (__m256i in, __m256i prev)
-{
-	const __m256i lo4 = _mm256_set1_epi8 (0x0f);
-	const __m256i b1_high = _mm256_setr_epi8 (
-		T_LONG, T_LONG, T_LONG, T_LONG, T_LONG, T_LONG, T_LONG, T_LONG,
-		TWO_CONTS, TWO_CONTS, TWO_CONTS, TWO_CONTS, T_SHORT | OVL_2,
-		T_SHORT, T_SHORT | OVL_3 | SURR,
-		T_SHORT | T_LARGE | T_LARGE_1000 | OVL_4, T_LONG, T_LONG,
-		T_LONG, T_LONG, T_LONG, T_LONG, T_LONG, T_LONG, TWO_CONTS,
-		TWO_CONTS, TWO_CONTS, TWO_CONTS, T_SHORT | OVL_2, T_SHORT,
-		T_SHORT | OVL_3 | SURR,
-		T_SHORT | T_LARGE | T_LARGE_1000 | OVL_4);
-	const __m256i b1_low = _mm256_setr_epi8 (
-		CARRY | OVL_3 | OVL_2 | OVL_4, CARRY | OVL_2, CARRY, CARRY,
-		CARRY | T_LARGE, CARRY | T_LARGE | T_LARGE_1000,
-		CARRY | T_LARGE | T_LARGE_1000, CARRY | T_LARGE | T_LARGE_1000,
-		CARRY | T_LARGE | T_LARGE_1000, CARRY | T_LARGE | T_LARGE_1000,
-		CARRY | T_LARGE | T_LARGE_1000, CARRY | T_LARGE | T_LARGE_1000,
-		CARRY | T_LARGE | T_LARGE_1000,
-		CARRY | T_LARGE | T_LARGE_1000 | SURR,
-		CARRY | T_LARGE | T_LARGE_1000, CARRY | T_LARGE | T_LARGE_1000,
-		CARRY | OVL_3 | OVL_2 | OVL_4, CARRY | OVL_2, CARRY, CARRY,
-		CARRY | T_LARGE, CARRY | T_LARGE | T_LARGE_1000,
-		CARRY | T_LARGE | T_LARGE_1000, CARRY | T_LARGE | T_LARGE_1000,
-		CARRY | T_LARGE | T_LARGE_1000, CARRY | T_LARGE | T_LARGE_1000,
-		CARRY | T_LARGE | T_LARGE_1000, CARRY | T_LARGE | T_LARGE_1000,
-		CARRY | T_LARGE | T_LARGE_1000,
-		CARRY | T_LARGE | T_LARGE_1000 | SURR,
-		CARRY | T_LARGE | T_LARGE_1000, CARRY | T_LARGE | T_LARGE_1000);
-	const __m256i b2_high = _mm256_setr_epi8 (
-		T_SHORT, T_SHORT, T_SHORT, T_SHORT, T_SHORT, T_SHORT, T_SHORT,
-		T_SHORT,
-		T_LONG | OVL_2 | TWO_CONTS | OVL_3 | T_LARGE_1000 | OVL_4,
-		T_LONG | OVL_2 | TWO_CONTS | OVL_3 | T_LARGE,
-		T_LONG | OVL_2 | TWO_CONTS | SURR | T_LARGE,
-		T_LONG | OVL_2 | TWO_CONTS | SURR | T_LARGE, T_SHORT, T_SHORT,
-		T_SHORT, T_SHORT, T_SHORT, T_SHORT, T_SHORT, T_SHORT, T_SHORT,
-		T_SHORT, T_SHORT, T_SHORT,
-		T_LONG | OVL_2 | TWO_CONTS | OVL_3 | T_LARGE_1000 | OVL_4,
-		T_LONG | OVL_2 | TWO_CONTS | OVL_3 | T_LARGE,
-		T_LONG | OVL_2 | TWO_CONTS | SURR | T_LARGE,
-		T_LONG | OVL_2 | TWO_CONTS | SURR | T_LARGE, T_SHORT, T_SHORT,
-		T_SHORT, T_SHORT);
-	__m256i joined = _mm256_permute2x128_si256 (prev, in, 0x21);
-	__m256i prev1 = _mm256_alignr_epi8 (in, joined, 15);
-	__m256i prev2 = _mm256_alignr_epi8 (in, joined, 14);
-	__m256i prev3 = _mm256_alignr_epi8 (in, joined, 13);
-	__m256i special = _mm256_and_si256 (
-		_mm256_and_si256 (
-			_mm256_shuffle_epi8 (
-				b1_high,
-				_mm256_and_si256 (_mm256_srli_epi16 (prev1, 4),
-						  lo4)),
-			_mm256_shuffle_epi8 (b1_low,
-					     _mm256_and_si256 (prev1, lo4))),
-		_mm256_shuffle_epi8 (
-			b2_high,
-			_mm256_and_si256 (_mm256_srli_epi16 (in, 4), lo4)));
-	/* bit 7 set where the byte two before is E0..FF or the byte three
-	 * before is F0..FF: there a continuation byte must be */
-	__m256i must23 = _mm256_and_si256 (
-		_mm256_or_si256 (
-			_mm256_subs_epu8 (prev2, _mm256_set1_epi8 (0x60)),
-			_mm256_subs_epu8 (prev3, _mm256_set1_epi8 (0x70))),
-		_mm256_set1_epi8 ((char) 0x80));
-
-	return _mm256_xor_si256 (must23, special);
-}
-
-/* The longest line, from the line feeds @lf and CRs @cr of a block that
- * has at least one line feed: the first line continues the one before,
- * the last is carried to the next block. */
-__attribute__ ((target ("avx2,popcnt,bmi,lzcnt"))) static inline void
-block_lines (TextScan *s, guint64 lf, guint64 cr)
-{
-	guint first = (guint) __builtin_ctzll (lf);
-	guint last = 63 - (guint) __builtin_clzll (lf);
-	gsize len = s->line + first -
-		    (gsize) __builtin_popcountll (cr & ((1ULL << first) - 1));
-
-	if (len > s->stats.max_line)
-		s->stats.max_line = len;
-	/* a line inside a block is under 32 bytes: it only matters while
-	 * every line so far is that short */
-	if (s->stats.max_line < 31 && first != last) {
-		guint64 m = lf & (lf - 1);
-		guint at = first;
-
-		while (m) {
-			guint next = (guint) __builtin_ctzll (m);
-			guint64 between =
-				((1ULL << next) - 1) & ~((2ULL << at) - 1);
-
-			len = next - at - 1 -
-			      (gsize) __builtin_popcountll (cr & between);
-			if (len > s->stats.max_line)
-				s->stats.max_line = len;
-			at = next;
-			m &= m - 1;
-		}
-	}
-	s->line = 31 - last - (gsize) __builtin_popcountll (cr >> (last + 1));
-	s->lfs += (gsize) __builtin_popcountll (lf);
-}
-
-/* Whole blocks of 32 bytes from @data (at offset @base of the data), as
- * long as the scan needs nothing a byte at a time: no NUL, and, while
- * UTF-8 is checked, no invalid sequence.  Starts at a character's first
- * byte, not after a CR; returns the bytes consumed and leaves @s as the
- * byte-at-a-time scan would. */
-__attribute__ ((target ("avx2,popcnt,bmi,lzcnt"))) static gsize
-scan_blocks (TextScan *s, const guchar *data, gsize len, gsize base)
-{
-	const __m256i lf_v = _mm256_set1_epi8 ('\n');
-	const __m256i cr_v = _mm256_set1_epi8 ('\r');
-	const __m256i zero = _mm256_setzero_si256 ();
-	gboolean utf8 = s->check_utf8 && !s->utf8_bad;
-	__m256i prev = zero;
-	guint32 prev_high = 0, cr_carry = 0;
-	gsize i = 0;
-
-	for (; i + 32 <= len; i += 32) {
-		__m256i v = _mm256_loadu_si256 ((const __m256i *) (data + i));
-		guint32 high = (guint32) _mm256_movemask_epi8 (v);
-		guint32 nul = (guint32) _mm256_movemask_epi8 (
-			_mm256_cmpeq_epi8 (v, zero));
-		guint32 lf = (guint32) _mm256_movemask_epi8 (
-			_mm256_cmpeq_epi8 (v, lf_v));
-		guint32 cr = (guint32) _mm256_movemask_epi8 (
-			_mm256_cmpeq_epi8 (v, cr_v));
-
-		if (nul)
-			break;
-		/* a character cut by the block's start is checked with the
-		 * bytes before it */
-		if (utf8 && (high || (prev_high >> 29))) {
-			__m256i e = utf8_errors (v, prev);
-
-			if (!_mm256_testz_si256 (e, e))
-				break;
-		}
-		prev = v;
-		prev_high = high;
-		s->stats.non_ascii += (gsize) __builtin_popcount (high);
-		if (cr_carry) {
-			if (lf & 1)
-				s->has_crlf = TRUE;
-			else
-				s->stats.bare_cr++;
-		}
-		if (cr) {
-			guint32 pairs = cr & (lf >> 1);
-
-			s->has_cr = TRUE;
-			if (pairs)
-				s->has_crlf = TRUE;
-			s->stats.bare_cr += (gsize) __builtin_popcount (
-				cr & ~(lf >> 1) & 0x7fffffffu);
-		}
-		cr_carry = cr >> 31;
-		if (lf)
-			block_lines (s, lf, cr);
-		else
-			s->line += 32 - (gsize) __builtin_popcount (cr);
-	}
-	if (i == 0)
-		return 0;
-	s->cr = cr_carry != 0;
-	if (utf8) {
-		/* a character cut by the last block's end: carry its state */
-		const guchar *end = data + i;
-		int k;
-
-		s->need = 0;
-		for (k = 1; k <= 3; k++) {
-			guint c = end[-k];
-			guint want;
-
-			if ((c & 0xc0) == 0x80)
-				continue;
-			want = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-			if (want > (guint) k) {
-				utf8_lead (s, c, base + i - (gsize) k);
-				s->need = want - (guint) k;
-				if (k > 1) {
-					s->lo = 0x80;
-					s->hi = 0xbf;
-				}
-			}
-			break;
-		}
-	}
-	return i;
-}
-#endif
-
-/* Adds @len bytes at @data to the scan. */
-static void
-text_scan_update (TextScan *s, const guchar *data, gsize len)
-{
-	gsize base = s->stats.length, i = 0;
-
-	while (i < len) {
-		gsize stop;
-
-#ifdef HAVE_AVX2_PATH
-		if (have_avx2 && !force_scalar && !s->cr && s->need == 0 &&
-		    len - i >= 32) {
-			i += scan_blocks (s, data + i, len - i, base + i);
-			if (i >= len)
-				break;
-		}
-#endif
-		/* at least one block a byte at a time (what stopped the
-		 * vector loop is in it), then on to a point where the vector
-		 * loop can start again */
-		stop = MIN (len, i + 32);
-		while (i < len && (i < stop || s->cr || s->need)) {
-			/* eight bytes at a time while none is NUL, CR, LF or
-			 * >= 0x80: the case of text without AVX2 */
-			if (!s->cr && s->need == 0) {
-				while (i + 8 <= len) {
-					guint64 w, x;
-
-					memcpy (&w, data + i, 8);
-#define HAS_ZERO(v) (((v) -0x0101010101010101ULL) & ~(v) &0x8080808080808080ULL)
-					x = HAS_ZERO (w) |
-					    HAS_ZERO (w ^
-						      0x0a0a0a0a0a0a0a0aULL) |
-					    HAS_ZERO (w ^
-						      0x0d0d0d0d0d0d0d0dULL) |
-					    (w & 0x8080808080808080ULL);
-#undef HAS_ZERO
-					if (x)
-						break;
-					s->line += 8;
-					i += 8;
-				}
-				if (i >= len)
-					break;
-			}
-			scan_byte (s, data[i], base + i);
-			i++;
-		}
-	}
-	s->stats.length += len;
-}
-
-/* The end of the data: a CR at the very end is not in CRLF. */
-static void
-text_scan_finish (TextScan *s)
-{
-	if (s->line > s->stats.max_line)
-		s->stats.max_line = s->line;
-	if (s->cr)
-		s->stats.bare_cr++;
-	s->cr = FALSE;
-}
-
-static void
-text_scan_setup (void)
-{
-#ifdef HAVE_AVX2_PATH
-	static gsize done;
-
-	if (g_once_init_enter (&done)) {
-		__builtin_cpu_init ();
-		guint a, b, c = 0, d;
-
-		/* LZCNT (CPUID 0x80000001 ECX bit 5) asked of the CPU
-		 * itself: clang's __builtin_cpu_supports() has no name
-		 * for it, and without it the instruction runs as BSR */
-		have_avx2 = __builtin_cpu_supports ("avx2") &&
-			    __builtin_cpu_supports ("popcnt") &&
-			    __builtin_cpu_supports ("bmi") &&
-			    __get_cpuid (0x80000001, &a, &b, &c, &d) &&
-			    (c & bit_LZCNT) != 0;
-		g_once_init_leave (&done, 1);
-	}
-#endif
-}
-
-void
-mp_part_force_scalar (gboolean scalar)
-{
-#ifdef HAVE_AVX2_PATH
-	force_scalar = scalar;
-#endif
-}
-
-void
-mp_part_stats_update (MpPartStats *stats, gsize *line_state,
-		      gboolean *cr_pending, const guchar *data, gsize len)
-{
-	TextScan s;
-
-	text_scan_setup ();
-	text_scan_init (&s, FALSE);
-	s.stats = *stats;
-	s.line = *line_state;
-	s.cr = *cr_pending;
-	text_scan_update (&s, data, len);
-	if (s.line > s.stats.max_line)
-		s.stats.max_line = s.line;
-	*stats = s.stats;
-	*line_state = s.line;
-	*cr_pending = s.cr;
-}
-
-GMimeContentEncoding
-mp_part_best_encoding (const MpPartStats *stats, gboolean is_text,
-		       gboolean allow_8bit)
-{
-	/* RFC 5322 2.1.1 and RFC 2045 2.7: lines of at most 998 octets,
-	 * no NUL, CR only in CRLF */
-	gboolean lines_ok = stats->max_line <= 998 && stats->nul == 0 &&
-			    stats->bare_cr == 0;
-	/* RFC 5322 2.1.1: lines SHOULD be at most 78; longer lines of text
-	 * go quoted-printable, whose soft breaks keep every line short (what
-	 * mblaze's mmime -c asks for) and decode to the same text */
-	gboolean short_lines = stats->max_line <= 78 || !is_text;
-
-	if (lines_ok && short_lines && stats->non_ascii == 0)
-		return GMIME_CONTENT_ENCODING_7BIT;
-	if (lines_ok && allow_8bit && is_text && stats->non_ascii > 0)
-		return GMIME_CONTENT_ENCODING_8BIT;
-	if (is_text && stats->nul == 0 && stats->non_ascii * 6 < stats->length)
-		return GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE;
-	return GMIME_CONTENT_ENCODING_BASE64;
-}
-
 
 /* Reads up to @len bytes; 0 at the end (GMimeStreamFs answers -1 when
  * read at the end of its bounds). */
@@ -491,106 +19,27 @@ stream_read (GMimeStream *stream, char *buf, size_t len)
 	return g_mime_stream_read (stream, buf, len);
 }
 
-#define TEXT_CHUNK (256 * 1024)
+static ssize_t
+read_stream (gpointer src, char *buf, gsize len)
+{
+	GMimeStream *content = src;
+	ssize_t n = g_mime_stream_read (content, buf, len);
 
-/* Reads @content to its end in chunks, once: validates the text (UTF-8,
- * or @charset through iconv, a character cut by a chunk edge carried
- * over), gathers the statistics for the transfer encoding and notes CR
- * and CRLF line endings.  Memory stays bounded whatever the size. */
+	/* GMime's file streams answer -1 at their end */
+	if (n < 0 && g_mime_stream_eos (content))
+		n = 0;
+	return n;
+}
+
 static gboolean
 scan_text (GMimeStream *content, const char *charset, const char *what,
 	   TextScan *s, GError **error)
 {
-	g_autofree char *buf = g_malloc (TEXT_CHUNK + 8);
-	g_autofree char *conv = NULL;
-	GIConv cd = (GIConv) -1;
-	gsize carry = 0, offset = 0, lines = 1;
-	gboolean ok = FALSE;
+	gboolean ok;
 
-	text_scan_setup ();
-	text_scan_init (s, charset == NULL);
-	if (charset) {
-		cd = g_iconv_open ("UTF-8", charset);
-		if (cd == (GIConv) -1) {
-			g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
-				     "%s: unknown charset", charset);
-			return FALSE;
-		}
-		conv = g_malloc (4 * TEXT_CHUNK);
-	}
 	g_mime_stream_reset (content);
-	for (;;) {
-		ssize_t n =
-			g_mime_stream_read (content, buf + carry, TEXT_CHUNK);
-		const char *p = buf, *bad = NULL;
-		char *in = buf;
-		gsize have, inleft;
-
-		/* GMime's file streams answer -1 at their end */
-		if (n < 0 && g_mime_stream_eos (content))
-			n = 0;
-		if (n < 0) {
-			g_set_error (error, MP_ERROR, MP_ERROR_IO,
-				     "%s: read error", what);
-			goto out;
-		}
-		if (n == 0)
-			break;
-		text_scan_update (s, (const guchar *) buf + carry, (gsize) n);
-		if (s->utf8_bad) {
-			g_set_error (
-				error, MP_ERROR, MP_ERROR_DATA,
-				"%s: invalid UTF-8 at byte %" G_GSIZE_FORMAT
-				" (line %" G_GSIZE_FORMAT
-				"); name its charset with --charset",
-				what, s->bad_offset, s->bad_line);
-			goto out;
-		}
-		if (charset == NULL)
-			continue;
-		have = carry + (gsize) n;
-		inleft = have;
-		carry = 0;
-		while (inleft > 0) {
-			char *o = conv;
-			gsize oleft = 4 * TEXT_CHUNK;
-
-			if (g_iconv (cd, &in, &inleft, &o, &oleft) !=
-				    (gsize) -1 ||
-			    errno == E2BIG)
-				continue;
-			if (errno == EINVAL && inleft < 8)
-				carry = inleft;
-			else
-				bad = in;
-			break;
-		}
-		for (; p < buf + have - carry && (bad == NULL || p < bad); p++)
-			lines += *p == '\n';
-		if (bad) {
-			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-				     "%s: invalid %s at byte %" G_GSIZE_FORMAT
-				     " (line %" G_GSIZE_FORMAT ")",
-				     what, charset,
-				     offset + (gsize) (bad - buf), lines);
-			goto out;
-		}
-		offset += have - carry;
-		memmove (buf, buf + have - carry, carry);
-	}
-	if (carry || (charset == NULL && s->need)) {
-		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-			     "%s: invalid %s at byte %" G_GSIZE_FORMAT
-			     " (a character cut short at the end)",
-			     what, charset ? charset : "UTF-8",
-			     charset ? offset : s->seq_start);
-		goto out;
-	}
-	text_scan_finish (s);
-	ok = TRUE;
-out:
-	if (cd != (GIConv) -1)
-		g_iconv_close (cd);
+	ok = mp_text_scan_read (read_stream, content, TEXT_CHUNK, charset, what,
+				s, error);
 	g_mime_stream_reset (content);
 	return ok;
 }
@@ -611,38 +60,6 @@ struct _MpTextPart {
 
 G_DEFINE_TYPE (MpTextPart, mp_text_part, GMIME_TYPE_TEXT_PART)
 
-/* Drops each CR before LF, and a CR at the very end (*@held carries a CR
- * seen last to the next call): what GMime's dos2unix filter does. */
-static gsize
-crlf_to_lf (const char *in, gsize len, char *out, gboolean *held)
-{
-	const char *end = in + len;
-	char *o = out;
-
-	if (*held && len > 0) {
-		if (*in != '\n')
-			*o++ = '\r';
-		*held = FALSE;
-	}
-	while (in < end) {
-		const char *cr = memchr (in, '\r', (gsize) (end - in));
-		const char *stop = cr ? cr : end;
-
-		memmove (o, in, (gsize) (stop - in));
-		o += stop - in;
-		if (cr == NULL)
-			break;
-		in = cr + 1;
-		if (in == end) {
-			*held = TRUE;
-			break;
-		}
-		if (*in != '\n')
-			*o++ = '\r';
-	}
-	return (gsize) (o - out);
-}
-
 static gboolean
 text_part_is_ours (MpTextPart *self, GMimeFormatOptions *options)
 {
@@ -660,70 +77,30 @@ text_part_is_ours (MpTextPart *self, GMimeFormatOptions *options)
 		enc == GMIME_CONTENT_ENCODING_BASE64);
 }
 
-/* The content as GMime writes it (the source, CRLF made LF, encoded,
- * and for 7bit and 8bit its line endings made LF once more), in one pass
- * over the source in chunks.  Returns the bytes written or -1. */
+static ssize_t
+read_stream_to_end (gpointer src, char *buf, gsize len)
+{
+	return stream_read (src, buf, len);
+}
+
+static gboolean
+write_stream (gpointer dst, const char *buf, gsize len)
+{
+	return g_mime_stream_write (dst, buf, len) >= 0;
+}
+
 static ssize_t
 text_part_write_content (MpTextPart *self, GMimeStream *stream)
 {
-	GMimeContentEncoding enc =
-		g_mime_part_get_content_encoding (GMIME_PART (self));
-	g_autofree char *buf = g_malloc (TEXT_CHUNK);
-	g_autofree char *tmp = self->has_cr ? g_malloc (TEXT_CHUNK) : NULL;
-	g_autofree char *coded = NULL;
-	MpQpState qp = MP_QP_STATE_INIT;
-	MpBase64State b64 = { { 0 } };
-	gboolean held_in = FALSE, held_out = FALSE;
-	ssize_t total = 0;
-	gsize m;
+	ssize_t n;
 
-	if (enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE)
-		coded = g_malloc (MP_QP_ENCODE_LEN (TEXT_CHUNK));
-	else if (enc == GMIME_CONTENT_ENCODING_BASE64)
-		coded = g_malloc (MP_BASE64_ENCODE_LEN (TEXT_CHUNK));
 	g_mime_stream_reset (self->source);
-	for (;;) {
-		ssize_t n = stream_read (self->source, buf, TEXT_CHUNK);
-		const char *data = buf, *w;
-		gsize len = (gsize) n;
-
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		if (self->crlf) {
-			len = crlf_to_lf (data, len, tmp, &held_in);
-			data = tmp;
-		}
-		if (enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE) {
-			m = mp_qp_encode_step (&qp, (const guchar *) data, len,
-					       coded);
-			w = coded;
-		} else if (enc == GMIME_CONTENT_ENCODING_BASE64) {
-			m = mp_base64_encode_step (&b64, (const guchar *) data,
-						   len, coded);
-			w = coded;
-		} else if (self->has_cr) {
-			/* GMime's newline filter on the output */
-			m = crlf_to_lf (data, len, tmp, &held_out);
-			w = tmp;
-		} else {
-			m = len;
-			w = data;
-		}
-		if (m && g_mime_stream_write (stream, w, m) < 0)
-			return -1;
-		total += (ssize_t) m;
-	}
+	n = mp_text_write_content (
+		g_mime_part_get_content_encoding (GMIME_PART (self)),
+		self->crlf, self->has_cr, TEXT_CHUNK, read_stream_to_end,
+		self->source, write_stream, stream);
 	g_mime_stream_reset (self->source);
-	m = 0;
-	if (enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE)
-		m = mp_qp_encode_close (&qp, buf);
-	else if (enc == GMIME_CONTENT_ENCODING_BASE64)
-		m = mp_base64_encode_close (&b64, buf);
-	if (m && g_mime_stream_write (stream, buf, m) < 0)
-		return -1;
-	return total + (ssize_t) m;
+	return n;
 }
 
 static ssize_t
@@ -909,8 +286,8 @@ scan_stream (GMimeStream *stream, Scan *scan, const char *what, GError **error)
 	g_autofree guchar *buf = g_malloc (TEXT_CHUNK);
 	TextScan s;
 
-	text_scan_setup ();
-	text_scan_init (&s, TRUE);
+	mp_text_scan_setup ();
+	mp_text_scan_init (&s, TRUE);
 	g_mime_stream_reset (stream);
 	for (;;) {
 		ssize_t n = stream_read (stream, (char *) buf, TEXT_CHUNK);
@@ -922,9 +299,9 @@ scan_stream (GMimeStream *stream, Scan *scan, const char *what, GError **error)
 		}
 		if (n == 0)
 			break;
-		text_scan_update (&s, buf, (gsize) n);
+		mp_text_scan_update (&s, buf, (gsize) n);
 	}
-	text_scan_finish (&s);
+	mp_text_scan_finish (&s);
 	memset (scan, 0, sizeof *scan);
 	scan->stats = s.stats;
 	/* a character cut short at the end is not UTF-8 either */

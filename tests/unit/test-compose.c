@@ -26,7 +26,10 @@ compose (const Input *in, GError **error)
 {
 	g_autoptr (MpCompose) c = mp_compose_new ();
 	g_autoptr (MpRandom) random = mp_random_new (in->seed ? in->seed : "s");
-	g_autoptr (MpOutput) out = NULL;
+	g_autoptr (MpWriter) out = NULL;
+	g_autoptr (GBytes) tb = NULL;
+	g_autoptr (GBytes) hb = NULL;
+	MpInput *text = NULL, *html = NULL;
 	g_autofree char *dir = g_dir_make_tmp ("test-compose-XXXXXX", NULL);
 	g_autofree char *path = g_build_filename (dir, "m.eml", NULL);
 	char *bytes = NULL;
@@ -43,20 +46,22 @@ compose (const Input *in, GError **error)
 	mp_compose_set_text_options (c, NULL, in->allow_8bit);
 	mp_compose_set_html_only (c, in->html_only);
 	if (in->text) {
-		g_autoptr (GMimeStream) s = mem_stream (in->text);
-
-		mp_compose_set_text (c, s, "body");
+		tb = g_bytes_new_static (in->text, strlen (in->text));
+		text = mp_input_new_plain_bytes (tb, "body");
+		mp_compose_set_text (c, text, "body");
 	}
 	if (in->html) {
-		g_autoptr (GMimeStream) s = mem_stream (in->html);
-
-		mp_compose_set_html (c, s, "page.html");
+		hb = g_bytes_new_static (in->html, strlen (in->html));
+		html = mp_input_new_plain_bytes (hb, "page.html");
+		mp_compose_set_html (c, html, "page.html");
 	}
-	out = mp_output_open (path, FALSE, error);
+	out = mp_writer_open (path, FALSE, error);
 	if (out && mp_compose_write (c, random, out, error) &&
-	    mp_output_close (out, error))
+	    mp_writer_close (out, error))
 		g_assert_true (g_file_get_contents (path, &bytes, NULL, NULL));
 out:
+	mp_input_free_plain (text);
+	mp_input_free_plain (html);
 	unlink (path);
 	rmdir (dir);
 	return bytes;

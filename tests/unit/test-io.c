@@ -395,6 +395,42 @@ test_read_counts_and_ends (void)
 	g_assert_cmpint (errno, ==, EBADF);
 }
 
+/* MpWriter: LF as CRLF (an LF after a CR, also across writes, left
+ * alone), an input copied from an offset, the file renamed into place */
+static void
+test_writer_crlf_and_copy (void)
+{
+	g_autofree char *dir = g_dir_make_tmp ("mp-io-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename (dir, "out", NULL);
+	g_autofree char *in_path = g_build_filename (dir, "in", NULL);
+	g_autoptr (GError) error = NULL;
+	g_autofree char *got = NULL;
+	MpWriter *w;
+	MpInput *in;
+
+	g_assert_true (
+		g_file_set_contents (in_path, "0123a\nb\r\nc", -1, NULL));
+	in = mp_input_open_plain (in_path, &error);
+	g_assert_no_error (error);
+	w = mp_writer_open (path, TRUE, &error);
+	g_assert_no_error (error);
+	g_assert_true (mp_writer_write (w, "x\ny\r", 4, &error));
+	g_assert_true (mp_writer_write (w, "\nz\n", 3, &error));
+	g_assert_true (mp_writer_copy_input (
+		w, in, mp_input_get_start (in) + 4,
+		mp_input_get_start (in) + mp_input_get_size (in), &error));
+	g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+	g_assert_true (mp_writer_close (w, &error));
+	g_assert_no_error (error);
+	mp_writer_free (w);
+	mp_input_free_plain (in);
+	g_assert_true (g_file_get_contents (path, &got, NULL, NULL));
+	g_assert_cmpstr (got, ==, "x\r\ny\r\nz\r\na\r\nb\r\nc");
+	unlink (path);
+	unlink (in_path);
+	rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -416,6 +452,7 @@ main (int argc, char **argv)
 			 test_output_file_keeps_mode);
 	g_test_add_func ("/io/output-to-a-fifo-writes-through",
 			 test_output_to_a_fifo_writes_through);
+	g_test_add_func ("/io/writer-crlf-and-copy", test_writer_crlf_and_copy);
 	g_test_add_func ("/io/full-disk-is-reported",
 			 test_full_disk_is_reported);
 	return g_test_run ();

@@ -2,7 +2,6 @@
 #include "mp-error.h"
 
 #include <errno.h>
-#include <gmime/gmime.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,7 +10,7 @@
 #include <sysexits.h>
 
 void
-mp_cli_init (const char *prog)
+mp_cli_init_plain (const char *prog)
 {
 	/* only what a command reads from the locale: the character set
 	 * (LC_CTYPE) and the language of the messages of GLib and the C
@@ -28,8 +27,8 @@ mp_cli_init (const char *prog)
 		setlocale (LC_CTYPE, "C.UTF-8");
 	g_set_prgname (prog);
 	signal (SIGPIPE, SIG_IGN);
-	g_mime_init ();
 }
+
 
 /* The entries of the current mp_cli_parse(), as given: GOption converts
  * string values from the locale's character set, so mp_cli_parse() hands

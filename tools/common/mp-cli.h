@@ -20,6 +20,10 @@ typedef struct {
  * initialises GMime. */
 void mp_cli_init (const char *prog);
 
+/* mp_cli_init() but for GMime: for a tool that links no GObject (a
+ * static mime-compose, issue 21), whose start-up it would double. */
+void mp_cli_init_plain (const char *prog);
+
 /* Parses the command line with @entries plus the common options (--version,
  * -o/--output, and --crlf when @with_crlf).  Handles --version itself
  * (prints and exits 0, or 74 when stdout fails).  @parameter_string and
