@@ -164,11 +164,6 @@ compose (int argc, char **argv, MpCliCommon *common, GError **error)
 	const char *body_file = argc > 1 ? argv[1] : NULL;
 	const char *body_name = body_file ? body_file : "stdin";
 
-	if (argc > 2) {
-		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
-			     "%s: only one body file may be given", argv[2]);
-		return FALSE;
-	}
 	/* every input is opened and checked before any output; bodies are
 	 * read in windows when written, so memory stays bounded */
 	if (html_file &&
@@ -221,10 +216,11 @@ main (int argc, char **argv)
 	GError *error = NULL;
 
 	mp_cli_init_plain ("mime-compose");
-	if (!mp_cli_parse (entries, "[BODY-FILE]",
-			   "Write a new message: headers from the options, "
-			   "the body from BODY-FILE or stdin.",
-			   TRUE, &common, &argc, &argv, &error) ||
+	if (!mp_cli_parse_operands (
+		    entries, "[BODY-FILE]",
+		    "Write a new message: headers from the options, "
+		    "the body from BODY-FILE or stdin.",
+		    TRUE, 1, &common, &argc, &argv, &error) ||
 	    !compose (argc, argv, &common, &error))
 		return mp_cli_fail (error);
 	return 0;

@@ -52,8 +52,8 @@ says "smtp-send: the same for --dry-run -o" 73 \
     'smtp-send: /nonexistent\x1b[1m/x.eml: No such file or directory' \
     env MIMEPIPE_CONFIG=/dev/null smtp-send --dry-run \
     -o $'/nonexistent\033[1m/x.eml' bob@example.com <msg.eml
-# one operand too many: every command (but mime-compose and smtp-send, which
-# count theirs themselves) says it in the same words, naming the first one
+# one operand too many: every command (but smtp-send, which counts its
+# recipients itself) says it in the same words, naming the first one
 # too many and how many it takes, and exits 64
 for _tool in mime-decrypt mime-encrypt mime-header mime-inline mime-sign \
     mime-verify; do
@@ -61,7 +61,7 @@ for _tool in mime-decrypt mime-encrypt mime-header mime-inline mime-sign \
         "$_tool: extra.eml: unexpected argument (at most 0 operands, see --help)" \
         "$_tool" extra.eml <msg.eml
 done
-for _tool in mime-dkim mime-extract mime-show; do
+for _tool in mime-compose mime-dkim mime-extract mime-show; do
     says "$_tool: a second operand is refused" 64 \
         "$_tool: extra.eml: unexpected argument (at most 1 operand, see --help)" \
         "$_tool" msg.eml extra.eml </dev/null
