@@ -730,6 +730,20 @@ repair_leaf (Repair *r, GMimePart *part, const char *section, GError **error)
 	return TRUE;
 }
 
+char *
+mp_part_section_child (const char *section, int i)
+{
+	return *section ? g_strdup_printf ("%s.%d", section, i + 1) :
+			  g_strdup_printf ("%d", i + 1);
+}
+
+char *
+mp_part_section_message_body (const char *section, gboolean multipart)
+{
+	return multipart ? g_strdup (section) :
+			   mp_part_section_child (section, 0);
+}
+
 /* Walks the forwarded message's parts; @section is the IMAP section
  * number of @obj (RFC 3501 6.4.5). */
 static gboolean
@@ -740,10 +754,7 @@ repair_walk (Repair *r, GMimeObject *obj, const char *section, GError **error)
 		int i, n = g_mime_multipart_get_count (mp);
 
 		for (i = 0; i < n; i++) {
-			g_autofree char *s =
-				*section ? g_strdup_printf ("%s.%d", section,
-							    i + 1) :
-					   g_strdup_printf ("%d", i + 1);
+			g_autofree char *s = mp_part_section_child (section, i);
 
 			if (!repair_walk (r, g_mime_multipart_get_part (mp, i),
 					  s, error))
@@ -759,9 +770,8 @@ repair_walk (Repair *r, GMimeObject *obj, const char *section, GError **error)
 
 		if (body == NULL)
 			return TRUE;
-		s = GMIME_IS_MULTIPART (body) ?
-			    g_strdup (section) :
-			    g_strdup_printf ("%s.1", section);
+		s = mp_part_section_message_body (section,
+						  GMIME_IS_MULTIPART (body));
 		return repair_walk (r, body, s, error);
 	}
 	if (GMIME_IS_PART (obj))
@@ -781,12 +791,6 @@ edit_cmp (gconstpointer a, gconstpointer b)
 	return (x->end > x->start) - (y->end > y->start);
 }
 
-/* The forwarded message @msg read from @stream from @start on, with every
- * leaf whose body is not valid 7bit or 8bit encoded again (a new stream,
- * reading @stream), or a new reference to the bytes as they are when all
- * is valid.  Each leaf encoded again adds a line to @notes.  Errors:
- * MP_ERROR_DATA when a line outside any leaf's body is still not valid
- * (a header line over 998 octets, a NUL in a preamble). */
 /* The forwarded message @msg read from @stream from @start on, with every
  * leaf whose body is not valid 7bit or 8bit encoded again (a new stream
  * reading @stream), or its bytes as they are when every body is valid.

@@ -144,4 +144,12 @@ void mp_part_leaf_set_base64 (MpLeaf *leaf);
 gboolean mp_part_leaf_write (MpLeaf *leaf, MpOutput *out, gboolean crlf,
 			     GError **error);
 
+/* IMAP section numbers (RFC 3501 6.4.5), "" for the message itself: of
+ * child @i (from 0) of the multipart numbered @section ("1", "2.1"), and
+ * of the body of the message/rfc822 part numbered @section (a multipart
+ * keeps the number, its parts are @section.1...; a leaf is @section.1,
+ * "1" at the top).  Newly allocated. */
+char *mp_part_section_child (const char *section, int i);
+char *mp_part_section_message_body (const char *section, gboolean multipart);
+
 G_END_DECLS

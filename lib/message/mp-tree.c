@@ -798,13 +798,6 @@ part_refused (MpTree *t, const char *section, GError **error,
 	return FALSE;
 }
 
-static char *
-child_section (const char *section, int i)
-{
-	return *section ? g_strdup_printf ("%s.%d", section, i + 1) :
-			  g_strdup_printf ("%d", i + 1);
-}
-
 /* Walks GMime's tree of the message: every Content-Type must be read
  * alike by every reader, and a nested multipart must not reuse the
  * boundary of one around it (RFC 2046 5.1.1; a nested multipart read
@@ -860,10 +853,8 @@ walk_agrees (Walk *w, GMimeObject *obj, const char *section, GError **error)
 		if (body == NULL)
 			return TRUE;
 
-		s = GMIME_IS_MULTIPART (body) ?
-			    g_strdup (section) :
-			    g_strdup_printf ("%s%s1", section,
-					     *section ? "." : "");
+		s = mp_part_section_message_body (section,
+						  GMIME_IS_MULTIPART (body));
 		w->in_message++;
 		ok = walk_agrees (w, body, s, error);
 		w->in_message--;
@@ -887,7 +878,7 @@ walk_agrees (Walk *w, GMimeObject *obj, const char *section, GError **error)
 	g_ptr_array_add (w->outer, (gpointer) (b ? b : ""));
 	n = g_mime_multipart_get_count (GMIME_MULTIPART (obj));
 	for (i = 0; i < n; i++) {
-		g_autofree char *s = child_section (section, i);
+		g_autofree char *s = mp_part_section_child (section, i);
 
 		if (!walk_agrees (w,
 				  g_mime_multipart_get_part (
@@ -1091,7 +1082,7 @@ scan_agrees (MpTree *t, Node *n, GMimeObject *obj, const char *section,
 	    (guint) g_mime_multipart_get_count (GMIME_MULTIPART (obj)) != count)
 		obj = NULL;
 	for (i = 0; i < count; i++) {
-		g_autofree char *s = child_section (section, (int) i);
+		g_autofree char *s = mp_part_section_child (section, (int) i);
 
 		if (!scan_agrees (
 			    t, n->children->pdata[i],
