@@ -170,18 +170,53 @@ unreadable (GError **error, const char *file, GError *err)
 	return FALSE;
 }
 
+/* A TLS client connection over @base to @identity.  @own_trust: its
+ * trust anchors are @db (NULL: none) instead of the system's.  They are
+ * given when the connection is made: glib-networking reads the default
+ * database as it makes one, and reads the system's store twice doing so
+ * (the system database, then the connection's credentials from it) --
+ * most of the CPU of a TLS submission with --ca-file, issue 21. */
+static GIOStream *
+tls_client_new (GIOStream *base, GSocketConnectable *identity,
+		gboolean own_trust, GTlsDatabase *db, GError **error)
+{
+	if (!own_trust)
+		return g_tls_client_connection_new (base, identity, error);
+	return g_initable_new (g_tls_backend_get_client_connection_type (
+				       g_tls_backend_get_default ()),
+			       NULL, error, "base-io-stream", base,
+			       "server-identity", identity, "database", db,
+			       NULL);
+}
+
 gboolean
 mp_smtp_start_tls (MpSmtp *smtp, GError **error)
 {
 	const MpSmtpConfig *cfg = smtp->cfg;
 	g_autoptr (GSocketConnectable) identity = NULL;
+	g_autoptr (GTlsDatabase) db = NULL;
 	g_autofree char *ciphers = NULL;
 	GError *err = NULL;
 	GIOStream *tls;
 
+	if (cfg->ca_file != NULL) {
+		/* GTlsFileDatabase wants an absolute path */
+		g_autofree char *ca_file =
+			g_canonicalize_filename (cfg->ca_file, NULL);
+
+		db = g_tls_file_database_new (ca_file, &err);
+		if (db == NULL)
+			return unreadable (error, cfg->ca_file, err);
+	}
 	identity = g_network_address_new (cfg->host, cfg->port);
-	tls = g_tls_client_connection_new (G_IO_STREAM (smtp->conn), identity,
-					   &err);
+	/* --ca-file trusts its CAs instead of the system's; a pin alone
+	 * trusts no CA: every certificate comes to accept_certificate(),
+	 * where the pin decides (as it did when the system's CAs were
+	 * loaded: a CA-signed key that does not match the pin is refused
+	 * after the handshake) */
+	tls = tls_client_new (G_IO_STREAM (smtp->conn), identity,
+			      db != NULL || (cfg->pins && cfg->pins[0]), db,
+			      &err);
 	if (tls == NULL) {
 		g_set_error (error, MP_ERROR, MP_ERROR_UNAVAILABLE,
 			     "TLS is not available: %s", err->message);
@@ -189,17 +224,6 @@ mp_smtp_start_tls (MpSmtp *smtp, GError **error)
 		return FALSE;
 	}
 	smtp->tls = G_TLS_CONNECTION (tls);
-	if (cfg->ca_file != NULL) {
-		/* GTlsFileDatabase wants an absolute path */
-		g_autofree char *ca_file =
-			g_canonicalize_filename (cfg->ca_file, NULL);
-		g_autoptr (GTlsDatabase) db =
-			g_tls_file_database_new (ca_file, &err);
-
-		if (db == NULL)
-			return unreadable (error, cfg->ca_file, err);
-		g_tls_connection_set_database (smtp->tls, db);
-	}
 	if (cfg->client_cert != NULL) {
 		g_autoptr (GTlsCertificate) cert =
 			g_tls_certificate_new_from_files (
@@ -314,7 +338,8 @@ port_speaks_tls (MpSmtp *smtp)
 	if (conn == NULL)
 		return FALSE;
 	identity = g_network_address_new (cfg->host, cfg->port);
-	tls = g_tls_client_connection_new (G_IO_STREAM (conn), identity, NULL);
+	/* no trust anchors: only whether a certificate comes matters */
+	tls = tls_client_new (G_IO_STREAM (conn), identity, TRUE, NULL, NULL);
 	if (tls == NULL)
 		return FALSE;
 	g_signal_connect (tls, "accept-certificate",
