@@ -186,15 +186,28 @@ connect_timed_out (gpointer data)
 }
 
 /* The socket timeout covers connect() but not the name lookup; run both
- * under one deadline. */
+ * under one deadline.  An address needs no lookup: it is connected to
+ * directly, under the socket timeout alone (no main loop, and no GTask,
+ * whose first use starts GLib's worker thread: issue 21). */
 static GSocketConnection *
 connect_with_timeout (MpSmtp *smtp, GError **error)
 {
-	g_autoptr (GMainContext) ctx = g_main_context_new ();
-	g_autoptr (GCancellable) cancel = g_cancellable_new ();
-	Connecting c = { NULL, NULL, FALSE, FALSE, cancel };
-	GSource *timer = g_timeout_source_new_seconds (mp_smtp_timeout (smtp));
+	g_autoptr (GMainContext) ctx = NULL;
+	g_autoptr (GCancellable) cancel = NULL;
+	Connecting c = { NULL, NULL, FALSE, FALSE, NULL };
+	GSource *timer;
 
+	if (g_hostname_is_ip_address (smtp->cfg->host)) {
+		c.conn = g_socket_client_connect_to_host (
+			smtp->client, smtp->cfg->host, smtp->cfg->port, NULL,
+			&c.error);
+		c.timed_out = g_error_matches (c.error, G_IO_ERROR,
+					       G_IO_ERROR_TIMED_OUT);
+		goto out;
+	}
+	ctx = g_main_context_new ();
+	c.cancel = cancel = g_cancellable_new ();
+	timer = g_timeout_source_new_seconds (mp_smtp_timeout (smtp));
 	g_main_context_push_thread_default (ctx);
 	g_source_set_callback (timer, connect_timed_out, &c, NULL);
 	g_source_attach (timer, ctx);
@@ -206,6 +219,7 @@ connect_with_timeout (MpSmtp *smtp, GError **error)
 	g_source_destroy (timer);
 	g_source_unref (timer);
 	g_main_context_pop_thread_default (ctx);
+out:
 	if (c.conn == NULL && c.timed_out) {
 		g_clear_error (&c.error);
 		g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
