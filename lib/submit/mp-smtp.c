@@ -272,6 +272,8 @@ mp_smtp_connect (MpSmtp *smtp, GError **error)
 	Reply r = { 0 };
 	gboolean ok = FALSE;
 
+	if (cfg->tls != MP_SMTP_TLS_OFF)
+		mp_smtp_tls_hold_backend ();
 	if (cfg->tls != MP_SMTP_TLS_OFF &&
 	    !g_tls_backend_supports_tls (g_tls_backend_get_default ())) {
 		g_set_error (error, MP_ERROR, MP_ERROR_UNAVAILABLE,
