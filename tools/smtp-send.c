@@ -156,8 +156,9 @@ report (const char *name, const MpSubmitResult *res, gpointer batch)
 }
 
 /* DKIM at submission (an account's dkim-* keys, mimepipe.conf(5)): the
- * signer of lib/message, one per account, made on first use; --jobs
- * sends from several threads. */
+ * signer of lib/message, one per account, made on first use (GnuTLS is
+ * loaded then, from the module in mimepipe/ beside smtp-send or in
+ * libdir/mimepipe); --jobs sends from several threads. */
 static GHashTable *signers;
 static GMutex signers_lock;
 
@@ -177,7 +178,13 @@ dkim_sign (const MpAccount *a, GMimeStream *data, gpointer user_data,
 				    &local))
 				g_clear_pointer (&s, mp_dkim_signer_free);
 		if (s == NULL) {
-			g_set_error (error, MP_ERROR, MP_ERROR_CONFIG,
+			/* a key that cannot be used is the account's fault;
+			 * a DKIM module missing (69) is not */
+			g_set_error (error, MP_ERROR,
+				     g_error_matches (local, MP_ERROR,
+						      MP_ERROR_UNAVAILABLE) ?
+					     MP_ERROR_UNAVAILABLE :
+					     MP_ERROR_CONFIG,
 				     "%s:%u: [account %s]: %s", a->file,
 				     a->line, a->name, local->message);
 			return NULL;

@@ -1,4 +1,5 @@
 #include "mp-dkim.h"
+#include "mp-dkim-crypto.h"
 #include "mp-dkim-tags.h"
 #include "mp-data.h"
 #include "mp-date.h"
@@ -8,8 +9,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <gnutls/abstract.h>
-#include <gnutls/gnutls.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -105,10 +104,14 @@ decode_b64 (const char *s)
 	return g_bytes_new_take (out, len);
 }
 
+/* @data (from @crypto, freed) in base64 */
 static char *
-gnutls_b64 (const gnutls_datum_t *d)
+crypto_b64 (const MpDkimCrypto *crypto, unsigned char *data, size_t len)
 {
-	return g_base64_encode (d->data, d->size);
+	char *b64 = g_base64_encode (data, len);
+
+	crypto->free_data (data);
+	return b64;
 }
 
 static gint64
@@ -497,8 +500,13 @@ hash_selected (MpHeaders *h, char **names, gboolean relaxed, GByteArray *out)
 
 /* ---- keys ----------------------------------------------------------- */
 
+/* the kinds of key of mp-dkim-crypto.h are MpDkimAlgorithm's values */
+G_STATIC_ASSERT (MP_DKIM_CRYPTO_RSA == (int) MP_DKIM_RSA_SHA256);
+G_STATIC_ASSERT (MP_DKIM_CRYPTO_ED25519 == (int) MP_DKIM_ED25519_SHA256);
+
 struct _MpDkimKey {
-	gnutls_privkey_t priv;
+	const MpDkimCrypto *crypto;
+	void *priv;
 	MpDkimAlgorithm alg;
 	char *name;
 };
@@ -509,7 +517,7 @@ mp_dkim_key_free (MpDkimKey *key)
 	if (key == NULL)
 		return;
 	if (key->priv)
-		gnutls_privkey_deinit (key->priv);
+		key->crypto->key_free (key->priv);
 	g_free (key->name);
 	g_free (key);
 }
@@ -525,7 +533,7 @@ mp_dkim_key_new_from_pem (const char *pem, gsize len, const char *name,
 			  GError **error)
 {
 	g_autoptr (MpDkimKey) key = g_new0 (MpDkimKey, 1);
-	gnutls_datum_t d = { (unsigned char *) pem, (unsigned) len };
+	const char *pk_name = NULL;
 	unsigned bits = 0;
 	int rv, pk;
 
@@ -542,16 +550,18 @@ mp_dkim_key_new_from_pem (const char *pem, gsize len, const char *name,
 			     name);
 		return NULL;
 	}
-	if ((rv = gnutls_privkey_init (&key->priv)) < 0 ||
-	    (rv = gnutls_privkey_import_x509_raw (
-		     key->priv, &d, GNUTLS_X509_FMT_PEM, NULL, 0)) < 0) {
+	/* GnuTLS, linked in or loaded now (mp-dkim-crypto.h) */
+	key->crypto = mp_dkim_crypto_get (error);
+	if (key->crypto == NULL)
+		return NULL;
+	if ((rv = key->crypto->key_import (pem, len, &key->priv)) < 0) {
 		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
 			     "%s: not a usable private key: %s", name,
-			     gnutls_strerror (rv));
+			     key->crypto->strerror (rv));
 		return NULL;
 	}
-	pk = gnutls_privkey_get_pk_algorithm (key->priv, &bits);
-	if (pk == GNUTLS_PK_RSA) {
+	pk = key->crypto->key_kind (key->priv, &bits, &pk_name);
+	if (pk == MP_DKIM_CRYPTO_RSA) {
 		if (bits < RSA_MIN_BITS) {
 			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
 				     "%s: RSA key of %u bits: DKIM needs at "
@@ -560,15 +570,12 @@ mp_dkim_key_new_from_pem (const char *pem, gsize len, const char *name,
 			return NULL;
 		}
 		key->alg = MP_DKIM_RSA_SHA256;
-	} else if (pk == GNUTLS_PK_EDDSA_ED25519) {
+	} else if (pk == MP_DKIM_CRYPTO_ED25519) {
 		key->alg = MP_DKIM_ED25519_SHA256;
 	} else {
 		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
 			     "%s: a %s key: DKIM signs with RSA or Ed25519",
-			     name,
-			     pk < 0 ? "unknown" :
-				      gnutls_pk_get_name (
-					      (gnutls_pk_algorithm_t) pk));
+			     name, pk_name);
 		return NULL;
 	}
 	return g_steal_pointer (&key);
@@ -625,33 +632,22 @@ char *
 mp_dkim_key_dns_record (MpDkimKey *key, const char *selector,
 			const char *domain, GError **error)
 {
-	gnutls_pubkey_t pub = NULL;
-	gnutls_datum_t d = { NULL, 0 };
+	unsigned char *d = NULL;
+	size_t len = 0;
 	g_autofree char *b64 = NULL;
 	int rv;
 
-	if ((rv = gnutls_pubkey_init (&pub)) < 0 ||
-	    (rv = gnutls_pubkey_import_privkey (pub, key->priv, 0, 0)) < 0)
-		goto fail;
-	if (key->alg == MP_DKIM_RSA_SHA256)
-		rv = gnutls_pubkey_export2 (pub, GNUTLS_X509_FMT_DER, &d);
-	else /* RFC 8463 4.2: the raw 32-byte key, not an SPKI */
-		rv = gnutls_pubkey_export_ecc_raw2 (pub, NULL, &d, NULL, 0);
-	if (rv < 0)
-		goto fail;
-	b64 = gnutls_b64 (&d);
-	gnutls_free (d.data);
-	gnutls_pubkey_deinit (pub);
+	/* RFC 8463 4.2: an Ed25519 key is published raw, not as an SPKI */
+	if ((rv = key->crypto->key_public (key->priv, &d, &len)) < 0) {
+		g_set_error (error, MP_ERROR, MP_ERROR_SOFTWARE,
+			     "%s: cannot export the public key: %s", key->name,
+			     key->crypto->strerror (rv));
+		return NULL;
+	}
+	b64 = crypto_b64 (key->crypto, d, len);
 	return g_strdup_printf (
 		"%s._domainkey.%s v=DKIM1; k=%s; p=%s", selector, domain,
 		key->alg == MP_DKIM_RSA_SHA256 ? "rsa" : "ed25519", b64);
-fail:
-	if (pub)
-		gnutls_pubkey_deinit (pub);
-	g_set_error (error, MP_ERROR, MP_ERROR_SOFTWARE,
-		     "%s: cannot export the public key: %s", key->name,
-		     gnutls_strerror (rv));
-	return NULL;
 }
 
 /* Signs the canonical header data @data as @alg wants (RFC 8463 3: the
@@ -659,10 +655,10 @@ fail:
 static char *
 sign_data (MpDkimKey *key, GByteArray *data, GError **error)
 {
-	gnutls_datum_t in, sig = { NULL, 0 };
+	unsigned char *sig = NULL;
+	size_t sig_len = 0;
 	guint8 digest[32];
 	gsize dlen = sizeof digest;
-	char *b64;
 	int rv;
 
 	if (key->alg == MP_DKIM_ED25519_SHA256) {
@@ -670,25 +666,19 @@ sign_data (MpDkimKey *key, GByteArray *data, GError **error)
 
 		g_checksum_update (sum, data->data, data->len);
 		g_checksum_get_digest (sum, digest, &dlen);
-		in.data = digest;
-		in.size = (unsigned) dlen;
-		rv = gnutls_privkey_sign_data2 (
-			key->priv, GNUTLS_SIGN_EDDSA_ED25519, 0, &in, &sig);
+		rv = key->crypto->sign (key->priv, digest, dlen, &sig,
+					&sig_len);
 	} else {
-		in.data = data->data;
-		in.size = data->len;
-		rv = gnutls_privkey_sign_data2 (
-			key->priv, GNUTLS_SIGN_RSA_SHA256, 0, &in, &sig);
+		rv = key->crypto->sign (key->priv, data->data, data->len, &sig,
+					&sig_len);
 	}
 	if (rv < 0) {
 		g_set_error (error, MP_ERROR, MP_ERROR_SOFTWARE,
 			     "%s: signing failed: %s", key->name,
-			     gnutls_strerror (rv));
+			     key->crypto->strerror (rv));
 		return NULL;
 	}
-	b64 = gnutls_b64 (&sig);
-	gnutls_free (sig.data);
-	return b64;
+	return crypto_b64 (key->crypto, sig, sig_len);
 }
 
 /* ---- signing -------------------------------------------------------- */
@@ -1486,52 +1476,39 @@ key_record_p (Check *c, const char *record)
 
 /* Imports the public key of a key record (RFC 6376 3.6.1).  NULL after
  * check_fail. */
-static gnutls_pubkey_t
-import_key (Check *c, const char *record)
+static void *
+import_key (Check *c, const MpDkimCrypto *crypto, const char *record)
 {
 	g_autoptr (GBytes) raw = key_record_p (c, record);
-	gnutls_pubkey_t pub = NULL;
-	gnutls_datum_t d;
+	void *pub = NULL;
+	gsize size;
+	const void *data;
 	unsigned bits = 0;
-	int rv;
+	int rv, got;
 
 	if (raw == NULL)
 		return NULL;
-	d.data = (unsigned char *) g_bytes_get_data (raw, NULL);
-	d.size = (unsigned) g_bytes_get_size (raw);
-	if ((rv = gnutls_pubkey_init (&pub)) < 0)
-		goto bad;
-	if (c->alg == MP_DKIM_ED25519_SHA256) {
-		if (d.size != 32) {
-			gnutls_pubkey_deinit (pub);
-			check_fail (c, MP_DKIM_FAIL,
-				    "an Ed25519 key of %u bytes (32 expected)",
-				    d.size);
-			return NULL;
-		}
-		rv = gnutls_pubkey_import_ecc_raw (
-			pub, GNUTLS_ECC_CURVE_ED25519, &d, NULL);
-	} else {
-		rv = gnutls_pubkey_import (pub, &d, GNUTLS_X509_FMT_DER);
-		if (rv >= 0 && (gnutls_pubkey_get_pk_algorithm (pub, &bits) !=
-					GNUTLS_PK_RSA ||
-				bits < RSA_MIN_BITS)) {
-			gnutls_pubkey_deinit (pub);
-			check_fail (c, MP_DKIM_FAIL,
-				    "an RSA key of %u bits: too weak (RFC "
-				    "8301)",
-				    bits);
-			return NULL;
-		}
+	data = g_bytes_get_data (raw, &size);
+	if (c->alg == MP_DKIM_ED25519_SHA256 && size != 32) {
+		check_fail (c, MP_DKIM_FAIL,
+			    "an Ed25519 key of %u bytes (32 expected)",
+			    (unsigned) size);
+		return NULL;
 	}
-	if (rv >= 0)
-		return pub;
-bad:
-	if (pub)
-		gnutls_pubkey_deinit (pub);
-	check_fail (c, MP_DKIM_FAIL, "unusable public key: %s",
-		    gnutls_strerror (rv));
-	return NULL;
+	rv = crypto->pub_import ((int) c->alg, data, size, &pub, &got, &bits);
+	if (rv < 0) {
+		check_fail (c, MP_DKIM_FAIL, "unusable public key: %s",
+			    crypto->strerror (rv));
+		return NULL;
+	}
+	if (c->alg == MP_DKIM_RSA_SHA256 &&
+	    (got != MP_DKIM_CRYPTO_RSA || bits < RSA_MIN_BITS)) {
+		crypto->pub_free (pub);
+		check_fail (c, MP_DKIM_FAIL,
+			    "an RSA key of %u bits: too weak (RFC 8301)", bits);
+		return NULL;
+	}
+	return pub;
 }
 
 /* The signature field with the value of b= removed (3.7), canonical, no
@@ -1558,7 +1535,8 @@ canon_self (Check *c, MpHeaders *h, gboolean relaxed, GByteArray *out)
 }
 
 static void
-check_signature (Check *c, MpHeaders *h, MpDkimTable *table, GHashTable *cache)
+check_signature (Check *c, const MpDkimCrypto *crypto, MpHeaders *h,
+		 MpDkimTable *table, GHashTable *cache)
 {
 	g_autofree char *bh = bh_finish (&c->body);
 	g_autofree char *record = NULL;
@@ -1567,8 +1545,7 @@ check_signature (Check *c, MpHeaders *h, MpDkimTable *table, GHashTable *cache)
 	g_autoptr (GBytes) got = NULL;
 	g_autoptr (GBytes) sig = decode_b64 (mp_dkim_tags_value (c->tags, "b"));
 	g_autoptr (GByteArray) data = g_byte_array_new ();
-	gnutls_pubkey_t pub;
-	gnutls_datum_t in, sd;
+	void *pub;
 	guint8 digest[32];
 	gsize dlen = sizeof digest;
 	int rv;
@@ -1593,30 +1570,27 @@ check_signature (Check *c, MpHeaders *h, MpDkimTable *table, GHashTable *cache)
 	record = fetch_key (c, table, cache);
 	if (record == NULL)
 		return;
-	pub = import_key (c, record);
+	pub = import_key (c, crypto, record);
 	if (pub == NULL)
 		return;
 
 	hash_selected (h, c->names, c->head_relaxed, data);
 	canon_self (c, h, c->head_relaxed, data);
-	sd.data = (unsigned char *) g_bytes_get_data (sig, NULL);
-	sd.size = (unsigned) g_bytes_get_size (sig);
 	if (c->alg == MP_DKIM_ED25519_SHA256) {
 		g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
 
+		/* RFC 8463 3: Ed25519 signs the SHA-256 of the data */
 		g_checksum_update (sum, data->data, data->len);
 		g_checksum_get_digest (sum, digest, &dlen);
-		in.data = digest;
-		in.size = (unsigned) dlen;
-		rv = gnutls_pubkey_verify_data2 (pub, GNUTLS_SIGN_EDDSA_ED25519,
-						 0, &in, &sd);
+		rv = crypto->verify (pub, digest, dlen,
+				     g_bytes_get_data (sig, NULL),
+				     g_bytes_get_size (sig));
 	} else {
-		in.data = data->data;
-		in.size = data->len;
-		rv = gnutls_pubkey_verify_data2 (pub, GNUTLS_SIGN_RSA_SHA256, 0,
-						 &in, &sd);
+		rv = crypto->verify (pub, data->data, data->len,
+				     g_bytes_get_data (sig, NULL),
+				     g_bytes_get_size (sig));
 	}
-	gnutls_pubkey_deinit (pub);
+	crypto->pub_free (pub);
 	if (rv < 0)
 		check_fail (c, MP_DKIM_FAIL,
 			    "signature mismatch: a signed header field was "
@@ -1634,6 +1608,7 @@ mp_dkim_verify_message (MpInput *in, MpDkimTable *table, GError **error)
 		g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 	g_autoptr (GArray) checks = g_array_new (FALSE, TRUE, sizeof (Check));
 	gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+	const MpDkimCrypto *crypto = NULL;
 	Block b = { 0 };
 	GPtrArray *ret = NULL;
 	guint i;
@@ -1669,12 +1644,16 @@ mp_dkim_verify_message (MpInput *in, MpDkimTable *table, GError **error)
 		}
 		if (!hash_body_stream (stream, hashes, error))
 			goto out;
+		/* GnuTLS, linked in or loaded now (mp-dkim-crypto.h) */
+		crypto = mp_dkim_crypto_get (error);
+		if (crypto == NULL)
+			goto out;
 	}
 	for (i = 0; i < checks->len; i++) {
 		Check *c = &g_array_index (checks, Check, i);
 
 		if (c->hashing)
-			check_signature (c, b.h, table, cache);
+			check_signature (c, crypto, b.h, table, cache);
 	}
 	ret = g_steal_pointer (&results);
 out:

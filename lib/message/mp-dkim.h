@@ -2,7 +2,8 @@
  * (RFC 8463): keys, signing over the wire form of a message (the CRLF
  * lines smtp-send transmits, before dot stuffing), and verification with
  * keys from DNS or from a table.  The body is hashed as it streams past,
- * so a message of any size costs a few buffers; the crypto is GnuTLS's,
+ * so a message of any size costs a few buffers; the crypto is GnuTLS's
+ * (linked in, or loaded from a module at the first key: mp-dkim-crypto.h),
  * the hashing GChecksum's. */
 #pragma once
 
@@ -26,7 +27,9 @@ typedef struct _MpDkimKey MpDkimKey;
  * PKCS#8 "PRIVATE KEY") of 1024 bits or more, or Ed25519 (PKCS#8).
  * Errors: MP_ERROR_NO_INPUT when @path cannot be read; MP_ERROR_DATA,
  * naming @path, for anything else (not PEM, encrypted, another key type,
- * an RSA key under 1024 bits: RFC 8301).  Free with mp_dkim_key_free(). */
+ * an RSA key under 1024 bits: RFC 8301); MP_ERROR_UNAVAILABLE when the
+ * crypto module cannot be loaded (mp_dkim_crypto_get()).  Free with
+ * mp_dkim_key_free(). */
 MpDkimKey *mp_dkim_key_load (const char *path, GError **error);
 
 /* Like mp_dkim_key_load() on PEM text in memory; @name is used in error
@@ -156,7 +159,7 @@ void mp_dkim_result_free (MpDkimResult *r);
  * has none.  A malformed signature or key record is a failed result with
  * its reason, not an error.
  * Errors: MP_ERROR_DATA when @in is not a message, MP_ERROR_IO on a read
- * error. */
+ * error, MP_ERROR_UNAVAILABLE when the crypto module cannot be loaded. */
 GPtrArray *mp_dkim_verify_message (MpInput *in, MpDkimTable *table,
 				   GError **error);
 

@@ -29,7 +29,8 @@ typedef struct {
 /* Opens @path for appending (created 0600).  With @resume the log is read
  * first: what it shows as accepted is skipped by mp_send_log_is_done().
  * Errors: MP_ERROR_CANT_CREATE naming @path; MP_ERROR_DATA naming the
- * line of a log that is not one this command wrote. */
+ * line of a log that is not one this command wrote; MP_ERROR_UNAVAILABLE
+ * when json-glib, loaded now (not linked), cannot be. */
 MpSendLog *mp_send_log_open (const char *path, gboolean resume, GError **error);
 void mp_send_log_free (MpSendLog *log);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MpSendLog, mp_send_log_free)

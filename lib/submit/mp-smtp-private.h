@@ -91,6 +91,7 @@ void mp_smtp_use_stream (MpSmtp *smtp, GIOStream *io);
 gboolean mp_smtp_has_cap (MpSmtp *smtp, const char *cap);
 
 /* mp-smtp-tls.c */
+void mp_smtp_tls_hold_backend (void);
 gboolean mp_smtp_start_tls (MpSmtp *smtp, GError **error);
 gboolean mp_smtp_wait_greeting (MpSmtp *smtp, GError **error);
 gboolean mp_smtp_port_greets_in_clear (MpSmtp *smtp);

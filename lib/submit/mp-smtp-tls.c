@@ -2,6 +2,7 @@
  * checks and pins (RFC 7817, 7469), and the wrong kind of port. */
 #include "mp-smtp-private.h"
 
+#include <gmodule.h>
 #include <string.h>
 
 /* --- TLS ----------------------------------------------------------- */
@@ -170,18 +171,87 @@ unreadable (GError **error, const char *file, GError *err)
 	return FALSE;
 }
 
+/* GIO finds its TLS backend by loading glib-networking's module, unloads
+ * it, and loads it again to make the backend (gioextension.c's lazy
+ * loading of modules): GnuTLS and its five libraries were unloaded with
+ * it, then mapped, relocated and initialised a second time -- 2 ms and 70
+ * page faults of a TLS submission (issue 21).  Opened here first, with
+ * GIO's flags, the module stays loaded in between: GIO's second load
+ * finds it (GModule counts the opens) and runs its load function again,
+ * as before.  Called once a connection wants TLS, before GIO's first
+ * look. */
+void
+mp_smtp_tls_hold_backend (void)
+{
+	static const char *const names[] = { "libgiognutls.so",
+					     "libgioopenssl.so" };
+	static gsize done;
+	const char *dir;
+
+	if (!g_once_init_enter (&done))
+		return;
+	dir = g_getenv ("GIO_MODULE_DIR");
+	if (dir == NULL || *dir == '\0')
+		dir = MP_GIO_MODULE_DIR;
+	for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+		g_autofree char *path = g_build_filename (dir, names[i], NULL);
+
+		/* kept open until exit */
+		if (g_file_test (path, G_FILE_TEST_EXISTS) &&
+		    g_module_open (path, G_MODULE_BIND_LAZY |
+						 G_MODULE_BIND_LOCAL) != NULL)
+			break;
+	}
+	g_once_init_leave (&done, 1);
+}
+
+/* A TLS client connection over @base to @identity.  @own_trust: its
+ * trust anchors are @db (NULL: none) instead of the system's.  They are
+ * given when the connection is made: glib-networking reads the default
+ * database as it makes one, and reads the system's store twice doing so
+ * (the system database, then the connection's credentials from it) --
+ * most of the CPU of a TLS submission with --ca-file, issue 21. */
+static GIOStream *
+tls_client_new (GIOStream *base, GSocketConnectable *identity,
+		gboolean own_trust, GTlsDatabase *db, GError **error)
+{
+	if (!own_trust)
+		return g_tls_client_connection_new (base, identity, error);
+	return g_initable_new (g_tls_backend_get_client_connection_type (
+				       g_tls_backend_get_default ()),
+			       NULL, error, "base-io-stream", base,
+			       "server-identity", identity, "database", db,
+			       NULL);
+}
+
 gboolean
 mp_smtp_start_tls (MpSmtp *smtp, GError **error)
 {
 	const MpSmtpConfig *cfg = smtp->cfg;
 	g_autoptr (GSocketConnectable) identity = NULL;
+	g_autoptr (GTlsDatabase) db = NULL;
 	g_autofree char *ciphers = NULL;
 	GError *err = NULL;
 	GIOStream *tls;
 
+	if (cfg->ca_file != NULL) {
+		/* GTlsFileDatabase wants an absolute path */
+		g_autofree char *ca_file =
+			g_canonicalize_filename (cfg->ca_file, NULL);
+
+		db = g_tls_file_database_new (ca_file, &err);
+		if (db == NULL)
+			return unreadable (error, cfg->ca_file, err);
+	}
 	identity = g_network_address_new (cfg->host, cfg->port);
-	tls = g_tls_client_connection_new (G_IO_STREAM (smtp->conn), identity,
-					   &err);
+	/* --ca-file trusts its CAs instead of the system's; a pin alone
+	 * trusts no CA: every certificate comes to accept_certificate(),
+	 * where the pin decides (as it did when the system's CAs were
+	 * loaded: a CA-signed key that does not match the pin is refused
+	 * after the handshake) */
+	tls = tls_client_new (G_IO_STREAM (smtp->conn), identity,
+			      db != NULL || (cfg->pins && cfg->pins[0]), db,
+			      &err);
 	if (tls == NULL) {
 		g_set_error (error, MP_ERROR, MP_ERROR_UNAVAILABLE,
 			     "TLS is not available: %s", err->message);
@@ -189,17 +259,6 @@ mp_smtp_start_tls (MpSmtp *smtp, GError **error)
 		return FALSE;
 	}
 	smtp->tls = G_TLS_CONNECTION (tls);
-	if (cfg->ca_file != NULL) {
-		/* GTlsFileDatabase wants an absolute path */
-		g_autofree char *ca_file =
-			g_canonicalize_filename (cfg->ca_file, NULL);
-		g_autoptr (GTlsDatabase) db =
-			g_tls_file_database_new (ca_file, &err);
-
-		if (db == NULL)
-			return unreadable (error, cfg->ca_file, err);
-		g_tls_connection_set_database (smtp->tls, db);
-	}
 	if (cfg->client_cert != NULL) {
 		g_autoptr (GTlsCertificate) cert =
 			g_tls_certificate_new_from_files (
@@ -314,7 +373,8 @@ port_speaks_tls (MpSmtp *smtp)
 	if (conn == NULL)
 		return FALSE;
 	identity = g_network_address_new (cfg->host, cfg->port);
-	tls = g_tls_client_connection_new (G_IO_STREAM (conn), identity, NULL);
+	/* no trust anchors: only whether a certificate comes matters */
+	tls = tls_client_new (G_IO_STREAM (conn), identity, TRUE, NULL, NULL);
 	if (tls == NULL)
 		return FALSE;
 	g_signal_connect (tls, "accept-certificate",

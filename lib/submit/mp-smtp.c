@@ -185,16 +185,59 @@ connect_timed_out (gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+/* An address needs no lookup: one socket, connected under the socket
+ * timeout, which then bounds each read and write as GSocketClient's does
+ * (no resolver, no main loop, and no GTask, whose first use starts
+ * GLib's worker thread: issue 21). */
+static GSocketConnection *
+connect_address (MpSmtp *smtp, GError **error)
+{
+	g_autoptr (GSocketAddress) addr =
+		g_inet_socket_address_new_from_string (smtp->cfg->host,
+						       smtp->cfg->port);
+	g_autoptr (GSocket) sock = NULL;
+
+	if (addr == NULL) {
+		g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			     "%s: not an address", smtp->cfg->host);
+		return NULL;
+	}
+	sock = g_socket_new (g_socket_address_get_family (addr),
+			     G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
+			     error);
+	if (sock == NULL)
+		return NULL;
+	g_socket_set_timeout (sock, mp_smtp_timeout (smtp));
+	if (!g_socket_connect (sock, addr, NULL, error))
+		return NULL;
+	return g_socket_connection_factory_create_connection (sock);
+}
+
 /* The socket timeout covers connect() but not the name lookup; run both
- * under one deadline. */
+ * under one deadline.  An address needs no lookup (connect_address()). */
 static GSocketConnection *
 connect_with_timeout (MpSmtp *smtp, GError **error)
 {
-	g_autoptr (GMainContext) ctx = g_main_context_new ();
-	g_autoptr (GCancellable) cancel = g_cancellable_new ();
-	Connecting c = { NULL, NULL, FALSE, FALSE, cancel };
-	GSource *timer = g_timeout_source_new_seconds (mp_smtp_timeout (smtp));
+	g_autoptr (GMainContext) ctx = NULL;
+	g_autoptr (GCancellable) cancel = NULL;
+	Connecting c = { NULL, NULL, FALSE, FALSE, NULL };
+	GSource *timer;
 
+	if (g_hostname_is_ip_address (smtp->cfg->host)) {
+		c.conn = connect_address (smtp, &c.error);
+		c.timed_out = g_error_matches (c.error, G_IO_ERROR,
+					       G_IO_ERROR_TIMED_OUT);
+		goto out;
+	}
+	smtp->client = g_socket_client_new ();
+	/* a submission goes straight to the server named: GIO's proxy
+	 * resolver (http_proxy, GSettings) costs ~12 ms a message and would
+	 * send mail through a web proxy nobody asked for */
+	g_socket_client_set_enable_proxy (smtp->client, FALSE);
+	g_socket_client_set_timeout (smtp->client, mp_smtp_timeout (smtp));
+	ctx = g_main_context_new ();
+	c.cancel = cancel = g_cancellable_new ();
+	timer = g_timeout_source_new_seconds (mp_smtp_timeout (smtp));
 	g_main_context_push_thread_default (ctx);
 	g_source_set_callback (timer, connect_timed_out, &c, NULL);
 	g_source_attach (timer, ctx);
@@ -206,6 +249,7 @@ connect_with_timeout (MpSmtp *smtp, GError **error)
 	g_source_destroy (timer);
 	g_source_unref (timer);
 	g_main_context_pop_thread_default (ctx);
+out:
 	if (c.conn == NULL && c.timed_out) {
 		g_clear_error (&c.error);
 		g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
@@ -228,6 +272,8 @@ mp_smtp_connect (MpSmtp *smtp, GError **error)
 	Reply r = { 0 };
 	gboolean ok = FALSE;
 
+	if (cfg->tls != MP_SMTP_TLS_OFF)
+		mp_smtp_tls_hold_backend ();
 	if (cfg->tls != MP_SMTP_TLS_OFF &&
 	    !g_tls_backend_supports_tls (g_tls_backend_get_default ())) {
 		g_set_error (error, MP_ERROR, MP_ERROR_UNAVAILABLE,
@@ -235,12 +281,6 @@ mp_smtp_connect (MpSmtp *smtp, GError **error)
 			     "(install glib-networking)");
 		return FALSE;
 	}
-	smtp->client = g_socket_client_new ();
-	/* a submission goes straight to the server named: GIO's proxy
-	 * resolver (http_proxy, GSettings) costs ~12 ms a message and would
-	 * send mail through a web proxy nobody asked for */
-	g_socket_client_set_enable_proxy (smtp->client, FALSE);
-	g_socket_client_set_timeout (smtp->client, mp_smtp_timeout (smtp));
 	smtp->conn = connect_with_timeout (smtp, &err);
 	if (smtp->conn == NULL) {
 		mp_smtp_net_error (smtp, error, err, NULL);
