@@ -327,11 +327,12 @@ main (int argc, char **argv)
 				     sizeof (char *) * (gsize) (argc + 1));
 		argv = sm_view;
 	}
-	if (!mp_cli_parse (entries, "[--] [RECIPIENT... | FILE...]",
-			   "Submit the message on standard input, the "
-			   "message FILEs, or (--mbox) each message of the "
-			   "mbox stream on standard input, over SMTP.",
-			   FALSE, &common, &argc, &argv, &error))
+	if (!mp_cli_parse_operands (
+		    entries, "[--] [RECIPIENT... | FILE...]",
+		    "Submit the message on standard input, the "
+		    "message FILEs, or (--mbox) each message of the "
+		    "mbox stream on standard input, over SMTP.",
+		    FALSE, -1, &common, &argc, &argv, &error))
 		return mp_cli_fail (error);
 	/* GOption leaves a "--" that a dash argument follows */
 	args = argv + 1;

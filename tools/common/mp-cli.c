@@ -29,12 +29,12 @@ mp_cli_init_plain (const char *prog)
 	signal (SIGPIPE, SIG_IGN);
 }
 
-
-/* The entries of the current mp_cli_parse(), as given: GOption converts
- * string values from the locale's character set, so mp_cli_parse() hands
- * it a copy where they are raw bytes (FILENAME kinds) and checks them
- * itself; callbacks go through check_callback(), which finds the
- * original entry by the option's name. */
+/* The entries of the current mp_cli_parse_operands(), as given: GOption
+ * converts string values from the locale's character set, so
+ * mp_cli_parse_operands() hands it a copy where they are raw bytes
+ * (FILENAME kinds) and checks them itself; callbacks go through
+ * check_callback(), which finds the original entry by the option's
+ * name. */
 static const GOptionEntry *parse_entries;
 
 static const GOptionEntry *
@@ -214,15 +214,6 @@ mp_cli_parse_operands (const GOptionEntry *entries,
 		return FALSE;
 	}
 	return TRUE;
-}
-
-gboolean
-mp_cli_parse (const GOptionEntry *entries, const char *parameter_string,
-	      const char *summary, gboolean with_crlf, MpCliCommon *common,
-	      int *argc, char ***argv, GError **error)
-{
-	return mp_cli_parse_operands (entries, parameter_string, summary,
-				      with_crlf, -1, common, argc, argv, error);
 }
 
 static gboolean

@@ -8,7 +8,7 @@
 
 G_BEGIN_DECLS
 
-/* Options every command accepts, filled by mp_cli_parse(). */
+/* Options every command accepts, filled by mp_cli_parse_operands(). */
 typedef struct {
 	gboolean version;
 	char *output; /* -o FILE, NULL for stdout */
@@ -37,13 +37,6 @@ gboolean mp_cli_parse_operands (const GOptionEntry *entries,
 				const char *summary, gboolean with_crlf,
 				int max_operands, MpCliCommon *common,
 				int *argc, char ***argv, GError **error);
-
-/* mp_cli_parse_operands() with any number of operands, for the commands
- * that still count their operands themselves (mime-compose, smtp-send). */
-gboolean mp_cli_parse (const GOptionEntry *entries,
-		       const char *parameter_string, const char *summary,
-		       gboolean with_crlf, MpCliCommon *common, int *argc,
-		       char ***argv, GError **error);
 
 /* @text made safe for one line on a terminal: control characters (C0,
  * DEL, C1), line separators and bidi controls as \n, \r, \t, \xNN or
