@@ -10,7 +10,8 @@
 # TOOL!=LIBS: the tool loads none of these (a tool on the shared GLib
 # takes GMime, GPGME and gsasl from their archives).  A library removed
 # from a command's start-up (libmount, libblkid, libselinux, libpcre2 for
-# mime-compose; libgmime, libgpgme, libgsasl for smtp-send) fails the
+# mime-compose; libgmime, libgpgme, libgsasl, and GnuTLS and json-glib
+# which it loads when it needs them, for smtp-send) fails the
 # test if it comes back.
 # Then, with strace: mime-compose opens no locale file but LC_CTYPE's and
 # LC_MESSAGES', and probes no file system for SELinux.
