@@ -21,9 +21,7 @@ gpg --batch --quiet --passphrase '' \
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/s.key" -out "$T/s.crt" \
     -days 3650 -subj '/CN=Ann/emailAddress=ann@example.org' \
     -addext 'subjectAltName=email:ann@example.org' 2>/dev/null
-openssl pkcs12 -export -legacy -in "$T/s.crt" -inkey "$T/s.key" -out "$T/s.p12" \
-    -passout pass: -certpbe NONE -keypbe PBE-SHA1-3DES -macalg sha1 2>/dev/null
-gpgsm_import "$T/s.p12" ann@example.org
+gpgsm_import "$T/s.crt" "$T/s.key" ann@example.org
 
 plan 6
 start_server

@@ -34,10 +34,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout smime.key -out smime.crt \
     -addext 'subjectAltName=email:ann@example.org' \
     -addext 'keyUsage=digitalSignature,keyEncipherment' \
     -addext 'extendedKeyUsage=emailProtection' 2>/dev/null
-# gpgsm 2.2 reads only the old PKCS#12 ciphers
-openssl pkcs12 -export -legacy -in smime.crt -inkey smime.key -out smime.p12 \
-    -passout pass: -certpbe NONE -keypbe PBE-SHA1-3DES -macalg sha1 2>/dev/null
-gpgsm_import smime.p12 ann@example.org
+gpgsm_import smime.crt smime.key ann@example.org
 printf 'secret words\n' >pass.txt
 
 # ---- inputs -------------------------------------------------------------------

@@ -130,20 +130,28 @@ done_testing() {
     [ "$_failed" = 0 ]
 }
 
-# gpgsm_import P12 ADDRESS: import a PKCS#12 file (empty password) into
-# the gpgsm of $GNUPGHOME and trust its (self-signed) certificate.  The
-# secret key must be listed afterwards: a failed import would otherwise
-# show up later as "no usable secret key" with its cause lost, so it is
-# tried twice and gpgsm's own words are shown when it still fails.
+# gpgsm_import CERT KEY ADDRESS: the certificate and its key (PEM, made
+# by openssl) into the gpgsm of $GNUPGHOME, through a PKCS#12 file with an
+# empty password, and the (self-signed) certificate trusted.  The secret
+# key must be listed afterwards: gpgsm 2.2 now and then (two files in
+# about a hundred and fifty here) fails to decrypt such a file ("data
+# error at shrouded_key_bag.decrypted-text"), which showed up later as
+# "no usable secret key" (a CI run and a local one failed so).  So a
+# failed import is tried again with a new file (a new salt), up to three
+# times, and gpgsm's own words are shown when every try fails.
 gpgsm_import() {
-    local p12=$1 who=$2 try
-    for try in 1 2; do
+    local crt=$1 key=$2 who=$3 try p12=$T/gpgsm-import.p12
+    for try in 1 2 3; do
+        # gpgsm 2.2 reads only the old PKCS#12 ciphers
+        openssl pkcs12 -export -legacy -in "$crt" -inkey "$key" -out "$p12" \
+            -passout pass: -certpbe NONE -keypbe PBE-SHA1-3DES -macalg sha1 \
+            2>"$T/gpgsm-import.log"
         gpgsm --batch --pinentry-mode loopback --passphrase-fd 3 \
-            --import "$p12" 3</dev/null >"$T/gpgsm-import.log" 2>&1
+            --import "$p12" 3</dev/null >>"$T/gpgsm-import.log" 2>&1
         gpgsm --with-colons --list-secret-keys "$who" 2>>"$T/gpgsm-import.log" |
             grep -q '^crs' && break
-        echo "# gpgsm --import $p12 (try $try): no secret key for $who"
-        sed 's/^/#   /' "$T/gpgsm-import.log" | tail -8
+        echo "# gpgsm --import (try $try): no secret key for $who"
+        sed 's/^/#   /' "$T/gpgsm-import.log" | tail -12
     done
     echo "$(gpgsm --with-colons --list-keys "$who" |
         awk -F: '/^fpr/ {print $10; exit}') S relax" >>"$GNUPGHOME/trustlist.txt"
