@@ -151,6 +151,21 @@ extension_len (const char *name)
 	return len <= 16 ? len : 0;
 }
 
+/* How many of the first @len bytes of @s to keep for at most @keep bytes
+ * without splitting a character. */
+static gsize
+cut_len (const char *s, gsize len, gsize keep)
+{
+	const char *cut;
+
+	if (len <= keep)
+		return len;
+	cut = g_utf8_find_prev_char (s, s + keep + 1);
+	while (cut && (gsize) (cut - s) > keep)
+		cut = g_utf8_find_prev_char (s, cut);
+	return cut ? (gsize) (cut - s) : 0;
+}
+
 char *
 mp_extract_safe_name (const char *name)
 {
@@ -192,17 +207,11 @@ mp_extract_safe_name (const char *name)
 		g_string_prepend_c (s, '_');
 	if (s->len > MP_EXTRACT_NAME_MAX) {
 		g_autofree char *tail = NULL;
-		gsize keep;
-		const char *cut;
 
 		ext = extension_len (s->str);
 		tail = g_strdup (s->str + s->len - ext);
-		keep = MP_EXTRACT_NAME_MAX - ext;
-		/* back to a character boundary */
-		cut = g_utf8_find_prev_char (s->str, s->str + keep + 1);
-		while (cut && (gsize) (cut - s->str) > keep)
-			cut = g_utf8_find_prev_char (s->str, cut);
-		g_string_truncate (s, cut ? (gsize) (cut - s->str) : 0);
+		g_string_truncate (s, cut_len (s->str, s->len - ext,
+					       MP_EXTRACT_NAME_MAX - ext));
 		g_string_append (s, tail);
 	}
 	return g_string_free (s, FALSE);
@@ -262,8 +271,13 @@ mp_extract_numbered_name (const char *name, guint n)
 {
 	gsize ext = extension_len (name);
 	gsize stem = strlen (name) - ext;
+	g_autofree char *num = g_strdup_printf ("-%u", n);
+	/* within MP_EXTRACT_NAME_MAX still: the stem gives way (the
+	 * extension is at most 16 bytes, the number 11) */
+	gsize keep = MP_EXTRACT_NAME_MAX - ext - strlen (num);
 
-	return g_strdup_printf ("%.*s-%u%s", (int) stem, name, n, name + stem);
+	return g_strdup_printf ("%.*s%s%s", (int) cut_len (name, stem, keep),
+				name, num, name + stem);
 }
 
 /* ---- writing ------------------------------------------------------------ */

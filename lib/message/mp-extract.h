@@ -57,8 +57,9 @@ char *mp_extract_safe_name (const char *name);
  * "part-SECTION.EXT" with an extension for its type.  Newly allocated. */
 char *mp_extract_part_name (MpShowPart *part);
 
-/* "report.pdf", 2 -> "report-2.pdf"; "archive" -> "archive-2".  Newly
- * allocated. */
+/* "report.pdf", 2 -> "report-2.pdf"; "archive" -> "archive-2"; a name
+ * that would grow past MP_EXTRACT_NAME_MAX bytes loses the end of its
+ * stem (at a character boundary) instead.  Newly allocated. */
 char *mp_extract_numbered_name (const char *name, guint n);
 
 /* Writes the decoded content of each of @parts into the folder @dir

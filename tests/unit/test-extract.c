@@ -100,6 +100,31 @@ test_numbered_names (void)
 	}
 }
 
+/* A numbered name stays within MP_EXTRACT_NAME_MAX, and is a name
+ * mp_extract_safe_name() keeps as it is (found by fuzz-extract: a safe
+ * name of 200 bytes got "-1" and became 202). */
+static void
+test_numbered_names_bounded (void)
+{
+	g_autoptr (GString) s = g_string_new (NULL);
+
+	for (guint i = 0; i < 98; i++)
+		g_string_append (s, "\xc3\xbf"); /* U+00FF, two bytes */
+	g_string_append (s, ".bin");
+	g_assert_cmpuint (s->len, ==, MP_EXTRACT_NAME_MAX);
+	for (guint n = 1; n <= 1000; n *= 10) {
+		g_autofree char *got = mp_extract_numbered_name (s->str, n);
+		g_autofree char *safe = mp_extract_safe_name (got);
+		g_autofree char *num = g_strdup_printf ("-%u.bin", n);
+
+		g_assert_cmpuint (strlen (got), <=, MP_EXTRACT_NAME_MAX);
+		g_assert_true (g_utf8_validate (got, -1, NULL));
+		g_assert_true (g_str_has_suffix (got, num));
+		g_assert_true (g_str_has_prefix (got, "\xc3\xbf"));
+		g_assert_cmpstr (safe, ==, got);
+	}
+}
+
 static MpShow *
 show_of (const char *text, MpInput **in_out)
 {
@@ -221,6 +246,8 @@ main (int argc, char **argv)
 	g_test_add_func ("/extract/long-names-bounded",
 			 test_long_names_bounded);
 	g_test_add_func ("/extract/numbered-names", test_numbered_names);
+	g_test_add_func ("/extract/numbered-names-bounded",
+			 test_numbered_names_bounded);
 	g_test_add_func ("/extract/imap-sections", test_sections);
 	g_test_add_func ("/extract/uuencoded-block", test_uuencoded_block);
 	g_test_add_func ("/extract/unfinished-block-first",
