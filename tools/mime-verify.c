@@ -1,63 +1,22 @@
 /* mime-verify: check every signature of the message on stdin, one line
  * each (issue 17).  Exit 0 when all are good, 1 when one is not or there
  * is none, 65 for a malformed message. */
-#include "mp-cli.h"
-#include "mp-crypto.h"
-#include "mp-error.h"
-#include "mp-io.h"
+#include "mp-crypto-cli.h"
 
 #include <stdio.h>
 
-static char *homedir, *passphrase_file;
-static int passphrase_fd = -1;
+static MpCryptoOptions opts = { .passphrase_fd = -1 };
+static guint n_sigs;
+static gboolean all_good = TRUE;
 
-int
-main (int argc, char **argv)
+/* One line a signature: "STATUS SIGNER FINGERPRINT VALIDITY TIME". */
+static gboolean
+verify (MpInput *in, const MpCryptoOptions *o, MpOutput *out, GError **error)
 {
-	MpCliCommon common = { 0 };
-	MpCryptoOptions opts = { 0 };
-	g_autoptr (MpInput) in = NULL;
-	g_autoptr (MpOutput) out = NULL;
-	g_autoptr (GPtrArray) sigs = NULL;
-	GError *error = NULL;
-	gboolean all_good = TRUE;
-	const GOptionEntry entries[] = {
-		{ "homedir", 0, 0, G_OPTION_ARG_FILENAME, &homedir,
-		  "GnuPG home directory (default: GNUPGHOME or ~/.gnupg)",
-		  "DIR" },
-		{ "passphrase-file", 0, 0, G_OPTION_ARG_FILENAME,
-		  &passphrase_file,
-		  "Passphrase (first line of FILE) of the key that decrypts "
-		  "a message signed and encrypted",
-		  "FILE" },
-		{ "passphrase-fd", 0, 0, G_OPTION_ARG_INT, &passphrase_fd,
-		  "Read that passphrase from descriptor N", "N" },
-		{ NULL }
-	};
+	g_autoptr (GPtrArray) sigs = mp_crypto_verify (in, o, error);
 
-	mp_cli_init ("mime-verify");
-	if (!mp_cli_parse_operands (
-		    entries, NULL,
-		    "Verify the signatures of the message on stdin: "
-		    "one line each,\n\"STATUS SIGNER FINGERPRINT "
-		    "VALIDITY TIME\".",
-		    FALSE, 0, &common, &argc, &argv, &error))
-		return mp_cli_fail (error);
-	opts.homedir = homedir;
-	opts.passphrase_file = passphrase_file;
-	opts.passphrase_fd = passphrase_fd;
-
-	if (!mp_crypto_check_options (&opts, &error))
-		return mp_cli_fail (error);
-	in = mp_input_open (NULL, &error);
-	if (in == NULL)
-		return mp_cli_fail (error);
-	sigs = mp_crypto_verify (in, &opts, &error);
 	if (sigs == NULL)
-		return mp_cli_fail (error);
-	out = mp_output_open (common.output, FALSE, &error);
-	if (out == NULL)
-		return mp_cli_fail (error);
+		return FALSE;
 	for (guint i = 0; i < sigs->len; i++) {
 		MpCryptoSignature *s = sigs->pdata[i];
 		g_autoptr (GDateTime) dt =
@@ -70,13 +29,34 @@ main (int argc, char **argv)
 			"%s %s %s %s %s\n", s->status, s->signer,
 			s->fingerprint, s->validity, when);
 
-		if (!mp_output_write (out, line, strlen (line), &error))
-			return mp_cli_fail (error);
+		if (!mp_output_write (out, line, strlen (line), error))
+			return FALSE;
 		all_good = all_good && s->good;
 	}
-	if (!mp_output_close (out, &error))
-		return mp_cli_fail (error);
-	if (sigs->len == 0) {
+	n_sigs = sigs->len;
+	return TRUE;
+}
+
+int
+main (int argc, char **argv)
+{
+	const GOptionEntry entries[] = {
+		MP_CRYPTO_CLI_GNUPG_ENTRIES (
+			&opts,
+			"Passphrase (first line of FILE) of the key that "
+			"decrypts a message signed and encrypted",
+			"Read that passphrase from descriptor N"),
+		{ NULL }
+	};
+	int rc = mp_crypto_cli_main ("mime-verify", entries,
+				     "Verify the signatures of the message on "
+				     "stdin: one line each,\n\"STATUS SIGNER "
+				     "FINGERPRINT VALIDITY TIME\".",
+				     &opts, NULL, verify, argc, argv);
+
+	if (rc != 0)
+		return rc;
+	if (n_sigs == 0) {
 		fprintf (stderr, "%s: stdin: no signature\n", g_get_prgname ());
 		return 1;
 	}

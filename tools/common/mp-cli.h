@@ -15,12 +15,12 @@ typedef struct {
 	gboolean crlf;
 } MpCliCommon;
 
-/* Sets the program name, the locale (LC_CTYPE, LC_MESSAGES), ignores SIGPIPE (a closed downstream
- * reader becomes a write error: exit 74, quietly, see mp_cli_fail()) and
- * initialises GMime. */
+/* Sets the program name, the locale (LC_CTYPE, LC_MESSAGES), ignores
+ * SIGPIPE (a closed downstream reader becomes a write error: exit 74,
+ * quietly, see mp_cli_fail()) and initialises GMime. */
 void mp_cli_init (const char *prog);
 
-/* mp_cli_init() but for GMime: for a tool that links no GObject (a
+/* mp_cli_init() but without GMime: for a tool that links no GObject (a
  * static mime-compose, issue 21), whose start-up it would double. */
 void mp_cli_init_plain (const char *prog);
 
