@@ -1,4 +1,5 @@
 #include "mp-base64.h"
+#include "mp-cpu.h"
 
 #include <string.h>
 
@@ -25,10 +26,7 @@ init_pairs (void)
 
 			memcpy (&pairs[i], two, 2);
 		}
-#if defined(__x86_64__) && defined(__GNUC__)
-		__builtin_cpu_init ();
-		have_avx2 = __builtin_cpu_supports ("avx2");
-#endif
+		have_avx2 = mp_cpu_base64_simd ();
 		g_once_init_leave (&done, 1);
 	}
 }

@@ -5,6 +5,7 @@
  * it, and mime-compose writes its parts with it alone (issue 21). */
 #include "mp-text.h"
 #include "mp-base64.h"
+#include "mp-cpu.h"
 #include "mp-error.h"
 #include "mp-part.h"
 #include "mp-qp.h"
@@ -14,7 +15,6 @@
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#include <cpuid.h>
 #include <immintrin.h>
 #define HAVE_AVX2_PATH 1
 #endif
@@ -400,17 +400,7 @@ mp_text_scan_setup (void)
 	static gsize done;
 
 	if (g_once_init_enter (&done)) {
-		__builtin_cpu_init ();
-		guint a, b, c = 0, d;
-
-		/* LZCNT (CPUID 0x80000001 ECX bit 5) asked of the CPU
-		 * itself: clang's __builtin_cpu_supports() has no name
-		 * for it, and without it the instruction runs as BSR */
-		have_avx2 = __builtin_cpu_supports ("avx2") &&
-			    __builtin_cpu_supports ("popcnt") &&
-			    __builtin_cpu_supports ("bmi") &&
-			    __get_cpuid (0x80000001, &a, &b, &c, &d) &&
-			    (c & bit_LZCNT) != 0;
+		have_avx2 = mp_cpu_text_simd ();
 		g_once_init_leave (&done, 1);
 	}
 #endif
