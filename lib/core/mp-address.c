@@ -64,7 +64,17 @@ valid_hostname (const char *d)
 static gboolean
 valid_a_labels (const char *domain)
 {
-	g_auto (GStrv) labels = g_strsplit (domain, ".", -1);
+	g_auto (GStrv) labels = NULL;
+	const char *p = domain;
+
+	/* most domains have no A-label: nothing to split then */
+	while (p != NULL && g_ascii_strncasecmp (p, "xn--", 4) != 0) {
+		p = strchr (p, '.');
+		p = p ? p + 1 : NULL;
+	}
+	if (p == NULL)
+		return TRUE;
+	labels = g_strsplit (domain, ".", -1);
 
 	for (guint i = 0; labels[i]; i++) {
 		g_autofree char *u = NULL;
@@ -140,7 +150,7 @@ mp_address_check_spec (const char *header, const char *addr, GError **error)
 			return NULL;
 		}
 	}
-	return g_strdup_printf ("%s@%s", local, domain);
+	return g_strconcat (local, "@", domain, NULL);
 }
 
 /* RFC 5321 4.1.2 Mailbox as it goes in MAIL FROM and RCPT TO: what

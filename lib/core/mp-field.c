@@ -457,10 +457,10 @@ emit_mailbox (Folder *f, const char *ws, const MpAddress *a, gboolean last)
 	 * the A-labels it checked */
 	if (*a->name) {
 		emit_phrase (f, ws, a->name);
-		tok = g_strdup_printf ("<%s>%s", a->spec, last ? "" : ",");
+		tok = g_strconcat ("<", a->spec, ">", last ? "" : ",", NULL);
 		folder_add (f, " ", tok, strlen (tok));
 	} else {
-		tok = g_strdup_printf ("%s%s", a->spec, last ? "" : ",");
+		tok = g_strconcat (a->spec, last ? "" : ",", NULL);
 		folder_add (f, ws, tok, strlen (tok));
 	}
 }
@@ -488,29 +488,40 @@ emit_list (Folder *f, GPtrArray *list, gboolean last_list)
 }
 
 char *
+mp_field_format_address_lists (const char *name, GPtrArray *const *lists,
+			       guint n, guint *n_mailboxes)
+{
+	guint count = 0, i;
+	Folder f;
+
+	for (i = 0; i < n; i++)
+		count += mp_address_list_count (lists[i]);
+	if (n_mailboxes)
+		*n_mailboxes = count;
+	folder_init (&f, name);
+	for (i = 0; i < n; i++)
+		emit_list (&f, lists[i], i == n - 1);
+	return folder_finish (&f);
+}
+
+char *
 mp_field_format_addresses (const char *name, const char *const *values,
 			   guint *n_mailboxes, GError **error)
 {
 	g_autoptr (GPtrArray) lists = g_ptr_array_new_with_free_func (
 		(GDestroyNotify) g_ptr_array_unref);
-	guint count = 0, i;
-	Folder f;
 
-	for (i = 0; values[i]; i++) {
+	for (guint i = 0; values[i]; i++) {
 		GPtrArray *l =
 			mp_field_parse_addresses (name, values[i], error);
 
 		if (l == NULL)
 			return NULL;
-		count += mp_address_list_count (l);
 		g_ptr_array_add (lists, l);
 	}
-	if (n_mailboxes)
-		*n_mailboxes = count;
-	folder_init (&f, name);
-	for (i = 0; i < lists->len; i++)
-		emit_list (&f, lists->pdata[i], i == lists->len - 1);
-	return folder_finish (&f);
+	return mp_field_format_address_lists (name,
+					      (GPtrArray *const *) lists->pdata,
+					      lists->len, n_mailboxes);
 }
 
 /* ---- message identifiers -------------------------------------------- */

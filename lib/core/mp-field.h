@@ -53,6 +53,11 @@ char *mp_field_format_text (const char *name, const char *value);
 char *mp_field_format_addresses (const char *name, const char *const *values,
 				 guint *n_mailboxes, GError **error);
 
+/* The same field from @n lists already read by mp_field_parse_addresses()
+ * (a caller that keeps them reads each value once).  Newly allocated. */
+char *mp_field_format_address_lists (const char *name, GPtrArray *const *lists,
+				     guint n, guint *n_mailboxes);
+
 /* Checks @value as mp_field_check_value() does, then parses it with
  * mp_address_read_list() (an array of MpAddress).
  * Errors: as mp_field_format_addresses(). */

@@ -26,8 +26,9 @@ static const char *const addr_names[N_ADDR] = {
 };
 
 struct _MpCompose {
-	GPtrArray *addr[N_ADDR]; /* raw user values */
-	gboolean template_mode;  /* {{name}} may stand for checked values */
+	GPtrArray *addr[N_ADDR];  /* raw user values */
+	GPtrArray *lists[N_ADDR]; /* each read once, NULL for a placeholder */
+	gboolean template_mode;   /* {{name}} may stand for checked values */
 	char *subject;
 	char *message_id;
 	char *in_reply_to;
@@ -42,14 +43,23 @@ struct _MpCompose {
 	gboolean html_only; /* no text part rendered from the HTML */
 };
 
+static void
+list_unref (gpointer l)
+{
+	if (l != NULL)
+		g_ptr_array_unref (l);
+}
+
 MpCompose *
 mp_compose_new (void)
 {
 	MpCompose *c = g_new0 (MpCompose, 1);
 	int i;
 
-	for (i = 0; i < N_ADDR; i++)
+	for (i = 0; i < N_ADDR; i++) {
 		c->addr[i] = g_ptr_array_new_with_free_func (g_free);
+		c->lists[i] = g_ptr_array_new_with_free_func (list_unref);
+	}
 	c->references = g_ptr_array_new_with_free_func (g_free);
 	c->extra = g_ptr_array_new_with_free_func (g_free);
 	c->add_message_id = TRUE;
@@ -63,8 +73,10 @@ mp_compose_free (MpCompose *c)
 
 	if (c == NULL)
 		return;
-	for (i = 0; i < N_ADDR; i++)
+	for (i = 0; i < N_ADDR; i++) {
 		g_ptr_array_unref (c->addr[i]);
+		g_ptr_array_unref (c->lists[i]);
+	}
 	g_ptr_array_unref (c->references);
 	g_ptr_array_unref (c->extra);
 	g_free (c->subject);
@@ -107,12 +119,14 @@ mp_compose_add_header (MpCompose *c, const char *name, const char *value,
 				if (checked == NULL)
 					return FALSE;
 				g_ptr_array_add (c->addr[i], g_strdup (value));
+				g_ptr_array_add (c->lists[i], NULL);
 				return TRUE;
 			}
 			l = mp_address_read_list (addr_names[i], value, error);
 			if (l == NULL)
 				return FALSE;
 			g_ptr_array_add (c->addr[i], g_strdup (value));
+			g_ptr_array_add (c->lists[i], g_steal_pointer (&l));
 			return TRUE;
 		}
 	}
@@ -346,13 +360,10 @@ append_addr (GString *h, MpCompose *c, int which, guint *count, GError **error)
 		g_string_append (h, line);
 		return TRUE;
 	}
-	g_ptr_array_add (c->addr[which], NULL);
-	line = mp_field_format_addresses (
-		addr_names[which], (const char *const *) c->addr[which]->pdata,
-		count, error);
-	g_ptr_array_remove_index (c->addr[which], c->addr[which]->len - 1);
-	if (line == NULL)
-		return FALSE;
+	/* outside template mode every value was read when it was added */
+	line = mp_field_format_address_lists (
+		addr_names[which], (GPtrArray *const *) c->lists[which]->pdata,
+		c->lists[which]->len, count);
 	g_string_append (h, line);
 	return TRUE;
 }
@@ -364,9 +375,8 @@ only_mailbox (MpCompose *c, int which)
 {
 	char *found = NULL;
 
-	for (guint i = 0; i < c->addr[which]->len; i++) {
-		g_autoptr (GPtrArray) l = mp_address_read_list (
-			addr_names[which], c->addr[which]->pdata[i], NULL);
+	for (guint i = 0; i < c->lists[which]->len; i++) {
+		const GPtrArray *l = c->lists[which]->pdata[i];
 
 		for (guint j = 0; l && j < l->len; j++) {
 			const MpAddress *a = l->pdata[j];

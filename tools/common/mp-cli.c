@@ -58,16 +58,19 @@ find_entry (const char *option_name)
 	return NULL;
 }
 
+/* @option is the option as given ("--name"), or its long name alone
+ * when @dashes (the name is then formatted only for the error). */
 static gboolean
-check_utf8 (const char *option, const char *value, GError **error)
+check_utf8 (const char *option, gboolean dashes, const char *value,
+	    GError **error)
 {
 	const char *end;
 
 	if (value == NULL || g_utf8_validate (value, -1, &end))
 		return TRUE;
 	g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
-		     "%s: the value is not valid UTF-8 (at byte %u)", option,
-		     (guint) (end - value));
+		     "%s%s: the value is not valid UTF-8 (at byte %u)",
+		     dashes ? "--" : "", option, (guint) (end - value));
 	return FALSE;
 }
 
@@ -80,7 +83,7 @@ check_callback (const char *option_name, const char *value, gpointer data,
 
 	g_return_val_if_fail (e != NULL, FALSE);
 	if (!(e->flags & G_OPTION_FLAG_FILENAME) &&
-	    !check_utf8 (option_name, value, error))
+	    !check_utf8 (option_name, FALSE, value, error))
 		return FALSE;
 	func = (GOptionArgFunc) e->arg_data;
 	return func (option_name, value, data, error);
@@ -123,17 +126,17 @@ check_string_values (const GOptionEntry *entries, GError **error)
 	const GOptionEntry *e;
 
 	for (e = entries; e->long_name; e++) {
-		g_autofree char *option =
-			g_strdup_printf ("--%s", e->long_name);
+		const char *option = e->long_name;
 
 		if (e->arg == G_OPTION_ARG_STRING) {
-			if (!check_utf8 (option, *(char **) e->arg_data, error))
+			if (!check_utf8 (option, TRUE, *(char **) e->arg_data,
+					 error))
 				return FALSE;
 		} else if (e->arg == G_OPTION_ARG_STRING_ARRAY) {
 			char **v = *(char ***) e->arg_data;
 
 			for (; v && *v; v++)
-				if (!check_utf8 (option, *v, error))
+				if (!check_utf8 (option, TRUE, *v, error))
 					return FALSE;
 		}
 	}
