@@ -166,7 +166,9 @@ static char **
 dkim_sign (const MpAccount *a, GMimeStream *data, gpointer user_data,
 	   GError **error)
 {
-	g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&signers_lock);
+	/* held until the function returns */
+	g_autoptr (GMutexLocker) locker G_GNUC_UNUSED =
+		g_mutex_locker_new (&signers_lock);
 	MpDkimSigner *s = g_hash_table_lookup (signers, a->name);
 	g_autoptr (GError) local = NULL;
 

@@ -130,7 +130,8 @@ static gboolean force_scalar;
 #define OVL_2 0x20
 #define T_LARGE_1000 0x40
 #define OVL_4 0x40
-#define TWO_CONTS 0x80
+/* as a char: the tables below are of signed bytes (_mm256_setr_epi8) */
+#define TWO_CONTS ((char) 0x80)
 #define CARRY (T_SHORT | T_LONG | TWO_CONTS)
 
 __attribute__ ((target ("avx2"))) static inline __m256i

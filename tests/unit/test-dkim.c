@@ -162,8 +162,8 @@ test_bad_keys (void)
 	static const char *const bad[] = {
 		"no pem here",
 		"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
-		"-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n"
-		"-----END ENCRYPTED PRIVATE KEY-----\n",
+		("-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n"
+		 "-----END ENCRYPTED PRIVATE KEY-----\n"),
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
