@@ -15,23 +15,9 @@ cd "$T" || exit 1
 MODULE=mp-dkim-gnutls.so
 SEND=$BUILDDIR/tools/smtp-send
 
-openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa.pem 2>/dev/null
-openssl genpkey -algorithm ed25519 -out ed.pem 2>/dev/null
-mime-dkim --print-dns-record --domain example.org --selector r --key rsa.pem \
-	--selector e --key ed.pem >dns.txt
-. "$SRCDIR/tests/cli/dkim-lib.sh"
+. "$SRCDIR/tests/smtp/dkim-setup.sh"
 
-cat >signing.conf <<EOF
-[account signing]
-host = localhost
-port = $PORT
-tls = starttls
-ca-file = $CERTS/ca.crt
-from = ann@example.org
-dkim-domain = example.org
-dkim-selector = r, e
-dkim-key = $T/rsa.pem, $T/ed.pem
-EOF
+signing_account signing >signing.conf
 cat >plain.conf <<EOF
 [account plain]
 host = localhost

@@ -12,11 +12,7 @@ unset MIMEPIPE_PASSWORD XDG_CONFIG_HOME
 export MIMEPIPE_CONFIG=$T/empty-config
 cd "$T" || exit 1
 
-openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa.pem 2>/dev/null
-openssl genpkey -algorithm ed25519 -out ed.pem 2>/dev/null
-mime-dkim --print-dns-record --domain example.org --selector r --key rsa.pem \
-	--selector e --key ed.pem >dns.txt
-. "$SRCDIR/tests/cli/dkim-lib.sh"
+. "$SRCDIR/tests/smtp/dkim-setup.sh"
 # the message as the server got it: the final "." line gone, dots unstuffed
 received() { sed -e '$d' -e 's/^\.//' "$DATA" >"$1"; }
 verifiers() {
@@ -50,17 +46,7 @@ received got-simple.eml
 ok "simple_canon_verifies_after_smtp_send" verifiers got-simple.eml
 
 # ---- signed by smtp-send itself: an account's dkim-* keys ----------------
-cat >"$T/config" <<EOF
-[account signing]
-host = localhost
-port = $PORT
-tls = starttls
-ca-file = $CERTS/ca.crt
-from = ann@example.org
-dkim-domain = example.org
-dkim-selector = r, e
-dkim-key = $T/rsa.pem, $T/ed.pem
-EOF
+signing_account signing >"$T/config"
 chmod 600 "$T/config"
 export MIMEPIPE_CONFIG=$T/config
 # no Date, no Message-ID: submission adds them, then signs
