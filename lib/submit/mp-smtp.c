@@ -1123,39 +1123,60 @@ static const TxStep tx_steps[] = {
 	[TX_BDAT] = tx_bdat,   [TX_DATA_OPEN] = tx_data_open,
 };
 
-gboolean
-mp_smtp_send_pipelined (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
-			gboolean allow_partial, gboolean *deferred,
-			GError **error)
+/* Starts the send of a message afresh: nothing deferred or lost yet, no
+ * final reply, and a new array of results (a caller may keep (ref) the
+ * previous one) */
+static void
+send_reset (MpSmtp *smtp, gboolean *deferred)
 {
-	const MpSmtpConfig *cfg = smtp->cfg;
-	gboolean pipelining = mp_smtp_has_cap (smtp, "PIPELINING");
-	gboolean size_cap = mp_smtp_has_cap (smtp, "SIZE");
-	gboolean bdat = env->binary_part != NULL;
-	gboolean body8 =
-		env->eight_bit && !bdat && mp_smtp_has_cap (smtp, "8BITMIME");
-	gboolean had_pending = smtp->pending;
-	g_autofree char *mail = NULL;
-	Tx tx = { 0 };
-	TxState state = TX_MAIL;
-
 	if (deferred != NULL)
 		*deferred = FALSE;
 	smtp->lost = FALSE;
 	g_clear_pointer (&smtp->final_reply, g_free);
-	/* a new array: a caller may keep (ref) the previous one */
 	g_ptr_array_unref (smtp->results);
 	smtp->results = g_ptr_array_new_with_free_func (recipient_free);
+}
+
+/* RFC 1870: FALSE with @error when the server's SIZE limit is smaller
+ * than the message (SIZE 0 means no fixed limit) */
+static gboolean
+send_check_size (MpSmtp *smtp, MpEnvelope *env, gboolean bdat, GError **error)
+{
+	guint64 limit = g_ascii_strtoull (
+		g_hash_table_lookup (smtp->caps, "SIZE"), NULL, 10);
+
+	if (limit > 0 && (bdat ? env->bdat_size : env->size) > limit) {
+		g_set_error (
+			error, MP_ERROR, MP_ERROR_DATA,
+			"%s: the message is %" G_GUINT64_FORMAT
+			" octets; the server takes at most %" G_GUINT64_FORMAT,
+			smtp->cfg->host, bdat ? env->bdat_size : env->size,
+			limit);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* Checks before MAIL that the session can take ENV as it is: connected,
+ * and the server offering what the message needs (SMTPUTF8, BINARYMIME
+ * with CHUNKING, 8BITMIME, room for its SIZE, DSN); FALSE with @error
+ * naming the first thing missing */
+static gboolean
+send_check (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn, GError **error)
+{
+	const char *host = smtp->cfg->host;
+	gboolean bdat = env->binary_part != NULL;
+
 	if (!smtp->usable) {
 		g_set_error (error, MP_ERROR, MP_ERROR_TEMPFAIL,
-			     "%s: not connected", cfg->host);
+			     "%s: not connected", host);
 		return FALSE;
 	}
 	if (env->smtputf8 && !mp_smtp_has_cap (smtp, "SMTPUTF8")) {
 		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
 			     "%s: the message has UTF-8 addresses or header "
 			     "fields and the server does not offer SMTPUTF8",
-			     cfg->host);
+			     host);
 		return FALSE;
 	}
 	/* RFC 3030 3: binary content goes with BDAT and BINARYMIME, or not
@@ -1166,7 +1187,7 @@ mp_smtp_send_pipelined (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 			     "%s: %s has Content-Transfer-Encoding binary and "
 			     "the server does not offer BINARYMIME with "
 			     "CHUNKING (RFC 3030); encode it as base64",
-			     cfg->host, env->binary_part);
+			     host, env->binary_part);
 		return FALSE;
 	}
 	if (env->eight_bit && !bdat && !mp_smtp_has_cap (smtp, "8BITMIME") &&
@@ -1175,40 +1196,42 @@ mp_smtp_send_pipelined (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 			     "%s: the message has 8-bit data and the server "
 			     "does not offer 8BITMIME (encode it as 7-bit: "
 			     "quoted-printable or base64)",
-			     cfg->host);
+			     host);
 		return FALSE;
 	}
-	if (size_cap) {
-		guint64 limit = g_ascii_strtoull (
-			g_hash_table_lookup (smtp->caps, "SIZE"), NULL, 10);
-
-		/* RFC 1870: SIZE 0 means no fixed limit */
-		if (limit > 0 && (bdat ? env->bdat_size : env->size) > limit) {
-			g_set_error (
-				error, MP_ERROR, MP_ERROR_DATA,
-				"%s: the message is %" G_GUINT64_FORMAT
-				" octets; the server takes at most %" G_GUINT64_FORMAT,
-				cfg->host, bdat ? env->bdat_size : env->size,
-				limit);
-			return FALSE;
-		}
-	}
+	if (mp_smtp_has_cap (smtp, "SIZE") &&
+	    !send_check_size (smtp, env, bdat, error))
+		return FALSE;
 	if (dsn_wanted (dsn) && !mp_smtp_has_cap (smtp, "DSN")) {
 		g_set_error (error, MP_ERROR, MP_ERROR_UNAVAILABLE,
 			     "%s: the server does not offer DSN "
 			     "(--dsn-notify, --dsn-return, --envid)",
-			     cfg->host);
+			     host);
 		return FALSE;
 	}
-	if (smtp->need_rset) {
-		rset (smtp);
-		if (!smtp->usable) {
-			g_set_error (error, MP_ERROR, MP_ERROR_TEMPFAIL,
-				     "%s: RSET failed", cfg->host);
-			return FALSE;
-		}
-	}
+	return TRUE;
+}
 
+/* Resets a transaction an earlier send left half-way; FALSE with @error
+ * when the RSET failed */
+static gboolean
+send_rset_if_needed (MpSmtp *smtp, GError **error)
+{
+	if (!smtp->need_rset)
+		return TRUE;
+	rset (smtp);
+	if (!smtp->usable) {
+		g_set_error (error, MP_ERROR, MP_ERROR_TEMPFAIL,
+			     "%s: RSET failed", smtp->cfg->host);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* One result per recipient of ENV, in order, for the RCPT replies */
+static void
+send_add_recipients (MpSmtp *smtp, MpEnvelope *env)
+{
 	for (guint i = 0; i < env->recipients->len; i++) {
 		MpSmtpRecipient *res = g_new0 (MpSmtpRecipient, 1);
 
@@ -1216,27 +1239,56 @@ mp_smtp_send_pipelined (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 			g_strdup (g_ptr_array_index (env->recipients, i));
 		g_ptr_array_add (smtp->results, res);
 	}
+}
 
-	mail = mail_line (env, size_cap, body8, bdat,
-			  env->smtputf8 && mp_smtp_has_cap (smtp, "SMTPUTF8"),
-			  dsn_wanted (dsn) ? dsn : NULL);
-	tx.env = env;
-	tx.dsn = dsn_wanted (dsn) ? dsn : NULL;
-	tx.mail = mail;
-	tx.allow_partial = allow_partial;
-	tx.deferred = deferred;
-	tx.pipelining = pipelining;
-	tx.bdat = bdat;
-	tx.had_pending = had_pending;
+/* Runs TX's states from MAIL until TX_DONE or TX_FAILED, frees its
+ * replies, and resets a transaction that failed half-way; returns TRUE
+ * when it is done */
+static gboolean
+tx_run (MpSmtp *smtp, Tx *tx, GError **error)
+{
+	TxState state = TX_MAIL;
+
 	while (state != TX_DONE && state != TX_FAILED)
-		state = tx_steps[state](smtp, &tx, error);
-	mp_smtp_reply_clear (&tx.r);
-	mp_smtp_reply_clear (&tx.mail_reply);
-	mp_smtp_reply_clear (&tx.refusals.perm);
-	mp_smtp_reply_clear (&tx.refusals.temp);
+		state = tx_steps[state](smtp, tx, error);
+	mp_smtp_reply_clear (&tx->r);
+	mp_smtp_reply_clear (&tx->mail_reply);
+	mp_smtp_reply_clear (&tx->refusals.perm);
+	mp_smtp_reply_clear (&tx->refusals.temp);
 	if (state != TX_DONE && smtp->need_rset)
 		rset (smtp);
 	return state == TX_DONE;
+}
+
+gboolean
+mp_smtp_send_pipelined (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
+			gboolean allow_partial, gboolean *deferred,
+			GError **error)
+{
+	gboolean bdat = env->binary_part != NULL;
+	g_autofree char *mail = NULL;
+	Tx tx = {
+		.env = env,
+		.dsn = dsn_wanted (dsn) ? dsn : NULL,
+		.allow_partial = allow_partial,
+		.deferred = deferred,
+		.pipelining = mp_smtp_has_cap (smtp, "PIPELINING"),
+		.bdat = bdat,
+		.had_pending = smtp->pending,
+	};
+
+	send_reset (smtp, deferred);
+	if (!send_check (smtp, env, dsn, error) ||
+	    !send_rset_if_needed (smtp, error))
+		return FALSE;
+	send_add_recipients (smtp, env);
+	mail = mail_line (
+		env, mp_smtp_has_cap (smtp, "SIZE"),
+		env->eight_bit && !bdat && mp_smtp_has_cap (smtp, "8BITMIME"),
+		bdat, env->smtputf8 && mp_smtp_has_cap (smtp, "SMTPUTF8"),
+		tx.dsn);
+	tx.mail = mail;
+	return tx_run (smtp, &tx, error);
 }
 
 gboolean
