@@ -732,6 +732,62 @@ test_write_copies_text_from_file (void)
 	rmdir (dir);
 }
 
+/* The steps of repairing a forwarded leaf: NUL bytes or a CR without LF
+ * make even text base64, a quoted-printable body with a long line is
+ * decoded and encoded again, every Content-Transfer-Encoding field goes
+ * and one comes, in the message's line endings (CRLF here) */
+static void
+test_forwarded_leaf_repairs (void)
+{
+	g_autoptr (GString) m = g_string_new (
+		"From: a@example.org\r\nMIME-Version: 1.0\r\n"
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+		"--b\r\nContent-Type: text/plain\r\n"
+		"Content-Transfer-Encoding: 8bit\r\n\r\n");
+	g_autoptr (GPtrArray) notes = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autofree char *out = NULL;
+
+	g_string_append_len (m, "a\0b\r\n", 5);
+	g_string_append (m, "--b\r\nContent-Type: application/x-thing\r\n\r\n"
+			    "c\rd\r\n"
+			    "--b\r\nContent-Type: text/plain\r\n"
+			    "Content-Transfer-Encoding: quoted-printable\r\n"
+			    "X-Between: 1\r\n"
+			    "Content-Transfer-Encoding: quoted-printable\r\n"
+			    "\r\n=41");
+	for (guint i = 0; i < 1200; i++)
+		g_string_append_c (m, 'x');
+	g_string_append (m, "\r\n--b--\r\n");
+	out = leaf_from_file (m->str, m->len, TRUE, &notes, &error);
+	g_assert_no_error (error);
+	g_assert_nonnull (strstr (out, "--b\nContent-Type: text/plain\n"
+				       "Content-Transfer-Encoding: base64\n\n"
+				       "YQBi\n\n--b\n"));
+	g_assert_nonnull (strstr (out,
+				  "--b\nContent-Type: application/x-thing\n"
+				  "Content-Transfer-Encoding: base64\n\n"
+				  "Yw1k\n\n--b\n"));
+	g_assert_nonnull (
+		strstr (out, "--b\nContent-Type: text/plain\nX-Between: 1\n"
+			     "Content-Transfer-Encoding: quoted-printable\n\n"
+			     "Axxx"));
+	g_assert_null (strstr (out, "8bit"));
+	g_assert_null (strstr (out, "=41"));
+	g_assert_nonnull (strstr (out, "xxxx=\nxxxx"));
+	g_assert_cmpuint (notes->len, ==, 3);
+	g_assert_true (g_str_has_suffix (
+		notes->pdata[0], ": part 1 (text/plain) encoded as base64: it "
+				 "holds NUL bytes"));
+	g_assert_true (g_str_has_suffix (
+		notes->pdata[1], ": part 2 (application/x-thing) encoded as "
+				 "base64: it holds a CR without LF"));
+	g_assert_true (g_str_has_suffix (
+		notes->pdata[2],
+		": part 3 (text/plain) encoded as "
+		"quoted-printable: a line is over 998 octets"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -763,5 +819,7 @@ main (int argc, char **argv)
 			 test_writer_matches_gmime);
 	g_test_add_func ("/part/write-copies-text-from-file",
 			 test_write_copies_text_from_file);
+	g_test_add_func ("/part/forwarded-leaf-repairs",
+			 test_forwarded_leaf_repairs);
 	return g_test_run ();
 }
