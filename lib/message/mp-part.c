@@ -615,6 +615,80 @@ add_edit (Repair *r, gint64 start, gint64 end, GMimeStream *with)
 	g_array_append_val (r->edits, e);
 }
 
+/* RFC 2045 6: the encoding a body with STATS gets again, quoted-printable
+ * for text of TYPE without NUL or lone CR, base64 else; sets *WHY to
+ * what was wrong with it */
+static GMimeContentEncoding
+repair_encoding (const char *type, const MpPartStats *stats, const char **why)
+{
+	*why = stats->nul     ? "it holds NUL bytes" :
+	       stats->bare_cr ? "it holds a CR without LF" :
+				"a line is over 998 octets";
+	return g_ascii_strncasecmp (type, "text/", 5) == 0 && stats->nul == 0 &&
+			       stats->bare_cr == 0 ?
+		       GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE :
+		       GMIME_CONTENT_ENCODING_BASE64;
+}
+
+/* Edits that remove every Content-Transfer-Encoding field of HEADERS
+ * (a header block ending before BODY_START); FALSE with @error when a
+ * field cannot be found in the stream */
+static gboolean
+repair_drop_encoding_fields (Repair *r, GMimeHeaderList *headers,
+			     gint64 body_start, const char *section,
+			     GError **error)
+{
+	for (int i = 0; i < g_mime_header_list_get_count (headers); i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at (headers, i);
+		gint64 off = g_mime_header_get_offset (h), end;
+
+		if (g_ascii_strcasecmp (g_mime_header_get_name (h),
+					"Content-Transfer-Encoding") != 0)
+			continue;
+		end = off < 0 ? -1 : field_end (r->stream, off, body_start);
+		if (end < 0) {
+			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+				     "%s: part %s: cannot find its "
+				     "Content-Transfer-Encoding (cannot "
+				     "forward it)",
+				     r->what, section);
+			return FALSE;
+		}
+		add_edit (r, off, end, NULL);
+	}
+	return TRUE;
+}
+
+/* Returns the BODY stream decoded from FROM and encoded as TO, line
+ * breaks kept as line breaks when TO is quoted-printable (text) */
+static GMimeStream *
+repair_body (Repair *r, GMimeStream *body, GMimeContentEncoding from,
+	     GMimeContentEncoding to)
+{
+	g_autoptr (GMimeStream) sub = g_mime_stream_substream (
+		r->stream, body->bound_start, body->bound_end);
+	GMimeStream *filtered = g_mime_stream_filter_new (sub);
+	g_autoptr (GMimeFilter) enc = g_mime_filter_basic_new (to, TRUE);
+
+	if (from == GMIME_CONTENT_ENCODING_BASE64 ||
+	    from == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+	    from == GMIME_CONTENT_ENCODING_UUENCODE) {
+		g_autoptr (GMimeFilter) dec =
+			g_mime_filter_basic_new (from, FALSE);
+
+		g_mime_stream_filter_add (GMIME_STREAM_FILTER (filtered), dec);
+	}
+	if (to == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE) {
+		/* text: its line breaks stay line breaks */
+		g_autoptr (GMimeFilter) d2u =
+			g_mime_filter_dos2unix_new (FALSE);
+
+		g_mime_stream_filter_add (GMIME_STREAM_FILTER (filtered), d2u);
+	}
+	g_mime_stream_filter_add (GMIME_STREAM_FILTER (filtered), enc);
+	return filtered;
+}
+
 /* A leaf of the forwarded message whose body is no valid 7bit or 8bit
  * (RFC 5322 2.1.1: lines of at most 998 octets; RFC 2045 2.7, 2.8: no NUL,
  * CR only before LF) gets its body encoded again, quoted-printable for
@@ -626,15 +700,12 @@ repair_leaf (Repair *r, GMimePart *part, const char *section, GError **error)
 	GMimeObject *obj = GMIME_OBJECT (part);
 	GMimeDataWrapper *w = g_mime_part_get_content (part);
 	GMimeStream *body = w ? g_mime_data_wrapper_get_stream (w) : NULL;
-	GMimeHeaderList *headers = g_mime_object_get_header_list (obj);
-	GMimeContentEncoding from = g_mime_part_get_content_encoding (part);
 	GMimeContentEncoding to;
 	g_autofree char *type = NULL;
-	g_autoptr (GMimeStream) filtered = NULL;
 	g_autofree char *field = NULL;
 	MpPartStats stats;
 	const char *eol, *why;
-	int i;
+	gint64 at;
 
 	if (body == NULL || body->bound_end < body->bound_start)
 		return TRUE;
@@ -654,74 +725,21 @@ repair_leaf (Repair *r, GMimePart *part, const char *section, GError **error)
 	}
 	type = g_mime_content_type_get_mime_type (
 		g_mime_object_get_content_type (obj));
-	to = g_ascii_strncasecmp (type, "text/", 5) == 0 && stats.nul == 0 &&
-			     stats.bare_cr == 0 ?
-		     GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE :
-		     GMIME_CONTENT_ENCODING_BASE64;
-	why = stats.nul     ? "it holds NUL bytes" :
-	      stats.bare_cr ? "it holds a CR without LF" :
-			      "a line is over 998 octets";
-
+	to = repair_encoding (type, &stats, &why);
 	/* the old Content-Transfer-Encoding fields go, the new one comes
 	 * last in the header block */
-	for (i = 0; i < g_mime_header_list_get_count (headers); i++) {
-		GMimeHeader *h = g_mime_header_list_get_header_at (headers, i);
-		gint64 off = g_mime_header_get_offset (h), end;
-
-		if (g_ascii_strcasecmp (g_mime_header_get_name (h),
-					"Content-Transfer-Encoding") != 0)
-			continue;
-		end = off < 0 ? -1 :
-				field_end (r->stream, off, body->bound_start);
-		if (end < 0) {
-			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-				     "%s: part %s: cannot find its "
-				     "Content-Transfer-Encoding (cannot "
-				     "forward it)",
-				     r->what, section);
-			return FALSE;
-		}
-		add_edit (r, off, end, NULL);
-	}
+	if (!repair_drop_encoding_fields (r,
+					  g_mime_object_get_header_list (obj),
+					  body->bound_start, section, error))
+		return FALSE;
 	field = g_strdup_printf ("Content-Transfer-Encoding: %s%s",
 				 g_mime_content_encoding_to_string (to), eol);
-	{
-		gint64 at = body->bound_start - (gint64) strlen (eol);
-
-		add_edit (r, at, at,
-			  g_mime_stream_mem_new_with_buffer (field,
-							     strlen (field)));
-	}
-
-	{
-		g_autoptr (GMimeStream) sub = g_mime_stream_substream (
-			r->stream, body->bound_start, body->bound_end);
-
-		filtered = g_mime_stream_filter_new (sub);
-	}
-	if (from == GMIME_CONTENT_ENCODING_BASE64 ||
-	    from == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
-	    from == GMIME_CONTENT_ENCODING_UUENCODE) {
-		g_autoptr (GMimeFilter) dec =
-			g_mime_filter_basic_new (from, FALSE);
-
-		g_mime_stream_filter_add (GMIME_STREAM_FILTER (filtered), dec);
-	}
-	if (to == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE) {
-		/* text: its line breaks stay line breaks */
-		g_autoptr (GMimeFilter) d2u =
-			g_mime_filter_dos2unix_new (FALSE);
-
-		g_mime_stream_filter_add (GMIME_STREAM_FILTER (filtered), d2u);
-	}
-	{
-		g_autoptr (GMimeFilter) enc =
-			g_mime_filter_basic_new (to, TRUE);
-
-		g_mime_stream_filter_add (GMIME_STREAM_FILTER (filtered), enc);
-	}
+	at = body->bound_start - (gint64) strlen (eol);
+	add_edit (r, at, at,
+		  g_mime_stream_mem_new_with_buffer (field, strlen (field)));
 	add_edit (r, body->bound_start, body->bound_end,
-		  g_steal_pointer (&filtered));
+		  repair_body (r, body, g_mime_part_get_content_encoding (part),
+			       to));
 	g_ptr_array_add (
 		r->notes,
 		g_strdup_printf ("%s: part %s (%s) encoded as %s: %s", r->what,
