@@ -788,6 +788,98 @@ test_forwarded_leaf_repairs (void)
 		"quoted-printable: a line is over 998 octets"));
 }
 
+/* A leaf made from a file "data.txt" holding @data with @opts, written
+ * as a part (LF); NULL with @error when it is refused. */
+static char *
+leaf_with_options (const char *data, gsize len, const MpPartFileOptions *opts,
+		   GError **error)
+{
+	g_autofree char *dir = g_dir_make_tmp ("test-part-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename (dir, "data.txt", NULL);
+	g_autofree char *out_path = g_build_filename (dir, "out", NULL);
+	g_autoptr (MpLeaf) leaf = NULL;
+	char *written = NULL;
+
+	g_assert_true (g_file_set_contents (path, data, (gssize) len, NULL));
+	leaf = mp_part_leaf_new_file (mp_input_open (path, NULL), opts, error);
+	if (leaf) {
+		g_autoptr (MpOutput) out =
+			mp_output_open (out_path, FALSE, NULL);
+
+		g_assert_true (mp_part_leaf_write (leaf, out, FALSE, NULL));
+		g_assert_true (mp_output_close (out, NULL));
+		g_assert_true (
+			g_file_get_contents (out_path, &written, NULL, NULL));
+	}
+	unlink (path);
+	unlink (out_path);
+	rmdir (dir);
+	return written;
+}
+
+/* The steps of making a leaf from a file: the type from --type (refused
+ * when it is none), text that is not UTF-8 (octet-stream without a
+ * --type, refused with one that gives no charset), what is not a message
+ * refused with --message, and the header block with every option */
+static void
+test_leaf_file_steps (void)
+{
+	MpPartFileOptions bad_type = { .type = "nonsense" };
+	MpPartFileOptions text = { .type = "text/plain" };
+	MpPartFileOptions message = { .message = TRUE };
+	MpPartFileOptions all = { .type = "Text/Plain; format=flowed; name=x",
+				  .name = "notes.txt",
+				  .description = "Caf\xc3\xa9 notes",
+				  .inline_disposition = TRUE,
+				  .content_id = "n1@example.org" };
+	MpPartFileOptions none = { 0 };
+	GError *error = NULL;
+	char *out;
+
+	out = leaf_with_options ("hello\n", 6, &bad_type, &error);
+	g_assert_null (out);
+	g_assert_error (error, MP_ERROR, MP_ERROR_USAGE);
+	g_assert_true (g_str_has_suffix (error->message,
+					 "data.txt: --type nonsense: not a "
+					 "media type"));
+	g_clear_error (&error);
+
+	out = leaf_with_options ("Gr\374\337e\n", 6, &text, &error);
+	g_assert_null (out);
+	g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
+	g_assert_true (g_str_has_suffix (
+		error->message, "data.txt: not UTF-8 text; give its charset "
+				"(--type 'text/plain; charset=...')"));
+	g_clear_error (&error);
+
+	out = leaf_with_options ("Gr\374\337e\n", 6, &none, &error);
+	g_assert_no_error (error);
+	g_assert_true (g_str_has_prefix (
+		out,
+		"Content-Type: application/octet-stream; name=\"data.txt\"\n"
+		"Content-Disposition: attachment; filename=\"data.txt\"\n"
+		"Content-Transfer-Encoding: base64\n\n"));
+	g_free (out);
+
+	out = leaf_with_options ("", 0, &message, &error);
+	g_assert_null (out);
+	g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
+	g_assert_true (
+		g_str_has_suffix (error->message, "(cannot forward it)"));
+	g_clear_error (&error);
+
+	out = leaf_with_options ("hello\n", 6, &all, &error);
+	g_assert_no_error (error);
+	g_assert_cmpstr (out, ==,
+			 "Content-Type: text/plain; format=\"flowed\"; "
+			 "charset=\"utf-8\"; name=\"notes.txt\"\n"
+			 "Content-Disposition: inline; filename=\"notes.txt\"\n"
+			 "Content-ID: <n1@example.org>\n"
+			 "Content-Description: =?UTF-8?Q?Caf=C3=A9?= notes\n"
+			 "Content-Transfer-Encoding: base64\n\naGVsbG8K\n");
+	g_free (out);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -821,5 +913,6 @@ main (int argc, char **argv)
 			 test_write_copies_text_from_file);
 	g_test_add_func ("/part/forwarded-leaf-repairs",
 			 test_forwarded_leaf_repairs);
+	g_test_add_func ("/part/leaf-file-steps", test_leaf_file_steps);
 	return g_test_run ();
 }
