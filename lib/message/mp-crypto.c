@@ -1881,37 +1881,53 @@ encrypt_recipient_lines (GPtrArray *list)
 	return g_string_free (rs, FALSE);
 }
 
-/* Encrypts PLAIN into CD: OpenPGP to the recipients of LIST, signed with
- * the sender's key for --sign; S/MIME to KEYS.  Sets *ERR to GPGME's
- * answer; FALSE with @error (and nothing run) when the key to sign with
- * is not found */
+/* Signs with the key of the sender (or --local-user) what GPGME
+ * encrypts next in CTX; FALSE with @error when there is none */
 static gboolean
-encrypt_run (gpgme_ctx_t ctx, Msg *m, const MpCryptoOptions *opts,
-	     GPtrArray *list, GPtrArray *keys, gpgme_data_t plain,
-	     gpgme_data_t cd, gpgme_error_t *err, GError **error)
+encrypt_add_signer (gpgme_ctx_t ctx, Msg *m, const MpCryptoOptions *opts,
+		    GError **error)
 {
-	g_autofree char *rs = NULL;
-	const char *who;
-	gpgme_key_t sk;
+	const char *who = signer_of (m, opts, error);
+	gpgme_key_t sk = who ? find_key (ctx, who, TRUE, error) : NULL;
 
-	if (opts->protocol == MP_CRYPTO_SMIME) {
-		*err = gpgme_op_encrypt (ctx, (gpgme_key_t *) keys->pdata, 0,
-					 plain, cd);
-		return TRUE;
-	}
-	rs = encrypt_recipient_lines (list);
-	if (!opts->sign) {
-		*err = gpgme_op_encrypt_ext (ctx, NULL, rs, 0, plain, cd);
-		return TRUE;
-	}
-	who = signer_of (m, opts, error);
-	sk = who ? find_key (ctx, who, TRUE, error) : NULL;
 	if (sk == NULL)
 		return FALSE;
 	gpgme_signers_add (ctx, sk);
 	gpgme_key_unref (sk);
-	*err = gpgme_op_encrypt_sign_ext (ctx, NULL, rs, 0, plain, cd);
 	return TRUE;
+}
+
+/* Encrypts PLAIN (fed by F) into CD: OpenPGP to the recipients of LIST,
+ * signed too for --sign; S/MIME to KEYS.  FALSE with @error when the key
+ * to sign with is not found (nothing run), or GPG fails, naming the
+ * recipient whose key it refused when that is known */
+static gboolean
+encrypt_run (gpgme_ctx_t ctx, Msg *m, const MpCryptoOptions *opts,
+	     GPtrArray *list, GPtrArray *keys, Feed *f, gpgme_data_t plain,
+	     gpgme_data_t cd, GError **error)
+{
+	g_autofree char *rs = NULL;
+	gpgme_error_t err;
+	const char *who;
+
+	if (opts->protocol == MP_CRYPTO_SMIME) {
+		err = gpgme_op_encrypt (ctx, (gpgme_key_t *) keys->pdata, 0,
+					plain, cd);
+	} else {
+		rs = encrypt_recipient_lines (list);
+		if (opts->sign && !encrypt_add_signer (ctx, m, opts, error))
+			return FALSE;
+		err = opts->sign ? gpgme_op_encrypt_sign_ext (ctx, NULL, rs, 0,
+							      plain, cd) :
+				   gpgme_op_encrypt_ext (ctx, NULL, rs, 0,
+							 plain, cd);
+	}
+	err = feed_check (f, err);
+	if (!err)
+		return TRUE;
+	who = refused_recipient (ctx, list);
+	set_gpg_error (error, err, who ? who : "encryption");
+	return FALSE;
 }
 
 /* RFC 8551 3.3: the body of an S/MIME message, CIPHER (enveloped-data)
@@ -1958,6 +1974,28 @@ encrypt_write_pgp (Sink *k, Msg *m, const char *boundary, GMimeStream *cipher,
 	       put (k, error, m->eol, "--", boundary, "--", m->eol, NULL);
 }
 
+/* Whom the message M is encrypted for: refuses Bcc recipients S/MIME
+ * would name, makes the GPGME context *CTX and the list of recipients
+ * *LIST with their *KEYS; FALSE with @error */
+static gboolean
+encrypt_recipients (Msg *m, const MpCryptoOptions *opts, gpgme_ctx_t *ctx,
+		    GPtrArray **list, GPtrArray **keys, GError **error)
+{
+	if (opts->protocol == MP_CRYPTO_SMIME && m->bcc->len > 0 &&
+	    !opts->recipients) {
+		/* CMS names every recipient's certificate */
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "stdin: S/MIME cannot hide Bcc recipients; "
+			     "encrypt a copy for them with --recipient");
+		return FALSE;
+	}
+	*ctx = ctx_new (opts, opts->protocol, &m->pass, error);
+	if (*ctx == NULL)
+		return FALSE;
+	*list = recipients (m, opts, *ctx, keys, error);
+	return *list != NULL;
+}
+
 gboolean
 mp_crypto_encrypt (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 		   GError **error)
@@ -1973,25 +2011,14 @@ mp_crypto_encrypt (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 	g_autofree char *boundary = NULL;
 	gpgme_ctx_t ctx = NULL;
 	gpgme_data_t plain = NULL, cd = NULL;
-	gpgme_error_t err;
 	gboolean ok = FALSE;
 	Sink k = { mp_output_get_stream (out), out };
 	Signature sig = { NULL, NULL };
 	int signed_spool = -1, cfd = -1;
 	Feed f = { 0 };
 
-	if (!msg_open (&m, in, opts, error))
-		goto out;
-	if (smime && m.bcc->len > 0 && !opts->recipients) {
-		/* CMS names every recipient's certificate */
-		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-			     "stdin: S/MIME cannot hide Bcc recipients; "
-			     "encrypt a copy for them with --recipient");
-		goto out;
-	}
-	ctx = ctx_new (opts, opts->protocol, &m.pass, error);
-	if (ctx == NULL ||
-	    (list = recipients (&m, opts, ctx, &keys, error)) == NULL ||
+	if (!msg_open (&m, in, opts, error) ||
+	    !encrypt_recipients (&m, opts, &ctx, &list, &keys, error) ||
 	    (opts->autocrypt &&
 	     (autocrypt = autocrypt_field (opts, &m, error)) == NULL))
 		goto out;
@@ -2007,15 +2034,8 @@ mp_crypto_encrypt (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 	gpgme_set_armor (ctx, !smime);
 	plain = feed_data (&f, plainsrc, TRUE, opts->protocol);
 	cd = spool_data (cfd);
-	if (!encrypt_run (ctx, &m, opts, list, keys, plain, cd, &err, error))
+	if (!encrypt_run (ctx, &m, opts, list, keys, &f, plain, cd, error))
 		goto out;
-	err = feed_check (&f, err);
-	if (err) {
-		const char *who = refused_recipient (ctx, list);
-
-		set_gpg_error (error, err, who ? who : "encryption");
-		goto out;
-	}
 	cipher = spool_stream (cfd);
 	if ((opts->protect_headers && !obscure_subject (&m, error)) ||
 	    !write_outer (&m, out, autocrypt, error))
