@@ -114,20 +114,24 @@ all_digits (const char *s)
 	return TRUE;
 }
 
-GDateTime *
-mp_date_parse (const char *value)
-{
-	g_autoptr (GString) clean = g_string_new (NULL);
-	g_auto (GStrv) toks = NULL;
-	g_autoptr (GTimeZone) tz = NULL;
-	int day = -1, month = -1, year = -1, hour = -1, min = 0, sec = 0;
-	int zone = 0, depth = 0;
-	gboolean have_zone = FALSE;
-	const char *p;
+/* The fields of a date as mp_date_parse reads them, token by token; -1
+ * marks a field not seen yet */
+typedef struct {
+	int day, month, year, hour, min, sec;
+	int zone;
+	gboolean have_zone;
+} DateFields;
 
-	/* comments out, commas as blanks, and dashes between a day, a
-	 * month name and a year ("15-Jan-2024") */
-	for (p = value; *p; p++) {
+/* Returns VALUE without its comments, with commas as blanks and the
+ * dashes between a day, a month name and a year ("15-Jan-2024") as
+ * blanks too */
+static GString *
+date_clean (const char *value)
+{
+	GString *clean = g_string_new (NULL);
+	int depth = 0;
+
+	for (const char *p = value; *p; p++) {
 		if (*p == '(')
 			depth++;
 		else if (*p == ')' && depth > 0)
@@ -140,92 +144,120 @@ mp_date_parse (const char *value)
 					       ' ' :
 					       *p);
 	}
-	toks = g_strsplit_set (clean->str, " \t", -1);
-	for (guint i = 0; toks[i]; i++) {
-		const char *t = toks[i];
-		guint m;
+	return clean;
+}
 
-		if (*t == '\0')
-			continue;
-		/* an offset with a colon ("+01:00"): GMime skipped it */
-		if ((*t == '+' || *t == '-') && strchr (t, ':'))
-			continue;
-		if (strchr (t, ':')) {
-			if (hour >= 0 ||
-			    sscanf (t, "%d:%d:%d", &hour, &min, &sec) < 2)
-				return NULL;
-			continue;
-		}
-		/* a numeric date, as broken mailers write it */
-		if (g_ascii_isdigit (*t) &&
-		    (strchr (t, '-') || strchr (t, '/'))) {
-			char sep;
-			int n;
+/* Reads a numeric token T into F: "hh:mm[:ss]", a numeric date
+ * ("2024-01-15"), a "+hhmm" offset, a day or a year. Sets *TAKEN when T
+ * was one of these; returns FALSE when T makes the date unreadable */
+static gboolean
+date_read_number (DateFields *f, const char *t, gboolean *taken)
+{
+	*taken = TRUE;
+	/* an offset with a colon ("+01:00"): GMime skipped it */
+	if ((*t == '+' || *t == '-') && strchr (t, ':'))
+		return TRUE;
+	if (strchr (t, ':'))
+		return f->hour < 0 &&
+		       sscanf (t, "%d:%d:%d", &f->hour, &f->min, &f->sec) >= 2;
+	/* a numeric date, as broken mailers write it */
+	if (g_ascii_isdigit (*t) && (strchr (t, '-') || strchr (t, '/'))) {
+		char sep;
+		int n;
 
-			if (year >= 0 || month >= 0 || day >= 0 ||
-			    sscanf (t, "%4d%c%2d%*c%2d%n", &year, &sep, &month,
-				    &day, &n) != 4 ||
-			    t[n] != '\0' || t[4] != sep || month < 1 ||
-			    month > 12 || day < 1 || day > 31)
-				return NULL;
-			continue;
-		}
-		if ((*t == '+' || *t == '-') && strlen (t) == 5 &&
-		    all_digits (t + 1)) {
-			/* the first offset given counts, as GMime read it */
-			if (!have_zone)
-				zone = atoi (t + 1) * (*t == '-' ? -1 : 1);
-			have_zone = TRUE;
-			continue;
-		}
-		if (all_digits (t)) {
-			int n = atoi (t);
-
-			if (day < 0 && strlen (t) <= 2 && n >= 1 && n <= 31)
-				day = n;
-			else if (year < 0)
-				year = strlen (t) <= 2 ?
-					       n + (n < 70 ? 2000 : 1900) :
-				       strlen (t) == 3 ? n + 1900 :
-							 n;
-			else
-				return NULL;
-			continue;
-		}
-		for (m = 0; m < 12; m++)
-			if (g_ascii_strncasecmp (t, date_months[m], 3) == 0)
-				break;
-		if (m < 12 && month < 0) {
-			month = (int) m + 1;
-			continue;
-		}
-		for (m = 0; m < 7; m++)
-			if (g_ascii_strncasecmp (t, date_days[m], 3) == 0)
-				break;
-		if (m < 7)
-			continue;
-		if (!have_zone && zone_name (t, &zone)) {
-			have_zone = TRUE;
-			continue;
-		}
-		/* anything else ("pm", a zone name outside RFC 5322 such as
-		 * CET): GMime skipped it, and so the date stays as it read
-		 * it (UTC when no offset is given) */
+		return !(f->year >= 0 || f->month >= 0 || f->day >= 0 ||
+			 sscanf (t, "%4d%c%2d%*c%2d%n", &f->year, &sep,
+				 &f->month, &f->day, &n) != 4 ||
+			 t[n] != '\0' || t[4] != sep || f->month < 1 ||
+			 f->month > 12 || f->day < 1 || f->day > 31);
 	}
-	/* a date without a time is its midnight */
-	if (hour < 0)
-		hour = 0;
-	if (day < 0 || month < 0 || year < 0 || hour > 23 || min < 0 ||
-	    min > 59 || sec < 0 || sec > 60)
+	if ((*t == '+' || *t == '-') && strlen (t) == 5 && all_digits (t + 1)) {
+		/* the first offset given counts, as GMime read it */
+		if (!f->have_zone)
+			f->zone = atoi (t + 1) * (*t == '-' ? -1 : 1);
+		f->have_zone = TRUE;
+		return TRUE;
+	}
+	if (all_digits (t)) {
+		int n = atoi (t);
+
+		if (f->day < 0 && strlen (t) <= 2 && n >= 1 && n <= 31)
+			f->day = n;
+		else if (f->year < 0)
+			f->year = strlen (t) <= 2 ? n + (n < 70 ? 2000 : 1900) :
+				  strlen (t) == 3 ? n + 1900 :
+						    n;
+		else
+			return FALSE;
+		return TRUE;
+	}
+	*taken = FALSE;
+	return TRUE;
+}
+
+/* Reads a word T into F: the first month name counts, day names are
+ * skipped, the first RFC 5322 zone name counts. Anything else ("pm", a
+ * zone name outside RFC 5322 such as CET) GMime skipped, and so the
+ * date stays as it read it (UTC when no offset is given) */
+static void
+date_read_word (DateFields *f, const char *t)
+{
+	guint m;
+
+	for (m = 0; m < 12; m++)
+		if (g_ascii_strncasecmp (t, date_months[m], 3) == 0)
+			break;
+	if (m < 12 && f->month < 0) {
+		f->month = (int) m + 1;
+		return;
+	}
+	for (m = 0; m < 7; m++)
+		if (g_ascii_strncasecmp (t, date_days[m], 3) == 0)
+			break;
+	if (m < 7)
+		return;
+	if (!f->have_zone && zone_name (t, &f->zone))
+		f->have_zone = TRUE;
+}
+
+/* Returns the date F names, or NULL when a field is missing or out of
+ * range; a date without a time is its midnight */
+static GDateTime *
+date_from_fields (DateFields *f)
+{
+	g_autoptr (GTimeZone) tz = NULL;
+	char id[16];
+
+	if (f->hour < 0)
+		f->hour = 0;
+	if (f->day < 0 || f->month < 0 || f->year < 0 || f->hour > 23 ||
+	    f->min < 0 || f->min > 59 || f->sec < 0 || f->sec > 60)
 		return NULL;
-	{
-		char id[16];
-
-		g_snprintf (id, sizeof id, "%c%02d:%02d", zone < 0 ? '-' : '+',
-			    ABS (zone) / 100, ABS (zone) % 100);
-		tz = g_time_zone_new_identifier (id);
-	}
+	g_snprintf (id, sizeof id, "%c%02d:%02d", f->zone < 0 ? '-' : '+',
+		    ABS (f->zone) / 100, ABS (f->zone) % 100);
+	tz = g_time_zone_new_identifier (id);
 	if (tz == NULL)
 		return NULL;
-	return g_date_time_new (tz, year, month, day, hour, min, sec);
+	return g_date_time_new (tz, f->year, f->month, f->day, f->hour, f->min,
+				f->sec);
+}
+
+GDateTime *
+mp_date_parse (const char *value)
+{
+	g_autoptr (GString) clean = date_clean (value);
+	g_auto (GStrv) toks = g_strsplit_set (clean->str, " \t", -1);
+	DateFields f = { .day = -1, .month = -1, .year = -1, .hour = -1 };
+
+	for (guint i = 0; toks[i]; i++) {
+		gboolean taken;
+
+		if (*toks[i] == '\0')
+			continue;
+		if (!date_read_number (&f, toks[i], &taken))
+			return NULL;
+		if (!taken)
+			date_read_word (&f, toks[i]);
+	}
+	return date_from_fields (&f);
 }

@@ -1837,6 +1837,165 @@ refused_recipient (gpgme_ctx_t ctx, GPtrArray *list)
 	return res->invalid_recipients->fpr;
 }
 
+/* What is encrypted: INNER, or for S/MIME with --sign INNER signed
+ * (RFC 8551 3.7: signed, then encrypted), spooled to *SIGNED_SPOOL (the
+ * caller closes it); NULL with @error when signing or spooling fails */
+static GMimeStream *
+encrypt_source (Msg *m, const MpCryptoOptions *opts, GMimeStream *inner,
+		Signature *sig, int *signed_spool, GError **error)
+{
+	g_autoptr (GMimeStream) sp = NULL;
+	Sink sk;
+
+	if (opts->protocol != MP_CRYPTO_SMIME || !opts->sign)
+		return g_object_ref (inner);
+	if (!sign_detached (m, opts, inner, sig, error))
+		return NULL;
+	*signed_spool = spool_open (error);
+	if (*signed_spool < 0)
+		return NULL;
+	sp = g_mime_stream_fs_new (dup (*signed_spool));
+	sk.s = sp;
+	sk.out = NULL;
+	if (!write_signed (m, opts, inner, sig, &sk, error) ||
+	    !sink_check (&sk, g_mime_stream_flush (sp), error))
+		return NULL;
+	return spool_stream (*signed_spool);
+}
+
+/* The recipients of LIST as gpgme_op_encrypt_ext() takes them, each
+ * "--hidden" (its key ID left out of the message) or "--no-hidden" and
+ * its fingerprint, one a line */
+static char *
+encrypt_recipient_lines (GPtrArray *list)
+{
+	GString *rs = g_string_new (NULL);
+
+	for (guint i = 0; i < list->len; i++) {
+		Recipient *r = list->pdata[i];
+
+		g_string_append_printf (rs, "%s\n%s\n",
+					r->hidden ? "--hidden" : "--no-hidden",
+					r->fpr);
+	}
+	return g_string_free (rs, FALSE);
+}
+
+/* Signs with the key of the sender (or --local-user) what GPGME
+ * encrypts next in CTX; FALSE with @error when there is none */
+static gboolean
+encrypt_add_signer (gpgme_ctx_t ctx, Msg *m, const MpCryptoOptions *opts,
+		    GError **error)
+{
+	const char *who = signer_of (m, opts, error);
+	gpgme_key_t sk = who ? find_key (ctx, who, TRUE, error) : NULL;
+
+	if (sk == NULL)
+		return FALSE;
+	gpgme_signers_add (ctx, sk);
+	gpgme_key_unref (sk);
+	return TRUE;
+}
+
+/* Encrypts PLAIN (fed by F) into CD: OpenPGP to the recipients of LIST,
+ * signed too for --sign; S/MIME to KEYS.  FALSE with @error when the key
+ * to sign with is not found (nothing run), or GPG fails, naming the
+ * recipient whose key it refused when that is known */
+static gboolean
+encrypt_run (gpgme_ctx_t ctx, Msg *m, const MpCryptoOptions *opts,
+	     GPtrArray *list, GPtrArray *keys, Feed *f, gpgme_data_t plain,
+	     gpgme_data_t cd, GError **error)
+{
+	g_autofree char *rs = NULL;
+	gpgme_error_t err;
+	const char *who;
+
+	if (opts->protocol == MP_CRYPTO_SMIME) {
+		err = gpgme_op_encrypt (ctx, (gpgme_key_t *) keys->pdata, 0,
+					plain, cd);
+	} else {
+		rs = encrypt_recipient_lines (list);
+		if (opts->sign && !encrypt_add_signer (ctx, m, opts, error))
+			return FALSE;
+		err = opts->sign ? gpgme_op_encrypt_sign_ext (ctx, NULL, rs, 0,
+							      plain, cd) :
+				   gpgme_op_encrypt_ext (ctx, NULL, rs, 0,
+							 plain, cd);
+	}
+	err = feed_check (f, err);
+	if (!err)
+		return TRUE;
+	who = refused_recipient (ctx, list);
+	set_gpg_error (error, err, who ? who : "encryption");
+	return FALSE;
+}
+
+/* RFC 8551 3.3: the body of an S/MIME message, CIPHER (enveloped-data)
+ * in base64 */
+static gboolean
+encrypt_write_smime (Sink *k, Msg *m, GMimeStream *cipher, GError **error)
+{
+	return put (k, error,
+		    "Content-Type: application/pkcs7-mime; "
+		    "smime-type=enveloped-data;",
+		    m->eol, " name=\"smime.p7m\"", m->eol,
+		    "Content-Transfer-Encoding: base64", m->eol,
+		    "Content-Disposition: attachment; "
+		    "filename=\"smime.p7m\"",
+		    m->eol, m->eol, NULL) &&
+	       copy_base64 (k, m, cipher, error);
+}
+
+/* RFC 3156 4: the body of a PGP/MIME message, multipart/encrypted with
+ * BOUNDARY around its version part and CIPHER (armoured) */
+static gboolean
+encrypt_write_pgp (Sink *k, Msg *m, const char *boundary, GMimeStream *cipher,
+		   GError **error)
+{
+	return put (k, error, "Content-Type: multipart/encrypted;", m->eol,
+		    " protocol=\"application/pgp-encrypted\";", m->eol,
+		    " boundary=\"", boundary, "\"", m->eol, m->eol,
+		    "This is an OpenPGP/MIME encrypted message "
+		    "(RFC 4880 and 3156)",
+		    m->eol, "--", boundary, m->eol,
+		    "Content-Type: application/pgp-encrypted", m->eol,
+		    "Content-Description: PGP/MIME version "
+		    "identification",
+		    m->eol, m->eol, "Version: 1", m->eol, m->eol, "--",
+		    boundary, m->eol,
+		    "Content-Type: application/octet-stream; "
+		    "name=\"encrypted.asc\"",
+		    m->eol, "Content-Description: OpenPGP encrypted message",
+		    m->eol,
+		    "Content-Disposition: inline; "
+		    "filename=\"encrypted.asc\"",
+		    m->eol, m->eol, NULL) &&
+	       copy_text (k, m, cipher, error) &&
+	       put (k, error, m->eol, "--", boundary, "--", m->eol, NULL);
+}
+
+/* Whom the message M is encrypted for: refuses Bcc recipients S/MIME
+ * would name, makes the GPGME context *CTX and the list of recipients
+ * *LIST with their *KEYS; FALSE with @error */
+static gboolean
+encrypt_recipients (Msg *m, const MpCryptoOptions *opts, gpgme_ctx_t *ctx,
+		    GPtrArray **list, GPtrArray **keys, GError **error)
+{
+	if (opts->protocol == MP_CRYPTO_SMIME && m->bcc->len > 0 &&
+	    !opts->recipients) {
+		/* CMS names every recipient's certificate */
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "stdin: S/MIME cannot hide Bcc recipients; "
+			     "encrypt a copy for them with --recipient");
+		return FALSE;
+	}
+	*ctx = ctx_new (opts, opts->protocol, &m->pass, error);
+	if (*ctx == NULL)
+		return FALSE;
+	*list = recipients (m, opts, *ctx, keys, error);
+	return *list != NULL;
+}
+
 gboolean
 mp_crypto_encrypt (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 		   GError **error)
@@ -1852,140 +2011,38 @@ mp_crypto_encrypt (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 	g_autofree char *boundary = NULL;
 	gpgme_ctx_t ctx = NULL;
 	gpgme_data_t plain = NULL, cd = NULL;
-	gpgme_error_t err;
 	gboolean ok = FALSE;
 	Sink k = { mp_output_get_stream (out), out };
 	Signature sig = { NULL, NULL };
 	int signed_spool = -1, cfd = -1;
 	Feed f = { 0 };
 
-	if (!msg_open (&m, in, opts, error))
-		goto out;
-	if (smime && m.bcc->len > 0 && !opts->recipients) {
-		/* CMS names every recipient's certificate */
-		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-			     "stdin: S/MIME cannot hide Bcc recipients; "
-			     "encrypt a copy for them with --recipient");
-		goto out;
-	}
-	ctx = ctx_new (opts, opts->protocol, &m.pass, error);
-	if (ctx == NULL)
-		goto out;
-	list = recipients (&m, opts, ctx, &keys, error);
-	if (list == NULL)
-		goto out;
-	if (opts->autocrypt &&
-	    (autocrypt = autocrypt_field (opts, &m, error)) == NULL)
+	if (!msg_open (&m, in, opts, error) ||
+	    !encrypt_recipients (&m, opts, &ctx, &list, &keys, error) ||
+	    (opts->autocrypt &&
+	     (autocrypt = autocrypt_field (opts, &m, error)) == NULL))
 		goto out;
 	if (opts->protect_headers)
 		m.hp_outer = hp_outer_fields (&m, autocrypt);
 	inner = inner_stream (&m, opts->protect_headers, smime && opts->sign,
 			      error);
-	if (inner == NULL)
-		goto out;
-	plainsrc = g_object_ref (inner);
-	if (smime && opts->sign) {
-		/* RFC 8551 3.7: signed, then encrypted */
-		g_autoptr (GMimeStream) sp = NULL;
-		Sink sk;
-
-		if (!sign_detached (&m, opts, inner, &sig, error))
-			goto out;
-		signed_spool = spool_open (error);
-		if (signed_spool < 0)
-			goto out;
-		sp = g_mime_stream_fs_new (dup (signed_spool));
-		sk.s = sp;
-		sk.out = NULL;
-		if (!write_signed (&m, opts, inner, &sig, &sk, error) ||
-		    !sink_check (&sk, g_mime_stream_flush (sp), error))
-			goto out;
-		g_object_unref (plainsrc);
-		plainsrc = spool_stream (signed_spool);
-	}
-	cfd = spool_open (error);
-	if (cfd < 0)
+	if (inner == NULL ||
+	    (plainsrc = encrypt_source (&m, opts, inner, &sig, &signed_spool,
+					error)) == NULL ||
+	    (cfd = spool_open (error)) < 0)
 		goto out;
 	gpgme_set_armor (ctx, !smime);
 	plain = feed_data (&f, plainsrc, TRUE, opts->protocol);
 	cd = spool_data (cfd);
-	if (!smime) {
-		GString *rs = g_string_new (NULL);
-
-		for (guint i = 0; i < list->len; i++) {
-			Recipient *r = list->pdata[i];
-
-			g_string_append_printf (
-				rs, "%s\n%s\n",
-				r->hidden ? "--hidden" : "--no-hidden", r->fpr);
-		}
-		if (opts->sign) {
-			const char *who = signer_of (&m, opts, error);
-			gpgme_key_t sk =
-				who ? find_key (ctx, who, TRUE, error) : NULL;
-
-			if (sk == NULL) {
-				g_string_free (rs, TRUE);
-				goto out;
-			}
-			gpgme_signers_add (ctx, sk);
-			gpgme_key_unref (sk);
-			err = gpgme_op_encrypt_sign_ext (ctx, NULL, rs->str, 0,
-							 plain, cd);
-		} else {
-			err = gpgme_op_encrypt_ext (ctx, NULL, rs->str, 0,
-						    plain, cd);
-		}
-		g_string_free (rs, TRUE);
-	} else {
-		err = gpgme_op_encrypt (ctx, (gpgme_key_t *) keys->pdata, 0,
-					plain, cd);
-	}
-	err = feed_check (&f, err);
-	if (err) {
-		const char *who = refused_recipient (ctx, list);
-
-		set_gpg_error (error, err, who ? who : "encryption");
+	if (!encrypt_run (ctx, &m, opts, list, keys, &f, plain, cd, error))
 		goto out;
-	}
 	cipher = spool_stream (cfd);
-	if (opts->protect_headers && !obscure_subject (&m, error))
-		goto out;
-	if (!write_outer (&m, out, autocrypt, error))
+	if ((opts->protect_headers && !obscure_subject (&m, error)) ||
+	    !write_outer (&m, out, autocrypt, error))
 		goto out;
 	boundary = new_boundary (&m, opts);
-	if (smime)
-		ok = put (&k, error,
-			  "Content-Type: application/pkcs7-mime; "
-			  "smime-type=enveloped-data;",
-			  m.eol, " name=\"smime.p7m\"", m.eol,
-			  "Content-Transfer-Encoding: base64", m.eol,
-			  "Content-Disposition: attachment; "
-			  "filename=\"smime.p7m\"",
-			  m.eol, m.eol, NULL) &&
-		     copy_base64 (&k, &m, cipher, error);
-	else
-		ok = put (&k, error, "Content-Type: multipart/encrypted;",
-			  m.eol, " protocol=\"application/pgp-encrypted\";",
-			  m.eol, " boundary=\"", boundary, "\"", m.eol, m.eol,
-			  "This is an OpenPGP/MIME encrypted message "
-			  "(RFC 4880 and 3156)",
-			  m.eol, "--", boundary, m.eol,
-			  "Content-Type: application/pgp-encrypted", m.eol,
-			  "Content-Description: PGP/MIME version "
-			  "identification",
-			  m.eol, m.eol, "Version: 1", m.eol, m.eol, "--",
-			  boundary, m.eol,
-			  "Content-Type: application/octet-stream; "
-			  "name=\"encrypted.asc\"",
-			  m.eol,
-			  "Content-Description: OpenPGP encrypted message",
-			  m.eol,
-			  "Content-Disposition: inline; "
-			  "filename=\"encrypted.asc\"",
-			  m.eol, m.eol, NULL) &&
-		     copy_text (&k, &m, cipher, error) &&
-		     put (&k, error, m.eol, "--", boundary, "--", m.eol, NULL);
+	ok = smime ? encrypt_write_smime (&k, &m, cipher, error) :
+		     encrypt_write_pgp (&k, &m, boundary, cipher, error);
 out:
 	if (plain)
 		gpgme_data_release (plain);
@@ -2279,66 +2336,68 @@ verify_tree (GMimeStream *s, Entity *e, const MpCryptoOptions *opts,
 	return TRUE;
 }
 
-/* Decrypts the message of @m to a spool file; with OpenPGP the
- * signatures of a message signed and encrypted in one pass go to @sigs.
- * Returns the plaintext stream (the decrypted entity). */
+/* RFC 3156 4: the ciphertext of the PGP/MIME message M (TOP, its
+ * multipart/encrypted entity), its second part; NULL with @error when
+ * TOP is not made so */
 static GMimeStream *
-decrypt_to_spool (Msg *m, const MpCryptoOptions *opts, GPtrArray *sigs,
-		  GError **error)
+decrypt_pgp_source (Msg *m, Entity *top, GError **error)
 {
-	Entity *top = m->top;
-	g_autoptr (GMimeStream) src = NULL;
-	MpCryptoProtocol p;
+	const char *proto =
+		g_mime_content_type_get_parameter (top->type, "protocol");
+	Entity *c;
+
+	if (proto == NULL ||
+	    g_ascii_strcasecmp (proto, "application/pgp-encrypted") != 0 ||
+	    top->kids->len != 2) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "stdin: not a PGP/MIME encrypted message "
+			     "(RFC 3156 4)");
+		return NULL;
+	}
+	c = top->kids->pdata[1];
+	return g_mime_stream_substream (m->stream, c->body, c->end);
+}
+
+/* RFC 8551 3.3: the ciphertext of the S/MIME message M (TOP, its
+ * application/pkcs7-mime entity), its body decoded from base64; NULL
+ * with @error when its smime-type is not enveloped-data */
+static GMimeStream *
+decrypt_smime_source (Msg *m, Entity *top, GError **error)
+{
+	g_autoptr (GMimeStream) sub =
+		g_mime_stream_substream (m->stream, top->body, m->size);
+	g_autoptr (GMimeFilter) b64 =
+		g_mime_filter_basic_new (GMIME_CONTENT_ENCODING_BASE64, FALSE);
+	const char *st =
+		g_mime_content_type_get_parameter (top->type, "smime-type");
+	GMimeStream *src;
+
+	if (st && g_ascii_strcasecmp (st, "enveloped-data") != 0) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "stdin: S/MIME %s is not encrypted", st);
+		return NULL;
+	}
+	src = g_mime_stream_filter_new (sub);
+	if (top->cte && strcmp (top->cte, "base64") == 0)
+		g_mime_stream_filter_add (GMIME_STREAM_FILTER (src), b64);
+	return src;
+}
+
+/* Decrypts SRC (protocol P) to a new spool file, and with OpenPGP puts
+ * the signatures of a message signed and encrypted in one pass in SIGS
+ * (may be NULL).  Returns the spool's descriptor, or -1 with @error */
+static int
+decrypt_run (Msg *m, const MpCryptoOptions *opts, MpCryptoProtocol p,
+	     GMimeStream *src, GPtrArray *sigs, GError **error)
+{
 	gpgme_ctx_t ctx;
 	gpgme_data_t cd, pd;
 	gpgme_error_t err;
 	Feed f;
-	int fd;
+	int fd = op_begin (opts, p, &m->pass, &ctx, error);
 
-	if (type_is (top, "multipart", "encrypted")) {
-		const char *proto = g_mime_content_type_get_parameter (
-			top->type, "protocol");
-		Entity *c;
-
-		if (proto == NULL ||
-		    g_ascii_strcasecmp (proto, "application/pgp-encrypted") !=
-			    0 ||
-		    top->kids->len != 2) {
-			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-				     "stdin: not a PGP/MIME encrypted message "
-				     "(RFC 3156 4)");
-			return NULL;
-		}
-		c = top->kids->pdata[1];
-		src = g_mime_stream_substream (m->stream, c->body, c->end);
-		p = MP_CRYPTO_OPENPGP;
-	} else if (entity_kind (top->type) == MP_CRYPTO_ENCRYPTED &&
-		   !type_is (top, "multipart", "*")) {
-		g_autoptr (GMimeStream) sub =
-			g_mime_stream_substream (m->stream, top->body, m->size);
-		g_autoptr (GMimeFilter) b64 = g_mime_filter_basic_new (
-			GMIME_CONTENT_ENCODING_BASE64, FALSE);
-		const char *st = g_mime_content_type_get_parameter (
-			top->type, "smime-type");
-
-		if (st && g_ascii_strcasecmp (st, "enveloped-data") != 0) {
-			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-				     "stdin: S/MIME %s is not encrypted", st);
-			return NULL;
-		}
-		src = g_mime_stream_filter_new (sub);
-		if (top->cte && strcmp (top->cte, "base64") == 0)
-			g_mime_stream_filter_add (GMIME_STREAM_FILTER (src),
-						  b64);
-		p = MP_CRYPTO_SMIME;
-	} else {
-		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-			     "stdin: the message is not encrypted");
-		return NULL;
-	}
-	fd = op_begin (opts, p, &m->pass, &ctx, error);
 	if (fd < 0)
-		return NULL;
+		return -1;
 	cd = feed_data (&f, src, FALSE, p);
 	pd = spool_data (fd);
 	if (p == MP_CRYPTO_OPENPGP)
@@ -2352,24 +2411,53 @@ decrypt_to_spool (Msg *m, const MpCryptoOptions *opts, GPtrArray *sigs,
 	if (!err && sigs && p == MP_CRYPTO_OPENPGP)
 		collect_signatures (ctx, sigs);
 	gpgme_release (ctx);
-	if (err) {
-		close (fd);
-		if (gpgme_err_code (err) == GPG_ERR_NO_SECKEY ||
-		    gpgme_err_code (err) == GPG_ERR_DECRYPT_FAILED)
-			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-				     "stdin: cannot be decrypted: %s (no "
-				     "secret key for it here?)",
-				     gpgme_strerror (err));
-		else
-			set_gpg_error (error, err, "stdin");
+	if (!err)
+		return fd;
+	close (fd);
+	if (gpgme_err_code (err) == GPG_ERR_NO_SECKEY ||
+	    gpgme_err_code (err) == GPG_ERR_DECRYPT_FAILED)
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "stdin: cannot be decrypted: %s (no "
+			     "secret key for it here?)",
+			     gpgme_strerror (err));
+	else
+		set_gpg_error (error, err, "stdin");
+	return -1;
+}
+
+/* Decrypts the message of @m to a spool file; with OpenPGP the
+ * signatures of a message signed and encrypted in one pass go to @sigs.
+ * Returns the plaintext stream (the decrypted entity). */
+static GMimeStream *
+decrypt_to_spool (Msg *m, const MpCryptoOptions *opts, GPtrArray *sigs,
+		  GError **error)
+{
+	Entity *top = m->top;
+	g_autoptr (GMimeStream) src = NULL;
+	MpCryptoProtocol p;
+	GMimeStream *ps;
+	int fd;
+
+	if (type_is (top, "multipart", "encrypted")) {
+		src = decrypt_pgp_source (m, top, error);
+		p = MP_CRYPTO_OPENPGP;
+	} else if (entity_kind (top->type) == MP_CRYPTO_ENCRYPTED &&
+		   !type_is (top, "multipart", "*")) {
+		src = decrypt_smime_source (m, top, error);
+		p = MP_CRYPTO_SMIME;
+	} else {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "stdin: the message is not encrypted");
 		return NULL;
 	}
-	{
-		GMimeStream *ps = spool_stream (fd);
-
-		close (fd);
-		return ps;
-	}
+	if (src == NULL)
+		return NULL;
+	fd = decrypt_run (m, opts, p, src, sigs, error);
+	if (fd < 0)
+		return NULL;
+	ps = spool_stream (fd);
+	close (fd);
+	return ps;
 }
 
 GPtrArray *
@@ -2401,6 +2489,110 @@ out:
 	return ok ? g_steal_pointer (&sigs) : NULL;
 }
 
+/* The plaintext of the message M: an opaque S/MIME signed entity
+ * unwrapped (RFC 8551 3.5.2), else the message decrypted; NULL with
+ * @error, also when an S/MIME signature is bad (changed content is not
+ * passed on as if it were the sender's; an unknown signer is
+ * mime-verify's answer) */
+static GMimeStream *
+decrypt_plaintext (Msg *m, const MpCryptoOptions *opts, GError **error)
+{
+	g_autoptr (GPtrArray) sigs = NULL;
+	GMimeStream *plain;
+
+	if (!is_opaque_signed (m->top))
+		return decrypt_to_spool (m, opts, NULL, error);
+	sigs = g_ptr_array_new_with_free_func (
+		(GDestroyNotify) mp_crypto_signature_free);
+	plain = opaque_to_spool (m->stream, m->top, opts, sigs, error);
+	for (guint i = 0; plain && i < sigs->len; i++) {
+		MpCryptoSignature *sig = sigs->pdata[i];
+
+		if (strcmp (sig->status, "bad") == 0) {
+			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+				     "stdin: the S/MIME signature by "
+				     "%s is bad (the content was "
+				     "changed): not unwrapped",
+				     sig->signer);
+			g_clear_object (&plain);
+		}
+	}
+	return plain;
+}
+
+/* Reads the header block of the decrypted entity E of PLAIN, without its
+ * empty line, into *IH (NULL when it is empty); FALSE with @error when
+ * it is too large, cannot be read or parsed */
+static gboolean
+decrypt_inner_headers (GMimeStream *plain, Entity *e, MpHeaders **ih,
+		       GError **error)
+{
+	gsize hlen = (gsize) e->body;
+	g_autofree char *block = NULL;
+
+	*ih = NULL;
+	if (hlen > MP_HEADERS_MAX_BLOCK) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "stdin: decrypted header block too large");
+		return FALSE;
+	}
+	block = g_malloc (hlen + 1);
+	if (g_mime_stream_seek (plain, 0, GMIME_STREAM_SEEK_SET) != 0 ||
+	    g_mime_stream_read (plain, block, hlen) != (gssize) hlen) {
+		g_set_error (error, MP_ERROR, MP_ERROR_IO,
+			     "temporary file: read error");
+		return FALSE;
+	}
+	while (hlen > 0 && (block[hlen - 1] == '\n' || block[hlen - 1] == '\r'))
+		hlen--;
+	if (hlen == 0)
+		return TRUE;
+	*ih = mp_headers_parse (block, hlen, error);
+	return *ih != NULL;
+}
+
+/* The inner fields IH of the decrypted entity E lose their HP-Outer
+ * fields; with protected headers (RFC 9788 4.3) they are the real ones
+ * and replace the outer fields of M with the same name */
+static void
+decrypt_merge_headers (Msg *m, MpHeaders *ih, Entity *e)
+{
+	gboolean protect = g_mime_content_type_get_parameter (
+				   e->type, "protected-headers") != NULL;
+	guint n;
+
+	mp_headers_delete (ih, "HP-Outer");
+	n = mp_headers_get_n_entries (ih);
+	for (guint i = 0; protect && i < n; i++) {
+		const char *name = mp_headers_get_name (ih, i);
+
+		if (name && !is_content_field (name))
+			mp_headers_delete (m->headers, name);
+	}
+}
+
+/* Writes the inner fields IH to K, each ending in a line break, through
+ * EOLF (NULL: as they are); FALSE with @error */
+static gboolean
+decrypt_write_headers (Sink *k, MpHeaders *ih, GMimeFilter *eolf,
+		       GError **error)
+{
+	g_autoptr (GMimeStream) hs = g_mime_stream_mem_new ();
+	g_autoptr (GString) s = g_string_new (NULL);
+	guint n = mp_headers_get_n_entries (ih);
+
+	for (guint i = 0; i < n; i++) {
+		gsize len;
+		const char *p = mp_headers_get_bytes (ih, i, &len);
+
+		g_string_append_len (s, p, len);
+		if (len == 0 || p[len - 1] != '\n')
+			g_string_append (s, "\r\n");
+	}
+	g_mime_stream_write (hs, s->str, s->len);
+	return copy (k, hs, eolf, NULL, error);
+}
+
 gboolean
 mp_crypto_decrypt (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 		   GError **error)
@@ -2409,102 +2601,27 @@ mp_crypto_decrypt (MpInput *in, const MpCryptoOptions *opts, MpOutput *out,
 	g_autoptr (GMimeStream) plain = NULL;
 	g_autoptr (Entity) e = NULL;
 	g_autoptr (MpHeaders) ih = NULL;
-	g_autofree char *block = NULL;
 	g_autoptr (GMimeStream) body = NULL;
 	g_autoptr (GMimeFilter) eolf = NULL;
-	gboolean ok = FALSE, protect;
+	gboolean ok = FALSE;
 	Sink k = { mp_output_get_stream (out), out };
-	gsize hlen;
-	guint n;
 
 	if (!msg_open (&m, in, opts, error))
 		goto out;
-	if (is_opaque_signed (m.top)) {
-		/* RFC 8551 3.5.2: the signed entity, unwrapped */
-		g_autoptr (GPtrArray) sigs = g_ptr_array_new_with_free_func (
-			(GDestroyNotify) mp_crypto_signature_free);
-
-		plain = opaque_to_spool (m.stream, m.top, opts, sigs, error);
-		/* changed content is not passed on as if it were the
-		 * sender's; an unknown signer is mime-verify's answer */
-		for (guint i = 0; plain && i < sigs->len; i++) {
-			MpCryptoSignature *sig = sigs->pdata[i];
-
-			if (strcmp (sig->status, "bad") == 0) {
-				g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-					     "stdin: the S/MIME signature by "
-					     "%s is bad (the content was "
-					     "changed): not unwrapped",
-					     sig->signer);
-				g_clear_object (&plain);
-			}
-		}
-	} else {
-		plain = decrypt_to_spool (&m, opts, NULL, error);
-	}
+	plain = decrypt_plaintext (&m, opts, error);
 	if (plain == NULL)
 		goto out;
 	e = entity_parse (plain, 0, g_mime_stream_length (plain), 0, error);
-	if (e == NULL)
+	if (e == NULL || !decrypt_inner_headers (plain, e, &ih, error))
 		goto out;
-	/* the decrypted entity's header block, without its empty line */
-	hlen = (gsize) e->body;
-	if (hlen > MP_HEADERS_MAX_BLOCK) {
-		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-			     "stdin: decrypted header block too large");
-		goto out;
-	}
-	block = g_malloc (hlen + 1);
-	if (g_mime_stream_seek (plain, 0, GMIME_STREAM_SEEK_SET) != 0 ||
-	    g_mime_stream_read (plain, block, hlen) != (gssize) hlen) {
-		g_set_error (error, MP_ERROR, MP_ERROR_IO,
-			     "temporary file: read error");
-		goto out;
-	}
-	while (hlen > 0 && (block[hlen - 1] == '\n' || block[hlen - 1] == '\r'))
-		hlen--;
-	if (hlen > 0) {
-		ih = mp_headers_parse (block, hlen, error);
-		if (ih == NULL)
-			goto out;
-	}
-	/* RFC 9788 4.3: with protected headers the inner fields are the
-	 * real ones and replace the outer ones of the same name */
-	protect = g_mime_content_type_get_parameter (
-			  e->type, "protected-headers") != NULL;
-	if (ih) {
-		mp_headers_delete (ih, "HP-Outer");
-		n = mp_headers_get_n_entries (ih);
-		for (guint i = 0; protect && i < n; i++) {
-			const char *name = mp_headers_get_name (ih, i);
-
-			if (name && !is_content_field (name))
-				mp_headers_delete (m.headers, name);
-		}
-	}
+	if (ih)
+		decrypt_merge_headers (&m, ih, e);
 	if (!write_outer (&m, out, NULL, error))
 		goto out;
 	if (!m.crlf)
 		eolf = g_mime_filter_dos2unix_new (FALSE);
-	if (ih) {
-		g_autoptr (GMimeStream) hs = g_mime_stream_mem_new ();
-		GString *s = g_string_new (NULL);
-
-		n = mp_headers_get_n_entries (ih);
-		for (guint i = 0; i < n; i++) {
-			gsize len;
-			const char *p = mp_headers_get_bytes (ih, i, &len);
-
-			g_string_append_len (s, p, len);
-			if (len == 0 || p[len - 1] != '\n')
-				g_string_append (s, "\r\n");
-		}
-		g_mime_stream_write (hs, s->str, s->len);
-		g_string_free (s, TRUE);
-		if (!copy (&k, hs, eolf, NULL, error))
-			goto out;
-	}
-	if (!put (&k, error, m.eol, NULL))
+	if ((ih && !decrypt_write_headers (&k, ih, eolf, error)) ||
+	    !put (&k, error, m.eol, NULL))
 		goto out;
 	body = g_mime_stream_substream (plain, e->body,
 					g_mime_stream_length (plain));

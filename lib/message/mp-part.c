@@ -615,6 +615,80 @@ add_edit (Repair *r, gint64 start, gint64 end, GMimeStream *with)
 	g_array_append_val (r->edits, e);
 }
 
+/* RFC 2045 6: the encoding a body with STATS gets again, quoted-printable
+ * for text of TYPE without NUL or lone CR, base64 else; sets *WHY to
+ * what was wrong with it */
+static GMimeContentEncoding
+repair_encoding (const char *type, const MpPartStats *stats, const char **why)
+{
+	*why = stats->nul     ? "it holds NUL bytes" :
+	       stats->bare_cr ? "it holds a CR without LF" :
+				"a line is over 998 octets";
+	return g_ascii_strncasecmp (type, "text/", 5) == 0 && stats->nul == 0 &&
+			       stats->bare_cr == 0 ?
+		       GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE :
+		       GMIME_CONTENT_ENCODING_BASE64;
+}
+
+/* Edits that remove every Content-Transfer-Encoding field of HEADERS
+ * (a header block ending before BODY_START); FALSE with @error when a
+ * field cannot be found in the stream */
+static gboolean
+repair_drop_encoding_fields (Repair *r, GMimeHeaderList *headers,
+			     gint64 body_start, const char *section,
+			     GError **error)
+{
+	for (int i = 0; i < g_mime_header_list_get_count (headers); i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at (headers, i);
+		gint64 off = g_mime_header_get_offset (h), end;
+
+		if (g_ascii_strcasecmp (g_mime_header_get_name (h),
+					"Content-Transfer-Encoding") != 0)
+			continue;
+		end = off < 0 ? -1 : field_end (r->stream, off, body_start);
+		if (end < 0) {
+			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+				     "%s: part %s: cannot find its "
+				     "Content-Transfer-Encoding (cannot "
+				     "forward it)",
+				     r->what, section);
+			return FALSE;
+		}
+		add_edit (r, off, end, NULL);
+	}
+	return TRUE;
+}
+
+/* Returns the BODY stream decoded from FROM and encoded as TO, line
+ * breaks kept as line breaks when TO is quoted-printable (text) */
+static GMimeStream *
+repair_body (Repair *r, GMimeStream *body, GMimeContentEncoding from,
+	     GMimeContentEncoding to)
+{
+	g_autoptr (GMimeStream) sub = g_mime_stream_substream (
+		r->stream, body->bound_start, body->bound_end);
+	GMimeStream *filtered = g_mime_stream_filter_new (sub);
+	g_autoptr (GMimeFilter) enc = g_mime_filter_basic_new (to, TRUE);
+
+	if (from == GMIME_CONTENT_ENCODING_BASE64 ||
+	    from == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+	    from == GMIME_CONTENT_ENCODING_UUENCODE) {
+		g_autoptr (GMimeFilter) dec =
+			g_mime_filter_basic_new (from, FALSE);
+
+		g_mime_stream_filter_add (GMIME_STREAM_FILTER (filtered), dec);
+	}
+	if (to == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE) {
+		/* text: its line breaks stay line breaks */
+		g_autoptr (GMimeFilter) d2u =
+			g_mime_filter_dos2unix_new (FALSE);
+
+		g_mime_stream_filter_add (GMIME_STREAM_FILTER (filtered), d2u);
+	}
+	g_mime_stream_filter_add (GMIME_STREAM_FILTER (filtered), enc);
+	return filtered;
+}
+
 /* A leaf of the forwarded message whose body is no valid 7bit or 8bit
  * (RFC 5322 2.1.1: lines of at most 998 octets; RFC 2045 2.7, 2.8: no NUL,
  * CR only before LF) gets its body encoded again, quoted-printable for
@@ -626,15 +700,12 @@ repair_leaf (Repair *r, GMimePart *part, const char *section, GError **error)
 	GMimeObject *obj = GMIME_OBJECT (part);
 	GMimeDataWrapper *w = g_mime_part_get_content (part);
 	GMimeStream *body = w ? g_mime_data_wrapper_get_stream (w) : NULL;
-	GMimeHeaderList *headers = g_mime_object_get_header_list (obj);
-	GMimeContentEncoding from = g_mime_part_get_content_encoding (part);
 	GMimeContentEncoding to;
 	g_autofree char *type = NULL;
-	g_autoptr (GMimeStream) filtered = NULL;
 	g_autofree char *field = NULL;
 	MpPartStats stats;
 	const char *eol, *why;
-	int i;
+	gint64 at;
 
 	if (body == NULL || body->bound_end < body->bound_start)
 		return TRUE;
@@ -654,74 +725,21 @@ repair_leaf (Repair *r, GMimePart *part, const char *section, GError **error)
 	}
 	type = g_mime_content_type_get_mime_type (
 		g_mime_object_get_content_type (obj));
-	to = g_ascii_strncasecmp (type, "text/", 5) == 0 && stats.nul == 0 &&
-			     stats.bare_cr == 0 ?
-		     GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE :
-		     GMIME_CONTENT_ENCODING_BASE64;
-	why = stats.nul     ? "it holds NUL bytes" :
-	      stats.bare_cr ? "it holds a CR without LF" :
-			      "a line is over 998 octets";
-
+	to = repair_encoding (type, &stats, &why);
 	/* the old Content-Transfer-Encoding fields go, the new one comes
 	 * last in the header block */
-	for (i = 0; i < g_mime_header_list_get_count (headers); i++) {
-		GMimeHeader *h = g_mime_header_list_get_header_at (headers, i);
-		gint64 off = g_mime_header_get_offset (h), end;
-
-		if (g_ascii_strcasecmp (g_mime_header_get_name (h),
-					"Content-Transfer-Encoding") != 0)
-			continue;
-		end = off < 0 ? -1 :
-				field_end (r->stream, off, body->bound_start);
-		if (end < 0) {
-			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-				     "%s: part %s: cannot find its "
-				     "Content-Transfer-Encoding (cannot "
-				     "forward it)",
-				     r->what, section);
-			return FALSE;
-		}
-		add_edit (r, off, end, NULL);
-	}
+	if (!repair_drop_encoding_fields (r,
+					  g_mime_object_get_header_list (obj),
+					  body->bound_start, section, error))
+		return FALSE;
 	field = g_strdup_printf ("Content-Transfer-Encoding: %s%s",
 				 g_mime_content_encoding_to_string (to), eol);
-	{
-		gint64 at = body->bound_start - (gint64) strlen (eol);
-
-		add_edit (r, at, at,
-			  g_mime_stream_mem_new_with_buffer (field,
-							     strlen (field)));
-	}
-
-	{
-		g_autoptr (GMimeStream) sub = g_mime_stream_substream (
-			r->stream, body->bound_start, body->bound_end);
-
-		filtered = g_mime_stream_filter_new (sub);
-	}
-	if (from == GMIME_CONTENT_ENCODING_BASE64 ||
-	    from == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
-	    from == GMIME_CONTENT_ENCODING_UUENCODE) {
-		g_autoptr (GMimeFilter) dec =
-			g_mime_filter_basic_new (from, FALSE);
-
-		g_mime_stream_filter_add (GMIME_STREAM_FILTER (filtered), dec);
-	}
-	if (to == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE) {
-		/* text: its line breaks stay line breaks */
-		g_autoptr (GMimeFilter) d2u =
-			g_mime_filter_dos2unix_new (FALSE);
-
-		g_mime_stream_filter_add (GMIME_STREAM_FILTER (filtered), d2u);
-	}
-	{
-		g_autoptr (GMimeFilter) enc =
-			g_mime_filter_basic_new (to, TRUE);
-
-		g_mime_stream_filter_add (GMIME_STREAM_FILTER (filtered), enc);
-	}
+	at = body->bound_start - (gint64) strlen (eol);
+	add_edit (r, at, at,
+		  g_mime_stream_mem_new_with_buffer (field, strlen (field)));
 	add_edit (r, body->bound_start, body->bound_end,
-		  g_steal_pointer (&filtered));
+		  repair_body (r, body, g_mime_part_get_content_encoding (part),
+			       to));
 	g_ptr_array_add (
 		r->notes,
 		g_strdup_printf ("%s: part %s (%s) encoded as %s: %s", r->what,
@@ -879,6 +897,163 @@ leaf_new (void)
 	return leaf;
 }
 
+/* Returns the media type the file IN (STREAM, called NAME) is attached
+ * as: --type, message/rfc822 for --message, else the type its name and
+ * first bytes suggest; NULL with @error for a --type that is no media
+ * type or a read error */
+static GMimeContentType *
+leaf_file_type (MpInput *in, GMimeStream *stream, const MpPartFileOptions *opts,
+		const char *name, GError **error)
+{
+	const char *what = mp_input_get_name (in);
+	g_autofree char *mime = NULL;
+	guchar sniff[SNIFF_SIZE];
+	ssize_t n;
+
+	if (opts->type) {
+		g_autoptr (GMimeContentType) ctype =
+			g_mime_content_type_parse (NULL, opts->type);
+
+		if (ctype == NULL || strchr (opts->type, '/') == NULL) {
+			g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+				     "%s: --type %s: not a media type", what,
+				     opts->type);
+			return NULL;
+		}
+		return g_steal_pointer (&ctype);
+	}
+	if (opts->message)
+		return g_mime_content_type_parse (NULL, "message/rfc822");
+	n = stream_read (stream, (char *) sniff, sizeof sniff);
+	if (n < 0) {
+		g_set_error (error, MP_ERROR, MP_ERROR_IO, "%s: read error",
+			     what);
+		return NULL;
+	}
+	g_mime_stream_reset (stream);
+	mime = mp_part_guess_type (name, sniff, (gsize) n);
+	return g_mime_content_type_parse (NULL, mime);
+}
+
+/* Replaces *CTYPE and *MIME by the media type TYPE, without parameters */
+static void
+leaf_retype (GMimeContentType **ctype, char **mime, const char *type)
+{
+	g_free (*mime);
+	*mime = g_strdup (type);
+	g_object_unref (*ctype);
+	*ctype = g_mime_content_type_parse (NULL, *mime);
+}
+
+/* RFC 2046 5.2.1: message/rfc822 is 7bit, 8bit or binary, and binary is
+ * what no server takes without BINARYMIME (RFC 3030): of the message IN
+ * (STREAM, its bytes scanned into SCAN) the leaves that are not 7bit or
+ * 8bit are encoded again, the rest is kept.  Sets LEAF's content and
+ * encoding; FALSE with @error for what is not a message or what cannot
+ * be forwarded */
+static gboolean
+leaf_file_message (MpLeaf *leaf, MpInput *in, GMimeStream *stream, Scan *scan,
+		   GError **error)
+{
+	g_autoptr (GMimeMessage) msg = NULL;
+	g_autoptr (GError) local = NULL;
+	g_autoptr (GMimeStream) from = NULL;
+
+	/* refuse what is not a message rather than forward junk */
+	msg = mp_input_parse_message (in, NULL, &local);
+	if (msg == NULL) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s (cannot forward it)", local->message);
+		return FALSE;
+	}
+	from = message_content (stream);
+	leaf->content = forwarded_content (stream, from->bound_start, msg,
+					   mp_input_get_name (in), leaf->notes,
+					   scan, error);
+	if (leaf->content == NULL)
+		return FALSE;
+	leaf->encoding = scan->stats.non_ascii == 0 ?
+				 GMIME_CONTENT_ENCODING_7BIT :
+				 GMIME_CONTENT_ENCODING_8BIT;
+	leaf->message = TRUE;
+	return TRUE;
+}
+
+/* A text part always carries its charset (DESIGN 4): utf-8 for UTF-8
+ * text (SCAN) when *CTYPE has none; text that is not UTF-8 is attached
+ * as application/octet-stream without a --type (no charset to label it
+ * with: do not pretend), and refused with a --type that gives no
+ * charset (FALSE with @error).  May replace *CTYPE and *MIME */
+static gboolean
+leaf_file_text (MpLeaf *leaf, const MpPartFileOptions *opts, const Scan *scan,
+		GMimeContentType **ctype, char **mime, const char *what,
+		GError **error)
+{
+	if (!scan->utf8 && opts->type == NULL) {
+		leaf_retype (ctype, mime, "application/octet-stream");
+		leaf->encoding = GMIME_CONTENT_ENCODING_BASE64;
+	} else if (!scan->utf8 &&
+		   !g_mime_content_type_get_parameter (*ctype, "charset")) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s: not UTF-8 text; give its charset "
+			     "(--type '%s; charset=...')",
+			     what, *mime);
+		return FALSE;
+	} else if (scan->utf8 &&
+		   !g_mime_content_type_get_parameter (*ctype, "charset")) {
+		g_mime_content_type_set_parameter (*ctype, "charset", "utf-8");
+	}
+	return TRUE;
+}
+
+/* Returns the header block of LEAF: Content-Type MIME with the
+ * parameters of CTYPE and NAME, Content-Disposition with NAME,
+ * Content-ID (kept in LEAF too) and Content-Description as OPTS ask,
+ * and LEAF's Content-Transfer-Encoding */
+static char *
+leaf_file_headers (MpLeaf *leaf, GMimeContentType *ctype, const char *mime,
+		   const char *name, const MpPartFileOptions *opts)
+{
+	g_autoptr (GString) h = g_string_new ("Content-Type: ");
+	GMimeParamList *params = g_mime_content_type_get_parameters (ctype);
+	gsize col;
+
+	g_string_append (h, mime);
+	col = h->len;
+	for (int i = 0; i < g_mime_param_list_length (params); i++) {
+		GMimeParam *prm =
+			g_mime_param_list_get_parameter_at (params, i);
+		const char *pname = g_mime_param_get_name (prm);
+
+		if (g_ascii_strcasecmp (pname, "name") == 0)
+			continue;
+		append_name_param (h, &col, pname,
+				   g_mime_param_get_value (prm));
+	}
+	if (*name)
+		append_name_param (h, &col, "name", name);
+	g_string_append (h, "\nContent-Disposition: ");
+	g_string_append (h, opts->inline_disposition ? "inline" : "attachment");
+	col = h->len - (gsize) (strrchr (h->str, '\n') - h->str) - 1;
+	if (*name)
+		append_name_param (h, &col, "filename", name);
+	g_string_append_c (h, '\n');
+	if (opts->content_id) {
+		leaf->content_id = g_strdup (opts->content_id);
+		g_string_append_printf (h, "Content-ID: <%s>\n",
+					opts->content_id);
+	}
+	if (opts->description && *opts->description) {
+		g_autofree char *d = mp_field_format_text (
+			"Content-Description", opts->description);
+
+		g_string_append (h, d);
+	}
+	g_string_append_printf (h, "Content-Transfer-Encoding: %s\n",
+				encoding_name (leaf->encoding));
+	return g_string_free (g_steal_pointer (&h), FALSE);
+}
+
 MpLeaf *
 mp_part_leaf_new_file (MpInput *in, const MpPartFileOptions *opts,
 		       GError **error)
@@ -894,30 +1069,9 @@ mp_part_leaf_new_file (MpInput *in, const MpPartFileOptions *opts,
 	Scan scan = { 0 };
 
 	name = opts->name ? g_strdup (opts->name) : display_name (in);
-	if (opts->type) {
-		ctype = g_mime_content_type_parse (NULL, opts->type);
-		if (ctype == NULL || strchr (opts->type, '/') == NULL) {
-			g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
-				     "%s: --type %s: not a media type", what,
-				     opts->type);
-			return NULL;
-		}
-	} else if (opts->message) {
-		ctype = g_mime_content_type_parse (NULL, "message/rfc822");
-	} else {
-		guchar sniff[SNIFF_SIZE];
-		ssize_t n = stream_read (stream, (char *) sniff, sizeof sniff);
-
-		if (n < 0) {
-			g_set_error (error, MP_ERROR, MP_ERROR_IO,
-				     "%s: read error", what);
-			return NULL;
-		}
-		g_mime_stream_reset (stream);
-		mime = mp_part_guess_type (name, sniff, (gsize) n);
-		ctype = g_mime_content_type_parse (NULL, mime);
-	}
-	g_free (mime);
+	ctype = leaf_file_type (in, stream, opts, name, error);
+	if (ctype == NULL)
+		return NULL;
 	{
 		g_autofree char *m = g_mime_content_type_get_mime_type (ctype);
 
@@ -931,60 +1085,13 @@ mp_part_leaf_new_file (MpInput *in, const MpPartFileOptions *opts,
 	if ((is_text || is_message) &&
 	    !scan_stream (stream, &scan, what, error))
 		return NULL;
-
 	if (is_message) {
-		g_autoptr (GMimeMessage) msg = NULL;
-		g_autoptr (GError) local = NULL;
-
-		/* refuse what is not a message rather than forward junk */
-		msg = mp_input_parse_message (in, NULL, &local);
-		if (msg == NULL) {
-			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-				     "%s (cannot forward it)", local->message);
+		if (!leaf_file_message (leaf, in, stream, &scan, error))
 			return NULL;
-		}
-		/* RFC 2046 5.2.1: message/rfc822 is 7bit, 8bit or binary,
-		 * and binary is what no server takes without BINARYMIME
-		 * (RFC 3030): the leaves that are not 7bit or 8bit are
-		 * encoded again, the rest is kept */
-		{
-			g_autoptr (GMimeStream) from = message_content (stream);
-
-			leaf->content = forwarded_content (
-				stream, from->bound_start, msg, what,
-				leaf->notes, &scan, error);
-		}
-		if (leaf->content == NULL)
-			return NULL;
-		leaf->encoding = scan.stats.non_ascii == 0 ?
-					 GMIME_CONTENT_ENCODING_7BIT :
-					 GMIME_CONTENT_ENCODING_8BIT;
-		leaf->message = TRUE;
-		g_free (mime);
-		mime = g_strdup ("message/rfc822");
-		g_object_unref (ctype);
-		ctype = g_mime_content_type_parse (NULL, mime);
-	} else if (is_text) {
-		if (!scan.utf8 && opts->type == NULL) {
-			/* no charset to label it with: do not pretend */
-			g_free (mime);
-			mime = g_strdup ("application/octet-stream");
-			g_object_unref (ctype);
-			ctype = g_mime_content_type_parse (NULL, mime);
-			leaf->encoding = GMIME_CONTENT_ENCODING_BASE64;
-		} else if (!scan.utf8 && !g_mime_content_type_get_parameter (
-						 ctype, "charset")) {
-			/* a text part always carries its charset (DESIGN 4) */
-			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-				     "%s: not UTF-8 text; give its charset "
-				     "(--type '%s; charset=...')",
-				     what, mime);
-			return NULL;
-		} else if (scan.utf8 && !g_mime_content_type_get_parameter (
-						ctype, "charset")) {
-			g_mime_content_type_set_parameter (ctype, "charset",
-							   "utf-8");
-		}
+		leaf_retype (&ctype, &mime, "message/rfc822");
+	} else if (is_text && !leaf_file_text (leaf, opts, &scan, &ctype, &mime,
+					       what, error)) {
+		return NULL;
 	}
 	/* DESIGN 4: an attached file is base64 whatever its type, as Gmail,
 	 * Outlook and Python's add_attachment() write it.  A 7bit or QP
@@ -993,50 +1100,7 @@ mp_part_leaf_new_file (MpInput *in, const MpPartFileOptions *opts,
 	 * and its lines can hold a delimiter of the parts around it */
 	if (!is_message)
 		leaf->encoding = GMIME_CONTENT_ENCODING_BASE64;
-
-	{
-		g_autoptr (GString) h = g_string_new ("Content-Type: ");
-		GMimeParamList *params =
-			g_mime_content_type_get_parameters (ctype);
-		gsize col;
-		int i;
-
-		g_string_append (h, mime);
-		col = h->len;
-		for (i = 0; i < g_mime_param_list_length (params); i++) {
-			GMimeParam *prm =
-				g_mime_param_list_get_parameter_at (params, i);
-			const char *pname = g_mime_param_get_name (prm);
-
-			if (g_ascii_strcasecmp (pname, "name") == 0)
-				continue;
-			append_name_param (h, &col, pname,
-					   g_mime_param_get_value (prm));
-		}
-		if (*name)
-			append_name_param (h, &col, "name", name);
-		g_string_append (h, "\nContent-Disposition: ");
-		g_string_append (h, opts->inline_disposition ? "inline" :
-							       "attachment");
-		col = h->len - (gsize) (strrchr (h->str, '\n') - h->str) - 1;
-		if (*name)
-			append_name_param (h, &col, "filename", name);
-		g_string_append_c (h, '\n');
-		if (opts->content_id) {
-			leaf->content_id = g_strdup (opts->content_id);
-			g_string_append_printf (h, "Content-ID: <%s>\n",
-						opts->content_id);
-		}
-		if (opts->description && *opts->description) {
-			g_autofree char *d = mp_field_format_text (
-				"Content-Description", opts->description);
-
-			g_string_append (h, d);
-		}
-		g_string_append_printf (h, "Content-Transfer-Encoding: %s\n",
-					encoding_name (leaf->encoding));
-		leaf->headers = g_string_free (g_steal_pointer (&h), FALSE);
-	}
+	leaf->headers = leaf_file_headers (leaf, ctype, mime, name, opts);
 	leaf->mime_type = g_steal_pointer (&mime);
 	if (leaf->content == NULL)
 		leaf->content = g_object_ref (stream);

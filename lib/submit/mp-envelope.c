@@ -451,81 +451,83 @@ mp_envelope_header_from (GMimeMessage *msg)
 	return first_mailbox (g_mime_message_get_from (msg));
 }
 
-MpEnvelope *
-mp_envelope_new_parsed (MpInput *in, GMimeMessage *msg, const char *from,
-			const char *const *recipients,
-			gboolean add_header_recipients, const char *local_to,
-			GError **error)
+/* RFC 5322 3.6.2: sets env->sender from --from FROM, else the Sender
+ * header, else the first From address, each checked, and *UTF8 when it
+ * is UTF-8; FALSE with @error when there is none or it is bad */
+static gboolean
+envelope_sender (MpEnvelope *env, GMimeMessage *msg, const char *from,
+		 gboolean *utf8, GError **error)
 {
-	g_autoptr (MpEnvelope) env = g_new0 (MpEnvelope, 1);
-	g_autoptr (GByteArray) block = NULL;
-	g_autoptr (GByteArray) headers = NULL;
-	g_autoptr (GHashTable) seen = NULL;
-	GMimeStream *stream;
-	GMimeStream *cat;
-	GMimeStream *part;
-	gint64 end = 0;
-	gint64 size;
-	gboolean header_8bit = FALSE;
-	gboolean utf8 = FALSE;
+	const char *what = "Sender header";
+	const char *addr;
+
+	if (from != NULL)
+		return mp_address_check_envelope ("--from", from, TRUE,
+						  MP_ERROR_USAGE, &env->sender,
+						  utf8, error);
+	addr = first_mailbox (g_mime_message_get_sender (msg));
+	if (addr == NULL) {
+		what = "From header";
+		addr = mp_envelope_header_from (msg);
+	}
+	if (addr == NULL) {
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "no sender: give --from or a From header");
+		return FALSE;
+	}
+	return mp_address_check_envelope (what, addr, FALSE, MP_ERROR_DATA,
+					  &env->sender, utf8, error);
+}
+
+/* Sets env->recipients, checked and without duplicates: RECIPIENTS, and
+ * To, Cc and Bcc of MSG when there are none or ADD_HEADER_RECIPIENTS;
+ * sets *UTF8 when one is UTF-8. FALSE with @error for a bad one or
+ * when there is none */
+static gboolean
+envelope_recipients (MpEnvelope *env, GMimeMessage *msg,
+		     const char *const *recipients,
+		     gboolean add_header_recipients, const char *local_to,
+		     gboolean *utf8, GError **error)
+{
+	g_autoptr (GHashTable) seen =
+		g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 	gboolean have_args = recipients != NULL && recipients[0] != NULL;
 
-	stream = mp_input_get_stream (in);
-	size = mp_input_get_size (in);
-
-	/* sender: --from, else Sender, else From (RFC 5322 3.6.2) */
-	if (from != NULL) {
-		if (!mp_address_check_envelope ("--from", from, TRUE,
-						MP_ERROR_USAGE, &env->sender,
-						&utf8, error))
-			return NULL;
-	} else {
-		const char *what = "Sender header";
-		const char *addr =
-			first_mailbox (g_mime_message_get_sender (msg));
-
-		if (addr == NULL) {
-			what = "From header";
-			addr = mp_envelope_header_from (msg);
-		}
-		if (addr == NULL) {
-			g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
-				     "no sender: give --from or a From header");
-			return NULL;
-		}
-		if (!mp_address_check_envelope (what, addr, FALSE,
-						MP_ERROR_DATA, &env->sender,
-						&utf8, error))
-			return NULL;
-	}
-
 	env->recipients = g_ptr_array_new_with_free_func (g_free);
-	seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 	for (guint i = 0; have_args && recipients[i] != NULL; i++)
 		if (!add_address (env->recipients, seen, "recipient",
-				  recipients[i], MP_ERROR_USAGE, local_to,
-				  &utf8, error))
-			return NULL;
+				  recipients[i], MP_ERROR_USAGE, local_to, utf8,
+				  error))
+			return FALSE;
 	if (!have_args || add_header_recipients) {
 		if (!add_list (env->recipients, seen, "To header",
-			       g_mime_message_get_to (msg), local_to, &utf8,
+			       g_mime_message_get_to (msg), local_to, utf8,
 			       error) ||
 		    !add_list (env->recipients, seen, "Cc header",
-			       g_mime_message_get_cc (msg), local_to, &utf8,
+			       g_mime_message_get_cc (msg), local_to, utf8,
 			       error) ||
 		    !add_list (env->recipients, seen, "Bcc header",
-			       g_mime_message_get_bcc (msg), local_to, &utf8,
+			       g_mime_message_get_bcc (msg), local_to, utf8,
 			       error))
-			return NULL;
+			return FALSE;
 	}
 	if (env->recipients->len == 0) {
 		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
 			     "no recipients: give them as arguments or in "
 			     "To, Cc or Bcc");
-		return NULL;
+		return FALSE;
 	}
+	return TRUE;
+}
 
-	block = read_header_block (stream, &end, error);
+/* Returns the header block of IN's STREAM, setting *END to where it
+ * ends; NULL with @error when it cannot be read or has a CR without LF */
+static GByteArray *
+envelope_header_block (MpInput *in, GMimeStream *stream, gint64 *end,
+		       GError **error)
+{
+	g_autoptr (GByteArray) block = read_header_block (stream, end, error);
+
 	if (block == NULL)
 		return NULL;
 	/* A CR without LF ends a line for the canonicaliser but not for
@@ -541,12 +543,18 @@ mp_envelope_new_parsed (MpInput *in, GMimeMessage *msg, const char *from,
 			return NULL;
 		}
 	}
-	headers = strip_bcc (block, &env->bcc_removed, &header_8bit);
-	env->head_len = headers->len;
-	/* RFC 6531 3.3: UTF-8 header fields need SMTPUTF8 */
-	env->smtputf8 = utf8 || header_8bit;
+	return g_steal_pointer (&block);
+}
 
-	cat = g_mime_stream_cat_new ();
+/* Sets env->data: HEADERS (the header block without Bcc), then STREAM
+ * from END to SIZE, the body read where it lies in the input */
+static void
+envelope_data (MpEnvelope *env, const GByteArray *headers, GMimeStream *stream,
+	       gint64 end, gint64 size)
+{
+	GMimeStream *cat = g_mime_stream_cat_new ();
+	GMimeStream *part;
+
 	g_mime_stream_cat_add_source (
 		GMIME_STREAM_CAT (cat),
 		part = g_mime_stream_mem_new_with_buffer (
@@ -562,6 +570,35 @@ mp_envelope_new_parsed (MpInput *in, GMimeMessage *msg, const char *from,
 		g_object_unref (part);
 	}
 	env->data = cat;
+}
+
+MpEnvelope *
+mp_envelope_new_parsed (MpInput *in, GMimeMessage *msg, const char *from,
+			const char *const *recipients,
+			gboolean add_header_recipients, const char *local_to,
+			GError **error)
+{
+	g_autoptr (MpEnvelope) env = g_new0 (MpEnvelope, 1);
+	g_autoptr (GByteArray) block = NULL;
+	g_autoptr (GByteArray) headers = NULL;
+	GMimeStream *stream = mp_input_get_stream (in);
+	gint64 size = mp_input_get_size (in);
+	gint64 end = 0;
+	gboolean header_8bit = FALSE;
+	gboolean utf8 = FALSE;
+
+	if (!envelope_sender (env, msg, from, &utf8, error) ||
+	    !envelope_recipients (env, msg, recipients, add_header_recipients,
+				  local_to, &utf8, error))
+		return NULL;
+	block = envelope_header_block (in, stream, &end, error);
+	if (block == NULL)
+		return NULL;
+	headers = strip_bcc (block, &env->bcc_removed, &header_8bit);
+	env->head_len = headers->len;
+	/* RFC 6531 3.3: UTF-8 header fields need SMTPUTF8 */
+	env->smtputf8 = utf8 || header_8bit;
+	envelope_data (env, headers, stream, end, size);
 	{
 		BinaryWalk w = { env, stream->bound_start + end, 0 };
 

@@ -200,109 +200,154 @@ scram_late (MpSmtp *smtp, GError **error)
 	return TRUE;
 }
 
+/* A SCRAM-SHA-256 exchange (RFC 5802, RFC 7677) under way */
+typedef struct {
+	MpSmtp *smtp;
+	const char *mech;
+	Gsasl *ctx;
+	Gsasl_session *s;
+	int rc;         /* of the last libgsasl step; GSASL_OK once the
+			   server-final message proved the server */
+	gboolean first; /* the next challenge is the server-first message */
+} Scram;
+
+/* Starts the exchange: "AUTH SCRAM-SHA-256" with the client-first
+ * message, its reply in R; FALSE with @error when libgsasl lacks the
+ * mechanism or fails, or the command fails */
 static gboolean
-auth_scram (MpSmtp *smtp, Reply *r, GError **error)
+scram_begin (Scram *sc, Reply *r, GError **error)
 {
-	const MpSmtpConfig *cfg = smtp->cfg;
-	const char *mech = "SCRAM-SHA-256";
-	Gsasl *ctx = NULL;
-	Gsasl_session *s = NULL;
+	const MpSmtpConfig *cfg = sc->smtp->cfg;
 	char *out = NULL;
-	gboolean ok = FALSE;
-	gboolean first = TRUE;
-	int rc;
 	g_autofree char *line = NULL;
 	g_autofree char *shown = NULL;
 
-	if (gsasl_init (&ctx) != GSASL_OK ||
-	    gsasl_client_start (ctx, mech, &s) != GSASL_OK) {
+	if (gsasl_init (&sc->ctx) != GSASL_OK ||
+	    gsasl_client_start (sc->ctx, sc->mech, &sc->s) != GSASL_OK) {
 		g_set_error (error, MP_ERROR, MP_ERROR_UNAVAILABLE,
 			     "SCRAM-SHA-256 is not available in libgsasl");
-		goto out;
+		return FALSE;
 	}
-	gsasl_property_set (s, GSASL_AUTHID, cfg->user);
-	gsasl_property_set (s, GSASL_PASSWORD, cfg->password);
-	rc = gsasl_step64 (s, "", &out);
-	if (rc != GSASL_NEEDS_MORE) {
+	gsasl_property_set (sc->s, GSASL_AUTHID, cfg->user);
+	gsasl_property_set (sc->s, GSASL_PASSWORD, cfg->password);
+	sc->rc = gsasl_step64 (sc->s, "", &out);
+	if (sc->rc != GSASL_NEEDS_MORE) {
+		gsasl_free (out);
 		g_set_error (error, MP_ERROR, MP_ERROR_SOFTWARE,
-			     "SCRAM-SHA-256: %s", gsasl_strerror (rc));
-		goto out;
+			     "SCRAM-SHA-256: %s", gsasl_strerror (sc->rc));
+		return FALSE;
 	}
-	line = g_strdup_printf ("AUTH %s %s", mech, out);
+	line = g_strdup_printf ("AUTH %s %s", sc->mech, out);
 	shown = scram_shown ("AUTH SCRAM-SHA-256 ", out);
 	gsasl_free (out);
-	out = NULL;
-	if (!mp_smtp_command (smtp, line, shown, r, error))
-		goto out;
-	while (r->code == 334) {
-		const char *challenge = g_ptr_array_index (r->lines, 0);
-		guint64 iterations;
+	return mp_smtp_command (sc->smtp, line, shown, r, error);
+}
 
-		if (rc == GSASL_OK) {
-			g_set_error (error, MP_ERROR, MP_ERROR_PROTOCOL,
-				     "%s: AUTH %s: challenge after the end",
-				     cfg->host, mech);
-			goto out;
-		}
-		if (scram_late (smtp, error))
-			goto out;
-		if (first && (iterations = scram_iterations (challenge)) >
-				     SCRAM_MAX_ITERATIONS) {
-			/* RFC 4954 4: "*" cancels the exchange */
-			mp_smtp_command (smtp, "*", NULL, r, NULL);
-			g_set_error (error, MP_ERROR, MP_ERROR_PROTOCOL,
-				     "%s: AUTH %s: the server asks for more "
-				     "than %d iterations (%s)",
-				     cfg->host, mech, SCRAM_MAX_ITERATIONS,
-				     iterations == G_MAXUINT64 ?
-					     "a count too long to read" :
-					     "refusing to spend minutes "
-					     "hashing");
-			goto out;
-		}
-		first = FALSE;
-		rc = gsasl_step64 (s, challenge, &out);
-		if (rc != GSASL_OK && rc != GSASL_NEEDS_MORE) {
-			/* RFC 4954 4: "*" cancels the exchange */
-			mp_smtp_command (smtp, "*", NULL, r, NULL);
-			g_set_error (error, MP_ERROR,
-				     rc == GSASL_AUTHENTICATION_ERROR ?
-					     MP_ERROR_PROTOCOL :
-					     MP_ERROR_NO_PERM,
-				     "%s: AUTH %s: %s", cfg->host, mech,
-				     rc == GSASL_AUTHENTICATION_ERROR ?
-					     "the server did not prove it "
-					     "knows the password" :
-					     gsasl_strerror (rc));
-			goto out;
-		}
-		/* the hashing is part of the exchange --timeout bounds */
-		if (scram_late (smtp, error))
-			goto out;
-		g_free (shown);
-		shown = scram_shown ("", out);
-		if (!mp_smtp_command (smtp, out, shown, r, error))
-			goto out;
-		gsasl_free (out);
-		out = NULL;
+/* Refuses a server-first message CHALLENGE that asks for more than
+ * SCRAM_MAX_ITERATIONS, cancelling the exchange (reply in R); returns
+ * TRUE when it did so, with @error */
+static gboolean
+scram_refuse_iterations (Scram *sc, const char *challenge, Reply *r,
+			 GError **error)
+{
+	guint64 iterations = scram_iterations (challenge);
+
+	if (iterations <= SCRAM_MAX_ITERATIONS)
+		return FALSE;
+	/* RFC 4954 4: "*" cancels the exchange */
+	mp_smtp_command (sc->smtp, "*", NULL, r, NULL);
+	g_set_error (error, MP_ERROR, MP_ERROR_PROTOCOL,
+		     "%s: AUTH %s: the server asks for more "
+		     "than %d iterations (%s)",
+		     sc->smtp->cfg->host, sc->mech, SCRAM_MAX_ITERATIONS,
+		     iterations == G_MAXUINT64 ? "a count too long to read" :
+						 "refusing to spend minutes "
+						 "hashing");
+	return TRUE;
+}
+
+/* Answers the 334 challenge in R with the next client message, its reply
+ * in R; FALSE with @error when the exchange should have ended, has taken
+ * longer than --timeout, asks for too many iterations, or the server's
+ * message is wrong (then the exchange is cancelled) */
+static gboolean
+scram_answer (Scram *sc, Reply *r, GError **error)
+{
+	MpSmtp *smtp = sc->smtp;
+	const char *challenge = g_ptr_array_index (r->lines, 0);
+	char *out = NULL;
+	g_autofree char *shown = NULL;
+	gboolean ok;
+
+	if (sc->rc == GSASL_OK) {
+		g_set_error (error, MP_ERROR, MP_ERROR_PROTOCOL,
+			     "%s: AUTH %s: challenge after the end",
+			     smtp->cfg->host, sc->mech);
+		return FALSE;
 	}
-	if (scram_late (smtp, error))
-		goto out;
-	if (r->code == 235 && rc != GSASL_OK) {
+	if (scram_late (smtp, error) ||
+	    (sc->first && scram_refuse_iterations (sc, challenge, r, error)))
+		return FALSE;
+	sc->first = FALSE;
+	sc->rc = gsasl_step64 (sc->s, challenge, &out);
+	if (sc->rc != GSASL_OK && sc->rc != GSASL_NEEDS_MORE) {
+		gsasl_free (out);
+		/* RFC 4954 4: "*" cancels the exchange */
+		mp_smtp_command (smtp, "*", NULL, r, NULL);
+		g_set_error (error, MP_ERROR,
+			     sc->rc == GSASL_AUTHENTICATION_ERROR ?
+				     MP_ERROR_PROTOCOL :
+				     MP_ERROR_NO_PERM,
+			     "%s: AUTH %s: %s", smtp->cfg->host, sc->mech,
+			     sc->rc == GSASL_AUTHENTICATION_ERROR ?
+				     "the server did not prove it "
+				     "knows the password" :
+				     gsasl_strerror (sc->rc));
+		return FALSE;
+	}
+	/* the hashing is part of the exchange --timeout bounds */
+	if (scram_late (smtp, error)) {
+		gsasl_free (out);
+		return FALSE;
+	}
+	shown = scram_shown ("", out);
+	ok = mp_smtp_command (smtp, out, shown, r, error);
+	gsasl_free (out);
+	return ok;
+}
+
+/* The outcome once the server stops challenging (reply in R): FALSE with
+ * @error when the exchange took longer than --timeout or the server
+ * claims success without its proof, else what auth_result() says */
+static gboolean
+scram_end (Scram *sc, Reply *r, GError **error)
+{
+	if (scram_late (sc->smtp, error))
+		return FALSE;
+	if (r->code == 235 && sc->rc != GSASL_OK) {
 		/* RFC 5802 5: the server-final message proves the server
 		 * holds the verifier; without it we may talk to an impostor */
 		g_set_error (error, MP_ERROR, MP_ERROR_PROTOCOL,
 			     "%s: AUTH %s: success without the server's proof",
-			     cfg->host, mech);
-		goto out;
+			     sc->smtp->cfg->host, sc->mech);
+		return FALSE;
 	}
-	ok = auth_result (smtp, r, mech, error);
-out:
-	gsasl_free (out);
-	if (s != NULL)
-		gsasl_finish (s);
-	if (ctx != NULL)
-		gsasl_done (ctx);
+	return auth_result (sc->smtp, r, sc->mech, error);
+}
+
+static gboolean
+auth_scram (MpSmtp *smtp, Reply *r, GError **error)
+{
+	Scram sc = { .smtp = smtp, .mech = "SCRAM-SHA-256", .first = TRUE };
+	gboolean ok = scram_begin (&sc, r, error);
+
+	while (ok && r->code == 334)
+		ok = scram_answer (&sc, r, error);
+	ok = ok && scram_end (&sc, r, error);
+	if (sc.s != NULL)
+		gsasl_finish (sc.s);
+	if (sc.ctx != NULL)
+		gsasl_done (sc.ctx);
 	return ok;
 }
 

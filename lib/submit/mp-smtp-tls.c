@@ -224,13 +224,16 @@ tls_client_new (GIOStream *base, GSocketConnectable *identity,
 			       NULL);
 }
 
-gboolean
-mp_smtp_start_tls (MpSmtp *smtp, GError **error)
+/* Makes smtp->tls, the TLS client connection over smtp->conn: trusting
+ * --ca-file's CAs instead of the system's, or no CA with a pin alone,
+ * and showing the client certificate when one is configured; FALSE with
+ * @error when a file cannot be used or GIO cannot do TLS */
+static gboolean
+tls_connection_new (MpSmtp *smtp, GError **error)
 {
 	const MpSmtpConfig *cfg = smtp->cfg;
 	g_autoptr (GSocketConnectable) identity = NULL;
 	g_autoptr (GTlsDatabase) db = NULL;
-	g_autofree char *ciphers = NULL;
 	GError *err = NULL;
 	GIOStream *tls;
 
@@ -271,31 +274,50 @@ mp_smtp_start_tls (MpSmtp *smtp, GError **error)
 			return unreadable (error, cfg->client_cert, err);
 		g_tls_connection_set_certificate (smtp->tls, cert);
 	}
-	g_signal_connect (tls, "accept-certificate",
+	return TRUE;
+}
+
+/* The TLS handshake of smtp->tls, the server's certificate judged by
+ * accept_certificate(); FALSE with @error saying whether the pin, the
+ * certificate or the handshake itself failed (smtp->handshake_failed) */
+static gboolean
+tls_handshake (MpSmtp *smtp, GError **error)
+{
+	GError *err = NULL;
+
+	g_signal_connect (smtp->tls, "accept-certificate",
 			  G_CALLBACK (accept_certificate), smtp);
 	smtp->cert_errors = 0;
 	smtp->pin_failed = FALSE;
-	if (!g_tls_connection_handshake (smtp->tls, NULL, &err)) {
-		if (smtp->pin_failed) {
-			mp_smtp_fail (
-				smtp, error, MP_ERROR_PROTOCOL,
-				"TLS certificate does not match --pin-sha256");
-			g_error_free (err);
-			return FALSE;
-		}
-		if (smtp->cert_errors != 0) {
-			g_autofree char *why =
-				describe_cert_errors (smtp->cert_errors);
-
-			mp_smtp_fail (smtp, error, MP_ERROR_PROTOCOL,
-				      "TLS certificate not accepted: %s", why);
-			g_error_free (err);
-			return FALSE;
-		}
-		smtp->handshake_failed = TRUE;
-		mp_smtp_net_error (smtp, error, err, "TLS handshake failed");
+	if (g_tls_connection_handshake (smtp->tls, NULL, &err))
+		return TRUE;
+	if (smtp->pin_failed) {
+		mp_smtp_fail (smtp, error, MP_ERROR_PROTOCOL,
+			      "TLS certificate does not match --pin-sha256");
+		g_error_free (err);
 		return FALSE;
 	}
+	if (smtp->cert_errors != 0) {
+		g_autofree char *why = describe_cert_errors (smtp->cert_errors);
+
+		mp_smtp_fail (smtp, error, MP_ERROR_PROTOCOL,
+			      "TLS certificate not accepted: %s", why);
+		g_error_free (err);
+		return FALSE;
+	}
+	smtp->handshake_failed = TRUE;
+	mp_smtp_net_error (smtp, error, err, "TLS handshake failed");
+	return FALSE;
+}
+
+/* After the handshake: the server's certificate matches a --pin-sha256
+ * and the version negotiated is at least --tls-min; FALSE with @error
+ * when not */
+static gboolean
+tls_check_session (MpSmtp *smtp, GError **error)
+{
+	const MpSmtpConfig *cfg = smtp->cfg;
+
 	if (cfg->pins != NULL && cfg->pins[0] != NULL &&
 	    !pin_matches (smtp,
 			  g_tls_connection_get_peer_certificate (smtp->tls))) {
@@ -319,13 +341,24 @@ mp_smtp_start_tls (MpSmtp *smtp, GError **error)
 			return FALSE;
 		}
 	}
+	return TRUE;
+}
+
+gboolean
+mp_smtp_start_tls (MpSmtp *smtp, GError **error)
+{
+	g_autofree char *ciphers = NULL;
+
+	if (!tls_connection_new (smtp, error) || !tls_handshake (smtp, error) ||
+	    !tls_check_session (smtp, error))
+		return FALSE;
 	ciphers = g_tls_connection_get_ciphersuite_name (smtp->tls);
 	mp_smtp_transcript (
 		smtp, MP_SMTP_LINE_INFO, "TLS established: %s, %s",
 		tls_version_name (
 			g_tls_connection_get_protocol_version (smtp->tls)),
 		ciphers ? ciphers : "unknown cipher suite");
-	mp_smtp_use_stream (smtp, tls);
+	mp_smtp_use_stream (smtp, G_IO_STREAM (smtp->tls));
 	return TRUE;
 }
 

@@ -264,14 +264,12 @@ out:
 
 /* --- connecting ---------------------------------------------------- */
 
-gboolean
-mp_smtp_connect (MpSmtp *smtp, GError **error)
+/* Checks that GIO can do the TLS the configuration asks for, holding the
+ * TLS backend loaded when TLS is wanted; FALSE with @error when GIO has
+ * no TLS backend */
+static gboolean
+connect_tls_available (const MpSmtpConfig *cfg, GError **error)
 {
-	const MpSmtpConfig *cfg = smtp->cfg;
-	GError *err = NULL;
-	Reply r = { 0 };
-	gboolean ok = FALSE;
-
 	if (cfg->tls != MP_SMTP_TLS_OFF)
 		mp_smtp_tls_hold_backend ();
 	if (cfg->tls != MP_SMTP_TLS_OFF &&
@@ -281,6 +279,16 @@ mp_smtp_connect (MpSmtp *smtp, GError **error)
 			     "(install glib-networking)");
 		return FALSE;
 	}
+	return TRUE;
+}
+
+/* Opens the TCP connection to the server and marks the session usable;
+ * FALSE with @error when the connection could not be made */
+static gboolean
+connect_socket (MpSmtp *smtp, GError **error)
+{
+	GError *err = NULL;
+
 	smtp->conn = connect_with_timeout (smtp, &err);
 	if (smtp->conn == NULL) {
 		mp_smtp_net_error (smtp, error, err, NULL);
@@ -291,7 +299,20 @@ mp_smtp_connect (MpSmtp *smtp, GError **error)
 	g_socket_set_option (g_socket_connection_get_socket (smtp->conn),
 			     IPPROTO_TCP, TCP_NODELAY, 1, NULL);
 	mp_smtp_transcript (smtp, MP_SMTP_LINE_INFO, "connected to %s port %u",
-			    cfg->host, cfg->port);
+			    smtp->cfg->host, smtp->cfg->port);
+	return TRUE;
+}
+
+/* Reads the server's 220 greeting: after the TLS handshake on a port of
+ * implicit TLS (saying so when the port greets in clear instead), else
+ * in clear; FALSE with @error when it does not come or is not 220 */
+static gboolean
+connect_greeting (MpSmtp *smtp, GError **error)
+{
+	const MpSmtpConfig *cfg = smtp->cfg;
+	Reply r = { 0 };
+	gboolean ok;
+
 	if (cfg->tls == MP_SMTP_TLS_IMPLICIT) {
 		if (!mp_smtp_start_tls (smtp, error)) {
 			if (smtp->handshake_failed &&
@@ -303,81 +324,105 @@ mp_smtp_connect (MpSmtp *smtp, GError **error)
 					     "smtp://%s:%u (STARTTLS)",
 					     cfg->host, cfg->host, cfg->port);
 			}
-			goto out;
+			return FALSE;
 		}
 	} else {
 		mp_smtp_use_stream (smtp, G_IO_STREAM (smtp->conn));
 		if (!mp_smtp_wait_greeting (smtp, error))
-			goto out;
+			return FALSE;
 	}
-	if (!mp_smtp_read_reply (smtp, &r, error))
-		goto out;
-	if (r.code != 220) {
+	ok = mp_smtp_read_reply (smtp, &r, error);
+	if (ok && r.code != 220) {
 		mp_smtp_reply_error (smtp, error, &r, STAGE_GREETING, NULL);
-		goto out;
+		ok = FALSE;
 	}
-	if (!ehlo (smtp, cfg->tls == MP_SMTP_TLS_STARTTLS, error))
-		goto out;
-	if (cfg->tls == MP_SMTP_TLS_STARTTLS) {
-		gsize left;
-
-		if (!mp_smtp_has_cap (smtp, "STARTTLS")) {
-			g_set_error (error, MP_ERROR, MP_ERROR_UNAVAILABLE,
-				     "%s: the server does not offer STARTTLS; "
-				     "not continuing without TLS",
-				     cfg->host);
-			goto out;
-		}
-		if (!mp_smtp_command (smtp, "STARTTLS", NULL, &r, error))
-			goto out;
-		if (r.code != 220) {
-			mp_smtp_reply_error (smtp, error, &r, STAGE_STARTTLS,
-					     "STARTTLS refused");
-			goto out;
-		}
-		/* RFC 3207 5, CVE-2021-22947 and kin: whatever arrived
-		 * with the 220 was sent before TLS and may be injected. */
-		left = g_buffered_input_stream_get_available (smtp->in);
-		if (left > 0) {
-			mp_smtp_fail (smtp, error, MP_ERROR_PROTOCOL,
-				      "%" G_GSIZE_FORMAT " bytes arrived "
-				      "after the STARTTLS reply, before TLS "
-				      "(response injection)",
-				      left);
-			goto out;
-		}
-		if (!mp_smtp_start_tls (smtp, error))
-			goto out;
-		/* RFC 3207 4.2: forget everything learnt before TLS */
-		if (!ehlo (smtp, FALSE, error))
-			goto out;
-	}
-	if (!mp_smtp_authenticate (smtp, error))
-		goto out;
-	ok = TRUE;
-out:
 	mp_smtp_reply_clear (&r);
-	if (!ok && smtp->usable) {
-		/* polite end; the error stays the one that stopped us */
-		if (mp_smtp_command (smtp, "QUIT", NULL, &r, NULL))
-			mp_smtp_reply_clear (&r);
-		smtp->usable = FALSE;
-	}
 	return ok;
 }
 
+/* RFC 3207: STARTTLS, the handshake, and EHLO again; FALSE with @error
+ * when the server does not offer or refuses STARTTLS, sent anything
+ * after its 220 before TLS, or the handshake or EHLO fails */
+static gboolean
+connect_starttls (MpSmtp *smtp, GError **error)
+{
+	Reply r = { 0 };
+	gsize left;
+	gboolean ok;
+
+	if (!mp_smtp_has_cap (smtp, "STARTTLS")) {
+		g_set_error (error, MP_ERROR, MP_ERROR_UNAVAILABLE,
+			     "%s: the server does not offer STARTTLS; "
+			     "not continuing without TLS",
+			     smtp->cfg->host);
+		return FALSE;
+	}
+	ok = mp_smtp_command (smtp, "STARTTLS", NULL, &r, error);
+	if (ok && r.code != 220) {
+		mp_smtp_reply_error (smtp, error, &r, STAGE_STARTTLS,
+				     "STARTTLS refused");
+		ok = FALSE;
+	}
+	mp_smtp_reply_clear (&r);
+	if (!ok)
+		return FALSE;
+	/* RFC 3207 5, CVE-2021-22947 and kin: whatever arrived with the
+	 * 220 was sent before TLS and may be injected. */
+	left = g_buffered_input_stream_get_available (smtp->in);
+	if (left > 0) {
+		mp_smtp_fail (smtp, error, MP_ERROR_PROTOCOL,
+			      "%" G_GSIZE_FORMAT " bytes arrived "
+			      "after the STARTTLS reply, before TLS "
+			      "(response injection)",
+			      left);
+		return FALSE;
+	}
+	/* RFC 3207 4.2: forget everything learnt before TLS */
+	return mp_smtp_start_tls (smtp, error) && ehlo (smtp, FALSE, error);
+}
+
+/* After a failed connect, a polite QUIT when the session still stands;
+ * the error stays the one that stopped us */
+static void
+connect_give_up (MpSmtp *smtp)
+{
+	Reply r = { 0 };
+
+	if (!smtp->usable)
+		return;
+	mp_smtp_command (smtp, "QUIT", NULL, &r, NULL);
+	mp_smtp_reply_clear (&r);
+	smtp->usable = FALSE;
+}
+
 gboolean
-mp_smtp_parse_server (const char *spec, MpSmtpTls tls, char **host,
-		      guint16 *port, MpSmtpTls *tls_out, GError **error)
+mp_smtp_connect (MpSmtp *smtp, GError **error)
+{
+	const MpSmtpConfig *cfg = smtp->cfg;
+
+	if (!connect_tls_available (cfg, error) ||
+	    !connect_socket (smtp, error))
+		return FALSE;
+	if (connect_greeting (smtp, error) &&
+	    ehlo (smtp, cfg->tls == MP_SMTP_TLS_STARTTLS, error) &&
+	    (cfg->tls != MP_SMTP_TLS_STARTTLS ||
+	     connect_starttls (smtp, error)) &&
+	    mp_smtp_authenticate (smtp, error))
+		return TRUE;
+	connect_give_up (smtp);
+	return FALSE;
+}
+
+/* Skips the scheme of the --server URL SPEC, setting *SMTPS for smtps://;
+ * returns where the host begins, or NULL with @error for another scheme
+ * or a user or password in the URL */
+static const char *
+server_skip_scheme (const char *spec, gboolean *smtps, GError **error)
 {
 	const char *p = spec;
-	const char *host_end;
-	const char *port_str = NULL;
-	gboolean smtps = FALSE;
-	guint64 n = 0;
 
 	if (g_ascii_strncasecmp (p, "smtps://", 8) == 0) {
-		smtps = TRUE;
+		*smtps = TRUE;
 		p += 8;
 	} else if (g_ascii_strncasecmp (p, "smtp://", 7) == 0) {
 		p += 7;
@@ -386,7 +431,7 @@ mp_smtp_parse_server (const char *spec, MpSmtpTls tls, char **host,
 			     "--server %s: the scheme must be smtp:// or "
 			     "smtps://",
 			     spec);
-		return FALSE;
+		return NULL;
 	}
 	/* user:password@ in the URL: refuse it without repeating it, so a
 	 * password never reaches a log through our message */
@@ -396,12 +441,24 @@ mp_smtp_parse_server (const char *spec, MpSmtpTls tls, char **host,
 			     "the server URL; use --user with "
 			     "--password-command, ~/.netrc or "
 			     "MIMEPIPE_PASSWORD");
-		return FALSE;
+		return NULL;
 	}
+	return p;
+}
+
+/* Reads "HOST[:PORT][/]" or "[HOST][:PORT][/]" at P into *HOST (newly
+ * allocated, also when FALSE is returned after it was read) and
+ * *PORT_STR (left alone without a port); returns FALSE when the form is
+ * wrong or the host empty or with a character no host name has */
+static gboolean
+server_split_host (const char *p, char **host, const char **port_str)
+{
+	const char *host_end;
+
 	if (*p == '[') {
 		host_end = strchr (p, ']');
 		if (host_end == NULL)
-			goto bad;
+			return FALSE;
 		*host = g_strndup (p + 1, host_end - p - 1);
 		host_end++;
 	} else {
@@ -409,25 +466,53 @@ mp_smtp_parse_server (const char *spec, MpSmtpTls tls, char **host,
 		*host = g_strndup (p, host_end - p);
 	}
 	if (*host_end == ':')
-		port_str = host_end + 1;
+		*port_str = host_end + 1;
 	else if (*host_end == '/' && host_end[1] == '\0')
 		;
 	else if (*host_end != '\0')
-		goto bad;
+		return FALSE;
 	if (**host == '\0')
-		goto bad;
+		return FALSE;
 	for (const char *c = *host; *c != '\0'; c++)
 		if (!g_ascii_isalnum (*c) && *c != '.' && *c != '-' &&
 		    *c != ':' && *c != '_')
-			goto bad;
-	if (port_str != NULL) {
-		char *end = NULL;
+			return FALSE;
+	return TRUE;
+}
 
-		n = g_ascii_strtoull (port_str, &end, 10);
-		if (end == port_str ||
-		    (*end != '\0' && !(end[0] == '/' && end[1] == '\0')) ||
-		    n == 0 || n > 65535)
-			goto bad;
+/* Returns the port PORT_STR names ("587", or "587/" at the end of a
+ * URL), or 0 when it is not a number from 1 to 65535 */
+static guint64
+server_port (const char *port_str)
+{
+	char *end = NULL;
+	guint64 n = g_ascii_strtoull (port_str, &end, 10);
+
+	if (end == port_str ||
+	    (*end != '\0' && !(end[0] == '/' && end[1] == '\0')) || n == 0 ||
+	    n > 65535)
+		return 0;
+	return n;
+}
+
+gboolean
+mp_smtp_parse_server (const char *spec, MpSmtpTls tls, char **host,
+		      guint16 *port, MpSmtpTls *tls_out, GError **error)
+{
+	gboolean smtps = FALSE;
+	const char *p = server_skip_scheme (spec, &smtps, error);
+	const char *port_str = NULL;
+	guint64 n = 0;
+
+	if (p == NULL)
+		return FALSE;
+	if (!server_split_host (p, host, &port_str) ||
+	    (port_str != NULL && (n = server_port (port_str)) == 0)) {
+		g_clear_pointer (host, g_free);
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "--server %s: want [smtp://|smtps://]HOST[:PORT]",
+			     spec);
+		return FALSE;
 	}
 	if (smtps && tls != MP_SMTP_TLS_DEFAULT &&
 	    tls != MP_SMTP_TLS_IMPLICIT) {
@@ -443,11 +528,6 @@ mp_smtp_parse_server (const char *spec, MpSmtpTls tls, char **host,
 	*tls_out = tls;
 	*port = n ? (guint16) n : tls == MP_SMTP_TLS_IMPLICIT ? 465 : 587;
 	return TRUE;
-bad:
-	g_clear_pointer (host, g_free);
-	g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
-		     "--server %s: want [smtp://|smtps://]HOST[:PORT]", spec);
-	return FALSE;
 }
 
 /* --- sending ------------------------------------------------------- */
@@ -1043,39 +1123,60 @@ static const TxStep tx_steps[] = {
 	[TX_BDAT] = tx_bdat,   [TX_DATA_OPEN] = tx_data_open,
 };
 
-gboolean
-mp_smtp_send_pipelined (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
-			gboolean allow_partial, gboolean *deferred,
-			GError **error)
+/* Starts the send of a message afresh: nothing deferred or lost yet, no
+ * final reply, and a new array of results (a caller may keep (ref) the
+ * previous one) */
+static void
+send_reset (MpSmtp *smtp, gboolean *deferred)
 {
-	const MpSmtpConfig *cfg = smtp->cfg;
-	gboolean pipelining = mp_smtp_has_cap (smtp, "PIPELINING");
-	gboolean size_cap = mp_smtp_has_cap (smtp, "SIZE");
-	gboolean bdat = env->binary_part != NULL;
-	gboolean body8 =
-		env->eight_bit && !bdat && mp_smtp_has_cap (smtp, "8BITMIME");
-	gboolean had_pending = smtp->pending;
-	g_autofree char *mail = NULL;
-	Tx tx = { 0 };
-	TxState state = TX_MAIL;
-
 	if (deferred != NULL)
 		*deferred = FALSE;
 	smtp->lost = FALSE;
 	g_clear_pointer (&smtp->final_reply, g_free);
-	/* a new array: a caller may keep (ref) the previous one */
 	g_ptr_array_unref (smtp->results);
 	smtp->results = g_ptr_array_new_with_free_func (recipient_free);
+}
+
+/* RFC 1870: FALSE with @error when the server's SIZE limit is smaller
+ * than the message (SIZE 0 means no fixed limit) */
+static gboolean
+send_check_size (MpSmtp *smtp, MpEnvelope *env, gboolean bdat, GError **error)
+{
+	guint64 limit = g_ascii_strtoull (
+		g_hash_table_lookup (smtp->caps, "SIZE"), NULL, 10);
+
+	if (limit > 0 && (bdat ? env->bdat_size : env->size) > limit) {
+		g_set_error (
+			error, MP_ERROR, MP_ERROR_DATA,
+			"%s: the message is %" G_GUINT64_FORMAT
+			" octets; the server takes at most %" G_GUINT64_FORMAT,
+			smtp->cfg->host, bdat ? env->bdat_size : env->size,
+			limit);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* Checks before MAIL that the session can take ENV as it is: connected,
+ * and the server offering what the message needs (SMTPUTF8, BINARYMIME
+ * with CHUNKING, 8BITMIME, room for its SIZE, DSN); FALSE with @error
+ * naming the first thing missing */
+static gboolean
+send_check (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn, GError **error)
+{
+	const char *host = smtp->cfg->host;
+	gboolean bdat = env->binary_part != NULL;
+
 	if (!smtp->usable) {
 		g_set_error (error, MP_ERROR, MP_ERROR_TEMPFAIL,
-			     "%s: not connected", cfg->host);
+			     "%s: not connected", host);
 		return FALSE;
 	}
 	if (env->smtputf8 && !mp_smtp_has_cap (smtp, "SMTPUTF8")) {
 		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
 			     "%s: the message has UTF-8 addresses or header "
 			     "fields and the server does not offer SMTPUTF8",
-			     cfg->host);
+			     host);
 		return FALSE;
 	}
 	/* RFC 3030 3: binary content goes with BDAT and BINARYMIME, or not
@@ -1086,7 +1187,7 @@ mp_smtp_send_pipelined (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 			     "%s: %s has Content-Transfer-Encoding binary and "
 			     "the server does not offer BINARYMIME with "
 			     "CHUNKING (RFC 3030); encode it as base64",
-			     cfg->host, env->binary_part);
+			     host, env->binary_part);
 		return FALSE;
 	}
 	if (env->eight_bit && !bdat && !mp_smtp_has_cap (smtp, "8BITMIME") &&
@@ -1095,40 +1196,42 @@ mp_smtp_send_pipelined (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 			     "%s: the message has 8-bit data and the server "
 			     "does not offer 8BITMIME (encode it as 7-bit: "
 			     "quoted-printable or base64)",
-			     cfg->host);
+			     host);
 		return FALSE;
 	}
-	if (size_cap) {
-		guint64 limit = g_ascii_strtoull (
-			g_hash_table_lookup (smtp->caps, "SIZE"), NULL, 10);
-
-		/* RFC 1870: SIZE 0 means no fixed limit */
-		if (limit > 0 && (bdat ? env->bdat_size : env->size) > limit) {
-			g_set_error (
-				error, MP_ERROR, MP_ERROR_DATA,
-				"%s: the message is %" G_GUINT64_FORMAT
-				" octets; the server takes at most %" G_GUINT64_FORMAT,
-				cfg->host, bdat ? env->bdat_size : env->size,
-				limit);
-			return FALSE;
-		}
-	}
+	if (mp_smtp_has_cap (smtp, "SIZE") &&
+	    !send_check_size (smtp, env, bdat, error))
+		return FALSE;
 	if (dsn_wanted (dsn) && !mp_smtp_has_cap (smtp, "DSN")) {
 		g_set_error (error, MP_ERROR, MP_ERROR_UNAVAILABLE,
 			     "%s: the server does not offer DSN "
 			     "(--dsn-notify, --dsn-return, --envid)",
-			     cfg->host);
+			     host);
 		return FALSE;
 	}
-	if (smtp->need_rset) {
-		rset (smtp);
-		if (!smtp->usable) {
-			g_set_error (error, MP_ERROR, MP_ERROR_TEMPFAIL,
-				     "%s: RSET failed", cfg->host);
-			return FALSE;
-		}
-	}
+	return TRUE;
+}
 
+/* Resets a transaction an earlier send left half-way; FALSE with @error
+ * when the RSET failed */
+static gboolean
+send_rset_if_needed (MpSmtp *smtp, GError **error)
+{
+	if (!smtp->need_rset)
+		return TRUE;
+	rset (smtp);
+	if (!smtp->usable) {
+		g_set_error (error, MP_ERROR, MP_ERROR_TEMPFAIL,
+			     "%s: RSET failed", smtp->cfg->host);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* One result per recipient of ENV, in order, for the RCPT replies */
+static void
+send_add_recipients (MpSmtp *smtp, MpEnvelope *env)
+{
 	for (guint i = 0; i < env->recipients->len; i++) {
 		MpSmtpRecipient *res = g_new0 (MpSmtpRecipient, 1);
 
@@ -1136,27 +1239,56 @@ mp_smtp_send_pipelined (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
 			g_strdup (g_ptr_array_index (env->recipients, i));
 		g_ptr_array_add (smtp->results, res);
 	}
+}
 
-	mail = mail_line (env, size_cap, body8, bdat,
-			  env->smtputf8 && mp_smtp_has_cap (smtp, "SMTPUTF8"),
-			  dsn_wanted (dsn) ? dsn : NULL);
-	tx.env = env;
-	tx.dsn = dsn_wanted (dsn) ? dsn : NULL;
-	tx.mail = mail;
-	tx.allow_partial = allow_partial;
-	tx.deferred = deferred;
-	tx.pipelining = pipelining;
-	tx.bdat = bdat;
-	tx.had_pending = had_pending;
+/* Runs TX's states from MAIL until TX_DONE or TX_FAILED, frees its
+ * replies, and resets a transaction that failed half-way; returns TRUE
+ * when it is done */
+static gboolean
+tx_run (MpSmtp *smtp, Tx *tx, GError **error)
+{
+	TxState state = TX_MAIL;
+
 	while (state != TX_DONE && state != TX_FAILED)
-		state = tx_steps[state](smtp, &tx, error);
-	mp_smtp_reply_clear (&tx.r);
-	mp_smtp_reply_clear (&tx.mail_reply);
-	mp_smtp_reply_clear (&tx.refusals.perm);
-	mp_smtp_reply_clear (&tx.refusals.temp);
+		state = tx_steps[state](smtp, tx, error);
+	mp_smtp_reply_clear (&tx->r);
+	mp_smtp_reply_clear (&tx->mail_reply);
+	mp_smtp_reply_clear (&tx->refusals.perm);
+	mp_smtp_reply_clear (&tx->refusals.temp);
 	if (state != TX_DONE && smtp->need_rset)
 		rset (smtp);
 	return state == TX_DONE;
+}
+
+gboolean
+mp_smtp_send_pipelined (MpSmtp *smtp, MpEnvelope *env, const MpSmtpDsn *dsn,
+			gboolean allow_partial, gboolean *deferred,
+			GError **error)
+{
+	gboolean bdat = env->binary_part != NULL;
+	g_autofree char *mail = NULL;
+	Tx tx = {
+		.env = env,
+		.dsn = dsn_wanted (dsn) ? dsn : NULL,
+		.allow_partial = allow_partial,
+		.deferred = deferred,
+		.pipelining = mp_smtp_has_cap (smtp, "PIPELINING"),
+		.bdat = bdat,
+		.had_pending = smtp->pending,
+	};
+
+	send_reset (smtp, deferred);
+	if (!send_check (smtp, env, dsn, error) ||
+	    !send_rset_if_needed (smtp, error))
+		return FALSE;
+	send_add_recipients (smtp, env);
+	mail = mail_line (
+		env, mp_smtp_has_cap (smtp, "SIZE"),
+		env->eight_bit && !bdat && mp_smtp_has_cap (smtp, "8BITMIME"),
+		bdat, env->smtputf8 && mp_smtp_has_cap (smtp, "SMTPUTF8"),
+		tx.dsn);
+	tx.mail = mail;
+	return tx_run (smtp, &tx, error);
 }
 
 gboolean

@@ -18,7 +18,7 @@ echo allow-loopback-pinentry >"$GH/gpg-agent.conf"
 echo disable-crl-checks >"$GH/gpgsm.conf"
 GPG() { gpg --batch --quiet --no-tty "$@"; }
 
-plan 69
+plan 74
 
 # ---- keys, made now ---------------------------------------------------------
 GPG --passphrase '' --quick-gen-key 'Ann <ann@example.org>' rsa2048 sign,encrypt never
@@ -294,3 +294,19 @@ refused "mime-sign --smime --autocrypt (64)" 64 "--autocrypt is for OpenPGP" \
     mime-sign --smime --autocrypt <plain.eml
 refused "mime-encrypt --smime --hidden-recipient (64)" 64 "--hidden-recipient is for OpenPGP" \
     mime-encrypt --smime --hidden-recipient bob@example.com <plain.eml
+
+# what mime-encrypt and mime-decrypt refuse before or after GPG runs
+refused "encrypt --smime: Bcc recipients cannot be hidden (65)" 65 \
+    "S/MIME cannot hide Bcc recipients" mime-encrypt --smime <bcc.eml
+refused "decrypt: a message that is not encrypted (65)" 65 \
+    "the message is not encrypted" mime-decrypt <plain.eml
+sed 's|protocol="application/pgp-encrypted"|protocol="application/x-other"|' enc.eml >other.eml
+refused "decrypt: multipart/encrypted of another protocol (65)" 65 \
+    "not a PGP/MIME encrypted message (RFC 3156 4)" mime-decrypt <other.eml
+sed 's|smime-type=enveloped-data|smime-type=certs-only|' smime-enc.eml >certs.eml
+refused "decrypt: S/MIME that is not enveloped-data (65)" 65 \
+    "S/MIME certs-only is not encrypted" mime-decrypt <certs.eml
+mime-encrypt --no-encrypt-to-self --recipient carol@example.net <plain.eml >carol.eml
+GPG --yes --delete-secret-keys "$(fpr carol@example.net)"
+refused "decrypt: without the secret key (65)" 65 \
+    "cannot be decrypted" mime-decrypt <carol.eml

@@ -1,7 +1,7 @@
 #!/bin/bash
 # smtp-send: AUTH mechanisms, password sources, redaction.
 . "$SRCDIR/tests/smtp/lib.sh"
-plan 46
+plan 53
 start_server
 printf '%s\n' "$STD_MSG" | message
 export MIMEPIPE_PASSWORD=secret
@@ -39,6 +39,22 @@ scenario "$(caps 'SCRAM-SHA-256' ', "scram_bad_proof": true')"
 send --user ann
 code "SCRAM: server without the right proof" 76
 ok "SCRAM: no MAIL to an impostor" not logged '^C: MAIL'
+ok "SCRAM: server without the right proof: says so" \
+    grep -q 'AUTH SCRAM-SHA-256: the server did not prove it knows the password' "$T/err"
+
+scenario "$(caps 'SCRAM-SHA-256' ', "scram_final": "none"')"
+send --user ann
+code "SCRAM: 235 without the server-final message" 76
+ok "SCRAM: 235 without the server's proof: says so" \
+    grep -q "AUTH SCRAM-SHA-256: success without the server's proof" "$T/err"
+ok "SCRAM: 235 without the server's proof: no MAIL" not logged '^C: MAIL'
+
+scenario "$(caps 'SCRAM-SHA-256' ', "scram_final": "twice"')"
+send --user ann
+code "SCRAM: a challenge after the server-final message" 76
+ok "SCRAM: a challenge after the end: says so" \
+    grep -q 'AUTH SCRAM-SHA-256: challenge after the end' "$T/err"
+ok "SCRAM: a challenge after the end: no MAIL" not logged '^C: MAIL'
 
 scenario '{"ehlo": ["PIPELINING", "AUTH LOGIN"]}'
 send --user ann --tls=off --allow-plaintext-auth

@@ -47,6 +47,8 @@ DEFAULTS = {
     "scram_bad_proof": False,
     "scram_iterations": 4096,  # the count the server asks for
     "scram_delay": 0,       # seconds before each SCRAM challenge
+    "scram_final": "sent",  # the server-final message: "sent", "none" (235
+                            # without it) or "twice" (a challenge after it)
     "client_ca": False,     # require a client certificate from the CA
     "starttls_fake": False,  # answer 220 to STARTTLS, then stay plaintext
     "per_conn": {},         # "N" -> replies ("reply" entries) for the Nth
@@ -357,14 +359,17 @@ class Conn:
             return False
         server_key = hmac.new(salted, b"Server Key", "sha256").digest()
         ssig = hmac.new(server_key, auth_msg, "sha256").digest()
+        if self.s["scram_final"] == "none":
+            return True
         if self.s["scram_bad_proof"]:
             ssig = bytes(32)
         time.sleep(self.s["scram_delay"])
-        resp = ask(base64.b64encode(
-            b"v=" + base64.b64encode(ssig)).decode())
-        if resp == "*":
-            self.send("501 5.7.0 cancelled\r\n")
-            return None
+        for _ in range(2 if self.s["scram_final"] == "twice" else 1):
+            resp = ask(base64.b64encode(
+                b"v=" + base64.b64encode(ssig)).decode())
+            if resp == "*":
+                self.send("501 5.7.0 cancelled\r\n")
+                return None
         return True
 
 

@@ -732,6 +732,154 @@ test_write_copies_text_from_file (void)
 	rmdir (dir);
 }
 
+/* The steps of repairing a forwarded leaf: NUL bytes or a CR without LF
+ * make even text base64, a quoted-printable body with a long line is
+ * decoded and encoded again, every Content-Transfer-Encoding field goes
+ * and one comes, in the message's line endings (CRLF here) */
+static void
+test_forwarded_leaf_repairs (void)
+{
+	g_autoptr (GString) m = g_string_new (
+		"From: a@example.org\r\nMIME-Version: 1.0\r\n"
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+		"--b\r\nContent-Type: text/plain\r\n"
+		"Content-Transfer-Encoding: 8bit\r\n\r\n");
+	g_autoptr (GPtrArray) notes = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autofree char *out = NULL;
+
+	g_string_append_len (m, "a\0b\r\n", 5);
+	g_string_append (m, "--b\r\nContent-Type: application/x-thing\r\n\r\n"
+			    "c\rd\r\n"
+			    "--b\r\nContent-Type: text/plain\r\n"
+			    "Content-Transfer-Encoding: quoted-printable\r\n"
+			    "X-Between: 1\r\n"
+			    "Content-Transfer-Encoding: quoted-printable\r\n"
+			    "\r\n=41");
+	for (guint i = 0; i < 1200; i++)
+		g_string_append_c (m, 'x');
+	g_string_append (m, "\r\n--b--\r\n");
+	out = leaf_from_file (m->str, m->len, TRUE, &notes, &error);
+	g_assert_no_error (error);
+	g_assert_nonnull (strstr (out, "--b\nContent-Type: text/plain\n"
+				       "Content-Transfer-Encoding: base64\n\n"
+				       "YQBi\n\n--b\n"));
+	g_assert_nonnull (strstr (out,
+				  "--b\nContent-Type: application/x-thing\n"
+				  "Content-Transfer-Encoding: base64\n\n"
+				  "Yw1k\n\n--b\n"));
+	g_assert_nonnull (
+		strstr (out, "--b\nContent-Type: text/plain\nX-Between: 1\n"
+			     "Content-Transfer-Encoding: quoted-printable\n\n"
+			     "Axxx"));
+	g_assert_null (strstr (out, "8bit"));
+	g_assert_null (strstr (out, "=41"));
+	g_assert_nonnull (strstr (out, "xxxx=\nxxxx"));
+	g_assert_cmpuint (notes->len, ==, 3);
+	g_assert_true (g_str_has_suffix (
+		notes->pdata[0], ": part 1 (text/plain) encoded as base64: it "
+				 "holds NUL bytes"));
+	g_assert_true (g_str_has_suffix (
+		notes->pdata[1], ": part 2 (application/x-thing) encoded as "
+				 "base64: it holds a CR without LF"));
+	g_assert_true (g_str_has_suffix (
+		notes->pdata[2],
+		": part 3 (text/plain) encoded as "
+		"quoted-printable: a line is over 998 octets"));
+}
+
+/* A leaf made from a file "data.txt" holding @data with @opts, written
+ * as a part (LF); NULL with @error when it is refused. */
+static char *
+leaf_with_options (const char *data, gsize len, const MpPartFileOptions *opts,
+		   GError **error)
+{
+	g_autofree char *dir = g_dir_make_tmp ("test-part-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename (dir, "data.txt", NULL);
+	g_autofree char *out_path = g_build_filename (dir, "out", NULL);
+	g_autoptr (MpLeaf) leaf = NULL;
+	char *written = NULL;
+
+	g_assert_true (g_file_set_contents (path, data, (gssize) len, NULL));
+	leaf = mp_part_leaf_new_file (mp_input_open (path, NULL), opts, error);
+	if (leaf) {
+		g_autoptr (MpOutput) out =
+			mp_output_open (out_path, FALSE, NULL);
+
+		g_assert_true (mp_part_leaf_write (leaf, out, FALSE, NULL));
+		g_assert_true (mp_output_close (out, NULL));
+		g_assert_true (
+			g_file_get_contents (out_path, &written, NULL, NULL));
+	}
+	unlink (path);
+	unlink (out_path);
+	rmdir (dir);
+	return written;
+}
+
+/* The steps of making a leaf from a file: the type from --type (refused
+ * when it is none), text that is not UTF-8 (octet-stream without a
+ * --type, refused with one that gives no charset), what is not a message
+ * refused with --message, and the header block with every option */
+static void
+test_leaf_file_steps (void)
+{
+	MpPartFileOptions bad_type = { .type = "nonsense" };
+	MpPartFileOptions text = { .type = "text/plain" };
+	MpPartFileOptions message = { .message = TRUE };
+	MpPartFileOptions all = { .type = "Text/Plain; format=flowed; name=x",
+				  .name = "notes.txt",
+				  .description = "Caf\xc3\xa9 notes",
+				  .inline_disposition = TRUE,
+				  .content_id = "n1@example.org" };
+	MpPartFileOptions none = { 0 };
+	GError *error = NULL;
+	char *out;
+
+	out = leaf_with_options ("hello\n", 6, &bad_type, &error);
+	g_assert_null (out);
+	g_assert_error (error, MP_ERROR, MP_ERROR_USAGE);
+	g_assert_true (g_str_has_suffix (error->message,
+					 "data.txt: --type nonsense: not a "
+					 "media type"));
+	g_clear_error (&error);
+
+	out = leaf_with_options ("Gr\374\337e\n", 6, &text, &error);
+	g_assert_null (out);
+	g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
+	g_assert_true (g_str_has_suffix (
+		error->message, "data.txt: not UTF-8 text; give its charset "
+				"(--type 'text/plain; charset=...')"));
+	g_clear_error (&error);
+
+	out = leaf_with_options ("Gr\374\337e\n", 6, &none, &error);
+	g_assert_no_error (error);
+	g_assert_true (g_str_has_prefix (
+		out,
+		"Content-Type: application/octet-stream; name=\"data.txt\"\n"
+		"Content-Disposition: attachment; filename=\"data.txt\"\n"
+		"Content-Transfer-Encoding: base64\n\n"));
+	g_free (out);
+
+	out = leaf_with_options ("", 0, &message, &error);
+	g_assert_null (out);
+	g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
+	g_assert_true (
+		g_str_has_suffix (error->message, "(cannot forward it)"));
+	g_clear_error (&error);
+
+	out = leaf_with_options ("hello\n", 6, &all, &error);
+	g_assert_no_error (error);
+	g_assert_cmpstr (out, ==,
+			 "Content-Type: text/plain; format=\"flowed\"; "
+			 "charset=\"utf-8\"; name=\"notes.txt\"\n"
+			 "Content-Disposition: inline; filename=\"notes.txt\"\n"
+			 "Content-ID: <n1@example.org>\n"
+			 "Content-Description: =?UTF-8?Q?Caf=C3=A9?= notes\n"
+			 "Content-Transfer-Encoding: base64\n\naGVsbG8K\n");
+	g_free (out);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -763,5 +911,8 @@ main (int argc, char **argv)
 			 test_writer_matches_gmime);
 	g_test_add_func ("/part/write-copies-text-from-file",
 			 test_write_copies_text_from_file);
+	g_test_add_func ("/part/forwarded-leaf-repairs",
+			 test_forwarded_leaf_repairs);
+	g_test_add_func ("/part/leaf-file-steps", test_leaf_file_steps);
 	return g_test_run ();
 }
