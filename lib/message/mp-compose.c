@@ -307,18 +307,15 @@ first_mailbox (GPtrArray *list)
 	return NULL;
 }
 
-/* The domain of the first mailbox of @from, for the Message-ID. */
+/* The domain of the first mailbox of @from, for the Message-ID (the
+ * addr-spec as checked: an IDN domain as its A-labels). */
 static char *
 msgid_domain (const char *from)
 {
 	g_autoptr (GPtrArray) l = mp_address_read_list ("From", from, NULL);
 	const MpAddress *a = first_mailbox (l);
-	const char *at = a ? strrchr (a->spec, '@') : NULL;
 
-	/* the addr-spec as checked: an IDN domain as its A-labels */
-	if (at && at[1] != '[')
-		return g_strdup (at + 1);
-	return g_strdup ("localhost");
+	return mp_address_msgid_domain (a ? a->spec : NULL, "localhost");
 }
 
 static gboolean
