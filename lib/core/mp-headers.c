@@ -326,13 +326,11 @@ mp_headers_read_fd (int fd, const char *name, GError **error)
 		ssize_t n;
 
 		g_byte_array_set_size (h->buf, old + READ_CHUNK);
-		n = read (fd, h->buf->data + old, READ_CHUNK);
+		n = mp_io_read (fd, h->buf->data + old, READ_CHUNK);
 		if (n < 0) {
 			int errsv = errno;
 
 			g_byte_array_set_size (h->buf, old);
-			if (errsv == EINTR)
-				continue;
 			mp_error_set_errno (error, MP_ERROR_IO, errsv, h->name);
 			return NULL;
 		}

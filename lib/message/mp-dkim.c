@@ -4,6 +4,7 @@
 #include "mp-data.h"
 #include "mp-date.h"
 #include "mp-error.h"
+#include "mp-io.h"
 #include "mp-field.h"
 #include "mp-random.h"
 
@@ -608,9 +609,7 @@ mp_dkim_key_load (const char *path, GError **error)
 		return NULL;
 	}
 	data = g_malloc (KEY_FILE_MAX + 1);
-	do
-		n = read (fd, data, KEY_FILE_MAX);
-	while (n < 0 && errno == EINTR);
+	n = mp_io_read (fd, data, KEY_FILE_MAX);
 	if (n < 0) {
 		int errsv = errno;
 
