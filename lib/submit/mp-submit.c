@@ -4,6 +4,7 @@
 #include "mp-error.h"
 
 #include "mp-headers.h"
+#include "mp-secret.h"
 #include "mp-mbox.h"
 #include "mp-outbox.h"
 #include "mp-rate.h"
@@ -69,9 +70,7 @@ conn_free (Conn *c)
 	}
 	g_free (c->spec);
 	g_free (c->host);
-	if (c->password != NULL)
-		explicit_bzero (c->password, strlen (c->password));
-	g_free (c->password);
+	mp_secret_free (c->password);
 	g_clear_error (&c->failure);
 	g_free (c);
 }
