@@ -1290,6 +1290,15 @@ to_utf8 (const char *data, gsize len, const char *cs, gsize *out_len)
 			g_iconv (cd, NULL, NULL, NULL, NULL);
 		}
 	}
+	{
+		/* windows-1255 and -1258 hold back a letter for the
+		 * combining mark that may follow it */
+		char buf[64], *o = buf;
+		gsize room = sizeof buf;
+
+		g_iconv (cd, NULL, NULL, &o, &room);
+		g_string_append_len (out, buf, (gssize) (o - buf));
+	}
 	g_iconv_close (cd);
 	*out_len = out->len;
 	return g_string_free (out, FALSE);

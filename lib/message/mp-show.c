@@ -764,6 +764,15 @@ text_convert (Text *t, const char *data, gsize len, gboolean last,
 		inleft--;
 		iconv (t->cd, NULL, NULL, NULL, NULL);
 	}
+	if (last) {
+		/* windows-1255 and -1258 hold back a letter for the
+		 * combining mark that may follow it */
+		char *out = outbuf;
+		gsize outleft = sizeof outbuf;
+
+		iconv (t->cd, NULL, NULL, &out, &outleft);
+		text_utf8 (t, outbuf, (gsize) (out - outbuf));
+	}
 	if (t->out->len >= CHUNK || last)
 		return text_flush (t, error);
 	return TRUE;
