@@ -1,5 +1,6 @@
 #include "mp-show.h"
 #include "mp-address.h"
+#include "mp-charset.h"
 #include "mp-error.h"
 #include "mp-field.h"
 #include "mp-headers.h"
@@ -7,7 +8,6 @@
 #include "mp-rfc2047.h"
 
 #include <errno.h>
-#include <iconv.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
 
@@ -481,9 +481,7 @@ mp_show_decode (MpShowPart *part, MpShowWriteFunc func, gpointer user_data,
 typedef struct {
 	MpShowWriteFunc func;
 	gpointer user_data;
-	iconv_t cd;
-	char carry[16]; /* an incomplete sequence between two pieces */
-	gsize ncarry;
+	MpCharsetDecoder *dec;
 	gboolean cr; /* a CR waits for its LF */
 	GString *out;
 	/* HTML */
@@ -721,58 +719,18 @@ text_flush (Text *t, GError **error)
 	return ok;
 }
 
+static void
+text_sink (const char *utf8, gsize len, gpointer user_data)
+{
+	text_utf8 (user_data, utf8, len);
+}
+
 /* Converts @len bytes (@last: the end of the text) to UTF-8. */
 static gboolean
 text_convert (Text *t, const char *data, gsize len, gboolean last,
 	      GError **error)
 {
-	g_autofree char *joined = NULL;
-	char *in;
-	gsize inleft;
-	char outbuf[4096];
-
-	if (t->ncarry) {
-		joined = g_malloc (t->ncarry + len);
-		memcpy (joined, t->carry, t->ncarry);
-		memcpy (joined + t->ncarry, data, len);
-		in = joined;
-		inleft = t->ncarry + len;
-		t->ncarry = 0;
-	} else {
-		in = (char *) data;
-		inleft = len;
-	}
-	while (inleft > 0) {
-		char *out = outbuf;
-		gsize outleft = sizeof outbuf;
-		gsize rv = iconv (t->cd, &in, &inleft, &out, &outleft);
-		int errsv = errno;
-
-		text_utf8 (t, outbuf, (gsize) (out - outbuf));
-		if (rv != (gsize) -1)
-			continue;
-		if (errsv == E2BIG)
-			continue;
-		if (errsv == EINVAL && !last && inleft < sizeof t->carry) {
-			memcpy (t->carry, in, inleft);
-			t->ncarry = inleft;
-			break;
-		}
-		/* EILSEQ, or an incomplete sequence at the end */
-		text_utf8 (t, "\xef\xbf\xbd", 3);
-		in++;
-		inleft--;
-		iconv (t->cd, NULL, NULL, NULL, NULL);
-	}
-	if (last) {
-		/* windows-1255 and -1258 hold back a letter for the
-		 * combining mark that may follow it */
-		char *out = outbuf;
-		gsize outleft = sizeof outbuf;
-
-		iconv (t->cd, NULL, NULL, &out, &outleft);
-		text_utf8 (t, outbuf, (gsize) (out - outbuf));
-	}
+	mp_charset_decoder_feed (t->dec, data, len, last, text_sink, t);
 	if (t->out->len >= CHUNK || last)
 		return text_flush (t, error);
 	return TRUE;
@@ -844,11 +802,11 @@ mp_show_decode_text (MpShowPart *part, MpShowWriteFunc func, gpointer user_data,
 		rendered = render_html (part);
 	t.func = func;
 	t.user_data = user_data;
-	t.cd = iconv_open ("UTF-8",
-			   rendered ? "UTF-8" : iconv_charset (part->charset));
-	if (t.cd == (iconv_t) -1)
-		t.cd = iconv_open ("UTF-8", "UTF-8"); /* unknown: as UTF-8 */
-	if (t.cd == (iconv_t) -1) {
+	t.dec = mp_charset_decoder_new (
+		rendered ? "UTF-8" : iconv_charset (part->charset));
+	if (t.dec == NULL) /* unknown: as UTF-8 */
+		t.dec = mp_charset_decoder_new ("UTF-8");
+	if (t.dec == NULL) {
 		mp_error_set_errno (error, MP_ERROR_SOFTWARE, errno, "iconv");
 		return FALSE;
 	}
@@ -867,7 +825,7 @@ mp_show_decode_text (MpShowPart *part, MpShowWriteFunc func, gpointer user_data,
 		text_put (&t, "\n", 1);
 		ok = text_flush (&t, error);
 	}
-	iconv_close (t.cd);
+	mp_charset_decoder_free (t.dec);
 	g_string_free (t.out, TRUE);
 	g_string_free (t.tag, TRUE);
 	return ok;
