@@ -742,6 +742,19 @@ mp_output_write (MpOutput *out, const void *data, gsize len, GError **error)
 		out, g_mime_stream_write (out->stream, data, len), error);
 }
 
+gssize
+mp_io_stream_read (GMimeStream *stream, char *buf, gsize len)
+{
+	gssize n;
+
+	if (g_mime_stream_eos (stream))
+		return 0;
+	n = g_mime_stream_read (stream, buf, len);
+	if (n < 0 && g_mime_stream_eos (stream))
+		return 0;
+	return n;
+}
+
 gboolean
 mp_output_copy_stream (MpOutput *out, GMimeStream *stream, gint64 start,
 		       gint64 end, GError **error)

@@ -168,6 +168,11 @@ gboolean mp_output_write (MpOutput *out, const void *data, gsize len,
 gboolean mp_output_copy_fd (MpOutput *out, int fd, gint64 offset, gint64 len,
 			    const char *in_name, GError **error);
 
+/* g_mime_stream_read() of up to @len bytes, but 0 at the end of @stream:
+ * a bounded GMimeStreamFs answers -1 (EINVAL) when read at its bound,
+ * and a stream at its end may answer either.  -1 on a read error. */
+gssize mp_io_stream_read (GMimeStream *stream, char *buf, gsize len);
+
 /* Copies the bytes [@start, @end) of @stream (-1 @end: to its end). */
 gboolean mp_output_copy_stream (MpOutput *out, GMimeStream *stream,
 				gint64 start, gint64 end, GError **error);

@@ -123,16 +123,6 @@ default_time (void)
 	return g_date_time_to_unix (d);
 }
 
-/* g_mime_stream_read(), but 0 at the end: a bounded GMimeStreamFs
- * answers -1 there. */
-static gssize
-stream_read (GMimeStream *stream, char *buf, gsize len)
-{
-	if (g_mime_stream_eos (stream))
-		return 0;
-	return g_mime_stream_read (stream, buf, len);
-}
-
 /* ---- canonicalisation (RFC 6376 3.4) -------------------------------- */
 
 /* The wire form of @len bytes: every CR, LF and CRLF a CRLF, the rule
@@ -361,7 +351,7 @@ hash_body_stream (GMimeStream *stream, GPtrArray *hashes, GError **error)
 	mp_data_encoder_init (&enc);
 	enc.no_dots = TRUE;
 	for (;;) {
-		gssize n = stream_read (stream, buf, READ_CHUNK);
+		gssize n = mp_io_stream_read (stream, buf, READ_CHUNK);
 		guint i;
 
 		if (n < 0) {
@@ -408,7 +398,7 @@ read_block (GMimeStream *stream, const char *name, Block *b, GError **error)
 	if (g_mime_stream_seek (stream, start, GMIME_STREAM_SEEK_SET) < 0)
 		goto read_error;
 	while (!mp_headers_is_complete (b->h)) {
-		n = stream_read (stream, buf, READ_CHUNK);
+		n = mp_io_stream_read (stream, buf, READ_CHUNK);
 		if (n < 0)
 			goto read_error;
 		if (n == 0)
@@ -429,7 +419,7 @@ read_block (GMimeStream *stream, const char *name, Block *b, GError **error)
 	if (g_mime_stream_seek (stream, b->block_end, GMIME_STREAM_SEEK_SET) <
 	    0)
 		goto read_error;
-	n = stream_read (stream, sep, 2);
+	n = mp_io_stream_read (stream, sep, 2);
 	if (n < 0)
 		goto read_error;
 	if (n == 0) {

@@ -309,12 +309,9 @@ decode_raw (GMimeStream *stream, GMimeStream *source,
 			     what);
 		return FALSE;
 	}
-	while (!g_mime_stream_eos (stream)) {
-		ssize_t n = g_mime_stream_read (stream, in, CHUNK);
+	for (;;) {
+		ssize_t n = mp_io_stream_read (stream, in, CHUNK);
 
-		/* a bounded stream read at its end says -1 (EINVAL) */
-		if (n < 0 && g_mime_stream_eos (stream))
-			break;
 		if (n < 0) {
 			mp_error_set_errno (error, MP_ERROR_IO,
 					    errno ? errno : EIO, what);

@@ -2176,8 +2176,8 @@ heads_feed_leaf (Heads *h, MpLeaf *leaf, GError **error)
 	g_autofree char *buf = g_malloc (READ_CHUNK);
 
 	heads_begin (h);
-	while (!g_mime_stream_eos (s)) {
-		gssize n = g_mime_stream_read (s, buf, READ_CHUNK);
+	for (;;) {
+		gssize n = mp_io_stream_read (s, buf, READ_CHUNK);
 
 		if (n == 0)
 			break;
