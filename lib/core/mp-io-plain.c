@@ -441,9 +441,7 @@ mp_input_get_start (MpInput *in)
 }
 
 gboolean
-mp_input_for_each (MpInput *in, gint64 start, gint64 end,
-		   gboolean (*func) (const char *data, gsize len,
-				     gpointer user_data, GError **error),
+mp_input_for_each (MpInput *in, gint64 start, gint64 end, MpWriteFunc func,
 		   gpointer user_data, GError **error)
 {
 	MpInputWindow w;

@@ -207,15 +207,19 @@ MpInput *mp_input_new_plain_bytes (GBytes *bytes, const char *name);
 /* Where the input's bytes start in its window's offsets. */
 gint64 mp_input_get_start (MpInput *in);
 
+/* A consumer of bytes given in pieces, in order: @len bytes at @data.
+ * Returns FALSE with @error set to stop the producer, which then fails
+ * with that error. */
+typedef gboolean (*MpWriteFunc) (const char *data, gsize len,
+				 gpointer user_data, GError **error);
+
 /* Calls @func on the bytes [@start, @end) of @in (offsets of its
  * window) in pieces as the window holds them, in order, until it returns
  * FALSE.  Returns FALSE when @func did or a read failed (@error set:
  * MP_ERROR_IO). */
 gboolean mp_input_for_each (MpInput *in, gint64 start, gint64 end,
-			    gboolean (*func) (const char *data, gsize len,
-					      gpointer user_data,
-					      GError **error),
-			    gpointer user_data, GError **error);
+			    MpWriteFunc func, gpointer user_data,
+			    GError **error);
 
 /* Reads the whole input into memory (small inputs).  Errors:
  * MP_ERROR_IO. */

@@ -61,7 +61,7 @@ uu_block_free (gpointer p)
 }
 
 typedef struct {
-	MpShowWriteFunc func; /* the part's decoded bytes, or NULL */
+	MpWriteFunc func; /* the part's decoded bytes, or NULL */
 	gpointer user_data;
 	gint64 size;
 	/* uuencoded blocks of a text/plain part */
@@ -75,7 +75,7 @@ typedef struct {
 	guint block_mode;
 	gint64 block_size;
 	guint uu_want; /* forward this block's bytes to uu_func */
-	MpShowWriteFunc uu_func;
+	MpWriteFunc uu_func;
 	gpointer uu_data;
 	GPtrArray *found; /* UuBlock * of complete blocks, or NULL */
 } Decoder;
@@ -444,7 +444,7 @@ decode_object (GMimeObject *obj, GMimeStream *source, Decoder *d,
 }
 
 gboolean
-mp_show_decode (MpShowPart *part, MpShowWriteFunc func, gpointer user_data,
+mp_show_decode (MpShowPart *part, MpWriteFunc func, gpointer user_data,
 		GError **error)
 {
 	Decoder d = { 0 };
@@ -476,7 +476,7 @@ mp_show_decode (MpShowPart *part, MpShowWriteFunc func, gpointer user_data,
 /* ---- text for a terminal --------------------------------------------- */
 
 typedef struct {
-	MpShowWriteFunc func;
+	MpWriteFunc func;
 	gpointer user_data;
 	MpCharsetDecoder *dec;
 	gboolean cr; /* a CR waits for its LF */
@@ -788,7 +788,7 @@ render_html (MpShowPart *part)
 }
 
 gboolean
-mp_show_decode_text (MpShowPart *part, MpShowWriteFunc func, gpointer user_data,
+mp_show_decode_text (MpShowPart *part, MpWriteFunc func, gpointer user_data,
 		     GError **error)
 {
 	Text t = { 0 };

@@ -284,7 +284,7 @@ typedef struct {
 	guint64 raw;        /* binary octets */
 	gboolean raw_8bit;
 	GByteArray *out; /* BDAT bytes, when writing */
-	MpEnvelopeWriteFunc write;
+	MpWriteFunc write;
 	gpointer user_data;
 } Scan;
 
@@ -350,15 +350,16 @@ bdat_piece (const char *buf, gsize len, gboolean raw, gpointer data,
 	}
 	if (sc->out->len < CHUNK)
 		return TRUE;
-	if (!sc->write (sc->out->data, sc->out->len, sc->user_data, error))
+	if (!sc->write ((const char *) sc->out->data, sc->out->len,
+			sc->user_data, error))
 		return FALSE;
 	g_byte_array_set_size (sc->out, 0);
 	return TRUE;
 }
 
 gboolean
-mp_envelope_write_bdat (MpEnvelope *env, MpEnvelopeWriteFunc write,
-			gpointer user_data, GError **error)
+mp_envelope_write_bdat (MpEnvelope *env, MpWriteFunc write, gpointer user_data,
+			GError **error)
 {
 	g_autoptr (GByteArray) out = g_byte_array_sized_new (CHUNK * 2 + 8);
 	Scan sc = { 0 };
@@ -372,7 +373,7 @@ mp_envelope_write_bdat (MpEnvelope *env, MpEnvelopeWriteFunc write,
 		return FALSE;
 	if (!sc.bdat.line_start)
 		g_byte_array_append (out, (const guint8 *) "\r\n", 2);
-	return write (out->data, out->len, user_data, error);
+	return write ((const char *) out->data, out->len, user_data, error);
 }
 
 typedef struct {
@@ -624,8 +625,8 @@ mp_envelope_add_field (MpEnvelope *env, const char *name, const char *value)
 }
 
 gboolean
-mp_envelope_write_data (MpEnvelope *env, MpEnvelopeWriteFunc write,
-			gpointer user_data, GError **error)
+mp_envelope_write_data (MpEnvelope *env, MpWriteFunc write, gpointer user_data,
+			GError **error)
 {
 	g_autoptr (GByteArray) out = g_byte_array_sized_new (CHUNK * 2 + 8);
 	MpDataEncoder enc;
@@ -639,7 +640,8 @@ mp_envelope_write_data (MpEnvelope *env, MpEnvelopeWriteFunc write,
 		/* keep the tail, so the end of data goes in the same write
 		 * as the last bytes (no Nagle wait on a small last packet) */
 		if (out->len >= CHUNK) {
-			if (!write (out->data, out->len, user_data, error))
+			if (!write ((const char *) out->data, out->len,
+				    user_data, error))
 				return FALSE;
 			g_byte_array_set_size (out, 0);
 		}
@@ -650,5 +652,5 @@ mp_envelope_write_data (MpEnvelope *env, MpEnvelopeWriteFunc write,
 		return FALSE;
 	}
 	mp_data_finish (&enc, out);
-	return write (out->data, out->len, user_data, error);
+	return write ((const char *) out->data, out->len, user_data, error);
 }

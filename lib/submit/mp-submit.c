@@ -899,7 +899,7 @@ mp_submit_message (MpSubmit *submit, MpInput *in, MpSubmitResult *res)
 }
 
 gboolean
-mp_submit_dry_run (MpSubmit *submit, MpInput *in, MpEnvelopeWriteFunc write,
+mp_submit_dry_run (MpSubmit *submit, MpInput *in, MpWriteFunc write,
 		   gpointer user_data, GError **error)
 {
 	const MpSubmitOptions *o = submit->opts;
@@ -919,8 +919,7 @@ mp_submit_dry_run (MpSubmit *submit, MpInput *in, MpEnvelopeWriteFunc write,
 
 gboolean
 mp_submit_dry_run_mbox (MpSubmit *submit, int fd, const char *name,
-			MpEnvelopeWriteFunc write, gpointer user_data,
-			GError **error)
+			MpWriteFunc write, gpointer user_data, GError **error)
 {
 	g_autoptr (MpMboxReader) r = mp_mbox_reader_new (fd, name);
 
