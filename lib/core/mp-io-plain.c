@@ -346,15 +346,11 @@ mp_input_window_at (MpInputWindow *w, gint64 pos, gsize need, gsize *avail,
 }
 
 int
-mp_io_output_open_target (const char *path, char **name, char **dest,
-			  char **tmp, GError **error)
+mp_io_target_open (MpIoTarget *out, const char *path, GError **error)
 {
 	int fd = STDOUT_FILENO;
 	struct stat st;
 	gboolean exists = path != NULL && stat (path, &st) == 0;
-	struct {
-		char *name, *path, *tmp;
-	} target = { NULL, NULL, NULL }, *out = &target;
 
 	if (path == NULL || strcmp (path, "-") == 0) {
 		out->name = g_strdup ("stdout");
@@ -397,15 +393,58 @@ mp_io_output_open_target (const char *path, char **name, char **dest,
 			goto fail;
 		}
 	}
-	*name = out->name;
-	*dest = out->path;
-	*tmp = out->tmp;
 	return fd;
 fail:
-	g_free (out->name);
-	g_free (out->path);
-	g_free (out->tmp);
+	g_clear_pointer (&out->name, g_free);
+	g_clear_pointer (&out->path, g_free);
+	g_clear_pointer (&out->tmp, g_free);
 	return -1;
+}
+
+gboolean
+mp_io_target_commit (MpIoTarget *t, int *fd, GError **error)
+{
+	if (t->path == NULL)
+		return TRUE;
+	if ((t->tmp && fsync (*fd) < 0) || close (*fd) < 0) {
+		*fd = -1;
+		mp_error_set_errno (error, MP_ERROR_IO, errno, t->name);
+		return FALSE;
+	}
+	*fd = -1;
+	if (t->tmp && rename (t->tmp, t->path) < 0) {
+		mp_error_set_errno (error, MP_ERROR_CANT_CREATE, errno,
+				    t->name);
+		return FALSE;
+	}
+	g_clear_pointer (&t->tmp, g_free);
+	return TRUE;
+}
+
+gboolean
+mp_io_target_fail (MpIoTarget *t, int errsv, GError **error)
+{
+	if (errsv == 0)
+		errsv = EIO;
+	if (errsv == EPIPE) {
+		g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_PIPE, "%s: %s",
+			     t->name, g_strerror (errsv));
+		return FALSE;
+	}
+	mp_error_set_errno (error, MP_ERROR_IO, errsv, t->name);
+	return FALSE;
+}
+
+void
+mp_io_target_clear (MpIoTarget *t, int fd)
+{
+	if (t->path && fd >= 0)
+		close (fd);
+	if (t->tmp)
+		unlink (t->tmp);
+	g_clear_pointer (&t->tmp, g_free);
+	g_clear_pointer (&t->path, g_free);
+	g_clear_pointer (&t->name, g_free);
 }
 
 MpInput *
@@ -513,7 +552,7 @@ mp_input_free_plain (MpInput *in)
 #define WRITER_BUFSIZE (64 * 1024) /* under malloc's mmap threshold */
 
 struct _MpWriter {
-	char *name, *path, *tmp; /* as MpOutput's */
+	MpIoTarget target;
 	int fd;
 	int errsv; /* first write error, 0 when none */
 	gboolean crlf;
@@ -528,8 +567,7 @@ mp_writer_open (const char *path, gboolean crlf, GError **error)
 {
 	MpWriter *w = g_new0 (MpWriter, 1);
 
-	w->fd = mp_io_output_open_target (path, &w->name, &w->path, &w->tmp,
-					  error);
+	w->fd = mp_io_target_open (&w->target, path, error);
 	if (w->fd < 0) {
 		g_free (w);
 		return NULL;
@@ -553,15 +591,7 @@ writer_drain (MpWriter *w)
 static gboolean
 writer_failed (MpWriter *w, GError **error)
 {
-	int errsv = w->errsv ? w->errsv : EIO;
-
-	if (errsv == EPIPE) {
-		g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_PIPE, "%s: %s",
-			     w->name, g_strerror (errsv));
-		return FALSE;
-	}
-	mp_error_set_errno (error, MP_ERROR_IO, errsv, w->name);
-	return FALSE;
+	return mp_io_target_fail (&w->target, w->errsv, error);
 }
 
 /* Appends @len bytes to the buffer (room made first). */
@@ -652,20 +682,8 @@ mp_writer_close (MpWriter *w, GError **error)
 {
 	if (!writer_drain (w))
 		return writer_failed (w, error);
-	if (w->path) {
-		if ((w->tmp && fsync (w->fd) < 0) || close (w->fd) < 0) {
-			w->fd = -1;
-			mp_error_set_errno (error, MP_ERROR_IO, errno, w->name);
-			return FALSE;
-		}
-		w->fd = -1;
-		if (w->tmp && rename (w->tmp, w->path) < 0) {
-			mp_error_set_errno (error, MP_ERROR_CANT_CREATE, errno,
-					    w->name);
-			return FALSE;
-		}
-		g_clear_pointer (&w->tmp, g_free);
-	}
+	if (!mp_io_target_commit (&w->target, &w->fd, error))
+		return FALSE;
 	w->closed = TRUE;
 	return TRUE;
 }
@@ -675,13 +693,7 @@ mp_writer_free (MpWriter *w)
 {
 	if (w == NULL)
 		return;
-	if (w->path && w->fd >= 0)
-		close (w->fd);
-	if (w->tmp)
-		unlink (w->tmp);
+	mp_io_target_clear (&w->target, w->fd);
 	g_free (w->buf);
-	g_free (w->tmp);
-	g_free (w->path);
-	g_free (w->name);
 	g_free (w);
 }

@@ -673,9 +673,7 @@ mp_sink_init (MpSink *s)
 }
 
 struct _MpOutput {
-	char *name; /* "stdout" or the path */
-	char *path; /* final path, NULL for stdout */
-	char *tmp;  /* temporary file beside path */
+	MpIoTarget target;
 	MpSink *sink;
 	GMimeStream *stream; /* what callers write to: sink or a filter */
 	gboolean closed;
@@ -685,8 +683,7 @@ MpOutput *
 mp_output_open (const char *path, gboolean crlf, GError **error)
 {
 	g_autoptr (MpOutput) out = g_new0 (MpOutput, 1);
-	int fd = mp_io_output_open_target (path, &out->name, &out->path,
-					   &out->tmp, error);
+	int fd = mp_io_target_open (&out->target, path, error);
 
 	if (fd < 0)
 		return NULL;
@@ -714,17 +711,7 @@ mp_output_get_stream (MpOutput *out)
 static gboolean
 output_failed (MpOutput *out, GError **error)
 {
-	int errsv = out->sink->errsv ? out->sink->errsv : EIO;
-
-	/* the reader has gone (`| head -1`): GLib's own code for it, so that
-	 * a tool can exit 74 without a message (mp_cli_fail()) */
-	if (errsv == EPIPE) {
-		g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_PIPE, "%s: %s",
-			     out->name, g_strerror (errsv));
-		return FALSE;
-	}
-	mp_error_set_errno (error, MP_ERROR_IO, errsv, out->name);
-	return FALSE;
+	return mp_io_target_fail (&out->target, out->sink->errsv, error);
 }
 
 gboolean
@@ -905,28 +892,13 @@ mp_output_copy_fd (MpOutput *out, int fd, gint64 offset, gint64 len,
 gboolean
 mp_output_close (MpOutput *out, GError **error)
 {
-	int fd = out->sink->fd;
-
 	/* a filter stream's flush does not reach its source: flush both */
 	if (g_mime_stream_flush (out->stream) < 0 ||
 	    g_mime_stream_flush (GMIME_STREAM (out->sink)) < 0 ||
 	    out->sink->errsv)
 		return output_failed (out, error);
-	if (out->path) {
-		if ((out->tmp && fsync (fd) < 0) || close (fd) < 0) {
-			out->sink->fd = -1;
-			mp_error_set_errno (error, MP_ERROR_IO, errno,
-					    out->name);
-			return FALSE;
-		}
-		out->sink->fd = -1;
-		if (out->tmp && rename (out->tmp, out->path) < 0) {
-			mp_error_set_errno (error, MP_ERROR_CANT_CREATE, errno,
-					    out->name);
-			return FALSE;
-		}
-		g_clear_pointer (&out->tmp, g_free);
-	}
+	if (!mp_io_target_commit (&out->target, &out->sink->fd, error))
+		return FALSE;
 	out->closed = TRUE;
 	return TRUE;
 }
@@ -936,14 +908,8 @@ mp_output_free (MpOutput *out)
 {
 	if (out == NULL)
 		return;
-	if (out->sink && out->path && out->sink->fd >= 0)
-		close (out->sink->fd);
-	if (out->tmp)
-		unlink (out->tmp);
+	mp_io_target_clear (&out->target, out->sink ? out->sink->fd : -1);
 	g_clear_object (&out->stream);
 	g_clear_object (&out->sink);
-	g_free (out->tmp);
-	g_free (out->path);
-	g_free (out->name);
 	g_free (out);
 }
