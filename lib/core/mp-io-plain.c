@@ -447,6 +447,50 @@ mp_io_target_clear (MpIoTarget *t, int fd)
 	g_clear_pointer (&t->name, g_free);
 }
 
+void
+mp_io_buffer_init (MpIoBuffer *b, int fd, gsize size)
+{
+	b->fd = fd;
+	b->errsv = 0;
+	b->buf = g_malloc (size);
+	b->size = size;
+	b->used = 0;
+}
+
+gboolean
+mp_io_buffer_drain (MpIoBuffer *b)
+{
+	if (b->errsv)
+		return FALSE;
+	if (b->used && !mp_io_write_all (b->fd, b->buf, b->used, &b->errsv))
+		return FALSE;
+	b->used = 0;
+	return TRUE;
+}
+
+gboolean
+mp_io_buffer_put (MpIoBuffer *b, const char *data, gsize len)
+{
+	/* a large write (an encoder's output) goes out as it is rather
+	 * than through one more copy */
+	if (b->used + len > b->size || len >= b->size / 2) {
+		if (!mp_io_buffer_drain (b))
+			return FALSE;
+		if (len >= b->size / 2)
+			return mp_io_write_all (b->fd, data, len, &b->errsv);
+	}
+	memcpy (b->buf + b->used, data, len);
+	b->used += len;
+	return TRUE;
+}
+
+void
+mp_io_buffer_clear (MpIoBuffer *b)
+{
+	g_clear_pointer (&b->buf, g_free);
+	b->used = 0;
+}
+
 MpInput *
 mp_input_open_plain (const char *path, GError **error)
 {
@@ -553,12 +597,9 @@ mp_input_free_plain (MpInput *in)
 
 struct _MpWriter {
 	MpIoTarget target;
-	int fd;
-	int errsv; /* first write error, 0 when none */
+	MpIoBuffer out;
 	gboolean crlf;
 	char prev; /* the last byte written, for CRLF */
-	char *buf;
-	gsize used;
 	gboolean closed;
 };
 
@@ -567,46 +608,21 @@ mp_writer_open (const char *path, gboolean crlf, GError **error)
 {
 	MpWriter *w = g_new0 (MpWriter, 1);
 
-	w->fd = mp_io_target_open (&w->target, path, error);
-	if (w->fd < 0) {
+	int fd = mp_io_target_open (&w->target, path, error);
+
+	if (fd < 0) {
 		g_free (w);
 		return NULL;
 	}
+	mp_io_buffer_init (&w->out, fd, WRITER_BUFSIZE);
 	w->crlf = crlf;
-	w->buf = g_malloc (WRITER_BUFSIZE);
 	return w;
-}
-
-static gboolean
-writer_drain (MpWriter *w)
-{
-	if (w->errsv)
-		return FALSE;
-	if (w->used && !mp_io_write_all (w->fd, w->buf, w->used, &w->errsv))
-		return FALSE;
-	w->used = 0;
-	return TRUE;
 }
 
 static gboolean
 writer_failed (MpWriter *w, GError **error)
 {
-	return mp_io_target_fail (&w->target, w->errsv, error);
-}
-
-/* Appends @len bytes to the buffer (room made first). */
-static gboolean
-writer_put (MpWriter *w, const char *data, gsize len)
-{
-	if (w->used + len > WRITER_BUFSIZE || len >= WRITER_BUFSIZE / 2) {
-		if (!writer_drain (w))
-			return FALSE;
-		if (len >= WRITER_BUFSIZE / 2)
-			return mp_io_write_all (w->fd, data, len, &w->errsv);
-	}
-	memcpy (w->buf + w->used, data, len);
-	w->used += len;
-	return TRUE;
+	return mp_io_target_fail (&w->target, w->out.errsv, error);
 }
 
 gboolean
@@ -614,12 +630,12 @@ mp_writer_write (MpWriter *w, const void *data, gsize len, GError **error)
 {
 	const char *p = data, *end = p + len;
 
-	if (w->errsv)
+	if (w->out.errsv)
 		return writer_failed (w, error);
 	if (len == 0)
 		return TRUE;
 	if (!w->crlf) {
-		if (!writer_put (w, p, len))
+		if (!mp_io_buffer_put (&w->out, p, len))
 			return writer_failed (w, error);
 		return TRUE;
 	}
@@ -628,12 +644,13 @@ mp_writer_write (MpWriter *w, const void *data, gsize len, GError **error)
 		const char *stop = nl ? nl : end;
 		char before = stop > p ? stop[-1] : w->prev;
 
-		if (stop > p && !writer_put (w, p, (gsize) (stop - p)))
+		if (stop > p &&
+		    !mp_io_buffer_put (&w->out, p, (gsize) (stop - p)))
 			return writer_failed (w, error);
 		if (nl == NULL)
 			break;
-		if (!writer_put (w, before == '\r' ? "\n" : "\r\n",
-				 before == '\r' ? 1 : 2))
+		if (!mp_io_buffer_put (&w->out, before == '\r' ? "\n" : "\r\n",
+				       before == '\r' ? 1 : 2))
 			return writer_failed (w, error);
 		p = nl + 1;
 	}
@@ -658,10 +675,10 @@ mp_writer_copy_input (MpWriter *w, MpInput *in, gint64 start, gint64 end,
 		off_t off = start;
 		gint64 len = end - start;
 
-		if (!writer_drain (w))
+		if (!mp_io_buffer_drain (&w->out))
 			return writer_failed (w, error);
 		while (len > 0) {
-			ssize_t n = sendfile (w->fd, in->fd, &off,
+			ssize_t n = sendfile (w->out.fd, in->fd, &off,
 					      (size_t) MIN (len, 1 << 30));
 
 			if (n < 0 && errno == EINTR)
@@ -680,9 +697,9 @@ mp_writer_copy_input (MpWriter *w, MpInput *in, gint64 start, gint64 end,
 gboolean
 mp_writer_close (MpWriter *w, GError **error)
 {
-	if (!writer_drain (w))
+	if (!mp_io_buffer_drain (&w->out))
 		return writer_failed (w, error);
-	if (!mp_io_target_commit (&w->target, &w->fd, error))
+	if (!mp_io_target_commit (&w->target, &w->out.fd, error))
 		return FALSE;
 	w->closed = TRUE;
 	return TRUE;
@@ -693,7 +710,7 @@ mp_writer_free (MpWriter *w)
 {
 	if (w == NULL)
 		return;
-	mp_io_target_clear (&w->target, w->fd);
-	g_free (w->buf);
+	mp_io_target_clear (&w->target, w->out.fd);
+	mp_io_buffer_clear (&w->out);
 	g_free (w);
 }

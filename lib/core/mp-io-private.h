@@ -61,3 +61,28 @@ gboolean mp_io_target_fail (MpIoTarget *t, int errsv, GError **error);
 /* Frees @t: closes @fd unless it is stdout or -1, and removes a
  * temporary file never renamed. */
 void mp_io_target_clear (MpIoTarget *t, int fd);
+
+/* The buffer of MpOutput's stream and of MpWriter: writes to @fd go
+ * through @size bytes of memory, and the first error is kept (errsv),
+ * for the output to report it once when it is closed. */
+typedef struct {
+	int fd;
+	int errsv; /* first write error, 0 when none */
+	char *buf;
+	gsize size, used;
+} MpIoBuffer;
+
+/* A buffer of @size bytes for @fd. */
+void mp_io_buffer_init (MpIoBuffer *b, int fd, gsize size);
+
+/* Writes out what is buffered; FALSE when this or an earlier write
+ * failed (errsv set). */
+gboolean mp_io_buffer_drain (MpIoBuffer *b);
+
+/* Adds @len bytes, writing out first when they do not fit; FALSE when a
+ * write failed (errsv set).  Half the buffer or more goes out as it is,
+ * without one more copy. */
+gboolean mp_io_buffer_put (MpIoBuffer *b, const char *data, gsize len);
+
+/* Frees the memory of @b (its descriptor stays open). */
+void mp_io_buffer_clear (MpIoBuffer *b);

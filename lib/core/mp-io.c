@@ -532,52 +532,23 @@ G_DECLARE_FINAL_TYPE (MpSink, mp_sink, MP, SINK, GMimeStream)
 
 struct _MpSink {
 	GMimeStream parent;
-	int fd;
-	int errsv; /* first write error, 0 when none */
-	char *buf;
-	gsize used;
+	MpIoBuffer out;
 	gint64 written;
 };
 
 G_DEFINE_TYPE (MpSink, mp_sink, GMIME_TYPE_STREAM)
-
-static gboolean
-sink_drain (MpSink *s)
-{
-	if (s->errsv)
-		return FALSE;
-	if (s->used && !mp_io_write_all (s->fd, s->buf, s->used, &s->errsv))
-		return FALSE;
-	s->used = 0;
-	return TRUE;
-}
 
 static ssize_t
 sink_write (GMimeStream *stream, const char *buf, size_t len)
 {
 	MpSink *s = MP_SINK (stream);
 
-	if (s->errsv)
-		goto fail;
-	/* a large write (an encoder's output) goes out as it is rather
-	 * than through one more copy */
-	if (s->used + len > SINK_BUFSIZE || len >= SINK_BUFSIZE / 2) {
-		if (!sink_drain (s))
-			goto fail;
-		if (len >= SINK_BUFSIZE / 2) {
-			if (!mp_io_write_all (s->fd, buf, len, &s->errsv))
-				goto fail;
-			s->written += (gint64) len;
-			return (ssize_t) len;
-		}
+	if (s->out.errsv || !mp_io_buffer_put (&s->out, buf, len)) {
+		errno = s->out.errsv;
+		return -1;
 	}
-	memcpy (s->buf + s->used, buf, len);
-	s->used += len;
 	s->written += (gint64) len;
 	return (ssize_t) len;
-fail:
-	errno = s->errsv;
-	return -1;
 }
 
 static ssize_t
@@ -592,8 +563,8 @@ sink_flush (GMimeStream *stream)
 {
 	MpSink *s = MP_SINK (stream);
 
-	if (!sink_drain (s)) {
-		errno = s->errsv;
+	if (!mp_io_buffer_drain (&s->out)) {
+		errno = s->out.errsv;
 		return -1;
 	}
 	return 0;
@@ -644,7 +615,7 @@ sink_substream (GMimeStream *stream, gint64 start, gint64 end)
 static void
 mp_sink_finalize (GObject *object)
 {
-	g_free (MP_SINK (object)->buf);
+	mp_io_buffer_clear (&MP_SINK (object)->out);
 	G_OBJECT_CLASS (mp_sink_parent_class)->finalize (object);
 }
 
@@ -669,7 +640,7 @@ mp_sink_class_init (MpSinkClass *klass)
 static void
 mp_sink_init (MpSink *s)
 {
-	s->buf = g_malloc (SINK_BUFSIZE);
+	mp_io_buffer_init (&s->out, -1, SINK_BUFSIZE);
 }
 
 struct _MpOutput {
@@ -688,7 +659,7 @@ mp_output_open (const char *path, gboolean crlf, GError **error)
 	if (fd < 0)
 		return NULL;
 	out->sink = g_object_new (MP_TYPE_SINK, NULL);
-	out->sink->fd = fd;
+	out->sink->out.fd = fd;
 	if (crlf) {
 		GMimeFilter *f = g_mime_filter_unix2dos_new (FALSE);
 
@@ -711,13 +682,13 @@ mp_output_get_stream (MpOutput *out)
 static gboolean
 output_failed (MpOutput *out, GError **error)
 {
-	return mp_io_target_fail (&out->target, out->sink->errsv, error);
+	return mp_io_target_fail (&out->target, out->sink->out.errsv, error);
 }
 
 gboolean
 mp_output_check (MpOutput *out, gssize rv, GError **error)
 {
-	if (rv < 0 || out->sink->errsv)
+	if (rv < 0 || out->sink->out.errsv)
 		return output_failed (out, error);
 	return TRUE;
 }
@@ -818,16 +789,16 @@ kernel_copy (MpOutput *out, int fd, off_t *off, gint64 *len)
 	while (*len != 0) {
 		size_t want = *len < 0 || *len > (1 << 30) ? (1 << 30) :
 							     (size_t) *len;
-		ssize_t n = off ? sendfile (out->sink->fd, fd, off, want) :
-				  splice (fd, NULL, out->sink->fd, NULL, want,
-					  SPLICE_F_MOVE | SPLICE_F_MORE);
+		ssize_t n = off ? sendfile (out->sink->out.fd, fd, off, want) :
+				  splice (fd, NULL, out->sink->out.fd, NULL,
+					  want, SPLICE_F_MOVE | SPLICE_F_MORE);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EINVAL || errno == ENOSYS))
 			return KERNEL_FALLBACK;
 		if (n < 0) {
-			out->sink->errsv = errno;
+			out->sink->out.errsv = errno;
 			return KERNEL_FAILED;
 		}
 		if (n == 0)
@@ -895,9 +866,9 @@ mp_output_close (MpOutput *out, GError **error)
 	/* a filter stream's flush does not reach its source: flush both */
 	if (g_mime_stream_flush (out->stream) < 0 ||
 	    g_mime_stream_flush (GMIME_STREAM (out->sink)) < 0 ||
-	    out->sink->errsv)
+	    out->sink->out.errsv)
 		return output_failed (out, error);
-	if (!mp_io_target_commit (&out->target, &out->sink->fd, error))
+	if (!mp_io_target_commit (&out->target, &out->sink->out.fd, error))
 		return FALSE;
 	out->closed = TRUE;
 	return TRUE;
@@ -908,7 +879,7 @@ mp_output_free (MpOutput *out)
 {
 	if (out == NULL)
 		return;
-	mp_io_target_clear (&out->target, out->sink ? out->sink->fd : -1);
+	mp_io_target_clear (&out->target, out->sink ? out->sink->out.fd : -1);
 	g_clear_object (&out->stream);
 	g_clear_object (&out->sink);
 	g_free (out);
