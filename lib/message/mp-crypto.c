@@ -576,10 +576,9 @@ feed_read (Feed *f, char *out, gsize size)
 		if (f->off == f->len) {
 			gssize n;
 
-			/* a bounded GMime stream fails a read at its end */
-			if (f->eof || g_mime_stream_eos (f->stream))
+			if (f->eof)
 				break;
-			n = g_mime_stream_read (f->stream, f->buf, CHUNK);
+			n = mp_io_stream_read (f->stream, f->buf, CHUNK);
 			if (n < 0) {
 				f->failed = TRUE;
 				return -1;

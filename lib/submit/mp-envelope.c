@@ -235,7 +235,7 @@ each_piece (MpEnvelope *env, PieceFunc fn, gpointer data, GError **error)
 	gssize n;
 
 	g_mime_stream_seek (env->data, 0, GMIME_STREAM_SEEK_SET);
-	while ((n = g_mime_stream_read (env->data, buf, CHUNK)) > 0) {
+	while ((n = mp_io_stream_read (env->data, buf, CHUNK)) > 0) {
 		gsize off = 0;
 
 		while (off < (gsize) n) {
@@ -269,7 +269,7 @@ each_piece (MpEnvelope *env, PieceFunc fn, gpointer data, GError **error)
 		}
 		pos += (guint64) n;
 	}
-	if (n < 0 && !g_mime_stream_eos (env->data)) {
+	if (n < 0) {
 		g_set_error (error, MP_ERROR, MP_ERROR_IO,
 			     "error reading the message");
 		return FALSE;
@@ -635,7 +635,7 @@ mp_envelope_write_data (MpEnvelope *env, MpWriteFunc write, gpointer user_data,
 
 	mp_data_encoder_init (&enc);
 	g_mime_stream_seek (env->data, 0, GMIME_STREAM_SEEK_SET);
-	while ((n = g_mime_stream_read (env->data, buf, sizeof buf)) > 0) {
+	while ((n = mp_io_stream_read (env->data, buf, sizeof buf)) > 0) {
 		mp_data_encode (&enc, buf, (gsize) n, out);
 		/* keep the tail, so the end of data goes in the same write
 		 * as the last bytes (no Nagle wait on a small last packet) */

@@ -1245,7 +1245,7 @@ digest (GMimeStream *stream, char **message_id, char **sha)
 
 	*message_id = NULL;
 	g_mime_stream_seek (stream, 0, GMIME_STREAM_SEEK_SET);
-	while ((n = g_mime_stream_read (stream, buf, sizeof buf)) > 0) {
+	while ((n = mp_io_stream_read (stream, buf, sizeof buf)) > 0) {
 		if (sum != NULL)
 			g_checksum_update (sum, (const guchar *) buf, n);
 		if (headers && (!mp_headers_feed (h, buf, (gsize) n, NULL) ||
