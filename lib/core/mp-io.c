@@ -758,7 +758,7 @@ mp_output_copy_stream (MpOutput *out, GMimeStream *stream, gint64 start,
 
 		if (end >= 0 && (gint64) want > end - start)
 			want = (gsize) (end - start);
-		n = g_mime_stream_read (stream, buf, want);
+		n = mp_io_stream_read (stream, buf, want);
 		if (n < 0) {
 			g_set_error (error, MP_ERROR, MP_ERROR_IO,
 				     "read error in the input");
