@@ -7,6 +7,7 @@
 #include "mp-io.h"
 #include "mp-field.h"
 #include "mp-random.h"
+#include "mp-secret.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -576,6 +577,7 @@ MpDkimKey *
 mp_dkim_key_load (const char *path, GError **error)
 {
 	g_autofree char *data = NULL;
+	MpDkimKey *key;
 	struct stat st;
 	gssize n;
 	int fd;
@@ -609,12 +611,9 @@ mp_dkim_key_load (const char *path, GError **error)
 	}
 	close (fd);
 	data[n] = '\0';
-	{
-		MpDkimKey *key =
-			mp_dkim_key_new_from_pem (data, (gsize) n, path, error);
-		memset (data, 0, (gsize) n);
-		return key;
-	}
+	key = mp_dkim_key_new_from_pem (data, (gsize) n, path, error);
+	mp_secret_free_len (g_steal_pointer (&data), (gsize) n);
+	return key;
 }
 
 char *
