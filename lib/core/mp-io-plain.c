@@ -44,6 +44,26 @@ mp_io_read (int fd, void *buf, gsize len)
 	return n;
 }
 
+gboolean
+mp_io_pread_all (int fd, void *buf, gsize len, gint64 offset, int *errsv)
+{
+	gsize got = 0;
+
+	while (got < len) {
+		ssize_t n = pread (fd, (char *) buf + got, len - got,
+				   (off_t) offset + (off_t) got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			*errsv = n < 0 ? errno : EIO;
+			return FALSE;
+		}
+		got += (gsize) n;
+	}
+	return TRUE;
+}
+
 int
 mp_io_open_spool_file (GError **error)
 {
@@ -285,7 +305,8 @@ mp_input_window_at (MpInputWindow *w, gint64 pos, gsize need, gsize *avail,
 	MpInput *in = w->in;
 	gint64 end = in->start + in->size;
 	gint64 at;
-	gsize len, got = 0;
+	gsize len;
+	int errsv;
 
 	if (w->limit > 0 && w->limit < end)
 		end = w->limit;
@@ -321,20 +342,11 @@ mp_input_window_at (MpInputWindow *w, gint64 pos, gsize need, gsize *avail,
 				w->buf = g_malloc (
 					(gsize) MIN ((gint64) MP_INPUT_WINDOW,
 						     end - in->start));
-			while (got < len) {
-				ssize_t n =
-					pread (in->fd, w->buf + got, len - got,
-					       (off_t) pos + (off_t) got);
-
-				if (n < 0 && errno == EINTR)
-					continue;
-				if (n <= 0) {
-					mp_error_set_errno (error, MP_ERROR_IO,
-							    n < 0 ? errno : EIO,
-							    in->name);
-					return NULL;
-				}
-				got += (gsize) n;
+			if (!mp_io_pread_all (in->fd, w->buf, len, pos,
+					      &errsv)) {
+				mp_error_set_errno (error, MP_ERROR_IO, errsv,
+						    in->name);
+				return NULL;
 			}
 			w->data = w->buf;
 			w->start = pos;

@@ -95,24 +95,17 @@ GBytes *
 mp_input_read_all (MpInput *in, GError **error)
 {
 	g_autofree char *buf = NULL;
-	gsize got = 0;
+	int errsv;
 
 	if (in->bytes)
 		return g_bytes_ref (in->bytes);
 	buf = g_malloc ((gsize) in->size + 1);
-	while (got < (gsize) in->size) {
-		ssize_t n = pread (in->fd, buf + got, (gsize) in->size - got,
-				   in->start + (off_t) got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			mp_error_set_errno (error, MP_ERROR_IO,
-					    n < 0 ? errno : EIO, in->name);
-			return NULL;
-		}
-		got += (gsize) n;
+	if (!mp_io_pread_all (in->fd, buf, (gsize) in->size, in->start,
+			      &errsv)) {
+		mp_error_set_errno (error, MP_ERROR_IO, errsv, in->name);
+		return NULL;
 	}
-	return g_bytes_new_take (g_steal_pointer (&buf), got);
+	return g_bytes_new_take (g_steal_pointer (&buf), (gsize) in->size);
 }
 
 typedef struct {

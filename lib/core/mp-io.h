@@ -144,6 +144,12 @@ gboolean mp_io_write_all (int fd, const void *data, gsize len, int *errsv);
  * with errno set. */
 gssize mp_io_read (int fd, void *buf, gsize len);
 
+/* pread(2) of exactly @len bytes of @fd from @offset into @buf, again on
+ * EINTR and short reads.  On failure returns FALSE with the errno in
+ * *@errsv (EIO when the file ends first). */
+gboolean mp_io_pread_all (int fd, void *buf, gsize len, gint64 offset,
+			  int *errsv);
+
 typedef struct _MpOutput MpOutput;
 
 /* Opens the output: standard output when @path is NULL or "-", else a

@@ -455,6 +455,28 @@ test_stream_read_ends_with_zero (void)
 	unlink (path);
 }
 
+/* all the bytes asked for, or EIO when the file ends first */
+static void
+test_pread_all_reads_all_or_fails (void)
+{
+	g_autofree char *path = NULL;
+	g_autoptr (GError) error = NULL;
+	char buf[16];
+	int errsv = 0;
+	int fd = g_file_open_tmp ("mp-test-XXXXXX", &path, &error);
+
+	g_assert_no_error (error);
+	g_assert_cmpint (write (fd, "hello world", 11), ==, 11);
+	g_assert_true (mp_io_pread_all (fd, buf, 5, 6, &errsv));
+	g_assert_cmpmem (buf, 5, "world", 5);
+	g_assert_false (mp_io_pread_all (fd, buf, 6, 6, &errsv));
+	g_assert_cmpint (errsv, ==, EIO);
+	g_assert_false (mp_io_pread_all (-1, buf, 1, 0, &errsv));
+	g_assert_cmpint (errsv, ==, EBADF);
+	close (fd);
+	unlink (path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -481,5 +503,7 @@ main (int argc, char **argv)
 			 test_full_disk_is_reported);
 	g_test_add_func ("/io/stream-read-ends-with-zero",
 			 test_stream_read_ends_with_zero);
+	g_test_add_func ("/io/pread-all-reads-all-or-fails",
+			 test_pread_all_reads_all_or_fails);
 	return g_test_run ();
 }
