@@ -89,11 +89,8 @@ mp_io_open_spool_file (GError **error)
 	return -1;
 }
 
-/* Moves everything left in the pipe @fd to the file @out with splice(2),
- * adding to *@size.  Returns 0 at the end of input, 1 when @fd is not a
- * pipe (read it yourself), -1 with *@errsv on an error. */
-static int
-splice_all (int fd, int out, gint64 *size, int *errsv)
+int
+mp_io_splice_all (int fd, int out, gint64 *size, int *errsv)
 {
 	for (;;) {
 		ssize_t n = splice (fd, NULL, out, NULL, 1 << 20,
@@ -152,7 +149,7 @@ spool (MpInput *in, int fd, GError **error)
 				grown = TRUE;
 			}
 			/* from a pipe the kernel moves the rest to the file */
-			n = splice_all (fd, out, &in->size, &errsv);
+			n = mp_io_splice_all (fd, out, &in->size, &errsv);
 			if (n == 0)
 				break;
 			if (n < 0) {

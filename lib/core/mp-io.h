@@ -144,6 +144,12 @@ gboolean mp_io_write_all (int fd, const void *data, gsize len, int *errsv);
  * with errno set. */
 gssize mp_io_read (int fd, void *buf, gsize len);
 
+/* Moves everything left in the pipe @fd to @out with splice(2), inside
+ * the kernel, adding to *@size.  Returns 0 at the end of input, 1 when
+ * @fd is not a pipe or @out cannot take a splice (read it yourself), -1
+ * with *@errsv on another error. */
+int mp_io_splice_all (int fd, int out, gint64 *size, int *errsv);
+
 /* pread(2) of exactly @len bytes of @fd from @offset into @buf, again on
  * EINTR and short reads.  On failure returns FALSE with the errno in
  * *@errsv (EIO when the file ends first). */
