@@ -2,6 +2,7 @@
 #include "mp-account.h"
 #include "mp-error.h"
 #include "mp-io.h"
+#include "mp-secret.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -39,9 +40,7 @@ account_free (MpAccount *a)
 	g_free (a->user);
 	g_free (a->auth);
 	g_free (a->password_command);
-	if (a->password != NULL)
-		explicit_bzero (a->password, strlen (a->password));
-	g_free (a->password);
+	mp_secret_free (a->password);
 	g_free (a->ca_file);
 	g_strfreev (a->pins);
 	g_free (a->from);
@@ -369,8 +368,7 @@ read_key (GKeyFile *kf, Scan *scan, const char *file, const char *group,
 	/* GKeyFile returns a value and an error for a bad escape */
 	if (value == NULL || local != NULL) {
 		/* GLib's message quotes the escape: a piece of a password */
-		if (value != NULL)
-			explicit_bzero (value, strlen (value));
+		mp_secret_wipe (value);
 		config_error (error, file, line, "%s: %s", key,
 			      g_str_equal (key, "password") ?
 				      "invalid escape sequence (write \\\\ "
@@ -517,8 +515,7 @@ read_key (GKeyFile *kf, Scan *scan, const char *file, const char *group,
 			a->dkim_selectors = (char **) g_ptr_array_free (
 				g_steal_pointer (&list), FALSE);
 	}
-	if (value != NULL)
-		explicit_bzero (value, strlen (value));
+	mp_secret_wipe (value);
 	return TRUE;
 }
 
@@ -580,14 +577,6 @@ read_file (const char *path, gboolean must_exist, char **data, gsize *len,
 	*len = buf->len;
 	*data = g_string_free (buf, FALSE);
 	return TRUE;
-}
-
-static void
-wipe_free (char *data, gsize len)
-{
-	if (data != NULL)
-		explicit_bzero (data, len);
-	g_free (data);
 }
 
 MpAccountConfig *
@@ -673,7 +662,7 @@ mp_account_config_load (const char *path, GError **error)
 	}
 	ok = TRUE;
 out:
-	wipe_free (data, len);
+	mp_secret_free_len (data, len);
 	if (scan.groups != NULL)
 		g_ptr_array_unref (scan.groups);
 	if (scan.lines != NULL)
@@ -874,8 +863,7 @@ mp_account_run_password_command (const char *command, const char *what,
 	}
 	return g_steal_pointer (&out);
 fail:
-	if (out != NULL)
-		explicit_bzero (out, strlen (out));
+	mp_secret_wipe (out);
 	return NULL;
 }
 
@@ -974,9 +962,7 @@ mp_account_netrc_lookup (const char *path, const char *host, const char *user,
 			g_free (tok);
 			tok = netrc_token (&p);
 			if (slot != NULL && tok != NULL) {
-				if (*slot != NULL)
-					explicit_bzero (*slot, strlen (*slot));
-				g_free (*slot);
+				mp_secret_free (*slot);
 				*slot = tok;
 				tok = NULL;
 			}
@@ -990,15 +976,12 @@ mp_account_netrc_lookup (const char *path, const char *host, const char *user,
 			found = TRUE;
 			*password = g_steal_pointer (&pass);
 		}
-		if (pass != NULL)
-			explicit_bzero (pass, strlen (pass));
-		g_free (pass);
+		mp_secret_free (pass);
 	}
 	g_free (tok);
-	wipe_free (data, len);
+	mp_secret_free_len (data, len);
 	if (found && (st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
-		explicit_bzero (*password, strlen (*password));
-		g_clear_pointer (password, g_free);
+		g_clear_pointer (password, mp_secret_free);
 		config_error (error, path, 0,
 			      "holds a password but group or others can read "
 			      "it (chmod 600 %s)",
