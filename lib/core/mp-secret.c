@@ -19,9 +19,15 @@ mp_secret_free (char *s)
 }
 
 void
-mp_secret_free_len (void *data, gsize len)
+mp_secret_wipe_len (void *data, gsize len)
 {
 	if (data != NULL)
 		explicit_bzero (data, len);
+}
+
+void
+mp_secret_free_len (void *data, gsize len)
+{
+	mp_secret_wipe_len (data, len);
 	g_free (data);
 }

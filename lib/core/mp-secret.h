@@ -19,4 +19,13 @@ void mp_secret_free (char *s);
  * NULL. */
 void mp_secret_free_len (void *data, gsize len);
 
+/* Overwrites @len bytes at @data with zeros (a buffer kept for reuse). */
+void mp_secret_wipe_len (void *data, gsize len);
+
+/* A string that holds a secret (a password, a credential encoded for the
+ * wire): g_autoptr (MpSecretStr) s = ... wipes it when it goes out of
+ * scope (mp_secret_free()). */
+typedef char MpSecretStr;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MpSecretStr, mp_secret_free)
+
 G_END_DECLS

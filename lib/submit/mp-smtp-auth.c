@@ -1,5 +1,6 @@
 /* mp-smtp-auth: AUTH for the SMTP client (RFC 4954): SCRAM-SHA-256
  * through libgsasl, PLAIN, LOGIN, XOAUTH2, OAUTHBEARER. */
+#include "mp-secret.h"
 #include "mp-smtp-private.h"
 
 #include <gsasl.h>
@@ -80,26 +81,28 @@ static gboolean
 auth_simple (MpSmtp *smtp, const char *mech, Reply *r, GError **error)
 {
 	const MpSmtpConfig *cfg = smtp->cfg;
-	g_autofree char *resp = NULL;
-	g_autofree char *line = NULL;
+	g_autoptr (MpSecretStr) resp = NULL;
+	g_autoptr (MpSecretStr) line = NULL;
 	g_autofree char *shown = g_strdup_printf ("AUTH %s [redacted]", mech);
 
 	if (g_str_equal (mech, "PLAIN")) {
-		/* RFC 4616: authzid NUL authcid NUL passwd */
-		g_autofree char *raw = g_strdup_printf (
-			"%c%s%c%s", 0, cfg->user, 0, cfg->password);
+		/* RFC 4616: authzid NUL authcid NUL passwd (the NULs keep
+		 * strlen from seeing it: wiped by its length) */
+		gsize len = strlen (cfg->user) + strlen (cfg->password) + 2;
+		char *raw = g_strdup_printf ("%c%s%c%s", 0, cfg->user, 0,
+					     cfg->password);
 
-		resp = b64 (raw,
-			    strlen (cfg->user) + strlen (cfg->password) + 2);
+		resp = b64 (raw, len);
+		mp_secret_free_len (raw, len);
 	} else if (g_str_equal (mech, "XOAUTH2")) {
-		g_autofree char *raw =
+		g_autoptr (MpSecretStr) raw =
 			g_strdup_printf ("user=%s\001auth=Bearer %s\001\001",
 					 cfg->user, cfg->password);
 
 		resp = b64 (raw, strlen (raw));
 	} else { /* OAUTHBEARER, RFC 7628 */
 		g_autofree char *user = gs2_escape (cfg->user);
-		g_autofree char *raw =
+		g_autoptr (MpSecretStr) raw =
 			g_strdup_printf ("n,a=%s,\001auth=Bearer %s\001\001",
 					 user, cfg->password);
 
@@ -124,7 +127,7 @@ auth_login (MpSmtp *smtp, Reply *r, GError **error)
 {
 	const MpSmtpConfig *cfg = smtp->cfg;
 	g_autofree char *u = b64 (cfg->user, strlen (cfg->user));
-	g_autofree char *p = b64 (cfg->password, strlen (cfg->password));
+	g_autoptr (MpSecretStr) p = b64 (cfg->password, strlen (cfg->password));
 
 	if (!mp_smtp_command (smtp, "AUTH LOGIN", NULL, r, error))
 		return FALSE;

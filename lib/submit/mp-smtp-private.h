@@ -28,7 +28,8 @@ struct _MpSmtp {
 	GBufferedInputStream *in;
 	GOutputStream *out;
 	GByteArray *wbuf;
-	GHashTable *caps; /* upper-case keyword -> parameters */
+	gboolean wbuf_secret; /* wbuf holds a credential: wiped once sent */
+	GHashTable *caps;     /* upper-case keyword -> parameters */
 	gboolean esmtp;
 	gboolean usable;    /* connected, no 421, no broken stream */
 	gboolean need_rset; /* a transaction was left half-way */

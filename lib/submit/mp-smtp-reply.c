@@ -1,5 +1,6 @@
 /* mp-smtp-reply: reading the server's replies (bounded, RFC 5321 4.2)
  * and writing commands, for the rest of the SMTP client. */
+#include "mp-secret.h"
 #include "mp-smtp-private.h"
 
 #include <stdarg.h>
@@ -312,8 +313,21 @@ mp_smtp_queue (MpSmtp *smtp, const char *line, const char *shown)
 	g_byte_array_append (smtp->wbuf, (const guint8 *) line,
 			     (guint) strlen (line));
 	g_byte_array_append (smtp->wbuf, (const guint8 *) "\r\n", 2);
+	/* what the transcript must not show the heap must not keep */
+	if (shown != NULL)
+		smtp->wbuf_secret = TRUE;
 	mp_smtp_transcript (smtp, MP_SMTP_LINE_CLIENT, "%s",
 			    shown ? shown : line);
+}
+
+/* Empties the command buffer, wiping it first if it held a credential. */
+static void
+wbuf_clear (MpSmtp *smtp)
+{
+	if (smtp->wbuf_secret)
+		mp_secret_wipe_len (smtp->wbuf->data, smtp->wbuf->len);
+	smtp->wbuf_secret = FALSE;
+	g_byte_array_set_size (smtp->wbuf, 0);
 }
 
 gboolean
@@ -330,17 +344,17 @@ mp_smtp_flush (MpSmtp *smtp, GError **error)
 	    g_buffered_input_stream_get_available (smtp->in) > 0) {
 		mp_smtp_fail (smtp, error, MP_ERROR_PROTOCOL,
 			      "the server sent data nobody asked for");
-		g_byte_array_set_size (smtp->wbuf, 0);
+		wbuf_clear (smtp);
 		return FALSE;
 	}
 	if (!g_output_stream_write_all (smtp->out, smtp->wbuf->data,
 					smtp->wbuf->len, NULL, NULL, &err) ||
 	    !g_output_stream_flush (smtp->out, NULL, &err)) {
-		g_byte_array_set_size (smtp->wbuf, 0);
+		wbuf_clear (smtp);
 		mp_smtp_net_error (smtp, error, err, "sending");
 		return FALSE;
 	}
-	g_byte_array_set_size (smtp->wbuf, 0);
+	wbuf_clear (smtp);
 	return TRUE;
 }
 

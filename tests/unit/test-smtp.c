@@ -1,5 +1,6 @@
 /* mp-smtp: the checks that run before anything connects. */
 #include "mp-error.h"
+#include "mp-smtp-private.h"
 #include "mp-smtp.h"
 
 #include <string.h>
@@ -168,6 +169,39 @@ test_check_config (void)
 	}
 }
 
+/* A command sent with a redacted transcript (AUTH's credentials) does not
+ * stay in the command buffer once sent; other commands are not wiped. */
+static void
+test_credentials_wiped_once_sent (void)
+{
+	MpSmtpConfig cfg = { 0 };
+	MpSmtp *smtp = mp_smtp_new (&cfg);
+	g_autoptr (GOutputStream) out = g_memory_output_stream_new_resizable ();
+	g_autoptr (GError) error = NULL;
+	const char *line = "AUTH PLAIN AGFubgBodW50ZXIy";
+	gsize n = strlen (line) + 2;
+	guint8 *kept;
+
+	smtp->out = out;
+	mp_smtp_queue (smtp, line, "AUTH PLAIN [redacted]");
+	kept = smtp->wbuf->data;
+	g_assert_true (mp_smtp_flush (smtp, &error));
+	g_assert_no_error (error);
+	/* sent whole, then zeros where it was */
+	g_assert_cmpmem (
+		g_memory_output_stream_get_data (G_MEMORY_OUTPUT_STREAM (out)),
+		n, "AUTH PLAIN AGFubgBodW50ZXIy\r\n", n);
+	g_assert_true (kept == smtp->wbuf->data);
+	for (gsize i = 0; i < n; i++)
+		g_assert_cmpint (kept[i], ==, 0);
+
+	mp_smtp_queue (smtp, "NOOP", NULL);
+	g_assert_true (mp_smtp_flush (smtp, &error));
+	g_assert_cmpmem (kept, 4, "NOOP", 4);
+	smtp->out = NULL;
+	mp_smtp_free (smtp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -178,5 +212,7 @@ main (int argc, char **argv)
 			 test_userinfo_refused_unrepeated);
 	g_test_add_func ("/smtp/dsn_values_checked", test_check_dsn);
 	g_test_add_func ("/smtp/config_values_checked", test_check_config);
+	g_test_add_func ("/smtp/credentials_wiped_once_sent",
+			 test_credentials_wiped_once_sent);
 	return g_test_run ();
 }
