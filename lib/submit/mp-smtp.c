@@ -504,6 +504,7 @@ mp_smtp_parse_server (const char *spec, MpSmtpTls tls, char **host,
 	const char *port_str = NULL;
 	guint64 n = 0;
 
+	*host = NULL; /* an output: what it held is not ours to free */
 	if (p == NULL)
 		return FALSE;
 	if (!server_split_host (p, host, &port_str) ||

@@ -71,7 +71,8 @@ typedef struct _MpSmtp MpSmtp;
 /* Parses @spec, "[smtp://|smtps://]HOST[:PORT]" (an IPv6 HOST in
  * brackets), with @tls as given by --tls (MP_SMTP_TLS_DEFAULT when not
  * given): smtps:// or port 465 means implicit TLS, otherwise STARTTLS; the
- * port defaults to 465 for implicit TLS and 587 otherwise.
+ * port defaults to 465 for implicit TLS and 587 otherwise.  *@host
+ * receives the host (newly allocated), NULL on failure.
  * Errors: MP_ERROR_USAGE for a malformed @spec or a contradiction
  * (smtps:// with --tls=starttls). */
 gboolean mp_smtp_parse_server (const char *spec, MpSmtpTls tls, char **host,

@@ -67,6 +67,23 @@ test_userinfo_refused_unrepeated (void)
 	g_assert_null (host);
 }
 
+/* *host is an output: a failure leaves it NULL and frees nothing of the
+ * caller's (under ASan a g_free of the string below would be caught) */
+static void
+test_parse_server_host_is_output (void)
+{
+	static char mine[] = "not allocated";
+	char *host = mine;
+	g_autoptr (GError) error = NULL;
+	guint16 port = 0;
+	MpSmtpTls tls = MP_SMTP_TLS_DEFAULT;
+
+	g_assert_false (mp_smtp_parse_server ("[::1", MP_SMTP_TLS_DEFAULT,
+					      &host, &port, &tls, &error));
+	g_assert_null (host);
+	g_assert_cmpstr (mine, ==, "not allocated");
+}
+
 static void
 test_parse_server (void)
 {
@@ -212,6 +229,8 @@ main (int argc, char **argv)
 			 test_userinfo_refused_unrepeated);
 	g_test_add_func ("/smtp/dsn_values_checked", test_check_dsn);
 	g_test_add_func ("/smtp/config_values_checked", test_check_config);
+	g_test_add_func ("/smtp/parse_server_host_is_output",
+			 test_parse_server_host_is_output);
 	g_test_add_func ("/smtp/credentials_wiped_once_sent",
 			 test_credentials_wiped_once_sent);
 	return g_test_run ();
