@@ -104,6 +104,26 @@ mp_charset_iconv_name (const char *label)
 }
 
 const char *
+mp_charset_reading_name (const char *label)
+{
+	const Charset *c = find (label);
+
+	if (c != NULL) {
+		if (strcmp (c->mime, "us-ascii") == 0)
+			return "UTF-8";
+		if (strcmp (c->mime, "iso-8859-1") == 0)
+			return "WINDOWS-1252";
+		if (strcmp (c->mime, "gb2312") == 0)
+			return "GBK";
+		return c->iconv;
+	}
+	if (label == NULL || g_ascii_strncasecmp (label, "x-", 2) == 0 ||
+	    g_ascii_strncasecmp (label, "unknown", 7) == 0)
+		return NULL;
+	return g_mime_charset_iconv_name (label);
+}
+
+const char *
 mp_charset_lookup (const char *label, GError **error)
 {
 	const Charset *c = find (label);
@@ -209,16 +229,10 @@ gboolean
 mp_charset_append_utf8 (GString *out, const char *label, const char *data,
 			gsize len)
 {
+	const char *name = mp_charset_reading_name (label);
 	g_autoptr (MpCharsetDecoder) d =
-		mp_charset_decoder_new (mp_charset_iconv_name (label));
+		name ? mp_charset_decoder_new (name) : NULL;
 
-	/* a label outside our table: GMime knows more aliases, but reads
-	 * x-unknown as the locale's charset, which would make the result
-	 * depend on LANG */
-	if (d == NULL && find (label) == NULL &&
-	    g_ascii_strncasecmp (label, "x-", 2) != 0 &&
-	    g_ascii_strncasecmp (label, "unknown", 7) != 0)
-		d = mp_charset_decoder_new (g_mime_charset_iconv_name (label));
 	if (d == NULL)
 		return FALSE;
 	mp_charset_decoder_feed (d, data, len, TRUE, append_valid, out);

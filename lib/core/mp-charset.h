@@ -19,6 +19,16 @@ const char *mp_charset_mime_name (const char *label);
  * @label itself.  Static or @label. */
 const char *mp_charset_iconv_name (const char *label);
 
+/* The name iconv reads text labelled @label by, as readers do (the WHATWG
+ * encoding standard, GMime): US-ASCII as UTF-8, Latin-1 (any of its
+ * aliases) as windows-1252 and GB2312 as GBK, their supersets (quotes and
+ * dashes in 0x80-0x9f rather than invisible control characters); a label
+ * of the table by its iconv name; another by GMime's aliases.  NULL for
+ * an x- or "unknown" label (GMime would read those as the locale's
+ * charset) and for NULL: the caller reads the text as UTF-8.  Static or
+ * @label. */
+const char *mp_charset_reading_name (const char *label);
+
 /* Checks a charset given by the user for text we write (an option or a
  * parameter): returns its MIME name (static).  Errors: MP_ERROR_USAGE
  * naming @label when it is not in the table. */

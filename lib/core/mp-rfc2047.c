@@ -28,12 +28,8 @@ append_converted (GString *out, const char *charset, const char *p, gsize len)
 		append_utf8 (out, p, len);
 		return;
 	}
-	/* what is labelled Latin-1 is in practice windows-1252, its superset
-	 * (the WHATWG encoding standard reads it so): quotes and dashes in
-	 * 0x80-0x9f instead of invisible control characters */
-	if (g_strcmp0 (mime, "iso-8859-1") == 0)
-		charset = "windows-1252";
-	/* unknown: keep what reads as UTF-8 (common in practice) */
+	/* Latin-1 read as windows-1252 (mp_charset_reading_name()); unknown:
+	 * keep what reads as UTF-8 (common in practice) */
 	if (!mp_charset_append_utf8 (out, charset, p, len))
 		append_utf8 (out, p, len);
 }

@@ -739,17 +739,15 @@ text_write (const char *data, gsize len, gpointer user_data, GError **error)
 	return text_convert (user_data, data, len, FALSE, error);
 }
 
+/* The charset to read a part's text with: the same rule as its header's
+ * encoded words (mp_charset_reading_name()), UTF-8 when none. */
 static const char *
 iconv_charset (const char *charset)
 {
-	if (charset == NULL || *charset == '\0' ||
-	    g_ascii_strcasecmp (charset, "us-ascii") == 0)
-		return "UTF-8";
-	/* as mp_rfc2047_decode_text(): Latin-1 read as windows-1252 */
-	if (g_ascii_strcasecmp (charset, "iso-8859-1") == 0 ||
-	    g_ascii_strcasecmp (charset, "latin1") == 0)
-		return "WINDOWS-1252";
-	return g_mime_charset_iconv_name (charset);
+	const char *name =
+		charset && *charset ? mp_charset_reading_name (charset) : NULL;
+
+	return name ? name : "UTF-8";
 }
 
 /* The decoded HTML, while it stays under MP_SHOW_HTML_MAX. */

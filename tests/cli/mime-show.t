@@ -4,7 +4,7 @@
 # safety), --json, and the errors a reader must give.
 . "$SRCDIR/tests/cli/lib.sh"
 
-plan 37
+plan 39
 cd "$T" || exit 1
 
 # A message with every kind of nesting RFC 3501 6.4.5 numbers.
@@ -131,6 +131,17 @@ print(d["version"], d["text"], len(d["parts"]), p["3.2"]["filename"],
 printf 'From: a@example.org\nContent-Type: text/plain; charset=windows-1255\n\n\371\354\345\355' >hebrew.eml
 run mime-show --text hebrew.eml
 is "last_letter_of_a_windows_1255_text_shown" "$(sed '/^$/d' out)" "שלום"
+
+# one reading rule for a header's encoded words and a part's text
+# (mp_charset_reading_name): any Latin-1 alias as windows-1252, gb2312 as
+# GBK, their supersets (Python's email shows C1 controls and U+FFFD here)
+printf 'From: a@example.org\nSubject: =?l1?q?=93hi=94?= =?gb2312?b?gUA=?=\nContent-Type: text/plain; charset=iso_8859-1\n\n\223hi\224\n' >l1.eml
+run mime-show l1.eml
+is "latin1_aliases_read_as_windows_1252_in_header_and_text" \
+    "$(grep -c '“hi”' out):$(grep -c '^Subject: “hi”丂$' out)" "2:1"
+printf 'From: a@example.org\nContent-Type: text/plain; charset=GB2312\n\n\201\100\n' >gb.eml
+run mime-show --text gb.eml
+is "gb2312_text_read_as_gbk_as_its_header_is" "$(sed '/^$/d' out)" "丂"
 
 # HTML only: shown as text, script and tags gone, entities decoded
 cat >html.eml <<'MSG'

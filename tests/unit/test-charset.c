@@ -86,6 +86,27 @@ append_makes_nul_a_replacement_character (void)
 	g_assert_false (mp_charset_append_utf8 (s, "x-nonsense", "a", 1));
 }
 
+static void
+reading_names_follow_one_rule (void)
+{
+	/* every Latin-1 alias read as windows-1252, gb2312 as GBK */
+	const char *const latin1[] = { "iso-8859-1", "ISO_8859-1", "latin1",
+				       "l1", "iso88591" };
+
+	for (guint i = 0; i < G_N_ELEMENTS (latin1); i++)
+		g_assert_cmpstr (mp_charset_reading_name (latin1[i]), ==,
+				 "WINDOWS-1252");
+	g_assert_cmpstr (mp_charset_reading_name ("gb2312"), ==, "GBK");
+	g_assert_cmpstr (mp_charset_reading_name ("us-ascii"), ==, "UTF-8");
+	g_assert_cmpstr (mp_charset_reading_name ("koi8-r"), ==, "KOI8-R");
+	/* outside the table: GMime's aliases; x- and unknown: none */
+	g_assert_cmpstr (mp_charset_reading_name ("ks_c_5601-1987"), ==,
+			 "EUC-KR");
+	g_assert_null (mp_charset_reading_name ("x-unknown"));
+	g_assert_null (mp_charset_reading_name ("unknown-8bit"));
+	g_assert_null (mp_charset_reading_name (NULL));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -100,5 +121,7 @@ main (int argc, char **argv)
 			 unknown_charset_has_no_decoder);
 	g_test_add_func ("/charset/append_makes_nul_a_replacement_character",
 			 append_makes_nul_a_replacement_character);
+	g_test_add_func ("/charset/reading_names_follow_one_rule",
+			 reading_names_follow_one_rule);
 	return g_test_run ();
 }
