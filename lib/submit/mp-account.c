@@ -350,10 +350,13 @@ parse_pins (const char *value)
 	return (char **) g_ptr_array_free (g_steal_pointer (&pins), FALSE);
 }
 
-/* Reads, unescapes and checks the value of @key of account @a. */
-static gboolean
-read_key (GKeyFile *kf, Scan *scan, const char *file, const char *group,
-	  const char *key, MpAccount *a, GError **error)
+/* The value of @key in @group, unescaped (a password-command as written),
+ * trailing blanks dropped except in a password, and checked to be neither
+ * empty nor, outside a password, holding a control character; NULL with
+ * @error naming LINE otherwise. */
+static char *
+read_key_value (GKeyFile *kf, const char *file, guint line, const char *group,
+		const char *key, GError **error)
 {
 	g_autoptr (GError) local = NULL;
 	/* a shell command is taken as written, as the shell will read it:
@@ -362,9 +365,6 @@ read_key (GKeyFile *kf, Scan *scan, const char *file, const char *group,
 		g_str_equal (key, "password-command") ?
 			g_key_file_get_value (kf, group, key, &local) :
 			g_key_file_get_string (kf, group, key, &local);
-	guint line = scan_line_of (scan, group, key);
-	char *end = NULL;
-	guint64 port;
 
 	/* GKeyFile returns a value and an error for a bad escape */
 	if (value == NULL || local != NULL) {
@@ -377,14 +377,14 @@ read_key (GKeyFile *kf, Scan *scan, const char *file, const char *group,
 				      "for a backslash)" :
 			      local ? local->message :
 				      "unreadable");
-		return FALSE;
+		return NULL;
 	}
 	/* trailing blanks are a typing accident, except in a password */
 	if (!g_str_equal (key, "password"))
 		g_strchomp (value);
 	if (*value == '\0') {
 		config_error (error, file, line, "%s: empty value", key);
-		return FALSE;
+		return NULL;
 	}
 	/* a password may hold anything its escapes can say (\t, \n) */
 	for (const char *p = value;
@@ -393,36 +393,125 @@ read_key (GKeyFile *kf, Scan *scan, const char *file, const char *group,
 			config_error (error, file, line,
 				      "%s: control character in the value",
 				      key);
-			return FALSE;
+			return NULL;
 		}
 	}
+	return g_steal_pointer (&value);
+}
 
-	for (guint i = 0; i < G_N_ELEMENTS (plain_keys); i++) {
-		if (!g_str_equal (key, plain_keys[i].key))
-			continue;
-		if (plain_keys[i].check != NULL &&
-		    !plain_keys[i].check (value)) {
-			config_error (error, file, line, "%s: \"%s\"%s", key,
-				      value, plain_keys[i].refusal);
-			return FALSE;
-		}
-		*(char **) G_STRUCT_MEMBER_P (a, plain_keys[i].offset) =
-			g_steal_pointer (&value);
-		return TRUE;
+/* The index in plain_keys of @key, or -1 when it is not a plain key. */
+static int
+plain_key_index (const char *key)
+{
+	for (guint i = 0; i < G_N_ELEMENTS (plain_keys); i++)
+		if (g_str_equal (key, plain_keys[i].key))
+			return (int) i;
+	return -1;
+}
+
+/* Sets a->port from VALUE; FALSE with @error unless it is a number from 1
+ * to 65535. */
+static gboolean
+read_port (const char *file, guint line, const char *value, MpAccount *a,
+	   GError **error)
+{
+	char *end = NULL;
+	guint64 port;
+
+	errno = 0;
+	port = g_ascii_strtoull (value, &end, 10);
+	if (!g_ascii_isdigit (*value) || *end != '\0' || errno != 0 ||
+	    port < 1 || port > 65535) {
+		config_error (error, file, line,
+			      "port: \"%s\" is not a number from 1 to 65535",
+			      value);
+		return FALSE;
 	}
-	if (g_str_equal (key, "port")) {
-		errno = 0;
-		port = g_ascii_strtoull (value, &end, 10);
-		if (!g_ascii_isdigit (*value) || *end != '\0' || errno != 0 ||
-		    port < 1 || port > 65535) {
+	a->port = (guint16) port;
+	return TRUE;
+}
+
+/* Sets a->allowed_from to the addresses and @DOMAINs of VALUE; FALSE with
+ * @error naming the first word that is neither. */
+static gboolean
+read_allowed_from (const char *file, guint line, const char *value,
+		   MpAccount *a, GError **error)
+{
+	g_auto (GStrv) words = g_strsplit_set (value, ",; \t", -1);
+	g_autoptr (GPtrArray) list = g_ptr_array_new_with_free_func (g_free);
+
+	for (guint i = 0; words[i] != NULL; i++) {
+		const char *w = words[i];
+
+		if (*w == '\0')
+			continue;
+		if (!(w[0] == '@' && w[1] != '\0' && is_token (w + 1, ".-")) &&
+		    !is_address (w)) {
 			config_error (error, file, line,
-				      "port: \"%s\" is not a number from 1 to "
-				      "65535",
-				      value);
+				      "allowed-from: \"%s\" is neither an "
+				      "address nor @DOMAIN",
+				      w);
 			return FALSE;
 		}
-		a->port = (guint16) port;
-	} else if (g_str_equal (key, "auth")) {
+		g_ptr_array_add (list, g_strdup (w));
+	}
+	g_ptr_array_add (list, NULL);
+	a->allowed_from =
+		(char **) g_ptr_array_free (g_steal_pointer (&list), FALSE);
+	return TRUE;
+}
+
+/* Sets a->dkim_keys (KEYS, paths) or a->dkim_selectors (selector names)
+ * from the list in VALUE; FALSE with @error naming the first word that is
+ * a relative path or not a selector. */
+static gboolean
+read_dkim_list (const char *file, guint line, const char *value, gboolean keys,
+		MpAccount *a, GError **error)
+{
+	/* several, for dual signing: "ed2026, rsa2026" */
+	g_auto (GStrv) words = g_strsplit_set (value, ", \t", -1);
+	g_autoptr (GPtrArray) list = g_ptr_array_new_with_free_func (g_free);
+
+	for (guint i = 0; words[i] != NULL; i++) {
+		char *w;
+
+		if (*words[i] == '\0')
+			continue;
+		w = keys ? expand_path (words[i]) :
+			   (is_token (words[i], ".-_") ? g_strdup (words[i]) :
+							 NULL);
+		if (w == NULL) {
+			config_error (error, file, line,
+				      keys ? "dkim-key: \"%s\" is relative "
+					     "(write it absolute or starting "
+					     "with ~/)" :
+					     "dkim-selector: \"%s\" is not a "
+					     "selector",
+				      words[i]);
+			return FALSE;
+		}
+		g_ptr_array_add (list, w);
+	}
+	g_ptr_array_add (list, NULL);
+	if (keys)
+		a->dkim_keys = (char **) g_ptr_array_free (
+			g_steal_pointer (&list), FALSE);
+	else
+		a->dkim_selectors = (char **) g_ptr_array_free (
+			g_steal_pointer (&list), FALSE);
+	return TRUE;
+}
+
+/* Reads VALUE of a key that is not a plain key (port, auth, ca-file,
+ * outbox, pin-sha256, allowed-from, dkim-selector, dkim-key) into @a;
+ * FALSE with @error when the value is refused. */
+static gboolean
+read_typed_key (const char *file, guint line, const char *key,
+		const char *value, MpAccount *a, GError **error)
+{
+	if (g_str_equal (key, "port"))
+		return read_port (file, line, value, a, error);
+	if (g_str_equal (key, "auth")) {
 		if (!is_token (value, "-_")) {
 			config_error (error, file, line,
 				      "auth: \"%s\" is not a SASL mechanism "
@@ -456,69 +545,42 @@ read_key (GKeyFile *kf, Scan *scan, const char *file, const char *group,
 			return FALSE;
 		}
 	} else if (g_str_equal (key, "allowed-from")) {
-		g_auto (GStrv) words = g_strsplit_set (value, ",; \t", -1);
-		g_autoptr (GPtrArray) list =
-			g_ptr_array_new_with_free_func (g_free);
-
-		for (guint i = 0; words[i] != NULL; i++) {
-			const char *w = words[i];
-
-			if (*w == '\0')
-				continue;
-			if (!(w[0] == '@' && w[1] != '\0' &&
-			      is_token (w + 1, ".-")) &&
-			    !is_address (w)) {
-				config_error (error, file, line,
-					      "allowed-from: \"%s\" is neither "
-					      "an address nor @DOMAIN",
-					      w);
-				return FALSE;
-			}
-			g_ptr_array_add (list, g_strdup (w));
-		}
-		g_ptr_array_add (list, NULL);
-		a->allowed_from = (char **) g_ptr_array_free (
-			g_steal_pointer (&list), FALSE);
+		return read_allowed_from (file, line, value, a, error);
 	} else if (g_str_equal (key, "dkim-selector") ||
 		   g_str_equal (key, "dkim-key")) {
-		/* several, for dual signing: "ed2026, rsa2026" */
-		g_auto (GStrv) words = g_strsplit_set (value, ", \t", -1);
-		g_autoptr (GPtrArray) list =
-			g_ptr_array_new_with_free_func (g_free);
-		gboolean keys = g_str_equal (key, "dkim-key");
-
-		for (guint i = 0; words[i] != NULL; i++) {
-			char *w;
-
-			if (*words[i] == '\0')
-				continue;
-			w = keys ? expand_path (words[i]) :
-				   (is_token (words[i], ".-_") ?
-					    g_strdup (words[i]) :
-					    NULL);
-			if (w == NULL) {
-				config_error (
-					error, file, line,
-					keys ? "dkim-key: \"%s\" is relative "
-					       "(write it absolute or starting "
-					       "with ~/)" :
-					       "dkim-selector: \"%s\" is not "
-					       "a selector",
-					words[i]);
-				return FALSE;
-			}
-			g_ptr_array_add (list, w);
-		}
-		g_ptr_array_add (list, NULL);
-		if (keys)
-			a->dkim_keys = (char **) g_ptr_array_free (
-				g_steal_pointer (&list), FALSE);
-		else
-			a->dkim_selectors = (char **) g_ptr_array_free (
-				g_steal_pointer (&list), FALSE);
+		return read_dkim_list (file, line, value,
+				       g_str_equal (key, "dkim-key"), a, error);
 	}
-	if (value != NULL)
-		explicit_bzero (value, strlen (value));
+	return TRUE;
+}
+
+/* Reads, unescapes and checks the value of @key of account @a. */
+static gboolean
+read_key (GKeyFile *kf, Scan *scan, const char *file, const char *group,
+	  const char *key, MpAccount *a, GError **error)
+{
+	guint line = scan_line_of (scan, group, key);
+	g_autofree char *value =
+		read_key_value (kf, file, line, group, key, error);
+	int i;
+
+	if (value == NULL)
+		return FALSE;
+	i = plain_key_index (key);
+	if (i >= 0) {
+		if (plain_keys[i].check != NULL &&
+		    !plain_keys[i].check (value)) {
+			config_error (error, file, line, "%s: \"%s\"%s", key,
+				      value, plain_keys[i].refusal);
+			return FALSE;
+		}
+		*(char **) G_STRUCT_MEMBER_P (a, plain_keys[i].offset) =
+			g_steal_pointer (&value);
+		return TRUE;
+	}
+	if (!read_typed_key (file, line, key, value, a, error))
+		return FALSE;
+	explicit_bzero (value, strlen (value));
 	return TRUE;
 }
 
