@@ -125,6 +125,106 @@ group_account_name (const char *group)
 	return g_steal_pointer (&name);
 }
 
+/* Reads the group line LINE ("[...]", NUL-terminated by the caller) at
+ * LINENO into @scan and sets *GROUP to its name; FALSE with @error when it
+ * is malformed, not "[account NAME]" or given twice. */
+static gboolean
+scan_group_line (const char *file, guint lineno, char *line, Scan *scan,
+		 const char **group, GError **error)
+{
+	char *end = strchr (line, ']');
+	g_autofree char *name = NULL;
+	guint first;
+
+	/* the line is not quoted: it may be a password
+	 * typed in the wrong place (issue 14) */
+	if (end == NULL || end[1] != '\0' || strchr (line + 1, '[') != NULL) {
+		config_error (error, file, lineno,
+			      "malformed group line (want "
+			      "[account NAME] alone)");
+		return FALSE;
+	}
+	*end = '\0';
+	name = group_account_name (line + 1);
+	if (name == NULL) {
+		config_error (error, file, lineno,
+			      "unknown group [%s] (want "
+			      "[account NAME])",
+			      line + 1);
+		return FALSE;
+	}
+	first = scan_line_of (scan, line + 1, NULL);
+	if (first > 0) {
+		config_error (error, file, lineno,
+			      "[%s] given twice (first on "
+			      "line %u)",
+			      line + 1, first);
+		return FALSE;
+	}
+	*group = line + 1;
+	g_ptr_array_add (scan->groups, g_strdup (*group));
+	g_hash_table_insert (scan->lines, g_strdup (*group),
+			     GUINT_TO_POINTER (lineno));
+	return TRUE;
+}
+
+/* Reads the "key = value" line LINE at LINENO of GROUP (NULL before the
+ * first group) into @scan; FALSE with @error when it is no such line, is
+ * outside a group, has an unknown or repeated key, or is a password= that
+ * others can read. */
+static gboolean
+scan_key_line (const char *file, guint lineno, const char *line,
+	       const char *group, gboolean others_can_read, gboolean ours,
+	       Scan *scan, GError **error)
+{
+	const char *eq = strchr (line, '=');
+	g_autofree char *key = NULL;
+	g_autofree char *slot = NULL;
+
+	if (eq == NULL) {
+		/* not quoted: "password hunter2" lands here */
+		config_error (error, file, lineno,
+			      "not a \"key = value\" line, a [group] "
+			      "or a # comment");
+		return FALSE;
+	}
+	key = g_strstrip (g_strndup (line, (gsize) (eq - line)));
+	if (group == NULL) {
+		config_error (error, file, lineno,
+			      "%s: outside any [account NAME] group", key);
+		return FALSE;
+	}
+	if (!g_strv_contains (known_keys, key)) {
+		config_error (error, file, lineno, "unknown key \"%s\" in [%s]",
+			      key, group);
+		return FALSE;
+	}
+	slot = g_strconcat (group, "\n", key, NULL);
+	if (g_hash_table_contains (scan->lines, slot)) {
+		config_error (error, file, lineno,
+			      "%s given twice in [%s] (first on line "
+			      "%u)",
+			      key, group, scan_line_of (scan, group, key));
+		return FALSE;
+	}
+	if (g_str_equal (key, "password") && others_can_read) {
+		config_error (error, file, lineno,
+			      "password= in a file that group or "
+			      "others can read (chmod 600 %s)",
+			      file);
+		return FALSE;
+	}
+	if (g_str_equal (key, "password") && !ours) {
+		config_error (error, file, lineno,
+			      "password= in a file of another user, "
+			      "who can read it (chown it to yourself)");
+		return FALSE;
+	}
+	g_hash_table_insert (scan->lines, g_steal_pointer (&slot),
+			     GUINT_TO_POINTER (lineno));
+	return TRUE;
+}
+
 /* Checks the file's structure line by line, as GKeyFile reads it, so that
  * every error can name its line (GKeyFile's own errors do not). */
 static gboolean
@@ -144,9 +244,6 @@ scan_config (const char *file, const char *data, gsize len,
 	for (guint i = 0; lines[i] != NULL; i++) {
 		guint lineno = i + 1;
 		char *line = lines[i];
-		char *eq;
-		g_autofree char *key = NULL;
-		g_autofree char *slot = NULL;
 		gsize n = strlen (line);
 
 		if (n > 0 && line[n - 1] == '\r')
@@ -160,86 +257,14 @@ scan_config (const char *file, const char *data, gsize len,
 		if (*line == '\0' || *line == '#')
 			continue;
 		if (*line == '[') {
-			char *end = strchr (line, ']');
-			g_autofree char *name = NULL;
-			guint first;
-
-			/* the line is not quoted: it may be a password
-			 * typed in the wrong place (issue 14) */
-			if (end == NULL || end[1] != '\0' ||
-			    strchr (line + 1, '[') != NULL) {
-				config_error (error, file, lineno,
-					      "malformed group line (want "
-					      "[account NAME] alone)");
+			if (!scan_group_line (file, lineno, line, scan, &group,
+					      error))
 				return FALSE;
-			}
-			*end = '\0';
-			name = group_account_name (line + 1);
-			if (name == NULL) {
-				config_error (error, file, lineno,
-					      "unknown group [%s] (want "
-					      "[account NAME])",
-					      line + 1);
-				return FALSE;
-			}
-			first = scan_line_of (scan, line + 1, NULL);
-			if (first > 0) {
-				config_error (error, file, lineno,
-					      "[%s] given twice (first on "
-					      "line %u)",
-					      line + 1, first);
-				return FALSE;
-			}
-			group = line + 1;
-			g_ptr_array_add (scan->groups, g_strdup (group));
-			g_hash_table_insert (scan->lines, g_strdup (group),
-					     GUINT_TO_POINTER (lineno));
 			continue;
 		}
-		eq = strchr (line, '=');
-		if (eq == NULL) {
-			/* not quoted: "password hunter2" lands here */
-			config_error (error, file, lineno,
-				      "not a \"key = value\" line, a [group] "
-				      "or a # comment");
+		if (!scan_key_line (file, lineno, line, group, others_can_read,
+				    ours, scan, error))
 			return FALSE;
-		}
-		key = g_strstrip (g_strndup (line, (gsize) (eq - line)));
-		if (group == NULL) {
-			config_error (error, file, lineno,
-				      "%s: outside any [account NAME] group",
-				      key);
-			return FALSE;
-		}
-		if (!g_strv_contains (known_keys, key)) {
-			config_error (error, file, lineno,
-				      "unknown key \"%s\" in [%s]", key, group);
-			return FALSE;
-		}
-		slot = g_strconcat (group, "\n", key, NULL);
-		if (g_hash_table_contains (scan->lines, slot)) {
-			config_error (error, file, lineno,
-				      "%s given twice in [%s] (first on line "
-				      "%u)",
-				      key, group,
-				      scan_line_of (scan, group, key));
-			return FALSE;
-		}
-		if (g_str_equal (key, "password") && others_can_read) {
-			config_error (error, file, lineno,
-				      "password= in a file that group or "
-				      "others can read (chmod 600 %s)",
-				      file);
-			return FALSE;
-		}
-		if (g_str_equal (key, "password") && !ours) {
-			config_error (error, file, lineno,
-				      "password= in a file of another user, "
-				      "who can read it (chown it to yourself)");
-			return FALSE;
-		}
-		g_hash_table_insert (scan->lines, g_steal_pointer (&slot),
-				     GUINT_TO_POINTER (lineno));
 	}
 	return TRUE;
 }
