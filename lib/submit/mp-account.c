@@ -677,6 +677,82 @@ wipe_free (char *data, gsize len)
 	g_free (data);
 }
 
+/* Checks the rules between the keys of account @a of GROUP: dkim-domain,
+ * dkim-selector and dkim-key together, one selector per key, and not both
+ * password and password-command; FALSE with @error otherwise. */
+static gboolean
+check_account (Scan *scan, const char *file, const char *group,
+	       const MpAccount *a, GError **error)
+{
+	if ((a->dkim_domain != NULL) != (a->dkim_keys != NULL) ||
+	    (a->dkim_keys != NULL) != (a->dkim_selectors != NULL) ||
+	    (a->dkim_keys != NULL &&
+	     (g_strv_length (a->dkim_keys) !=
+		      g_strv_length (a->dkim_selectors) ||
+	      a->dkim_keys[0] == NULL))) {
+		config_error (error, file, a->line,
+			      "[%s]: dkim-domain, dkim-selector and "
+			      "dkim-key go together, one selector per "
+			      "key",
+			      group);
+		return FALSE;
+	}
+	if (a->password != NULL && a->password_command != NULL) {
+		config_error (error, file,
+			      scan_line_of (scan, group, "password"),
+			      "[%s] has both password and "
+			      "password-command",
+			      group);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* Reads the account of GROUP from @kf into a new MpAccount appended to
+ * ACCOUNTS (there even when it fails); FALSE with @error when a key or
+ * the rules between keys refuse it. */
+static gboolean
+read_account (GKeyFile *kf, Scan *scan, const char *file, const char *group,
+	      GPtrArray *accounts, GError **error)
+{
+	MpAccount *a = g_new0 (MpAccount, 1);
+	g_auto (GStrv) keys = NULL;
+
+	a->name = group_account_name (group);
+	a->file = g_strdup (file);
+	a->line = scan_line_of (scan, group, NULL);
+	g_ptr_array_add (accounts, a);
+	keys = g_key_file_get_keys (kf, group, NULL, NULL);
+	for (guint k = 0; keys != NULL && keys[k] != NULL; k++)
+		if (!read_key (kf, scan, file, group, keys[k], a, error))
+			return FALSE;
+	return check_account (scan, file, group, a, error);
+}
+
+/* Reads the accounts of the checked file DATA (LEN bytes) in the order of
+ * scan->groups into ACCOUNTS; FALSE with @error when GKeyFile cannot read
+ * it or an account is refused. */
+static gboolean
+read_accounts (const char *file, const char *data, gsize len, Scan *scan,
+	       GPtrArray *accounts, GError **error)
+{
+	g_autoptr (GKeyFile) kf = g_key_file_new ();
+	g_autoptr (GError) local = NULL;
+
+	if (!g_key_file_load_from_data (kf, data, len, G_KEY_FILE_NONE,
+					&local)) {
+		/* GLib's message may quote a line: a password, perhaps */
+		config_error (error, file, 0, "not a valid key file");
+		return FALSE;
+	}
+	for (guint i = 0; i < scan->groups->len; i++)
+		if (!read_account (kf, scan, file,
+				   g_ptr_array_index (scan->groups, i),
+				   accounts, error))
+			return FALSE;
+	return TRUE;
+}
+
 MpAccountConfig *
 mp_account_config_load (const char *path, GError **error)
 {
@@ -686,8 +762,6 @@ mp_account_config_load (const char *path, GError **error)
 		path != NULL || (g_getenv ("MIMEPIPE_CONFIG") != NULL &&
 				 *g_getenv ("MIMEPIPE_CONFIG") != '\0');
 	MpAccountConfig *config = g_new0 (MpAccountConfig, 1);
-	g_autoptr (GKeyFile) kf = NULL;
-	g_autoptr (GError) local = NULL;
 	char *data = NULL;
 	gsize len = 0;
 	struct stat st = { 0 };
@@ -709,62 +783,14 @@ mp_account_config_load (const char *path, GError **error)
 	scan.groups = g_ptr_array_new_with_free_func (g_free);
 	scan.lines =
 		g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-	if (!scan_config (file, data, len,
+	ok = scan_config (file, data, len,
 			  (st.st_mode & (S_IRGRP | S_IROTH)) != 0,
 			  st.st_uid == geteuid () || S_ISCHR (st.st_mode),
-			  &scan, error))
-		goto out;
-
-	kf = g_key_file_new ();
-	if (!g_key_file_load_from_data (kf, data, len, G_KEY_FILE_NONE,
-					&local)) {
-		/* GLib's message may quote a line: a password, perhaps */
-		config_error (error, file, 0, "not a valid key file");
-		goto out;
-	}
-	for (guint i = 0; i < scan.groups->len; i++) {
-		const char *group = g_ptr_array_index (scan.groups, i);
-		MpAccount *a = g_new0 (MpAccount, 1);
-		g_auto (GStrv) keys = NULL;
-
-		a->name = group_account_name (group);
-		a->file = g_strdup (file);
-		a->line = scan_line_of (&scan, group, NULL);
-		g_ptr_array_add (config->accounts, a);
-		keys = g_key_file_get_keys (kf, group, NULL, NULL);
-		for (guint k = 0; keys != NULL && keys[k] != NULL; k++)
-			if (!read_key (kf, &scan, file, group, keys[k], a,
-				       error))
-				goto out;
-		if ((a->dkim_domain != NULL) != (a->dkim_keys != NULL) ||
-		    (a->dkim_keys != NULL) != (a->dkim_selectors != NULL) ||
-		    (a->dkim_keys != NULL &&
-		     (g_strv_length (a->dkim_keys) !=
-			      g_strv_length (a->dkim_selectors) ||
-		      a->dkim_keys[0] == NULL))) {
-			config_error (error, file, a->line,
-				      "[%s]: dkim-domain, dkim-selector and "
-				      "dkim-key go together, one selector per "
-				      "key",
-				      group);
-			goto out;
-		}
-		if (a->password != NULL && a->password_command != NULL) {
-			config_error (error, file,
-				      scan_line_of (&scan, group, "password"),
-				      "[%s] has both password and "
-				      "password-command",
-				      group);
-			goto out;
-		}
-	}
-	ok = TRUE;
-out:
+			  &scan, error) &&
+	     read_accounts (file, data, len, &scan, config->accounts, error);
 	wipe_free (data, len);
-	if (scan.groups != NULL)
-		g_ptr_array_unref (scan.groups);
-	if (scan.lines != NULL)
-		g_hash_table_unref (scan.lines);
+	g_ptr_array_unref (scan.groups);
+	g_hash_table_unref (scan.lines);
 	if (!ok) {
 		mp_account_config_free (config);
 		return NULL;
