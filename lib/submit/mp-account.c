@@ -1026,30 +1026,51 @@ netrc_token (const char **pp)
 	return g_string_free (tok, FALSE);
 }
 
-gboolean
-mp_account_netrc_lookup (const char *path, const char *host, const char *user,
-			 char **password, GError **error)
+/* Reads the login/password/account pairs of one entry from *PP into
+ * *LOGIN and *PASS (a later pair replaces an earlier one); returns the
+ * token that starts the next entry ("machine", "default", "macdef"), or
+ * NULL at the end. */
+static char *
+netrc_read_pairs (const char **pp, char **login, char **pass)
 {
-	char *data = NULL;
-	gsize len = 0;
-	struct stat st = { 0 };
-	gboolean missing;
-	const char *p;
 	char *tok;
-	gboolean found = FALSE;
-	gboolean ok = TRUE;
 
-	*password = NULL;
-	if (!read_file (path, FALSE, &data, &len, &st, &missing, error))
-		return FALSE;
-	if (missing)
-		return TRUE;
+	while ((tok = netrc_token (pp)) != NULL) {
+		char **slot = NULL;
 
-	p = data;
+		if (g_str_equal (tok, "machine") ||
+		    g_str_equal (tok, "default") || g_str_equal (tok, "macdef"))
+			break;
+		if (g_str_equal (tok, "login"))
+			slot = login;
+		else if (g_str_equal (tok, "password"))
+			slot = pass;
+		g_free (tok);
+		tok = netrc_token (pp);
+		if (slot != NULL && tok != NULL) {
+			if (*slot != NULL)
+				explicit_bzero (*slot, strlen (*slot));
+			g_free (*slot);
+			*slot = tok;
+			tok = NULL;
+		}
+		g_free (tok);
+	}
+	return tok;
+}
+
+/* The password of the first entry of the netrc text DATA for HOST (or
+ * "default") whose login is USER (any when either is absent), or NULL. */
+static char *
+netrc_find_password (const char *data, const char *host, const char *user)
+{
+	const char *p = data;
+	char *found = NULL;
 	/* an entry: "machine NAME" or "default", then login/password/account
 	 * pairs until the next entry */
-	tok = netrc_token (&p);
-	while (tok != NULL && !found) {
+	char *tok = netrc_token (&p);
+
+	while (tok != NULL && found == NULL) {
 		gboolean is_default = g_str_equal (tok, "default");
 		gboolean is_machine = g_str_equal (tok, "machine");
 		g_autofree char *machine = NULL;
@@ -1073,52 +1094,47 @@ mp_account_netrc_lookup (const char *path, const char *host, const char *user,
 		}
 		if (is_machine)
 			machine = netrc_token (&p);
-		while ((tok = netrc_token (&p)) != NULL) {
-			char **slot = NULL;
-
-			if (g_str_equal (tok, "machine") ||
-			    g_str_equal (tok, "default") ||
-			    g_str_equal (tok, "macdef"))
-				break;
-			if (g_str_equal (tok, "login"))
-				slot = &login;
-			else if (g_str_equal (tok, "password"))
-				slot = &pass;
-			g_free (tok);
-			tok = netrc_token (&p);
-			if (slot != NULL && tok != NULL) {
-				if (*slot != NULL)
-					explicit_bzero (*slot, strlen (*slot));
-				g_free (*slot);
-				*slot = tok;
-				tok = NULL;
-			}
-			g_free (tok);
-		}
+		tok = netrc_read_pairs (&p, &login, &pass);
 		if ((is_default || (machine != NULL &&
 				    g_ascii_strcasecmp (machine, host) == 0)) &&
 		    (user == NULL || login == NULL ||
 		     g_str_equal (login, user)) &&
-		    pass != NULL) {
-			found = TRUE;
-			*password = g_steal_pointer (&pass);
-		}
+		    pass != NULL)
+			found = g_steal_pointer (&pass);
 		if (pass != NULL)
 			explicit_bzero (pass, strlen (pass));
 		g_free (pass);
 	}
 	g_free (tok);
+	return found;
+}
+
+gboolean
+mp_account_netrc_lookup (const char *path, const char *host, const char *user,
+			 char **password, GError **error)
+{
+	char *data = NULL;
+	gsize len = 0;
+	struct stat st = { 0 };
+	gboolean missing;
+
+	*password = NULL;
+	if (!read_file (path, FALSE, &data, &len, &st, &missing, error))
+		return FALSE;
+	if (missing)
+		return TRUE;
+	*password = netrc_find_password (data, host, user);
 	wipe_free (data, len);
-	if (found && (st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
+	if (*password != NULL && (st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
 		explicit_bzero (*password, strlen (*password));
 		g_clear_pointer (password, g_free);
 		config_error (error, path, 0,
 			      "holds a password but group or others can read "
 			      "it (chmod 600 %s)",
 			      path);
-		ok = FALSE;
+		return FALSE;
 	}
-	return ok;
+	return TRUE;
 }
 
 char *
