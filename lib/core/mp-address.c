@@ -329,6 +329,108 @@ typedef struct {
 	GString *angle; /* the addr-spec in <> */
 } Item;
 
+/* Reads C when it is escaped, a backslash, inside quotes, inside or
+ * opening a comment, or an opening quote, into @it; returns 1 when it
+ * took C, -1 when comments now nest deeper than MP_ADDRESS_MAX_NESTING,
+ * 0 when C is for the caller. */
+static int
+scan_item_quoting (Item *it, char c)
+{
+	GString *spec = it->in_angle ? it->angle : it->bare;
+
+	if (it->escaped) {
+		it->escaped = FALSE;
+		if (it->depth == 0)
+			g_string_append_c (spec, c);
+		return 1;
+	}
+	if (c == '\\') {
+		it->escaped = TRUE;
+		if (it->depth == 0)
+			g_string_append_c (spec, c);
+		return 1;
+	}
+	if (it->quoted) {
+		if (c == '"')
+			it->quoted = FALSE;
+		g_string_append_c (spec, c);
+		return 1;
+	}
+	if (it->depth > 0) {
+		it->depth += c == '(' ? 1 : c == ')' ? -1 : 0;
+		return it->depth > MP_ADDRESS_MAX_NESTING ? -1 : 1;
+	}
+	if (c == '(') {
+		it->depth++;
+		return 1;
+	}
+	if (c == '"') {
+		it->quoted = TRUE;
+		if (!it->in_angle) {
+			it->words |= it->space_after_text;
+			it->text = TRUE;
+		}
+		g_string_append_c (spec, c);
+		return 1;
+	}
+	return 0;
+}
+
+/* Reads C inside angle brackets into @it: '>' closes them, a blank or
+ * another '<' makes the item bad, anything else is the addr-spec's. */
+static void
+scan_item_angle (Item *it, char c)
+{
+	if (c == '>') {
+		it->in_angle = FALSE;
+		it->after_angle = TRUE;
+	} else if (c == ' ' || c == '\t' || c == '<')
+		it->bad = TRUE;
+	else
+		g_string_append_c (it->angle, c);
+}
+
+/* Reads C (not ',' or ';') outside quotes, comments and angle brackets
+ * into @it: ':' before any '<' starts a group (*@in_group), '<' opens
+ * angle brackets, a blank ends a word, anything else is bare text.
+ * Errors: MP_ERROR_DATA for a group inside a group. */
+static gboolean
+scan_item_plain (const char *header, const char *shown, Item *it, char c,
+		 gboolean *in_group, GError **error)
+{
+	if (c == ':' && !it->seen_angle) {
+		if (*in_group) {
+			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+				     "%s: \"%s\": a group "
+				     "inside a group",
+				     header, shown);
+			return FALSE;
+		}
+		/* a group's display name */
+		*in_group = TRUE;
+		it->text = it->space_after_text = it->words = FALSE;
+		g_string_truncate (it->bare, 0);
+		return TRUE;
+	}
+	if (c == '<') {
+		if (it->seen_angle)
+			it->bad = TRUE;
+		it->seen_angle = it->in_angle = TRUE;
+		return TRUE;
+	}
+	if (c == ' ' || c == '\t') {
+		if (it->text)
+			it->space_after_text = TRUE;
+		return TRUE;
+	}
+	if (it->after_angle || c == '>')
+		it->bad = TRUE;
+	it->words |= it->space_after_text;
+	it->text = TRUE;
+	g_string_append_c (it->bare, c);
+	return TRUE;
+}
+
 /* Reads one item of an address list from *@pp up to the ',' or ';' that
  * ends it, the end of the value, or comments nested deeper than
  * MP_ADDRESS_MAX_NESTING; *@pp is left there.  A ':' starts a group
@@ -341,87 +443,20 @@ scan_item (const char *header, const char *shown, const char **pp, Item *it,
 
 	for (; *p; p++) {
 		char c = *p;
-		GString *spec = it->in_angle ? it->angle : it->bare;
+		int took = scan_item_quoting (it, c);
 
-		if (it->escaped) {
-			it->escaped = FALSE;
-			if (it->depth == 0)
-				g_string_append_c (spec, c);
+		if (took < 0)
+			break;
+		if (took > 0)
 			continue;
-		}
-		if (c == '\\') {
-			it->escaped = TRUE;
-			if (it->depth == 0)
-				g_string_append_c (spec, c);
-			continue;
-		}
-		if (it->quoted) {
-			if (c == '"')
-				it->quoted = FALSE;
-			g_string_append_c (spec, c);
-			continue;
-		}
-		if (it->depth > 0) {
-			it->depth += c == '(' ? 1 : c == ')' ? -1 : 0;
-			if (it->depth > MP_ADDRESS_MAX_NESTING)
-				break;
-			continue;
-		}
-		if (c == '(') {
-			it->depth++;
-			continue;
-		}
-		if (c == '"') {
-			it->quoted = TRUE;
-			if (!it->in_angle) {
-				it->words |= it->space_after_text;
-				it->text = TRUE;
-			}
-			g_string_append_c (spec, c);
-			continue;
-		}
 		if (it->in_angle) {
-			if (c == '>') {
-				it->in_angle = FALSE;
-				it->after_angle = TRUE;
-			} else if (c == ' ' || c == '\t' || c == '<')
-				it->bad = TRUE;
-			else
-				g_string_append_c (it->angle, c);
+			scan_item_angle (it, c);
 			continue;
 		}
 		if (c == ',' || c == ';')
 			break;
-		if (c == ':' && !it->seen_angle) {
-			if (*in_group) {
-				g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-					     "%s: \"%s\": a group "
-					     "inside a group",
-					     header, shown);
-				return FALSE;
-			}
-			/* a group's display name */
-			*in_group = TRUE;
-			it->text = it->space_after_text = it->words = FALSE;
-			g_string_truncate (it->bare, 0);
-			continue;
-		}
-		if (c == '<') {
-			if (it->seen_angle)
-				it->bad = TRUE;
-			it->seen_angle = it->in_angle = TRUE;
-			continue;
-		}
-		if (c == ' ' || c == '\t') {
-			if (it->text)
-				it->space_after_text = TRUE;
-			continue;
-		}
-		if (it->after_angle || c == '>')
-			it->bad = TRUE;
-		it->words |= it->space_after_text;
-		it->text = TRUE;
-		g_string_append_c (it->bare, c);
+		if (!scan_item_plain (header, shown, it, c, in_group, error))
+			return FALSE;
 	}
 	*pp = p;
 	return TRUE;
