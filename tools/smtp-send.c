@@ -132,7 +132,7 @@ print_warning (const char *message, gpointer data)
 }
 
 static gboolean
-write_stdout (const void *data, gsize len, gpointer user_data, GError **error)
+write_stdout (const char *data, gsize len, gpointer user_data, GError **error)
 {
 	return mp_output_write (user_data, data, len, error);
 }

@@ -1423,3 +1423,13 @@ mp_address_list_count (GPtrArray *list)
 	}
 	return count;
 }
+
+char *
+mp_address_msgid_domain (const char *spec, const char *fallback)
+{
+	const char *at = spec ? strrchr (spec, '@') : NULL;
+
+	if (at && at[1] && at[1] != '[' && g_str_is_ascii (at + 1))
+		return g_strdup (at + 1);
+	return g_strdup (fallback);
+}

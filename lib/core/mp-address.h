@@ -87,3 +87,10 @@ GPtrArray *mp_address_read_list (const char *name, const char *value,
 /* The number of mailboxes of @list (from mp_address_read_list()), group
  * members included. */
 guint mp_address_list_count (GPtrArray *list);
+
+/* The right side of a Message-ID made from the addr-spec @spec (RFC 5322
+ * 3.6.4: id-right, commonly the sender's domain): its domain when it has
+ * one that is ASCII (an IDN as A-labels) and not a domain literal, else
+ * a copy of @fallback (NULL when it is).  @spec may be NULL.  Newly
+ * allocated. */
+char *mp_address_msgid_domain (const char *spec, const char *fallback);

@@ -122,51 +122,106 @@ mp_charset_lookup (const char *label, GError **error)
 	return c->mime;
 }
 
+struct _MpCharsetDecoder {
+	GIConv cd;
+	char carry[16]; /* an incomplete character between two pieces */
+	gsize ncarry;
+};
+
+MpCharsetDecoder *
+mp_charset_decoder_new (const char *iconv_name)
+{
+	GIConv cd = g_iconv_open ("UTF-8", iconv_name);
+	MpCharsetDecoder *d;
+
+	if (cd == (GIConv) -1)
+		return NULL;
+	d = g_new0 (MpCharsetDecoder, 1);
+	d->cd = cd;
+	return d;
+}
+
+void
+mp_charset_decoder_free (MpCharsetDecoder *d)
+{
+	if (d == NULL)
+		return;
+	g_iconv_close (d->cd);
+	g_free (d);
+}
+
+void
+mp_charset_decoder_feed (MpCharsetDecoder *d, const char *data, gsize len,
+			 gboolean last, MpCharsetSink sink, gpointer user_data)
+{
+	g_autofree char *joined = NULL;
+	char *in = (char *) data;
+	gsize inleft = len;
+	char outbuf[4096];
+
+	if (d->ncarry) {
+		joined = g_malloc (d->ncarry + len);
+		memcpy (joined, d->carry, d->ncarry);
+		memcpy (joined + d->ncarry, data, len);
+		in = joined;
+		inleft = d->ncarry + len;
+		d->ncarry = 0;
+	}
+	while (inleft > 0) {
+		char *out = outbuf;
+		gsize outleft = sizeof outbuf;
+		gsize rv = g_iconv (d->cd, &in, &inleft, &out, &outleft);
+		int errsv = errno;
+
+		sink (outbuf, (gsize) (out - outbuf), user_data);
+		if (rv != (gsize) -1 || errsv == E2BIG)
+			continue;
+		if (errsv == EINVAL && !last && inleft < sizeof d->carry) {
+			memcpy (d->carry, in, inleft);
+			d->ncarry = inleft;
+			break;
+		}
+		/* EILSEQ, or an incomplete character at the end */
+		sink ("\xef\xbf\xbd", 3, user_data);
+		in++;
+		inleft--;
+		g_iconv (d->cd, NULL, NULL, NULL, NULL);
+	}
+	if (last) {
+		char *out = outbuf;
+		gsize outleft = sizeof outbuf;
+
+		g_iconv (d->cd, NULL, NULL, &out, &outleft);
+		sink (outbuf, (gsize) (out - outbuf), user_data);
+	}
+}
+
+/* a NUL byte as U+FFFD too: header text holds none */
+static void
+append_valid (const char *utf8, gsize len, gpointer user_data)
+{
+	g_autofree char *valid = g_utf8_make_valid (utf8, (gssize) len);
+
+	g_string_append (user_data, valid);
+}
+
 gboolean
 mp_charset_append_utf8 (GString *out, const char *label, const char *data,
 			gsize len)
 {
-	GIConv cd = g_iconv_open ("UTF-8", mp_charset_iconv_name (label));
-	char obuf[1024];
+	g_autoptr (MpCharsetDecoder) d =
+		mp_charset_decoder_new (mp_charset_iconv_name (label));
 
 	/* a label outside our table: GMime knows more aliases, but reads
 	 * x-unknown as the locale's charset, which would make the result
 	 * depend on LANG */
-	if (cd == (GIConv) -1 && find (label) == NULL &&
+	if (d == NULL && find (label) == NULL &&
 	    g_ascii_strncasecmp (label, "x-", 2) != 0 &&
 	    g_ascii_strncasecmp (label, "unknown", 7) != 0)
-		cd = g_iconv_open ("UTF-8", g_mime_charset_iconv_name (label));
-	if (cd == (GIConv) -1)
+		d = mp_charset_decoder_new (g_mime_charset_iconv_name (label));
+	if (d == NULL)
 		return FALSE;
-	while (len > 0) {
-		char *in = (char *) data, *o = obuf;
-		gsize inleft = len, outleft = sizeof obuf;
-		gsize rv = g_iconv (cd, &in, &inleft, &o, &outleft);
-		int errsv = errno;
-		g_autofree char *valid =
-			g_utf8_make_valid (obuf, (gssize) (o - obuf));
-
-		g_string_append (out, valid);
-		data = in;
-		len = inleft;
-		if (rv == (gsize) -1 && errsv != E2BIG) {
-			/* EILSEQ, or EINVAL: incomplete at the end */
-			g_string_append (out, "\xef\xbf\xbd");
-			data++;
-			len--;
-			g_iconv (cd, NULL, NULL, NULL, NULL);
-		}
-	}
-	{
-		char *o = obuf;
-		gsize outleft = sizeof obuf;
-		g_autofree char *valid = NULL;
-
-		g_iconv (cd, NULL, NULL, &o, &outleft);
-		valid = g_utf8_make_valid (obuf, (gssize) (o - obuf));
-		g_string_append (out, valid);
-	}
-	g_iconv_close (cd);
+	mp_charset_decoder_feed (d, data, len, TRUE, append_valid, out);
 	return TRUE;
 }
 

@@ -24,9 +24,37 @@ const char *mp_charset_iconv_name (const char *label);
  * naming @label when it is not in the table. */
 const char *mp_charset_lookup (const char *label, GError **error);
 
-/* Appends @len bytes in charset @label to @out as UTF-8, each byte that
- * cannot be converted as U+FFFD (never a failure).  Returns FALSE, and
- * appends nothing, when iconv knows no such charset. */
+/* The one conversion to UTF-8 of text read from elsewhere, which never
+ * fails on the data: each byte that cannot be converted becomes U+FFFD
+ * (after it the converter starts afresh), and a character cut by the edge
+ * between two pieces is carried over to the next.  Used whole by
+ * mp_charset_append_utf8(), piece by piece by mp-show. */
+typedef struct _MpCharsetDecoder MpCharsetDecoder;
+
+/* Where a decoder puts its output: @len bytes of UTF-8, whole
+ * characters. */
+typedef void (*MpCharsetSink) (const char *utf8, gsize len, gpointer user_data);
+
+/* A decoder from the charset iconv knows as @iconv_name (see
+ * mp_charset_iconv_name()).  NULL, with errno set, when iconv knows no
+ * such charset. */
+MpCharsetDecoder *mp_charset_decoder_new (const char *iconv_name);
+void mp_charset_decoder_free (MpCharsetDecoder *d);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MpCharsetDecoder, mp_charset_decoder_free)
+
+/* Converts @len bytes of @data, the next piece of the text, to @sink.
+ * Unless @last, an incomplete character at the end (up to 15 bytes) is
+ * kept for the next piece; with @last it becomes U+FFFD, and what the
+ * converter held back (windows-1255 and -1258 wait for a combining mark
+ * after a letter) is written. */
+void mp_charset_decoder_feed (MpCharsetDecoder *d, const char *data, gsize len,
+			      gboolean last, MpCharsetSink sink,
+			      gpointer user_data);
+
+/* Appends @len bytes in charset @label to @out as UTF-8 (an
+ * MpCharsetDecoder over the whole; a NUL byte becomes U+FFFD too): never
+ * a failure on the data.  Returns FALSE, and appends nothing, when iconv
+ * knows no such charset. */
 gboolean mp_charset_append_utf8 (GString *out, const char *label,
 				 const char *data, gsize len);
 

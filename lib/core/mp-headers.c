@@ -326,13 +326,11 @@ mp_headers_read_fd (int fd, const char *name, GError **error)
 		ssize_t n;
 
 		g_byte_array_set_size (h->buf, old + READ_CHUNK);
-		n = read (fd, h->buf->data + old, READ_CHUNK);
+		n = mp_io_read (fd, h->buf->data + old, READ_CHUNK);
 		if (n < 0) {
 			int errsv = errno;
 
 			g_byte_array_set_size (h->buf, old);
-			if (errsv == EINTR)
-				continue;
 			mp_error_set_errno (error, MP_ERROR_IO, errsv, h->name);
 			return NULL;
 		}
@@ -713,19 +711,14 @@ mp_headers_drain (MpHeaders *h, GError **error)
 	/* to /dev/null inside the kernel when it can */
 	{
 		int null = open ("/dev/null", O_WRONLY | O_CLOEXEC);
-		ssize_t n = 1;
+		gint64 size = 0;
+		int errsv, rc = null < 0 ? 1 :
+					   mp_io_splice_all (h->fd, null, &size,
+							     &errsv);
 
-		while (null >= 0 && n != 0) {
-			n = splice (h->fd, NULL, null, NULL, 1 << 30,
-				    SPLICE_F_MOVE);
-			if (n < 0 && errno == EINTR)
-				n = 1;
-			else if (n < 0)
-				break;
-		}
 		if (null >= 0)
 			close (null);
-		if (n == 0) {
+		if (rc == 0) {
 			h->fd_eof = TRUE;
 			return TRUE;
 		}

@@ -44,6 +44,26 @@ mp_io_read (int fd, void *buf, gsize len)
 	return n;
 }
 
+gboolean
+mp_io_pread_all (int fd, void *buf, gsize len, gint64 offset, int *errsv)
+{
+	gsize got = 0;
+
+	while (got < len) {
+		ssize_t n = pread (fd, (char *) buf + got, len - got,
+				   (off_t) offset + (off_t) got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			*errsv = n < 0 ? errno : EIO;
+			return FALSE;
+		}
+		got += (gsize) n;
+	}
+	return TRUE;
+}
+
 int
 mp_io_open_spool_file (GError **error)
 {
@@ -69,11 +89,8 @@ mp_io_open_spool_file (GError **error)
 	return -1;
 }
 
-/* Moves everything left in the pipe @fd to the file @out with splice(2),
- * adding to *@size.  Returns 0 at the end of input, 1 when @fd is not a
- * pipe (read it yourself), -1 with *@errsv on an error. */
-static int
-splice_all (int fd, int out, gint64 *size, int *errsv)
+int
+mp_io_splice_all (int fd, int out, gint64 *size, int *errsv)
 {
 	for (;;) {
 		ssize_t n = splice (fd, NULL, out, NULL, 1 << 20,
@@ -132,7 +149,7 @@ spool (MpInput *in, int fd, GError **error)
 				grown = TRUE;
 			}
 			/* from a pipe the kernel moves the rest to the file */
-			n = splice_all (fd, out, &in->size, &errsv);
+			n = mp_io_splice_all (fd, out, &in->size, &errsv);
 			if (n == 0)
 				break;
 			if (n < 0) {
@@ -285,7 +302,8 @@ mp_input_window_at (MpInputWindow *w, gint64 pos, gsize need, gsize *avail,
 	MpInput *in = w->in;
 	gint64 end = in->start + in->size;
 	gint64 at;
-	gsize len, got = 0;
+	gsize len;
+	int errsv;
 
 	if (w->limit > 0 && w->limit < end)
 		end = w->limit;
@@ -321,20 +339,11 @@ mp_input_window_at (MpInputWindow *w, gint64 pos, gsize need, gsize *avail,
 				w->buf = g_malloc (
 					(gsize) MIN ((gint64) MP_INPUT_WINDOW,
 						     end - in->start));
-			while (got < len) {
-				ssize_t n =
-					pread (in->fd, w->buf + got, len - got,
-					       (off_t) pos + (off_t) got);
-
-				if (n < 0 && errno == EINTR)
-					continue;
-				if (n <= 0) {
-					mp_error_set_errno (error, MP_ERROR_IO,
-							    n < 0 ? errno : EIO,
-							    in->name);
-					return NULL;
-				}
-				got += (gsize) n;
+			if (!mp_io_pread_all (in->fd, w->buf, len, pos,
+					      &errsv)) {
+				mp_error_set_errno (error, MP_ERROR_IO, errsv,
+						    in->name);
+				return NULL;
 			}
 			w->data = w->buf;
 			w->start = pos;
@@ -346,15 +355,11 @@ mp_input_window_at (MpInputWindow *w, gint64 pos, gsize need, gsize *avail,
 }
 
 int
-mp_io_output_open_target (const char *path, char **name, char **dest,
-			  char **tmp, GError **error)
+mp_io_target_open (MpIoTarget *out, const char *path, GError **error)
 {
 	int fd = STDOUT_FILENO;
 	struct stat st;
 	gboolean exists = path != NULL && stat (path, &st) == 0;
-	struct {
-		char *name, *path, *tmp;
-	} target = { NULL, NULL, NULL }, *out = &target;
 
 	if (path == NULL || strcmp (path, "-") == 0) {
 		out->name = g_strdup ("stdout");
@@ -397,15 +402,102 @@ mp_io_output_open_target (const char *path, char **name, char **dest,
 			goto fail;
 		}
 	}
-	*name = out->name;
-	*dest = out->path;
-	*tmp = out->tmp;
 	return fd;
 fail:
-	g_free (out->name);
-	g_free (out->path);
-	g_free (out->tmp);
+	g_clear_pointer (&out->name, g_free);
+	g_clear_pointer (&out->path, g_free);
+	g_clear_pointer (&out->tmp, g_free);
 	return -1;
+}
+
+gboolean
+mp_io_target_commit (MpIoTarget *t, int *fd, GError **error)
+{
+	if (t->path == NULL)
+		return TRUE;
+	if ((t->tmp && fsync (*fd) < 0) || close (*fd) < 0) {
+		*fd = -1;
+		mp_error_set_errno (error, MP_ERROR_IO, errno, t->name);
+		return FALSE;
+	}
+	*fd = -1;
+	if (t->tmp && rename (t->tmp, t->path) < 0) {
+		mp_error_set_errno (error, MP_ERROR_CANT_CREATE, errno,
+				    t->name);
+		return FALSE;
+	}
+	g_clear_pointer (&t->tmp, g_free);
+	return TRUE;
+}
+
+gboolean
+mp_io_target_fail (MpIoTarget *t, int errsv, GError **error)
+{
+	if (errsv == 0)
+		errsv = EIO;
+	if (errsv == EPIPE) {
+		g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_PIPE, "%s: %s",
+			     t->name, g_strerror (errsv));
+		return FALSE;
+	}
+	mp_error_set_errno (error, MP_ERROR_IO, errsv, t->name);
+	return FALSE;
+}
+
+void
+mp_io_target_clear (MpIoTarget *t, int fd)
+{
+	if (t->path && fd >= 0)
+		close (fd);
+	if (t->tmp)
+		unlink (t->tmp);
+	g_clear_pointer (&t->tmp, g_free);
+	g_clear_pointer (&t->path, g_free);
+	g_clear_pointer (&t->name, g_free);
+}
+
+void
+mp_io_buffer_init (MpIoBuffer *b, int fd, gsize size)
+{
+	b->fd = fd;
+	b->errsv = 0;
+	b->buf = g_malloc (size);
+	b->size = size;
+	b->used = 0;
+}
+
+gboolean
+mp_io_buffer_drain (MpIoBuffer *b)
+{
+	if (b->errsv)
+		return FALSE;
+	if (b->used && !mp_io_write_all (b->fd, b->buf, b->used, &b->errsv))
+		return FALSE;
+	b->used = 0;
+	return TRUE;
+}
+
+gboolean
+mp_io_buffer_put (MpIoBuffer *b, const char *data, gsize len)
+{
+	/* a large write (an encoder's output) goes out as it is rather
+	 * than through one more copy */
+	if (b->used + len > b->size || len >= b->size / 2) {
+		if (!mp_io_buffer_drain (b))
+			return FALSE;
+		if (len >= b->size / 2)
+			return mp_io_write_all (b->fd, data, len, &b->errsv);
+	}
+	memcpy (b->buf + b->used, data, len);
+	b->used += len;
+	return TRUE;
+}
+
+void
+mp_io_buffer_clear (MpIoBuffer *b)
+{
+	g_clear_pointer (&b->buf, g_free);
+	b->used = 0;
 }
 
 MpInput *
@@ -441,9 +533,7 @@ mp_input_get_start (MpInput *in)
 }
 
 gboolean
-mp_input_for_each (MpInput *in, gint64 start, gint64 end,
-		   gboolean (*func) (const char *data, gsize len,
-				     gpointer user_data, GError **error),
+mp_input_for_each (MpInput *in, gint64 start, gint64 end, MpWriteFunc func,
 		   gpointer user_data, GError **error)
 {
 	MpInputWindow w;
@@ -515,13 +605,10 @@ mp_input_free_plain (MpInput *in)
 #define WRITER_BUFSIZE (64 * 1024) /* under malloc's mmap threshold */
 
 struct _MpWriter {
-	char *name, *path, *tmp; /* as MpOutput's */
-	int fd;
-	int errsv; /* first write error, 0 when none */
+	MpIoTarget target;
+	MpIoBuffer out;
 	gboolean crlf;
 	char prev; /* the last byte written, for CRLF */
-	char *buf;
-	gsize used;
 	gboolean closed;
 };
 
@@ -530,55 +617,21 @@ mp_writer_open (const char *path, gboolean crlf, GError **error)
 {
 	MpWriter *w = g_new0 (MpWriter, 1);
 
-	w->fd = mp_io_output_open_target (path, &w->name, &w->path, &w->tmp,
-					  error);
-	if (w->fd < 0) {
+	int fd = mp_io_target_open (&w->target, path, error);
+
+	if (fd < 0) {
 		g_free (w);
 		return NULL;
 	}
+	mp_io_buffer_init (&w->out, fd, WRITER_BUFSIZE);
 	w->crlf = crlf;
-	w->buf = g_malloc (WRITER_BUFSIZE);
 	return w;
-}
-
-static gboolean
-writer_drain (MpWriter *w)
-{
-	if (w->errsv)
-		return FALSE;
-	if (w->used && !mp_io_write_all (w->fd, w->buf, w->used, &w->errsv))
-		return FALSE;
-	w->used = 0;
-	return TRUE;
 }
 
 static gboolean
 writer_failed (MpWriter *w, GError **error)
 {
-	int errsv = w->errsv ? w->errsv : EIO;
-
-	if (errsv == EPIPE) {
-		g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_PIPE, "%s: %s",
-			     w->name, g_strerror (errsv));
-		return FALSE;
-	}
-	mp_error_set_errno (error, MP_ERROR_IO, errsv, w->name);
-	return FALSE;
-}
-
-/* Appends @len bytes to the buffer (room made first). */
-static gboolean
-writer_put (MpWriter *w, const char *data, gsize len)
-{
-	if (w->used + len > WRITER_BUFSIZE || len >= WRITER_BUFSIZE / 2) {
-		if (!writer_drain (w))
-			return FALSE;
-		if (len >= WRITER_BUFSIZE / 2)
-			return mp_io_write_all (w->fd, data, len, &w->errsv);
-	}
-	memcpy (w->buf + w->used, data, len);
-	w->used += len;
-	return TRUE;
+	return mp_io_target_fail (&w->target, w->out.errsv, error);
 }
 
 gboolean
@@ -586,12 +639,12 @@ mp_writer_write (MpWriter *w, const void *data, gsize len, GError **error)
 {
 	const char *p = data, *end = p + len;
 
-	if (w->errsv)
+	if (w->out.errsv)
 		return writer_failed (w, error);
 	if (len == 0)
 		return TRUE;
 	if (!w->crlf) {
-		if (!writer_put (w, p, len))
+		if (!mp_io_buffer_put (&w->out, p, len))
 			return writer_failed (w, error);
 		return TRUE;
 	}
@@ -600,12 +653,13 @@ mp_writer_write (MpWriter *w, const void *data, gsize len, GError **error)
 		const char *stop = nl ? nl : end;
 		char before = stop > p ? stop[-1] : w->prev;
 
-		if (stop > p && !writer_put (w, p, (gsize) (stop - p)))
+		if (stop > p &&
+		    !mp_io_buffer_put (&w->out, p, (gsize) (stop - p)))
 			return writer_failed (w, error);
 		if (nl == NULL)
 			break;
-		if (!writer_put (w, before == '\r' ? "\n" : "\r\n",
-				 before == '\r' ? 1 : 2))
+		if (!mp_io_buffer_put (&w->out, before == '\r' ? "\n" : "\r\n",
+				       before == '\r' ? 1 : 2))
 			return writer_failed (w, error);
 		p = nl + 1;
 	}
@@ -630,10 +684,10 @@ mp_writer_copy_input (MpWriter *w, MpInput *in, gint64 start, gint64 end,
 		off_t off = start;
 		gint64 len = end - start;
 
-		if (!writer_drain (w))
+		if (!mp_io_buffer_drain (&w->out))
 			return writer_failed (w, error);
 		while (len > 0) {
-			ssize_t n = sendfile (w->fd, in->fd, &off,
+			ssize_t n = sendfile (w->out.fd, in->fd, &off,
 					      (size_t) MIN (len, 1 << 30));
 
 			if (n < 0 && errno == EINTR)
@@ -652,22 +706,10 @@ mp_writer_copy_input (MpWriter *w, MpInput *in, gint64 start, gint64 end,
 gboolean
 mp_writer_close (MpWriter *w, GError **error)
 {
-	if (!writer_drain (w))
+	if (!mp_io_buffer_drain (&w->out))
 		return writer_failed (w, error);
-	if (w->path) {
-		if ((w->tmp && fsync (w->fd) < 0) || close (w->fd) < 0) {
-			w->fd = -1;
-			mp_error_set_errno (error, MP_ERROR_IO, errno, w->name);
-			return FALSE;
-		}
-		w->fd = -1;
-		if (w->tmp && rename (w->tmp, w->path) < 0) {
-			mp_error_set_errno (error, MP_ERROR_CANT_CREATE, errno,
-					    w->name);
-			return FALSE;
-		}
-		g_clear_pointer (&w->tmp, g_free);
-	}
+	if (!mp_io_target_commit (&w->target, &w->out.fd, error))
+		return FALSE;
 	w->closed = TRUE;
 	return TRUE;
 }
@@ -677,13 +719,7 @@ mp_writer_free (MpWriter *w)
 {
 	if (w == NULL)
 		return;
-	if (w->path && w->fd >= 0)
-		close (w->fd);
-	if (w->tmp)
-		unlink (w->tmp);
-	g_free (w->buf);
-	g_free (w->tmp);
-	g_free (w->path);
-	g_free (w->name);
+	mp_io_target_clear (&w->target, w->out.fd);
+	mp_io_buffer_clear (&w->out);
 	g_free (w);
 }

@@ -95,24 +95,17 @@ GBytes *
 mp_input_read_all (MpInput *in, GError **error)
 {
 	g_autofree char *buf = NULL;
-	gsize got = 0;
+	int errsv;
 
 	if (in->bytes)
 		return g_bytes_ref (in->bytes);
 	buf = g_malloc ((gsize) in->size + 1);
-	while (got < (gsize) in->size) {
-		ssize_t n = pread (in->fd, buf + got, (gsize) in->size - got,
-				   in->start + (off_t) got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			mp_error_set_errno (error, MP_ERROR_IO,
-					    n < 0 ? errno : EIO, in->name);
-			return NULL;
-		}
-		got += (gsize) n;
+	if (!mp_io_pread_all (in->fd, buf, (gsize) in->size, in->start,
+			      &errsv)) {
+		mp_error_set_errno (error, MP_ERROR_IO, errsv, in->name);
+		return NULL;
 	}
-	return g_bytes_new_take (g_steal_pointer (&buf), got);
+	return g_bytes_new_take (g_steal_pointer (&buf), (gsize) in->size);
 }
 
 typedef struct {
@@ -532,52 +525,23 @@ G_DECLARE_FINAL_TYPE (MpSink, mp_sink, MP, SINK, GMimeStream)
 
 struct _MpSink {
 	GMimeStream parent;
-	int fd;
-	int errsv; /* first write error, 0 when none */
-	char *buf;
-	gsize used;
+	MpIoBuffer out;
 	gint64 written;
 };
 
 G_DEFINE_TYPE (MpSink, mp_sink, GMIME_TYPE_STREAM)
-
-static gboolean
-sink_drain (MpSink *s)
-{
-	if (s->errsv)
-		return FALSE;
-	if (s->used && !mp_io_write_all (s->fd, s->buf, s->used, &s->errsv))
-		return FALSE;
-	s->used = 0;
-	return TRUE;
-}
 
 static ssize_t
 sink_write (GMimeStream *stream, const char *buf, size_t len)
 {
 	MpSink *s = MP_SINK (stream);
 
-	if (s->errsv)
-		goto fail;
-	/* a large write (an encoder's output) goes out as it is rather
-	 * than through one more copy */
-	if (s->used + len > SINK_BUFSIZE || len >= SINK_BUFSIZE / 2) {
-		if (!sink_drain (s))
-			goto fail;
-		if (len >= SINK_BUFSIZE / 2) {
-			if (!mp_io_write_all (s->fd, buf, len, &s->errsv))
-				goto fail;
-			s->written += (gint64) len;
-			return (ssize_t) len;
-		}
+	if (s->out.errsv || !mp_io_buffer_put (&s->out, buf, len)) {
+		errno = s->out.errsv;
+		return -1;
 	}
-	memcpy (s->buf + s->used, buf, len);
-	s->used += len;
 	s->written += (gint64) len;
 	return (ssize_t) len;
-fail:
-	errno = s->errsv;
-	return -1;
 }
 
 static ssize_t
@@ -592,8 +556,8 @@ sink_flush (GMimeStream *stream)
 {
 	MpSink *s = MP_SINK (stream);
 
-	if (!sink_drain (s)) {
-		errno = s->errsv;
+	if (!mp_io_buffer_drain (&s->out)) {
+		errno = s->out.errsv;
 		return -1;
 	}
 	return 0;
@@ -644,7 +608,7 @@ sink_substream (GMimeStream *stream, gint64 start, gint64 end)
 static void
 mp_sink_finalize (GObject *object)
 {
-	g_free (MP_SINK (object)->buf);
+	mp_io_buffer_clear (&MP_SINK (object)->out);
 	G_OBJECT_CLASS (mp_sink_parent_class)->finalize (object);
 }
 
@@ -669,13 +633,11 @@ mp_sink_class_init (MpSinkClass *klass)
 static void
 mp_sink_init (MpSink *s)
 {
-	s->buf = g_malloc (SINK_BUFSIZE);
+	mp_io_buffer_init (&s->out, -1, SINK_BUFSIZE);
 }
 
 struct _MpOutput {
-	char *name; /* "stdout" or the path */
-	char *path; /* final path, NULL for stdout */
-	char *tmp;  /* temporary file beside path */
+	MpIoTarget target;
 	MpSink *sink;
 	GMimeStream *stream; /* what callers write to: sink or a filter */
 	gboolean closed;
@@ -685,13 +647,12 @@ MpOutput *
 mp_output_open (const char *path, gboolean crlf, GError **error)
 {
 	g_autoptr (MpOutput) out = g_new0 (MpOutput, 1);
-	int fd = mp_io_output_open_target (path, &out->name, &out->path,
-					   &out->tmp, error);
+	int fd = mp_io_target_open (&out->target, path, error);
 
 	if (fd < 0)
 		return NULL;
 	out->sink = g_object_new (MP_TYPE_SINK, NULL);
-	out->sink->fd = fd;
+	out->sink->out.fd = fd;
 	if (crlf) {
 		GMimeFilter *f = g_mime_filter_unix2dos_new (FALSE);
 
@@ -714,23 +675,13 @@ mp_output_get_stream (MpOutput *out)
 static gboolean
 output_failed (MpOutput *out, GError **error)
 {
-	int errsv = out->sink->errsv ? out->sink->errsv : EIO;
-
-	/* the reader has gone (`| head -1`): GLib's own code for it, so that
-	 * a tool can exit 74 without a message (mp_cli_fail()) */
-	if (errsv == EPIPE) {
-		g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_PIPE, "%s: %s",
-			     out->name, g_strerror (errsv));
-		return FALSE;
-	}
-	mp_error_set_errno (error, MP_ERROR_IO, errsv, out->name);
-	return FALSE;
+	return mp_io_target_fail (&out->target, out->sink->out.errsv, error);
 }
 
 gboolean
 mp_output_check (MpOutput *out, gssize rv, GError **error)
 {
-	if (rv < 0 || out->sink->errsv)
+	if (rv < 0 || out->sink->out.errsv)
 		return output_failed (out, error);
 	return TRUE;
 }
@@ -740,6 +691,19 @@ mp_output_write (MpOutput *out, const void *data, gsize len, GError **error)
 {
 	return mp_output_check (
 		out, g_mime_stream_write (out->stream, data, len), error);
+}
+
+gssize
+mp_io_stream_read (GMimeStream *stream, char *buf, gsize len)
+{
+	gssize n;
+
+	if (g_mime_stream_eos (stream))
+		return 0;
+	n = g_mime_stream_read (stream, buf, len);
+	if (n < 0 && g_mime_stream_eos (stream))
+		return 0;
+	return n;
 }
 
 gboolean
@@ -787,7 +751,7 @@ mp_output_copy_stream (MpOutput *out, GMimeStream *stream, gint64 start,
 
 		if (end >= 0 && (gint64) want > end - start)
 			want = (gsize) (end - start);
-		n = g_mime_stream_read (stream, buf, want);
+		n = mp_io_stream_read (stream, buf, want);
 		if (n < 0) {
 			g_set_error (error, MP_ERROR, MP_ERROR_IO,
 				     "read error in the input");
@@ -818,16 +782,16 @@ kernel_copy (MpOutput *out, int fd, off_t *off, gint64 *len)
 	while (*len != 0) {
 		size_t want = *len < 0 || *len > (1 << 30) ? (1 << 30) :
 							     (size_t) *len;
-		ssize_t n = off ? sendfile (out->sink->fd, fd, off, want) :
-				  splice (fd, NULL, out->sink->fd, NULL, want,
-					  SPLICE_F_MOVE | SPLICE_F_MORE);
+		ssize_t n = off ? sendfile (out->sink->out.fd, fd, off, want) :
+				  splice (fd, NULL, out->sink->out.fd, NULL,
+					  want, SPLICE_F_MOVE | SPLICE_F_MORE);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EINVAL || errno == ENOSYS))
 			return KERNEL_FALLBACK;
 		if (n < 0) {
-			out->sink->errsv = errno;
+			out->sink->out.errsv = errno;
 			return KERNEL_FAILED;
 		}
 		if (n == 0)
@@ -892,28 +856,13 @@ mp_output_copy_fd (MpOutput *out, int fd, gint64 offset, gint64 len,
 gboolean
 mp_output_close (MpOutput *out, GError **error)
 {
-	int fd = out->sink->fd;
-
 	/* a filter stream's flush does not reach its source: flush both */
 	if (g_mime_stream_flush (out->stream) < 0 ||
 	    g_mime_stream_flush (GMIME_STREAM (out->sink)) < 0 ||
-	    out->sink->errsv)
+	    out->sink->out.errsv)
 		return output_failed (out, error);
-	if (out->path) {
-		if ((out->tmp && fsync (fd) < 0) || close (fd) < 0) {
-			out->sink->fd = -1;
-			mp_error_set_errno (error, MP_ERROR_IO, errno,
-					    out->name);
-			return FALSE;
-		}
-		out->sink->fd = -1;
-		if (out->tmp && rename (out->tmp, out->path) < 0) {
-			mp_error_set_errno (error, MP_ERROR_CANT_CREATE, errno,
-					    out->name);
-			return FALSE;
-		}
-		g_clear_pointer (&out->tmp, g_free);
-	}
+	if (!mp_io_target_commit (&out->target, &out->sink->out.fd, error))
+		return FALSE;
 	out->closed = TRUE;
 	return TRUE;
 }
@@ -923,14 +872,8 @@ mp_output_free (MpOutput *out)
 {
 	if (out == NULL)
 		return;
-	if (out->sink && out->path && out->sink->fd >= 0)
-		close (out->sink->fd);
-	if (out->tmp)
-		unlink (out->tmp);
+	mp_io_target_clear (&out->target, out->sink ? out->sink->out.fd : -1);
 	g_clear_object (&out->stream);
 	g_clear_object (&out->sink);
-	g_free (out->tmp);
-	g_free (out->path);
-	g_free (out->name);
 	g_free (out);
 }

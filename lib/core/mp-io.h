@@ -144,6 +144,18 @@ gboolean mp_io_write_all (int fd, const void *data, gsize len, int *errsv);
  * with errno set. */
 gssize mp_io_read (int fd, void *buf, gsize len);
 
+/* Moves everything left in the pipe @fd to @out with splice(2), inside
+ * the kernel, adding to *@size.  Returns 0 at the end of input, 1 when
+ * @fd is not a pipe or @out cannot take a splice (read it yourself), -1
+ * with *@errsv on another error. */
+int mp_io_splice_all (int fd, int out, gint64 *size, int *errsv);
+
+/* pread(2) of exactly @len bytes of @fd from @offset into @buf, again on
+ * EINTR and short reads.  On failure returns FALSE with the errno in
+ * *@errsv (EIO when the file ends first). */
+gboolean mp_io_pread_all (int fd, void *buf, gsize len, gint64 offset,
+			  int *errsv);
+
 typedef struct _MpOutput MpOutput;
 
 /* Opens the output: standard output when @path is NULL or "-", else a
@@ -167,6 +179,11 @@ gboolean mp_output_write (MpOutput *out, const void *data, gsize len,
  * through GMime.  Errors: MP_ERROR_IO naming the input or the output. */
 gboolean mp_output_copy_fd (MpOutput *out, int fd, gint64 offset, gint64 len,
 			    const char *in_name, GError **error);
+
+/* g_mime_stream_read() of up to @len bytes, but 0 at the end of @stream:
+ * a bounded GMimeStreamFs answers -1 (EINVAL) when read at its bound,
+ * and a stream at its end may answer either.  -1 on a read error. */
+gssize mp_io_stream_read (GMimeStream *stream, char *buf, gsize len);
 
 /* Copies the bytes [@start, @end) of @stream (-1 @end: to its end). */
 gboolean mp_output_copy_stream (MpOutput *out, GMimeStream *stream,
@@ -202,15 +219,19 @@ MpInput *mp_input_new_plain_bytes (GBytes *bytes, const char *name);
 /* Where the input's bytes start in its window's offsets. */
 gint64 mp_input_get_start (MpInput *in);
 
+/* A consumer of bytes given in pieces, in order: @len bytes at @data.
+ * Returns FALSE with @error set to stop the producer, which then fails
+ * with that error. */
+typedef gboolean (*MpWriteFunc) (const char *data, gsize len,
+				 gpointer user_data, GError **error);
+
 /* Calls @func on the bytes [@start, @end) of @in (offsets of its
  * window) in pieces as the window holds them, in order, until it returns
  * FALSE.  Returns FALSE when @func did or a read failed (@error set:
  * MP_ERROR_IO). */
 gboolean mp_input_for_each (MpInput *in, gint64 start, gint64 end,
-			    gboolean (*func) (const char *data, gsize len,
-					      gpointer user_data,
-					      GError **error),
-			    gpointer user_data, GError **error);
+			    MpWriteFunc func, gpointer user_data,
+			    GError **error);
 
 /* Reads the whole input into memory (small inputs).  Errors:
  * MP_ERROR_IO. */

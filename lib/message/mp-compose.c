@@ -4,6 +4,7 @@
 #include "mp-date.h"
 #include "mp-error.h"
 #include "mp-field.h"
+#include "mp-multipart.h"
 #include "mp-placeholder.h"
 #include "mp-text.h"
 #include "mp-render.h"
@@ -320,18 +321,15 @@ first_mailbox (GPtrArray *list)
 	return NULL;
 }
 
-/* The domain of the first mailbox of @from, for the Message-ID. */
+/* The domain of the first mailbox of @from, for the Message-ID (the
+ * addr-spec as checked: an IDN domain as its A-labels). */
 static char *
 msgid_domain (const char *from)
 {
 	g_autoptr (GPtrArray) l = mp_address_read_list ("From", from, NULL);
 	const MpAddress *a = first_mailbox (l);
-	const char *at = a ? strrchr (a->spec, '@') : NULL;
 
-	/* the addr-spec as checked: an IDN domain as its A-labels */
-	if (at && at[1] != '[')
-		return g_strdup (at + 1);
-	return g_strdup ("localhost");
+	return mp_address_msgid_domain (a ? a->spec : NULL, "localhost");
 }
 
 static gboolean
@@ -529,7 +527,8 @@ body_prepare (Body *b, MpCompose *c, MpRandom *random, GError **error)
 			return FALSE;
 	}
 	if (b->text && b->html)
-		b->boundary = mp_random_token (random, 24);
+		b->boundary = mp_multipart_boundary_new (random,
+							 MP_MULTIPART_PLAIN, 0);
 	return TRUE;
 }
 
@@ -541,12 +540,15 @@ body_write (Body *b, GString *h, MpWriter *out, GError **error)
 	g_autofree char *end = NULL;
 
 	if (b->boundary) {
-		g_string_append_printf (h,
-					"Content-Type: multipart/alternative; "
-					"boundary=%s\n\n--%s\n",
-					b->boundary, b->boundary);
-		sep = g_strdup_printf ("\n--%s\n", b->boundary);
-		end = g_strdup_printf ("\n--%s--\n", b->boundary);
+		g_autofree char *first =
+			mp_multipart_delimiter (b->boundary, FALSE);
+
+		mp_multipart_append_content_type (h, "multipart/alternative",
+						  NULL, b->boundary,
+						  MP_MULTIPART_PLAIN);
+		g_string_append_printf (h, "\n%s", first);
+		sep = mp_multipart_delimiter (b->boundary, TRUE);
+		end = mp_multipart_close_delimiter (b->boundary, TRUE);
 	}
 	return mp_writer_write (out, h->str, h->len, error) &&
 	       (b->text == NULL || mp_text_write (b->text, out, error)) &&

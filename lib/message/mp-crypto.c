@@ -5,6 +5,7 @@
 #include "mp-lines.h"
 #include "mp-headers.h"
 #include "mp-random.h"
+#include "mp-secret.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -376,11 +377,7 @@ typedef struct {
 static void
 passphrase_clear (Passphrase *p)
 {
-	if (p->pass) {
-		explicit_bzero (p->pass, p->len);
-		g_free (p->pass);
-		p->pass = NULL;
-	}
+	mp_secret_free_len (g_steal_pointer (&p->pass), p->len);
 }
 
 static gboolean
@@ -416,8 +413,7 @@ passphrase_read (Passphrase *p, const MpCryptoOptions *opts, GError **error)
 		if (n < 0) {
 			int errsv = errno;
 
-			explicit_bzero (buf, len);
-			g_free (buf);
+			mp_secret_free_len (buf, len);
 			if (opts->passphrase_file)
 				close (fd);
 			mp_error_set_errno (error, MP_ERROR_IO, errsv, name);
@@ -576,10 +572,9 @@ feed_read (Feed *f, char *out, gsize size)
 		if (f->off == f->len) {
 			gssize n;
 
-			/* a bounded GMime stream fails a read at its end */
-			if (f->eof || g_mime_stream_eos (f->stream))
+			if (f->eof)
 				break;
-			n = g_mime_stream_read (f->stream, f->buf, CHUNK);
+			n = mp_io_stream_read (f->stream, f->buf, CHUNK);
 			if (n < 0) {
 				f->failed = TRUE;
 				return -1;

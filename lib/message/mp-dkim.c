@@ -4,8 +4,10 @@
 #include "mp-data.h"
 #include "mp-date.h"
 #include "mp-error.h"
+#include "mp-io.h"
 #include "mp-field.h"
 #include "mp-random.h"
+#include "mp-secret.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -120,16 +122,6 @@ default_time (void)
 	g_autoptr (GDateTime) d = mp_date_default ();
 
 	return g_date_time_to_unix (d);
-}
-
-/* g_mime_stream_read(), but 0 at the end: a bounded GMimeStreamFs
- * answers -1 there. */
-static gssize
-stream_read (GMimeStream *stream, char *buf, gsize len)
-{
-	if (g_mime_stream_eos (stream))
-		return 0;
-	return g_mime_stream_read (stream, buf, len);
 }
 
 /* ---- canonicalisation (RFC 6376 3.4) -------------------------------- */
@@ -360,7 +352,7 @@ hash_body_stream (GMimeStream *stream, GPtrArray *hashes, GError **error)
 	mp_data_encoder_init (&enc);
 	enc.no_dots = TRUE;
 	for (;;) {
-		gssize n = stream_read (stream, buf, READ_CHUNK);
+		gssize n = mp_io_stream_read (stream, buf, READ_CHUNK);
 		guint i;
 
 		if (n < 0) {
@@ -407,7 +399,7 @@ read_block (GMimeStream *stream, const char *name, Block *b, GError **error)
 	if (g_mime_stream_seek (stream, start, GMIME_STREAM_SEEK_SET) < 0)
 		goto read_error;
 	while (!mp_headers_is_complete (b->h)) {
-		n = stream_read (stream, buf, READ_CHUNK);
+		n = mp_io_stream_read (stream, buf, READ_CHUNK);
 		if (n < 0)
 			goto read_error;
 		if (n == 0)
@@ -428,7 +420,7 @@ read_block (GMimeStream *stream, const char *name, Block *b, GError **error)
 	if (g_mime_stream_seek (stream, b->block_end, GMIME_STREAM_SEEK_SET) <
 	    0)
 		goto read_error;
-	n = stream_read (stream, sep, 2);
+	n = mp_io_stream_read (stream, sep, 2);
 	if (n < 0)
 		goto read_error;
 	if (n == 0) {
@@ -585,6 +577,7 @@ MpDkimKey *
 mp_dkim_key_load (const char *path, GError **error)
 {
 	g_autofree char *data = NULL;
+	MpDkimKey *key;
 	struct stat st;
 	gssize n;
 	int fd;
@@ -608,9 +601,7 @@ mp_dkim_key_load (const char *path, GError **error)
 		return NULL;
 	}
 	data = g_malloc (KEY_FILE_MAX + 1);
-	do
-		n = read (fd, data, KEY_FILE_MAX);
-	while (n < 0 && errno == EINTR);
+	n = mp_io_read (fd, data, KEY_FILE_MAX);
 	if (n < 0) {
 		int errsv = errno;
 
@@ -620,12 +611,9 @@ mp_dkim_key_load (const char *path, GError **error)
 	}
 	close (fd);
 	data[n] = '\0';
-	{
-		MpDkimKey *key =
-			mp_dkim_key_new_from_pem (data, (gsize) n, path, error);
-		memset (data, 0, (gsize) n);
-		return key;
-	}
+	key = mp_dkim_key_new_from_pem (data, (gsize) n, path, error);
+	mp_secret_free_len (g_steal_pointer (&data), (gsize) n);
+	return key;
 }
 
 char *

@@ -613,7 +613,6 @@ mp_merge_message_id (MpMergeTemplate *t, const MpMergeData *data, guint row)
 	GPtrArray *r = data->rows->pdata[row];
 	guint number = g_array_index (data->row_numbers, guint, row);
 	g_autofree char *num = g_strdup_printf ("%u", number);
-	const char *domain = "mimepipe.invalid";
 	g_autofree char *dom = NULL;
 	char hex[33];
 
@@ -658,19 +657,14 @@ mp_merge_message_id (MpMergeTemplate *t, const MpMergeData *data, guint row)
 			}
 			if (v == NULL)
 				break;
-			if (mp_address_parse_specs (v, specs) > 0) {
-				const char *at = strrchr (specs->pdata[0], '@');
-
-				if (at && at[1] && at[1] != '[' &&
-				    g_str_is_ascii (at + 1)) {
-					dom = g_strdup (at + 1);
-					domain = dom;
-				}
-			}
+			if (mp_address_parse_specs (v, specs) > 0)
+				dom = mp_address_msgid_domain (specs->pdata[0],
+							       NULL);
 			break;
 		}
 	}
-	return g_strdup_printf ("%s.merge@%s", hex, domain);
+	return g_strdup_printf ("%s.merge@%s", hex,
+				dom ? dom : "mimepipe.invalid");
 }
 
 /* A message as a list of byte runs: new bytes, and slices of the

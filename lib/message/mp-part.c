@@ -9,26 +9,11 @@
 #include <errno.h>
 #include <string.h>
 
-/* Reads up to @len bytes; 0 at the end (GMimeStreamFs answers -1 when
- * read at the end of its bounds). */
-static ssize_t
-stream_read (GMimeStream *stream, char *buf, size_t len)
-{
-	if (g_mime_stream_eos (stream))
-		return 0;
-	return g_mime_stream_read (stream, buf, len);
-}
-
+/* a ReadFunc (mp-text-private.h) of a GMimeStream: 0 at its end */
 static ssize_t
 read_stream (gpointer src, char *buf, gsize len)
 {
-	GMimeStream *content = src;
-	ssize_t n = g_mime_stream_read (content, buf, len);
-
-	/* GMime's file streams answer -1 at their end */
-	if (n < 0 && g_mime_stream_eos (content))
-		n = 0;
-	return n;
+	return mp_io_stream_read (src, buf, len);
 }
 
 static gboolean
@@ -77,12 +62,6 @@ text_part_is_ours (MpTextPart *self, GMimeFormatOptions *options)
 		enc == GMIME_CONTENT_ENCODING_BASE64);
 }
 
-static ssize_t
-read_stream_to_end (gpointer src, char *buf, gsize len)
-{
-	return stream_read (src, buf, len);
-}
-
 static gboolean
 write_stream (gpointer dst, const char *buf, gsize len)
 {
@@ -97,8 +76,8 @@ text_part_write_content (MpTextPart *self, GMimeStream *stream)
 	g_mime_stream_reset (self->source);
 	n = mp_text_write_content (
 		g_mime_part_get_content_encoding (GMIME_PART (self)),
-		self->crlf, self->has_cr, TEXT_CHUNK, read_stream_to_end,
-		self->source, write_stream, stream);
+		self->crlf, self->has_cr, TEXT_CHUNK, read_stream, self->source,
+		write_stream, stream);
 	g_mime_stream_reset (self->source);
 	return n;
 }
@@ -290,7 +269,8 @@ scan_stream (GMimeStream *stream, Scan *scan, const char *what, GError **error)
 	mp_text_scan_init (&s, TRUE);
 	g_mime_stream_reset (stream);
 	for (;;) {
-		ssize_t n = stream_read (stream, (char *) buf, TEXT_CHUNK);
+		ssize_t n =
+			mp_io_stream_read (stream, (char *) buf, TEXT_CHUNK);
 
 		if (n < 0) {
 			g_set_error (error, MP_ERROR, MP_ERROR_IO,
@@ -412,7 +392,7 @@ message_content (GMimeStream *stream)
 	const char *nl;
 
 	g_mime_stream_reset (stream);
-	n = stream_read (stream, head, sizeof head);
+	n = mp_io_stream_read (stream, head, sizeof head);
 	g_mime_stream_reset (stream);
 	if (n < 5 || memcmp (head, "From ", 5) != 0 ||
 	    (nl = memchr (head, '\n', (gsize) n)) == NULL)
@@ -443,7 +423,8 @@ seq_read (GMimeStream *stream, char *buf, size_t len)
 	MpSeq *q = MP_SEQ (stream);
 
 	while (q->cur < q->sources->len) {
-		ssize_t n = stream_read (q->sources->pdata[q->cur], buf, len);
+		ssize_t n =
+			mp_io_stream_read (q->sources->pdata[q->cur], buf, len);
 
 		if (n != 0)
 			return n;
@@ -924,7 +905,7 @@ leaf_file_type (MpInput *in, GMimeStream *stream, const MpPartFileOptions *opts,
 	}
 	if (opts->message)
 		return g_mime_content_type_parse (NULL, "message/rfc822");
-	n = stream_read (stream, (char *) sniff, sizeof sniff);
+	n = mp_io_stream_read (stream, (char *) sniff, sizeof sniff);
 	if (n < 0) {
 		g_set_error (error, MP_ERROR, MP_ERROR_IO, "%s: read error",
 			     what);
@@ -1248,7 +1229,7 @@ lf_to_crlf (const char *s)
 static ssize_t
 leaf_read (MpLeaf *leaf, char *buf, gsize size, GError **error)
 {
-	ssize_t n = stream_read (leaf->content, buf, size);
+	ssize_t n = mp_io_stream_read (leaf->content, buf, size);
 
 	if (n < 0)
 		g_set_error (error, MP_ERROR, MP_ERROR_IO, "%s: read error",

@@ -1,4 +1,5 @@
 #include "mp-render.h"
+#include "mp-charset.h"
 #include "mp-error.h"
 
 #include <gumbo.h>
@@ -1293,34 +1294,24 @@ charset_alias (const char *cs)
 	return cs;
 }
 
+static void
+append_len (const char *utf8, gsize len, gpointer user_data)
+{
+	g_string_append_len (user_data, utf8, (gssize) len);
+}
+
 /* @len bytes in @cs to UTF-8, U+FFFD for what does not convert; NULL
  * when the charset is unknown. */
 static char *
 to_utf8 (const char *data, gsize len, const char *cs, gsize *out_len)
 {
-	GIConv cd = g_iconv_open ("UTF-8", cs);
+	g_autoptr (MpCharsetDecoder) d = mp_charset_decoder_new (cs);
 	GString *out;
-	char *in = (char *) data;
-	gsize left = len;
 
-	if (cd == (GIConv) -1)
+	if (d == NULL)
 		return NULL;
 	out = g_string_sized_new (len + len / 2 + 16);
-	while (left > 0) {
-		char buf[4096], *o = buf;
-		gsize room = sizeof buf;
-		gsize r = g_iconv (cd, &in, &left, &o, &room);
-
-		g_string_append_len (out, buf, (gssize) (o - buf));
-		if (r == (gsize) -1 && errno != E2BIG) {
-			/* EILSEQ, EINVAL: one byte becomes U+FFFD */
-			g_string_append (out, "\xef\xbf\xbd");
-			in++;
-			left--;
-			g_iconv (cd, NULL, NULL, NULL, NULL);
-		}
-	}
-	g_iconv_close (cd);
+	mp_charset_decoder_feed (d, data, len, TRUE, append_len, out);
 	*out_len = out->len;
 	return g_string_free (out, FALSE);
 }
@@ -1385,12 +1376,11 @@ document_charset (GumboOutput *doc, const char *html, gsize len, char **meta)
 		cs = "UTF-8";
 	if (cs && strcmp (charset_alias (cs), "UTF-8") != 0) {
 		/* a label this system does not know is ignored */
-		GIConv cd = g_iconv_open ("UTF-8", charset_alias (cs));
+		g_autoptr (MpCharsetDecoder) d =
+			mp_charset_decoder_new (charset_alias (cs));
 
-		if (cd == (GIConv) -1)
+		if (d == NULL)
 			cs = NULL;
-		else
-			g_iconv_close (cd);
 	}
 	if (cs == NULL)
 		cs = g_utf8_validate_len (html, len, NULL) ? "UTF-8" :

@@ -1,5 +1,6 @@
 #include "mp-show.h"
 #include "mp-address.h"
+#include "mp-charset.h"
 #include "mp-error.h"
 #include "mp-field.h"
 #include "mp-headers.h"
@@ -7,7 +8,6 @@
 #include "mp-rfc2047.h"
 
 #include <errno.h>
-#include <iconv.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
 
@@ -61,7 +61,7 @@ uu_block_free (gpointer p)
 }
 
 typedef struct {
-	MpShowWriteFunc func; /* the part's decoded bytes, or NULL */
+	MpWriteFunc func; /* the part's decoded bytes, or NULL */
 	gpointer user_data;
 	gint64 size;
 	/* uuencoded blocks of a text/plain part */
@@ -75,7 +75,7 @@ typedef struct {
 	guint block_mode;
 	gint64 block_size;
 	guint uu_want; /* forward this block's bytes to uu_func */
-	MpShowWriteFunc uu_func;
+	MpWriteFunc uu_func;
 	gpointer uu_data;
 	GPtrArray *found; /* UuBlock * of complete blocks, or NULL */
 } Decoder;
@@ -309,12 +309,9 @@ decode_raw (GMimeStream *stream, GMimeStream *source,
 			     what);
 		return FALSE;
 	}
-	while (!g_mime_stream_eos (stream)) {
-		ssize_t n = g_mime_stream_read (stream, in, CHUNK);
+	for (;;) {
+		ssize_t n = mp_io_stream_read (stream, in, CHUNK);
 
-		/* a bounded stream read at its end says -1 (EINVAL) */
-		if (n < 0 && g_mime_stream_eos (stream))
-			break;
 		if (n < 0) {
 			mp_error_set_errno (error, MP_ERROR_IO,
 					    errno ? errno : EIO, what);
@@ -447,7 +444,7 @@ decode_object (GMimeObject *obj, GMimeStream *source, Decoder *d,
 }
 
 gboolean
-mp_show_decode (MpShowPart *part, MpShowWriteFunc func, gpointer user_data,
+mp_show_decode (MpShowPart *part, MpWriteFunc func, gpointer user_data,
 		GError **error)
 {
 	Decoder d = { 0 };
@@ -479,11 +476,9 @@ mp_show_decode (MpShowPart *part, MpShowWriteFunc func, gpointer user_data,
 /* ---- text for a terminal --------------------------------------------- */
 
 typedef struct {
-	MpShowWriteFunc func;
+	MpWriteFunc func;
 	gpointer user_data;
-	iconv_t cd;
-	char carry[16]; /* an incomplete sequence between two pieces */
-	gsize ncarry;
+	MpCharsetDecoder *dec;
 	gboolean cr; /* a CR waits for its LF */
 	GString *out;
 	/* HTML */
@@ -721,49 +716,18 @@ text_flush (Text *t, GError **error)
 	return ok;
 }
 
+static void
+text_sink (const char *utf8, gsize len, gpointer user_data)
+{
+	text_utf8 (user_data, utf8, len);
+}
+
 /* Converts @len bytes (@last: the end of the text) to UTF-8. */
 static gboolean
 text_convert (Text *t, const char *data, gsize len, gboolean last,
 	      GError **error)
 {
-	g_autofree char *joined = NULL;
-	char *in;
-	gsize inleft;
-	char outbuf[4096];
-
-	if (t->ncarry) {
-		joined = g_malloc (t->ncarry + len);
-		memcpy (joined, t->carry, t->ncarry);
-		memcpy (joined + t->ncarry, data, len);
-		in = joined;
-		inleft = t->ncarry + len;
-		t->ncarry = 0;
-	} else {
-		in = (char *) data;
-		inleft = len;
-	}
-	while (inleft > 0) {
-		char *out = outbuf;
-		gsize outleft = sizeof outbuf;
-		gsize rv = iconv (t->cd, &in, &inleft, &out, &outleft);
-		int errsv = errno;
-
-		text_utf8 (t, outbuf, (gsize) (out - outbuf));
-		if (rv != (gsize) -1)
-			continue;
-		if (errsv == E2BIG)
-			continue;
-		if (errsv == EINVAL && !last && inleft < sizeof t->carry) {
-			memcpy (t->carry, in, inleft);
-			t->ncarry = inleft;
-			break;
-		}
-		/* EILSEQ, or an incomplete sequence at the end */
-		text_utf8 (t, "\xef\xbf\xbd", 3);
-		in++;
-		inleft--;
-		iconv (t->cd, NULL, NULL, NULL, NULL);
-	}
+	mp_charset_decoder_feed (t->dec, data, len, last, text_sink, t);
 	if (t->out->len >= CHUNK || last)
 		return text_flush (t, error);
 	return TRUE;
@@ -824,7 +788,7 @@ render_html (MpShowPart *part)
 }
 
 gboolean
-mp_show_decode_text (MpShowPart *part, MpShowWriteFunc func, gpointer user_data,
+mp_show_decode_text (MpShowPart *part, MpWriteFunc func, gpointer user_data,
 		     GError **error)
 {
 	Text t = { 0 };
@@ -835,11 +799,11 @@ mp_show_decode_text (MpShowPart *part, MpShowWriteFunc func, gpointer user_data,
 		rendered = render_html (part);
 	t.func = func;
 	t.user_data = user_data;
-	t.cd = iconv_open ("UTF-8",
-			   rendered ? "UTF-8" : iconv_charset (part->charset));
-	if (t.cd == (iconv_t) -1)
-		t.cd = iconv_open ("UTF-8", "UTF-8"); /* unknown: as UTF-8 */
-	if (t.cd == (iconv_t) -1) {
+	t.dec = mp_charset_decoder_new (
+		rendered ? "UTF-8" : iconv_charset (part->charset));
+	if (t.dec == NULL) /* unknown: as UTF-8 */
+		t.dec = mp_charset_decoder_new ("UTF-8");
+	if (t.dec == NULL) {
 		mp_error_set_errno (error, MP_ERROR_SOFTWARE, errno, "iconv");
 		return FALSE;
 	}
@@ -858,7 +822,7 @@ mp_show_decode_text (MpShowPart *part, MpShowWriteFunc func, gpointer user_data,
 		text_put (&t, "\n", 1);
 		ok = text_flush (&t, error);
 	}
-	iconv_close (t.cd);
+	mp_charset_decoder_free (t.dec);
 	g_string_free (t.out, TRUE);
 	g_string_free (t.tag, TRUE);
 	return ok;

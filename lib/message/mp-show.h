@@ -92,18 +92,13 @@ GPtrArray *mp_show_get_part_headers (MpShowPart *part);
  * attachments), else such an HTML part.  NULL when there is none. */
 MpShowPart *mp_show_get_text_part (MpShow *show);
 
-/* Called with each piece of decoded content; returns FALSE with @error
- * set to stop. */
-typedef gboolean (*MpShowWriteFunc) (const char *data, gsize len,
-				     gpointer user_data, GError **error);
-
 /* Streams the decoded content of @part to @func: a leaf's bytes with its
  * transfer encoding (base64, quoted-printable, x-uuencode) undone, a
  * uuencoded block's file, an embedded message as a message (its bytes
  * written back by GMime).  Errors: MP_ERROR_USAGE for a multipart,
  * MP_ERROR_IO on a read error, or what @func set. */
-gboolean mp_show_decode (MpShowPart *part, MpShowWriteFunc func,
-			 gpointer user_data, GError **error);
+gboolean mp_show_decode (MpShowPart *part, MpWriteFunc func, gpointer user_data,
+			 GError **error);
 
 /* Streams the content of the text part @part converted to UTF-8 from its
  * charset (US-ASCII when none; bytes invalid in it become U+FFFD), CRLF
@@ -113,7 +108,7 @@ gboolean mp_show_decode (MpShowPart *part, MpShowWriteFunc func,
  * format=flowed) when it is under 16 MiB, else with its tags stripped
  * (entities decoded, blocks on lines of their own).
  * Errors: as mp_show_decode(). */
-gboolean mp_show_decode_text (MpShowPart *part, MpShowWriteFunc func,
+gboolean mp_show_decode_text (MpShowPart *part, MpWriteFunc func,
 			      gpointer user_data, GError **error);
 
 /* Writes the tree, one line a part ("SECTION  TYPE  [charset=...] ...")

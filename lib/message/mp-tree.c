@@ -1,6 +1,7 @@
 #include "mp-tree.h"
 #include "mp-error.h"
 #include "mp-lines.h"
+#include "mp-multipart.h"
 #include "mp-html.h"
 
 #include <string.h>
@@ -893,16 +894,6 @@ walk_agrees (Walk *w, GMimeObject *obj, const char *section, GError **error)
 #define MAX_HEADS 1024
 #define HEAD_BYTES 64
 
-/* TRUE when the line at @p (@avail bytes on) could start with the
- * delimiter of a new container: "--" and a boundary of ours, which holds
- * "=_" at its start or after one character (boundary_prefixes). */
-static gboolean
-like_our_delimiter (const char *p, gsize avail)
-{
-	return avail >= 5 && p[0] == '-' && p[1] == '-' &&
-	       ((p[2] == '=' && p[3] == '_') || (p[3] == '=' && p[4] == '_'));
-}
-
 /* The one pass over the input: a CR without LF anywhere (the first one
  * in *@cr, else -1); the delimiters of the message's own multipart, when
  * it is one (scan_children() then only reads its parts' headers); and
@@ -941,7 +932,7 @@ scan_input (MpTree *t, gint64 *cr)
 
 			if (!dash_line_at (&w, pos, end, &l, &next, NULL))
 				goto failed;
-			if (like_our_delimiter (
+			if (mp_multipart_like_marked_delimiter (
 				    l.data,
 				    (gsize) MIN (end - pos, HEAD_BYTES))) {
 				if (t->heads->len < MAX_HEADS)
@@ -1376,23 +1367,12 @@ leaf_node (MpTree *t, MpLeaf *leaf)
 	return n;
 }
 
-/* New boundaries: a prefix holding "=_", which no base64 or
- * quoted-printable text holds (RFC 2045 6.7: "=" starts a hex pair or a
- * soft line break), then a random token.  Most are "=_"; the others are
- * for a message that holds a short boundary every "=_..." starts with. */
-static const char *const boundary_prefixes[] = {
-	"=_", "_=_", "-=_", ".=_", "+=_", "0=_", "1=_", "a=_", "b=_", "z=_",
-};
-
 /* A boundary (newly allocated); boundaries_resolve() checks it. */
 static char *
 draw_boundary (MpTree *t, guint variant)
 {
-	g_autofree char *token = mp_random_token (t->random, 24);
-
-	return g_strconcat (
-		boundary_prefixes[variant % G_N_ELEMENTS (boundary_prefixes)],
-		token, NULL);
+	return mp_multipart_boundary_new (t->random, MP_MULTIPART_MARKED,
+					  variant);
 }
 
 static Node *
@@ -1897,8 +1877,7 @@ static gboolean
 emit_delimiter (Writer *w, const char *boundary, gboolean eol_before,
 		GError **error)
 {
-	g_autofree char *d =
-		g_strdup_printf ("%s--%s\n", eol_before ? "\n" : "", boundary);
+	g_autofree char *d = mp_multipart_delimiter (boundary, eol_before);
 
 	return emit_new (w, d, error);
 }
@@ -1968,22 +1947,20 @@ holds_8bit (Node *n)
 static gboolean
 emit_multi (Writer *w, Node *n, GError **error)
 {
-	g_autoptr (GString) head = g_string_new ("Content-Type: ");
+	g_autoptr (GString) head = g_string_new (NULL);
 	Node *root = n->children->len ? n->children->pdata[0] : NULL;
-	g_autofree char *close = g_strdup_printf ("\n--%s--", n->boundary);
+	g_autofree char *close =
+		mp_multipart_close_delimiter (n->boundary, FALSE);
 	guint i;
 
-	g_string_append (head, n->type);
 	/* RFC 2387 3.1: type= is the root's media type */
-	if (type_is (n, "multipart/related") && root && root->type)
-		g_string_append_printf (head, "; type=\"%s\"", root->type);
-	g_string_append_printf (
-		head, ";%sboundary=\"%s\"\n\n",
-		head->len + strlen (n->boundary) + 13 > 78 ? "\n " : " ",
-		n->boundary);
+	mp_multipart_append_content_type (
+		head, n->type,
+		type_is (n, "multipart/related") && root ? root->type : NULL,
+		n->boundary, MP_MULTIPART_MARKED);
 	if (holds_8bit (n))
-		g_string_insert (head, head->len - 1,
-				 "Content-Transfer-Encoding: 8bit\n");
+		g_string_append (head, "Content-Transfer-Encoding: 8bit\n");
+	g_string_append (head, "\n");
 	if (!emit_new (w, head->str, error))
 		return FALSE;
 	for (i = 0; i < n->children->len; i++) {
@@ -2145,8 +2122,9 @@ heads_feed_input (MpTree *t, Heads *h, GError **error)
 	for (i = 0; recorded && i < h->pats->len; i++) {
 		const char *pat = h->pats->pdata[i];
 
-		recorded = strlen (pat) <= HEAD_BYTES &&
-			   like_our_delimiter (pat, strlen (pat));
+		recorded =
+			strlen (pat) <= HEAD_BYTES &&
+			mp_multipart_like_marked_delimiter (pat, strlen (pat));
 	}
 	if (recorded) {
 		for (j = 0; j < t->heads->len; j++) {
@@ -2198,8 +2176,8 @@ heads_feed_leaf (Heads *h, MpLeaf *leaf, GError **error)
 	g_autofree char *buf = g_malloc (READ_CHUNK);
 
 	heads_begin (h);
-	while (!g_mime_stream_eos (s)) {
-		gssize n = g_mime_stream_read (s, buf, READ_CHUNK);
+	for (;;) {
+		gssize n = mp_io_stream_read (s, buf, READ_CHUNK);
 
 		if (n == 0)
 			break;

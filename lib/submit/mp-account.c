@@ -2,6 +2,7 @@
 #include "mp-account.h"
 #include "mp-error.h"
 #include "mp-io.h"
+#include "mp-secret.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -39,9 +40,7 @@ account_free (MpAccount *a)
 	g_free (a->user);
 	g_free (a->auth);
 	g_free (a->password_command);
-	if (a->password != NULL)
-		explicit_bzero (a->password, strlen (a->password));
-	g_free (a->password);
+	mp_secret_free (a->password);
 	g_free (a->ca_file);
 	g_strfreev (a->pins);
 	g_free (a->from);
@@ -394,8 +393,7 @@ read_key_value (GKeyFile *kf, const char *file, guint line, const char *group,
 	/* GKeyFile returns a value and an error for a bad escape */
 	if (value == NULL || local != NULL) {
 		/* GLib's message quotes the escape: a piece of a password */
-		if (value != NULL)
-			explicit_bzero (value, strlen (value));
+		mp_secret_wipe (value);
 		config_error (error, file, line, "%s: %s", key,
 			      g_str_equal (key, "password") ?
 				      "invalid escape sequence (write \\\\ "
@@ -605,7 +603,7 @@ read_key (GKeyFile *kf, Scan *scan, const char *file, const char *group,
 	}
 	if (!read_typed_key (file, line, key, value, a, error))
 		return FALSE;
-	explicit_bzero (value, strlen (value));
+	mp_secret_wipe (value);
 	return TRUE;
 }
 
@@ -667,14 +665,6 @@ read_file (const char *path, gboolean must_exist, char **data, gsize *len,
 	*len = buf->len;
 	*data = g_string_free (buf, FALSE);
 	return TRUE;
-}
-
-static void
-wipe_free (char *data, gsize len)
-{
-	if (data != NULL)
-		explicit_bzero (data, len);
-	g_free (data);
 }
 
 /* Checks the rules between the keys of account @a of GROUP: dkim-domain,
@@ -788,7 +778,7 @@ mp_account_config_load (const char *path, GError **error)
 			  st.st_uid == geteuid () || S_ISCHR (st.st_mode),
 			  &scan, error) &&
 	     read_accounts (file, data, len, &scan, config->accounts, error);
-	wipe_free (data, len);
+	mp_secret_free_len (data, len);
 	g_ptr_array_unref (scan.groups);
 	g_hash_table_unref (scan.lines);
 	if (!ok) {
@@ -987,8 +977,7 @@ mp_account_run_password_command (const char *command, const char *what,
 	}
 	return g_steal_pointer (&out);
 fail:
-	if (out != NULL)
-		explicit_bzero (out, strlen (out));
+	mp_secret_wipe (out);
 	return NULL;
 }
 
@@ -1048,9 +1037,7 @@ netrc_read_pairs (const char **pp, char **login, char **pass)
 		g_free (tok);
 		tok = netrc_token (pp);
 		if (slot != NULL && tok != NULL) {
-			if (*slot != NULL)
-				explicit_bzero (*slot, strlen (*slot));
-			g_free (*slot);
+			mp_secret_free (*slot);
 			*slot = tok;
 			tok = NULL;
 		}
@@ -1101,9 +1088,7 @@ netrc_find_password (const char *data, const char *host, const char *user)
 		     g_str_equal (login, user)) &&
 		    pass != NULL)
 			found = g_steal_pointer (&pass);
-		if (pass != NULL)
-			explicit_bzero (pass, strlen (pass));
-		g_free (pass);
+		mp_secret_free (pass);
 	}
 	g_free (tok);
 	return found;
@@ -1124,10 +1109,9 @@ mp_account_netrc_lookup (const char *path, const char *host, const char *user,
 	if (missing)
 		return TRUE;
 	*password = netrc_find_password (data, host, user);
-	wipe_free (data, len);
+	mp_secret_free_len (data, len);
 	if (*password != NULL && (st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
-		explicit_bzero (*password, strlen (*password));
-		g_clear_pointer (password, g_free);
+		g_clear_pointer (password, mp_secret_free);
 		config_error (error, path, 0,
 			      "holds a password but group or others can read "
 			      "it (chmod 600 %s)",

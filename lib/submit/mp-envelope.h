@@ -86,15 +86,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (MpEnvelope, mp_envelope_free)
 /* Writes the DATA bytes of @env (canonical CRLF, dot-stuffed, ending in
  * CRLF "." CRLF) by calling @write with chunks of at most 64 KiB.
  * Errors: MP_ERROR_IO reading the message, or what @write sets. */
-typedef gboolean (*MpEnvelopeWriteFunc) (const void *data, gsize len,
-					 gpointer user_data, GError **error);
-gboolean mp_envelope_write_data (MpEnvelope *env, MpEnvelopeWriteFunc write,
+gboolean mp_envelope_write_data (MpEnvelope *env, MpWriteFunc write,
 				 gpointer user_data, GError **error);
 
 /* Writes the BDAT bytes of @env (RFC 3030): the binary content as it is,
  * everything else with canonical CRLF, no dot stuffing, no end marker;
  * env->bdat_size octets in all.  Errors: as mp_envelope_write_data(). */
-gboolean mp_envelope_write_bdat (MpEnvelope *env, MpEnvelopeWriteFunc write,
+gboolean mp_envelope_write_bdat (MpEnvelope *env, MpWriteFunc write,
 				 gpointer user_data, GError **error);
 
 G_END_DECLS

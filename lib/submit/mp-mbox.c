@@ -60,9 +60,7 @@ fill (MpMboxReader *r, GError **error)
 	}
 	if (r->end == BUF_SIZE || r->eof)
 		return TRUE;
-	do
-		n = read (r->fd, r->buf + r->end, BUF_SIZE - r->end);
-	while (n < 0 && errno == EINTR);
+	n = mp_io_read (r->fd, r->buf + r->end, BUF_SIZE - r->end);
 	if (n < 0) {
 		mp_error_set_errno (error, MP_ERROR_IO, errno, r->name);
 		return FALSE;

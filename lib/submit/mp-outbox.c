@@ -314,7 +314,7 @@ mp_outbox_store (MpOutbox *outbox, const MpOutboxEnvelope *env,
 		goto write_failed;
 	buf = g_malloc (65536);
 	for (;;) {
-		gssize n = g_mime_stream_read (data, buf, 65536);
+		gssize n = mp_io_stream_read (data, buf, 65536);
 
 		if (n < 0) {
 			close (fd);

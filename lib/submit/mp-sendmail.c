@@ -213,17 +213,53 @@ add_recipients (GPtrArray *out, const char *arg, GError **error)
 	return TRUE;
 }
 
-static void
-set_string (char **field, const char *value, gboolean upper)
+/* The flags whose value is kept as given: where (a char * of
+ * MpSendmailArgs), and the smtp-send option that passes it on (NULL: not
+ * used), in the order mp_sendmail_to_argv() writes them. */
+static const struct {
+	const char *flags;
+	gsize offset;
+	gboolean upper; /* DSN keywords (RFC 3461 4): upper case */
+	const char *option;
+} value_flags[] = {
+	{ "fr", G_STRUCT_OFFSET (MpSendmailArgs, from), FALSE, "--from=" },
+	{ "F", G_STRUCT_OFFSET (MpSendmailArgs, full_name), FALSE, NULL },
+	{ "B", G_STRUCT_OFFSET (MpSendmailArgs, body_type), FALSE, NULL },
+	{ "N", G_STRUCT_OFFSET (MpSendmailArgs, notify), TRUE,
+	  "--dsn-notify=" },
+	{ "R", G_STRUCT_OFFSET (MpSendmailArgs, ret), TRUE, "--dsn-return=" },
+	{ "V", G_STRUCT_OFFSET (MpSendmailArgs, envid), FALSE, "--envid=" },
+};
+
+static char **
+value_field (const MpSendmailArgs *args, gsize i)
 {
-	g_free (*field);
-	*field = upper ? g_ascii_strup (value, -1) : g_strdup (value);
+	return G_STRUCT_MEMBER_P (args, value_flags[i].offset);
+}
+
+/* TRUE when @c is a flag of value_flags, whose value is then kept */
+static gboolean
+set_value_flag (MpSendmailArgs *args, char c, const char *value)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS (value_flags); i++) {
+		char **field = value_field (args, i);
+
+		if (strchr (value_flags[i].flags, c) == NULL)
+			continue;
+		g_free (*field);
+		*field = value_flags[i].upper ? g_ascii_strup (value, -1) :
+						g_strdup (value);
+		return TRUE;
+	}
+	return FALSE;
 }
 
 /* Applies one flag @c with its argument @value (NULL for FLAG_NONE). */
 static gboolean
 apply_flag (MpSendmailArgs *args, char c, const char *value, GError **error)
 {
+	if (value != NULL && set_value_flag (args, c, value))
+		return TRUE;
 	switch (c) {
 	case 'n':
 		/* sendmail's -n (no aliasing) means nothing to a submission
@@ -244,25 +280,6 @@ apply_flag (MpSendmailArgs *args, char c, const char *value, GError **error)
 	case 'q':
 		args->flush = TRUE;
 		break;
-	case 'f':
-	case 'r':
-		set_string (&args->from, value, FALSE);
-		break;
-	case 'F':
-		set_string (&args->full_name, value, FALSE);
-		break;
-	case 'B':
-		set_string (&args->body_type, value, FALSE);
-		break;
-	case 'N':
-		set_string (&args->notify, value, TRUE);
-		break;
-	case 'R':
-		set_string (&args->ret, value, TRUE);
-		break;
-	case 'V':
-		set_string (&args->envid, value, FALSE);
-		break;
 	case 'b':
 		if (!g_str_equal (value, "m")) {
 			g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
@@ -277,8 +294,11 @@ apply_flag (MpSendmailArgs *args, char c, const char *value, GError **error)
 		 * (-oem, -odi, -oep, ...) are about local delivery */
 		if (g_str_equal (value, "i"))
 			args->ignore_dots = TRUE;
-		else if (!args->as_sendmail && !mp_sendmail_is_o_option (value))
-			set_string (&args->output, value, FALSE);
+		else if (!args->as_sendmail &&
+			 !mp_sendmail_is_o_option (value)) {
+			g_free (args->output);
+			args->output = g_strdup (value);
+		}
 		break;
 	default:
 		/* ignored, with or without an argument */
@@ -370,18 +390,14 @@ mp_sendmail_to_argv (const MpSendmailArgs *args, const char *argv0)
 		g_ptr_array_add (out, g_strdup ("--read-recipients"));
 	/* "--opt=VALUE" so that a value starting with '-' stays a value
 	 * (and is then refused by the envelope checks) */
-	if (args->from != NULL)
-		g_ptr_array_add (out,
-				 g_strconcat ("--from=", args->from, NULL));
-	if (args->notify != NULL)
-		g_ptr_array_add (
-			out, g_strconcat ("--dsn-notify=", args->notify, NULL));
-	if (args->ret != NULL)
-		g_ptr_array_add (
-			out, g_strconcat ("--dsn-return=", args->ret, NULL));
-	if (args->envid != NULL)
-		g_ptr_array_add (out,
-				 g_strconcat ("--envid=", args->envid, NULL));
+	for (gsize i = 0; i < G_N_ELEMENTS (value_flags); i++) {
+		const char *value = *value_field (args, i);
+
+		if (value_flags[i].option != NULL && value != NULL)
+			g_ptr_array_add (out,
+					 g_strconcat (value_flags[i].option,
+						      value, NULL));
+	}
 	if (args->verbose)
 		g_ptr_array_add (out, g_strdup ("--verbose"));
 	if (args->flush)
@@ -404,12 +420,8 @@ mp_sendmail_args_free (MpSendmailArgs *args)
 {
 	if (args == NULL)
 		return;
-	g_free (args->from);
-	g_free (args->full_name);
-	g_free (args->body_type);
-	g_free (args->notify);
-	g_free (args->ret);
-	g_free (args->envid);
+	for (gsize i = 0; i < G_N_ELEMENTS (value_flags); i++)
+		g_free (*value_field (args, i));
 	g_free (args->output);
 	if (args->options != NULL)
 		g_ptr_array_unref (args->options);

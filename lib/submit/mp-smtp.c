@@ -719,11 +719,11 @@ write_out (MpSmtp *smtp, GError **error)
 }
 
 static gboolean
-write_data (const void *data, gsize len, gpointer user_data, GError **error)
+write_data (const char *data, gsize len, gpointer user_data, GError **error)
 {
 	MpSmtp *smtp = user_data;
 
-	g_byte_array_append (smtp->wbuf, data, (guint) len);
+	g_byte_array_append (smtp->wbuf, (const guint8 *) data, (guint) len);
 	return smtp->wbuf->len < BUFFER_SIZE * 4 || write_out (smtp, error);
 }
 
@@ -1309,7 +1309,7 @@ mp_smtp_quit (MpSmtp *smtp)
 }
 
 gboolean
-mp_smtp_dry_run (MpEnvelope *env, MpEnvelopeWriteFunc write, gpointer user_data,
+mp_smtp_dry_run (MpEnvelope *env, MpWriteFunc write, gpointer user_data,
 		 GError **error)
 {
 	g_autofree char *mail =

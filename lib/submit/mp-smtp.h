@@ -178,7 +178,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (MpSmtp, mp_smtp_free)
 /* The DATA bytes and envelope commands smtp-send --dry-run prints:
  * "MAIL FROM:<...>" CRLF, one "RCPT TO:<...>" CRLF each, "DATA" CRLF,
  * then the data, written through @write.  Errors: as @write. */
-gboolean mp_smtp_dry_run (MpEnvelope *env, MpEnvelopeWriteFunc write,
+gboolean mp_smtp_dry_run (MpEnvelope *env, MpWriteFunc write,
 			  gpointer user_data, GError **error);
 
 G_END_DECLS

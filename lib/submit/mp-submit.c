@@ -4,6 +4,7 @@
 #include "mp-error.h"
 
 #include "mp-headers.h"
+#include "mp-secret.h"
 #include "mp-mbox.h"
 #include "mp-outbox.h"
 #include "mp-rate.h"
@@ -69,9 +70,7 @@ conn_free (Conn *c)
 	}
 	g_free (c->spec);
 	g_free (c->host);
-	if (c->password != NULL)
-		explicit_bzero (c->password, strlen (c->password));
-	g_free (c->password);
+	mp_secret_free (c->password);
 	g_clear_error (&c->failure);
 	g_free (c);
 }
@@ -900,7 +899,7 @@ mp_submit_message (MpSubmit *submit, MpInput *in, MpSubmitResult *res)
 }
 
 gboolean
-mp_submit_dry_run (MpSubmit *submit, MpInput *in, MpEnvelopeWriteFunc write,
+mp_submit_dry_run (MpSubmit *submit, MpInput *in, MpWriteFunc write,
 		   gpointer user_data, GError **error)
 {
 	const MpSubmitOptions *o = submit->opts;
@@ -920,8 +919,7 @@ mp_submit_dry_run (MpSubmit *submit, MpInput *in, MpEnvelopeWriteFunc write,
 
 gboolean
 mp_submit_dry_run_mbox (MpSubmit *submit, int fd, const char *name,
-			MpEnvelopeWriteFunc write, gpointer user_data,
-			GError **error)
+			MpWriteFunc write, gpointer user_data, GError **error)
 {
 	g_autoptr (MpMboxReader) r = mp_mbox_reader_new (fd, name);
 
@@ -1281,7 +1279,7 @@ digest (GMimeStream *stream, char **message_id, char **sha)
 
 	*message_id = NULL;
 	g_mime_stream_seek (stream, 0, GMIME_STREAM_SEEK_SET);
-	while ((n = g_mime_stream_read (stream, buf, sizeof buf)) > 0) {
+	while ((n = mp_io_stream_read (stream, buf, sizeof buf)) > 0) {
 		if (sum != NULL)
 			g_checksum_update (sum, (const guchar *) buf, n);
 		if (headers && (!mp_headers_feed (h, buf, (gsize) n, NULL) ||

@@ -169,16 +169,15 @@ void mp_submit_message (MpSubmit *submit, MpInput *in, MpSubmitResult *res);
  * mp_submit_message(), --strict-from applies, but nothing goes out, so
  * nothing is warned about.
  * Errors: as mp_envelope_new() and @write. */
-gboolean mp_submit_dry_run (MpSubmit *submit, MpInput *in,
-			    MpEnvelopeWriteFunc write, gpointer user_data,
-			    GError **error);
+gboolean mp_submit_dry_run (MpSubmit *submit, MpInput *in, MpWriteFunc write,
+			    gpointer user_data, GError **error);
 
 /* mp_submit_dry_run() for each message of the mbox stream on @fd (not
  * closed), @name in messages ("stdin"), one after the other.
  * Errors: as mp_submit_dry_run(); those of mp_mbox_reader_next();
  * MP_ERROR_DATA for a stream without a message. */
 gboolean mp_submit_dry_run_mbox (MpSubmit *submit, int fd, const char *name,
-				 MpEnvelopeWriteFunc write, gpointer user_data,
+				 MpWriteFunc write, gpointer user_data,
 				 GError **error);
 
 

@@ -191,6 +191,34 @@ test_read_list_unquoted_comma (void)
 	g_assert_nonnull (strstr (e2->message, "\"Doe\": not an address"));
 }
 
+/* the domain of a Message-ID: the addr-spec's, when it is ASCII and not
+ * a literal; else the caller's fallback */
+static void
+test_msgid_domain (void)
+{
+	static const struct {
+		const char *spec, *want;
+	} cases[] = {
+		{ "ann@example.org", "example.org" },
+		{ "\"a@b\"@xn--bcher-kva.example", "xn--bcher-kva.example" },
+		{ "ann@b\xc3\xbc"
+		  "cher.example",
+		  "fallback" },
+		{ "ann@[192.0.2.1]", "fallback" },
+		{ "ann@", "fallback" },
+		{ "ann", "fallback" },
+		{ NULL, "fallback" },
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+		g_autofree char *d =
+			mp_address_msgid_domain (cases[i].spec, "fallback");
+
+		g_assert_cmpstr (d, ==, cases[i].want);
+	}
+	g_assert_null (mp_address_msgid_domain ("ann@[::1]", NULL));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -207,5 +235,6 @@ main (int argc, char **argv)
 			 test_read_list_unquoted_comma);
 	g_test_add_func ("/charset/printable_ascii", test_printable_ascii);
 	g_test_add_func ("/rfc2047/make_safe", test_make_safe);
+	g_test_add_func ("/address/msgid_domain", test_msgid_domain);
 	return g_test_run ();
 }

@@ -431,6 +431,52 @@ test_writer_crlf_and_copy (void)
 	rmdir (dir);
 }
 
+/* a bounded file stream answers -1 when read at its bound; the one
+ * helper answers 0 there, and the bytes before it */
+static void
+test_stream_read_ends_with_zero (void)
+{
+	g_autofree char *path = NULL;
+	g_autoptr (GError) error = NULL;
+	g_autoptr (GMimeStream) fs = NULL;
+	g_autoptr (GMimeStream) sub = NULL;
+	char buf[16];
+	int fd = g_file_open_tmp ("mp-test-XXXXXX", &path, &error);
+
+	g_assert_no_error (error);
+	g_assert_cmpint (write (fd, "hello world", 11), ==, 11);
+	fs = g_mime_stream_fs_new (fd);
+	sub = g_mime_stream_substream (fs, 0, 5);
+	g_assert_cmpint (mp_io_stream_read (sub, buf, sizeof buf), ==, 5);
+	g_assert_cmpmem (buf, 5, "hello", 5);
+	/* what GMime itself answers there */
+	g_assert_cmpint (g_mime_stream_read (sub, buf, sizeof buf), ==, -1);
+	g_assert_cmpint (mp_io_stream_read (sub, buf, sizeof buf), ==, 0);
+	unlink (path);
+}
+
+/* all the bytes asked for, or EIO when the file ends first */
+static void
+test_pread_all_reads_all_or_fails (void)
+{
+	g_autofree char *path = NULL;
+	g_autoptr (GError) error = NULL;
+	char buf[16];
+	int errsv = 0;
+	int fd = g_file_open_tmp ("mp-test-XXXXXX", &path, &error);
+
+	g_assert_no_error (error);
+	g_assert_cmpint (write (fd, "hello world", 11), ==, 11);
+	g_assert_true (mp_io_pread_all (fd, buf, 5, 6, &errsv));
+	g_assert_cmpmem (buf, 5, "world", 5);
+	g_assert_false (mp_io_pread_all (fd, buf, 6, 6, &errsv));
+	g_assert_cmpint (errsv, ==, EIO);
+	g_assert_false (mp_io_pread_all (-1, buf, 1, 0, &errsv));
+	g_assert_cmpint (errsv, ==, EBADF);
+	close (fd);
+	unlink (path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -455,5 +501,9 @@ main (int argc, char **argv)
 	g_test_add_func ("/io/writer-crlf-and-copy", test_writer_crlf_and_copy);
 	g_test_add_func ("/io/full-disk-is-reported",
 			 test_full_disk_is_reported);
+	g_test_add_func ("/io/stream-read-ends-with-zero",
+			 test_stream_read_ends_with_zero);
+	g_test_add_func ("/io/pread-all-reads-all-or-fails",
+			 test_pread_all_reads_all_or_fails);
 	return g_test_run ();
 }

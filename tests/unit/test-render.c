@@ -370,6 +370,19 @@ test_unknown_charset_is_an_error (void)
 	g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
 }
 
+/* windows-1255 holds a letter back for a combining mark: the last one of
+ * the document comes out too */
+static void
+test_last_letter_held_back_by_the_charset_kept (void)
+{
+	g_autoptr (GError) error = NULL;
+	g_autofree char *text = mp_render_html ("\xf9\xec\xe5\xed", 4,
+						"windows-1255", NULL, &error);
+
+	g_assert_no_error (error);
+	g_assert_cmpstr (text, ==, "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d\n");
+}
+
 static void
 test_deep_nesting (void)
 {
@@ -413,6 +426,8 @@ main (int argc, char **argv)
 	g_test_init (&argc, &argv, NULL);
 	g_test_set_nonfatal_assertions ();
 	g_test_add_func ("/render/paragraphs", test_paragraphs);
+	g_test_add_func ("/render/last_letter_held_back_by_the_charset_kept",
+			 test_last_letter_held_back_by_the_charset_kept);
 	g_test_add_func ("/render/headings", test_headings);
 	g_test_add_func ("/render/lists", test_lists);
 	g_test_add_func ("/render/links", test_links);

@@ -851,7 +851,7 @@ test_account_merged (void)
 }
 
 static gboolean
-to_string (const void *data, gsize len, gpointer user_data, GError **error)
+to_string (const char *data, gsize len, gpointer user_data, GError **error)
 {
 	g_string_append_len (user_data, data, (gssize) len);
 	return TRUE;
