@@ -664,6 +664,151 @@ skip_space (const char *p)
 	return p;
 }
 
+/* What content_type_doubt() answers for a malformed value: a reason when
+ * @strict, else NULL (newly allocated). */
+static char *
+doubt_malformed (gboolean strict)
+{
+	return strict ? g_strdup ("a malformed parameter list") : NULL;
+}
+
+/* What content_type_doubt() answers for a comment: a reason when
+ * @strict, else NULL (newly allocated). */
+static char *
+doubt_comment (gboolean strict)
+{
+	return strict ? g_strdup ("a comment") : NULL;
+}
+
+/* Skips "type/subtype" (RFC 2045 5.1 tokens) at P; returns what follows,
+ * or NULL when it is malformed. */
+static const char *
+doubt_skip_type (const char *p)
+{
+	const char *q = p;
+
+	while (is_token_char ((guchar) *p))
+		p++;
+	if (p == q || *p != '/')
+		return NULL;
+	q = ++p;
+	while (is_token_char ((guchar) *p))
+		p++;
+	return p == q ? NULL : p;
+}
+
+/* Reads the value of the parameter LNAME at *PP, quoted or not, and
+ * leaves *PP after it; returns TRUE to go on, or FALSE with the answer
+ * of content_type_doubt() in *VERDICT (NULL included) when the value
+ * decides it. */
+static gboolean
+doubt_value (const char **pp, const char *lname, gboolean strict,
+	     char **verdict)
+{
+	const char *p = *pp;
+
+	if (*p == '"') {
+		if (strict && p[1] == '"' && strcmp (lname, "boundary") == 0) {
+			*verdict = g_strdup ("an empty boundary");
+			return FALSE;
+		}
+		for (p++; *p && *p != '"'; p++) {
+			if (!strict)
+				continue;
+			if (*p == '\\') {
+				*verdict = g_strdup ("a quoted pair in a "
+						     "parameter");
+				return FALSE;
+			}
+			if (*p == '\r' || *p == '\n') {
+				*verdict = g_strdup ("a line break inside "
+						     "quotes");
+				return FALSE;
+			}
+		}
+		if (*p != '"') {
+			*verdict = doubt_malformed (strict);
+			return FALSE;
+		}
+		p++;
+	} else if (*p == '(') {
+		*verdict = doubt_comment (strict);
+		return FALSE;
+	} else {
+		const char *v = p;
+
+		/* "=" is a tspecial, yet unquoted boundaries like
+		 * ----=_Part_1 are common and read alike */
+		while (*p && *p != ';' && *p != ' ' && *p != '\t' &&
+		       *p != '\r' && *p != '\n' && *p != '(' && *p != '"' &&
+		       *p != '\\' && (guchar) *p > 0x20 && (guchar) *p < 0x7f)
+			p++;
+		if (p == v) {
+			*verdict = doubt_malformed (strict);
+			return FALSE;
+		}
+	}
+	*pp = p;
+	return TRUE;
+}
+
+/* Reads one "; name=value" at *PP (not at the end), adding the lowercase
+ * name to NAMES, and leaves *PP after it; returns TRUE to go on, or FALSE
+ * with the answer of content_type_doubt() in *VERDICT (NULL included):
+ * a comment, a malformed parameter, a value in doubt, a name given twice,
+ * a boundary in RFC 2231 form. */
+static gboolean
+doubt_parameter (const char **pp, GPtrArray *names, gboolean strict,
+		 char **verdict)
+{
+	const char *p = *pp;
+	const char *name;
+	char *lname;
+
+	if (*p == '(') {
+		*verdict = doubt_comment (strict);
+		return FALSE;
+	}
+	if (*p != ';')
+		goto malformed;
+	p = skip_space (p + 1);
+	if (*p == '\0' || *p == ';') {
+		*pp = p;
+		return TRUE;
+	}
+	name = p;
+	while (is_token_char ((guchar) *p))
+		p++;
+	if (p == name)
+		goto malformed;
+	lname = g_ascii_strdown (name, p - name);
+	g_ptr_array_add (names, lname);
+	p = skip_space (p);
+	if (*p != '=')
+		goto malformed;
+	p = skip_space (p + 1);
+	if (!doubt_value (&p, lname, strict, verdict))
+		return FALSE;
+	for (guint i = 0; i + 1 < names->len; i++) {
+		if (strcmp (names->pdata[i], lname) == 0) {
+			*verdict = g_strdup_printf ("the parameter %s "
+						    "given twice",
+						    lname);
+			return FALSE;
+		}
+	}
+	if (strict && g_str_has_prefix (lname, "boundary*")) {
+		*verdict = g_strdup ("the boundary in RFC 2231 form");
+		return FALSE;
+	}
+	*pp = p;
+	return TRUE;
+
+malformed:
+	*verdict = doubt_malformed (strict);
+	return FALSE;
+}
+
 /* Why readers may read the Content-Type field value @raw differently, or
  * NULL (newly allocated).  @strict for a multipart: then a comment, a
  * quoted pair, a fold inside quotes, a boundary in RFC 2231 form or any
@@ -676,93 +821,23 @@ content_type_doubt (const char *raw, gboolean strict)
 {
 	g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
 	const char *p = skip_space (raw);
-	guint i;
+	char *verdict = NULL;
 
 	/* type "/" subtype */
 	if (strict) {
-		const char *q = p;
-
-		while (is_token_char ((guchar) *p))
-			p++;
-		if (p == q || *p != '/')
-			goto malformed;
-		q = ++p;
-		while (is_token_char ((guchar) *p))
-			p++;
-		if (p == q)
-			goto malformed;
+		p = doubt_skip_type (p);
+		if (p == NULL)
+			return doubt_malformed (strict);
 	} else {
 		p += strcspn (p, ";\"(");
 	}
 	for (;;) {
-		const char *name;
-		char *lname;
-
 		p = skip_space (p);
 		if (*p == '\0')
-			break;
-		if (*p == '(')
-			return strict ? g_strdup ("a comment") : NULL;
-		if (*p != ';')
-			goto malformed;
-		p = skip_space (p + 1);
-		if (*p == '\0' || *p == ';')
-			continue;
-		name = p;
-		while (is_token_char ((guchar) *p))
-			p++;
-		if (p == name)
-			goto malformed;
-		lname = g_ascii_strdown (name, p - name);
-		g_ptr_array_add (names, lname);
-		p = skip_space (p);
-		if (*p != '=')
-			goto malformed;
-		p = skip_space (p + 1);
-		if (*p == '"') {
-			if (strict && p[1] == '"' &&
-			    strcmp (lname, "boundary") == 0)
-				return g_strdup ("an empty boundary");
-			for (p++; *p && *p != '"'; p++) {
-				if (!strict)
-					continue;
-				if (*p == '\\')
-					return g_strdup (
-						"a quoted pair in a parameter");
-				if (*p == '\r' || *p == '\n')
-					return g_strdup (
-						"a line break inside quotes");
-			}
-			if (*p != '"')
-				goto malformed;
-			p++;
-		} else if (*p == '(') {
-			return strict ? g_strdup ("a comment") : NULL;
-		} else {
-			const char *v = p;
-
-			/* "=" is a tspecial, yet unquoted boundaries like
-			 * ----=_Part_1 are common and read alike */
-			while (*p && *p != ';' && *p != ' ' && *p != '\t' &&
-			       *p != '\r' && *p != '\n' && *p != '(' &&
-			       *p != '"' && *p != '\\' && (guchar) *p > 0x20 &&
-			       (guchar) *p < 0x7f)
-				p++;
-			if (p == v)
-				goto malformed;
-		}
-		for (i = 0; i + 1 < names->len; i++)
-			if (strcmp (names->pdata[i], lname) == 0)
-				return g_strdup_printf ("the parameter %s "
-							"given twice",
-							lname);
-		if (strict && g_str_has_prefix (lname, "boundary*"))
-			return g_strdup ("the boundary in RFC 2231 form");
+			return NULL;
+		if (!doubt_parameter (&p, names, strict, &verdict))
+			return verdict;
 	}
-	return NULL;
-
-malformed:
-	return strict ? g_strdup ("a malformed parameter list") : NULL;
 }
 
 typedef struct {
