@@ -1305,22 +1305,13 @@ leaf_head_agrees (MpTree *t, GError **error)
 	return TRUE;
 }
 
-MpTree *
-mp_tree_new (MpInput *in, const char *seed, GError **error)
+/* A new tree over @in (not empty) with its top node spanning the input;
+ * nothing read yet. */
+static MpTree *
+tree_alloc (MpInput *in, const char *seed)
 {
-	g_autoptr (MpTree) t = g_new0 (MpTree, 1);
-	g_autoptr (GMimeMessage) msg = NULL;
-	g_autoptr (GError) local = NULL;
-	g_autoptr (GError) head_error = NULL;
-	gboolean has_multipart = FALSE;
-	gint64 hlen;
+	MpTree *t = g_new0 (MpTree, 1);
 
-	if (mp_input_get_size (in) == 0) {
-		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-			     "%s: empty input (did an earlier stage fail?)",
-			     mp_input_get_name (in));
-		return NULL;
-	}
 	t->in = in;
 	t->stream = mp_input_get_window_stream (in);
 	t->base = t->stream->bound_start;
@@ -1335,47 +1326,58 @@ mp_tree_new (MpInput *in, const char *seed, GError **error)
 	t->top->top = TRUE;
 	t->top->start = t->base;
 	t->top->end = t->base + t->size;
-	parse_headers (t, t->top, "text/plain", t->fields, &head_error);
-	t->bare_cr = -1;
-	if (!head_error)
-		scan_input (t, &t->bare_cr);
+	return t;
+}
 
-	if (head_error || needs_second_reader (t)) {
+/* Checks that every reader reads the message as our scanner did (DESIGN
+ * 2): GMime's reading when a header failed (*HEAD_ERROR, then reported)
+ * or the structure needs a second reader, else the top header alone; no
+ * bare CR; the same parts.  FALSE with @error when they disagree. */
+static gboolean
+tree_agrees (MpTree *t, GError **head_error, GError **error)
+{
+	g_autoptr (GMimeMessage) msg = NULL;
+	gboolean has_multipart = FALSE;
+
+	if (*head_error || needs_second_reader (t)) {
 		g_autoptr (GPtrArray) outer = g_ptr_array_new ();
 		g_autoptr (GMimeStream) skel = NULL;
 		Walk w = { t, outer, 0, FALSE };
 
-		if (!head_error && t->bare_cr < 0)
+		if (!*head_error && t->bare_cr < 0)
 			skel = skeleton (t);
 		/* refuses a truncated multipart anywhere */
 		msg = mp_input_parse_stream (
-			in, skel ? skel : mp_input_get_window_stream (in),
+			t->in, skel ? skel : mp_input_get_window_stream (t->in),
 			error);
 		if (msg == NULL)
-			return NULL;
-		if (head_error) {
-			g_propagate_error (error,
-					   g_steal_pointer (&head_error));
-			return NULL;
+			return FALSE;
+		if (*head_error) {
+			g_propagate_error (error, g_steal_pointer (head_error));
+			return FALSE;
 		}
 		/* DESIGN 2: a structure readers disagree on is refused,
 		 * not edited: a part we add must be seen by every reader */
 		if (!walk_agrees (&w, g_mime_message_get_mime_part (msg), "",
 				  error))
-			return NULL;
+			return FALSE;
 		has_multipart = w.has_multipart;
 	} else if (!leaf_head_agrees (t, error)) {
-		return NULL;
+		return FALSE;
 	}
-	if (!no_bare_cr (t, has_multipart, error) ||
-	    !scan_agrees (t, t->top,
-			  msg ? g_mime_message_get_mime_part (msg) : NULL, "",
-			  error))
-		return NULL;
-	g_clear_object (&msg);
-	t->root = t->top;
+	return no_bare_cr (t, has_multipart, error) &&
+	       scan_agrees (t, t->top,
+			    msg ? g_mime_message_get_mime_part (msg) : NULL, "",
+			    error);
+}
 
-	/* identical inputs give identical boundaries (DESIGN 2) */
+/* Feeds t->random with the input's size and the start of its header:
+ * identical inputs give identical boundaries (DESIGN 2). */
+static void
+tree_seed_random (MpTree *t)
+{
+	gint64 hlen;
+
 	mp_random_feed (t->random, &t->size, sizeof t->size);
 	hlen = MIN (t->top->body - t->base, SEED_HEADER_MAX);
 	if (hlen > 0) {
@@ -1386,6 +1388,15 @@ mp_tree_new (MpInput *in, const char *seed, GError **error)
 		    g_mime_stream_read (t->stream, h, (gsize) hlen) == hlen)
 			mp_random_feed (t->random, h, (gsize) hlen);
 	}
+}
+
+/* Opens a top multipart/mixed whose boundary holds no white space, so
+ * that parts are added inside it (t->mixed); FALSE with @error when
+ * reading its children fails with an error. */
+static gboolean
+tree_open_mixed (MpTree *t, GError **error)
+{
+	g_autoptr (GError) local = NULL;
 
 	/* a boundary holding white space was mostly folded by its writer;
 	 * readers disagree on it (Python's compat32 keeps the fold), so the
@@ -1397,9 +1408,35 @@ mp_tree_new (MpInput *in, const char *seed, GError **error)
 			t->mixed = t->top;
 		else if (local) {
 			g_propagate_error (error, g_steal_pointer (&local));
-			return NULL;
+			return FALSE;
 		}
 	}
+	return TRUE;
+}
+
+MpTree *
+mp_tree_new (MpInput *in, const char *seed, GError **error)
+{
+	g_autoptr (MpTree) t = NULL;
+	g_autoptr (GError) head_error = NULL;
+
+	if (mp_input_get_size (in) == 0) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s: empty input (did an earlier stage fail?)",
+			     mp_input_get_name (in));
+		return NULL;
+	}
+	t = tree_alloc (in, seed);
+	parse_headers (t, t->top, "text/plain", t->fields, &head_error);
+	t->bare_cr = -1;
+	if (!head_error)
+		scan_input (t, &t->bare_cr);
+	if (!tree_agrees (t, &head_error, error))
+		return NULL;
+	t->root = t->top;
+	tree_seed_random (t);
+	if (!tree_open_mixed (t, error))
+		return NULL;
 	return g_steal_pointer (&t);
 }
 
