@@ -874,19 +874,21 @@ part_refused (MpTree *t, const char *section, GError **error,
 	return FALSE;
 }
 
-/* Walks GMime's tree of the message: every Content-Type must be read
- * alike by every reader, and a nested multipart must not reuse the
- * boundary of one around it (RFC 2046 5.1.1; a nested multipart read
- * with the boundary of a container around it is split differently by
- * our scanner, found by fuzzing).  Gathers every boundary. */
+static gboolean walk_agrees (Walk *w, GMimeObject *obj, const char *section,
+			     GError **error);
+
+/* Checks the Content-Type fields of OBJ at @section (none counted inside
+ * an attached message): at most one, and none that readers may read
+ * differently; FALSE with @error otherwise. */
 static gboolean
-walk_agrees (Walk *w, GMimeObject *obj, const char *section, GError **error)
+walk_content_type (Walk *w, GMimeObject *obj, const char *section,
+		   GError **error)
 {
 	GMimeHeaderList *headers = g_mime_object_get_header_list (obj);
-	const char *raw = NULL, *b;
-	int i, n = 0;
+	const char *raw = NULL;
+	int n = 0;
 
-	for (i = 0; headers && i < g_mime_header_list_get_count (headers);
+	for (int i = 0; headers && i < g_mime_header_list_get_count (headers);
 	     i++) {
 		GMimeHeader *h = g_mime_header_list_get_header_at (headers, i);
 
@@ -919,27 +921,40 @@ walk_agrees (Walk *w, GMimeObject *obj, const char *section, GError **error)
 					     "disagree on it)",
 					     doubt);
 	}
-	if (GMIME_IS_MESSAGE_PART (obj)) {
-		GMimeMessage *m = g_mime_message_part_get_message (
-			GMIME_MESSAGE_PART (obj));
-		GMimeObject *body = m ? g_mime_message_get_mime_part (m) : NULL;
-		g_autofree char *s = NULL;
-		gboolean ok;
+	return TRUE;
+}
 
-		if (body == NULL)
-			return TRUE;
+/* Walks the body of the attached message OBJ at @section, counted as
+ * inside a message. */
+static gboolean
+walk_message (Walk *w, GMimeObject *obj, const char *section, GError **error)
+{
+	GMimeMessage *m =
+		g_mime_message_part_get_message (GMIME_MESSAGE_PART (obj));
+	GMimeObject *body = m ? g_mime_message_get_mime_part (m) : NULL;
+	g_autofree char *s = NULL;
+	gboolean ok;
 
-		s = mp_part_section_message_body (section,
-						  GMIME_IS_MULTIPART (body));
-		w->in_message++;
-		ok = walk_agrees (w, body, s, error);
-		w->in_message--;
-		return ok;
-	}
-	if (!GMIME_IS_MULTIPART (obj))
+	if (body == NULL)
 		return TRUE;
+
+	s = mp_part_section_message_body (section, GMIME_IS_MULTIPART (body));
+	w->in_message++;
+	ok = walk_agrees (w, body, s, error);
+	w->in_message--;
+	return ok;
+}
+
+/* Walks the parts of the multipart OBJ at @section, its boundary
+ * gathered into t->boundaries; FALSE with @error when the boundary is
+ * one of a multipart around it or a part is refused. */
+static gboolean
+walk_multipart (Walk *w, GMimeObject *obj, const char *section, GError **error)
+{
+	const char *b = g_mime_multipart_get_boundary (GMIME_MULTIPART (obj));
+	int i, n;
+
 	w->has_multipart = TRUE;
-	b = g_mime_multipart_get_boundary (GMIME_MULTIPART (obj));
 	for (i = 0; b && i < (int) w->outer->len; i++) {
 		if (strcmp (w->outer->pdata[i], b) == 0) {
 			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
@@ -964,6 +979,23 @@ walk_agrees (Walk *w, GMimeObject *obj, const char *section, GError **error)
 	}
 	g_ptr_array_set_size (w->outer, w->outer->len - 1);
 	return TRUE;
+}
+
+/* Walks GMime's tree of the message: every Content-Type must be read
+ * alike by every reader, and a nested multipart must not reuse the
+ * boundary of one around it (RFC 2046 5.1.1; a nested multipart read
+ * with the boundary of a container around it is split differently by
+ * our scanner, found by fuzzing).  Gathers every boundary. */
+static gboolean
+walk_agrees (Walk *w, GMimeObject *obj, const char *section, GError **error)
+{
+	if (!walk_content_type (w, obj, section, error))
+		return FALSE;
+	if (GMIME_IS_MESSAGE_PART (obj))
+		return walk_message (w, obj, section, error);
+	if (!GMIME_IS_MULTIPART (obj))
+		return TRUE;
+	return walk_multipart (w, obj, section, error);
 }
 
 #define MAX_HEADS 1024
