@@ -1001,6 +1001,50 @@ walk_agrees (Walk *w, GMimeObject *obj, const char *section, GError **error)
 #define MAX_HEADS 1024
 #define HEAD_BYTES 64
 
+/* At the line starting with "-" at POS (before END): keeps its first
+ * HEAD_BYTES in t->heads when it looks like a marked delimiter (up to
+ * MAX_HEADS, else t->heads_ok is cleared), and, when FEED, gives it to the
+ * top multipart's delimiters @d once past its header.  FALSE when the
+ * line cannot be read. */
+static gboolean
+scan_dash_line (MpTree *t, gboolean feed, Delims *d, MpInputWindow *w,
+		gint64 pos, gint64 end)
+{
+	Node *top = t->top;
+	DashLine l;
+	gint64 next;
+
+	if (!dash_line_at (w, pos, end, &l, &next, NULL))
+		return FALSE;
+	if (mp_multipart_like_marked_delimiter (
+		    l.data, (gsize) MIN (end - pos, HEAD_BYTES))) {
+		if (t->heads->len < MAX_HEADS)
+			g_ptr_array_add (
+				t->heads,
+				g_bytes_new (l.data, (gsize) MIN (end - pos,
+								  HEAD_BYTES)));
+		else
+			t->heads_ok = FALSE;
+	}
+	if (feed && pos >= top->body)
+		delims_take (t, top, d, w, &l);
+	return TRUE;
+}
+
+/* After a read error in scan_input(): no heads to trust, and the top
+ * multipart (when FEED) left unread.  Reading errors are reported where
+ * they matter: by scan_children() and heads_feed_input(), which read
+ * again. */
+static void
+scan_input_failed (MpTree *t, gboolean feed)
+{
+	t->heads_ok = FALSE;
+	if (feed) {
+		t->top->closed = FALSE;
+		g_ptr_array_set_size (t->top->children, 0);
+	}
+}
+
 /* The one pass over the input: a CR without LF anywhere (the first one
  * in *@cr, else -1); the delimiters of the message's own multipart, when
  * it is one (scan_children() then only reads its parts' headers); and
@@ -1016,6 +1060,7 @@ scan_input (MpTree *t, gint64 *cr)
 	gint64 pos = t->base, end = top->end, line = t->base;
 	MpInputWindow w;
 	Delims d = { 0 };
+	gboolean ok = TRUE;
 
 	*cr = -1;
 	t->heads =
@@ -1026,41 +1071,21 @@ scan_input (MpTree *t, gint64 *cr)
 		delims_begin (t, top, &d);
 	}
 	mp_input_window_init (&w, t->in);
-	while (pos < end) {
+	while (ok && pos < end) {
 		gsize avail, i;
 		const char *p = mp_input_window_at (&w, pos, 2, &avail, NULL);
 
-		if (p == NULL)
-			goto failed;
-		avail = (gsize) MIN ((gint64) avail, end - pos);
-		if (pos == line && p[0] == '-') {
-			DashLine l;
-			gint64 next;
-
-			if (!dash_line_at (&w, pos, end, &l, &next, NULL))
-				goto failed;
-			if (mp_multipart_like_marked_delimiter (
-				    l.data,
-				    (gsize) MIN (end - pos, HEAD_BYTES))) {
-				if (t->heads->len < MAX_HEADS)
-					g_ptr_array_add (
-						t->heads,
-						g_bytes_new (
-							l.data,
-							(gsize) MIN (
-								end - pos,
-								HEAD_BYTES)));
-				else
-					t->heads_ok = FALSE;
-			}
-			if (feed && pos >= top->body)
-				delims_take (t, top, &d, &w, &l);
+		if (p != NULL && pos == line && p[0] == '-') {
+			ok = scan_dash_line (t, feed, &d, &w, pos, end);
 			/* its bytes are looked at for CRs like any */
-			p = mp_input_window_at (&w, pos, 2, &avail, NULL);
-			if (p == NULL)
-				goto failed;
-			avail = (gsize) MIN ((gint64) avail, end - pos);
+			p = ok ? mp_input_window_at (&w, pos, 2, &avail, NULL) :
+				 NULL;
 		}
+		if (p == NULL) {
+			ok = FALSE;
+			break;
+		}
+		avail = (gsize) MIN ((gint64) avail, end - pos);
 		i = mp_lines_scan (p, avail, TRUE, TRUE);
 		if (i + 1 < avail) {
 			if (p[i] == '\r') {
@@ -1082,20 +1107,10 @@ scan_input (MpTree *t, gint64 *cr)
 	}
 	mp_input_window_clear (&w);
 	g_free (d.delim);
-	if (feed)
+	if (!ok)
+		scan_input_failed (t, feed);
+	else if (feed)
 		top->delimited = TRUE;
-	return;
-
-failed:
-	/* reading errors are reported where they matter: by
-	 * scan_children() and heads_feed_input(), which read again */
-	mp_input_window_clear (&w);
-	g_free (d.delim);
-	t->heads_ok = FALSE;
-	if (feed) {
-		top->closed = FALSE;
-		g_ptr_array_set_size (top->children, 0);
-	}
 }
 
 /* A CR without LF ends a line for Python's email and for smtp-send's
