@@ -329,6 +329,108 @@ typedef struct {
 	GString *angle; /* the addr-spec in <> */
 } Item;
 
+/* Reads C when it is escaped, a backslash, inside quotes, inside or
+ * opening a comment, or an opening quote, into @it; returns 1 when it
+ * took C, -1 when comments now nest deeper than MP_ADDRESS_MAX_NESTING,
+ * 0 when C is for the caller. */
+static int
+scan_item_quoting (Item *it, char c)
+{
+	GString *spec = it->in_angle ? it->angle : it->bare;
+
+	if (it->escaped) {
+		it->escaped = FALSE;
+		if (it->depth == 0)
+			g_string_append_c (spec, c);
+		return 1;
+	}
+	if (c == '\\') {
+		it->escaped = TRUE;
+		if (it->depth == 0)
+			g_string_append_c (spec, c);
+		return 1;
+	}
+	if (it->quoted) {
+		if (c == '"')
+			it->quoted = FALSE;
+		g_string_append_c (spec, c);
+		return 1;
+	}
+	if (it->depth > 0) {
+		it->depth += c == '(' ? 1 : c == ')' ? -1 : 0;
+		return it->depth > MP_ADDRESS_MAX_NESTING ? -1 : 1;
+	}
+	if (c == '(') {
+		it->depth++;
+		return 1;
+	}
+	if (c == '"') {
+		it->quoted = TRUE;
+		if (!it->in_angle) {
+			it->words |= it->space_after_text;
+			it->text = TRUE;
+		}
+		g_string_append_c (spec, c);
+		return 1;
+	}
+	return 0;
+}
+
+/* Reads C inside angle brackets into @it: '>' closes them, a blank or
+ * another '<' makes the item bad, anything else is the addr-spec's. */
+static void
+scan_item_angle (Item *it, char c)
+{
+	if (c == '>') {
+		it->in_angle = FALSE;
+		it->after_angle = TRUE;
+	} else if (c == ' ' || c == '\t' || c == '<')
+		it->bad = TRUE;
+	else
+		g_string_append_c (it->angle, c);
+}
+
+/* Reads C (not ',' or ';') outside quotes, comments and angle brackets
+ * into @it: ':' before any '<' starts a group (*@in_group), '<' opens
+ * angle brackets, a blank ends a word, anything else is bare text.
+ * Errors: MP_ERROR_DATA for a group inside a group. */
+static gboolean
+scan_item_plain (const char *header, const char *shown, Item *it, char c,
+		 gboolean *in_group, GError **error)
+{
+	if (c == ':' && !it->seen_angle) {
+		if (*in_group) {
+			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+				     "%s: \"%s\": a group "
+				     "inside a group",
+				     header, shown);
+			return FALSE;
+		}
+		/* a group's display name */
+		*in_group = TRUE;
+		it->text = it->space_after_text = it->words = FALSE;
+		g_string_truncate (it->bare, 0);
+		return TRUE;
+	}
+	if (c == '<') {
+		if (it->seen_angle)
+			it->bad = TRUE;
+		it->seen_angle = it->in_angle = TRUE;
+		return TRUE;
+	}
+	if (c == ' ' || c == '\t') {
+		if (it->text)
+			it->space_after_text = TRUE;
+		return TRUE;
+	}
+	if (it->after_angle || c == '>')
+		it->bad = TRUE;
+	it->words |= it->space_after_text;
+	it->text = TRUE;
+	g_string_append_c (it->bare, c);
+	return TRUE;
+}
+
 /* Reads one item of an address list from *@pp up to the ',' or ';' that
  * ends it, the end of the value, or comments nested deeper than
  * MP_ADDRESS_MAX_NESTING; *@pp is left there.  A ':' starts a group
@@ -341,87 +443,20 @@ scan_item (const char *header, const char *shown, const char **pp, Item *it,
 
 	for (; *p; p++) {
 		char c = *p;
-		GString *spec = it->in_angle ? it->angle : it->bare;
+		int took = scan_item_quoting (it, c);
 
-		if (it->escaped) {
-			it->escaped = FALSE;
-			if (it->depth == 0)
-				g_string_append_c (spec, c);
+		if (took < 0)
+			break;
+		if (took > 0)
 			continue;
-		}
-		if (c == '\\') {
-			it->escaped = TRUE;
-			if (it->depth == 0)
-				g_string_append_c (spec, c);
-			continue;
-		}
-		if (it->quoted) {
-			if (c == '"')
-				it->quoted = FALSE;
-			g_string_append_c (spec, c);
-			continue;
-		}
-		if (it->depth > 0) {
-			it->depth += c == '(' ? 1 : c == ')' ? -1 : 0;
-			if (it->depth > MP_ADDRESS_MAX_NESTING)
-				break;
-			continue;
-		}
-		if (c == '(') {
-			it->depth++;
-			continue;
-		}
-		if (c == '"') {
-			it->quoted = TRUE;
-			if (!it->in_angle) {
-				it->words |= it->space_after_text;
-				it->text = TRUE;
-			}
-			g_string_append_c (spec, c);
-			continue;
-		}
 		if (it->in_angle) {
-			if (c == '>') {
-				it->in_angle = FALSE;
-				it->after_angle = TRUE;
-			} else if (c == ' ' || c == '\t' || c == '<')
-				it->bad = TRUE;
-			else
-				g_string_append_c (it->angle, c);
+			scan_item_angle (it, c);
 			continue;
 		}
 		if (c == ',' || c == ';')
 			break;
-		if (c == ':' && !it->seen_angle) {
-			if (*in_group) {
-				g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-					     "%s: \"%s\": a group "
-					     "inside a group",
-					     header, shown);
-				return FALSE;
-			}
-			/* a group's display name */
-			*in_group = TRUE;
-			it->text = it->space_after_text = it->words = FALSE;
-			g_string_truncate (it->bare, 0);
-			continue;
-		}
-		if (c == '<') {
-			if (it->seen_angle)
-				it->bad = TRUE;
-			it->seen_angle = it->in_angle = TRUE;
-			continue;
-		}
-		if (c == ' ' || c == '\t') {
-			if (it->text)
-				it->space_after_text = TRUE;
-			continue;
-		}
-		if (it->after_angle || c == '>')
-			it->bad = TRUE;
-		it->words |= it->space_after_text;
-		it->text = TRUE;
-		g_string_append_c (it->bare, c);
+		if (!scan_item_plain (header, shown, it, c, in_group, error))
+			return FALSE;
 	}
 	*pp = p;
 	return TRUE;
@@ -1225,6 +1260,100 @@ domains_given (GPtrArray *flat, GArray *angles)
 	return TRUE;
 }
 
+/* Where mp_address_read_list() is in the value: the list it builds, the
+ * group (or list) it adds to, the item being read and what is known of
+ * it. */
+typedef struct {
+	GPtrArray *specs;  /* the addr-specs scan_list() found, in order */
+	guint index;       /* of the next one */
+	GPtrArray *list;   /* the result */
+	GPtrArray *cur;    /* list, or the members of the open group */
+	GPtrArray *flat;   /* the mailboxes, in order */
+	GArray *angles;    /* whether each had angle brackets */
+	const char *start; /* of the item */
+	gboolean quoted, escaped, angle, word;
+	int depth;
+} ListReader;
+
+/* Reads C when it is escaped, a backslash, inside quotes or inside or
+ * opening a comment; returns TRUE when it took C, FALSE when C is for the
+ * caller. */
+static gboolean
+read_list_quoting (ListReader *r, char c)
+{
+	if (r->escaped) {
+		r->escaped = FALSE;
+		r->word |= r->depth == 0;
+		return TRUE;
+	}
+	if (c == '\\') {
+		r->escaped = TRUE;
+		return TRUE;
+	}
+	if (r->quoted) {
+		r->quoted = c != '"';
+		return TRUE;
+	}
+	if (r->depth > 0) {
+		r->depth += c == '(' ? 1 : c == ')' ? -1 : 0;
+		return TRUE;
+	}
+	if (c == '(') {
+		r->depth = 1;
+		return TRUE;
+	}
+	return FALSE;
+}
+
+/* Opens a group named by the text from r->start to the ':' at P: its
+ * mailboxes go into its members until a ';'. */
+static void
+read_list_group (ListReader *r, const char *p)
+{
+	MpAddress *g = g_new0 (MpAddress, 1);
+
+	g->name = item_name (r->start, p, TRUE);
+	g->members = address_list_new ();
+	g_ptr_array_add (r->list, g);
+	r->cur = g->members;
+	r->start = p + 1;
+	r->word = FALSE;
+}
+
+/* Ends the item from r->start to P: when it holds a word and an addr-spec
+ * is left, adds the mailbox (its display name, the next addr-spec). */
+static void
+read_list_item (ListReader *r, const char *p)
+{
+	MpAddress *a;
+
+	if (r->index >= r->specs->len || !r->word)
+		return;
+	a = g_new0 (MpAddress, 1);
+	a->name = item_name (r->start, p, r->angle);
+	a->spec = g_strdup (r->specs->pdata[r->index++]);
+	g_ptr_array_add (r->cur, a);
+	g_ptr_array_add (r->flat, a);
+	g_array_append_val (r->angles, r->angle);
+}
+
+/* Replaces the addr-spec of each mailbox in FLAT by its checked form;
+ * FALSE with @error (naming NAME) at the first that is refused. */
+static gboolean
+read_list_check_specs (const char *name, GPtrArray *flat, GError **error)
+{
+	for (guint i = 0; i < flat->len; i++) {
+		MpAddress *a = flat->pdata[i];
+		char *checked = mp_address_check_spec (name, a->spec, error);
+
+		if (checked == NULL)
+			return FALSE;
+		g_free (a->spec);
+		a->spec = checked;
+	}
+	return TRUE;
+}
+
 GPtrArray *
 mp_address_read_list (const char *name, const char *value, GError **error)
 {
@@ -1233,96 +1362,53 @@ mp_address_read_list (const char *name, const char *value, GError **error)
 	g_autoptr (GPtrArray) flat = g_ptr_array_new (); /* the mailboxes */
 	g_autoptr (GArray) angles =
 		g_array_new (FALSE, FALSE, sizeof (gboolean));
-	GPtrArray *cur = list;
-	const char *p = value, *start = value;
-	gboolean quoted = FALSE, escaped = FALSE, angle = FALSE, word = FALSE;
-	int depth = 0;
-	guint index = 0;
+	ListReader r = { .specs = specs,
+			 .list = list,
+			 .cur = list,
+			 .flat = flat,
+			 .angles = angles,
+			 .start = value };
 
 	if (!scan_list (name, value, specs, error))
 		return NULL;
-	for (;; p++) {
+	for (const char *p = value;; p++) {
 		char c = *p;
 
 		if (c != '\0') {
-			if (escaped) {
-				escaped = FALSE;
-				word |= depth == 0;
+			if (read_list_quoting (&r, c))
 				continue;
-			}
-			if (c == '\\') {
-				escaped = TRUE;
-				continue;
-			}
-			if (quoted) {
-				quoted = c != '"';
-				continue;
-			}
-			if (depth > 0) {
-				depth += c == '(' ? 1 : c == ')' ? -1 : 0;
-				continue;
-			}
-			if (c == '(') {
-				depth = 1;
-				continue;
-			}
 			if (c == '"')
-				quoted = TRUE;
+				r.quoted = TRUE;
 			if (c == '<')
-				angle = TRUE;
+				r.angle = TRUE;
 			if (c != ' ' && c != '\t' && c != ',' && c != ';' &&
 			    c != ':')
-				word = TRUE;
-			if (c == ':' && !angle && cur == list) {
-				MpAddress *g = g_new0 (MpAddress, 1);
-
-				g->name = item_name (start, p, TRUE);
-				g->members = address_list_new ();
-				g_ptr_array_add (list, g);
-				cur = g->members;
-				start = p + 1;
-				word = FALSE;
+				r.word = TRUE;
+			if (c == ':' && !r.angle && r.cur == list) {
+				read_list_group (&r, p);
 				continue;
 			}
 			if (c != ',' && c != ';')
 				continue;
 		}
-		/* the item [start, p) */
-		if (index < specs->len) {
-			if (word) {
-				MpAddress *a = g_new0 (MpAddress, 1);
-
-				a->name = item_name (start, p, angle);
-				a->spec = g_strdup (specs->pdata[index++]);
-				g_ptr_array_add (cur, a);
-				g_ptr_array_add (flat, a);
-				g_array_append_val (angles, angle);
-			}
-		}
+		read_list_item (&r, p);
 		if (c == ';')
-			cur = list;
-		angle = word = FALSE;
-		start = p + 1;
+			r.cur = list;
+		r.angle = r.word = FALSE;
+		r.start = p + 1;
 		if (c == '\0')
 			break;
 	}
-	if (list->len == 0 || index != specs->len ||
-	    !domains_given (flat, angles))
-		goto unreadable;
-	for (guint i = 0; i < flat->len; i++) {
-		MpAddress *a = flat->pdata[i];
-		char *checked = mp_address_check_spec (name, a->spec, error);
-
-		if (checked == NULL)
-			return NULL;
-		g_free (a->spec);
-		a->spec = checked;
+	if (list->len == 0 || r.index != specs->len ||
+	    !domains_given (flat, angles)) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s: \"%s\": cannot parse the address list", name,
+			     value);
+		return NULL;
 	}
+	if (!read_list_check_specs (name, flat, error))
+		return NULL;
 	return g_steal_pointer (&list);
-unreadable:
-	g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-		     "%s: \"%s\": cannot parse the address list", name, value);
-	return NULL;
 }
 
 guint

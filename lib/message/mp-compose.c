@@ -98,6 +98,85 @@ checked_msgid (const char *name, const char *value, GError **error)
 	return mp_field_format_msgids (name, values, error);
 }
 
+/* Adds VALUE to the address list I (From, Sender, To...): kept as written
+ * with its placeholders in template mode, read into a list otherwise;
+ * FALSE with @error when it is refused. */
+static gboolean
+add_address_header (MpCompose *c, int i, const char *value, GError **error)
+{
+	g_autoptr (GPtrArray) l = NULL;
+	g_autofree char *checked = NULL;
+
+	/* a template's placeholders are checked by
+	 * mime-merge once filled; the rest now */
+	if (c->template_mode && strstr (value, "{{")) {
+		checked = mp_placeholder_format_header (addr_names[i], value,
+							error);
+		if (checked == NULL)
+			return FALSE;
+		g_ptr_array_add (c->addr[i], g_strdup (value));
+		g_ptr_array_add (c->lists[i], NULL);
+		return TRUE;
+	}
+	l = mp_address_read_list (addr_names[i], value, error);
+	if (l == NULL)
+		return FALSE;
+	g_ptr_array_add (c->addr[i], g_strdup (value));
+	g_ptr_array_add (c->lists[i], g_steal_pointer (&l));
+	return TRUE;
+}
+
+/* Sets Message-ID or In-Reply-To, or adds to References, the message IDs
+ * of VALUE once checked; FALSE with @error when they are refused. */
+static gboolean
+add_msgid_header (MpCompose *c, const char *name, const char *value,
+		  GError **error)
+{
+	char *f = checked_msgid (name, value, error);
+	gboolean is_mid = g_ascii_strcasecmp (name, "Message-ID") == 0;
+	char **slot;
+
+	if (f == NULL)
+		return FALSE;
+	g_free (f);
+	if (g_ascii_strcasecmp (name, "References") == 0) {
+		g_ptr_array_add (c->references, g_strdup (value));
+		return TRUE;
+	}
+	slot = is_mid ? &c->message_id : &c->in_reply_to;
+	g_free (*slot);
+	*slot = g_strdup (value);
+	if (is_mid)
+		c->add_message_id = TRUE;
+	return TRUE;
+}
+
+/* Adds any other field, formatted (its placeholders kept in template
+ * mode); FALSE with @error for the fields mime-compose sets from the body
+ * (Content-*, MIME-Version) or a value that cannot be formatted. */
+static gboolean
+add_extra_header (MpCompose *c, const char *name, const char *value,
+		  GError **error)
+{
+	char *line;
+
+	if (g_ascii_strncasecmp (name, "Content-", 8) == 0 ||
+	    g_ascii_strcasecmp (name, "MIME-Version") == 0) {
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "%s: set by mime-compose from the body (see "
+			     "--charset, --html, --8bit)",
+			     name);
+		return FALSE;
+	}
+	line = c->template_mode ?
+		       mp_placeholder_format_header (name, value, error) :
+		       mp_field_format (name, value, error);
+	if (line == NULL)
+		return FALSE;
+	g_ptr_array_add (c->extra, line);
+	return TRUE;
+}
+
 gboolean
 mp_compose_add_header (MpCompose *c, const char *name, const char *value,
 		       GError **error)
@@ -107,30 +186,9 @@ mp_compose_add_header (MpCompose *c, const char *name, const char *value,
 	if (!mp_field_check_name (name, error) ||
 	    !mp_field_check_value (name, value, -1, error))
 		return FALSE;
-	for (i = 0; i < N_ADDR; i++) {
-		if (g_ascii_strcasecmp (name, addr_names[i]) == 0) {
-			g_autoptr (GPtrArray) l = NULL;
-			g_autofree char *checked = NULL;
-
-			/* a template's placeholders are checked by
-			 * mime-merge once filled; the rest now */
-			if (c->template_mode && strstr (value, "{{")) {
-				checked = mp_placeholder_format_header (
-					addr_names[i], value, error);
-				if (checked == NULL)
-					return FALSE;
-				g_ptr_array_add (c->addr[i], g_strdup (value));
-				g_ptr_array_add (c->lists[i], NULL);
-				return TRUE;
-			}
-			l = mp_address_read_list (addr_names[i], value, error);
-			if (l == NULL)
-				return FALSE;
-			g_ptr_array_add (c->addr[i], g_strdup (value));
-			g_ptr_array_add (c->lists[i], g_steal_pointer (&l));
-			return TRUE;
-		}
-	}
+	for (i = 0; i < N_ADDR; i++)
+		if (g_ascii_strcasecmp (name, addr_names[i]) == 0)
+			return add_address_header (c, i, value, error);
 	if (g_ascii_strcasecmp (name, "Subject") == 0) {
 		g_free (c->subject);
 		c->subject = g_strdup (value);
@@ -139,47 +197,10 @@ mp_compose_add_header (MpCompose *c, const char *name, const char *value,
 	if (g_ascii_strcasecmp (name, "Date") == 0)
 		return mp_compose_set_date (c, value, error);
 	if (g_ascii_strcasecmp (name, "Message-ID") == 0 ||
-	    g_ascii_strcasecmp (name, "In-Reply-To") == 0) {
-		char *f = checked_msgid (name, value, error);
-		gboolean is_mid = g_ascii_strcasecmp (name, "Message-ID") == 0;
-		char **slot = is_mid ? &c->message_id : &c->in_reply_to;
-
-		if (f == NULL)
-			return FALSE;
-		g_free (f);
-		g_free (*slot);
-		*slot = g_strdup (value);
-		if (is_mid)
-			c->add_message_id = TRUE;
-		return TRUE;
-	}
-	if (g_ascii_strcasecmp (name, "References") == 0) {
-		char *f = checked_msgid (name, value, error);
-
-		if (f == NULL)
-			return FALSE;
-		g_free (f);
-		g_ptr_array_add (c->references, g_strdup (value));
-		return TRUE;
-	}
-	if (g_ascii_strncasecmp (name, "Content-", 8) == 0 ||
-	    g_ascii_strcasecmp (name, "MIME-Version") == 0) {
-		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
-			     "%s: set by mime-compose from the body (see "
-			     "--charset, --html, --8bit)",
-			     name);
-		return FALSE;
-	} else {
-		char *line = c->template_mode ?
-				     mp_placeholder_format_header (name, value,
-								   error) :
-				     mp_field_format (name, value, error);
-
-		if (line == NULL)
-			return FALSE;
-		g_ptr_array_add (c->extra, line);
-	}
-	return TRUE;
+	    g_ascii_strcasecmp (name, "In-Reply-To") == 0 ||
+	    g_ascii_strcasecmp (name, "References") == 0)
+		return add_msgid_header (c, name, value, error);
+	return add_extra_header (c, name, value, error);
 }
 
 GBytes *
@@ -582,24 +603,16 @@ feed_input (MpRandom *random, MpInput *in, GError **error)
 	return TRUE;
 }
 
-gboolean
-mp_compose_write (MpCompose *c, MpRandom *random, MpWriter *out, GError **error)
+/* Appends to H the From field and, unless it names the one author, the
+ * Sender field; FALSE with @error when either cannot be formatted, From
+ * has no mailbox, several need a Sender, or Sender is not exactly one
+ * mailbox (RFC 5322 3.6.2). */
+static gboolean
+write_originator (MpCompose *c, GString *h, GError **error)
 {
-	g_autoptr (GString) h = g_string_new (NULL);
 	g_autoptr (GString) sender = g_string_new (NULL);
-	g_auto (Body) body = { NULL };
-	g_autoptr (GDateTime) now = NULL;
-	g_autofree char *date = NULL;
-	guint n_from = 0, n_sender = 0, n;
-	gsize i;
+	guint n_from = 0, n_sender = 0;
 
-	if (c->addr[A_FROM]->len == 0) {
-		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
-			     "From: no sender address (give --from)");
-		return FALSE;
-	}
-	date = mp_date_format (c->date ? c->date : (now = mp_date_default ()));
-	g_string_append_printf (h, "Date: %s\n", date);
 	if (!append_addr (h, c, A_FROM, &n_from, error) ||
 	    !append_addr (sender, c, A_SENDER, &n_sender, error))
 		return FALSE;
@@ -624,7 +637,18 @@ mp_compose_write (MpCompose *c, MpRandom *random, MpWriter *out, GError **error)
 	/* RFC 5322 3.6.2: no Sender when it is the one author */
 	if (!(n_from == 1 && n_sender == 1 && same_mailbox (c)))
 		g_string_append (h, sender->str);
-	for (i = A_REPLY_TO; i < N_ADDR; i++)
+	return TRUE;
+}
+
+/* Appends to H the fields after the originator: the other address
+ * lists, Subject, the extra fields, In-Reply-To and References; FALSE
+ * with @error when an address list or a message ID is refused. */
+static gboolean
+write_other_fields (MpCompose *c, GString *h, GError **error)
+{
+	guint n;
+
+	for (gsize i = A_REPLY_TO; i < N_ADDR; i++)
 		if (!append_addr (h, c, (int) i, &n, error))
 			return FALSE;
 	if (c->subject) {
@@ -632,7 +656,7 @@ mp_compose_write (MpCompose *c, MpRandom *random, MpWriter *out, GError **error)
 			mp_field_format_text ("Subject", c->subject);
 		g_string_append (h, line);
 	}
-	for (i = 0; i < c->extra->len; i++)
+	for (gsize i = 0; i < c->extra->len; i++)
 		g_string_append (h, c->extra->pdata[i]);
 	if (c->in_reply_to) {
 		g_autofree char *line =
@@ -654,32 +678,60 @@ mp_compose_write (MpCompose *c, MpRandom *random, MpWriter *out, GError **error)
 			return FALSE;
 		g_string_append (h, line);
 	}
+	return TRUE;
+}
+
+/* Appends to H the Message-ID field when one is wanted: the one given,
+ * checked, or a new one from RANDOM at the domain of the first From;
+ * FALSE with @error when the given one is refused. */
+static gboolean
+write_message_id (MpCompose *c, MpRandom *random, GString *h, GError **error)
+{
+	g_autofree char *line = NULL;
+
+	if (!c->add_message_id)
+		return TRUE;
+	if (c->message_id) {
+		line = checked_msgid ("Message-ID", c->message_id, error);
+		if (line == NULL)
+			return FALSE;
+	} else {
+		g_autofree char *domain =
+			msgid_domain (c->addr[A_FROM]->pdata[0]);
+		g_autofree char *tok = mp_random_token (random, 26);
+
+		line = g_strdup_printf ("Message-ID: <%s@%s>\n", tok, domain);
+	}
+	g_string_append (h, line);
+	return TRUE;
+}
+
+gboolean
+mp_compose_write (MpCompose *c, MpRandom *random, MpWriter *out, GError **error)
+{
+	g_autoptr (GString) h = g_string_new (NULL);
+	g_auto (Body) body = { NULL };
+	g_autoptr (GDateTime) now = NULL;
+	g_autofree char *date = NULL;
+
+	if (c->addr[A_FROM]->len == 0) {
+		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
+			     "From: no sender address (give --from)");
+		return FALSE;
+	}
+	date = mp_date_format (c->date ? c->date : (now = mp_date_default ()));
+	g_string_append_printf (h, "Date: %s\n", date);
+	if (!write_originator (c, h, error) ||
+	    !write_other_fields (c, h, error))
+		return FALSE;
 
 	/* identical inputs give identical tokens when reproducible */
 	mp_random_feed (random, h->str, h->len + 1);
 	if (!feed_input (random, c->text, error) ||
 	    !feed_input (random, c->html, error) ||
-	    !body_prepare (&body, c, random, error))
+	    !body_prepare (&body, c, random, error) ||
+	    !write_message_id (c, random, h, error))
 		return FALSE;
-
-	if (c->add_message_id) {
-		g_autofree char *line = NULL;
-
-		if (c->message_id) {
-			line = checked_msgid ("Message-ID", c->message_id,
-					      error);
-			if (line == NULL)
-				return FALSE;
-		} else {
-			g_autofree char *domain =
-				msgid_domain (c->addr[A_FROM]->pdata[0]);
-			g_autofree char *tok = mp_random_token (random, 26);
-
-			line = g_strdup_printf ("Message-ID: <%s@%s>\n", tok,
-						domain);
-		}
-		g_string_append (h, line);
-	}
 	g_string_append (h, "MIME-Version: 1.0\n");
 	return body_write (&body, h, out, error);
 }

@@ -1087,6 +1087,99 @@ render_pre (Box *b, GumboNode *n)
 	b->margin = 2;
 }
 
+/* Renders the phrase elements with a rendering of their own (br, img by
+ * its alt text, a, q); returns FALSE, rendering nothing, for any other
+ * TAG. */
+static gboolean
+render_phrase_tag (Box *b, GumboNode *n, GumboTag tag)
+{
+	switch (tag) {
+	case GUMBO_TAG_BR:
+		g_string_append_c (b->para, '\n');
+		b->space = FALSE;
+		return TRUE;
+	case GUMBO_TAG_IMG: {
+		const char *alt = attr (n, "alt");
+
+		if (alt)
+			append_text (b, alt);
+		return TRUE;
+	}
+	case GUMBO_TAG_A:
+		render_link (b, n);
+		return TRUE;
+	case GUMBO_TAG_Q:
+		append_text (b, "\"");
+		render_children (b, n, NULL);
+		g_string_append_c (b->para, '"');
+		return TRUE;
+	default:
+		return FALSE;
+	}
+}
+
+/* Renders the block elements with a rendering of their own (lists and
+ * their items, dd, blockquote, pre and its kin, hr, table) inside LIST;
+ * returns FALSE, rendering nothing, for any other TAG. */
+static gboolean
+render_block_tag (Box *b, GumboNode *n, GumboTag tag, List *list)
+{
+	switch (tag) {
+	case GUMBO_TAG_UL:
+	case GUMBO_TAG_OL:
+	case GUMBO_TAG_MENU:
+	case GUMBO_TAG_DIR:
+		block_edge (b, list || b->marker || b->indent ? 1 : 2);
+		render_list (b, n, list);
+		block_edge (b, b->indent ? 1 : 2);
+		return TRUE;
+	case GUMBO_TAG_LI:
+		render_item (b, n, list);
+		return TRUE;
+	case GUMBO_TAG_DD:
+		render_definition (b, n);
+		return TRUE;
+	case GUMBO_TAG_BLOCKQUOTE:
+		block_edge (b, 2);
+		b->quote++;
+		render_children (b, n, NULL);
+		block_edge (b, 2);
+		b->quote--;
+		return TRUE;
+	case GUMBO_TAG_PRE:
+	case GUMBO_TAG_LISTING:
+	case GUMBO_TAG_XMP:
+	case GUMBO_TAG_PLAINTEXT:
+		render_pre (b, n);
+		return TRUE;
+	case GUMBO_TAG_HR:
+		render_rule (b);
+		return TRUE;
+	case GUMBO_TAG_TABLE:
+		block_edge (b, 2);
+		render_table (b, n);
+		return TRUE;
+	default:
+		return FALSE;
+	}
+}
+
+/* Renders any other element by its KIND: a heading, inline content, or a
+ * block between edges (a blank line around a paragraph). */
+static void
+render_by_kind (Box *b, GumboNode *n, GumboTag tag, Kind kind)
+{
+	if (is_heading (tag)) {
+		render_heading (b, n, tag);
+	} else if (kind == INLINE) {
+		render_children (b, n, NULL);
+	} else {
+		block_edge (b, kind == PARA ? 2 : 1);
+		render_children (b, n, NULL);
+		block_edge (b, kind == PARA ? 2 : 1);
+	}
+}
+
 static void
 render_element (Box *b, GumboNode *n, List *list)
 {
@@ -1103,72 +1196,9 @@ render_element (Box *b, GumboNode *n, List *list)
 		return;
 	}
 	b->depth++;
-	switch (tag) {
-	case GUMBO_TAG_BR:
-		g_string_append_c (b->para, '\n');
-		b->space = FALSE;
-		break;
-	case GUMBO_TAG_IMG: {
-		const char *alt = attr (n, "alt");
-
-		if (alt)
-			append_text (b, alt);
-		break;
-	}
-	case GUMBO_TAG_A:
-		render_link (b, n);
-		break;
-	case GUMBO_TAG_Q:
-		append_text (b, "\"");
-		render_children (b, n, NULL);
-		g_string_append_c (b->para, '"');
-		break;
-	case GUMBO_TAG_UL:
-	case GUMBO_TAG_OL:
-	case GUMBO_TAG_MENU:
-	case GUMBO_TAG_DIR:
-		block_edge (b, list || b->marker || b->indent ? 1 : 2);
-		render_list (b, n, list);
-		block_edge (b, b->indent ? 1 : 2);
-		break;
-	case GUMBO_TAG_LI:
-		render_item (b, n, list);
-		break;
-	case GUMBO_TAG_DD:
-		render_definition (b, n);
-		break;
-	case GUMBO_TAG_BLOCKQUOTE:
-		block_edge (b, 2);
-		b->quote++;
-		render_children (b, n, NULL);
-		block_edge (b, 2);
-		b->quote--;
-		break;
-	case GUMBO_TAG_PRE:
-	case GUMBO_TAG_LISTING:
-	case GUMBO_TAG_XMP:
-	case GUMBO_TAG_PLAINTEXT:
-		render_pre (b, n);
-		break;
-	case GUMBO_TAG_HR:
-		render_rule (b);
-		break;
-	case GUMBO_TAG_TABLE:
-		block_edge (b, 2);
-		render_table (b, n);
-		break;
-	default:
-		if (is_heading (tag)) {
-			render_heading (b, n, tag);
-		} else if (kind == INLINE) {
-			render_children (b, n, NULL);
-		} else {
-			block_edge (b, kind == PARA ? 2 : 1);
-			render_children (b, n, NULL);
-			block_edge (b, kind == PARA ? 2 : 1);
-		}
-		break;
-	}
+	if (!render_phrase_tag (b, n, tag) &&
+	    !render_block_tag (b, n, tag, list))
+		render_by_kind (b, n, tag, kind);
 	b->depth--;
 }
 

@@ -664,6 +664,151 @@ skip_space (const char *p)
 	return p;
 }
 
+/* What content_type_doubt() answers for a malformed value: a reason when
+ * @strict, else NULL (newly allocated). */
+static char *
+doubt_malformed (gboolean strict)
+{
+	return strict ? g_strdup ("a malformed parameter list") : NULL;
+}
+
+/* What content_type_doubt() answers for a comment: a reason when
+ * @strict, else NULL (newly allocated). */
+static char *
+doubt_comment (gboolean strict)
+{
+	return strict ? g_strdup ("a comment") : NULL;
+}
+
+/* Skips "type/subtype" (RFC 2045 5.1 tokens) at P; returns what follows,
+ * or NULL when it is malformed. */
+static const char *
+doubt_skip_type (const char *p)
+{
+	const char *q = p;
+
+	while (is_token_char ((guchar) *p))
+		p++;
+	if (p == q || *p != '/')
+		return NULL;
+	q = ++p;
+	while (is_token_char ((guchar) *p))
+		p++;
+	return p == q ? NULL : p;
+}
+
+/* Reads the value of the parameter LNAME at *PP, quoted or not, and
+ * leaves *PP after it; returns TRUE to go on, or FALSE with the answer
+ * of content_type_doubt() in *VERDICT (NULL included) when the value
+ * decides it. */
+static gboolean
+doubt_value (const char **pp, const char *lname, gboolean strict,
+	     char **verdict)
+{
+	const char *p = *pp;
+
+	if (*p == '"') {
+		if (strict && p[1] == '"' && strcmp (lname, "boundary") == 0) {
+			*verdict = g_strdup ("an empty boundary");
+			return FALSE;
+		}
+		for (p++; *p && *p != '"'; p++) {
+			if (!strict)
+				continue;
+			if (*p == '\\') {
+				*verdict = g_strdup ("a quoted pair in a "
+						     "parameter");
+				return FALSE;
+			}
+			if (*p == '\r' || *p == '\n') {
+				*verdict = g_strdup ("a line break inside "
+						     "quotes");
+				return FALSE;
+			}
+		}
+		if (*p != '"') {
+			*verdict = doubt_malformed (strict);
+			return FALSE;
+		}
+		p++;
+	} else if (*p == '(') {
+		*verdict = doubt_comment (strict);
+		return FALSE;
+	} else {
+		const char *v = p;
+
+		/* "=" is a tspecial, yet unquoted boundaries like
+		 * ----=_Part_1 are common and read alike */
+		while (*p && *p != ';' && *p != ' ' && *p != '\t' &&
+		       *p != '\r' && *p != '\n' && *p != '(' && *p != '"' &&
+		       *p != '\\' && (guchar) *p > 0x20 && (guchar) *p < 0x7f)
+			p++;
+		if (p == v) {
+			*verdict = doubt_malformed (strict);
+			return FALSE;
+		}
+	}
+	*pp = p;
+	return TRUE;
+}
+
+/* Reads one "; name=value" at *PP (not at the end), adding the lowercase
+ * name to NAMES, and leaves *PP after it; returns TRUE to go on, or FALSE
+ * with the answer of content_type_doubt() in *VERDICT (NULL included):
+ * a comment, a malformed parameter, a value in doubt, a name given twice,
+ * a boundary in RFC 2231 form. */
+static gboolean
+doubt_parameter (const char **pp, GPtrArray *names, gboolean strict,
+		 char **verdict)
+{
+	const char *p = *pp;
+	const char *name;
+	char *lname;
+
+	if (*p == '(') {
+		*verdict = doubt_comment (strict);
+		return FALSE;
+	}
+	if (*p != ';')
+		goto malformed;
+	p = skip_space (p + 1);
+	if (*p == '\0' || *p == ';') {
+		*pp = p;
+		return TRUE;
+	}
+	name = p;
+	while (is_token_char ((guchar) *p))
+		p++;
+	if (p == name)
+		goto malformed;
+	lname = g_ascii_strdown (name, p - name);
+	g_ptr_array_add (names, lname);
+	p = skip_space (p);
+	if (*p != '=')
+		goto malformed;
+	p = skip_space (p + 1);
+	if (!doubt_value (&p, lname, strict, verdict))
+		return FALSE;
+	for (guint i = 0; i + 1 < names->len; i++) {
+		if (strcmp (names->pdata[i], lname) == 0) {
+			*verdict = g_strdup_printf ("the parameter %s "
+						    "given twice",
+						    lname);
+			return FALSE;
+		}
+	}
+	if (strict && g_str_has_prefix (lname, "boundary*")) {
+		*verdict = g_strdup ("the boundary in RFC 2231 form");
+		return FALSE;
+	}
+	*pp = p;
+	return TRUE;
+
+malformed:
+	*verdict = doubt_malformed (strict);
+	return FALSE;
+}
+
 /* Why readers may read the Content-Type field value @raw differently, or
  * NULL (newly allocated).  @strict for a multipart: then a comment, a
  * quoted pair, a fold inside quotes, a boundary in RFC 2231 form or any
@@ -676,93 +821,23 @@ content_type_doubt (const char *raw, gboolean strict)
 {
 	g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
 	const char *p = skip_space (raw);
-	guint i;
+	char *verdict = NULL;
 
 	/* type "/" subtype */
 	if (strict) {
-		const char *q = p;
-
-		while (is_token_char ((guchar) *p))
-			p++;
-		if (p == q || *p != '/')
-			goto malformed;
-		q = ++p;
-		while (is_token_char ((guchar) *p))
-			p++;
-		if (p == q)
-			goto malformed;
+		p = doubt_skip_type (p);
+		if (p == NULL)
+			return doubt_malformed (strict);
 	} else {
 		p += strcspn (p, ";\"(");
 	}
 	for (;;) {
-		const char *name;
-		char *lname;
-
 		p = skip_space (p);
 		if (*p == '\0')
-			break;
-		if (*p == '(')
-			return strict ? g_strdup ("a comment") : NULL;
-		if (*p != ';')
-			goto malformed;
-		p = skip_space (p + 1);
-		if (*p == '\0' || *p == ';')
-			continue;
-		name = p;
-		while (is_token_char ((guchar) *p))
-			p++;
-		if (p == name)
-			goto malformed;
-		lname = g_ascii_strdown (name, p - name);
-		g_ptr_array_add (names, lname);
-		p = skip_space (p);
-		if (*p != '=')
-			goto malformed;
-		p = skip_space (p + 1);
-		if (*p == '"') {
-			if (strict && p[1] == '"' &&
-			    strcmp (lname, "boundary") == 0)
-				return g_strdup ("an empty boundary");
-			for (p++; *p && *p != '"'; p++) {
-				if (!strict)
-					continue;
-				if (*p == '\\')
-					return g_strdup (
-						"a quoted pair in a parameter");
-				if (*p == '\r' || *p == '\n')
-					return g_strdup (
-						"a line break inside quotes");
-			}
-			if (*p != '"')
-				goto malformed;
-			p++;
-		} else if (*p == '(') {
-			return strict ? g_strdup ("a comment") : NULL;
-		} else {
-			const char *v = p;
-
-			/* "=" is a tspecial, yet unquoted boundaries like
-			 * ----=_Part_1 are common and read alike */
-			while (*p && *p != ';' && *p != ' ' && *p != '\t' &&
-			       *p != '\r' && *p != '\n' && *p != '(' &&
-			       *p != '"' && *p != '\\' && (guchar) *p > 0x20 &&
-			       (guchar) *p < 0x7f)
-				p++;
-			if (p == v)
-				goto malformed;
-		}
-		for (i = 0; i + 1 < names->len; i++)
-			if (strcmp (names->pdata[i], lname) == 0)
-				return g_strdup_printf ("the parameter %s "
-							"given twice",
-							lname);
-		if (strict && g_str_has_prefix (lname, "boundary*"))
-			return g_strdup ("the boundary in RFC 2231 form");
+			return NULL;
+		if (!doubt_parameter (&p, names, strict, &verdict))
+			return verdict;
 	}
-	return NULL;
-
-malformed:
-	return strict ? g_strdup ("a malformed parameter list") : NULL;
 }
 
 typedef struct {
@@ -799,19 +874,21 @@ part_refused (MpTree *t, const char *section, GError **error,
 	return FALSE;
 }
 
-/* Walks GMime's tree of the message: every Content-Type must be read
- * alike by every reader, and a nested multipart must not reuse the
- * boundary of one around it (RFC 2046 5.1.1; a nested multipart read
- * with the boundary of a container around it is split differently by
- * our scanner, found by fuzzing).  Gathers every boundary. */
+static gboolean walk_agrees (Walk *w, GMimeObject *obj, const char *section,
+			     GError **error);
+
+/* Checks the Content-Type fields of OBJ at @section (none counted inside
+ * an attached message): at most one, and none that readers may read
+ * differently; FALSE with @error otherwise. */
 static gboolean
-walk_agrees (Walk *w, GMimeObject *obj, const char *section, GError **error)
+walk_content_type (Walk *w, GMimeObject *obj, const char *section,
+		   GError **error)
 {
 	GMimeHeaderList *headers = g_mime_object_get_header_list (obj);
-	const char *raw = NULL, *b;
-	int i, n = 0;
+	const char *raw = NULL;
+	int n = 0;
 
-	for (i = 0; headers && i < g_mime_header_list_get_count (headers);
+	for (int i = 0; headers && i < g_mime_header_list_get_count (headers);
 	     i++) {
 		GMimeHeader *h = g_mime_header_list_get_header_at (headers, i);
 
@@ -844,27 +921,40 @@ walk_agrees (Walk *w, GMimeObject *obj, const char *section, GError **error)
 					     "disagree on it)",
 					     doubt);
 	}
-	if (GMIME_IS_MESSAGE_PART (obj)) {
-		GMimeMessage *m = g_mime_message_part_get_message (
-			GMIME_MESSAGE_PART (obj));
-		GMimeObject *body = m ? g_mime_message_get_mime_part (m) : NULL;
-		g_autofree char *s = NULL;
-		gboolean ok;
+	return TRUE;
+}
 
-		if (body == NULL)
-			return TRUE;
+/* Walks the body of the attached message OBJ at @section, counted as
+ * inside a message. */
+static gboolean
+walk_message (Walk *w, GMimeObject *obj, const char *section, GError **error)
+{
+	GMimeMessage *m =
+		g_mime_message_part_get_message (GMIME_MESSAGE_PART (obj));
+	GMimeObject *body = m ? g_mime_message_get_mime_part (m) : NULL;
+	g_autofree char *s = NULL;
+	gboolean ok;
 
-		s = mp_part_section_message_body (section,
-						  GMIME_IS_MULTIPART (body));
-		w->in_message++;
-		ok = walk_agrees (w, body, s, error);
-		w->in_message--;
-		return ok;
-	}
-	if (!GMIME_IS_MULTIPART (obj))
+	if (body == NULL)
 		return TRUE;
+
+	s = mp_part_section_message_body (section, GMIME_IS_MULTIPART (body));
+	w->in_message++;
+	ok = walk_agrees (w, body, s, error);
+	w->in_message--;
+	return ok;
+}
+
+/* Walks the parts of the multipart OBJ at @section, its boundary
+ * gathered into t->boundaries; FALSE with @error when the boundary is
+ * one of a multipart around it or a part is refused. */
+static gboolean
+walk_multipart (Walk *w, GMimeObject *obj, const char *section, GError **error)
+{
+	const char *b = g_mime_multipart_get_boundary (GMIME_MULTIPART (obj));
+	int i, n;
+
 	w->has_multipart = TRUE;
-	b = g_mime_multipart_get_boundary (GMIME_MULTIPART (obj));
 	for (i = 0; b && i < (int) w->outer->len; i++) {
 		if (strcmp (w->outer->pdata[i], b) == 0) {
 			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
@@ -891,8 +981,69 @@ walk_agrees (Walk *w, GMimeObject *obj, const char *section, GError **error)
 	return TRUE;
 }
 
+/* Walks GMime's tree of the message: every Content-Type must be read
+ * alike by every reader, and a nested multipart must not reuse the
+ * boundary of one around it (RFC 2046 5.1.1; a nested multipart read
+ * with the boundary of a container around it is split differently by
+ * our scanner, found by fuzzing).  Gathers every boundary. */
+static gboolean
+walk_agrees (Walk *w, GMimeObject *obj, const char *section, GError **error)
+{
+	if (!walk_content_type (w, obj, section, error))
+		return FALSE;
+	if (GMIME_IS_MESSAGE_PART (obj))
+		return walk_message (w, obj, section, error);
+	if (!GMIME_IS_MULTIPART (obj))
+		return TRUE;
+	return walk_multipart (w, obj, section, error);
+}
+
 #define MAX_HEADS 1024
 #define HEAD_BYTES 64
+
+/* At the line starting with "-" at POS (before END): keeps its first
+ * HEAD_BYTES in t->heads when it looks like a marked delimiter (up to
+ * MAX_HEADS, else t->heads_ok is cleared), and, when FEED, gives it to the
+ * top multipart's delimiters @d once past its header.  FALSE when the
+ * line cannot be read. */
+static gboolean
+scan_dash_line (MpTree *t, gboolean feed, Delims *d, MpInputWindow *w,
+		gint64 pos, gint64 end)
+{
+	Node *top = t->top;
+	DashLine l;
+	gint64 next;
+
+	if (!dash_line_at (w, pos, end, &l, &next, NULL))
+		return FALSE;
+	if (mp_multipart_like_marked_delimiter (
+		    l.data, (gsize) MIN (end - pos, HEAD_BYTES))) {
+		if (t->heads->len < MAX_HEADS)
+			g_ptr_array_add (
+				t->heads,
+				g_bytes_new (l.data, (gsize) MIN (end - pos,
+								  HEAD_BYTES)));
+		else
+			t->heads_ok = FALSE;
+	}
+	if (feed && pos >= top->body)
+		delims_take (t, top, d, w, &l);
+	return TRUE;
+}
+
+/* After a read error in scan_input(): no heads to trust, and the top
+ * multipart (when FEED) left unread.  Reading errors are reported where
+ * they matter: by scan_children() and heads_feed_input(), which read
+ * again. */
+static void
+scan_input_failed (MpTree *t, gboolean feed)
+{
+	t->heads_ok = FALSE;
+	if (feed) {
+		t->top->closed = FALSE;
+		g_ptr_array_set_size (t->top->children, 0);
+	}
+}
 
 /* The one pass over the input: a CR without LF anywhere (the first one
  * in *@cr, else -1); the delimiters of the message's own multipart, when
@@ -909,6 +1060,7 @@ scan_input (MpTree *t, gint64 *cr)
 	gint64 pos = t->base, end = top->end, line = t->base;
 	MpInputWindow w;
 	Delims d = { 0 };
+	gboolean ok = TRUE;
 
 	*cr = -1;
 	t->heads =
@@ -919,41 +1071,21 @@ scan_input (MpTree *t, gint64 *cr)
 		delims_begin (t, top, &d);
 	}
 	mp_input_window_init (&w, t->in);
-	while (pos < end) {
+	while (ok && pos < end) {
 		gsize avail, i;
 		const char *p = mp_input_window_at (&w, pos, 2, &avail, NULL);
 
-		if (p == NULL)
-			goto failed;
-		avail = (gsize) MIN ((gint64) avail, end - pos);
-		if (pos == line && p[0] == '-') {
-			DashLine l;
-			gint64 next;
-
-			if (!dash_line_at (&w, pos, end, &l, &next, NULL))
-				goto failed;
-			if (mp_multipart_like_marked_delimiter (
-				    l.data,
-				    (gsize) MIN (end - pos, HEAD_BYTES))) {
-				if (t->heads->len < MAX_HEADS)
-					g_ptr_array_add (
-						t->heads,
-						g_bytes_new (
-							l.data,
-							(gsize) MIN (
-								end - pos,
-								HEAD_BYTES)));
-				else
-					t->heads_ok = FALSE;
-			}
-			if (feed && pos >= top->body)
-				delims_take (t, top, &d, &w, &l);
+		if (p != NULL && pos == line && p[0] == '-') {
+			ok = scan_dash_line (t, feed, &d, &w, pos, end);
 			/* its bytes are looked at for CRs like any */
-			p = mp_input_window_at (&w, pos, 2, &avail, NULL);
-			if (p == NULL)
-				goto failed;
-			avail = (gsize) MIN ((gint64) avail, end - pos);
+			p = ok ? mp_input_window_at (&w, pos, 2, &avail, NULL) :
+				 NULL;
 		}
+		if (p == NULL) {
+			ok = FALSE;
+			break;
+		}
+		avail = (gsize) MIN ((gint64) avail, end - pos);
 		i = mp_lines_scan (p, avail, TRUE, TRUE);
 		if (i + 1 < avail) {
 			if (p[i] == '\r') {
@@ -975,20 +1107,10 @@ scan_input (MpTree *t, gint64 *cr)
 	}
 	mp_input_window_clear (&w);
 	g_free (d.delim);
-	if (feed)
+	if (!ok)
+		scan_input_failed (t, feed);
+	else if (feed)
 		top->delimited = TRUE;
-	return;
-
-failed:
-	/* reading errors are reported where they matter: by
-	 * scan_children() and heads_feed_input(), which read again */
-	mp_input_window_clear (&w);
-	g_free (d.delim);
-	t->heads_ok = FALSE;
-	if (feed) {
-		top->closed = FALSE;
-		g_ptr_array_set_size (top->children, 0);
-	}
 }
 
 /* A CR without LF ends a line for Python's email and for smtp-send's
@@ -1230,22 +1352,13 @@ leaf_head_agrees (MpTree *t, GError **error)
 	return TRUE;
 }
 
-MpTree *
-mp_tree_new (MpInput *in, const char *seed, GError **error)
+/* A new tree over @in (not empty) with its top node spanning the input;
+ * nothing read yet. */
+static MpTree *
+tree_alloc (MpInput *in, const char *seed)
 {
-	g_autoptr (MpTree) t = g_new0 (MpTree, 1);
-	g_autoptr (GMimeMessage) msg = NULL;
-	g_autoptr (GError) local = NULL;
-	g_autoptr (GError) head_error = NULL;
-	gboolean has_multipart = FALSE;
-	gint64 hlen;
+	MpTree *t = g_new0 (MpTree, 1);
 
-	if (mp_input_get_size (in) == 0) {
-		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-			     "%s: empty input (did an earlier stage fail?)",
-			     mp_input_get_name (in));
-		return NULL;
-	}
 	t->in = in;
 	t->stream = mp_input_get_window_stream (in);
 	t->base = t->stream->bound_start;
@@ -1260,47 +1373,58 @@ mp_tree_new (MpInput *in, const char *seed, GError **error)
 	t->top->top = TRUE;
 	t->top->start = t->base;
 	t->top->end = t->base + t->size;
-	parse_headers (t, t->top, "text/plain", t->fields, &head_error);
-	t->bare_cr = -1;
-	if (!head_error)
-		scan_input (t, &t->bare_cr);
+	return t;
+}
 
-	if (head_error || needs_second_reader (t)) {
+/* Checks that every reader reads the message as our scanner did (DESIGN
+ * 2): GMime's reading when a header failed (*HEAD_ERROR, then reported)
+ * or the structure needs a second reader, else the top header alone; no
+ * bare CR; the same parts.  FALSE with @error when they disagree. */
+static gboolean
+tree_agrees (MpTree *t, GError **head_error, GError **error)
+{
+	g_autoptr (GMimeMessage) msg = NULL;
+	gboolean has_multipart = FALSE;
+
+	if (*head_error || needs_second_reader (t)) {
 		g_autoptr (GPtrArray) outer = g_ptr_array_new ();
 		g_autoptr (GMimeStream) skel = NULL;
 		Walk w = { t, outer, 0, FALSE };
 
-		if (!head_error && t->bare_cr < 0)
+		if (!*head_error && t->bare_cr < 0)
 			skel = skeleton (t);
 		/* refuses a truncated multipart anywhere */
 		msg = mp_input_parse_stream (
-			in, skel ? skel : mp_input_get_window_stream (in),
+			t->in, skel ? skel : mp_input_get_window_stream (t->in),
 			error);
 		if (msg == NULL)
-			return NULL;
-		if (head_error) {
-			g_propagate_error (error,
-					   g_steal_pointer (&head_error));
-			return NULL;
+			return FALSE;
+		if (*head_error) {
+			g_propagate_error (error, g_steal_pointer (head_error));
+			return FALSE;
 		}
 		/* DESIGN 2: a structure readers disagree on is refused,
 		 * not edited: a part we add must be seen by every reader */
 		if (!walk_agrees (&w, g_mime_message_get_mime_part (msg), "",
 				  error))
-			return NULL;
+			return FALSE;
 		has_multipart = w.has_multipart;
 	} else if (!leaf_head_agrees (t, error)) {
-		return NULL;
+		return FALSE;
 	}
-	if (!no_bare_cr (t, has_multipart, error) ||
-	    !scan_agrees (t, t->top,
-			  msg ? g_mime_message_get_mime_part (msg) : NULL, "",
-			  error))
-		return NULL;
-	g_clear_object (&msg);
-	t->root = t->top;
+	return no_bare_cr (t, has_multipart, error) &&
+	       scan_agrees (t, t->top,
+			    msg ? g_mime_message_get_mime_part (msg) : NULL, "",
+			    error);
+}
 
-	/* identical inputs give identical boundaries (DESIGN 2) */
+/* Feeds t->random with the input's size and the start of its header:
+ * identical inputs give identical boundaries (DESIGN 2). */
+static void
+tree_seed_random (MpTree *t)
+{
+	gint64 hlen;
+
 	mp_random_feed (t->random, &t->size, sizeof t->size);
 	hlen = MIN (t->top->body - t->base, SEED_HEADER_MAX);
 	if (hlen > 0) {
@@ -1311,6 +1435,15 @@ mp_tree_new (MpInput *in, const char *seed, GError **error)
 		    g_mime_stream_read (t->stream, h, (gsize) hlen) == hlen)
 			mp_random_feed (t->random, h, (gsize) hlen);
 	}
+}
+
+/* Opens a top multipart/mixed whose boundary holds no white space, so
+ * that parts are added inside it (t->mixed); FALSE with @error when
+ * reading its children fails with an error. */
+static gboolean
+tree_open_mixed (MpTree *t, GError **error)
+{
+	g_autoptr (GError) local = NULL;
 
 	/* a boundary holding white space was mostly folded by its writer;
 	 * readers disagree on it (Python's compat32 keeps the fold), so the
@@ -1322,9 +1455,35 @@ mp_tree_new (MpInput *in, const char *seed, GError **error)
 			t->mixed = t->top;
 		else if (local) {
 			g_propagate_error (error, g_steal_pointer (&local));
-			return NULL;
+			return FALSE;
 		}
 	}
+	return TRUE;
+}
+
+MpTree *
+mp_tree_new (MpInput *in, const char *seed, GError **error)
+{
+	g_autoptr (MpTree) t = NULL;
+	g_autoptr (GError) head_error = NULL;
+
+	if (mp_input_get_size (in) == 0) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s: empty input (did an earlier stage fail?)",
+			     mp_input_get_name (in));
+		return NULL;
+	}
+	t = tree_alloc (in, seed);
+	parse_headers (t, t->top, "text/plain", t->fields, &head_error);
+	t->bare_cr = -1;
+	if (!head_error)
+		scan_input (t, &t->bare_cr);
+	if (!tree_agrees (t, &head_error, error))
+		return NULL;
+	t->root = t->top;
+	tree_seed_random (t);
+	if (!tree_open_mixed (t, error))
+		return NULL;
 	return g_steal_pointer (&t);
 }
 

@@ -124,6 +124,106 @@ group_account_name (const char *group)
 	return g_steal_pointer (&name);
 }
 
+/* Reads the group line LINE ("[...]", NUL-terminated by the caller) at
+ * LINENO into @scan and sets *GROUP to its name; FALSE with @error when it
+ * is malformed, not "[account NAME]" or given twice. */
+static gboolean
+scan_group_line (const char *file, guint lineno, char *line, Scan *scan,
+		 const char **group, GError **error)
+{
+	char *end = strchr (line, ']');
+	g_autofree char *name = NULL;
+	guint first;
+
+	/* the line is not quoted: it may be a password
+	 * typed in the wrong place (issue 14) */
+	if (end == NULL || end[1] != '\0' || strchr (line + 1, '[') != NULL) {
+		config_error (error, file, lineno,
+			      "malformed group line (want "
+			      "[account NAME] alone)");
+		return FALSE;
+	}
+	*end = '\0';
+	name = group_account_name (line + 1);
+	if (name == NULL) {
+		config_error (error, file, lineno,
+			      "unknown group [%s] (want "
+			      "[account NAME])",
+			      line + 1);
+		return FALSE;
+	}
+	first = scan_line_of (scan, line + 1, NULL);
+	if (first > 0) {
+		config_error (error, file, lineno,
+			      "[%s] given twice (first on "
+			      "line %u)",
+			      line + 1, first);
+		return FALSE;
+	}
+	*group = line + 1;
+	g_ptr_array_add (scan->groups, g_strdup (*group));
+	g_hash_table_insert (scan->lines, g_strdup (*group),
+			     GUINT_TO_POINTER (lineno));
+	return TRUE;
+}
+
+/* Reads the "key = value" line LINE at LINENO of GROUP (NULL before the
+ * first group) into @scan; FALSE with @error when it is no such line, is
+ * outside a group, has an unknown or repeated key, or is a password= that
+ * others can read. */
+static gboolean
+scan_key_line (const char *file, guint lineno, const char *line,
+	       const char *group, gboolean others_can_read, gboolean ours,
+	       Scan *scan, GError **error)
+{
+	const char *eq = strchr (line, '=');
+	g_autofree char *key = NULL;
+	g_autofree char *slot = NULL;
+
+	if (eq == NULL) {
+		/* not quoted: "password hunter2" lands here */
+		config_error (error, file, lineno,
+			      "not a \"key = value\" line, a [group] "
+			      "or a # comment");
+		return FALSE;
+	}
+	key = g_strstrip (g_strndup (line, (gsize) (eq - line)));
+	if (group == NULL) {
+		config_error (error, file, lineno,
+			      "%s: outside any [account NAME] group", key);
+		return FALSE;
+	}
+	if (!g_strv_contains (known_keys, key)) {
+		config_error (error, file, lineno, "unknown key \"%s\" in [%s]",
+			      key, group);
+		return FALSE;
+	}
+	slot = g_strconcat (group, "\n", key, NULL);
+	if (g_hash_table_contains (scan->lines, slot)) {
+		config_error (error, file, lineno,
+			      "%s given twice in [%s] (first on line "
+			      "%u)",
+			      key, group, scan_line_of (scan, group, key));
+		return FALSE;
+	}
+	if (g_str_equal (key, "password") && others_can_read) {
+		config_error (error, file, lineno,
+			      "password= in a file that group or "
+			      "others can read (chmod 600 %s)",
+			      file);
+		return FALSE;
+	}
+	if (g_str_equal (key, "password") && !ours) {
+		config_error (error, file, lineno,
+			      "password= in a file of another user, "
+			      "who can read it (chown it to yourself)");
+		return FALSE;
+	}
+	g_hash_table_insert (scan->lines, g_steal_pointer (&slot),
+			     GUINT_TO_POINTER (lineno));
+	return TRUE;
+}
+
 /* Checks the file's structure line by line, as GKeyFile reads it, so that
  * every error can name its line (GKeyFile's own errors do not). */
 static gboolean
@@ -143,9 +243,6 @@ scan_config (const char *file, const char *data, gsize len,
 	for (guint i = 0; lines[i] != NULL; i++) {
 		guint lineno = i + 1;
 		char *line = lines[i];
-		char *eq;
-		g_autofree char *key = NULL;
-		g_autofree char *slot = NULL;
 		gsize n = strlen (line);
 
 		if (n > 0 && line[n - 1] == '\r')
@@ -159,86 +256,14 @@ scan_config (const char *file, const char *data, gsize len,
 		if (*line == '\0' || *line == '#')
 			continue;
 		if (*line == '[') {
-			char *end = strchr (line, ']');
-			g_autofree char *name = NULL;
-			guint first;
-
-			/* the line is not quoted: it may be a password
-			 * typed in the wrong place (issue 14) */
-			if (end == NULL || end[1] != '\0' ||
-			    strchr (line + 1, '[') != NULL) {
-				config_error (error, file, lineno,
-					      "malformed group line (want "
-					      "[account NAME] alone)");
+			if (!scan_group_line (file, lineno, line, scan, &group,
+					      error))
 				return FALSE;
-			}
-			*end = '\0';
-			name = group_account_name (line + 1);
-			if (name == NULL) {
-				config_error (error, file, lineno,
-					      "unknown group [%s] (want "
-					      "[account NAME])",
-					      line + 1);
-				return FALSE;
-			}
-			first = scan_line_of (scan, line + 1, NULL);
-			if (first > 0) {
-				config_error (error, file, lineno,
-					      "[%s] given twice (first on "
-					      "line %u)",
-					      line + 1, first);
-				return FALSE;
-			}
-			group = line + 1;
-			g_ptr_array_add (scan->groups, g_strdup (group));
-			g_hash_table_insert (scan->lines, g_strdup (group),
-					     GUINT_TO_POINTER (lineno));
 			continue;
 		}
-		eq = strchr (line, '=');
-		if (eq == NULL) {
-			/* not quoted: "password hunter2" lands here */
-			config_error (error, file, lineno,
-				      "not a \"key = value\" line, a [group] "
-				      "or a # comment");
+		if (!scan_key_line (file, lineno, line, group, others_can_read,
+				    ours, scan, error))
 			return FALSE;
-		}
-		key = g_strstrip (g_strndup (line, (gsize) (eq - line)));
-		if (group == NULL) {
-			config_error (error, file, lineno,
-				      "%s: outside any [account NAME] group",
-				      key);
-			return FALSE;
-		}
-		if (!g_strv_contains (known_keys, key)) {
-			config_error (error, file, lineno,
-				      "unknown key \"%s\" in [%s]", key, group);
-			return FALSE;
-		}
-		slot = g_strconcat (group, "\n", key, NULL);
-		if (g_hash_table_contains (scan->lines, slot)) {
-			config_error (error, file, lineno,
-				      "%s given twice in [%s] (first on line "
-				      "%u)",
-				      key, group,
-				      scan_line_of (scan, group, key));
-			return FALSE;
-		}
-		if (g_str_equal (key, "password") && others_can_read) {
-			config_error (error, file, lineno,
-				      "password= in a file that group or "
-				      "others can read (chmod 600 %s)",
-				      file);
-			return FALSE;
-		}
-		if (g_str_equal (key, "password") && !ours) {
-			config_error (error, file, lineno,
-				      "password= in a file of another user, "
-				      "who can read it (chown it to yourself)");
-			return FALSE;
-		}
-		g_hash_table_insert (scan->lines, g_steal_pointer (&slot),
-				     GUINT_TO_POINTER (lineno));
 	}
 	return TRUE;
 }
@@ -349,10 +374,13 @@ parse_pins (const char *value)
 	return (char **) g_ptr_array_free (g_steal_pointer (&pins), FALSE);
 }
 
-/* Reads, unescapes and checks the value of @key of account @a. */
-static gboolean
-read_key (GKeyFile *kf, Scan *scan, const char *file, const char *group,
-	  const char *key, MpAccount *a, GError **error)
+/* The value of @key in @group, unescaped (a password-command as written),
+ * trailing blanks dropped except in a password, and checked to be neither
+ * empty nor, outside a password, holding a control character; NULL with
+ * @error naming LINE otherwise. */
+static char *
+read_key_value (GKeyFile *kf, const char *file, guint line, const char *group,
+		const char *key, GError **error)
 {
 	g_autoptr (GError) local = NULL;
 	/* a shell command is taken as written, as the shell will read it:
@@ -361,9 +389,6 @@ read_key (GKeyFile *kf, Scan *scan, const char *file, const char *group,
 		g_str_equal (key, "password-command") ?
 			g_key_file_get_value (kf, group, key, &local) :
 			g_key_file_get_string (kf, group, key, &local);
-	guint line = scan_line_of (scan, group, key);
-	char *end = NULL;
-	guint64 port;
 
 	/* GKeyFile returns a value and an error for a bad escape */
 	if (value == NULL || local != NULL) {
@@ -375,14 +400,14 @@ read_key (GKeyFile *kf, Scan *scan, const char *file, const char *group,
 				      "for a backslash)" :
 			      local ? local->message :
 				      "unreadable");
-		return FALSE;
+		return NULL;
 	}
 	/* trailing blanks are a typing accident, except in a password */
 	if (!g_str_equal (key, "password"))
 		g_strchomp (value);
 	if (*value == '\0') {
 		config_error (error, file, line, "%s: empty value", key);
-		return FALSE;
+		return NULL;
 	}
 	/* a password may hold anything its escapes can say (\t, \n) */
 	for (const char *p = value;
@@ -391,36 +416,125 @@ read_key (GKeyFile *kf, Scan *scan, const char *file, const char *group,
 			config_error (error, file, line,
 				      "%s: control character in the value",
 				      key);
-			return FALSE;
+			return NULL;
 		}
 	}
+	return g_steal_pointer (&value);
+}
 
-	for (guint i = 0; i < G_N_ELEMENTS (plain_keys); i++) {
-		if (!g_str_equal (key, plain_keys[i].key))
-			continue;
-		if (plain_keys[i].check != NULL &&
-		    !plain_keys[i].check (value)) {
-			config_error (error, file, line, "%s: \"%s\"%s", key,
-				      value, plain_keys[i].refusal);
-			return FALSE;
-		}
-		*(char **) G_STRUCT_MEMBER_P (a, plain_keys[i].offset) =
-			g_steal_pointer (&value);
-		return TRUE;
+/* The index in plain_keys of @key, or -1 when it is not a plain key. */
+static int
+plain_key_index (const char *key)
+{
+	for (guint i = 0; i < G_N_ELEMENTS (plain_keys); i++)
+		if (g_str_equal (key, plain_keys[i].key))
+			return (int) i;
+	return -1;
+}
+
+/* Sets a->port from VALUE; FALSE with @error unless it is a number from 1
+ * to 65535. */
+static gboolean
+read_port (const char *file, guint line, const char *value, MpAccount *a,
+	   GError **error)
+{
+	char *end = NULL;
+	guint64 port;
+
+	errno = 0;
+	port = g_ascii_strtoull (value, &end, 10);
+	if (!g_ascii_isdigit (*value) || *end != '\0' || errno != 0 ||
+	    port < 1 || port > 65535) {
+		config_error (error, file, line,
+			      "port: \"%s\" is not a number from 1 to 65535",
+			      value);
+		return FALSE;
 	}
-	if (g_str_equal (key, "port")) {
-		errno = 0;
-		port = g_ascii_strtoull (value, &end, 10);
-		if (!g_ascii_isdigit (*value) || *end != '\0' || errno != 0 ||
-		    port < 1 || port > 65535) {
+	a->port = (guint16) port;
+	return TRUE;
+}
+
+/* Sets a->allowed_from to the addresses and @DOMAINs of VALUE; FALSE with
+ * @error naming the first word that is neither. */
+static gboolean
+read_allowed_from (const char *file, guint line, const char *value,
+		   MpAccount *a, GError **error)
+{
+	g_auto (GStrv) words = g_strsplit_set (value, ",; \t", -1);
+	g_autoptr (GPtrArray) list = g_ptr_array_new_with_free_func (g_free);
+
+	for (guint i = 0; words[i] != NULL; i++) {
+		const char *w = words[i];
+
+		if (*w == '\0')
+			continue;
+		if (!(w[0] == '@' && w[1] != '\0' && is_token (w + 1, ".-")) &&
+		    !is_address (w)) {
 			config_error (error, file, line,
-				      "port: \"%s\" is not a number from 1 to "
-				      "65535",
-				      value);
+				      "allowed-from: \"%s\" is neither an "
+				      "address nor @DOMAIN",
+				      w);
 			return FALSE;
 		}
-		a->port = (guint16) port;
-	} else if (g_str_equal (key, "auth")) {
+		g_ptr_array_add (list, g_strdup (w));
+	}
+	g_ptr_array_add (list, NULL);
+	a->allowed_from =
+		(char **) g_ptr_array_free (g_steal_pointer (&list), FALSE);
+	return TRUE;
+}
+
+/* Sets a->dkim_keys (KEYS, paths) or a->dkim_selectors (selector names)
+ * from the list in VALUE; FALSE with @error naming the first word that is
+ * a relative path or not a selector. */
+static gboolean
+read_dkim_list (const char *file, guint line, const char *value, gboolean keys,
+		MpAccount *a, GError **error)
+{
+	/* several, for dual signing: "ed2026, rsa2026" */
+	g_auto (GStrv) words = g_strsplit_set (value, ", \t", -1);
+	g_autoptr (GPtrArray) list = g_ptr_array_new_with_free_func (g_free);
+
+	for (guint i = 0; words[i] != NULL; i++) {
+		char *w;
+
+		if (*words[i] == '\0')
+			continue;
+		w = keys ? expand_path (words[i]) :
+			   (is_token (words[i], ".-_") ? g_strdup (words[i]) :
+							 NULL);
+		if (w == NULL) {
+			config_error (error, file, line,
+				      keys ? "dkim-key: \"%s\" is relative "
+					     "(write it absolute or starting "
+					     "with ~/)" :
+					     "dkim-selector: \"%s\" is not a "
+					     "selector",
+				      words[i]);
+			return FALSE;
+		}
+		g_ptr_array_add (list, w);
+	}
+	g_ptr_array_add (list, NULL);
+	if (keys)
+		a->dkim_keys = (char **) g_ptr_array_free (
+			g_steal_pointer (&list), FALSE);
+	else
+		a->dkim_selectors = (char **) g_ptr_array_free (
+			g_steal_pointer (&list), FALSE);
+	return TRUE;
+}
+
+/* Reads VALUE of a key that is not a plain key (port, auth, ca-file,
+ * outbox, pin-sha256, allowed-from, dkim-selector, dkim-key) into @a;
+ * FALSE with @error when the value is refused. */
+static gboolean
+read_typed_key (const char *file, guint line, const char *key,
+		const char *value, MpAccount *a, GError **error)
+{
+	if (g_str_equal (key, "port"))
+		return read_port (file, line, value, a, error);
+	if (g_str_equal (key, "auth")) {
 		if (!is_token (value, "-_")) {
 			config_error (error, file, line,
 				      "auth: \"%s\" is not a SASL mechanism "
@@ -454,67 +568,41 @@ read_key (GKeyFile *kf, Scan *scan, const char *file, const char *group,
 			return FALSE;
 		}
 	} else if (g_str_equal (key, "allowed-from")) {
-		g_auto (GStrv) words = g_strsplit_set (value, ",; \t", -1);
-		g_autoptr (GPtrArray) list =
-			g_ptr_array_new_with_free_func (g_free);
-
-		for (guint i = 0; words[i] != NULL; i++) {
-			const char *w = words[i];
-
-			if (*w == '\0')
-				continue;
-			if (!(w[0] == '@' && w[1] != '\0' &&
-			      is_token (w + 1, ".-")) &&
-			    !is_address (w)) {
-				config_error (error, file, line,
-					      "allowed-from: \"%s\" is neither "
-					      "an address nor @DOMAIN",
-					      w);
-				return FALSE;
-			}
-			g_ptr_array_add (list, g_strdup (w));
-		}
-		g_ptr_array_add (list, NULL);
-		a->allowed_from = (char **) g_ptr_array_free (
-			g_steal_pointer (&list), FALSE);
+		return read_allowed_from (file, line, value, a, error);
 	} else if (g_str_equal (key, "dkim-selector") ||
 		   g_str_equal (key, "dkim-key")) {
-		/* several, for dual signing: "ed2026, rsa2026" */
-		g_auto (GStrv) words = g_strsplit_set (value, ", \t", -1);
-		g_autoptr (GPtrArray) list =
-			g_ptr_array_new_with_free_func (g_free);
-		gboolean keys = g_str_equal (key, "dkim-key");
-
-		for (guint i = 0; words[i] != NULL; i++) {
-			char *w;
-
-			if (*words[i] == '\0')
-				continue;
-			w = keys ? expand_path (words[i]) :
-				   (is_token (words[i], ".-_") ?
-					    g_strdup (words[i]) :
-					    NULL);
-			if (w == NULL) {
-				config_error (
-					error, file, line,
-					keys ? "dkim-key: \"%s\" is relative "
-					       "(write it absolute or starting "
-					       "with ~/)" :
-					       "dkim-selector: \"%s\" is not "
-					       "a selector",
-					words[i]);
-				return FALSE;
-			}
-			g_ptr_array_add (list, w);
-		}
-		g_ptr_array_add (list, NULL);
-		if (keys)
-			a->dkim_keys = (char **) g_ptr_array_free (
-				g_steal_pointer (&list), FALSE);
-		else
-			a->dkim_selectors = (char **) g_ptr_array_free (
-				g_steal_pointer (&list), FALSE);
+		return read_dkim_list (file, line, value,
+				       g_str_equal (key, "dkim-key"), a, error);
 	}
+	return TRUE;
+}
+
+/* Reads, unescapes and checks the value of @key of account @a. */
+static gboolean
+read_key (GKeyFile *kf, Scan *scan, const char *file, const char *group,
+	  const char *key, MpAccount *a, GError **error)
+{
+	guint line = scan_line_of (scan, group, key);
+	g_autofree char *value =
+		read_key_value (kf, file, line, group, key, error);
+	int i;
+
+	if (value == NULL)
+		return FALSE;
+	i = plain_key_index (key);
+	if (i >= 0) {
+		if (plain_keys[i].check != NULL &&
+		    !plain_keys[i].check (value)) {
+			config_error (error, file, line, "%s: \"%s\"%s", key,
+				      value, plain_keys[i].refusal);
+			return FALSE;
+		}
+		*(char **) G_STRUCT_MEMBER_P (a, plain_keys[i].offset) =
+			g_steal_pointer (&value);
+		return TRUE;
+	}
+	if (!read_typed_key (file, line, key, value, a, error))
+		return FALSE;
 	mp_secret_wipe (value);
 	return TRUE;
 }
@@ -579,6 +667,82 @@ read_file (const char *path, gboolean must_exist, char **data, gsize *len,
 	return TRUE;
 }
 
+/* Checks the rules between the keys of account @a of GROUP: dkim-domain,
+ * dkim-selector and dkim-key together, one selector per key, and not both
+ * password and password-command; FALSE with @error otherwise. */
+static gboolean
+check_account (Scan *scan, const char *file, const char *group,
+	       const MpAccount *a, GError **error)
+{
+	if ((a->dkim_domain != NULL) != (a->dkim_keys != NULL) ||
+	    (a->dkim_keys != NULL) != (a->dkim_selectors != NULL) ||
+	    (a->dkim_keys != NULL &&
+	     (g_strv_length (a->dkim_keys) !=
+		      g_strv_length (a->dkim_selectors) ||
+	      a->dkim_keys[0] == NULL))) {
+		config_error (error, file, a->line,
+			      "[%s]: dkim-domain, dkim-selector and "
+			      "dkim-key go together, one selector per "
+			      "key",
+			      group);
+		return FALSE;
+	}
+	if (a->password != NULL && a->password_command != NULL) {
+		config_error (error, file,
+			      scan_line_of (scan, group, "password"),
+			      "[%s] has both password and "
+			      "password-command",
+			      group);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* Reads the account of GROUP from @kf into a new MpAccount appended to
+ * ACCOUNTS (there even when it fails); FALSE with @error when a key or
+ * the rules between keys refuse it. */
+static gboolean
+read_account (GKeyFile *kf, Scan *scan, const char *file, const char *group,
+	      GPtrArray *accounts, GError **error)
+{
+	MpAccount *a = g_new0 (MpAccount, 1);
+	g_auto (GStrv) keys = NULL;
+
+	a->name = group_account_name (group);
+	a->file = g_strdup (file);
+	a->line = scan_line_of (scan, group, NULL);
+	g_ptr_array_add (accounts, a);
+	keys = g_key_file_get_keys (kf, group, NULL, NULL);
+	for (guint k = 0; keys != NULL && keys[k] != NULL; k++)
+		if (!read_key (kf, scan, file, group, keys[k], a, error))
+			return FALSE;
+	return check_account (scan, file, group, a, error);
+}
+
+/* Reads the accounts of the checked file DATA (LEN bytes) in the order of
+ * scan->groups into ACCOUNTS; FALSE with @error when GKeyFile cannot read
+ * it or an account is refused. */
+static gboolean
+read_accounts (const char *file, const char *data, gsize len, Scan *scan,
+	       GPtrArray *accounts, GError **error)
+{
+	g_autoptr (GKeyFile) kf = g_key_file_new ();
+	g_autoptr (GError) local = NULL;
+
+	if (!g_key_file_load_from_data (kf, data, len, G_KEY_FILE_NONE,
+					&local)) {
+		/* GLib's message may quote a line: a password, perhaps */
+		config_error (error, file, 0, "not a valid key file");
+		return FALSE;
+	}
+	for (guint i = 0; i < scan->groups->len; i++)
+		if (!read_account (kf, scan, file,
+				   g_ptr_array_index (scan->groups, i),
+				   accounts, error))
+			return FALSE;
+	return TRUE;
+}
+
 MpAccountConfig *
 mp_account_config_load (const char *path, GError **error)
 {
@@ -588,8 +752,6 @@ mp_account_config_load (const char *path, GError **error)
 		path != NULL || (g_getenv ("MIMEPIPE_CONFIG") != NULL &&
 				 *g_getenv ("MIMEPIPE_CONFIG") != '\0');
 	MpAccountConfig *config = g_new0 (MpAccountConfig, 1);
-	g_autoptr (GKeyFile) kf = NULL;
-	g_autoptr (GError) local = NULL;
 	char *data = NULL;
 	gsize len = 0;
 	struct stat st = { 0 };
@@ -611,62 +773,14 @@ mp_account_config_load (const char *path, GError **error)
 	scan.groups = g_ptr_array_new_with_free_func (g_free);
 	scan.lines =
 		g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-	if (!scan_config (file, data, len,
+	ok = scan_config (file, data, len,
 			  (st.st_mode & (S_IRGRP | S_IROTH)) != 0,
 			  st.st_uid == geteuid () || S_ISCHR (st.st_mode),
-			  &scan, error))
-		goto out;
-
-	kf = g_key_file_new ();
-	if (!g_key_file_load_from_data (kf, data, len, G_KEY_FILE_NONE,
-					&local)) {
-		/* GLib's message may quote a line: a password, perhaps */
-		config_error (error, file, 0, "not a valid key file");
-		goto out;
-	}
-	for (guint i = 0; i < scan.groups->len; i++) {
-		const char *group = g_ptr_array_index (scan.groups, i);
-		MpAccount *a = g_new0 (MpAccount, 1);
-		g_auto (GStrv) keys = NULL;
-
-		a->name = group_account_name (group);
-		a->file = g_strdup (file);
-		a->line = scan_line_of (&scan, group, NULL);
-		g_ptr_array_add (config->accounts, a);
-		keys = g_key_file_get_keys (kf, group, NULL, NULL);
-		for (guint k = 0; keys != NULL && keys[k] != NULL; k++)
-			if (!read_key (kf, &scan, file, group, keys[k], a,
-				       error))
-				goto out;
-		if ((a->dkim_domain != NULL) != (a->dkim_keys != NULL) ||
-		    (a->dkim_keys != NULL) != (a->dkim_selectors != NULL) ||
-		    (a->dkim_keys != NULL &&
-		     (g_strv_length (a->dkim_keys) !=
-			      g_strv_length (a->dkim_selectors) ||
-		      a->dkim_keys[0] == NULL))) {
-			config_error (error, file, a->line,
-				      "[%s]: dkim-domain, dkim-selector and "
-				      "dkim-key go together, one selector per "
-				      "key",
-				      group);
-			goto out;
-		}
-		if (a->password != NULL && a->password_command != NULL) {
-			config_error (error, file,
-				      scan_line_of (&scan, group, "password"),
-				      "[%s] has both password and "
-				      "password-command",
-				      group);
-			goto out;
-		}
-	}
-	ok = TRUE;
-out:
+			  &scan, error) &&
+	     read_accounts (file, data, len, &scan, config->accounts, error);
 	mp_secret_free_len (data, len);
-	if (scan.groups != NULL)
-		g_ptr_array_unref (scan.groups);
-	if (scan.lines != NULL)
-		g_hash_table_unref (scan.lines);
+	g_ptr_array_unref (scan.groups);
+	g_hash_table_unref (scan.lines);
 	if (!ok) {
 		mp_account_config_free (config);
 		return NULL;
@@ -901,30 +1015,49 @@ netrc_token (const char **pp)
 	return g_string_free (tok, FALSE);
 }
 
-gboolean
-mp_account_netrc_lookup (const char *path, const char *host, const char *user,
-			 char **password, GError **error)
+/* Reads the login/password/account pairs of one entry from *PP into
+ * *LOGIN and *PASS (a later pair replaces an earlier one); returns the
+ * token that starts the next entry ("machine", "default", "macdef"), or
+ * NULL at the end. */
+static char *
+netrc_read_pairs (const char **pp, char **login, char **pass)
 {
-	char *data = NULL;
-	gsize len = 0;
-	struct stat st = { 0 };
-	gboolean missing;
-	const char *p;
 	char *tok;
-	gboolean found = FALSE;
-	gboolean ok = TRUE;
 
-	*password = NULL;
-	if (!read_file (path, FALSE, &data, &len, &st, &missing, error))
-		return FALSE;
-	if (missing)
-		return TRUE;
+	while ((tok = netrc_token (pp)) != NULL) {
+		char **slot = NULL;
 
-	p = data;
+		if (g_str_equal (tok, "machine") ||
+		    g_str_equal (tok, "default") || g_str_equal (tok, "macdef"))
+			break;
+		if (g_str_equal (tok, "login"))
+			slot = login;
+		else if (g_str_equal (tok, "password"))
+			slot = pass;
+		g_free (tok);
+		tok = netrc_token (pp);
+		if (slot != NULL && tok != NULL) {
+			mp_secret_free (*slot);
+			*slot = tok;
+			tok = NULL;
+		}
+		g_free (tok);
+	}
+	return tok;
+}
+
+/* The password of the first entry of the netrc text DATA for HOST (or
+ * "default") whose login is USER (any when either is absent), or NULL. */
+static char *
+netrc_find_password (const char *data, const char *host, const char *user)
+{
+	const char *p = data;
+	char *found = NULL;
 	/* an entry: "machine NAME" or "default", then login/password/account
 	 * pairs until the next entry */
-	tok = netrc_token (&p);
-	while (tok != NULL && !found) {
+	char *tok = netrc_token (&p);
+
+	while (tok != NULL && found == NULL) {
 		gboolean is_default = g_str_equal (tok, "default");
 		gboolean is_machine = g_str_equal (tok, "machine");
 		g_autofree char *machine = NULL;
@@ -948,47 +1081,44 @@ mp_account_netrc_lookup (const char *path, const char *host, const char *user,
 		}
 		if (is_machine)
 			machine = netrc_token (&p);
-		while ((tok = netrc_token (&p)) != NULL) {
-			char **slot = NULL;
-
-			if (g_str_equal (tok, "machine") ||
-			    g_str_equal (tok, "default") ||
-			    g_str_equal (tok, "macdef"))
-				break;
-			if (g_str_equal (tok, "login"))
-				slot = &login;
-			else if (g_str_equal (tok, "password"))
-				slot = &pass;
-			g_free (tok);
-			tok = netrc_token (&p);
-			if (slot != NULL && tok != NULL) {
-				mp_secret_free (*slot);
-				*slot = tok;
-				tok = NULL;
-			}
-			g_free (tok);
-		}
+		tok = netrc_read_pairs (&p, &login, &pass);
 		if ((is_default || (machine != NULL &&
 				    g_ascii_strcasecmp (machine, host) == 0)) &&
 		    (user == NULL || login == NULL ||
 		     g_str_equal (login, user)) &&
-		    pass != NULL) {
-			found = TRUE;
-			*password = g_steal_pointer (&pass);
-		}
+		    pass != NULL)
+			found = g_steal_pointer (&pass);
 		mp_secret_free (pass);
 	}
 	g_free (tok);
+	return found;
+}
+
+gboolean
+mp_account_netrc_lookup (const char *path, const char *host, const char *user,
+			 char **password, GError **error)
+{
+	char *data = NULL;
+	gsize len = 0;
+	struct stat st = { 0 };
+	gboolean missing;
+
+	*password = NULL;
+	if (!read_file (path, FALSE, &data, &len, &st, &missing, error))
+		return FALSE;
+	if (missing)
+		return TRUE;
+	*password = netrc_find_password (data, host, user);
 	mp_secret_free_len (data, len);
-	if (found && (st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
+	if (*password != NULL && (st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
 		g_clear_pointer (password, mp_secret_free);
 		config_error (error, path, 0,
 			      "holds a password but group or others can read "
 			      "it (chmod 600 %s)",
 			      path);
-		ok = FALSE;
+		return FALSE;
 	}
-	return ok;
+	return TRUE;
 }
 
 char *

@@ -529,28 +529,18 @@ bad:
 	return FALSE;
 }
 
-int
-mp_outbox_open_message (MpOutbox *outbox, const char *name,
-			MpOutboxEnvelope **env_out, GError **error)
+/* Opens PATH for reading when it is a regular file of ours, not following
+ * a link nor waiting on a FIFO; returns the blocking fd, or -1 with
+ * @error. */
+static int
+open_stored_file (const char *path, GError **error)
 {
-	g_autofree char *path = NULL;
-	g_autoptr (GString) block = g_string_new (NULL);
-	g_autoptr (MpOutboxEnvelope) env = mp_outbox_envelope_new ();
-	const char *end_field = "\n" FIELD_PREFIX "End: 1\n";
-	const char *found = NULL;
 	struct stat st = { 0 };
-	int fd;
-
-	if (!valid_name (name)) {
-		g_set_error (error, MP_ERROR, MP_ERROR_NO_INPUT,
-			     "%s: not a message name of the outbox", name);
-		return -1;
-	}
-	path = g_build_filename (outbox->dir, name, NULL);
 	/* not following a link, not waiting on a FIFO (a flush holds the
 	 * lock): only a regular file of ours is a message we stored */
-	fd = open (path,
-		   O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
+	int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW |
+				     O_NONBLOCK);
+
 	if (fd < 0 && errno == ELOOP) {
 		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
 			     "%s: a symbolic link, not a message stored by "
@@ -582,6 +572,18 @@ mp_outbox_open_message (MpOutbox *outbox, const char *name,
 		mp_error_set_errno (error, MP_ERROR_IO, errsv, path);
 		return -1;
 	}
+	return fd;
+}
+
+/* Reads from FD (of PATH) until END_FIELD and leaves in BLOCK the
+ * envelope block before it; FALSE with @error when reading fails or the
+ * block is missing, longer than BLOCK_MAX or holds a NUL byte. */
+static gboolean
+read_envelope_block (int fd, const char *path, const char *end_field,
+		     GString *block, GError **error)
+{
+	const char *found = NULL;
+
 	/* read until the end field, which comes before any message byte
 	 * (the message may hold anything, NUL bytes too) */
 	while (found == NULL && block->len < BLOCK_MAX) {
@@ -589,11 +591,8 @@ mp_outbox_open_message (MpOutbox *outbox, const char *name,
 		gssize n = mp_io_read (fd, chunk, sizeof chunk);
 
 		if (n < 0) {
-			int errsv = errno;
-
-			close (fd);
-			mp_error_set_errno (error, MP_ERROR_IO, errsv, path);
-			return -1;
+			mp_error_set_errno (error, MP_ERROR_IO, errno, path);
+			return FALSE;
 		}
 		if (n == 0)
 			break;
@@ -603,15 +602,37 @@ mp_outbox_open_message (MpOutbox *outbox, const char *name,
 	}
 	if (found == NULL ||
 	    memchr (block->str, '\0', (gsize) (found - block->str)) != NULL) {
-		close (fd);
 		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
 			     "%s: not a message stored by smtp-send (its "
 			     "envelope block is missing or malformed)",
 			     path);
-		return -1;
+		return FALSE;
 	}
 	g_string_truncate (block, (gsize) (found - block->str));
-	if (!parse_block (path, block->str, env, error)) {
+	return TRUE;
+}
+
+int
+mp_outbox_open_message (MpOutbox *outbox, const char *name,
+			MpOutboxEnvelope **env_out, GError **error)
+{
+	g_autofree char *path = NULL;
+	g_autoptr (GString) block = g_string_new (NULL);
+	g_autoptr (MpOutboxEnvelope) env = mp_outbox_envelope_new ();
+	const char *end_field = "\n" FIELD_PREFIX "End: 1\n";
+	int fd;
+
+	if (!valid_name (name)) {
+		g_set_error (error, MP_ERROR, MP_ERROR_NO_INPUT,
+			     "%s: not a message name of the outbox", name);
+		return -1;
+	}
+	path = g_build_filename (outbox->dir, name, NULL);
+	fd = open_stored_file (path, error);
+	if (fd < 0)
+		return -1;
+	if (!read_envelope_block (fd, path, end_field, block, error) ||
+	    !parse_block (path, block->str, env, error)) {
 		close (fd);
 		return -1;
 	}

@@ -1039,62 +1039,61 @@ check_stored (MpSubmit *s, const MpOutboxEnvelope *oenv, const char *path,
 	return FALSE;
 }
 
-/* Sends the stored message @name; fills @res. */
-static void
-flush_one (MpSubmit *s, MpOutbox *outbox, const char *name, MpSubmitResult *res)
+/* Opens the stored message @name (at PATH) and checks its envelope:
+ * returns its input with the envelope in *OENV and the descriptor in *FD,
+ * or NULL with @error (nothing left open). */
+static MpInput *
+flush_open (MpSubmit *s, MpOutbox *outbox, const char *name, const char *path,
+	    MpOutboxEnvelope **oenv, int *fd, GError **error)
 {
-	g_autoptr (MpOutboxEnvelope) oenv = NULL;
-	g_autoptr (MpInput) in = NULL;
-	g_autofree char *path =
-		g_build_filename (mp_outbox_get_dir (outbox), name, NULL);
-	g_autoptr (GPtrArray) rcpts = NULL;
-	GError *error = NULL;
-	MpSmtpDsn dsn = { 0 };
-	Job job = { 0 };
-	gboolean in_transaction;
-	int fd;
+	MpInput *in = NULL;
 
-	memset (res, 0, sizeof *res);
-	fd = mp_outbox_open_message (outbox, name, &oenv, &error);
-	if (fd >= 0 && !check_stored (s, oenv, path, &error)) {
-		close (fd);
-		fd = -1;
+	*fd = mp_outbox_open_message (outbox, name, oenv, error);
+	if (*fd >= 0 && !check_stored (s, *oenv, path, error)) {
+		close (*fd);
+		*fd = -1;
 	}
-	if (fd >= 0) {
-		in = mp_input_open_fd (fd, path, &error);
+	if (*fd >= 0) {
+		in = mp_input_open_fd (*fd, path, error);
 		if (in == NULL)
-			close (fd);
+			close (*fd);
 	}
-	if (in == NULL) {
-		gboolean foreign = error->domain == MP_ERROR &&
-				   error->code == MP_ERROR_DATA;
+	return in;
+}
 
-		fail (res, error);
-		/* not a message we stored: out of the queue */
-		if (foreign)
-			res->set_aside =
-				mp_outbox_set_aside (outbox, name, NULL);
-		return;
-	}
-	rcpts = g_ptr_array_new ();
+/* Fills @job (and @dsn, RCPTS: the NULL-terminated recipients it points
+ * to) from the stored envelope OENV, the account of the command line when
+ * the envelope names none. */
+static void
+flush_job (MpSubmit *s, const MpOutboxEnvelope *oenv, GPtrArray *rcpts,
+	   MpSmtpDsn *dsn, Job *job)
+{
 	for (guint i = 0; i < oenv->recipients->len; i++)
 		g_ptr_array_add (rcpts,
 				 g_ptr_array_index (oenv->recipients, i));
 	g_ptr_array_add (rcpts, NULL);
-	dsn.notify = oenv->notify;
-	dsn.ret = oenv->ret;
-	dsn.envid = oenv->envid;
-	job.account = oenv->account ? oenv->account : s->opts->account;
-	job.from = oenv->sender;
-	job.from_fixed = TRUE;
-	job.server = oenv->server;
-	job.tls = oenv->tls;
-	job.user = oenv->user;
-	job.recipients = (const char *const *) rcpts->pdata;
-	job.dsn = &dsn;
-	job.allow_partial = oenv->allow_partial;
-	in_transaction = submit_one (s, in, &job, res);
-	close (fd);
+	dsn->notify = oenv->notify;
+	dsn->ret = oenv->ret;
+	dsn->envid = oenv->envid;
+	job->account = oenv->account ? oenv->account : s->opts->account;
+	job->from = oenv->sender;
+	job->from_fixed = TRUE;
+	job->server = oenv->server;
+	job->tls = oenv->tls;
+	job->user = oenv->user;
+	job->recipients = (const char *const *) rcpts->pdata;
+	job->dsn = dsn;
+	job->allow_partial = oenv->allow_partial;
+}
+
+/* After a send of @name: removes it when sent, keeps it after a temporary
+ * failure, and sets it aside when the server refused it for good inside
+ * the transaction; adds to res->error what went wrong doing so. */
+static void
+flush_settle (MpOutbox *outbox, const char *name, gboolean in_transaction,
+	      MpSubmitResult *res)
+{
+	GError *error = NULL;
 
 	if (res->error == NULL) {
 		/* sent: it must go, or the next flush sends it again */
@@ -1127,6 +1126,41 @@ flush_one (MpSubmit *s, MpOutbox *outbox, const char *name, MpSubmitResult *res)
 	default:
 		break;
 	}
+}
+
+/* Sends the stored message @name; fills @res. */
+static void
+flush_one (MpSubmit *s, MpOutbox *outbox, const char *name, MpSubmitResult *res)
+{
+	g_autoptr (MpOutboxEnvelope) oenv = NULL;
+	g_autoptr (MpInput) in = NULL;
+	g_autofree char *path =
+		g_build_filename (mp_outbox_get_dir (outbox), name, NULL);
+	g_autoptr (GPtrArray) rcpts = NULL;
+	GError *error = NULL;
+	MpSmtpDsn dsn = { 0 };
+	Job job = { 0 };
+	gboolean in_transaction;
+	int fd;
+
+	memset (res, 0, sizeof *res);
+	in = flush_open (s, outbox, name, path, &oenv, &fd, &error);
+	if (in == NULL) {
+		gboolean foreign = error->domain == MP_ERROR &&
+				   error->code == MP_ERROR_DATA;
+
+		fail (res, error);
+		/* not a message we stored: out of the queue */
+		if (foreign)
+			res->set_aside =
+				mp_outbox_set_aside (outbox, name, NULL);
+		return;
+	}
+	rcpts = g_ptr_array_new ();
+	flush_job (s, oenv, rcpts, &dsn, &job);
+	in_transaction = submit_one (s, in, &job, res);
+	close (fd);
+	flush_settle (outbox, name, in_transaction, res);
 }
 
 void

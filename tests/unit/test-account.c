@@ -509,6 +509,62 @@ test_password_sources_in_order (void)
 						  "for ann at h.example"));
 }
 
+/* the list keys' refusals: each names the word it refuses (steps of
+ * read_key no case above reached) */
+static const ConfigCase list_key_cases[] = {
+	{ "allowed_from_word", "[account a]\nallowed-from = @x.example, ann\n",
+	  0600, 2, "allowed-from: \"ann\" is neither an address nor @DOMAIN" },
+	{ "allowed_from_bare_at", "[account a]\nallowed-from = @\n", 0600, 2,
+	  "allowed-from: \"@\" is neither" },
+	{ "dkim_selector_word", "[account a]\ndkim-selector = ed1, r/s\n", 0600,
+	  2, "dkim-selector: \"r/s\" is not a selector" },
+	{ "dkim_key_relative",
+	  "[account a]\ndkim-key = /k/ed.pem, keys/rsa.pem\n", 0600, 2,
+	  "dkim-key: \"keys/rsa.pem\" is relative (write it absolute or "
+	  "starting with ~/)" },
+	{ "auth_word", "[account a]\nauth = PLAIN;\n", 0600, 2,
+	  "auth: \"PLAIN;\" is not a SASL mechanism name" },
+	{ "lists_accepted",
+	  "[account a]\nallowed-from = @x.example; ann@y.example\n"
+	  "dkim-domain = x.example\ndkim-selector = ed1, rsa1\n"
+	  "dkim-key = ~/ed.pem /k/rsa.pem\n",
+	  0600, 0, NULL },
+};
+
+/* netrc entries the cases above do not show: a word outside any entry is
+ * skipped, a later password replaces an earlier one, no user takes any
+ * login, a macro at the end runs to it (steps of mp_account_netrc_lookup
+ * no test reached) */
+static void
+test_netrc_entry_steps (void)
+{
+	static const struct {
+		const char *netrc, *user, *expected;
+	} cases[] = {
+		{ "stray words machine h.example login ann password p\n", "ann",
+		  "p" },
+		{ "machine h.example login ann password old password new\n",
+		  "ann", "new" },
+		{ "machine h.example login bob login ann password p\n", "ann",
+		  "p" },
+		{ "machine h.example login bob password p\n", NULL, "p" },
+		{ "machine h.example login ann password\n", "ann", NULL },
+		{ "macdef init\nmachine h.example password p\n", "ann", NULL },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+		g_autofree char *path =
+			write_file ("netrc-steps", cases[i].netrc, 0600);
+		g_autoptr (GError) error = NULL;
+		g_autofree char *pw = NULL;
+
+		g_assert_true (mp_account_netrc_lookup (
+			path, "h.example", cases[i].user, &pw, &error));
+		g_assert_no_error (error);
+		g_assert_cmpstr (pw, ==, cases[i].expected);
+	}
+}
+
 int
 main (int argc, char **argv)
 {
@@ -530,6 +586,14 @@ main (int argc, char **argv)
 	g_test_add_func ("/account/netrc_lookup", test_netrc_lookup);
 	g_test_add_func ("/account/password_sources_in_order",
 			 test_password_sources_in_order);
+	g_test_add_func ("/account/netrc_entry_steps", test_netrc_entry_steps);
+	for (guint i = 0; i < G_N_ELEMENTS (list_key_cases); i++) {
+		g_autofree char *path = g_strdup_printf (
+			"/account/config/%s", list_key_cases[i].name);
+
+		g_test_add_data_func (path, &list_key_cases[i],
+				      test_config_case);
+	}
 	rc = g_test_run ();
 	remove_tree (tmpdir);
 	g_free (tmpdir);

@@ -6,6 +6,7 @@
 #include "mp-outbox.h"
 #include "unit-tree.h"
 
+#include <errno.h>
 #include <glib/gstdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -515,6 +516,59 @@ test_large_message_exact (void)
 			 msg, len);
 }
 
+/* what opening a stored message refuses before its envelope is read: a
+ * name that is not there, a symbolic link, a directory, a NUL byte in the
+ * envelope block (steps of mp_outbox_open_message no test reached) */
+static void
+test_open_message_refusals (void)
+{
+	g_autoptr (MpOutbox) outbox = new_outbox ("open-refusals");
+	const char *dir = mp_outbox_get_dir (outbox);
+	g_autofree char *gone =
+		g_build_filename (dir, "new/1.M1P1Q1.gone", NULL);
+	g_autofree char *link =
+		g_build_filename (dir, "new/2.M1P1Q1.link", NULL);
+	g_autofree char *sub = g_build_filename (dir, "new/3.M1P1Q1.dir", NULL);
+	g_autofree char *nul = g_build_filename (dir, "new/4.M1P1Q1.nul", NULL);
+	const char with_nul[] = "X-Mimepipe-Envelope: 1\nX-Mimepipe-From: "
+				"<a\0@x>\nX-Mimepipe-To: <b@x>\n"
+				"X-Mimepipe-End: 1\n\nbody\n";
+	const struct {
+		const char *name, *path;
+		int code;
+		const char *says;
+	} cases[] = {
+		{ "new/1.M1P1Q1.gone", gone, MP_ERROR_NO_INPUT,
+		  g_strerror (ENOENT) },
+		{ "new/2.M1P1Q1.link", link, MP_ERROR_DATA,
+		  ": a symbolic link, not a message stored by smtp-send: not "
+		  "sent" },
+		{ "new/3.M1P1Q1.dir", sub, MP_ERROR_DATA,
+		  ": not a regular file, not a message stored by smtp-send" },
+		{ "new/4.M1P1Q1.nul", nul, MP_ERROR_DATA,
+		  ": not a message stored by smtp-send (its envelope block is "
+		  "missing or malformed)" },
+	};
+
+	g_assert_cmpint (symlink ("/dev/null", link), ==, 0);
+	g_assert_cmpint (g_mkdir (sub, 0700), ==, 0);
+	g_assert_true (
+		g_file_set_contents (nul, with_nul, sizeof with_nul - 1, NULL));
+	for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+		g_autoptr (GError) error = NULL;
+		MpOutboxEnvelope *env = NULL;
+
+		g_assert_cmpint (mp_outbox_open_message (outbox, cases[i].name,
+							 &env, &error),
+				 ==, -1);
+		g_assert_null (env);
+		g_assert_error (error, MP_ERROR, cases[i].code);
+		g_assert_true (
+			g_str_has_prefix (error->message, cases[i].path));
+		g_assert_nonnull (strstr (error->message, cases[i].says));
+	}
+}
+
 int
 main (int argc, char **argv)
 {
@@ -542,6 +596,8 @@ main (int argc, char **argv)
 			 test_names_outside_refused);
 	g_test_add_func ("/outbox/outbox_on_a_file_refused",
 			 test_outbox_on_a_file_refused);
+	g_test_add_func ("/outbox/open_message_refusals",
+			 test_open_message_refusals);
 	g_test_add_func ("/outbox/large_message_exact",
 			 test_large_message_exact);
 	rc = g_test_run ();

@@ -398,6 +398,28 @@ test_deep_nesting (void)
 	g_assert_nonnull (strstr (text, "deep"));
 }
 
+/* the elements the tables above do not show: q in quotation marks, menu
+ * and dir as lists, listing, xmp and plaintext as pre, img without alt, a
+ * list inside a list item, an unknown element as inline (steps of
+ * render_element no test reached) */
+static void
+test_element_kinds (void)
+{
+	static const Case cases[] = {
+		{ "<p>a <q>b</q> c</p>", "a \"b\" c\n" },
+		{ "<menu><li>a</li><li>b</li></menu>", "* a\n* b\n" },
+		{ "<dir><li>a</li></dir>", "* a\n" },
+		{ "<listing>a  b\n c</listing>", "a  b\n c\n" },
+		{ "<xmp>a <b> c</xmp>", "a <b> c\n" },
+		{ "<p>x</p><plaintext>a <b>\n c", "x\n\na <b>\n c\n" },
+		{ "<p>a<img src=x.png>b</p>", "ab\n" },
+		{ "<ol><li>a<ul><li>b</li></ul></li></ol>", "1. a\n   - b\n" },
+		{ "<p>a <frob>b</frob> c</p>", "a b c\n" },
+	};
+
+	CHECK (cases, FALSE);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -422,5 +444,6 @@ main (int argc, char **argv)
 	g_test_add_func ("/render/unknown-charset-is-an-error",
 			 test_unknown_charset_is_an_error);
 	g_test_add_func ("/render/deep-nesting", test_deep_nesting);
+	g_test_add_func ("/render/element-kinds", test_element_kinds);
 	return g_test_run ();
 }

@@ -686,6 +686,58 @@ test_skeleton_keeps_every_refusal (void)
 	}
 }
 
+/* the walk over GMime's reading the cases above do not show: a doubt in
+ * a nested part names its section, an attached message's own fields are
+ * not counted but its boundaries are, a nested multipart reusing the
+ * boundary around it (steps of walk_agrees no test reached) */
+static void
+test_walk_steps (void)
+{
+	static const struct {
+		const char *body, *why;
+	} cases[] = {
+		{ "--b\nContent-Type: multipart/alternative; boundary=\"i\\j\"\n"
+		  "\n--i\\j\nContent-Type: text/plain\n\nhi\n--i\\j--\n--b--\n",
+		  "part 1: Content-Type with a quoted pair in a parameter" },
+		{ "--b\nContent-Type: text/plain\n\nhi\n--b\n"
+		  "Content-Type: text/plain; name=a; name=b\n\nhi\n--b--\n",
+		  "part 2: Content-Type with the parameter name given twice" },
+		{ "--b\nContent-Type: message/rfc822\n\n"
+		  "Content-Type: text/plain\nContent-Type: text/html\n\nhi\n"
+		  "--b--\n",
+		  NULL },
+		{ "--b\nContent-Type: message/rfc822\n\n"
+		  "Content-Type: multipart/mixed; boundary=b\n\n"
+		  "--b\nContent-Type: text/plain\n\nhi\n--b--\n--b--\n",
+		  "reuses the boundary \"b\"" },
+		{ "--b\nContent-Type: multipart/mixed; boundary=b\n\n"
+		  "--b\nContent-Type: text/plain\n\nhi\n--b--\n--b--\n",
+		  "a nested multipart reuses the boundary \"b\" of the part "
+		  "around it" },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+		g_autofree char *m = g_strdup_printf (
+			"From: a@example.org\nMIME-Version: 1.0\n"
+			"Content-Type: multipart/mixed; boundary=b\n\n%s",
+			cases[i].body);
+		g_autoptr (GBytes) in = g_bytes_new (m, strlen (m));
+		g_autoptr (GError) error = NULL;
+		g_autoptr (GBytes) out = attach (in, &error);
+
+		if (cases[i].why == NULL) {
+			g_assert_no_error (error);
+			g_assert_nonnull (out);
+			continue;
+		}
+		g_assert_null (out);
+		g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
+		if (strstr (error->message, cases[i].why) == NULL)
+			g_error ("case %u: \"%s\" does not say %s", i,
+				 error->message, cases[i].why);
+	}
+}
+
 int
 main (int argc, char **argv)
 {
@@ -711,5 +763,6 @@ main (int argc, char **argv)
 			 test_new_boundary_not_prefixed_by_an_old_one);
 	g_test_add_func ("/tree/refuses-what-readers-disagree-on",
 			 test_refuses_what_readers_disagree_on);
+	g_test_add_func ("/tree/walk-steps", test_walk_steps);
 	return g_test_run ();
 }
