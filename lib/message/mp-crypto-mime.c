@@ -372,45 +372,25 @@ append_field (GString *s, const char *p, gsize len, const char *eol)
 	g_string_append (s, eol);
 }
 
-gboolean
-mp_crypto_msg_open (Msg *m, MpInput *in, const MpCryptoOptions *opts,
-		    GError **error)
+/* Reads the top-level header block of @m (without the empty line that
+ * ends it) into m->headers. */
+static gboolean
+msg_read_headers (Msg *m, GError **error)
 {
 	g_autofree char *block = NULL;
-	gsize hlen;
-	guint i, n;
+	gsize hlen = (gsize) m->top->body;
 
-	memset (m, 0, sizeof *m);
-	m->spool = -1;
-	if (!mp_crypto_passphrase_read (&m->pass, opts, error))
-		return FALSE;
-	m->in = in;
-	m->stream = mp_input_get_stream (in);
-	m->size = mp_input_get_size (in);
-	if (m->size == 0) {
-		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-			     "%s: empty input (did an earlier stage fail?)",
-			     mp_input_get_name (in));
-		return FALSE;
-	}
-	m->top = mp_crypto_entity_parse (m->stream, 0, m->size, 0, error);
-	if (m->top == NULL)
-		return FALSE;
-	m->crlf = m->top->crlf;
-	m->eol = m->crlf ? "\r\n" : "\n";
-	/* the header block, without the empty line that ends it */
-	hlen = (gsize) m->top->body;
 	if (hlen > MP_HEADERS_MAX_BLOCK) {
 		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
 			     "%s: header block too large",
-			     mp_input_get_name (in));
+			     mp_input_get_name (m->in));
 		return FALSE;
 	}
 	block = g_malloc (hlen + 1);
 	if (g_mime_stream_seek (m->stream, 0, GMIME_STREAM_SEEK_SET) != 0 ||
 	    g_mime_stream_read (m->stream, block, hlen) != (gssize) hlen) {
 		g_set_error (error, MP_ERROR, MP_ERROR_IO, "%s: read error",
-			     mp_input_get_name (in));
+			     mp_input_get_name (m->in));
 		return FALSE;
 	}
 	if (hlen > 0 && block[hlen - 1] == '\n') {
@@ -423,15 +403,23 @@ mp_crypto_msg_open (Msg *m, MpInput *in, const MpCryptoOptions *opts,
 			hlen = b;
 	}
 	m->headers = mp_headers_parse (block, hlen, error);
-	if (m->headers == NULL)
-		return FALSE;
+	return m->headers != NULL;
+}
+
+/* Sorts the fields of m->headers: the addresses of From, To and Cc, and
+ * Bcc; the Content-* fields (they travel inside); copies of the others
+ * that RFC 9788 protects. */
+static void
+msg_sort_fields (Msg *m)
+{
+	guint n = mp_headers_get_n_entries (m->headers);
+
 	m->from = g_ptr_array_new_with_free_func (g_free);
 	m->to = g_ptr_array_new_with_free_func (g_free);
 	m->bcc = g_ptr_array_new_with_free_func (g_free);
 	m->content = g_string_new (NULL);
 	m->copies = g_string_new (NULL);
-	n = mp_headers_get_n_entries (m->headers);
-	for (i = 0; i < n; i++) {
+	for (guint i = 0; i < n; i++) {
 		const char *name = mp_headers_get_name (m->headers, i);
 		g_autofree char *raw = NULL;
 		const char *p;
@@ -453,6 +441,33 @@ mp_crypto_msg_open (Msg *m, MpInput *in, const MpCryptoOptions *opts,
 		else if (is_protected_field (name))
 			append_field (m->copies, p, len, m->eol);
 	}
+}
+
+gboolean
+mp_crypto_msg_open (Msg *m, MpInput *in, const MpCryptoOptions *opts,
+		    GError **error)
+{
+	memset (m, 0, sizeof *m);
+	m->spool = -1;
+	if (!mp_crypto_passphrase_read (&m->pass, opts, error))
+		return FALSE;
+	m->in = in;
+	m->stream = mp_input_get_stream (in);
+	m->size = mp_input_get_size (in);
+	if (m->size == 0) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s: empty input (did an earlier stage fail?)",
+			     mp_input_get_name (in));
+		return FALSE;
+	}
+	m->top = mp_crypto_entity_parse (m->stream, 0, m->size, 0, error);
+	if (m->top == NULL)
+		return FALSE;
+	m->crlf = m->top->crlf;
+	m->eol = m->crlf ? "\r\n" : "\n";
+	if (!msg_read_headers (m, error))
+		return FALSE;
+	msg_sort_fields (m);
 	return TRUE;
 }
 
