@@ -583,7 +583,8 @@ read_key (GKeyFile *kf, Scan *scan, const char *file, const char *group,
 	  const char *key, MpAccount *a, GError **error)
 {
 	guint line = scan_line_of (scan, group, key);
-	g_autofree char *value =
+	/* wiped when freed, whichever way this ends (a password refused) */
+	g_autoptr (MpSecretStr) value =
 		read_key_value (kf, file, line, group, key, error);
 	int i;
 
@@ -601,10 +602,7 @@ read_key (GKeyFile *kf, Scan *scan, const char *file, const char *group,
 			g_steal_pointer (&value);
 		return TRUE;
 	}
-	if (!read_typed_key (file, line, key, value, a, error))
-		return FALSE;
-	mp_secret_wipe (value);
-	return TRUE;
+	return read_typed_key (file, line, key, value, a, error);
 }
 
 static gboolean
