@@ -9,11 +9,7 @@
 plan 57
 start_server
 
-export HOME=$T/home
-mkdir -p "$HOME"
-unset MIMEPIPE_PASSWORD XDG_CONFIG_HOME
-: >"$T/empty-config"
-export MIMEPIPE_CONFIG=$T/empty-config
+own_home
 SRV_ARGS=(--server "localhost:$PORT" --ca-file "$CERTS/ca.crt" --timeout 10)
 mkfifo "$SD/gate"
 cd "$T" || exit 1

@@ -7,10 +7,7 @@
 plan 7
 start_server
 printf '%s\n' "$STD_MSG" | message
-export HOME=$T/home
-mkdir -p "$HOME"
-: >"$T/empty-config"
-export MIMEPIPE_CONFIG=$T/empty-config
+own_home
 
 scenario '{}'
 run smtp-send --server "smtp://127.0.0.1:$PORT" --tls=off --timeout 5 <"$MSG"

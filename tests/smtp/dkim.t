@@ -5,11 +5,7 @@
 . "$SRCDIR/tests/smtp/lib.sh"
 plan 16
 start_server
-export HOME=$T/home
-mkdir -p "$HOME"
-unset MIMEPIPE_PASSWORD XDG_CONFIG_HOME
-: >"$T/empty-config"
-export MIMEPIPE_CONFIG=$T/empty-config
+own_home
 cd "$T" || exit 1
 
 . "$SRCDIR/tests/smtp/dkim-setup.sh"

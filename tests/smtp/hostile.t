@@ -69,11 +69,7 @@ ok "the server sent close_notify there" logged '== close_notify'
 
 # the outbox: a server that closes after the data keeps the message, and
 # SIGINT in the middle of a flush leaves the outbox as it was
-export HOME=$T/home
-mkdir -p "$HOME"
-unset MIMEPIPE_PASSWORD XDG_CONFIG_HOME
-: >"$T/empty-config"
-export MIMEPIPE_CONFIG=$T/empty-config
+own_home
 OB=$T/outbox
 SRV_ARGS=(--server "localhost:$PORT" --ca-file "$CERTS/ca.crt" --timeout 5)
 stored() { find "$OB/new" "$OB/cur" -type f 2>/dev/null | wc -l; }

@@ -6,10 +6,7 @@
 . "$SRCDIR/tests/smtp/lib.sh"
 plan 8
 start_server
-export HOME=$T/home
-mkdir -p "$HOME"
-: >"$T/empty-config"
-export MIMEPIPE_CONFIG=$T/empty-config
+own_home
 cd "$T" || exit 1
 printf '%s\n' "$STD_MSG" >m1.eml
 SEND=$BUILDDIR/tools/smtp-send

@@ -54,6 +54,16 @@ start_server() {
     read -r -t 10 PORT <&"${SRV[0]}" || { echo "Bail out! server did not start"; exit 1; }
 }
 
+# A home of its own and an empty config: no settings or password of the
+# user running the tests reach them.
+own_home() {
+    export HOME=$T/home
+    mkdir -p "$HOME"
+    unset MIMEPIPE_PASSWORD XDG_CONFIG_HOME
+    : >"$T/empty-config"
+    export MIMEPIPE_CONFIG=$T/empty-config
+}
+
 scenario() { printf '%s\n' "$1" >"$SD/scenario.json"; }
 
 message() { cat >"$MSG"; }

@@ -7,10 +7,7 @@
 plan 5
 start_server
 printf '%s\n' "$STD_MSG" | message
-export HOME=$T/home
-mkdir -p "$HOME"
-: >"$T/empty-config"
-export MIMEPIPE_CONFIG=$T/empty-config
+own_home
 
 # how many times GnuTLS's constructor ran (glibc's LD_DEBUG, on stderr)
 gnutls_inits() { grep -c 'calling init: .*libgnutls\.so' "$T/err"; }

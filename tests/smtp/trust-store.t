@@ -8,10 +8,7 @@
 plan 11
 start_server
 printf '%s\n' "$STD_MSG" | message
-export HOME=$T/home
-mkdir -p "$HOME"
-: >"$T/empty-config"
-export MIMEPIPE_CONFIG=$T/empty-config
+own_home
 
 pin() { openssl x509 -in "$CERTS/$1.crt" -pubkey -noout |
     openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64; }

@@ -9,11 +9,7 @@
 plan 35
 start_server
 
-export HOME=$T/home
-mkdir -p "$HOME"
-unset MIMEPIPE_PASSWORD XDG_CONFIG_HOME
-: >"$T/empty-config"
-export MIMEPIPE_CONFIG=$T/empty-config
+own_home
 OB=$T/outbox
 SRV_ARGS=(--server "localhost:$PORT" --ca-file "$CERTS/ca.crt" --timeout 5)
 

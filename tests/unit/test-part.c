@@ -196,15 +196,16 @@ test_crlf_becomes_lf (void)
 	g_assert_true (g_str_has_suffix (out, "\n\na\nb\n"));
 }
 
-/* A leaf made from a file holding @data, written as a part (LF). */
+/* A leaf made from a file @name holding @data with @opts, written as a
+ * part (LF); NULL with @error when it is refused.  *@notes (may be NULL)
+ * receives the leaf's notes. */
 static char *
-leaf_from_file (const char *data, gsize len, gboolean message,
-		GPtrArray **notes, GError **error)
+leaf_of_file (const char *name, const char *data, gsize len,
+	      const MpPartFileOptions *opts, GPtrArray **notes, GError **error)
 {
 	g_autofree char *dir = g_dir_make_tmp ("test-part-XXXXXX", NULL);
-	g_autofree char *path = g_build_filename (dir, "data.csv", NULL);
+	g_autofree char *path = g_build_filename (dir, name, NULL);
 	g_autofree char *out_path = g_build_filename (dir, "out", NULL);
-	MpPartFileOptions opts = { 0 };
 	g_autoptr (MpLeaf) leaf = NULL;
 	g_autoptr (MpOutput) out = NULL;
 	MpInput *in;
@@ -213,8 +214,7 @@ leaf_from_file (const char *data, gsize len, gboolean message,
 	g_assert_true (g_file_set_contents (path, data, (gssize) len, NULL));
 	in = mp_input_open (path, error);
 	g_assert_nonnull (in);
-	opts.message = message;
-	leaf = mp_part_leaf_new_file (in, &opts, error);
+	leaf = mp_part_leaf_new_file (in, opts, error);
 	if (leaf) {
 		if (notes)
 			*notes =
@@ -230,6 +230,17 @@ leaf_from_file (const char *data, gsize len, gboolean message,
 	unlink (out_path);
 	rmdir (dir);
 	return written;
+}
+
+/* A leaf made from a file "data.csv" holding @data (--message when
+ * @message), written as a part (LF). */
+static char *
+leaf_from_file (const char *data, gsize len, gboolean message,
+		GPtrArray **notes, GError **error)
+{
+	MpPartFileOptions opts = { .message = message };
+
+	return leaf_of_file ("data.csv", data, len, &opts, notes, error);
 }
 
 /* DESIGN 4, issue 13: an attached file is base64 whatever its type, so
@@ -794,27 +805,7 @@ static char *
 leaf_with_options (const char *data, gsize len, const MpPartFileOptions *opts,
 		   GError **error)
 {
-	g_autofree char *dir = g_dir_make_tmp ("test-part-XXXXXX", NULL);
-	g_autofree char *path = g_build_filename (dir, "data.txt", NULL);
-	g_autofree char *out_path = g_build_filename (dir, "out", NULL);
-	g_autoptr (MpLeaf) leaf = NULL;
-	char *written = NULL;
-
-	g_assert_true (g_file_set_contents (path, data, (gssize) len, NULL));
-	leaf = mp_part_leaf_new_file (mp_input_open (path, NULL), opts, error);
-	if (leaf) {
-		g_autoptr (MpOutput) out =
-			mp_output_open (out_path, FALSE, NULL);
-
-		g_assert_true (mp_part_leaf_write (leaf, out, FALSE, NULL));
-		g_assert_true (mp_output_close (out, NULL));
-		g_assert_true (
-			g_file_get_contents (out_path, &written, NULL, NULL));
-	}
-	unlink (path);
-	unlink (out_path);
-	rmdir (dir);
-	return written;
+	return leaf_of_file ("data.txt", data, len, opts, NULL, error);
 }
 
 /* The steps of making a leaf from a file: the type from --type (refused

@@ -368,6 +368,27 @@ test_new_boundary_not_prefixed_by_an_old_one (void)
 	g_assert_cmpint (count_parts (out, NULL), ==, 2);
 }
 
+/* Attaches to the message @m: case @i must succeed when @why is NULL,
+ * else be refused with MP_ERROR_DATA saying @why. */
+static void
+expect_attach (guint i, const char *m, const char *why)
+{
+	g_autoptr (GBytes) in = g_bytes_new (m, strlen (m));
+	g_autoptr (GError) error = NULL;
+	g_autoptr (GBytes) out = attach (in, &error);
+
+	if (why == NULL) {
+		g_assert_no_error (error);
+		g_assert_nonnull (out);
+		return;
+	}
+	g_assert_null (out);
+	g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
+	if (strstr (error->message, why) == NULL)
+		g_error ("case %u: \"%s\" does not say %s", i, error->message,
+			 why);
+}
+
 /* DESIGN 2: what readers disagree on is refused, naming why; the same
  * message written plainly is edited. */
 static void
@@ -415,20 +436,8 @@ test_refuses_what_readers_disagree_on (void)
 			cases[i].body ? cases[i].body :
 					"--b\nContent-Type: text/plain\n\n"
 					"hi\n--b--\n");
-		g_autoptr (GBytes) in = g_bytes_new (m, strlen (m));
-		g_autoptr (GError) error = NULL;
-		g_autoptr (GBytes) out = attach (in, &error);
 
-		if (cases[i].why == NULL) {
-			g_assert_no_error (error);
-			g_assert_nonnull (out);
-			continue;
-		}
-		g_assert_null (out);
-		g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
-		if (strstr (error->message, cases[i].why) == NULL)
-			g_error ("case %u: \"%s\" does not say %s", i,
-				 error->message, cases[i].why);
+		expect_attach (i, m, cases[i].why);
 	}
 }
 
@@ -721,20 +730,8 @@ test_walk_steps (void)
 			"From: a@example.org\nMIME-Version: 1.0\n"
 			"Content-Type: multipart/mixed; boundary=b\n\n%s",
 			cases[i].body);
-		g_autoptr (GBytes) in = g_bytes_new (m, strlen (m));
-		g_autoptr (GError) error = NULL;
-		g_autoptr (GBytes) out = attach (in, &error);
 
-		if (cases[i].why == NULL) {
-			g_assert_no_error (error);
-			g_assert_nonnull (out);
-			continue;
-		}
-		g_assert_null (out);
-		g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
-		if (strstr (error->message, cases[i].why) == NULL)
-			g_error ("case %u: \"%s\" does not say %s", i,
-				 error->message, cases[i].why);
+		expect_attach (i, m, cases[i].why);
 	}
 }
 
