@@ -418,6 +418,19 @@ static const struct {
 	{ "machine smtp.example.org login ann account x password p\n",
 	  "smtp.example.org", "ann", "p" },
 	{ "", "smtp.example.org", "ann", NULL },
+	/* the steps of mp_account_netrc_lookup: a word outside any entry
+	 * is skipped, a later password replaces an earlier one, no user
+	 * takes any login, a macro at the end runs to it */
+	{ "stray words machine h.example login ann password p\n", "h.example",
+	  "ann", "p" },
+	{ "machine h.example login ann password old password new\n",
+	  "h.example", "ann", "new" },
+	{ "machine h.example login bob login ann password p\n", "h.example",
+	  "ann", "p" },
+	{ "machine h.example login bob password p\n", "h.example", NULL, "p" },
+	{ "machine h.example login ann password\n", "h.example", "ann", NULL },
+	{ "macdef init\nmachine h.example password p\n", "h.example", "ann",
+	  NULL },
 };
 
 static void
@@ -531,39 +544,6 @@ static const ConfigCase list_key_cases[] = {
 	  0600, 0, NULL },
 };
 
-/* netrc entries the cases above do not show: a word outside any entry is
- * skipped, a later password replaces an earlier one, no user takes any
- * login, a macro at the end runs to it (steps of mp_account_netrc_lookup
- * no test reached) */
-static void
-test_netrc_entry_steps (void)
-{
-	static const struct {
-		const char *netrc, *user, *expected;
-	} cases[] = {
-		{ "stray words machine h.example login ann password p\n", "ann",
-		  "p" },
-		{ "machine h.example login ann password old password new\n",
-		  "ann", "new" },
-		{ "machine h.example login bob login ann password p\n", "ann",
-		  "p" },
-		{ "machine h.example login bob password p\n", NULL, "p" },
-		{ "machine h.example login ann password\n", "ann", NULL },
-		{ "macdef init\nmachine h.example password p\n", "ann", NULL },
-	};
-
-	for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
-		g_autofree char *path =
-			write_file ("netrc-steps", cases[i].netrc, 0600);
-		g_autoptr (GError) error = NULL;
-		g_autofree char *pw = NULL;
-
-		g_assert_true (mp_account_netrc_lookup (
-			path, "h.example", cases[i].user, &pw, &error));
-		g_assert_no_error (error);
-		g_assert_cmpstr (pw, ==, cases[i].expected);
-	}
-}
 
 int
 main (int argc, char **argv)
@@ -586,7 +566,6 @@ main (int argc, char **argv)
 	g_test_add_func ("/account/netrc_lookup", test_netrc_lookup);
 	g_test_add_func ("/account/password_sources_in_order",
 			 test_password_sources_in_order);
-	g_test_add_func ("/account/netrc_entry_steps", test_netrc_entry_steps);
 	for (guint i = 0; i < G_N_ELEMENTS (list_key_cases); i++) {
 		g_autofree char *path = g_strdup_printf (
 			"/account/config/%s", list_key_cases[i].name);
