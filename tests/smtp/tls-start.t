@@ -12,25 +12,23 @@ own_home
 # how many times GnuTLS's constructor ran (glibc's LD_DEBUG, on stderr)
 gnutls_inits() { grep -c 'calling init: .*libgnutls\.so' "$T/err"; }
 
-scenario '{}'
-LD_DEBUG=files send
-code "STARTTLS" 0
-n=$(gnutls_inits)
-if [ "$n" = 0 ]; then
-    skip "STARTTLS: GnuTLS initialised once" "GIO's TLS backend is not GnuTLS here"
-else
-    is "STARTTLS: GnuTLS initialised once" "$n" 1
-fi
-
-scenario '{"tls": "implicit"}'
-LD_DEBUG=files send --tls=implicit
-code "implicit TLS" 0
-n=$(gnutls_inits)
-if [ "$n" = 0 ]; then
-    skip "implicit TLS: GnuTLS initialised once" "GIO's TLS backend is not GnuTLS here"
-else
-    is "implicit TLS: GnuTLS initialised once" "$n" 1
-fi
+# tls_once NAME SCENARIO [SEND ARGS...]: a submission that succeeds and
+# initialises GnuTLS once
+tls_once() {
+    local name=$1 n
+    scenario "$2"
+    shift 2
+    LD_DEBUG=files send "$@"
+    code "$name" 0
+    n=$(gnutls_inits)
+    if [ "$n" = 0 ]; then
+        skip "$name: GnuTLS initialised once" "GIO's TLS backend is not GnuTLS here"
+    else
+        is "$name: GnuTLS initialised once" "$n" 1
+    fi
+}
+tls_once "STARTTLS" '{}'
+tls_once "implicit TLS" '{"tls": "implicit"}' --tls=implicit
 
 scenario '{}'
 LD_DEBUG=files run smtp-send --server "localhost:$PORT" --tls=off --timeout 5 <"$MSG"
