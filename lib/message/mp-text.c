@@ -39,32 +39,28 @@ utf8_bad (TextScan *s, gsize offset, gsize line)
 }
 
 /* RFC 3629 4, as g_utf8_validate_len() reads it (NUL is invalid too):
- * the ranges of the second byte after E0, ED, F0 and F4 exclude overlong
- * forms, surrogates and code points over U+10FFFF */
+ * for each byte, how many continuation bytes it leads and the
+ * range of the first; the ranges after E0, ED, F0 and F4 exclude overlong
+ * forms, surrogates and code points over U+10FFFF.  need 0: not a lead. */
+static const struct {
+	guint8 need, lo, hi;
+} utf8_leads[0x100] = {
+	[0xc2 ... 0xdf] = { 1, 0x80, 0xbf }, [0xe0] = { 2, 0xa0, 0xbf },
+	[0xe1 ... 0xec] = { 2, 0x80, 0xbf }, [0xed] = { 2, 0x80, 0x9f },
+	[0xee ... 0xef] = { 2, 0x80, 0xbf }, [0xf0] = { 3, 0x90, 0xbf },
+	[0xf1 ... 0xf3] = { 3, 0x80, 0xbf }, [0xf4] = { 3, 0x80, 0x8f },
+};
+
 static inline void
 utf8_lead (TextScan *s, guint c, gsize off)
 {
 	s->seq_start = off;
 	s->seq_line = s->lfs + 1;
-	s->lo = 0x80;
-	s->hi = 0xbf;
-	if (c >= 0xc2 && c <= 0xdf) {
-		s->need = 1;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		s->need = 2;
-		if (c == 0xe0)
-			s->lo = 0xa0;
-		else if (c == 0xed)
-			s->hi = 0x9f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		s->need = 3;
-		if (c == 0xf0)
-			s->lo = 0x90;
-		else if (c == 0xf4)
-			s->hi = 0x8f;
-	} else {
+	s->need = utf8_leads[c].need;
+	s->lo = utf8_leads[c].lo;
+	s->hi = utf8_leads[c].hi;
+	if (s->need == 0)
 		utf8_bad (s, off, s->lfs + 1);
-	}
 }
 
 static inline void
