@@ -129,21 +129,20 @@ static gboolean force_scalar;
 /* as a char: the tables below are of signed bytes (_mm256_setr_epi8) */
 #define TWO_CONTS ((char) 0x80)
 #define CARRY (T_SHORT | T_LONG | TWO_CONTS)
+/* a table for a four-bit index: vpshufb looks up within each 128-bit
+ * lane, so both lanes hold the same 16 entries */
+#define BOTH_LANES(...) __VA_ARGS__, __VA_ARGS__
 
 __attribute__ ((target ("avx2"))) static inline __m256i
 utf8_errors (__m256i in, __m256i prev)
 {
 	const __m256i lo4 = _mm256_set1_epi8 (0x0f);
-	const __m256i b1_high = _mm256_setr_epi8 (
+	const __m256i b1_high = _mm256_setr_epi8 (BOTH_LANES (
 		T_LONG, T_LONG, T_LONG, T_LONG, T_LONG, T_LONG, T_LONG, T_LONG,
 		TWO_CONTS, TWO_CONTS, TWO_CONTS, TWO_CONTS, T_SHORT | OVL_2,
 		T_SHORT, T_SHORT | OVL_3 | SURR,
-		T_SHORT | T_LARGE | T_LARGE_1000 | OVL_4, T_LONG, T_LONG,
-		T_LONG, T_LONG, T_LONG, T_LONG, T_LONG, T_LONG, TWO_CONTS,
-		TWO_CONTS, TWO_CONTS, TWO_CONTS, T_SHORT | OVL_2, T_SHORT,
-		T_SHORT | OVL_3 | SURR,
-		T_SHORT | T_LARGE | T_LARGE_1000 | OVL_4);
-	const __m256i b1_low = _mm256_setr_epi8 (
+		T_SHORT | T_LARGE | T_LARGE_1000 | OVL_4));
+	const __m256i b1_low = _mm256_setr_epi8 (BOTH_LANES (
 		CARRY | OVL_3 | OVL_2 | OVL_4, CARRY | OVL_2, CARRY, CARRY,
 		CARRY | T_LARGE, CARRY | T_LARGE | T_LARGE_1000,
 		CARRY | T_LARGE | T_LARGE_1000, CARRY | T_LARGE | T_LARGE_1000,
@@ -151,29 +150,16 @@ utf8_errors (__m256i in, __m256i prev)
 		CARRY | T_LARGE | T_LARGE_1000, CARRY | T_LARGE | T_LARGE_1000,
 		CARRY | T_LARGE | T_LARGE_1000,
 		CARRY | T_LARGE | T_LARGE_1000 | SURR,
-		CARRY | T_LARGE | T_LARGE_1000, CARRY | T_LARGE | T_LARGE_1000,
-		CARRY | OVL_3 | OVL_2 | OVL_4, CARRY | OVL_2, CARRY, CARRY,
-		CARRY | T_LARGE, CARRY | T_LARGE | T_LARGE_1000,
-		CARRY | T_LARGE | T_LARGE_1000, CARRY | T_LARGE | T_LARGE_1000,
-		CARRY | T_LARGE | T_LARGE_1000, CARRY | T_LARGE | T_LARGE_1000,
-		CARRY | T_LARGE | T_LARGE_1000, CARRY | T_LARGE | T_LARGE_1000,
 		CARRY | T_LARGE | T_LARGE_1000,
-		CARRY | T_LARGE | T_LARGE_1000 | SURR,
-		CARRY | T_LARGE | T_LARGE_1000, CARRY | T_LARGE | T_LARGE_1000);
-	const __m256i b2_high = _mm256_setr_epi8 (
+		CARRY | T_LARGE | T_LARGE_1000));
+	const __m256i b2_high = _mm256_setr_epi8 (BOTH_LANES (
 		T_SHORT, T_SHORT, T_SHORT, T_SHORT, T_SHORT, T_SHORT, T_SHORT,
 		T_SHORT,
 		T_LONG | OVL_2 | TWO_CONTS | OVL_3 | T_LARGE_1000 | OVL_4,
 		T_LONG | OVL_2 | TWO_CONTS | OVL_3 | T_LARGE,
 		T_LONG | OVL_2 | TWO_CONTS | SURR | T_LARGE,
 		T_LONG | OVL_2 | TWO_CONTS | SURR | T_LARGE, T_SHORT, T_SHORT,
-		T_SHORT, T_SHORT, T_SHORT, T_SHORT, T_SHORT, T_SHORT, T_SHORT,
-		T_SHORT, T_SHORT, T_SHORT,
-		T_LONG | OVL_2 | TWO_CONTS | OVL_3 | T_LARGE_1000 | OVL_4,
-		T_LONG | OVL_2 | TWO_CONTS | OVL_3 | T_LARGE,
-		T_LONG | OVL_2 | TWO_CONTS | SURR | T_LARGE,
-		T_LONG | OVL_2 | TWO_CONTS | SURR | T_LARGE, T_SHORT, T_SHORT,
-		T_SHORT, T_SHORT);
+		T_SHORT, T_SHORT));
 	__m256i joined = _mm256_permute2x128_si256 (prev, in, 0x21);
 	__m256i prev1 = _mm256_alignr_epi8 (in, joined, 15);
 	__m256i prev2 = _mm256_alignr_epi8 (in, joined, 14);
