@@ -123,6 +123,58 @@ copy_run (char *o, const guchar *in, gsize len, const guchar *end)
 	memcpy (o, in, len);
 }
 
+/* The common case, when no blank is held: the run of bytes at *@in
+ * written as they are, a soft break before the 76th column; a blank at
+ * its end is left at *@in to wait for what follows.  Returns the end of
+ * what it wrote; *@in and *@col follow. */
+static inline char *
+put_literal_run (char *o, guint *col, const guint8 *cls, const guchar **in,
+		 const guchar *end)
+{
+	gsize n = literal_run (cls, *in, end);
+
+	while (n > 0 && cls[(*in)[n - 1]] == BLANK)
+		n--;
+	while (n > 0) {
+		gsize k;
+
+		if (*col > 74)
+			o = soft_break (o, col);
+		k = MIN (n, 75 - *col);
+		copy_run (o, *in, k, end);
+		o += k;
+		*in += k;
+		*col += (guint) k;
+		n -= k;
+	}
+	return o;
+}
+
+/* @c, a byte that must be encoded, and those of its class that follow it
+ * at *@in, as =XX, so that the bytes of a UTF-8 character come together
+ * on one line.  Returns the end of what it wrote; *@in and *@col
+ * follow. */
+static inline char *
+put_encoded_run (char *o, guint *col, const guint8 *cls, guint c,
+		 const guchar **in, const guchar *end)
+{
+	for (;;) {
+		if (*col > 72) {
+			o[0] = '=';
+			o[1] = '\n';
+			o += 2;
+			*col = 3;
+		} else {
+			*col += 3;
+		}
+		o = put_hex (o, c);
+		if (*in == end || cls[**in] != OTHER)
+			break;
+		c = *(*in)++;
+	}
+	return o;
+}
+
 gsize
 mp_qp_encode_step (MpQpState *st, const guchar *in, gsize len, char *out)
 {
@@ -136,25 +188,7 @@ mp_qp_encode_step (MpQpState *st, const guchar *in, gsize len, char *out)
 		guint c;
 
 		if (held < 0) {
-			/* the common case: a run of bytes written as they
-			 * are, a soft break before the 76th column; a blank
-			 * at its end waits for what follows */
-			gsize n = literal_run (cls, in, end);
-
-			while (n > 0 && cls[in[n - 1]] == BLANK)
-				n--;
-			while (n > 0) {
-				gsize k;
-
-				if (col > 74)
-					o = soft_break (o, &col);
-				k = MIN (n, 75 - col);
-				copy_run (o, in, k, end);
-				o += k;
-				in += k;
-				col += (guint) k;
-				n -= k;
-			}
+			o = put_literal_run (o, &col, cls, &in, end);
 			if (in == end)
 				break;
 		}
@@ -205,21 +239,7 @@ mp_qp_encode_step (MpQpState *st, const guchar *in, gsize len, char *out)
 				o = put_held (o, held, &col);
 				held = -1;
 			}
-			/* the bytes of a UTF-8 character come together */
-			for (;;) {
-				if (col > 72) {
-					o[0] = '=';
-					o[1] = '\n';
-					o += 2;
-					col = 3;
-				} else {
-					col += 3;
-				}
-				o = put_hex (o, c);
-				if (in == end || cls[*in] != OTHER)
-					break;
-				c = *in++;
-			}
+			o = put_encoded_run (o, &col, cls, c, &in, end);
 			break;
 		}
 	}
