@@ -471,6 +471,56 @@ crlf_to_lf (const char *in, gsize len, char *out, gboolean *held)
 	return (gsize) (o - out);
 }
 
+/* A text in a charset, checked a chunk at a time through iconv (what
+ * it converts to is thrown away). */
+typedef struct {
+	GIConv cd;
+	char *conv;      /* iconv's output */
+	gsize conv_size; /* its size */
+	gsize offset;    /* the offset in the text of the chunk's first byte */
+	gsize lines;     /* the line the chunk starts on, from 1 */
+} CharsetCheck;
+
+/* Checks the @have bytes of @buf: *@carry is set to the length of a
+ * character cut by the chunk's end, to be read again with the next chunk;
+ * an invalid byte is an error naming its offset and line.  Errors:
+ * MP_ERROR_DATA. */
+static gboolean
+charset_check_chunk (CharsetCheck *c, char *buf, gsize have, gsize *carry,
+		     const char *charset, const char *what, GError **error)
+{
+	const char *p = buf, *bad = NULL;
+	char *in = buf;
+	gsize inleft = have;
+
+	*carry = 0;
+	while (inleft > 0) {
+		char *o = c->conv;
+		gsize oleft = c->conv_size;
+
+		if (g_iconv (c->cd, &in, &inleft, &o, &oleft) != (gsize) -1 ||
+		    errno == E2BIG)
+			continue;
+		if (errno == EINVAL && inleft < 8)
+			*carry = inleft;
+		else
+			bad = in;
+		break;
+	}
+	for (; p < buf + have - *carry && (bad == NULL || p < bad); p++)
+		c->lines += *p == '\n';
+	if (bad) {
+		g_set_error (error, MP_ERROR, MP_ERROR_DATA,
+			     "%s: invalid %s at byte %" G_GSIZE_FORMAT
+			     " (line %" G_GSIZE_FORMAT ")",
+			     what, charset, c->offset + (gsize) (bad - buf),
+			     c->lines);
+		return FALSE;
+	}
+	c->offset += have - *carry;
+	return TRUE;
+}
+
 /* Reads @src to its end in chunks, once: validates the text (UTF-8,
  * or @charset through iconv, a character cut by a chunk edge carried
  * over), gathers the statistics for the transfer encoding and notes CR
@@ -482,31 +532,30 @@ mp_text_scan_read (ReadFunc read, gpointer src, gsize chunk,
 {
 	g_autofree char *buf = NULL;
 	g_autofree char *conv = NULL;
-	GIConv cd = (GIConv) -1;
+	CharsetCheck cc = { (GIConv) -1, NULL, 0, 0, 1 };
 
 	/* a small text: buffers its size, not TEXT_CHUNK's (two mappings
 	 * fewer at every start) */
 	chunk = CLAMP (chunk, 64, TEXT_CHUNK);
 	buf = g_malloc (chunk + 8);
-	gsize carry = 0, offset = 0, lines = 1;
+	gsize carry = 0;
 	gboolean ok = FALSE;
 
 	mp_text_scan_setup ();
 	mp_text_scan_init (s, charset == NULL);
 	if (charset) {
-		cd = g_iconv_open ("UTF-8", charset);
-		if (cd == (GIConv) -1) {
+		cc.cd = g_iconv_open ("UTF-8", charset);
+		if (cc.cd == (GIConv) -1) {
 			g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
 				     "%s: unknown charset", charset);
 			return FALSE;
 		}
-		conv = g_malloc (4 * chunk);
+		cc.conv = conv = g_malloc (4 * chunk);
+		cc.conv_size = 4 * chunk;
 	}
 	for (;;) {
 		ssize_t n = read (src, buf + carry, chunk);
-		const char *p = buf, *bad = NULL;
-		char *in = buf;
-		gsize have, inleft;
+		gsize have;
 
 		if (n < 0) {
 			g_set_error (error, MP_ERROR, MP_ERROR_IO,
@@ -529,33 +578,9 @@ mp_text_scan_read (ReadFunc read, gpointer src, gsize chunk,
 		if (charset == NULL)
 			continue;
 		have = carry + (gsize) n;
-		inleft = have;
-		carry = 0;
-		while (inleft > 0) {
-			char *o = conv;
-			gsize oleft = 4 * chunk;
-
-			if (g_iconv (cd, &in, &inleft, &o, &oleft) !=
-				    (gsize) -1 ||
-			    errno == E2BIG)
-				continue;
-			if (errno == EINVAL && inleft < 8)
-				carry = inleft;
-			else
-				bad = in;
-			break;
-		}
-		for (; p < buf + have - carry && (bad == NULL || p < bad); p++)
-			lines += *p == '\n';
-		if (bad) {
-			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
-				     "%s: invalid %s at byte %" G_GSIZE_FORMAT
-				     " (line %" G_GSIZE_FORMAT ")",
-				     what, charset,
-				     offset + (gsize) (bad - buf), lines);
+		if (!charset_check_chunk (&cc, buf, have, &carry, charset, what,
+					  error))
 			goto out;
-		}
-		offset += have - carry;
 		memmove (buf, buf + have - carry, carry);
 	}
 	if (carry || (charset == NULL && s->need)) {
@@ -563,14 +588,14 @@ mp_text_scan_read (ReadFunc read, gpointer src, gsize chunk,
 			     "%s: invalid %s at byte %" G_GSIZE_FORMAT
 			     " (a character cut short at the end)",
 			     what, charset ? charset : "UTF-8",
-			     charset ? offset : s->seq_start);
+			     charset ? cc.offset : s->seq_start);
 		goto out;
 	}
 	mp_text_scan_finish (s);
 	ok = TRUE;
 out:
-	if (cd != (GIConv) -1)
-		g_iconv_close (cd);
+	if (cc.cd != (GIConv) -1)
+		g_iconv_close (cc.cd);
 	return ok;
 }
 

@@ -410,6 +410,60 @@ trickle_new (const void *data, gsize len, guint32 seed, gint32 max)
 	return GMIME_STREAM (t);
 }
 
+/* The same for a text in a charset, read a few bytes at a time or at
+ * once: a character cut by a read is carried to the next, an invalid byte
+ * is reported at its offset and line, a character cut short by the end
+ * at its offset */
+static void
+test_charset_chunk_edges (void)
+{
+	g_autoptr (GString) s = g_string_new (NULL);
+	gsize good_len;
+
+	for (int line = 0; line < 1000; line++) {
+		for (int i = 0; i < 20; i++)
+			g_string_append (s, "\x82\xa0"); /* HIRAGANA A */
+		g_string_append_c (s, '\n');
+	}
+	good_len = s->len;
+	for (int max = 1; max <= 300000; max *= 23) {
+		static const struct {
+			const char *tail;
+			const char *want;
+		} cases[] = {
+			{ "", NULL },
+			{ "ok\x82\xff\n", "invalid SHIFT_JIS at byte 41002 "
+					  "(line 1001)" },
+			{ "\x82",
+			  "invalid SHIFT_JIS at byte 41000 (a character "
+			  "cut short at the end)" },
+		};
+
+		for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+			g_autoptr (GError) error = NULL;
+			g_autoptr (GMimeStream) in = NULL;
+			g_autoptr (GMimePart) p = NULL;
+			g_autofree char *want = NULL;
+
+			g_string_truncate (s, good_len);
+			g_string_append (s, cases[i].tail);
+			in = trickle_new (s->str, s->len, (guint32) i, max);
+			p = mp_part_new_text_from_stream ("plain", in,
+							  "SHIFT_JIS", FALSE,
+							  "body", &error);
+			if (cases[i].want == NULL) {
+				g_assert_no_error (error);
+				g_assert_nonnull (p);
+				continue;
+			}
+			g_assert_null (p);
+			g_assert_error (error, MP_ERROR, MP_ERROR_DATA);
+			want = g_strconcat ("body: ", cases[i].want, NULL);
+			g_assert_cmpstr (error->message, ==, want);
+		}
+	}
+}
+
 /* Random text from @pieces, after up to 100 ASCII bytes (so that what
  * matters falls at every place of a 32-byte vector block). */
 static GByteArray *
@@ -889,6 +943,7 @@ main (int argc, char **argv)
 			 test_unknown_charset_is_usage);
 	g_test_add_func ("/part/crlf-becomes-lf", test_crlf_becomes_lf);
 	g_test_add_func ("/part/chunk-edges", test_chunk_edges);
+	g_test_add_func ("/part/charset-chunk-edges", test_charset_chunk_edges);
 	g_test_add_func ("/part/text-file-is-base64", test_text_file_is_base64);
 	g_test_add_func ("/part/forwarded-long-lines-encoded-per-leaf",
 			 test_forwarded_long_lines_encoded_per_leaf);
