@@ -1,5 +1,6 @@
 /* mp-sendmail: sendmail's command line turned into smtp-send's options. */
 #include "mp-sendmail.h"
+#include "mp-address.h"
 #include "mp-error.h"
 
 #include <string.h>
@@ -151,61 +152,14 @@ mp_sendmail_detect (int argc, char **argv, const GOptionEntry *entries)
 	return FALSE;
 }
 
-/* Splits one recipient argument: a comma-separated list, each item an
- * address or "Name <address>"; commas inside quotes or angle brackets do
- * not split. */
+/* One recipient argument: an address list as a To: field holds it
+ * (RFC 5322 3.4: "Name <address>", quoted commas, comments, groups), read
+ * by the one reader of lists as they arrive; its addr-specs are added to
+ * @out.  Errors: MP_ERROR_USAGE when it holds none. */
 static gboolean
 add_recipients (GPtrArray *out, const char *arg, GError **error)
 {
-	g_autoptr (GPtrArray) items = g_ptr_array_new_with_free_func (g_free);
-	gboolean quoted = FALSE;
-	int angle = 0;
-	const char *start = arg;
-	guint before = out->len;
-
-	for (const char *p = arg;; p++) {
-		if (*p == '\\' && quoted && p[1] != '\0') {
-			p++;
-			continue;
-		}
-		if (*p == '"')
-			quoted = !quoted;
-		else if (!quoted && *p == '<')
-			angle++;
-		else if (!quoted && *p == '>' && angle > 0)
-			angle--;
-		if (*p == '\0' || (*p == ',' && !quoted && angle == 0)) {
-			g_ptr_array_add (
-				items, g_strndup (start, (gsize) (p - start)));
-			if (*p == '\0')
-				break;
-			start = p + 1;
-		}
-	}
-	for (guint i = 0; i < items->len; i++) {
-		char *item = g_strstrip ((char *) g_ptr_array_index (items, i));
-		const char *lt = NULL;
-		const char *gt;
-
-		/* the last '<' outside quotes opens the address */
-		quoted = FALSE;
-		for (const char *p = item; *p != '\0'; p++) {
-			if (*p == '\\' && quoted && p[1] != '\0')
-				p++;
-			else if (*p == '"')
-				quoted = !quoted;
-			else if (*p == '<' && !quoted)
-				lt = p;
-		}
-		if (lt != NULL && (gt = strchr (lt, '>')) != NULL) {
-			g_ptr_array_add (
-				out, g_strndup (lt + 1, (gsize) (gt - lt - 1)));
-			continue;
-		}
-		if (*item != '\0')
-			g_ptr_array_add (out, g_strdup (item));
-	}
-	if (out->len == before) {
+	if (mp_address_parse_specs (arg, out) == 0) {
 		g_set_error (error, MP_ERROR, MP_ERROR_USAGE,
 			     "recipient \"%s\": no address", arg);
 		return FALSE;

@@ -88,6 +88,11 @@ static const Case cases[] = {
 	{ "comma_list_and_display_names",
 	  "sendmail|-i|b@x.example, \"Doe, Carl\" <c@x.example>,Dee <d@x.example>",
 	  TRUE, "smtp-send|--|b@x.example|c@x.example|d@x.example", TRUE },
+	{ "comments_and_groups_as_a_to_field_holds_them",
+	  "sendmail|b@x.example (Bob)|Team: c@x.example, \"Dee\" "
+	  "<d@x.example>;|(none) <e@x.example> (work)",
+	  TRUE, "smtp-send|--|b@x.example|c@x.example|d@x.example|e@x.example",
+	  FALSE },
 	{ "long_option_with_equals",
 	  "sendmail|--server=mx.example|-i|b@x.example", TRUE,
 	  "smtp-send|--server=mx.example|--|b@x.example", TRUE },
