@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static char *tmpdir;
 
@@ -545,6 +546,43 @@ static const ConfigCase list_key_cases[] = {
 };
 
 
+/* A config file of another user: its password= refused (that user can
+ * read it), the rest of it read.  Needs root, to give a file away. */
+static void
+test_password_in_a_file_of_another_user (void)
+{
+	static const char *const texts[] = {
+		"[account a]\nhost = x\npassword = s\n",
+		"[account a]\nhost = x\npassword-command = pass x\n",
+	};
+
+	if (geteuid () != 0) {
+		g_test_skip ("needs root to give a file to another user");
+		return;
+	}
+	for (guint i = 0; i < G_N_ELEMENTS (texts); i++) {
+		g_autofree char *path = write_file ("theirs", texts[i], 0600);
+		g_autoptr (GError) error = NULL;
+		g_autoptr (MpAccountConfig) config = NULL;
+		g_autofree char *want = NULL;
+
+		g_assert_cmpint (chown (path, 65534, 65534), ==, 0);
+		config = mp_account_config_load (path, &error);
+		if (i == 1) {
+			g_assert_no_error (error);
+			g_assert_nonnull (config);
+			continue;
+		}
+		g_assert_null (config);
+		g_assert_error (error, MP_ERROR, MP_ERROR_CONFIG);
+		want = g_strdup_printf ("%s:3: password= in a file of another "
+					"user, who can read it (chown it to "
+					"yourself)",
+					path);
+		g_assert_cmpstr (error->message, ==, want);
+	}
+}
+
 int
 main (int argc, char **argv)
 {
@@ -564,6 +602,8 @@ main (int argc, char **argv)
 	g_test_add_func ("/account/select_account", test_select_account);
 	g_test_add_func ("/account/password_command", test_password_command);
 	g_test_add_func ("/account/netrc_lookup", test_netrc_lookup);
+	g_test_add_func ("/account/password_in_a_file_of_another_user",
+			 test_password_in_a_file_of_another_user);
 	g_test_add_func ("/account/password_sources_in_order",
 			 test_password_sources_in_order);
 	for (guint i = 0; i < G_N_ELEMENTS (list_key_cases); i++) {
