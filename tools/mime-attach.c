@@ -225,7 +225,7 @@ run (MpCliCommon *common)
 int
 main (int argc, char **argv)
 {
-	MpCliCommon common = { 0 };
+	static MpCliCommon common; /* static: its strings stay reachable */
 	GError *error = NULL;
 	int rc;
 	/* file names, --name and --description as given (file names need

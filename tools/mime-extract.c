@@ -48,7 +48,7 @@ print_list (FILE *f, GPtrArray *done)
 int
 main (int argc, char **argv)
 {
-	MpCliCommon common = { 0 };
+	static MpCliCommon common; /* static: its strings stay reachable */
 	g_autoptr (GError) error = NULL;
 	g_autoptr (MpInput) in = NULL;
 	g_autoptr (MpShow) show = NULL;

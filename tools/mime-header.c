@@ -151,7 +151,7 @@ query (MpHeaders *h, const Op *op, GString *s)
 int
 main (int argc, char **argv)
 {
-	MpCliCommon common = { 0 };
+	static MpCliCommon common; /* static: its strings stay reachable */
 	g_autoptr (GError) error = NULL;
 	g_autoptr (MpHeaders) h = NULL;
 	g_autoptr (MpOutput) out = NULL;

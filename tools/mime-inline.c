@@ -171,7 +171,7 @@ image_clear (Image *im)
 int
 main (int argc, char **argv)
 {
-	MpCliCommon common = { 0 };
+	static MpCliCommon common; /* static: its strings stay reachable */
 	g_autoptr (MpInput) in = NULL;
 	g_autoptr (MpTree) tree = NULL;
 	g_autoptr (MpOutput) out = NULL;

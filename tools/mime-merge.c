@@ -9,7 +9,7 @@
 int
 main (int argc, char **argv)
 {
-	MpCliCommon common = { 0 };
+	static MpCliCommon common; /* static: its strings stay reachable */
 	MpMergeRequest req = { 0 };
 	GError *error = NULL;
 	char *encoding = NULL, *dir = NULL, *seed = NULL, *unsubscribe = NULL;

@@ -94,7 +94,7 @@ show_text (MpShow *show, MpOutput *out, GError **error)
 int
 main (int argc, char **argv)
 {
-	MpCliCommon common = { 0 };
+	static MpCliCommon common; /* static: its strings stay reachable */
 	g_autoptr (GError) error = NULL;
 	g_autoptr (MpInput) in = NULL;
 	g_autoptr (MpShow) show = NULL;

@@ -17,7 +17,7 @@ ok "an address: the message arrived" grep -q '^Hello\.' "$DATA"
 
 if command -v strace >/dev/null && strace -qq -o /dev/null true 2>/dev/null; then
     scenario '{}'
-    strace -f -qq -e trace=clone,clone3 -o "$T/threads" \
+    env "$NO_LSAN" strace -f -qq -e trace=clone,clone3 -o "$T/threads" \
         smtp-send --server "smtp://127.0.0.1:$PORT" --tls=off --timeout 5 <"$MSG" >/dev/null 2>&1
     read -r -t 20 _ev <&"${SRV[0]}"
     # (threads only: LeakSanitizer clones a tracer at exit)

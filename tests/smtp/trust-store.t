@@ -15,7 +15,7 @@ pin() { openssl x509 -in "$CERTS/$1.crt" -pubkey -noout |
 # traced ARGS...: smtp-send ARGS to the server, the files it opened in
 # $T/opened; sets rc
 traced() {
-    strace -f -qq -e trace=openat,open -o "$T/opened" \
+    env "$NO_LSAN" strace -f -qq -e trace=openat,open -o "$T/opened" \
         smtp-send --server "localhost:$PORT" --timeout 5 "$@" <"$MSG" 2>"$T/err" >/dev/null
     rc=$?
     read -r -t 20 _ev <&"${SRV[0]}"
@@ -55,7 +55,7 @@ printf '[account ca]\nhost = localhost\nport = %s\nca-file = %s\nfrom = ann@exam
     "$PORT" "$CERTS/ca.crt" >"$T/config"
 chmod 600 "$T/config"
 scenario '{}'
-strace -f -qq -e trace=openat,open -o "$T/opened" env MIMEPIPE_CONFIG="$T/config" \
+env "$NO_LSAN" strace -f -qq -e trace=openat,open -o "$T/opened" env MIMEPIPE_CONFIG="$T/config" \
     smtp-send --account ca --timeout 5 <"$MSG" 2>"$T/err" >/dev/null
 rc=$?
 read -r -t 20 _ev <&"${SRV[0]}"

@@ -55,7 +55,7 @@ if ! command -v strace >/dev/null; then
     exit
 fi
 # LANG alone, as a login shell has it: every category from one locale
-env -u LC_ALL LANG=C.UTF-8 strace -f -qq -e trace=openat,open,statfs \
+env -u LC_ALL LANG=C.UTF-8 "$NO_LSAN" strace -f -qq -e trace=openat,open,statfs \
     -o "$T/trace" mime-compose --from ann@example.org --to bob@example.com \
     --subject hi "$body" >"$T/out" 2>"$T/err"
 rc=$?

@@ -6,7 +6,7 @@ mp_crypto_cli_main (const char *prog, const GOptionEntry *entries,
 		    const gboolean *smime, MpCryptoCliRun run, int argc,
 		    char **argv)
 {
-	MpCliCommon common = { 0 };
+	static MpCliCommon common; /* static: its strings stay reachable */
 	g_autoptr (MpInput) in = NULL;
 	g_autoptr (MpOutput) out = NULL;
 	GError *error = NULL;
