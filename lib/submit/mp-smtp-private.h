@@ -2,7 +2,8 @@
  * else: the session, replies, and the functions each concern offers the
  * others.  mp-smtp-reply.c reads replies and writes commands,
  * mp-smtp-tls.c starts TLS and checks certificates and pins, mp-smtp-auth.c
- * runs AUTH, mp-smtp.c connects and runs the mail transaction. */
+ * runs AUTH, mp-smtp.c connects and ends the session and checks the
+ * settings, mp-smtp-send.c runs the mail transaction. */
 #pragma once
 
 #include "mp-smtp.h"
@@ -90,6 +91,13 @@ gboolean mp_smtp_command (MpSmtp *smtp, const char *line, const char *shown,
 /* mp-smtp.c */
 void mp_smtp_use_stream (MpSmtp *smtp, GIOStream *io);
 gboolean mp_smtp_has_cap (MpSmtp *smtp, const char *cap);
+/* frees an MpSmtpRecipient: the free function of smtp->results */
+void mp_smtp_recipient_free (gpointer p);
+
+/* mp-smtp-send.c */
+/* sends the end of data in flight and reads its reply, kept for
+ * mp_smtp_finish() */
+void mp_smtp_settle (MpSmtp *smtp);
 
 /* mp-smtp-tls.c */
 void mp_smtp_tls_hold_backend (void);
