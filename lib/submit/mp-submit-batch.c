@@ -212,8 +212,7 @@ land (MpSubmit *s, const Job *job, Run *r, InFlight *f)
 		return;
 	ok = mp_smtp_finish (f->c->smtp, &error);
 	f->item->res.reply = g_strdup (mp_smtp_get_final_reply (f->c->smtp));
-	mp_submit_submit_end (s, f->a, job, f->env, f->rs, ok, error,
-			      &f->item->res);
+	mp_submit_end (s, f->a, job, f->env, f->rs, ok, error, &f->item->res);
 	batch_done (r, f->item, f->env);
 	f->item = NULL;
 	g_clear_pointer (&f->env, mp_envelope_free);
@@ -237,7 +236,7 @@ batch_send (MpSubmit *s, const Job *job, Run *r, Item *it, InFlight *f)
 	gboolean ok = FALSE;
 	Conn *c;
 
-	c = mp_submit_submit_start (s, it->in, job, res, &env, &a);
+	c = mp_submit_start (s, it->in, job, res, &env, &a);
 	if (c != f->c)
 		land (s, job, r, f);
 	while (c != NULL) {
@@ -275,9 +274,9 @@ batch_send (MpSubmit *s, const Job *job, Run *r, Item *it, InFlight *f)
 		f->rs = g_ptr_array_ref (mp_smtp_get_recipients (c->smtp));
 	} else {
 		if (c != NULL)
-			mp_submit_submit_end (s, a, job, env,
-					      mp_smtp_get_recipients (c->smtp),
-					      ok, error, res);
+			mp_submit_end (s, a, job, env,
+				       mp_smtp_get_recipients (c->smtp), ok,
+				       error, res);
 		batch_done (r, it, env);
 		if (env != NULL)
 			mp_envelope_free (env);

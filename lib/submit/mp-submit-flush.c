@@ -229,7 +229,7 @@ flush_one (MpSubmit *s, MpOutbox *outbox, const char *name, MpSubmitResult *res)
 	}
 	rcpts = g_ptr_array_new ();
 	flush_job (s, oenv, rcpts, &dsn, &job);
-	in_transaction = mp_submit_submit_one (s, in, &job, res);
+	in_transaction = mp_submit_one (s, in, &job, res);
 	close (fd);
 	flush_settle (outbox, name, in_transaction, res);
 }

@@ -78,18 +78,18 @@ void mp_submit_store (MpSubmit *s, const MpAccount *a, const Job *job,
 		      MpEnvelope *env, MpSubmitResult *res);
 
 /* Builds the envelope of @in and finds its connection, or fills @res. */
-Conn *mp_submit_submit_start (MpSubmit *s, MpInput *in, const Job *job,
-			      MpSubmitResult *res, MpEnvelope **envp,
-			      const MpAccount **ap);
+Conn *mp_submit_start (MpSubmit *s, MpInput *in, const Job *job,
+		       MpSubmitResult *res, MpEnvelope **envp,
+		       const MpAccount **ap);
 
 /* What became of a message the server answered, into @res. */
-void mp_submit_submit_end (MpSubmit *s, const MpAccount *a, const Job *job,
-			   MpEnvelope *env, GPtrArray *rs, gboolean ok,
-			   GError *error, MpSubmitResult *res);
+void mp_submit_end (MpSubmit *s, const MpAccount *a, const Job *job,
+		    MpEnvelope *env, GPtrArray *rs, gboolean ok, GError *error,
+		    MpSubmitResult *res);
 
 /* Sends one message; TRUE when a failure came from the transaction. */
-gboolean mp_submit_submit_one (MpSubmit *s, MpInput *in, const Job *job,
-			       MpSubmitResult *res);
+gboolean mp_submit_one (MpSubmit *s, MpInput *in, const Job *job,
+			MpSubmitResult *res);
 
 /* The job of a message from the command line's options @o. */
 void mp_submit_job_from_options (const MpSubmitOptions *o, Job *job);

@@ -500,9 +500,8 @@ keep_refused_for_now (MpSubmit *s, const MpAccount *a, const Job *job,
 /* Builds the envelope of @in and finds its connection; on failure fills
  * @res (storing the message after a temporary one) and returns NULL. */
 Conn *
-mp_submit_submit_start (MpSubmit *s, MpInput *in, const Job *job,
-			MpSubmitResult *res, MpEnvelope **envp,
-			const MpAccount **ap)
+mp_submit_start (MpSubmit *s, MpInput *in, const Job *job, MpSubmitResult *res,
+		 MpEnvelope **envp, const MpAccount **ap)
 {
 	MpEnvelope *env;
 	GError *error = NULL;
@@ -531,9 +530,8 @@ mp_submit_submit_start (MpSubmit *s, MpInput *in, const Job *job,
 /* What became of a message the server answered: @ok, else @error
  * (taken); @rs the replies to its recipients. */
 void
-mp_submit_submit_end (MpSubmit *s, const MpAccount *a, const Job *job,
-		      MpEnvelope *env, GPtrArray *rs, gboolean ok,
-		      GError *error, MpSubmitResult *res)
+mp_submit_end (MpSubmit *s, const MpAccount *a, const Job *job, MpEnvelope *env,
+	       GPtrArray *rs, gboolean ok, GError *error, MpSubmitResult *res)
 {
 	collect_replies (rs, res);
 	if (ok) {
@@ -548,8 +546,7 @@ mp_submit_submit_end (MpSubmit *s, const MpAccount *a, const Job *job,
 /* Sends one message; returns TRUE when the failure (if any) came from the
  * transaction (a refusal of this message), not from the connection. */
 gboolean
-mp_submit_submit_one (MpSubmit *s, MpInput *in, const Job *job,
-		      MpSubmitResult *res)
+mp_submit_one (MpSubmit *s, MpInput *in, const Job *job, MpSubmitResult *res)
 {
 	g_autoptr (MpEnvelope) env = NULL;
 	const MpAccount *a = NULL;
@@ -557,12 +554,12 @@ mp_submit_submit_one (MpSubmit *s, MpInput *in, const Job *job,
 	Conn *c;
 	gboolean ok;
 
-	c = mp_submit_submit_start (s, in, job, res, &env, &a);
+	c = mp_submit_start (s, in, job, res, &env, &a);
 	if (c == NULL)
 		return FALSE;
 	ok = mp_smtp_send (c->smtp, env, job->dsn, job->allow_partial, &error);
-	mp_submit_submit_end (s, a, job, env, mp_smtp_get_recipients (c->smtp),
-			      ok, error, res);
+	mp_submit_end (s, a, job, env, mp_smtp_get_recipients (c->smtp), ok,
+		       error, res);
 	return TRUE;
 }
 
@@ -585,7 +582,7 @@ mp_submit_message (MpSubmit *submit, MpInput *in, MpSubmitResult *res)
 	Job job;
 
 	mp_submit_job_from_options (submit->opts, &job);
-	mp_submit_submit_one (submit, in, &job, res);
+	mp_submit_one (submit, in, &job, res);
 }
 
 gboolean
