@@ -129,8 +129,11 @@ warn_local_images (MpInput *html_in)
 
 	if (bytes == NULL)
 		return;
-	html = g_strndup (g_bytes_get_data (bytes, NULL),
-			  g_bytes_get_size (bytes));
+	/* an empty file's bytes may have no data at all */
+	html = g_bytes_get_size (bytes) ?
+		       g_strndup (g_bytes_get_data (bytes, NULL),
+				  g_bytes_get_size (bytes)) :
+		       g_strdup ("");
 	found = mp_html_local_images (html);
 	if (found->len == 0)
 		return;

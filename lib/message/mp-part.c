@@ -206,8 +206,12 @@ GMimePart *
 mp_part_new_text (const char *subtype, GBytes *data, const char *charset,
 		  gboolean allow_8bit, const char *what, GError **error)
 {
-	g_autoptr (GMimeStream) mem = g_mime_stream_mem_new_with_buffer (
-		g_bytes_get_data (data, NULL), g_bytes_get_size (data));
+	/* an empty text's bytes may have no data at all */
+	g_autoptr (GMimeStream) mem =
+		g_bytes_get_size (data) ? g_mime_stream_mem_new_with_buffer (
+						  g_bytes_get_data (data, NULL),
+						  g_bytes_get_size (data)) :
+					  g_mime_stream_mem_new ();
 
 	return mp_part_new_text_from_stream (subtype, mem, charset, allow_8bit,
 					     what, error);

@@ -2,7 +2,7 @@
 # mime-compose: jobs 1 and 2 of DESIGN, every option, every refusal.
 . "$SRCDIR/tests/cli/lib.sh"
 
-plan 108
+plan 110
 
 FROM='Ann Müller <ann@example.org>'
 
@@ -56,6 +56,15 @@ is "text and HTML are alternatives, HTML last" "$(pycheck tree <"$T/job2.eml" | 
     'multipart/alternative|  text/plain charset=utf-8|  text/html charset=utf-8|'
 ok "job 2 reads with zero defects" pycheck defects <"$T/job2.eml"
 is "HTML decodes exactly" "$(pycheck text 1 <"$T/job2.eml")" "$(cat "$T/note.html")"
+: >"$T/empty.html"
+for alone in "" --no-text; do
+    want='multipart/alternative|  text/plain charset=utf-8|  text/html charset=utf-8|'
+    [ -n "$alone" ] && want='text/html charset=utf-8|'
+    run mime-compose --from "$FROM" --to bob@example.com --subject empty --html "$T/empty.html" $alone </dev/null
+    is "an empty HTML file${alone:+ alone} is an empty part (it crashed)" \
+        "$rc|$(cat "$T/err")|$(pycheck tree <"$T/out" | tr '\n' '|')|$(pycheck defects <"$T/out")" \
+        "0||$want|"
+done
 
 # --- a draft written in an editor
 cat >"$T/draft" <<'EOD'

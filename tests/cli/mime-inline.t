@@ -214,7 +214,7 @@ Content-Transfer-Encoding: 8bit
 <p>chart: <img src="cid:grün.gif"></p>
 EOF
 
-plan 63
+plan 64
 
 # ---- job 3: HTML with local images embedded ----
 run mime-inline --html site/note.html <plain.eml
@@ -228,6 +228,11 @@ is "html_with_images_gives_related_alternative" "$(pycheck tree <o1.eml)" \
   image/png inline filename=logo.png cid
   image/png inline filename=my pic.png cid"
 ok "html_output_no_defects" pycheck defects <o1.eml
+: >empty.html
+run mime-inline --html empty.html <plain.eml
+is "empty_html_file_is_an_empty_part_without_criticals" \
+    "$rc|$(cat "$T/err")|$(pycheck tree <"$T/out" | tr '\n' '|')|$(pycheck defects <"$T/out")" \
+    "0||multipart/alternative|  text/plain charset=utf-8|  text/html charset=utf-8||"
 MC html 1 <o1.eml >html.out
 ok "local_links_rewritten_to_cid" test "$(grep -io 'src="cid:[^"]*"' html.out | wc -l)" = 3
 ok "same_image_twice_is_one_part" test "$(grep -o 'cid:[^"]*' html.out | sort -u | wc -l)" = 2
