@@ -341,7 +341,7 @@ render_list (Box *b, GumboNode *n, List *outer)
 	list.number = start         ? (int) g_ascii_strtoll (start, NULL, 10) :
 		      list.step < 0 ? (int) count :
 				      1;
-	mp_render_render_children (b, n, &list);
+	mp_render_children (b, n, &list);
 	b->lists--;
 }
 
@@ -361,7 +361,7 @@ render_item (Box *b, GumboNode *n, List *list)
 	b->marker_at = indent;
 	b->marker = g_strdup (m);
 	b->indent = indent + mp_render_columns (m, -1) + 1;
-	mp_render_render_children (b, n, NULL);
+	mp_render_children (b, n, NULL);
 	mp_render_block_edge (b, 1);
 	if (b->marker)
 		mp_render_emit (b, "", FALSE, 0);
@@ -386,7 +386,7 @@ render_link (Box *b, GumboNode *n)
 	}
 	start = b->para->len;
 	flushes = b->flushes;
-	mp_render_render_children (b, n, NULL);
+	mp_render_children (b, n, NULL);
 	link_end (b, n, start, flushes);
 }
 
@@ -411,7 +411,7 @@ static void
 render_heading (Box *b, GumboNode *n, GumboTag tag)
 {
 	mp_render_block_edge (b, 2);
-	mp_render_render_children (b, n, NULL);
+	mp_render_children (b, n, NULL);
 	b->heading = 1 + (int) (tag - GUMBO_TAG_H1);
 	mp_render_flush (b);
 	b->heading = 0;
@@ -426,7 +426,7 @@ render_definition (Box *b, GumboNode *n)
 
 	mp_render_block_edge (b, 1);
 	b->indent += 4;
-	mp_render_render_children (b, n, NULL);
+	mp_render_children (b, n, NULL);
 	mp_render_block_edge (b, 1);
 	b->indent = indent;
 }
@@ -437,7 +437,7 @@ render_pre (Box *b, GumboNode *n)
 {
 	mp_render_block_edge (b, 2);
 	b->pre++;
-	mp_render_render_children (b, n, NULL);
+	mp_render_children (b, n, NULL);
 	mp_render_flush (b);
 	b->pre--;
 	b->margin = 2;
@@ -466,7 +466,7 @@ render_phrase_tag (Box *b, GumboNode *n, GumboTag tag)
 		return TRUE;
 	case GUMBO_TAG_Q:
 		mp_render_append_text (b, "\"");
-		mp_render_render_children (b, n, NULL);
+		mp_render_children (b, n, NULL);
 		g_string_append_c (b->para, '"');
 		return TRUE;
 	default:
@@ -499,7 +499,7 @@ render_block_tag (Box *b, GumboNode *n, GumboTag tag, List *list)
 	case GUMBO_TAG_BLOCKQUOTE:
 		mp_render_block_edge (b, 2);
 		b->quote++;
-		mp_render_render_children (b, n, NULL);
+		mp_render_children (b, n, NULL);
 		mp_render_block_edge (b, 2);
 		b->quote--;
 		return TRUE;
@@ -514,7 +514,7 @@ render_block_tag (Box *b, GumboNode *n, GumboTag tag, List *list)
 		return TRUE;
 	case GUMBO_TAG_TABLE:
 		mp_render_block_edge (b, 2);
-		mp_render_render_table (b, n);
+		mp_render_table (b, n);
 		return TRUE;
 	default:
 		return FALSE;
@@ -529,10 +529,10 @@ render_by_kind (Box *b, GumboNode *n, GumboTag tag, Kind kind)
 	if (is_heading (tag)) {
 		render_heading (b, n, tag);
 	} else if (kind == INLINE) {
-		mp_render_render_children (b, n, NULL);
+		mp_render_children (b, n, NULL);
 	} else {
 		mp_render_block_edge (b, kind == PARA ? 2 : 1);
-		mp_render_render_children (b, n, NULL);
+		mp_render_children (b, n, NULL);
 		mp_render_block_edge (b, kind == PARA ? 2 : 1);
 	}
 }
@@ -560,7 +560,7 @@ render_element (Box *b, GumboNode *n, List *list)
 }
 
 void
-mp_render_render_children (Box *b, GumboNode *n, List *list)
+mp_render_children (Box *b, GumboNode *n, List *list)
 {
 	guint i;
 

@@ -92,11 +92,11 @@ gboolean mp_render_hidden (GumboNode *n);
 void mp_render_block_edge (Box *b, guint margin);
 
 /* Renders the children of @n into @b (@list: the list they are in). */
-void mp_render_render_children (Box *b, GumboNode *n, List *list);
+void mp_render_children (Box *b, GumboNode *n, List *list);
 
 /* ---- mp-render-table.c: tables */
 
 /* Renders the table @n into @b. */
-void mp_render_render_table (Box *b, GumboNode *n);
+void mp_render_table (Box *b, GumboNode *n);
 
 G_END_DECLS

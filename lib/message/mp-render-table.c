@@ -67,7 +67,7 @@ render_apart (Box *b, GumboNode *n, guint width)
 	Box *c = mp_render_box_new (b->doc, width, b->depth + 1);
 	GPtrArray *lines;
 
-	mp_render_render_children (c, n, NULL);
+	mp_render_children (c, n, NULL);
 	mp_render_flush (c);
 	mp_render_drop_empty_tail (c->lines);
 	lines = g_ptr_array_ref (c->lines);
@@ -233,7 +233,7 @@ emit_aligned_row (Box *b, GArray *cells, GArray *widths)
 }
 
 void
-mp_render_render_table (Box *b, GumboNode *n)
+mp_render_table (Box *b, GumboNode *n)
 {
 	g_autoptr (GPtrArray) rows = g_ptr_array_new ();
 	g_autoptr (GPtrArray) captions = g_ptr_array_new ();

@@ -219,7 +219,7 @@ mp_render_html (const char *html, gsize len, const char *charset,
 	b = mp_render_box_new (&d, opts->width ? opts->width : DEFAULT_WIDTH,
 			       0);
 	if (doc->root->type == GUMBO_NODE_ELEMENT)
-		mp_render_render_children (b, doc->root, NULL);
+		mp_render_children (b, doc->root, NULL);
 	mp_render_flush (b);
 	gumbo_destroy_output (&kGumboDefaultOptions, doc);
 
