@@ -77,8 +77,13 @@ struct _MpMergeTemplate {
 	gboolean top_mixed;
 	char *top_boundary;
 	gsize close_at;        /* the top multipart's closing delimiter */
-	GHashTable *from_free; /* template slice -> 1 holds "From ", 2 not */
+	GHashTable *from_free; /* MpMergeSlice -> 1 holds "From ", 2 not */
 };
+
+/* A slice of the template, by offset and length: the key of from_free. */
+typedef struct {
+	gsize offset, len;
+} MpMergeSlice;
 
 /* A message as a list of byte runs: new bytes, and slices of the
  * template (not copied: a 1 MB attachment costs nothing per message). */

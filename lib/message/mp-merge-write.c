@@ -78,15 +78,17 @@ write_mboxrd (MpMergeTemplate *t, GArray *chunks, MpOutput *out, GError **error)
 		if (len == 0)
 			continue;
 		if (c->raw) {
-			gpointer key = GSIZE_TO_POINTER (
-				(gsize) (d - (const guint8 *) t->data) ^
-				(len << 32));
-			gpointer v = g_hash_table_lookup (t->from_free, key);
+			MpMergeSlice key = {
+				(gsize) (d - (const guint8 *) t->data), len
+			};
+			gpointer v = g_hash_table_lookup (t->from_free, &key);
 
 			if (v == NULL) {
 				v = GINT_TO_POINTER (
 					memmem (d, len, "From ", 5) ? 1 : 2);
-				g_hash_table_insert (t->from_free, key, v);
+				g_hash_table_insert (
+					t->from_free,
+					g_memdup2 (&key, sizeof key), v);
 			}
 			plain = GPOINTER_TO_INT (v) == 2;
 		} else {

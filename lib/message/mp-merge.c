@@ -294,6 +294,22 @@ compile_options (MpMergeTemplate *t, const MpMergeData *data,
 	return TRUE;
 }
 
+static guint
+slice_hash (gconstpointer p)
+{
+	const MpMergeSlice *k = p;
+
+	return (guint) (k->offset * 31 + k->len);
+}
+
+static gboolean
+slice_equal (gconstpointer a, gconstpointer b)
+{
+	const MpMergeSlice *x = a, *y = b;
+
+	return x->offset == y->offset && x->len == y->len;
+}
+
 MpMergeTemplate *
 mp_merge_template_new (GBytes *bytes, const char *name, const MpMergeData *data,
 		       const MpMergeOptions *opts, GError **error)
@@ -306,7 +322,8 @@ mp_merge_template_new (GBytes *bytes, const char *name, const MpMergeData *data,
 	t->bytes = g_bytes_ref (bytes);
 	t->data = g_bytes_get_data (bytes, &t->len);
 	t->leaves = g_ptr_array_new_with_free_func ((GDestroyNotify) leaf_free);
-	t->from_free = g_hash_table_new (NULL, NULL);
+	t->from_free =
+		g_hash_table_new_full (slice_hash, slice_equal, g_free, NULL);
 	mp_merge_hash_hex (t->data, t->len, t->hash);
 	t->seed = g_strdup (opts->seed);
 	t->attach_dir = g_strdup (opts->attach_dir ? opts->attach_dir : ".");

@@ -18,7 +18,7 @@ name,email,invoice,note
 Zoë Ünal,zoe@example.org,B-2,<b>due</b>
 EOF
 
-plan 61
+plan 62
 
 # ---- the batch read back ----------------------------------------------------
 run mime-merge tmpl.eml data.csv
@@ -126,6 +126,35 @@ is "mboxrd: From and >From lines in a body gain one '>'" \
     "$(grep -c '^>From here$' "$T/out") $(grep -c '^>>From there$' "$T/out")" "1 1"
 is "and come back as written" "$(MB text "$T/out" 1 text/plain | tail -2)" \
     "$(printf 'From here\n>From there')"
+# a part of the template copied as it is (no placeholder), holding From
+# lines: quoted in every message, not only the first (the answer is kept
+# per slice of the template)
+printf 'From the desk of the team\nFrom here too\n' >desk.txt
+cat >t5.eml <<'EOF'
+From: ann@example.org
+To: x@example.com
+Subject: s
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary=b
+
+--b
+Content-Type: text/plain; charset=utf-8
+
+Hi {{name}}
+--b
+Content-Type: text/plain; charset=utf-8; name=desk.txt
+Content-Disposition: attachment; filename=desk.txt
+
+From the desk of the team
+From here too
+
+--b--
+EOF
+printf 'name,email,invoice,note\nAnn,a@example.org,1,x\nBob,b@example.org,2,y\nCy,c@example.org,3,z\n' >three.csv
+run mime-merge t5.eml three.csv
+is "mboxrd: From lines of a template part copied as it is are quoted in every message" \
+    "$rc $(MB count "$T/out") $(grep -c '^>From the desk of the team$' "$T/out") $(grep -c '^>From here too$' "$T/out") $(MB file "$T/out" 3 desk.txt desk.txt && echo same)" \
+    "0 3 3 3 same"
 
 # ---- per-row recipients and attachments ---------------------------------------
 mkdir files && printf 'one\n' >files/a.txt && printf 'two\n' >files/b.txt
