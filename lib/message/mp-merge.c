@@ -126,7 +126,12 @@ walk (MpMergeTemplate *t, GMimeObject *o, GPtrArray *bounds,
 		}
 		if (p == NULL)
 			return TRUE;
-		if (s == NULL || g_mime_header_list_get_count (hl) == 0) {
+		/* a part of a multipart is replaced from its first header
+		 * field; a message that is one text part is made anew whole
+		 * (t->single), so it may have no Content-* field at all: a
+		 * hand-written template, text/plain by RFC 2045 5.2 */
+		if (s == NULL || (g_mime_header_list_get_count (hl) == 0 &&
+				  o != t->message->mime_part)) {
 			mp_merge_pattern_free (p);
 			g_set_error (error, MP_ERROR, MP_ERROR_DATA,
 				     "%s: a text part without header fields",
@@ -135,8 +140,11 @@ walk (MpMergeTemplate *t, GMimeObject *o, GPtrArray *bounds,
 		}
 		l = g_new0 (Leaf, 1);
 		l->part = g_object_ref (GMIME_PART (o));
-		l->start = (gsize) g_mime_header_get_offset (
-			g_mime_header_list_get_header_at (hl, 0));
+		l->start = g_mime_header_list_get_count (hl) == 0 ?
+				   t->body_start :
+				   (gsize) g_mime_header_get_offset (
+					   g_mime_header_list_get_header_at (
+						   hl, 0));
 		l->end = (gsize) s->bound_end;
 		l->body = p;
 		l->boundaries = g_ptr_array_copy (bounds, NULL, NULL);

@@ -18,7 +18,7 @@ name,email,invoice,note
 Zoë Ünal,zoe@example.org,B-2,<b>due</b>
 EOF
 
-plan 62
+plan 64
 
 # ---- the batch read back ----------------------------------------------------
 run mime-merge tmpl.eml data.csv
@@ -155,6 +155,17 @@ run mime-merge t5.eml three.csv
 is "mboxrd: From lines of a template part copied as it is are quoted in every message" \
     "$rc $(MB count "$T/out") $(grep -c '^>From the desk of the team$' "$T/out") $(grep -c '^>From here too$' "$T/out") $(MB file "$T/out" 3 desk.txt desk.txt && echo same)" \
     "0 3 3 3 same"
+
+# ---- a template written by hand, as the mailmerge package's are: header
+# fields and a text body, no MIME fields (text/plain by RFC 2045 5.2)
+printf 'From: Ann <ann@example.org>\nTo: {{email}}\nSubject: Hallo {{name}}\n\nHi {{name}}, Gr\303\274\303\237e.\n' >hand.eml
+printf 'name,email\nZo\303\253,z@example.org\nBob,b@example.org\n' >hand.csv
+run mime-merge hand.eml hand.csv
+is "a hand-written template without MIME fields: one message a row, zero defects" \
+    "$rc $(MB count "$T/out") $(MB defects "$T/out") $(MB field "$T/out" 2 To)" "0 2 0 b@example.org"
+is "  ... its text filled and labelled UTF-8" \
+    "$(MB text "$T/out" 1 text/plain)|$(MB field "$T/out" 1 Subject)|$(grep -c '^MIME-Version: 1.0$' "$T/out")" \
+    "Hi Zoë, Grüße.|Hallo Zoë|2"
 
 # ---- per-row recipients and attachments ---------------------------------------
 mkdir files && printf 'one\n' >files/a.txt && printf 'two\n' >files/b.txt
