@@ -12,22 +12,11 @@ import os
 import re
 import sys
 
+from tap import finish, report
+
 SRCDIR = os.environ.get("SRCDIR") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..")
 FLOORS = ("core", "message", "submit")
-
-n = 0
-failed = 0
-
-
-def report(good, name, diag=()):
-    global n, failed
-    n += 1
-    print(("ok" if good else "not ok") + " %d - %s" % (n, name))
-    if not good:
-        failed += 1
-        for line in diag:
-            print("# " + line)
 
 
 def lib_files():
@@ -119,8 +108,7 @@ def main():
     report(not crossing, "message and submit include only core and "
            "themselves, core only core", crossing)
 
-    print("1..%d" % n)
-    return 1 if failed else 0
+    return finish()
 
 
 sys.exit(main())

@@ -16,32 +16,14 @@ import shutil
 import subprocess
 import sys
 
+from tap import finish, report, skip
+
 BUILDDIR = os.environ["BUILDDIR"]
 SRCDIR = os.environ["SRCDIR"]
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAN_PAGES = set(filter(None, os.environ.get("MAN_PAGES", "").split(":")))
 COMPLETION_FILES = set(
     filter(None, os.environ.get("COMPLETION_FILES", "").split(":")))
-
-n = 0
-failed = 0
-
-
-def report(good, name, diag=()):
-    global n, failed
-    n += 1
-    print(("ok" if good else "not ok") + " %d - %s" % (n, name))
-    if not good:
-        failed += 1
-        for line in diag:
-            print("# " + line)
-
-
-def skip(name, reason):
-    global n
-    n += 1
-    print("ok %d - %s # SKIP %s" % (n, name, reason))
-
 
 # "  -c, --cc=ADDR   Copy recipient(s)" or "  --8bit   Allow ..."
 HELP_LINE = re.compile(r"^  (?:-(\w), )?--([\w][\w-]*)")
@@ -312,8 +294,7 @@ def main():
     everyone = set(tools) | {"mime-compose", "mime-attach", "mime-inline",
                              "mime-header", "smtp-send"}
     check_examples(MAN_PAGES, everyone)
-    print("1..%d" % n)
-    return 1 if failed else 0
+    return finish()
 
 
 if __name__ == "__main__":
