@@ -31,6 +31,9 @@ void mp_cli_init_plain (const char *prog);
  * name are the operands; more than @max_operands of them (-1: any number)
  * is refused with one message for every command, "ARG: unexpected
  * argument (at most N operands, see --help)", ARG the first one too many.
+ * @common's strings are kept for the process, like the tools' own option
+ * values: give a static MpCliCommon (on main's stack they are lost when
+ * main returns, which LeakSanitizer reports as a leak).
  * Errors: MP_ERROR_USAGE. */
 gboolean mp_cli_parse_operands (const GOptionEntry *entries,
 				const char *parameter_string,
